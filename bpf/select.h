@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Choosing the real for a packet of a service, in order: the connection
+ * table, persistence, the service's Maglev table. */
+#ifndef XLB_BPF_SELECT_H
+#define XLB_BPF_SELECT_H
+
+#include "maps.h"
+#include "hash.h"
+#include "parse.h"
+
+#define NSEC_PER_SEC 1000000000ull
+/* Refresh a shared entry's timestamp at most this often: writing it on every
+ * packet would bounce its cache line between CPUs for nothing. */
+#define XLB_TOUCH_NS (NSEC_PER_SEC / 4)
+
+static __always_inline struct xlb_service *lookup_service(const struct xlb_flow_key *f)
+{
+	struct xlb_service_key key = {};
+	key.addr[0] = f->dst[0];
+	key.addr[1] = f->dst[1];
+	key.addr[2] = f->dst[2];
+	key.addr[3] = f->dst[3];
+	key.port = f->dport;
+	key.proto = f->proto;
+	key.family = f->family;
+	struct xlb_service *svc = bpf_map_lookup_elem(&services, &key);
+	if (svc)
+		return svc;
+	key.port = 0; /* all-ports service */
+	return bpf_map_lookup_elem(&services, &key);
+}
+
+static __always_inline struct xlb_vip *lookup_vip(const __be32 *addr, __u8 family)
+{
+	struct xlb_vip_key key = {};
+	key.addr[0] = addr[0];
+	key.addr[1] = addr[1];
+	key.addr[2] = addr[2];
+	key.addr[3] = addr[3];
+	key.family = family;
+	return bpf_map_lookup_elem(&vips, &key);
+}
+
+/* The real `id` if it is still the one `gen` was recorded for, belongs to the
+ * service and (for new flows) takes new flows. */
+static __always_inline struct xlb_real *valid_real(__u32 id, __u32 gen, __u32 service_id,
+						    int for_new_flow)
+{
+	if (id == 0)
+		return NULL;
+	struct xlb_real *real = bpf_map_lookup_elem(&reals, &id);
+	if (!real || real->gen != gen || real->service_id != service_id)
+		return NULL;
+	if (for_new_flow && real->weight == 0)
+		return NULL;
+	return real;
+}
+
+static __always_inline __u64 conn_timeout_ns(const struct xlb_service *svc,
+					      const struct xlb_conn *conn, __u8 proto)
+{
+	__u32 s;
+	if (proto == IPPROTO_UDP)
+		s = svc->udp_timeout_s;
+	else if (conn->flags & XLB_CONN_F_CLOSING)
+		s = svc->tcp_fin_timeout_s;
+	else
+		s = svc->tcp_timeout_s;
+	return (__u64)s * NSEC_PER_SEC;
+}
+
+/* Connection-table hit: the real the flow already uses, or NULL. */
+static __always_inline struct xlb_real *conn_lookup(const struct packet *p,
+						    const struct xlb_service *svc, __u64 now,
+						    __u32 *real_id)
+{
+	struct xlb_conn *conn = bpf_map_lookup_elem(&conn_table, &p->flow);
+	if (!conn || conn->service_id != svc->id)
+		return NULL;
+	if (now - conn->last_seen_ns > conn_timeout_ns(svc, conn, p->flow.proto))
+		return NULL; /* expired: re-select, never reuse stale state */
+	struct xlb_real *real = valid_real(conn->real_id, conn->real_gen, svc->id, 0);
+	if (!real)
+		return NULL;
+	if (p->tcp_flags & (XLB_TCP_FIN | XLB_TCP_RST)) {
+		conn->flags |= XLB_CONN_F_CLOSING;
+		conn->last_seen_ns = now;
+	} else if (now - conn->last_seen_ns > XLB_TOUCH_NS) {
+		conn->last_seen_ns = now;
+	}
+	*real_id = conn->real_id;
+	return real;
+}
+
+static __always_inline __u32 maglev_pick(const struct xlb_service *svc, __u32 hash)
+{
+	__u32 outer = svc->id * 2 + (svc->active_table & 1);
+	void *table = bpf_map_lookup_elem(&maglev_tables, &outer);
+	if (!table || svc->table_size == 0)
+		return 0;
+	__u32 slot = hash % svc->table_size;
+	__u32 *id = bpf_map_lookup_elem(table, &slot);
+	return id ? *id : 0;
+}
+
+static __always_inline void persist_key(struct xlb_persist_key *key, const struct packet *p,
+					const struct xlb_service *svc)
+{
+	key->client[0] = p->flow.src[0] & svc->persist_mask[0];
+	key->client[1] = p->flow.src[1] & svc->persist_mask[1];
+	key->client[2] = p->flow.src[2] & svc->persist_mask[2];
+	key->client[3] = p->flow.src[3] & svc->persist_mask[3];
+	key->service_id = svc->id;
+	key->family = p->flow.family;
+}
+
+/* A new flow (or a TCP SYN): persistence, then Maglev. Returns the real and
+ * its id, or NULL when the service has no real that takes new flows. */
+static __always_inline struct xlb_real *select_new(const struct packet *p,
+						   const struct xlb_service *svc, __u64 now,
+						   __u32 *real_id)
+{
+	struct xlb_persist_key pkey = {};
+	struct xlb_real *real;
+	if (svc->flags & XLB_SVC_F_PERSIST) {
+		persist_key(&pkey, p, svc);
+		struct xlb_persist *pe = bpf_map_lookup_elem(&persist_table, &pkey);
+		if (pe && now - pe->last_seen_ns <= (__u64)svc->persist_timeout_s * NSEC_PER_SEC) {
+			real = valid_real(pe->real_id, pe->real_gen, svc->id, 1);
+			if (real) {
+				pe->last_seen_ns = now;
+				*real_id = pe->real_id;
+				return real;
+			}
+		}
+	}
+	__u32 hash = (svc->flags & XLB_SVC_F_SOURCE_HASH) ? hash_addr(p->flow.src)
+							   : hash_flow(&p->flow);
+	__u32 id = maglev_pick(svc, hash);
+	if (id == 0)
+		return NULL;
+	real = bpf_map_lookup_elem(&reals, &id);
+	if (!real)
+		return NULL;
+	if (svc->flags & XLB_SVC_F_PERSIST) {
+		struct xlb_persist pe = {.real_id = id, .real_gen = real->gen, .last_seen_ns = now};
+		bpf_map_update_elem(&persist_table, &pkey, &pe, BPF_ANY);
+	}
+	*real_id = id;
+	return real;
+}
+
+#endif /* XLB_BPF_SELECT_H */

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Per-CPU counters: plain increments, no atomics (each CPU owns its copy). */
+#ifndef XLB_BPF_STATS_H
+#define XLB_BPF_STATS_H
+
+#include "maps.h"
+
+static __always_inline void count_global(__u32 reason)
+{
+	__u64 *v = bpf_map_lookup_elem(&global_stats, &reason);
+	if (v)
+		*v += 1;
+}
+
+static __always_inline void count_traffic(void *map, __u32 id, __u64 bytes, int new_flow)
+{
+	struct xlb_counters *c = bpf_map_lookup_elem(map, &id);
+	if (!c)
+		return;
+	c->packets += 1;
+	c->bytes += bytes;
+	c->new_flows += new_flow;
+}
+
+#endif /* XLB_BPF_STATS_H */

@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The BPF ABI of xlb: every map key, map value and constant that the XDP
+ * program and the C++ data-plane library share. This file is the one
+ * definition; nothing else declares these layouts.
+ *
+ * Conventions:
+ *  - addresses are 4 big-endian 32-bit words; an IPv4 address uses word 0 and
+ *    leaves words 1..3 zero, and every key carries the family explicitly;
+ *  - ports are big-endian (as on the wire);
+ *  - id 0 is never a valid service or real id, so a zeroed slot means "none".
+ */
+#ifndef XLB_ABI_H
+#define XLB_ABI_H
+
+#include <linux/types.h>
+
+/* ---- sizes ------------------------------------------------------------- */
+
+#define XLB_MAX_SERVICES 1024          /* service ids 1..1023 */
+#define XLB_MAX_REALS 65536            /* real ids 1..65535, one per (service, real) */
+#define XLB_MAX_IFACES 64              /* egress interfaces in the devmap */
+#define XLB_MAGLEV_DEFAULT_SIZE 65537  /* prime, ~650 slots per real at 100 reals */
+#define XLB_MAGLEV_MAX_SIZE 1048573    /* largest prime below 2^20 */
+#define XLB_CONN_TABLE_DEFAULT 262144  /* connection-table entries (LRU) */
+#define XLB_PERSIST_TABLE_DEFAULT 65536
+
+/* Two Maglev tables per service (double buffering): the outer map slot of
+ * service s, buffer b (0 or 1) is s * 2 + b. */
+#define XLB_MAGLEV_OUTER_SIZE (XLB_MAX_SERVICES * 2)
+
+#define XLB_FAMILY_V4 4
+#define XLB_FAMILY_V6 6
+
+/* ---- services ---------------------------------------------------------- */
+
+/* Looked up with the packet's (dst, dport, proto), then with port 0 for an
+ * all-ports service. */
+struct xlb_service_key {
+	__be32 addr[4];
+	__be16 port;   /* 0: every port of this VIP and protocol */
+	__u8 proto;    /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 family;   /* XLB_FAMILY_V4 / XLB_FAMILY_V6 */
+};
+
+enum xlb_service_flags {
+	XLB_SVC_F_SOURCE_HASH = 1 << 0,    /* hash the client address alone */
+	XLB_SVC_F_PERSIST = 1 << 1,        /* client (masked) sticks to its real */
+	XLB_SVC_F_DROP_FRAGMENTS = 1 << 2, /* see struct xlb_vip */
+};
+
+struct xlb_service {
+	__u32 id;
+	__u32 flags;              /* enum xlb_service_flags */
+	__u32 table_size;         /* Maglev table size (prime) of both buffers */
+	__u32 active_table;       /* 0 or 1: which buffer the packet path reads */
+	__u32 persist_timeout_s;  /* with XLB_SVC_F_PERSIST */
+	__be32 persist_mask[4];   /* client address & mask = persistence key */
+	__u32 tcp_timeout_s;      /* idle timeout of an established TCP flow */
+	__u32 tcp_fin_timeout_s;  /* ... after FIN or RST was seen */
+	__u32 udp_timeout_s;      /* idle timeout of a UDP flow */
+};
+
+/* Every address that has at least one service: lets the packet path tell
+ * "for a VIP" for packets without ports (fragments, ICMP errors). */
+struct xlb_vip_key {
+	__be32 addr[4];
+	__u8 family;
+	__u8 pad[3];
+};
+
+enum xlb_vip_flags {
+	XLB_VIP_F_DROP_FRAGMENTS = 1 << 0, /* some service on it drops fragments */
+};
+
+struct xlb_vip {
+	__u32 flags; /* enum xlb_vip_flags */
+};
+
+/* ---- reals ------------------------------------------------------------- */
+
+enum xlb_real_flags {
+	/* ifindex/dmac/smac hold the next hop, resolved by the control plane
+	 * from the kernel's neighbour table; without it the packet path asks
+	 * bpf_fib_lookup. */
+	XLB_REAL_F_NEXTHOP = 1 << 0,
+	/* Removed from its service: takes no new flows (weight 0); its
+	 * established flows go on until the id is given to another real. */
+	XLB_REAL_F_RETIRED = 1 << 1,
+};
+
+/* Indexed by real id. A real id belongs to one (service, address, port);
+ * `gen` changes whenever the id is given to another real, so a connection
+ * recorded for an old owner of the id is never sent to the new one. */
+struct xlb_real {
+	__be32 addr[4];
+	__u32 service_id;
+	__u32 gen;
+	__u32 weight;    /* 0: drained, takes no new flows, keeps its own */
+	__u32 flags;     /* enum xlb_real_flags */
+	__u32 ifindex;   /* egress interface of the next hop */
+	__u8 dmac[6];    /* next hop's MAC */
+	__u8 smac[6];    /* egress interface's MAC */
+	__be16 port;     /* real's port */
+	__u8 family;
+	__u8 pad;
+};
+
+/* ---- connection table and persistence ---------------------------------- */
+
+/* A flow as the client sends it: client -> VIP. */
+struct xlb_flow_key {
+	__be32 src[4];
+	__be32 dst[4];
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+	__u8 family;
+	__u8 pad[2];
+};
+
+enum xlb_conn_flags {
+	XLB_CONN_F_CLOSING = 1 << 0, /* FIN or RST seen: shorter timeout */
+};
+
+struct xlb_conn {
+	__u32 real_id;
+	__u32 real_gen;
+	__u32 service_id;
+	__u32 flags;         /* enum xlb_conn_flags */
+	__u64 last_seen_ns;  /* bpf_ktime_get_ns(), CLOCK_MONOTONIC */
+};
+
+struct xlb_persist_key {
+	__be32 client[4];    /* client address & service's persist_mask */
+	__u32 service_id;
+	__u8 family;
+	__u8 pad[3];
+};
+
+struct xlb_persist {
+	__u32 real_id;
+	__u32 real_gen;
+	__u64 last_seen_ns;
+};
+
+/* ---- counters (per-CPU arrays; readers sum over CPUs) ------------------ */
+
+/* Per service (indexed by service id) and per real (indexed by real id). */
+struct xlb_counters {
+	__u64 packets;
+	__u64 bytes;
+	__u64 new_flows;
+};
+
+/* Global counters: one per-CPU __u64 per reason. */
+enum xlb_global_stat {
+	XLB_STAT_PASSED = 0,      /* not for a VIP: handed to the kernel */
+	XLB_STAT_DROPPED,         /* for a VIP but dropped (no real, option) */
+	XLB_STAT_MALFORMED,       /* shorter than its headers claim: dropped */
+	XLB_STAT_FRAGMENTS,       /* IP fragments for a VIP */
+	XLB_STAT_NO_ROUTE,        /* next hop of the real unknown: passed up */
+	XLB_STAT_CONN_HIT,
+	XLB_STAT_CONN_MISS,
+	XLB_STAT_TX,              /* forwarded out of the interface it came in */
+	XLB_STAT_REDIRECT,        /* forwarded out of another interface */
+	XLB_STAT_ICMP_FORWARDED,  /* frag-needed / packet-too-big sent to a real */
+	XLB_STAT_NO_REAL,         /* service without a real that takes flows */
+	XLB_STAT__COUNT,
+};
+
+#endif /* XLB_ABI_H */

@@ -1,0 +1,47 @@
+#include "dataplane/conntrack.h"
+
+#include <arpa/inet.h>
+#include <time.h>
+
+namespace xlb::dataplane {
+
+absl::StatusOr<std::vector<Connection>> ListConnections(const Maps& maps, size_t limit) {
+  std::vector<Connection> out;
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);  // bpf_ktime_get_ns() is CLOCK_MONOTONIC
+  const uint64_t now = ts.tv_sec * 1000000000ull + ts.tv_nsec;
+  xlb_flow_key key, next;
+  bool first = true;
+  while (out.size() < limit) {
+    auto more = maps.conn_table.NextKey(first ? nullptr : &key, &next);
+    if (!more.ok()) return more.status();
+    if (!*more) break;
+    first = false;
+    key = next;
+    xlb_conn conn;
+    auto found = maps.conn_table.Lookup(&key, &conn);
+    if (!found.ok()) return found.status();
+    if (!*found) continue;  // evicted meanwhile
+    Connection c;
+    const auto family = static_cast<Family>(key.family);
+    c.protocol = static_cast<Protocol>(key.proto);
+    c.client = IpAddress::FromWords(family, key.src);
+    c.vip = IpAddress::FromWords(family, key.dst);
+    c.client_port = ntohs(key.sport);
+    c.vip_port = ntohs(key.dport);
+    c.real_id = conn.real_id;
+    c.closing = conn.flags & XLB_CONN_F_CLOSING;
+    c.idle_s = now > conn.last_seen_ns ? (now - conn.last_seen_ns) / 1e9 : 0;
+    xlb_real real;
+    auto has_real = maps.reals.Lookup(&conn.real_id, &real);
+    if (!has_real.ok()) return has_real.status();
+    if (*has_real && real.gen == conn.real_gen) {
+      c.real = IpAddress::FromWords(static_cast<Family>(real.family), real.addr);
+      c.real_port = ntohs(real.port);
+    }
+    out.push_back(c);
+  }
+  return out;
+}
+
+}  // namespace xlb::dataplane

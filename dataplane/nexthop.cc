@@ -1,0 +1,192 @@
+#include "dataplane/nexthop.h"
+
+#include <libmnl/libmnl.h>
+#include <linux/neighbour.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <net/if_arp.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+
+namespace xlb::dataplane {
+namespace {
+
+struct MnlCloser {
+  void operator()(mnl_socket* s) const { mnl_socket_close(s); }
+};
+using MnlSocket = std::unique_ptr<mnl_socket, MnlCloser>;
+
+absl::StatusOr<MnlSocket> OpenRtnl() {
+  MnlSocket s(mnl_socket_open(NETLINK_ROUTE));
+  if (!s) return absl::ErrnoToStatus(errno, "open rtnetlink socket");
+  if (mnl_socket_bind(s.get(), 0, MNL_SOCKET_AUTOPID) < 0)
+    return absl::ErrnoToStatus(errno, "bind rtnetlink socket");
+  return s;
+}
+
+// Sends one request and feeds the answer to `cb`. ENOENT/ENETUNREACH and the
+// like come back as the errno in the status.
+absl::Status Request(mnl_socket* s, nlmsghdr* nlh, mnl_cb_t cb, void* data,
+                     const std::string& what) {
+  nlh->nlmsg_seq = 1;
+  if (mnl_socket_sendto(s, nlh, nlh->nlmsg_len) < 0) return absl::ErrnoToStatus(errno, what);
+  char buf[MNL_SOCKET_BUFFER_SIZE];
+  unsigned portid = mnl_socket_get_portid(s);
+  for (int i = 0; i < 64; ++i) {  // a get is answered in one or two datagrams
+    ssize_t n = mnl_socket_recvfrom(s, buf, sizeof(buf));
+    if (n < 0) return absl::ErrnoToStatus(errno, what);
+    int ret = mnl_cb_run(buf, n, 1, portid, cb, data);
+    if (ret < 0) return absl::ErrnoToStatus(errno, what);
+    if (ret == MNL_CB_STOP) return absl::OkStatus();
+  }
+  return absl::InternalError(absl::StrCat(what, ": no end of answer"));
+}
+
+struct RouteAnswer {
+  int family = AF_INET;
+  uint32_t oif = 0;
+  uint8_t gateway[16] = {};
+  bool has_gateway = false;
+};
+
+int OnRoute(const nlmsghdr* nlh, void* data) {
+  auto* r = static_cast<RouteAnswer*>(data);
+  mnl_attr_parse(
+      nlh, sizeof(rtmsg),
+      [](const nlattr* attr, void* d) {
+        auto* r = static_cast<RouteAnswer*>(d);
+        switch (mnl_attr_get_type(attr)) {
+          case RTA_OIF:
+            r->oif = mnl_attr_get_u32(attr);
+            break;
+          case RTA_GATEWAY:
+            if (mnl_attr_get_payload_len(attr) <= sizeof(r->gateway)) {
+              std::memcpy(r->gateway, mnl_attr_get_payload(attr), mnl_attr_get_payload_len(attr));
+              r->has_gateway = true;
+            }
+            break;
+        }
+        return MNL_CB_OK;
+      },
+      r);
+  return MNL_CB_STOP;
+}
+
+struct NeighAnswer {
+  bool usable = false;
+  uint8_t mac[6] = {};
+};
+
+int OnNeigh(const nlmsghdr* nlh, void* data) {
+  auto* a = static_cast<NeighAnswer*>(data);
+  auto* ndm = static_cast<const ndmsg*>(mnl_nlmsg_get_payload(nlh));
+  constexpr uint16_t kUsable =
+      NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE | NUD_PERMANENT | NUD_NOARP;
+  bool has_mac = false;
+  mnl_attr_parse(
+      nlh, sizeof(ndmsg),
+      [](const nlattr* attr, void* d) {
+        if (mnl_attr_get_type(attr) == NDA_LLADDR && mnl_attr_get_payload_len(attr) == 6) {
+          std::memcpy(static_cast<uint8_t*>(d), mnl_attr_get_payload(attr), 6);
+        }
+        return MNL_CB_OK;
+      },
+      a->mac);
+  for (uint8_t b : a->mac) has_mac |= b != 0;
+  a->usable = (ndm->ndm_state & kUsable) && has_mac;
+  return MNL_CB_STOP;
+}
+
+absl::StatusOr<std::array<uint8_t, 6>> InterfaceMac(uint32_t ifindex) {
+  char name[IF_NAMESIZE] = {};
+  if (!if_indextoname(ifindex, name))
+    return absl::ErrnoToStatus(errno, absl::StrCat("name of interface ", ifindex));
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return absl::ErrnoToStatus(errno, "socket");
+  ifreq ifr = {};
+  std::strncpy(ifr.ifr_name, name, IF_NAMESIZE - 1);
+  int rc = ioctl(fd, SIOCGIFHWADDR, &ifr);
+  int err = errno;
+  close(fd);
+  if (rc != 0) return absl::ErrnoToStatus(err, absl::StrCat("MAC address of ", name));
+  std::array<uint8_t, 6> mac;
+  std::memcpy(mac.data(), ifr.ifr_hwaddr.sa_data, 6);
+  return mac;
+}
+
+}  // namespace
+
+absl::StatusOr<std::optional<Nexthop>> NetlinkNexthopResolver::Resolve(const IpAddress& address) {
+  auto sock = OpenRtnl();
+  if (!sock.ok()) return sock.status();
+  const int family = address.is_v4() ? AF_INET : AF_INET6;
+  const size_t alen = address.bytes().size();
+  char buf[MNL_SOCKET_BUFFER_SIZE];
+
+  // 1. Which interface and which gateway (if any) the kernel routes it via.
+  nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
+  nlh->nlmsg_type = RTM_GETROUTE;
+  nlh->nlmsg_flags = NLM_F_REQUEST;
+  auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtmsg)));
+  rtm->rtm_family = family;
+  rtm->rtm_dst_len = alen * 8;
+  mnl_attr_put(nlh, RTA_DST, alen, address.bytes().data());
+  RouteAnswer route{family};
+  if (auto st = Request(sock->get(), nlh, OnRoute, &route,
+                        absl::StrCat("route lookup for real ", address.ToString()));
+      !st.ok()) {
+    if (absl::IsNotFound(st) || st.code() == absl::StatusCode::kUnavailable) return std::nullopt;
+    return st;
+  }
+  if (route.oif == 0) return std::nullopt;
+  const void* hop = route.has_gateway ? static_cast<const void*>(route.gateway)
+                                      : static_cast<const void*>(address.bytes().data());
+
+  // 2. The next hop's MAC from the neighbour table.
+  nlh = mnl_nlmsg_put_header(buf);
+  nlh->nlmsg_type = RTM_GETNEIGH;
+  nlh->nlmsg_flags = NLM_F_REQUEST;
+  auto* ndm = static_cast<ndmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ndmsg)));
+  ndm->ndm_family = family;
+  ndm->ndm_ifindex = route.oif;
+  mnl_attr_put(nlh, NDA_DST, alen, hop);
+  NeighAnswer neigh;
+  auto st = Request(sock->get(), nlh, OnNeigh, &neigh,
+                    absl::StrCat("neighbour lookup for real ", address.ToString()));
+  if (!st.ok() && !absl::IsNotFound(st)) return st;
+
+  if (!neigh.usable) {
+    // 3. Unknown yet: ask the kernel to resolve it (NTF_USE starts ARP/ND
+    // like a packet would), and report "not yet".
+    nlh = mnl_nlmsg_put_header(buf);
+    nlh->nlmsg_type = RTM_NEWNEIGH;
+    nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_ACK;
+    ndm = static_cast<ndmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ndmsg)));
+    ndm->ndm_family = family;
+    ndm->ndm_ifindex = route.oif;
+    ndm->ndm_state = NUD_NONE;
+    ndm->ndm_flags = NTF_USE;
+    mnl_attr_put(nlh, NDA_DST, alen, hop);
+    // Best effort: a failure here only delays resolution to the next try.
+    (void)Request(sock->get(), nlh, [](const nlmsghdr*, void*) { return MNL_CB_STOP; }, nullptr,
+                  "start neighbour resolution");
+    return std::nullopt;
+  }
+
+  auto smac = InterfaceMac(route.oif);
+  if (!smac.ok()) return smac.status();
+  Nexthop nh;
+  nh.ifindex = route.oif;
+  std::memcpy(nh.dmac.data(), neigh.mac, 6);
+  nh.smac = *smac;
+  return nh;
+}
+
+}  // namespace xlb::dataplane

@@ -1,0 +1,38 @@
+// Where to send a real's frames: egress interface and MAC addresses, taken
+// from the kernel's routing and neighbour tables (never typed by a user).
+#ifndef XLB_DATAPLANE_NEXTHOP_H_
+#define XLB_DATAPLANE_NEXTHOP_H_
+
+#include <array>
+#include <cstdint>
+#include <optional>
+
+#include "absl/status/statusor.h"
+#include "dataplane/address.h"
+
+namespace xlb::dataplane {
+
+struct Nexthop {
+  uint32_t ifindex = 0;
+  std::array<uint8_t, 6> dmac{};  // the next hop's MAC
+  std::array<uint8_t, 6> smac{};  // the egress interface's MAC
+};
+
+class NexthopResolver {
+ public:
+  virtual ~NexthopResolver() = default;
+  // The next hop toward `address`, or nullopt while the kernel has no
+  // neighbour entry for it yet (resolution is then started, and the packet
+  // path falls back to bpf_fib_lookup). An error only for a failure to ask.
+  virtual absl::StatusOr<std::optional<Nexthop>> Resolve(const IpAddress& address) = 0;
+};
+
+// Asks the kernel over rtnetlink, in the calling thread's network namespace.
+class NetlinkNexthopResolver : public NexthopResolver {
+ public:
+  absl::StatusOr<std::optional<Nexthop>> Resolve(const IpAddress& address) override;
+};
+
+}  // namespace xlb::dataplane
+
+#endif  // XLB_DATAPLANE_NEXTHOP_H_

@@ -1,0 +1,223 @@
+#include "dataplane/program.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <linux/if_link.h>
+#include <net/if.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "absl/cleanup/cleanup.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "bpf/xlb.skel.h"
+#include "glog/logging.h"
+
+namespace xlb::dataplane {
+namespace {
+
+constexpr long kBpffsMagic = 0xcafe4a11;
+constexpr char kProgName[] = "xlb_xdp";
+
+bool OnBpffs(const std::string& path) {
+  struct statfs st;
+  return statfs(path.c_str(), &st) == 0 && st.f_type == kBpffsMagic;
+}
+
+absl::StatusOr<unsigned> IfIndex(const std::string& ifname) {
+  unsigned ifindex = if_nametoindex(ifname.c_str());
+  if (ifindex == 0) return absl::NotFoundError(absl::StrCat("no interface named '", ifname, "'"));
+  return ifindex;
+}
+
+// The name of program `id`, or "" if it is gone.
+std::string ProgName(uint32_t id) {
+  int fd = bpf_prog_get_fd_by_id(id);
+  if (fd < 0) return "";
+  bpf_prog_info info = {};
+  uint32_t len = sizeof(info);
+  std::string name;
+  if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0) name = info.name;
+  close(fd);
+  return name;
+}
+
+struct Attached {
+  uint32_t id = 0;
+  uint32_t mode_flag = 0;  // XDP_FLAGS_DRV_MODE or XDP_FLAGS_SKB_MODE
+};
+
+absl::StatusOr<Attached> QueryAttached(unsigned ifindex, const std::string& ifname) {
+  LIBBPF_OPTS(bpf_xdp_query_opts, q);
+  if (bpf_xdp_query(ifindex, 0, &q) != 0)
+    return absl::ErrnoToStatus(errno, absl::StrCat("query XDP program of ", ifname));
+  if (q.drv_prog_id) return Attached{q.drv_prog_id, XDP_FLAGS_DRV_MODE};
+  if (q.skb_prog_id) return Attached{q.skb_prog_id, XDP_FLAGS_SKB_MODE};
+  if (q.hw_prog_id) return Attached{q.hw_prog_id, XDP_FLAGS_HW_MODE};
+  return Attached{};
+}
+
+}  // namespace
+
+absl::Status EnsureBpffsDir(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  // The nearest existing ancestor decides which filesystem the pins land on.
+  fs::path existing = dir;
+  while (!existing.empty() && !fs::exists(existing, ec)) existing = existing.parent_path();
+  if (!OnBpffs(existing)) {
+    if (absl::StartsWith(dir, "/sys/fs/bpf") && !OnBpffs("/sys/fs/bpf")) {
+      if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700") != 0)
+        return absl::ErrnoToStatus(errno, "mount bpffs on /sys/fs/bpf");
+      LOG(INFO) << "mounted bpffs on /sys/fs/bpf";
+    } else {
+      return absl::FailedPreconditionError(
+          absl::StrCat("pin directory ", dir, " is not on a bpf filesystem (mount -t bpf bpf ",
+                       existing.string(), ", or choose a directory on one)"));
+    }
+  }
+  fs::create_directories(dir, ec);
+  if (ec) return absl::InternalError(absl::StrCat("create ", dir, ": ", ec.message()));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<Program>> Program::Load(const ProgramOptions& options) {
+  if (!options.pin_dir.empty()) {
+    if (auto st = EnsureBpffsDir(options.pin_dir); !st.ok()) return st;
+  }
+  std::unique_ptr<Program> p(new Program());
+  p->pin_dir_ = options.pin_dir;
+  p->skel_ = xlb_bpf__open();
+  if (!p->skel_) return absl::ErrnoToStatus(errno, "open the xlb BPF object");
+
+  struct bpf_map* m;
+  bpf_object__for_each_map(m, p->skel_->obj) {
+    std::string name = bpf_map__name(m);
+    if (!p->maps_.ByName(name)) continue;  // .bss/.rodata and the like
+    if (!options.pin_dir.empty()) {
+      std::string path = absl::StrCat(options.pin_dir, "/", name);
+      if (bpf_map__set_pin_path(m, path.c_str()) != 0)
+        return absl::ErrnoToStatus(errno, absl::StrCat("set pin path of map ", name));
+    }
+  }
+  bpf_map__set_max_entries(p->skel_->maps.conn_table, options.conn_table_size);
+  bpf_map__set_max_entries(p->skel_->maps.persist_table, options.persist_table_size);
+
+  if (int err = xlb_bpf__load(p->skel_); err != 0) {
+    return absl::ErrnoToStatus(
+        -err, absl::StrCat("load the xlb XDP program",
+                           options.pin_dir.empty()
+                               ? ""
+                               : absl::StrCat(" (maps pinned in ", options.pin_dir,
+                                              " by another version or with other sizes are not "
+                                              "reused: remove them to start afresh)")));
+  }
+  bpf_object__for_each_map(m, p->skel_->obj) {
+    std::string name = bpf_map__name(m);
+    MapFd* slot = p->maps_.ByName(name);
+    if (!slot) continue;
+    int fd = fcntl(bpf_map__fd(m), F_DUPFD_CLOEXEC, 3);
+    if (fd < 0) return absl::ErrnoToStatus(errno, absl::StrCat("dup fd of map ", name));
+    *slot = MapFd(fd, name);
+  }
+  return p;
+}
+
+Program::~Program() {
+  if (skel_) xlb_bpf__destroy(skel_);
+}
+
+int Program::prog_fd() const { return bpf_program__fd(skel_->progs.xlb_xdp); }
+
+absl::Status Program::Attach(const std::string& ifname, AttachMode mode) {
+  auto ifindex = IfIndex(ifname);
+  if (!ifindex.ok()) return ifindex.status();
+  auto current = QueryAttached(*ifindex, ifname);
+  if (!current.ok()) return current.status();
+
+  uint32_t want = mode == AttachMode::kGeneric ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+  LIBBPF_OPTS(bpf_xdp_attach_opts, opts);
+  uint32_t flags = want;
+  int old_fd = -1;
+  absl::Cleanup close_old = [&old_fd] {
+    if (old_fd >= 0) close(old_fd);
+  };
+  if (current->id != 0) {
+    std::string name = ProgName(current->id);
+    if (name != kProgName)
+      return absl::FailedPreconditionError(
+          absl::StrCat(ifname, " already has XDP program ", current->id, " (", name,
+                       ") attached; xlb does not replace other programs"));
+    if (current->mode_flag != want && mode != AttachMode::kNativeOrGeneric)
+      return absl::FailedPreconditionError(absl::StrCat(
+          ifname, " has xlb attached in another XDP mode; detach it first"));
+    want = current->mode_flag;
+    flags = want | XDP_FLAGS_REPLACE;
+    old_fd = bpf_prog_get_fd_by_id(current->id);
+    if (old_fd < 0) return absl::ErrnoToStatus(errno, "open the attached xlb program");
+    opts.old_prog_fd = old_fd;
+  } else {
+    flags |= XDP_FLAGS_UPDATE_IF_NOEXIST;
+  }
+
+  int err = bpf_xdp_attach(*ifindex, prog_fd(), flags, &opts);
+  if (err != 0 && mode == AttachMode::kNativeOrGeneric && current->id == 0) {
+    LOG(WARNING) << "native XDP attach to " << ifname << " failed (" << strerror(-err)
+                 << "); falling back to generic mode, which is much slower";
+    err = bpf_xdp_attach(*ifindex, prog_fd(),
+                         XDP_FLAGS_SKB_MODE | XDP_FLAGS_UPDATE_IF_NOEXIST, &opts);
+  }
+  if (err != 0)
+    return absl::ErrnoToStatus(-err, absl::StrCat("attach XDP program to ", ifname,
+                                                  want == XDP_FLAGS_DRV_MODE ? " (native mode)"
+                                                                             : " (generic mode)"));
+  uint32_t key = *ifindex, value = *ifindex;
+  return maps_.tx_ports.Update(&key, &value);
+}
+
+absl::Status DetachXlb(const std::string& ifname, const MapFd* tx_ports) {
+  auto ifindex = IfIndex(ifname);
+  if (!ifindex.ok()) return ifindex.status();
+  auto current = QueryAttached(*ifindex, ifname);
+  if (!current.ok()) return current.status();
+  if (current->id != 0) {
+    if (ProgName(current->id) != kProgName)
+      return absl::FailedPreconditionError(
+          absl::StrCat(ifname, " has XDP program ", current->id, " that is not xlb's; left as is"));
+    int old_fd = bpf_prog_get_fd_by_id(current->id);
+    if (old_fd < 0) return absl::ErrnoToStatus(errno, "open the attached xlb program");
+    LIBBPF_OPTS(bpf_xdp_attach_opts, opts, .old_prog_fd = old_fd);
+    int err = bpf_xdp_detach(*ifindex, current->mode_flag | XDP_FLAGS_REPLACE, &opts);
+    close(old_fd);
+    if (err != 0) return absl::ErrnoToStatus(-err, absl::StrCat("detach XDP from ", ifname));
+  }
+  if (tx_ports) {
+    uint32_t key = *ifindex;
+    return tx_ports->Delete(&key);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Program::Detach(const std::string& ifname) {
+  return DetachXlb(ifname, &maps_.tx_ports);
+}
+
+absl::Status Program::Unpin() {
+  if (pin_dir_.empty()) return absl::OkStatus();
+  for (const auto& name : Maps::Names()) {
+    std::string path = absl::StrCat(pin_dir_, "/", name);
+    if (unlink(path.c_str()) != 0 && errno != ENOENT)
+      return absl::ErrnoToStatus(errno, absl::StrCat("unpin ", path));
+  }
+  rmdir(pin_dir_.c_str());  // only if empty; other files are not ours
+  return absl::OkStatus();
+}
+
+}  // namespace xlb::dataplane

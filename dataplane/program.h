@@ -1,0 +1,68 @@
+// Loading the XDP program (bpftool skeleton), pinning its maps, attaching it
+// to interfaces and detaching it.
+#ifndef XLB_DATAPLANE_PROGRAM_H_
+#define XLB_DATAPLANE_PROGRAM_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "dataplane/maps.h"
+
+struct xlb_bpf;  // the generated skeleton
+
+namespace xlb::dataplane {
+
+inline constexpr char kDefaultPinDir[] = "/sys/fs/bpf/xlb";
+
+struct ProgramOptions {
+  // Maps are pinned here; maps already pinned here are adopted (their
+  // contents, connection table included, are kept). Empty: no pinning.
+  std::string pin_dir = kDefaultPinDir;
+  uint32_t conn_table_size = XLB_CONN_TABLE_DEFAULT;
+  uint32_t persist_table_size = XLB_PERSIST_TABLE_DEFAULT;
+};
+
+enum class AttachMode {
+  kNative,          // driver mode; an error where the driver has none
+  kGeneric,         // skb mode: slow, for testing only
+  kNativeOrGeneric  // native, else generic with a warning
+};
+
+class Program {
+ public:
+  // Loads a new instance of the program, reusing the pinned maps if any.
+  static absl::StatusOr<std::unique_ptr<Program>> Load(const ProgramOptions& options);
+  ~Program();
+
+  Maps& maps() { return maps_; }
+  int prog_fd() const;
+
+  // Attaches this instance to `ifname`, atomically replacing an xlb program
+  // already there (traffic is not interrupted); refuses to replace a program
+  // that is not xlb's. The interface becomes a redirect target.
+  absl::Status Attach(const std::string& ifname, AttachMode mode);
+
+  // Detaches whichever xlb program is attached to `ifname`.
+  absl::Status Detach(const std::string& ifname);
+
+  // Removes the pins (the maps live on while a program uses them).
+  absl::Status Unpin();
+
+ private:
+  Program() = default;
+  struct ::xlb_bpf* skel_ = nullptr;
+  Maps maps_;
+  std::string pin_dir_;
+};
+
+// Makes sure `dir` exists on a bpf filesystem; mounts bpffs on /sys/fs/bpf
+// when `dir` is below it and nothing is mounted there yet.
+absl::Status EnsureBpffsDir(const std::string& dir);
+
+// Removes the XDP program from `ifname` if it is xlb's; a no-op otherwise.
+absl::Status DetachXlb(const std::string& ifname, const MapFd* tx_ports);
+
+}  // namespace xlb::dataplane
+
+#endif  // XLB_DATAPLANE_PROGRAM_H_

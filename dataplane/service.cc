@@ -1,0 +1,105 @@
+#include "dataplane/service.h"
+
+#include <set>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "dataplane/maglev.h"
+
+namespace xlb::dataplane {
+
+absl::string_view ProtocolName(Protocol p) { return p == Protocol::kUdp ? "udp" : "tcp"; }
+
+std::string ServiceKey::ToString() const {
+  std::string addr = vip.is_v4() ? vip.ToString() : absl::StrCat("[", vip.ToString(), "]");
+  return absl::StrCat(addr, ":", port == 0 ? std::string("*") : std::to_string(port), "/",
+                      ProtocolName(protocol));
+}
+
+absl::StatusOr<ServiceKey> ParseServiceKey(absl::string_view text) {
+  auto bad = [&](absl::string_view why) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("service '", text, "': ", why, " (expected VIP:PORT[/tcp|udp])"));
+  };
+  ServiceKey key;
+  absl::string_view rest = text;
+  if (auto slash = rest.rfind('/'); slash != absl::string_view::npos) {
+    std::string proto = absl::AsciiStrToLower(rest.substr(slash + 1));
+    if (proto == "tcp") key.protocol = Protocol::kTcp;
+    else if (proto == "udp") key.protocol = Protocol::kUdp;
+    else return bad(absl::StrCat("unknown protocol '", proto, "'"));
+    rest = rest.substr(0, slash);
+  }
+  absl::string_view addr, port;
+  if (!rest.empty() && rest.front() == '[') {
+    auto close = rest.find("]:");
+    if (close == absl::string_view::npos) return bad("IPv6 address without ']:PORT'");
+    addr = rest.substr(1, close - 1);
+    port = rest.substr(close + 2);
+  } else {
+    auto colon = rest.rfind(':');
+    if (colon == absl::string_view::npos) return bad("no port");
+    addr = rest.substr(0, colon);
+    port = rest.substr(colon + 1);
+    if (addr.find(':') != absl::string_view::npos) return bad("write an IPv6 VIP as [ADDR]:PORT");
+  }
+  auto ip = IpAddress::Parse(addr);
+  if (!ip.ok()) return bad(ip.status().message());
+  key.vip = *ip;
+  uint32_t p = 0;
+  if (port != "*" && (!absl::SimpleAtoi(port, &p) || p > 65535))
+    return bad(absl::StrCat("port '", port, "' is not 0..65535 or *"));
+  key.port = static_cast<uint16_t>(p);
+  return key;
+}
+
+absl::Status ValidateService(const Service& s) {
+  const std::string name = absl::StrCat("service ", s.key.ToString());
+  auto bad = [&](absl::string_view why) {
+    return absl::InvalidArgumentError(absl::StrCat(name, ": ", why));
+  };
+  const ServiceOptions& o = s.options;
+  if (s.key.protocol != Protocol::kTcp && s.key.protocol != Protocol::kUdp)
+    return bad("protocol must be tcp or udp");
+  if (o.all_ports && s.key.port != 0) return bad("an all-ports service has port 0");
+  if (!o.all_ports && s.key.port == 0)
+    return bad("port 0 is only for an all-ports service");
+  if (o.table_size < kMaglevMinSize || o.table_size > kMaglevMaxSize || !IsPrime(o.table_size))
+    return bad(absl::StrCat("table size ", o.table_size, " is not a prime in [", kMaglevMinSize,
+                            ", ", kMaglevMaxSize, "]"));
+  if (o.persistence_netmask < -1 || o.persistence_netmask > s.key.vip.max_prefix_len())
+    return bad(absl::StrCat("persistence netmask /", o.persistence_netmask, " is not in 0..",
+                            s.key.vip.max_prefix_len()));
+  if (o.tcp_timeout_s == 0 || o.tcp_fin_timeout_s == 0 || o.udp_timeout_s == 0)
+    return bad("connection timeouts must be at least 1 s");
+  return absl::OkStatus();
+}
+
+absl::Status ValidateReals(const Service& s, const std::vector<RealSpec>& reals) {
+  std::set<std::pair<IpAddress, uint16_t>> seen;
+  for (const RealSpec& r : reals) {
+    const std::string name = absl::StrCat("real ", FormatEndpoint(r.address, r.port), " of service ",
+                                          s.key.ToString());
+    auto bad = [&](absl::string_view why) {
+      return absl::InvalidArgumentError(absl::StrCat(name, ": ", why));
+    };
+    if (r.address.family() != s.key.vip.family())
+      return bad(absl::StrCat("an ", r.address.is_v4() ? "IPv4" : "IPv6", " real for an ",
+                              s.key.vip.is_v4() ? "IPv4" : "IPv6", " VIP"));
+    if (r.weight > kMaxWeight) return bad(absl::StrCat("weight ", r.weight, " is over ", kMaxWeight));
+    // Direct routing leaves the packet as the client sent it: the real gets
+    // the VIP's port.
+    if (r.port != 0 && r.port != s.key.port)
+      return bad(absl::StrCat("direct routing cannot change the port to ", r.port));
+    if (!seen.insert({r.address, EffectivePort(s.key, r)}).second) return bad("listed twice");
+  }
+  if (reals.size() > s.options.table_size)
+    return absl::InvalidArgumentError(absl::StrCat("service ", s.key.ToString(), ": ",
+                                                   reals.size(), " reals exceed table size ",
+                                                   s.options.table_size));
+  return absl::OkStatus();
+}
+
+}  // namespace xlb::dataplane

@@ -1,0 +1,82 @@
+// What a service and a real are, in the library's terms, with validation and
+// the "VIP:PORT/proto" text form shared by every tool.
+#ifndef XLB_DATAPLANE_SERVICE_H_
+#define XLB_DATAPLANE_SERVICE_H_
+
+#include <compare>
+#include <cstdint>
+#include <string>
+#include "absl/strings/string_view.h"
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "dataplane/address.h"
+
+extern "C" {
+#include "bpf/xlb_abi.h"
+}
+
+namespace xlb::dataplane {
+
+enum class Protocol : uint8_t { kTcp = 6, kUdp = 17 };
+enum class Scheduler : uint8_t { kMaglev, kSourceHash };
+
+absl::string_view ProtocolName(Protocol p);
+
+struct ServiceKey {
+  IpAddress vip;
+  uint16_t port = 0;  // 0 only for an all-ports service
+  Protocol protocol = Protocol::kTcp;
+
+  auto operator<=>(const ServiceKey&) const = default;
+  // "198.51.100.10:80/tcp", "[2001:db8::10]:53/udp"; port 0 prints as "*".
+  std::string ToString() const;
+};
+
+// "VIP:PORT[/tcp|udp]" or "[V6VIP]:PORT[/proto]"; PORT may be "*" or 0 for
+// an all-ports service; the protocol defaults to tcp.
+absl::StatusOr<ServiceKey> ParseServiceKey(absl::string_view text);
+
+inline constexpr uint32_t kMaxWeight = 65535;
+
+struct ServiceOptions {
+  Scheduler scheduler = Scheduler::kMaglev;
+  bool all_ports = false;  // forward every port of the VIP (the key's port is 0)
+  uint32_t table_size = XLB_MAGLEV_DEFAULT_SIZE;
+  uint32_t persistence_timeout_s = 0;  // 0: no persistence (IPVS -p)
+  int persistence_netmask = -1;        // prefix length (IPVS -M); -1: the whole address
+  bool drop_fragments = false;         // IP fragments for the VIP are dropped, not passed up
+  uint32_t tcp_timeout_s = 900;        // IPVS defaults
+  uint32_t tcp_fin_timeout_s = 120;
+  uint32_t udp_timeout_s = 300;
+
+  bool operator==(const ServiceOptions&) const = default;
+};
+
+struct Service {
+  ServiceKey key;
+  ServiceOptions options;
+};
+
+struct RealSpec {
+  IpAddress address;
+  uint16_t port = 0;  // 0: the service's port
+  uint32_t weight = 1;
+
+  bool operator==(const RealSpec&) const = default;
+};
+
+// Checks a service on its own; errors name the service and the field.
+absl::Status ValidateService(const Service& service);
+// Checks a set of reals for `service`; errors name the real.
+absl::Status ValidateReals(const Service& service, const std::vector<RealSpec>& reals);
+
+// The port a real receives on (its own, else the service's).
+inline uint16_t EffectivePort(const ServiceKey& key, const RealSpec& real) {
+  return real.port ? real.port : key.port;
+}
+
+}  // namespace xlb::dataplane
+
+#endif  // XLB_DATAPLANE_SERVICE_H_

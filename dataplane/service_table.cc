@@ -1,0 +1,434 @@
+#include "dataplane/service_table.h"
+
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+
+#include <algorithm>
+#include <bit>
+#include <cerrno>
+#include <cstring>
+#include <unordered_map>
+
+#include "absl/strings/str_cat.h"
+#include "dataplane/maglev.h"
+#include "glog/logging.h"
+
+namespace xlb::dataplane {
+namespace {
+
+constexpr uint32_t kBatch = 8192;  // slots per batched map syscall
+
+xlb_service_key ToBpfKey(const ServiceKey& key) {
+  xlb_service_key k = {};
+  key.vip.CopyTo(k.addr);
+  k.port = htons(key.port);
+  k.proto = static_cast<uint8_t>(key.protocol);
+  k.family = static_cast<uint8_t>(key.vip.family());
+  return k;
+}
+
+ServiceKey FromBpfKey(const xlb_service_key& k) {
+  ServiceKey key;
+  key.vip = IpAddress::FromWords(static_cast<Family>(k.family), k.addr);
+  key.port = ntohs(k.port);
+  key.protocol = static_cast<Protocol>(k.proto);
+  return key;
+}
+
+xlb_service ToBpfValue(const Service& s, uint32_t id, uint32_t active) {
+  const ServiceOptions& o = s.options;
+  xlb_service v = {};
+  v.id = id;
+  v.active_table = active;
+  v.table_size = o.table_size;
+  if (o.scheduler == Scheduler::kSourceHash) v.flags |= XLB_SVC_F_SOURCE_HASH;
+  if (o.drop_fragments) v.flags |= XLB_SVC_F_DROP_FRAGMENTS;
+  if (o.persistence_timeout_s > 0) {
+    v.flags |= XLB_SVC_F_PERSIST;
+    v.persist_timeout_s = o.persistence_timeout_s;
+    int prefix = o.persistence_netmask < 0 ? s.key.vip.max_prefix_len() : o.persistence_netmask;
+    uint32_t ones[4] = {~0u, ~0u, ~0u, ~0u};
+    IpAddress::FromWords(s.key.vip.family(), ones).Masked(prefix).CopyTo(v.persist_mask);
+  }
+  v.tcp_timeout_s = o.tcp_timeout_s;
+  v.tcp_fin_timeout_s = o.tcp_fin_timeout_s;
+  v.udp_timeout_s = o.udp_timeout_s;
+  return v;
+}
+
+ServiceOptions FromBpfValue(const xlb_service& v, const ServiceKey& key) {
+  ServiceOptions o;
+  o.scheduler = (v.flags & XLB_SVC_F_SOURCE_HASH) ? Scheduler::kSourceHash : Scheduler::kMaglev;
+  o.all_ports = key.port == 0;
+  o.table_size = v.table_size;
+  o.drop_fragments = v.flags & XLB_SVC_F_DROP_FRAGMENTS;
+  if (v.flags & XLB_SVC_F_PERSIST) {
+    o.persistence_timeout_s = v.persist_timeout_s;
+    int prefix = 0;
+    for (uint32_t w : v.persist_mask) prefix += std::popcount(w);
+    o.persistence_netmask = prefix == key.vip.max_prefix_len() ? -1 : prefix;
+  }
+  o.tcp_timeout_s = v.tcp_timeout_s;
+  o.tcp_fin_timeout_s = v.tcp_fin_timeout_s;
+  o.udp_timeout_s = v.udp_timeout_s;
+  return o;
+}
+
+// Reads `n` u32 values of an array map, in batches.
+absl::StatusOr<std::vector<uint32_t>> ReadU32Array(const MapFd& map, uint32_t n) {
+  std::vector<uint32_t> keys(n), values(n);
+  uint32_t done = 0, in_batch = 0, out_batch = 0;
+  bool first = true;
+  while (done < n) {
+    uint32_t count = std::min(kBatch, n - done);
+    int rc = bpf_map_lookup_batch(map.fd(), first ? nullptr : &in_batch, &out_batch,
+                                  keys.data() + done, values.data() + done, &count, nullptr);
+    if (rc != 0 && errno != ENOENT) return absl::ErrnoToStatus(errno, "read map " + map.name());
+    done += count;
+    if (rc != 0) break;  // ENOENT: the end
+    in_batch = out_batch;
+    first = false;
+  }
+  std::vector<uint32_t> out(n, 0);
+  for (uint32_t i = 0; i < done; ++i)
+    if (keys[i] < n) out[keys[i]] = values[i];
+  return out;
+}
+
+// Writes values[i] to slot slots[i], in batches.
+absl::Status WriteU32Slots(const MapFd& map, std::vector<uint32_t>& slots,
+                           std::vector<uint32_t>& values) {
+  for (size_t done = 0; done < slots.size();) {
+    uint32_t count = std::min<size_t>(kBatch, slots.size() - done);
+    if (bpf_map_update_batch(map.fd(), slots.data() + done, values.data() + done, &count,
+                             nullptr) != 0)
+      return absl::ErrnoToStatus(errno, "write map " + map.name());
+    done += count;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+// One Maglev table buffer: its own inner map and what we last wrote in it.
+struct ServiceTable::Table {
+  MapFd map;
+  std::vector<uint32_t> slots;
+};
+
+struct ServiceTable::Entry {
+  Service service;
+  xlb_service value = {};
+  Table tables[2];
+  std::map<RealKey, RealState> reals;
+};
+
+ServiceTable::ServiceTable(Maps* maps, NexthopResolver* resolver)
+    : maps_(maps), resolver_(resolver) {
+  for (uint32_t id = 1; id < XLB_MAX_SERVICES; ++id) free_service_ids_.insert(id);
+}
+
+ServiceTable::~ServiceTable() = default;
+
+absl::StatusOr<std::unique_ptr<ServiceTable>> ServiceTable::Adopt(Maps* maps,
+                                                                  NexthopResolver* resolver) {
+  std::unique_ptr<ServiceTable> t(new ServiceTable(maps, resolver));
+  if (auto st = t->AdoptAll(); !st.ok()) return st;
+  return t;
+}
+
+absl::Status ServiceTable::AdoptAll() {
+  std::unordered_map<uint32_t, Entry*> by_id;
+  xlb_service_key key, next;
+  bool first = true;
+  for (int guard = 0; guard < XLB_MAX_SERVICES; ++guard) {
+    auto more = maps_->services.NextKey(first ? nullptr : &key, &next);
+    if (!more.ok()) return more.status();
+    if (!*more) break;
+    first = false;
+    key = next;
+    auto e = std::make_unique<Entry>();
+    auto found = maps_->services.Lookup(&key, &e->value);
+    if (!found.ok()) return found.status();
+    if (!*found) continue;  // removed meanwhile
+    e->service.key = FromBpfKey(key);
+    e->service.options = FromBpfValue(e->value, e->service.key);
+    for (uint32_t b = 0; b < 2; ++b) {
+      uint32_t outer = e->value.id * 2 + b, inner_id = 0;
+      auto has = maps_->maglev_tables.Lookup(&outer, &inner_id);
+      if (!has.ok()) return has.status();
+      if (!*has) continue;
+      int fd = bpf_map_get_fd_by_id(inner_id);
+      if (fd < 0) return absl::ErrnoToStatus(errno, "open a Maglev table of " +
+                                                        e->service.key.ToString());
+      Table& t = e->tables[b];
+      t.map = MapFd(fd, "maglev table of " + e->service.key.ToString());
+      bpf_map_info info = {};
+      uint32_t len = sizeof(info);
+      if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0)
+        return absl::ErrnoToStatus(errno, "inspect " + t.map.name());
+      auto slots = ReadU32Array(t.map, info.max_entries);
+      if (!slots.ok()) return slots.status();
+      t.slots = std::move(*slots);
+    }
+    free_service_ids_.erase(e->value.id);
+    by_id[e->value.id] = e.get();
+    services_[e->service.key] = std::move(e);
+  }
+
+  std::deque<uint32_t> retired;
+  for (uint32_t id = 1; id < XLB_MAX_REALS; ++id) {
+    xlb_real r;
+    auto found = maps_->reals.Lookup(&id, &r);
+    if (!found.ok()) return found.status();
+    next_gen_ = std::max(next_gen_, r.gen + 1);
+    auto owner = by_id.find(r.service_id);
+    if (r.service_id == 0) {
+      free_real_ids_.push_back(id);
+    } else if ((r.flags & XLB_REAL_F_RETIRED) || owner == by_id.end()) {
+      retired.push_back(id);
+    } else {
+      RealState s;
+      s.spec.address = IpAddress::FromWords(static_cast<Family>(r.family), r.addr);
+      uint16_t port = ntohs(r.port);
+      s.spec.port = port == owner->second->service.key.port ? 0 : port;
+      s.spec.weight = r.weight;
+      s.id = id;
+      s.gen = r.gen;
+      s.nexthop_known = r.flags & XLB_REAL_F_NEXTHOP;
+      owner->second->reals[{s.spec.address, port}] = s;
+    }
+  }
+  free_real_ids_.insert(free_real_ids_.end(), retired.begin(), retired.end());
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint32_t> ServiceTable::AllocateRealId() {
+  if (free_real_ids_.empty())
+    return absl::ResourceExhaustedError(
+        absl::StrCat("all ", XLB_MAX_REALS - 1, " real ids are in use"));
+  uint32_t id = free_real_ids_.front();
+  free_real_ids_.pop_front();
+  if (auto st = maps_->ZeroPerCpu(maps_->real_stats, id, sizeof(xlb_counters)); !st.ok())
+    return st;
+  return id;
+}
+
+absl::Status ServiceTable::WriteReal(const Entry& e, const RealState& r, const Nexthop* nh) {
+  xlb_real v = {};
+  if (nh) {
+    v.flags |= XLB_REAL_F_NEXTHOP;
+    v.ifindex = nh->ifindex;
+    std::memcpy(v.dmac, nh->dmac.data(), 6);
+    std::memcpy(v.smac, nh->smac.data(), 6);
+  }
+  r.spec.address.CopyTo(v.addr);
+  v.service_id = e.value.id;
+  v.gen = r.gen;
+  v.weight = r.spec.weight;
+  v.port = htons(EffectivePort(e.service.key, r.spec));
+  v.family = static_cast<uint8_t>(r.spec.address.family());
+  return maps_->reals.Update(&r.id, &v);
+}
+
+absl::Status ServiceTable::RetireReal(const RealState& r) {
+  xlb_real v;
+  auto found = maps_->reals.Lookup(&r.id, &v);
+  if (!found.ok()) return found.status();
+  v.weight = 0;
+  v.flags |= XLB_REAL_F_RETIRED;
+  if (auto st = maps_->reals.Update(&r.id, &v); !st.ok()) return st;
+  free_real_ids_.push_back(r.id);
+  return absl::OkStatus();
+}
+
+// Builds the service's table into the buffer the packet path is not reading,
+// writing only the slots that differ from what that buffer holds, then
+// switches the service to it with one update of its map entry.
+absl::Status ServiceTable::PublishTable(Entry& e, xlb_service value) {
+  std::vector<MaglevBackend> backends;
+  for (const auto& [k, r] : e.reals)
+    backends.push_back({FormatEndpoint(k.first, k.second), r.id, r.spec.weight});
+  auto table = BuildMaglevTable(std::move(backends), value.table_size);
+  if (!table.ok()) return table.status();
+
+  const uint32_t target = e.value.active_table ^ 1;
+  Table& t = e.tables[target];
+  if (t.map.fd() < 0 || t.slots.size() != value.table_size) {
+    LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP);
+    int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "xlb_maglev", sizeof(uint32_t), sizeof(uint32_t),
+                            value.table_size, &opts);
+    if (fd < 0)
+      return absl::ErrnoToStatus(errno, "create a Maglev table for " + e.service.key.ToString());
+    t.map = MapFd(fd, "maglev table of " + e.service.key.ToString());
+    t.slots.assign(value.table_size, 0);
+    uint32_t outer = value.id * 2 + target;
+    if (auto st = maps_->maglev_tables.Update(&outer, &fd); !st.ok()) return st;
+  }
+  std::vector<uint32_t> changed, ids;
+  for (uint32_t i = 0; i < value.table_size; ++i) {
+    if (t.slots[i] != (*table)[i]) {
+      changed.push_back(i);
+      ids.push_back((*table)[i]);
+    }
+  }
+  if (auto st = WriteU32Slots(t.map, changed, ids); !st.ok()) return st;
+  t.slots = std::move(*table);
+
+  value.active_table = target;
+  const xlb_service_key key = ToBpfKey(e.service.key);
+  if (auto st = maps_->services.Update(&key, &value); !st.ok()) return st;
+  e.value = value;
+  return absl::OkStatus();
+}
+
+absl::Status ServiceTable::UpdateVip(const IpAddress& vip) {
+  bool used = false;
+  xlb_vip v = {};
+  for (const auto& [k, e] : services_) {
+    if (k.vip != vip) continue;
+    used = true;
+    if (e->service.options.drop_fragments) v.flags |= XLB_VIP_F_DROP_FRAGMENTS;
+  }
+  xlb_vip_key key = {};
+  vip.CopyTo(key.addr);
+  key.family = static_cast<uint8_t>(vip.family());
+  return used ? maps_->vips.Update(&key, &v) : maps_->vips.Delete(&key);
+}
+
+absl::Status ServiceTable::Upsert(const Service& service) {
+  if (auto st = ValidateService(service); !st.ok()) return st;
+  auto it = services_.find(service.key);
+  if (it != services_.end()) {
+    Entry& e = *it->second;
+    if (e.service.options == service.options) return absl::OkStatus();
+    if (e.reals.size() > service.options.table_size)
+      return absl::InvalidArgumentError(absl::StrCat(
+          "service ", service.key.ToString(), ": table size ", service.options.table_size,
+          " is smaller than its ", e.reals.size(), " reals"));
+    Service old = e.service;
+    e.service = service;
+    if (auto st = PublishTable(e, ToBpfValue(service, e.value.id, e.value.active_table));
+        !st.ok()) {
+      e.service = old;
+      return st;
+    }
+    return UpdateVip(service.key.vip);
+  }
+
+  if (free_service_ids_.empty())
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "service ", service.key.ToString(), ": all ", XLB_MAX_SERVICES - 1, " service ids in use"));
+  const uint32_t id = *free_service_ids_.begin();
+  if (auto st = maps_->ZeroPerCpu(maps_->service_stats, id, sizeof(xlb_counters)); !st.ok())
+    return st;
+  auto e = std::make_unique<Entry>();
+  e->service = service;
+  e->value = ToBpfValue(service, id, /*active=*/1);  // publishing fills buffer 0
+  if (auto st = PublishTable(*e, e->value); !st.ok()) {
+    for (uint32_t outer : {id * 2, id * 2 + 1}) (void)maps_->maglev_tables.Delete(&outer);
+    return st;
+  }
+  free_service_ids_.erase(id);
+  services_[service.key] = std::move(e);
+  return UpdateVip(service.key.vip);
+}
+
+absl::Status ServiceTable::Delete(const ServiceKey& key) {
+  auto it = services_.find(key);
+  if (it == services_.end()) return NotFound(key);
+  Entry& e = *it->second;
+  // The packet path stops matching the service first; then its parts go.
+  const xlb_service_key bkey = ToBpfKey(key);
+  if (auto st = maps_->services.Delete(&bkey); !st.ok()) return st;
+  for (const auto& [k, r] : e.reals)
+    if (auto st = RetireReal(r); !st.ok()) return st;
+  for (uint32_t outer : {e.value.id * 2, e.value.id * 2 + 1})
+    if (auto st = maps_->maglev_tables.Delete(&outer); !st.ok()) return st;
+  free_service_ids_.insert(e.value.id);
+  services_.erase(it);
+  return UpdateVip(key.vip);
+}
+
+absl::Status ServiceTable::SetReals(const ServiceKey& key, const std::vector<RealSpec>& reals) {
+  auto it = services_.find(key);
+  if (it == services_.end()) return NotFound(key);
+  Entry& e = *it->second;
+  if (auto st = ValidateReals(e.service, reals); !st.ok()) return st;
+
+  size_t added = 0;
+  for (const RealSpec& r : reals)
+    added += !e.reals.contains({r.address, EffectivePort(key, r)});
+  if (added > free_real_ids_.size())
+    return absl::ResourceExhaustedError(absl::StrCat("service ", key.ToString(), ": ", added,
+                                                     " new reals but only ", free_real_ids_.size(),
+                                                     " real ids free"));
+
+  std::map<RealKey, RealState> next;
+  for (const RealSpec& spec : reals) {
+    RealKey k{spec.address, EffectivePort(key, spec)};
+    RealState r;
+    if (auto old = e.reals.find(k); old != e.reals.end()) {
+      r = old->second;
+    } else {
+      auto id = AllocateRealId();
+      if (!id.ok()) return id.status();
+      r.id = *id;
+      r.gen = next_gen_++;
+    }
+    r.spec = spec;
+    next[k] = r;
+  }
+  // Reals are written before the table that names them is published.
+  auto previous = std::move(e.reals);
+  e.reals = std::move(next);
+  for (auto& [k, r] : e.reals) {
+    auto nh = resolver_->Resolve(r.spec.address);
+    if (!nh.ok())
+      LOG(WARNING) << "next hop of real " << r.spec.address.ToString() << ": " << nh.status()
+                   << "; the packet path will ask the FIB";
+    r.nexthop_known = nh.ok() && nh->has_value();
+    if (auto st = WriteReal(e, r, r.nexthop_known ? &**nh : nullptr); !st.ok()) return st;
+  }
+  if (auto st = PublishTable(e, e.value); !st.ok()) return st;
+  for (const auto& [k, r] : previous)
+    if (!e.reals.contains(k))
+      if (auto st = RetireReal(r); !st.ok()) return st;
+  return absl::OkStatus();
+}
+
+absl::Status ServiceTable::RefreshNexthops() {
+  std::vector<RealSpec> specs;
+  for (auto& [key, e] : services_) {
+    specs.clear();
+    for (const auto& [k, r] : e->reals) specs.push_back(r.spec);
+    if (auto st = SetReals(key, specs); !st.ok()) return st;
+  }
+  return absl::OkStatus();
+}
+
+ServiceState ServiceTable::StateOf(const Entry& e) const {
+  ServiceState s;
+  s.service = e.service;
+  s.id = e.value.id;
+  for (const auto& [k, r] : e.reals) s.reals.push_back(r);
+  return s;
+}
+
+std::vector<ServiceState> ServiceTable::List() const {
+  std::vector<ServiceState> out;
+  for (const auto& [k, e] : services_) out.push_back(StateOf(*e));
+  return out;
+}
+
+absl::StatusOr<ServiceState> ServiceTable::Get(const ServiceKey& key) const {
+  auto it = services_.find(key);
+  if (it == services_.end()) return NotFound(key);
+  return StateOf(*it->second);
+}
+
+absl::Status ServiceTable::NotFound(const ServiceKey& key) const {
+  return absl::NotFoundError(absl::StrCat("no service ", key.ToString()));
+}
+
+}  // namespace xlb::dataplane

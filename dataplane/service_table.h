@@ -1,0 +1,83 @@
+// The services and reals the XDP program forwards to: validates changes,
+// allocates ids, builds Maglev tables and writes the maps. The maps are the
+// record: a new process adopts them and continues where the last one stopped.
+#ifndef XLB_DATAPLANE_SERVICE_TABLE_H_
+#define XLB_DATAPLANE_SERVICE_TABLE_H_
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <set>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "dataplane/maps.h"
+#include "dataplane/nexthop.h"
+#include "dataplane/service.h"
+
+namespace xlb::dataplane {
+
+struct RealState {
+  RealSpec spec;
+  uint32_t id = 0;
+  uint32_t gen = 0;
+  bool nexthop_known = false;  // next hop resolved by the control plane
+};
+
+struct ServiceState {
+  Service service;
+  uint32_t id = 0;
+  std::vector<RealState> reals;  // sorted by address, port
+};
+
+class ServiceTable {
+ public:
+  // Reads services, reals and Maglev tables back from the maps. `maps` and
+  // `resolver` must outlive the table.
+  static absl::StatusOr<std::unique_ptr<ServiceTable>> Adopt(Maps* maps,
+                                                             NexthopResolver* resolver);
+
+  // Adds a service (with no reals) or changes an existing one's options.
+  absl::Status Upsert(const Service& service);
+  // Removes a service and its reals; its flows stop being forwarded.
+  absl::Status Delete(const ServiceKey& key);
+  // Makes `reals` the reals of the service. Reals that stay keep their ids
+  // and flows; weight 0 drains a real; a removed real's established flows
+  // keep going to it until its id is reused.
+  absl::Status SetReals(const ServiceKey& key, const std::vector<RealSpec>& reals);
+  // Asks the kernel again for every real's next hop (after neighbour changes).
+  absl::Status RefreshNexthops();
+
+  std::vector<ServiceState> List() const;
+  absl::StatusOr<ServiceState> Get(const ServiceKey& key) const;
+
+  ~ServiceTable();
+
+ private:
+  struct Table;
+  struct Entry;
+  using RealKey = std::pair<IpAddress, uint16_t>;
+
+  ServiceTable(Maps* maps, NexthopResolver* resolver);
+  absl::Status AdoptAll();
+  absl::StatusOr<uint32_t> AllocateRealId();
+  absl::Status WriteReal(const Entry& e, const RealState& r, const Nexthop* nh);
+  absl::Status PublishTable(Entry& e, xlb_service value);
+  absl::Status UpdateVip(const IpAddress& vip);
+  absl::Status RetireReal(const RealState& r);
+  ServiceState StateOf(const Entry& e) const;
+  absl::Status NotFound(const ServiceKey& key) const;
+
+  Maps* maps_;
+  NexthopResolver* resolver_;
+  std::map<ServiceKey, std::unique_ptr<Entry>> services_;
+  std::set<uint32_t> free_service_ids_;
+  // Real ids in the order they should be reused: never used first, then the
+  // longest retired, so a removed real's flows last as long as possible.
+  std::deque<uint32_t> free_real_ids_;
+  uint32_t next_gen_ = 1;
+};
+
+}  // namespace xlb::dataplane
+
+#endif  // XLB_DATAPLANE_SERVICE_TABLE_H_

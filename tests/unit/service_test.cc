@@ -1,0 +1,81 @@
+// Validation and the text form of services and reals: no root needed.
+#include "dataplane/service.h"
+
+#include "gtest/gtest.h"
+
+namespace xlb::dataplane {
+namespace {
+
+IpAddress Ip(const char* s) { return *IpAddress::Parse(s); }
+
+TEST(ServiceKeyTest, ParsesAndPrints) {
+  auto k = ParseServiceKey("198.51.100.10:80/udp");
+  ASSERT_TRUE(k.ok()) << k.status();
+  EXPECT_EQ(k->vip, Ip("198.51.100.10"));
+  EXPECT_EQ(k->port, 80);
+  EXPECT_EQ(k->protocol, Protocol::kUdp);
+  EXPECT_EQ(k->ToString(), "198.51.100.10:80/udp");
+  auto v6 = ParseServiceKey("[2001:db8::10]:443");
+  ASSERT_TRUE(v6.ok()) << v6.status();
+  EXPECT_EQ(v6->protocol, Protocol::kTcp);
+  EXPECT_EQ(v6->ToString(), "[2001:db8::10]:443/tcp");
+  auto all = ParseServiceKey("192.0.2.1:*/tcp");
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->port, 0);
+}
+
+TEST(ServiceKeyTest, RejectsBadText) {
+  for (const char* bad : {"198.51.100.10", "198.51.100.10:70000", "198.51.100.10:80/sctp",
+                          "2001:db8::1:80", "[2001:db8::1]80", "host:80", "1.2.3:80",
+                          "198.51.100.10:-1", "198.51.100.10:8x"}) {
+    auto k = ParseServiceKey(bad);
+    EXPECT_FALSE(k.ok()) << bad;
+    EXPECT_NE(k.status().message().find(bad), std::string::npos) << k.status();
+  }
+}
+
+Service Svc(const char* key) { return Service{*ParseServiceKey(key), {}}; }
+
+TEST(ValidateServiceTest, AcceptsDefaults) {
+  EXPECT_TRUE(ValidateService(Svc("198.51.100.10:80/tcp")).ok());
+}
+
+TEST(ValidateServiceTest, RejectsBadOptions) {
+  Service s = Svc("198.51.100.10:80/tcp");
+  s.options.table_size = 65536;
+  EXPECT_NE(ValidateService(s).message().find("65536 is not a prime"), std::string::npos);
+  s = Svc("198.51.100.10:0/tcp");
+  EXPECT_NE(ValidateService(s).message().find("port 0 is only for an all-ports service"),
+            std::string::npos);
+  s.options.all_ports = true;
+  EXPECT_TRUE(ValidateService(s).ok());
+  s = Svc("198.51.100.10:80/tcp");
+  s.options.all_ports = true;
+  EXPECT_FALSE(ValidateService(s).ok());
+  s = Svc("198.51.100.10:80/tcp");
+  s.options.persistence_netmask = 33;
+  EXPECT_NE(ValidateService(s).message().find("/33"), std::string::npos);
+  s = Svc("[2001:db8::1]:80/tcp");
+  s.options.persistence_netmask = 64;
+  EXPECT_TRUE(ValidateService(s).ok());
+}
+
+TEST(ValidateRealsTest, RejectsBadReals) {
+  Service s = Svc("198.51.100.10:80/tcp");
+  EXPECT_TRUE(ValidateReals(s, {{Ip("203.0.113.1"), 0, 1}, {Ip("203.0.113.2"), 80, 0}}).ok());
+  auto mix = ValidateReals(s, {{Ip("2001:db8::1"), 0, 1}});
+  EXPECT_NE(mix.message().find("an IPv6 real for an IPv4 VIP"), std::string::npos) << mix;
+  auto weight = ValidateReals(s, {{Ip("203.0.113.1"), 0, kMaxWeight + 1}});
+  EXPECT_NE(weight.message().find("weight 65536"), std::string::npos) << weight;
+  auto port = ValidateReals(s, {{Ip("203.0.113.1"), 8080, 1}});
+  EXPECT_NE(port.message().find("cannot change the port"), std::string::npos) << port;
+  auto dup = ValidateReals(s, {{Ip("203.0.113.1"), 0, 1}, {Ip("203.0.113.1"), 80, 2}});
+  EXPECT_NE(dup.message().find("listed twice"), std::string::npos) << dup;
+  s.options.table_size = 7;
+  std::vector<RealSpec> many;
+  for (int i = 1; i <= 8; ++i) many.push_back({Ip(("203.0.113." + std::to_string(i)).c_str()), 0, 1});
+  EXPECT_NE(ValidateReals(s, many).message().find("exceed table size 7"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace xlb::dataplane
