@@ -33,7 +33,7 @@ IpAddress IpAddress::FromWords(Family family, const uint32_t words[4]) {
 
 void IpAddress::CopyTo(uint32_t out[4]) const { std::memcpy(out, words_.data(), 16); }
 
-absl::string_view IpAddress::bytes() const {
+std::string IpAddress::bytes() const {
   return {reinterpret_cast<const char*>(words_.data()), is_v4() ? 4u : 16u};
 }
 

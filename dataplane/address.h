@@ -27,7 +27,7 @@ class IpAddress {
   const std::array<uint32_t, 4>& words() const { return words_; }
   void CopyTo(uint32_t out[4]) const;
   // Network-order bytes: 4 for IPv4, 16 for IPv6.
-  absl::string_view bytes() const;
+  std::string bytes() const;
   std::string ToString() const;
   // The address masked to its first `prefix_len` bits.
   IpAddress Masked(int prefix_len) const;

@@ -127,7 +127,8 @@ absl::StatusOr<std::optional<Nexthop>> NetlinkNexthopResolver::Resolve(const IpA
   auto sock = OpenRtnl();
   if (!sock.ok()) return sock.status();
   const int family = address.is_v4() ? AF_INET : AF_INET6;
-  const size_t alen = address.bytes().size();
+  const std::string addr_bytes = address.bytes();
+  const size_t alen = addr_bytes.size();
   char buf[MNL_SOCKET_BUFFER_SIZE];
 
   // 1. Which interface and which gateway (if any) the kernel routes it via.
@@ -137,7 +138,7 @@ absl::StatusOr<std::optional<Nexthop>> NetlinkNexthopResolver::Resolve(const IpA
   auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtmsg)));
   rtm->rtm_family = family;
   rtm->rtm_dst_len = alen * 8;
-  mnl_attr_put(nlh, RTA_DST, alen, address.bytes().data());
+  mnl_attr_put(nlh, RTA_DST, alen, addr_bytes.data());
   RouteAnswer route{family};
   if (auto st = Request(sock->get(), nlh, OnRoute, &route,
                         absl::StrCat("route lookup for real ", address.ToString()));
@@ -147,7 +148,7 @@ absl::StatusOr<std::optional<Nexthop>> NetlinkNexthopResolver::Resolve(const IpA
   }
   if (route.oif == 0) return std::nullopt;
   const void* hop = route.has_gateway ? static_cast<const void*>(route.gateway)
-                                      : static_cast<const void*>(address.bytes().data());
+                                      : static_cast<const void*>(addr_bytes.data());
 
   // 2. The next hop's MAC from the neighbour table.
   nlh = mnl_nlmsg_put_header(buf);

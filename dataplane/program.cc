@@ -64,6 +64,42 @@ absl::StatusOr<Attached> QueryAttached(unsigned ifindex, const std::string& ifna
   return Attached{};
 }
 
+// Makes `m` use the map pinned for it, if there is one. libbpf's own reuse
+// check rejects a pinned devmap (the kernel adds BPF_F_RDONLY_PROG to its
+// flags), so the check is done here, naming what differs.
+absl::Status ReusePinned(struct bpf_map* m, const std::string& pin_dir) {
+  const std::string name = bpf_map__name(m);
+  const std::string path = absl::StrCat(pin_dir, "/", name);
+  int fd = bpf_obj_get(path.c_str());
+  if (fd < 0) {
+    if (errno == ENOENT) return absl::OkStatus();  // created and pinned after load
+    return absl::ErrnoToStatus(errno, absl::StrCat("open pinned map ", path));
+  }
+  absl::Cleanup close_fd = [fd] { close(fd); };
+  bpf_map_info info = {};
+  uint32_t len = sizeof(info);
+  if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0)
+    return absl::ErrnoToStatus(errno, absl::StrCat("inspect pinned map ", path));
+  auto mismatch = [&](const char* field, uint64_t pinned, uint64_t wanted) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "pinned map ", path, " has ", field, " ", pinned, " but this xlb wants ", wanted,
+        " (pinned by another version or with other sizes; remove ", pin_dir,
+        " to start afresh, which resets the connection table)"));
+  };
+  if (info.type != bpf_map__type(m)) return mismatch("type", info.type, bpf_map__type(m));
+  if (info.key_size != bpf_map__key_size(m))
+    return mismatch("key size", info.key_size, bpf_map__key_size(m));
+  if (info.value_size != bpf_map__value_size(m))
+    return mismatch("value size", info.value_size, bpf_map__value_size(m));
+  if (info.max_entries != bpf_map__max_entries(m))
+    return mismatch("max entries", info.max_entries, bpf_map__max_entries(m));
+  if ((info.map_flags & ~BPF_F_RDONLY_PROG) != (bpf_map__map_flags(m) & ~BPF_F_RDONLY_PROG))
+    return mismatch("flags", info.map_flags, bpf_map__map_flags(m));
+  if (bpf_map__reuse_fd(m, fd) != 0)
+    return absl::ErrnoToStatus(errno, absl::StrCat("reuse pinned map ", path));
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status EnsureBpffsDir(const std::string& dir) {
@@ -97,32 +133,26 @@ absl::StatusOr<std::unique_ptr<Program>> Program::Load(const ProgramOptions& opt
   p->skel_ = xlb_bpf__open();
   if (!p->skel_) return absl::ErrnoToStatus(errno, "open the xlb BPF object");
 
-  struct bpf_map* m;
-  bpf_object__for_each_map(m, p->skel_->obj) {
-    std::string name = bpf_map__name(m);
-    if (!p->maps_.ByName(name)) continue;  // .bss/.rodata and the like
-    if (!options.pin_dir.empty()) {
-      std::string path = absl::StrCat(options.pin_dir, "/", name);
-      if (bpf_map__set_pin_path(m, path.c_str()) != 0)
-        return absl::ErrnoToStatus(errno, absl::StrCat("set pin path of map ", name));
-    }
-  }
   bpf_map__set_max_entries(p->skel_->maps.conn_table, options.conn_table_size);
   bpf_map__set_max_entries(p->skel_->maps.persist_table, options.persist_table_size);
-
-  if (int err = xlb_bpf__load(p->skel_); err != 0) {
-    return absl::ErrnoToStatus(
-        -err, absl::StrCat("load the xlb XDP program",
-                           options.pin_dir.empty()
-                               ? ""
-                               : absl::StrCat(" (maps pinned in ", options.pin_dir,
-                                              " by another version or with other sizes are not "
-                                              "reused: remove them to start afresh)")));
+  struct bpf_map* m;
+  if (!options.pin_dir.empty()) {
+    bpf_object__for_each_map(m, p->skel_->obj) {
+      if (!p->maps_.ByName(bpf_map__name(m))) continue;  // .bss/.rodata and the like
+      if (auto st = ReusePinned(m, options.pin_dir); !st.ok()) return st;
+    }
   }
+  if (int err = xlb_bpf__load(p->skel_); err != 0)
+    return absl::ErrnoToStatus(-err, "load the xlb XDP program");
   bpf_object__for_each_map(m, p->skel_->obj) {
     std::string name = bpf_map__name(m);
     MapFd* slot = p->maps_.ByName(name);
     if (!slot) continue;
+    if (!options.pin_dir.empty()) {
+      std::string path = absl::StrCat(options.pin_dir, "/", name);
+      if (access(path.c_str(), F_OK) != 0 && bpf_obj_pin(bpf_map__fd(m), path.c_str()) != 0)
+        return absl::ErrnoToStatus(errno, absl::StrCat("pin map ", name, " at ", path));
+    }
     int fd = fcntl(bpf_map__fd(m), F_DUPFD_CLOEXEC, 3);
     if (fd < 0) return absl::ErrnoToStatus(errno, absl::StrCat("dup fd of map ", name));
     *slot = MapFd(fd, name);

@@ -1,0 +1,720 @@
+// Packet tests: frames in, BPF_PROG_TEST_RUN, verdict and frame out.
+// Needs root. main() moves the process into its own network and mount
+// namespaces, so nothing here touches the host and nothing is left behind.
+#include <arpa/inet.h>
+#include <linux/bpf.h>
+#include <net/if.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <map>
+#include <set>
+
+#include "dataplane/conntrack.h"
+#include "dataplane/program.h"
+#include "dataplane/service_table.h"
+#include "dataplane/stats.h"
+#include "dataplane/test_run.h"
+#include "gtest/gtest.h"
+#include "tests/packet/packet_builder.h"
+
+namespace xlb::testing {
+namespace {
+
+using dataplane::IpAddress;
+using dataplane::Nexthop;
+using dataplane::RealSpec;
+using dataplane::Service;
+using dataplane::ServiceKey;
+
+constexpr char kBpffs[] = "/tmp/xlb-packet-test-bpffs";
+constexpr Mac kDirectorMac{0x02, 0, 0, 0, 0, 0xd1};
+
+IpAddress Ip(const std::string& s) { return *IpAddress::Parse(s); }
+ServiceKey Key(const std::string& s) { return *dataplane::ParseServiceKey(s); }
+Mac RealMac(int n) { return {0x02, 0, 0, 0, 1, static_cast<uint8_t>(n)}; }
+int Ifindex(const char* name) { return static_cast<int>(if_nametoindex(name)); }
+
+// Next hops as the kernel would report them, without a kernel: real
+// 203.0.113.N / 2001:db8:2::N sits behind ifindex 1 (lo, where test runs
+// arrive, so XDP_TX) with MAC RealMac(N), except where the test says otherwise.
+class FakeResolver : public dataplane::NexthopResolver {
+ public:
+  std::map<IpAddress, std::optional<Nexthop>> overrides;
+  absl::StatusOr<std::optional<Nexthop>> Resolve(const IpAddress& a) override {
+    if (auto it = overrides.find(a); it != overrides.end()) return it->second;
+    Nexthop nh;
+    nh.ifindex = 1;
+    nh.dmac = RealMac(a.is_v4() ? ntohl(a.words()[0]) & 0xff : ntohl(a.words()[3]) & 0xff);
+    nh.smac = kDirectorMac;
+    return nh;
+  }
+  void Set(const std::string& addr, std::optional<int> ifindex, int mac) {
+    if (!ifindex) {
+      overrides[Ip(addr)] = std::nullopt;
+      return;
+    }
+    Nexthop nh;
+    nh.ifindex = *ifindex;
+    nh.dmac = RealMac(mac);
+    nh.smac = kDirectorMac;
+    overrides[Ip(addr)] = nh;
+  }
+};
+
+std::string Hex(const std::string& s) {
+  std::string out;
+  char b[4];
+  for (unsigned char c : s) {
+    snprintf(b, sizeof(b), "%02x", c);
+    out += b;
+  }
+  return out;
+}
+
+const char* VerdictName(uint32_t v) {
+  switch (v) {
+    case XDP_ABORTED: return "XDP_ABORTED";
+    case XDP_DROP: return "XDP_DROP";
+    case XDP_PASS: return "XDP_PASS";
+    case XDP_TX: return "XDP_TX";
+    case XDP_REDIRECT: return "XDP_REDIRECT";
+  }
+  return "?";
+}
+
+class PacketTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Load(""); }
+
+  void Load(const std::string& pin_dir) {
+    table_.reset();
+    prog_.reset();
+    dataplane::ProgramOptions o;
+    o.pin_dir = pin_dir;
+    o.conn_table_size = 4096;
+    o.persist_table_size = 1024;
+    auto p = dataplane::Program::Load(o);
+    ASSERT_TRUE(p.ok()) << p.status();
+    prog_ = std::move(*p);
+    auto t = dataplane::ServiceTable::Adopt(&prog_->maps(), &resolver_);
+    ASSERT_TRUE(t.ok()) << t.status();
+    table_ = std::move(*t);
+    uint32_t veth = Ifindex("xlbt0");
+    ASSERT_TRUE(prog_->maps().tx_ports.Update(&veth, &veth).ok());
+  }
+
+  void AddService(const std::string& key, std::vector<std::string> reals,
+                  std::function<void(dataplane::ServiceOptions&)> tweak = nullptr) {
+    Service s{Key(key), {}};
+    s.options.all_ports = s.key.port == 0;
+    if (tweak) tweak(s.options);
+    ASSERT_TRUE(table_->Upsert(s).ok()) << table_->Upsert(s);
+    SetReals(key, reals);
+  }
+
+  // "203.0.113.1" or "203.0.113.1@0" (weight 0).
+  void SetReals(const std::string& key, const std::vector<std::string>& reals) {
+    std::vector<RealSpec> specs;
+    for (const auto& r : reals) {
+      auto at = r.find('@');
+      RealSpec spec;
+      spec.address = Ip(r.substr(0, at));
+      spec.weight = at == std::string::npos ? 1 : std::stoi(r.substr(at + 1));
+      specs.push_back(spec);
+    }
+    auto st = table_->SetReals(Key(key), specs);
+    ASSERT_TRUE(st.ok()) << st;
+  }
+
+  dataplane::TestRunResult Run(const std::string& frame) {
+    auto r = dataplane::TestRun(prog_->prog_fd(), frame);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? *r : dataplane::TestRunResult{};
+  }
+
+  uint64_t Global(int stat) {
+    auto g = dataplane::ReadGlobalCounters(prog_->maps());
+    EXPECT_TRUE(g.ok()) << g.status();
+    return g.ok() ? (*g)[stat] : 0;
+  }
+
+  // The real (last octet) a frame was sent to, or -1 when not sent by XDP_TX.
+  int SentTo(const std::string& frame) {
+    auto r = Run(frame);
+    if (r.verdict != XDP_TX) return -1;
+    EXPECT_EQ(r.packet.substr(12), frame.substr(12)) << "only MACs may change";
+    return static_cast<uint8_t>(r.packet[5]);
+  }
+
+  Frame Tcp(const std::string& src, const std::string& dst, uint16_t sport, uint16_t dport,
+            uint8_t flags = kSyn) {
+    Frame f;
+    f.saddr = Ip(src);
+    f.daddr = Ip(dst);
+    f.sport = sport;
+    f.dport = dport;
+    f.tcp_flags = flags;
+    return f;
+  }
+
+  FakeResolver resolver_;
+  std::unique_ptr<dataplane::Program> prog_;
+  std::unique_ptr<dataplane::ServiceTable> table_;
+};
+
+// ---- stateless cases, data-driven -----------------------------------------
+
+struct Case {
+  const char* name;
+  std::function<Frame()> frame;
+  uint32_t verdict;
+  int real = 0;         // XDP_TX/REDIRECT: the real's MAC number; else the frame is unchanged
+  int counter = -1;     // a global counter that must go up by one
+  std::string raw = ""; // a frame given as bytes instead (ARP)
+};
+
+Frame F(const char* src, const char* dst, uint8_t proto, uint16_t dport,
+        std::function<void(Frame&)> tweak = nullptr) {
+  Frame f;
+  f.saddr = Ip(src);
+  f.daddr = Ip(dst);
+  f.proto = proto;
+  f.dport = dport;
+  if (tweak) tweak(f);
+  return f;
+}
+
+std::string ArpRequest() {
+  std::string f = "\xff\xff\xff\xff\xff\xff\x02\x00\x00\x00\x00\xc1\x08\x06";
+  f += std::string("\x00\x01\x08\x00\x06\x04\x00\x01", 8);
+  f += std::string("\x02\x00\x00\x00\x00\xc1\xc6\x33\x64\x02", 10);  // 198.51.100.2
+  f += std::string("\x00\x00\x00\x00\x00\x00\xc0\x00\x02\x0a", 10);  // who has 192.0.2.10
+  return f;
+}
+
+const std::vector<Case>& Cases() {
+  static const std::vector<Case> cases = {
+      {"tcp_syn_to_vip", [] { return F("198.51.100.2", "192.0.2.10", kTcp, 80); }, XDP_TX, 1,
+       XLB_STAT_TX},
+      {"tcp_ack_midflow_to_vip",
+       [] { return F("198.51.100.2", "192.0.2.10", kTcp, 80, [](Frame& f) { f.tcp_flags = kAck; }); },
+       XDP_TX, 1, XLB_STAT_CONN_MISS},
+      {"udp_to_vip", [] { return F("198.51.100.2", "192.0.2.10", kUdp, 53); }, XDP_TX, 1},
+      {"ipv6_tcp_syn_to_vip", [] { return F("2001:db8:1::2", "2001:db8:10::10", kTcp, 80); },
+       XDP_TX, 1},
+      {"ipv6_udp_to_vip", [] { return F("2001:db8:1::2", "2001:db8:10::10", kUdp, 53); }, XDP_TX,
+       1},
+      {"vlan_tagged_vip",
+       [] { return F("198.51.100.2", "192.0.2.10", kTcp, 80, [](Frame& f) { f.vlan = 100; }); },
+       XDP_TX, 1},
+      {"vlan_tagged_ipv6_vip",
+       [] { return F("2001:db8:1::2", "2001:db8:10::10", kTcp, 80, [](Frame& f) { f.vlan = 7; }); },
+       XDP_TX, 1},
+      {"two_vlan_tags_passed",
+       [] {
+         return F("198.51.100.2", "192.0.2.10", kTcp, 80, [](Frame& f) {
+           f.vlan = 100;
+           f.second_vlan = true;
+         });
+       },
+       XDP_PASS, 0, XLB_STAT_PASSED},
+      {"all_ports_service", [] { return F("198.51.100.2", "192.0.2.20", kTcp, 4444); }, XDP_TX, 2},
+      {"all_ports_service_other_protocol",
+       [] { return F("198.51.100.2", "192.0.2.20", kUdp, 4444); }, XDP_PASS, 0, XLB_STAT_PASSED},
+      {"port_beats_all_ports", [] { return F("198.51.100.2", "192.0.2.20", kTcp, 443); }, XDP_TX,
+       5},
+      {"vip_unconfigured_port", [] { return F("198.51.100.2", "192.0.2.10", kTcp, 81); }, XDP_PASS,
+       0, XLB_STAT_PASSED},
+      {"not_a_vip_tcp", [] { return F("198.51.100.2", "198.51.100.1", kTcp, 22); }, XDP_PASS, 0,
+       XLB_STAT_PASSED},
+      {"arp_request", nullptr, XDP_PASS, 0, XLB_STAT_PASSED, ArpRequest()},
+      {"vrrp_advert",
+       [] {
+         return F("198.51.100.1", "224.0.0.18", kVrrp, 0, [](Frame& f) {
+           f.raw_l4 = std::string("\x31\x33\x96\x01\x00\x64\x00\x00\xc0\x00\x02\x0a", 12);
+         });
+       },
+       XDP_PASS, 0, XLB_STAT_PASSED},
+      {"ipv4_options_one_word",
+       [] {
+         return F("198.51.100.2", "192.0.2.10", kTcp, 80,
+                  [](Frame& f) { f.ipv4_options = std::string("\x01\x01\x01\x00", 4); });
+       },
+       XDP_TX, 1},
+      {"ipv4_options_max_length",
+       [] {
+         return F("198.51.100.2", "192.0.2.10", kTcp, 80,
+                  [](Frame& f) { f.ipv4_options = std::string(40, '\x01'); });
+       },
+       XDP_TX, 1},
+      {"ipv4_first_fragment_to_vip",
+       [] {
+         return F("198.51.100.2", "192.0.2.10", kUdp, 53, [](Frame& f) { f.ipv4_frag = 0x2000; });
+       },
+       XDP_PASS, 0, XLB_STAT_FRAGMENTS},
+      {"ipv4_later_fragment_to_vip",
+       [] {
+         return F("198.51.100.2", "192.0.2.10", kUdp, 53, [](Frame& f) { f.ipv4_frag = 185; });
+       },
+       XDP_PASS, 0, XLB_STAT_FRAGMENTS},
+      {"ipv4_fragment_to_vip_dropping_them",
+       [] {
+         return F("198.51.100.2", "192.0.2.30", kTcp, 80, [](Frame& f) { f.ipv4_frag = 0x2000; });
+       },
+       XDP_DROP, 0, XLB_STAT_DROPPED},
+      {"ipv4_fragment_not_vip",
+       [] {
+         return F("198.51.100.2", "198.51.100.1", kUdp, 53, [](Frame& f) { f.ipv4_frag = 0x2000; });
+       },
+       XDP_PASS, 0, XLB_STAT_PASSED},
+      {"ipv6_fragment_to_vip",
+       [] {
+         return F("2001:db8:1::2", "2001:db8:10::10", kUdp, 53,
+                  [](Frame& f) { f.ipv6_fragment_header = true; });
+       },
+       XDP_PASS, 0, XLB_STAT_FRAGMENTS},
+      {"ipv6_hop_by_hop_to_vip",
+       [] {
+         return F("2001:db8:1::2", "2001:db8:10::10", kTcp, 80,
+                  [](Frame& f) { f.ipv6_hop_by_hop = true; });
+       },
+       XDP_PASS, 0, XLB_STAT_PASSED},
+      {"icmp_echo_to_vip",
+       [] {
+         return F("198.51.100.2", "192.0.2.10", kIcmp, 0,
+                  [](Frame& f) { f.raw_l4 = std::string("\x08\x00\xf7\xff\x00\x00\x00\x00", 8); });
+       },
+       XDP_PASS, 0, XLB_STAT_PASSED},
+      {"icmp_frag_needed_not_vip",
+       [] {
+         Frame q = F("198.51.100.1", "198.51.100.2", kTcp, 40000);
+         return F("198.51.100.254", "198.51.100.1", kIcmp, 0, [q](Frame& f) {
+           f.raw_l4 = IcmpPmtuError(IpPart(q), false, 1400, f.saddr, f.daddr);
+         });
+       },
+       XDP_PASS, 0, XLB_STAT_PASSED},
+      {"real_on_other_interface_redirects",
+       [] { return F("198.51.100.2", "192.0.2.40", kTcp, 80); }, XDP_REDIRECT, 3,
+       XLB_STAT_REDIRECT},
+      {"real_next_hop_unknown_passed", [] { return F("198.51.100.2", "192.0.2.50", kTcp, 80); },
+       XDP_PASS, 0, XLB_STAT_NO_ROUTE},
+      {"real_interface_not_redirectable_passed",
+       [] { return F("198.51.100.2", "192.0.2.60", kTcp, 80); }, XDP_PASS, 0, XLB_STAT_NO_ROUTE},
+      {"ethernet_padding_after_ip_packet",
+       [] {
+         return F("198.51.100.2", "192.0.2.10", kUdp, 53, [](Frame& f) { f.l4_payload = ""; });
+       },
+       XDP_TX, 1},
+  };
+  return cases;
+}
+
+class CaseTest : public PacketTest, public ::testing::WithParamInterface<Case> {};
+
+TEST_P(CaseTest, VerdictAndBytes) {
+  const Case& c = GetParam();
+  AddService("192.0.2.10:80/tcp", {"203.0.113.1"});
+  AddService("192.0.2.10:53/udp", {"203.0.113.1"});
+  AddService("[2001:db8:10::10]:80/tcp", {"2001:db8:2::1"});
+  AddService("[2001:db8:10::10]:53/udp", {"2001:db8:2::1"});
+  AddService("192.0.2.20:*/tcp", {"203.0.113.2"});
+  AddService("192.0.2.20:443/tcp", {"203.0.113.5"});
+  AddService("192.0.2.30:80/tcp", {"203.0.113.1"}, [](auto& o) { o.drop_fragments = true; });
+  resolver_.Set("203.0.113.3", Ifindex("xlbt0"), 3);
+  AddService("192.0.2.40:80/tcp", {"203.0.113.3"});
+  resolver_.Set("203.0.113.9", std::nullopt, 0);
+  AddService("192.0.2.50:80/tcp", {"203.0.113.9"});
+  resolver_.Set("203.0.113.4", Ifindex("xlbt1"), 4);
+  AddService("192.0.2.60:80/tcp", {"203.0.113.4"});
+
+  std::string in = c.raw.empty() ? Build(c.frame()) : c.raw;
+  if (std::string(c.name) == "ethernet_padding_after_ip_packet") in.append(16, '\0');
+  uint64_t before = c.counter >= 0 ? Global(c.counter) : 0;
+  auto r = Run(in);
+  EXPECT_EQ(VerdictName(r.verdict), std::string(VerdictName(c.verdict)));
+  std::string want = c.real ? WithMacs(in, RealMac(c.real), kDirectorMac) : in;
+  EXPECT_EQ(Hex(r.packet), Hex(want));
+  if (c.counter >= 0)
+    EXPECT_EQ(Global(c.counter), before + 1) << dataplane::GlobalStatName(c.counter);
+}
+
+INSTANTIATE_TEST_SUITE_P(Packets, CaseTest, ::testing::ValuesIn(Cases()),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+// ---- malformed and truncated frames ---------------------------------------
+
+TEST_F(PacketTest, MalformedHeadersAreDroppedAndCounted) {
+  AddService("192.0.2.10:80/tcp", {"203.0.113.1"});
+  AddService("192.0.2.10:53/udp", {"203.0.113.1"});
+  std::string good = Build(F("198.51.100.2", "192.0.2.10", kTcp, 80));
+  std::map<std::string, std::string> bad;
+  bad["ipv4_ihl_4"] = good;
+  bad["ipv4_ihl_4"][14] = 0x44;
+  bad["ipv4_total_length_beyond_frame"] = good;
+  bad["ipv4_total_length_beyond_frame"][16] = 0x05;
+  bad["ipv4_total_length_below_header"] = good;
+  bad["ipv4_total_length_below_header"][17] = 0x10;
+  bad["ipv4_version_6"] = good;
+  bad["ipv4_version_6"][14] = 0x65;
+  bad["tcp_data_offset_4"] = good;
+  bad["tcp_data_offset_4"][14 + 20 + 12] = 0x40;
+  bad["tcp_data_offset_beyond_packet"] = good;
+  bad["tcp_data_offset_beyond_packet"][14 + 20 + 12] = static_cast<char>(0xf0);
+  std::string udp = Build(F("198.51.100.2", "192.0.2.10", kUdp, 53));
+  bad["udp_length_beyond_packet"] = udp;
+  bad["udp_length_beyond_packet"][14 + 20 + 5] = 0x40;
+  bad["udp_length_below_header"] = udp;
+  bad["udp_length_below_header"][14 + 20 + 5] = 0x04;
+  std::string v6 = Build(F("2001:db8:1::2", "2001:db8:10::10", kTcp, 80));
+  bad["ipv6_payload_length_beyond_frame"] = v6;
+  bad["ipv6_payload_length_beyond_frame"][14 + 4] = 0x10;
+  for (const auto& [name, frame] : bad) {
+    uint64_t before = Global(XLB_STAT_MALFORMED);
+    auto r = Run(frame);
+    EXPECT_EQ(VerdictName(r.verdict), std::string("XDP_DROP")) << name;
+    EXPECT_EQ(Global(XLB_STAT_MALFORMED), before + 1) << name;
+  }
+}
+
+void ExpectEveryTruncationDropped(PacketTest* t, const std::string& frame,
+                                  std::function<dataplane::TestRunResult(const std::string&)> run,
+                                  std::function<uint64_t()> malformed) {
+  // BPF_PROG_TEST_RUN refuses XDP frames shorter than an Ethernet header.
+  for (size_t len = 14; len < frame.size(); ++len) {
+    uint64_t before = malformed();
+    auto r = run(frame.substr(0, len));
+    EXPECT_EQ(VerdictName(r.verdict), std::string("XDP_DROP")) << "length " << len;
+    EXPECT_EQ(malformed(), before + 1) << "length " << len;
+  }
+  (void)t;
+}
+
+TEST_F(PacketTest, EveryTruncationOfAnIpv4TcpSynIsNeverForwarded) {
+  AddService("192.0.2.10:80/tcp", {"203.0.113.1"});
+  std::string syn = Build(F("198.51.100.2", "192.0.2.10", kTcp, 80,
+                            [](Frame& f) { f.ipv4_options = std::string(8, '\x01'); }));
+  ASSERT_EQ(SentTo(syn), 1);
+  ExpectEveryTruncationDropped(
+      this, syn, [this](const std::string& f) { return Run(f); },
+      [this] { return Global(XLB_STAT_MALFORMED); });
+}
+
+TEST_F(PacketTest, EveryTruncationOfAnIpv6UdpPacketIsNeverForwarded) {
+  AddService("[2001:db8:10::10]:53/udp", {"2001:db8:2::1"});
+  std::string udp = Build(F("2001:db8:1::2", "2001:db8:10::10", kUdp, 53));
+  ASSERT_EQ(SentTo(udp), 1);
+  ExpectEveryTruncationDropped(
+      this, udp, [this](const std::string& f) { return Run(f); },
+      [this] { return Global(XLB_STAT_MALFORMED); });
+}
+
+// ---- flows and real selection ----------------------------------------------
+
+TEST_F(PacketTest, FlowStaysOnItsRealAfterTheRealsChange) {
+  AddService("192.0.2.10:80/tcp", {"203.0.113.11"});
+  ASSERT_EQ(SentTo(Build(Tcp("198.51.100.2", "192.0.2.10", 40001, 80, kSyn))), 11);
+  SetReals("192.0.2.10:80/tcp", {"203.0.113.12"});
+  uint64_t hits = Global(XLB_STAT_CONN_HIT);
+  EXPECT_EQ(SentTo(Build(Tcp("198.51.100.2", "192.0.2.10", 40001, 80, kAck))), 11);
+  EXPECT_EQ(Global(XLB_STAT_CONN_HIT), hits + 1);
+  // A new connection goes to the new set; so does a SYN that reuses the tuple.
+  EXPECT_EQ(SentTo(Build(Tcp("198.51.100.2", "192.0.2.10", 40002, 80, kSyn))), 12);
+  EXPECT_EQ(SentTo(Build(Tcp("198.51.100.2", "192.0.2.10", 40001, 80, kSyn))), 12);
+  EXPECT_EQ(SentTo(Build(Tcp("198.51.100.2", "192.0.2.10", 40001, 80, kAck))), 12);
+}
+
+TEST_F(PacketTest, DrainedRealKeepsItsFlowsButTakesNoNewOnes) {
+  AddService("192.0.2.10:80/tcp", {"203.0.113.11"});
+  ASSERT_EQ(SentTo(Build(Tcp("198.51.100.2", "192.0.2.10", 40001, 80, kSyn))), 11);
+  SetReals("192.0.2.10:80/tcp", {"203.0.113.11@0", "203.0.113.12"});
+  EXPECT_EQ(SentTo(Build(Tcp("198.51.100.2", "192.0.2.10", 40001, 80, kAck))), 11);
+  for (uint16_t port = 41000; port < 41020; ++port)
+    EXPECT_EQ(SentTo(Build(Tcp("198.51.100.2", "192.0.2.10", port, 80, kSyn))), 12);
+}
+
+TEST_F(PacketTest, RemovedRealKeepsEstablishedFlowUntilItsIdIsReused) {
+  AddService("192.0.2.10:80/tcp", {"203.0.113.11", "203.0.113.12"});
+  std::map<int, uint16_t> port_of;  // real -> a client port that went there
+  for (uint16_t p = 42000; p < 42100 && port_of.size() < 2; ++p)
+    port_of.emplace(SentTo(Build(Tcp("198.51.100.2", "192.0.2.10", p, 80, kSyn))), p);
+  ASSERT_EQ(port_of.size(), 2u);
+  SetReals("192.0.2.10:80/tcp", {"203.0.113.12"});
+  EXPECT_EQ(SentTo(Build(Tcp("198.51.100.2", "192.0.2.10", port_of[11], 80, kAck))), 11);
+  EXPECT_EQ(SentTo(Build(Tcp("198.51.100.2", "192.0.2.10", port_of[12], 80, kAck))), 12);
+  EXPECT_EQ(SentTo(Build(Tcp("198.51.100.2", "192.0.2.10", port_of[11], 80, kSyn))), 12);
+}
+
+TEST_F(PacketTest, ServiceWithoutUsableRealDrops) {
+  AddService("192.0.2.10:80/tcp", {});
+  uint64_t no_real = Global(XLB_STAT_NO_REAL);
+  EXPECT_EQ(Run(Build(Tcp("198.51.100.2", "192.0.2.10", 40001, 80))).verdict, XDP_DROP);
+  SetReals("192.0.2.10:80/tcp", {"203.0.113.11@0"});
+  EXPECT_EQ(Run(Build(Tcp("198.51.100.2", "192.0.2.10", 40001, 80))).verdict, XDP_DROP);
+  EXPECT_EQ(Global(XLB_STAT_NO_REAL), no_real + 2);
+}
+
+TEST_F(PacketTest, MaglevSpreadsFlowsOverReals) {
+  AddService("192.0.2.10:80/tcp", {"203.0.113.11", "203.0.113.12", "203.0.113.13"});
+  std::map<int, int> share;
+  for (uint16_t p = 20000; p < 20300; ++p)
+    share[SentTo(Build(Tcp("198.51.100.2", "192.0.2.10", p, 80)))]++;
+  ASSERT_EQ(share.size(), 3u);
+  for (auto [real, n] : share) {
+    EXPECT_GE(n, 60) << real;  // a third is 100; Maglev + jhash keep it near
+    EXPECT_LE(n, 140) << real;
+  }
+}
+
+TEST_F(PacketTest, PersistenceKeepsAClientOnItsReal) {
+  AddService("192.0.2.10:80/tcp", {"203.0.113.11", "203.0.113.12", "203.0.113.13"},
+             [](auto& o) {
+               o.persistence_timeout_s = 300;
+               o.persistence_netmask = 24;
+             });
+  int first = SentTo(Build(Tcp("198.51.100.2", "192.0.2.10", 30000, 80)));
+  ASSERT_GT(first, 0);
+  for (uint16_t p = 30001; p < 30040; ++p)
+    EXPECT_EQ(SentTo(Build(Tcp("198.51.100.2", "192.0.2.10", p, 80))), first);
+  // Same /24: same real. A drained real takes no new persistent flows.
+  EXPECT_EQ(SentTo(Build(Tcp("198.51.100.77", "192.0.2.10", 30000, 80))), first);
+  std::vector<std::string> reals;
+  for (int n : {11, 12, 13})
+    reals.push_back("203.0.113." + std::to_string(n) + (n == first ? "@0" : ""));
+  SetReals("192.0.2.10:80/tcp", reals);
+  int moved = SentTo(Build(Tcp("198.51.100.2", "192.0.2.10", 30100, 80)));
+  EXPECT_NE(moved, first);
+  EXPECT_GT(moved, 0);
+}
+
+TEST_F(PacketTest, NoPersistenceSpreadsOneClient) {
+  AddService("192.0.2.10:80/tcp", {"203.0.113.11", "203.0.113.12", "203.0.113.13"});
+  std::set<int> used;
+  for (uint16_t p = 30000; p < 30040; ++p)
+    used.insert(SentTo(Build(Tcp("198.51.100.2", "192.0.2.10", p, 80))));
+  EXPECT_EQ(used.size(), 3u);
+}
+
+TEST_F(PacketTest, SourceHashKeepsAClientOnOneRealAndSpreadsClients) {
+  AddService("192.0.2.10:80/tcp", {"203.0.113.11", "203.0.113.12", "203.0.113.13"},
+             [](auto& o) { o.scheduler = dataplane::Scheduler::kSourceHash; });
+  int first = SentTo(Build(Tcp("198.51.100.2", "192.0.2.10", 30000, 80)));
+  for (uint16_t p = 30001; p < 30040; ++p)
+    EXPECT_EQ(SentTo(Build(Tcp("198.51.100.2", "192.0.2.10", p, 80))), first);
+  std::set<int> used;
+  for (int host = 1; host < 60; ++host)
+    used.insert(SentTo(Build(Tcp("198.51.100." + std::to_string(host), "192.0.2.10", 30000, 80))));
+  EXPECT_EQ(used.size(), 3u);
+}
+
+TEST_F(PacketTest, ExpiredConnectionIsReselected) {
+  AddService("192.0.2.10:80/tcp", {"203.0.113.11"}, [](auto& o) { o.tcp_timeout_s = 5; });
+  ASSERT_EQ(SentTo(Build(Tcp("198.51.100.2", "192.0.2.10", 40001, 80))), 11);
+  SetReals("192.0.2.10:80/tcp", {"203.0.113.12"});
+  // Age the entry past the timeout instead of waiting for it.
+  xlb_flow_key key = {};
+  Ip("198.51.100.2").CopyTo(key.src);
+  Ip("192.0.2.10").CopyTo(key.dst);
+  key.sport = htons(40001);
+  key.dport = htons(80);
+  key.proto = kTcp;
+  key.family = XLB_FAMILY_V4;
+  xlb_conn conn;
+  ASSERT_TRUE(*prog_->maps().conn_table.Lookup(&key, &conn));
+  conn.last_seen_ns -= 6'000'000'000ull;
+  ASSERT_TRUE(prog_->maps().conn_table.Update(&key, &conn).ok());
+  EXPECT_EQ(SentTo(Build(Tcp("198.51.100.2", "192.0.2.10", 40001, 80, kAck))), 12);
+}
+
+TEST_F(PacketTest, IcmpFragNeededFollowsTheFlowToItsReal) {
+  AddService("192.0.2.10:80/tcp", {"203.0.113.11"});
+  ASSERT_EQ(SentTo(Build(Tcp("198.51.100.2", "192.0.2.10", 40001, 80))), 11);
+  SetReals("192.0.2.10:80/tcp", {"203.0.113.12"});
+  // The real's reply VIP:80 -> client:40001 was too big for a router.
+  Frame reply = Tcp("192.0.2.10", "198.51.100.2", 80, 40001, kAck);
+  Frame err = F("198.51.100.254", "192.0.2.10", kIcmp, 0, [&](Frame& f) {
+    f.raw_l4 = IcmpPmtuError(IpPart(reply), false, 1400, f.saddr, f.daddr);
+  });
+  uint64_t before = Global(XLB_STAT_ICMP_FORWARDED);
+  EXPECT_EQ(SentTo(Build(err)), 11);
+  EXPECT_EQ(Global(XLB_STAT_ICMP_FORWARDED), before + 1);
+  // About a flow the table does not know: Maglev picks as for the flow.
+  Frame other = Tcp("192.0.2.10", "198.51.100.3", 80, 40009, kAck);
+  Frame err2 = F("198.51.100.254", "192.0.2.10", kIcmp, 0, [&](Frame& f) {
+    f.raw_l4 = IcmpPmtuError(IpPart(other), false, 1400, f.saddr, f.daddr);
+  });
+  EXPECT_EQ(SentTo(Build(err2)), 12);
+}
+
+TEST_F(PacketTest, Icmpv6PacketTooBigFollowsTheFlowToItsReal) {
+  AddService("[2001:db8:10::10]:80/tcp", {"2001:db8:2::11"});
+  ASSERT_EQ(SentTo(Build(Tcp("2001:db8:1::2", "2001:db8:10::10", 40001, 80))), 0x11);
+  SetReals("[2001:db8:10::10]:80/tcp", {"2001:db8:2::12"});
+  Frame reply = Tcp("2001:db8:10::10", "2001:db8:1::2", 80, 40001, kAck);
+  Frame err = F("2001:db8:1::fe", "2001:db8:10::10", kIcmp6, 0, [&](Frame& f) {
+    f.raw_l4 = IcmpPmtuError(IpPart(reply), true, 1280, f.saddr, f.daddr);
+  });
+  EXPECT_EQ(SentTo(Build(err)), 0x11);
+}
+
+TEST_F(PacketTest, CountersPerServiceAndReal) {
+  AddService("192.0.2.10:80/tcp", {"203.0.113.11"});
+  std::string syn = Build(Tcp("198.51.100.2", "192.0.2.10", 40001, 80, kSyn));
+  std::string ack = Build(Tcp("198.51.100.2", "192.0.2.10", 40001, 80, kAck));
+  SentTo(syn);
+  SentTo(ack);
+  SentTo(ack);
+  auto svc = table_->Get(Key("192.0.2.10:80/tcp"));
+  ASSERT_TRUE(svc.ok());
+  auto s = dataplane::ReadServiceCounters(prog_->maps(), svc->id);
+  auto r = dataplane::ReadRealCounters(prog_->maps(), svc->reals[0].id);
+  ASSERT_TRUE(s.ok() && r.ok());
+  EXPECT_EQ(s->packets, 3u);
+  EXPECT_EQ(s->bytes, syn.size() + 2 * ack.size());
+  EXPECT_EQ(s->new_flows, 1u);
+  EXPECT_EQ(r->packets, 3u);
+  EXPECT_EQ(r->new_flows, 1u);
+}
+
+TEST_F(PacketTest, ConnectionTableListsFlows) {
+  AddService("192.0.2.10:80/tcp", {"203.0.113.11"});
+  SentTo(Build(Tcp("198.51.100.2", "192.0.2.10", 40001, 80)));
+  SentTo(Build(Tcp("198.51.100.2", "192.0.2.10", 40001, 80, kFin | kAck)));
+  auto conns = dataplane::ListConnections(prog_->maps(), 100);
+  ASSERT_TRUE(conns.ok()) << conns.status();
+  ASSERT_EQ(conns->size(), 1u);
+  const auto& c = (*conns)[0];
+  EXPECT_EQ(c.client, Ip("198.51.100.2"));
+  EXPECT_EQ(c.client_port, 40001);
+  EXPECT_EQ(c.vip_port, 80);
+  ASSERT_TRUE(c.real.has_value());
+  EXPECT_EQ(*c.real, Ip("203.0.113.11"));
+  EXPECT_TRUE(c.closing);
+}
+
+// ---- the library refuses bad definitions and changes nothing --------------
+
+TEST_F(PacketTest, InvalidDefinitionsChangeNothing) {
+  AddService("192.0.2.10:80/tcp", {"203.0.113.11"});
+  auto before = table_->List();
+  std::string syn = Build(Tcp("198.51.100.2", "192.0.2.10", 40001, 80));
+  Service port0{Key("192.0.2.11:0/tcp"), {}};
+  EXPECT_FALSE(table_->Upsert(port0).ok());
+  Service not_prime{Key("192.0.2.10:80/tcp"), {}};
+  not_prime.options.table_size = 1000;
+  auto st = table_->Upsert(not_prime);
+  EXPECT_NE(st.message().find("192.0.2.10:80/tcp"), std::string::npos) << st;
+  st = table_->SetReals(Key("192.0.2.10:80/tcp"), {{Ip("2001:db8::1"), 0, 1}});
+  EXPECT_NE(st.message().find("2001:db8::1"), std::string::npos) << st;
+  st = table_->SetReals(Key("192.0.2.10:80/tcp"), {{Ip("203.0.113.12"), 0, 100000}});
+  EXPECT_NE(st.message().find("weight 100000"), std::string::npos) << st;
+  st = table_->SetReals(Key("192.0.2.99:80/tcp"), {{Ip("203.0.113.12"), 0, 1}});
+  EXPECT_TRUE(absl::IsNotFound(st)) << st;
+  EXPECT_TRUE(absl::IsNotFound(table_->Delete(Key("192.0.2.99:80/tcp"))));
+  auto after = table_->List();
+  ASSERT_EQ(after.size(), before.size());
+  EXPECT_EQ(after[0].reals.size(), 1u);
+  EXPECT_EQ(after[0].service.options, before[0].service.options);
+  EXPECT_EQ(SentTo(syn), 11);
+  EXPECT_EQ(Run(Build(Tcp("198.51.100.2", "192.0.2.11", 40001, 80))).verdict, XDP_PASS);
+}
+
+TEST_F(PacketTest, DeletedServiceStopsForwarding) {
+  AddService("192.0.2.10:80/tcp", {"203.0.113.11"});
+  AddService("192.0.2.10:443/tcp", {"203.0.113.11"}, [](auto& o) { o.drop_fragments = true; });
+  ASSERT_TRUE(table_->Delete(Key("192.0.2.10:80/tcp")).ok());
+  EXPECT_EQ(Run(Build(Tcp("198.51.100.2", "192.0.2.10", 40001, 80))).verdict, XDP_PASS);
+  EXPECT_EQ(SentTo(Build(Tcp("198.51.100.2", "192.0.2.10", 40001, 443))), 11);
+  ASSERT_TRUE(table_->Delete(Key("192.0.2.10:443/tcp")).ok());
+  Frame frag = Tcp("198.51.100.2", "192.0.2.10", 1, 443);
+  frag.ipv4_frag = 0x2000;
+  EXPECT_EQ(Run(Build(frag)).verdict, XDP_PASS);  // no longer a VIP
+  EXPECT_TRUE(table_->List().empty());
+}
+
+TEST_F(PacketTest, TableSizeChangeKeepsForwarding) {
+  AddService("192.0.2.10:80/tcp", {"203.0.113.11", "203.0.113.12"});
+  Service s{Key("192.0.2.10:80/tcp"), {}};
+  s.options.table_size = 251;
+  ASSERT_TRUE(table_->Upsert(s).ok());
+  std::set<int> used;
+  for (uint16_t p = 20000; p < 20040; ++p)
+    used.insert(SentTo(Build(Tcp("198.51.100.2", "192.0.2.10", p, 80))));
+  EXPECT_EQ(used, (std::set<int>{11, 12}));
+}
+
+// ---- pinning and adoption by a new process ---------------------------------
+
+TEST_F(PacketTest, NewInstanceAdoptsPinnedMapsAndConnections) {
+  const std::string pins = std::string(kBpffs) + "/adopt";
+  Load(pins);
+  AddService("192.0.2.10:80/tcp", {"203.0.113.11", "203.0.113.12"},
+             [](auto& o) { o.table_size = 1009; });
+  std::map<int, uint16_t> port_of;
+  for (uint16_t p = 42000; p < 42100 && port_of.size() < 2; ++p)
+    port_of.emplace(SentTo(Build(Tcp("198.51.100.2", "192.0.2.10", p, 80))), p);
+  ASSERT_EQ(port_of.size(), 2u);
+  auto services_before = table_->List();
+
+  Load(pins);  // as a restarted daemon would
+  auto services_after = table_->List();
+  ASSERT_EQ(services_after.size(), 1u);
+  EXPECT_EQ(services_after[0].service.options.table_size, 1009u);
+  ASSERT_EQ(services_after[0].reals.size(), 2u);
+  EXPECT_EQ(services_after[0].reals[0].id, services_before[0].reals[0].id);
+  EXPECT_EQ(SentTo(Build(Tcp("198.51.100.2", "192.0.2.10", port_of[11], 80, kAck))), 11);
+  SetReals("192.0.2.10:80/tcp", {"203.0.113.12", "203.0.113.13"});
+  EXPECT_EQ(SentTo(Build(Tcp("198.51.100.2", "192.0.2.10", port_of[11], 80, kAck))), 11);
+  ASSERT_TRUE(prog_->Unpin().ok());
+}
+
+TEST_F(PacketTest, AttachReplacesAndDetachesOnAVeth) {
+  const std::string pins = std::string(kBpffs) + "/attach";
+  Load(pins);
+  ASSERT_TRUE(prog_->Attach("xlbt0", dataplane::AttachMode::kNative).ok());
+  Load(pins);  // a second instance replaces the first atomically
+  auto st = prog_->Attach("xlbt0", dataplane::AttachMode::kNative);
+  EXPECT_TRUE(st.ok()) << st;
+  st = prog_->Attach("no-such-if", dataplane::AttachMode::kNative);
+  EXPECT_NE(st.message().find("no-such-if"), std::string::npos) << st;
+  EXPECT_TRUE(prog_->Detach("xlbt0").ok());
+  EXPECT_TRUE(prog_->Detach("xlbt0").ok());  // nothing attached: a no-op
+  ASSERT_TRUE(prog_->Unpin().ok());
+}
+
+}  // namespace
+}  // namespace xlb::testing
+
+int main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  if (geteuid() != 0) {
+    fprintf(stderr, "packet tests need root (BPF_PROG_TEST_RUN, namespaces)\n");
+    return 1;
+  }
+  // A private network namespace (its own lo and veths) and mount namespace
+  // (its own bpffs): the kernel removes both when this process ends.
+  if (unshare(CLONE_NEWNET | CLONE_NEWNS) != 0) {
+    perror("unshare");
+    return 1;
+  }
+  if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+      (mkdir(xlb::testing::kBpffs, 0700) != 0 && errno != EEXIST) ||
+      mount("bpf", xlb::testing::kBpffs, "bpf", 0, "mode=0700") != 0) {
+    perror("bpffs");
+    return 1;
+  }
+  if (system("ip link set lo up && ip link add xlbt0 type veth peer name xlbt1 && "
+             "ip link set xlbt0 up && ip link set xlbt1 up") != 0) {
+    fprintf(stderr, "could not create the test veth pair\n");
+    return 1;
+  }
+  int rc = RUN_ALL_TESTS();
+  umount(xlb::testing::kBpffs);
+  rmdir(xlb::testing::kBpffs);
+  return rc;
+}
