@@ -1,9 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* Reference programs for measurements and the lab, not part of the product:
- *  - xlb_floor_tx: the least a forwarder can do (swap MACs, XDP_TX), the
- *    floor every benchmark reports its figures against;
- *  - xlb_pass: XDP_PASS, attached to a veth's peer so that frames sent into
- *    the veth with XDP_TX/XDP_REDIRECT are delivered (see PLATFORM.md). */
+/* The floor for measurements, not part of the product: xlb_floor_tx does the
+ * least a forwarder can do (swap MACs, XDP_TX); benchmarks report their
+ * figures as a ratio to it. */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <bpf/bpf_helpers.h>
@@ -21,12 +19,6 @@ int xlb_floor_tx(struct xdp_md *ctx)
 	__builtin_memcpy(eth->h_dest, eth->h_source, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, tmp, ETH_ALEN);
 	return XDP_TX;
-}
-
-SEC("xdp")
-int xlb_pass(struct xdp_md *ctx)
-{
-	return XDP_PASS;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,314 @@
+// xlb-dp: a low-level tool over the data-plane library, for the lab, the
+// demo and debugging: load and attach the XDP program, define services and
+// reals, read counters and the connection table. Every call is a new process
+// that adopts the pinned maps, as a restarted daemon would.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "dataplane/conntrack.h"
+#include "dataplane/program.h"
+#include "dataplane/service_table.h"
+#include "dataplane/stats.h"
+
+namespace xlb::dataplane {
+namespace {
+
+constexpr char kUsage[] = R"(usage: xlb-dp [--pin-dir DIR] COMMAND ...
+  attach IFNAME... [--generic]     load the program (adopting pinned maps) and attach it
+  detach IFNAME...                 detach xlb's program
+  unpin                            remove the pinned maps
+  service add VIP:PORT[/tcp|udp] [--scheduler maglev|source-hash] [--persistence SECONDS]
+                                 [--netmask PREFIX] [--table-size PRIME] [--drop-fragments]
+  service del VIP:PORT[/proto]
+  real set VIP:PORT[/proto] [ADDR[@WEIGHT] | [V6ADDR]:PORT@WEIGHT ...]   the complete set
+  list [--stats]                   services, reals (and counters)
+  stats                            global counters
+  conns [--limit N]                connection-table entries
+VIP:PORT may be VIP:* for an all-ports service. Default pin dir: /sys/fs/bpf/xlb.
+)";
+
+struct Args {
+  std::vector<std::string> words;
+  size_t pos = 0;
+  bool empty() const { return pos >= words.size(); }
+  std::string next() { return pos < words.size() ? words[pos++] : ""; }
+};
+
+absl::Status UsageError(const std::string& why) { return absl::InvalidArgumentError(why); }
+
+absl::StatusOr<uint32_t> Number(const std::string& flag, const std::string& value) {
+  uint32_t n;
+  if (!absl::SimpleAtoi(value, &n)) return UsageError(flag + " wants a number, not '" + value + "'");
+  return n;
+}
+
+// "203.0.113.11", "203.0.113.11:80@5", "2001:db8::11@2", "[2001:db8::11]:80@2"
+absl::StatusOr<RealSpec> ParseReal(const std::string& text) {
+  RealSpec r;
+  std::string rest = text;
+  if (auto at = rest.rfind('@'); at != std::string::npos) {
+    auto w = Number("weight of " + text, rest.substr(at + 1));
+    if (!w.ok()) return w.status();
+    r.weight = *w;
+    rest = rest.substr(0, at);
+  }
+  std::string addr = rest, port;
+  if (!rest.empty() && rest[0] == '[') {
+    auto close = rest.find("]:");
+    if (close == std::string::npos) return UsageError("real '" + text + "': want [ADDR]:PORT");
+    addr = rest.substr(1, close - 1);
+    port = rest.substr(close + 2);
+  } else if (std::count(rest.begin(), rest.end(), ':') == 1) {
+    addr = rest.substr(0, rest.find(':'));
+    port = rest.substr(rest.find(':') + 1);
+  }
+  auto ip = IpAddress::Parse(addr);
+  if (!ip.ok()) return UsageError("real '" + text + "': " + std::string(ip.status().message()));
+  r.address = *ip;
+  if (!port.empty()) {
+    auto p = Number("port of " + text, port);
+    if (!p.ok()) return p.status();
+    if (*p > 65535) return UsageError("real '" + text + "': port over 65535");
+    r.port = static_cast<uint16_t>(*p);
+  }
+  return r;
+}
+
+struct Session {
+  std::string pin_dir = kDefaultPinDir;
+  Maps maps;
+  NetlinkNexthopResolver resolver;
+  std::unique_ptr<ServiceTable> table;
+
+  absl::Status Open() {
+    auto m = Maps::OpenPinned(pin_dir);
+    if (!m.ok()) return m.status();
+    maps = std::move(*m);
+    auto t = ServiceTable::Adopt(&maps, &resolver);
+    if (!t.ok()) return t.status();
+    table = std::move(*t);
+    return absl::OkStatus();
+  }
+};
+
+absl::Status Attach(Session& s, Args& a) {
+  std::vector<std::string> ifs;
+  AttachMode mode = AttachMode::kNative;
+  while (!a.empty()) {
+    std::string w = a.next();
+    if (w == "--generic") mode = AttachMode::kGeneric;
+    else ifs.push_back(w);
+  }
+  if (ifs.empty()) return UsageError("attach: name at least one interface");
+  ProgramOptions o;
+  o.pin_dir = s.pin_dir;
+  auto prog = Program::Load(o);
+  if (!prog.ok()) return prog.status();
+  for (const auto& i : ifs) {
+    if (mode == AttachMode::kGeneric)
+      std::cerr << "xlb-dp: warning: generic XDP mode on " << i << " is slow; for tests only\n";
+    if (auto st = (*prog)->Attach(i, mode); !st.ok()) return st;
+    std::cout << "attached to " << i << "\n";
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Detach(Session& s, Args& a) {
+  if (a.empty()) return UsageError("detach: name at least one interface");
+  auto maps = Maps::OpenPinned(s.pin_dir);
+  while (!a.empty()) {
+    std::string i = a.next();
+    if (auto st = DetachXlb(i, maps.ok() ? &maps->tx_ports : nullptr); !st.ok()) return st;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Unpin(Session& s) {
+  for (const auto& name : Maps::Names()) unlink((s.pin_dir + "/" + name).c_str());
+  rmdir(s.pin_dir.c_str());
+  return absl::OkStatus();
+}
+
+absl::Status ServiceCmd(Session& s, Args& a) {
+  std::string verb = a.next();
+  auto key = ParseServiceKey(a.next());
+  if (!key.ok()) return key.status();
+  if (verb == "del") {
+    if (!a.empty()) return UsageError("service del: unexpected '" + a.next() + "'");
+    if (auto st = s.Open(); !st.ok()) return st;
+    return s.table->Delete(*key);
+  }
+  if (verb != "add") return UsageError("service: 'add' or 'del', not '" + verb + "'");
+  Service svc{*key, {}};
+  svc.options.all_ports = key->port == 0;
+  while (!a.empty()) {
+    std::string flag = a.next();
+    if (flag == "--drop-fragments") {
+      svc.options.drop_fragments = true;
+      continue;
+    }
+    if (a.empty()) return UsageError(flag + " wants a value");
+    std::string value = a.next();
+    if (flag == "--scheduler") {
+      if (value == "maglev") svc.options.scheduler = Scheduler::kMaglev;
+      else if (value == "source-hash") svc.options.scheduler = Scheduler::kSourceHash;
+      else return UsageError("--scheduler is maglev or source-hash, not '" + value + "'");
+      continue;
+    }
+    auto n = Number(flag, value);
+    if (!n.ok()) return n.status();
+    if (flag == "--persistence") svc.options.persistence_timeout_s = *n;
+    else if (flag == "--netmask") svc.options.persistence_netmask = static_cast<int>(*n);
+    else if (flag == "--table-size") svc.options.table_size = *n;
+    else return UsageError("service add: unknown option " + flag);
+  }
+  if (auto st = s.Open(); !st.ok()) return st;
+  // Keep existing reals' definitions; only the options change.
+  return s.table->Upsert(svc);
+}
+
+absl::Status RealCmd(Session& s, Args& a) {
+  std::string verb = a.next();
+  if (verb != "set") return UsageError("real: only 'set' (the complete set of reals)");
+  auto key = ParseServiceKey(a.next());
+  if (!key.ok()) return key.status();
+  std::vector<RealSpec> reals;
+  while (!a.empty()) {
+    auto r = ParseReal(a.next());
+    if (!r.ok()) return r.status();
+    reals.push_back(*r);
+  }
+  if (auto st = s.Open(); !st.ok()) return st;
+  if (auto st = s.table->SetReals(*key, reals); !st.ok()) return st;
+  // A real the kernel has not resolved yet is asked for (ARP/ND) by the
+  // library; give it a moment, then write the answer, so the packet path
+  // need not fall back to the FIB.
+  for (int i = 0; i < 20; ++i) {
+    auto state = s.table->Get(*key);
+    if (!state.ok()) return state.status();
+    bool all = true;
+    for (const auto& r : state->reals) all &= r.nexthop_known;
+    if (all) return absl::OkStatus();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (auto st = s.table->SetReals(*key, reals); !st.ok()) return st;
+  }
+  std::cerr << "xlb-dp: warning: some reals of " << key->ToString()
+            << " have no resolved next hop yet; their packets use the kernel FIB\n";
+  return absl::OkStatus();
+}
+
+absl::Status List(Session& s, Args& a) {
+  bool stats = false;
+  while (!a.empty()) {
+    std::string w = a.next();
+    if (w == "--stats") stats = true;
+    else return UsageError("list: unknown option " + w);
+  }
+  if (auto st = s.Open(); !st.ok()) return st;
+  std::cout << absl::StrFormat("%-4s %-28s %-12s %s\n", "", "Service / Real", "Weight",
+                               stats ? "Packets        Bytes  NewFlows" : "Options");
+  for (const auto& svc : s.table->List()) {
+    const auto& o = svc.service.options;
+    std::string opts = o.scheduler == Scheduler::kSourceHash ? "source-hash" : "maglev";
+    if (o.persistence_timeout_s) absl::StrAppend(&opts, " persistent ", o.persistence_timeout_s);
+    if (o.drop_fragments) absl::StrAppend(&opts, " drop-fragments");
+    std::string figures = opts;
+    if (stats) {
+      auto c = ReadServiceCounters(s.maps, svc.id);
+      if (!c.ok()) return c.status();
+      figures = absl::StrFormat("%7u %12u %9u", c->packets, c->bytes, c->new_flows);
+    }
+    std::cout << absl::StrFormat("%-4s %-28s %-12s %s\n", svc.service.key.protocol == Protocol::kUdp ? "UDP" : "TCP",
+                                 svc.service.key.ToString(), "", figures);
+    for (const auto& r : svc.reals) {
+      std::string rf = r.nexthop_known ? "" : "(next hop via FIB)";
+      if (stats) {
+        auto c = ReadRealCounters(s.maps, r.id);
+        if (!c.ok()) return c.status();
+        rf = absl::StrFormat("%7u %12u %9u", c->packets, c->bytes, c->new_flows);
+      }
+      std::cout << absl::StrFormat(
+          "  -> %-28s %-12u %s\n",
+          FormatEndpoint(r.spec.address, EffectivePort(svc.service.key, r.spec)), r.spec.weight,
+          rf);
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Stats(Session& s) {
+  if (auto st = s.Open(); !st.ok()) return st;
+  auto g = ReadGlobalCounters(s.maps);
+  if (!g.ok()) return g.status();
+  for (int i = 0; i < XLB_STAT__COUNT; ++i)
+    std::cout << absl::StrFormat("%-16s %u\n", GlobalStatName(i), (*g)[i]);
+  return absl::OkStatus();
+}
+
+absl::Status Conns(Session& s, Args& a) {
+  uint32_t limit = 1000;
+  while (!a.empty()) {
+    std::string w = a.next();
+    if (w != "--limit" || a.empty()) return UsageError("conns: only --limit N");
+    auto n = Number(w, a.next());
+    if (!n.ok()) return n.status();
+    limit = *n;
+  }
+  if (auto st = s.Open(); !st.ok()) return st;
+  auto conns = ListConnections(s.maps, limit);
+  if (!conns.ok()) return conns.status();
+  std::cout << absl::StrFormat("%-5s %-8s %-8s %-28s %-28s %s\n", "pro", "state", "idle", "source",
+                               "virtual", "destination");
+  for (const auto& c : *conns)
+    std::cout << absl::StrFormat(
+        "%-5s %-8s %-8.1f %-28s %-28s %s\n", ProtocolName(c.protocol),
+        c.closing ? "CLOSING" : "ACTIVE", c.idle_s, FormatEndpoint(c.client, c.client_port),
+        FormatEndpoint(c.vip, c.vip_port),
+        c.real ? FormatEndpoint(*c.real, c.real_port) : std::string("(real gone)"));
+  return absl::OkStatus();
+}
+
+absl::Status Run(Args& a) {
+  Session s;
+  if (a.words.size() >= 2 && a.words[0] == "--pin-dir") {
+    s.pin_dir = a.words[1];
+    a.pos = 2;
+  }
+  std::string cmd = a.next();
+  if (cmd == "attach") return Attach(s, a);
+  if (cmd == "detach") return Detach(s, a);
+  if (cmd == "unpin") return Unpin(s);
+  if (cmd == "service") return ServiceCmd(s, a);
+  if (cmd == "real") return RealCmd(s, a);
+  if (cmd == "list") return List(s, a);
+  if (cmd == "stats") return Stats(s);
+  if (cmd == "conns") return Conns(s, a);
+  return UsageError(cmd.empty() ? "no command" : "unknown command '" + cmd + "'");
+}
+
+}  // namespace
+}  // namespace xlb::dataplane
+
+int main(int argc, char** argv) {
+  xlb::dataplane::Args a;
+  for (int i = 1; i < argc; ++i) a.words.push_back(argv[i]);
+  if (a.words.empty() || a.words[0] == "--help" || a.words[0] == "-h") {
+    std::cout << xlb::dataplane::kUsage;
+    return a.words.empty() ? 2 : 0;
+  }
+  auto st = xlb::dataplane::Run(a);
+  if (!st.ok()) {
+    std::cerr << "xlb-dp: " << st.message() << "\n";
+    return absl::IsInvalidArgument(st) ? 2 : 1;
+  }
+  return 0;
+}

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Runs one of xlb's benchmarks (DESIGN.md, "Measuring").
+#
+#   scripts/bench.sh program [--json] [--batches N] [--calls N]
+#       ns/packet of the XDP program's paths under BPF_PROG_TEST_RUN,
+#       beside the floor (swap MACs, XDP_TX) measured in the same run.
+#
+# Needs root (re-runs itself with sudo). Builds the benchmark first; build
+# output goes to stderr, so with --json stdout holds the JSON object only.
+set -euo pipefail
+
+self=$(readlink -f "${BASH_SOURCE[0]}")
+root=$(cd "$(dirname "$self")/.." && pwd)
+build=$root/build
+
+usage() {
+  cat >&2 <<'EOF'
+usage: scripts/bench.sh BENCHMARK [OPTIONS]
+
+benchmarks:
+  program   ns/packet of each XDP program path vs. the floor (BPF_PROG_TEST_RUN)
+            options: --json  --batches N  --calls N
+
+Needs root; without it the script re-runs itself with sudo.
+EOF
+  exit "${1:-2}"
+}
+
+need_root() {
+  if [[ $EUID -eq 0 ]]; then
+    return
+  fi
+  if command -v sudo >/dev/null 2>&1; then
+    exec sudo -- "$self" "$@"
+  fi
+  echo "bench.sh: this benchmark needs root (BPF_PROG_TEST_RUN, namespaces) and sudo is not available; run it as root" >&2
+  exit 1
+}
+
+# build_target TARGET: builds one ninja target of the existing build directory.
+build_target() {
+  if [[ ! -d $build ]]; then
+    echo "bench.sh: no build directory at $build; run scripts/setup.sh first" >&2
+    exit 1
+  fi
+  ninja -C "$build" "$1" >&2
+}
+
+[[ $# -ge 1 ]] || usage
+case "$1" in
+  -h | --help | help)
+    usage 0
+    ;;
+  program)
+    need_root "$@"
+    shift
+    build_target tests/bench/program_bench
+    exec "$build/tests/bench/program_bench" "$@"
+    ;;
+  *)
+    echo "bench.sh: unknown benchmark '$1'" >&2
+    usage
+    ;;
+esac

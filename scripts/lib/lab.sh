@@ -1,0 +1,136 @@
+# The direct-routing lab, built from network namespaces (sourced by the lab
+# tests and the demo). Every name starts with a per-run prefix so two runs
+# never collide; lab_down removes everything lab_up made, also after a
+# failure (callers trap EXIT).
+#
+#   client (C)  198.51.100.2  2001:db8:1::2
+#      | c0 - d0
+#   director (D) d0: 198.51.100.1 2001:db8:1::1   d1: 203.0.113.1 2001:db8:2::1
+#      | d1 - sd, bridge br0 in switch (S)
+#   real1..3 (R1..R3) eth0: 203.0.113.11..13  2001:db8:2::11..13, VIP on lo
+#
+# VIPs: 192.0.2.10 and 2001:db8:10::10. The client routes them to the
+# director; the reals answer the client directly through their gateway, the
+# director's d1 address (the director's kernel forwards those replies).
+
+LAB_VIP4=192.0.2.10
+LAB_VIP6=2001:db8:10::10
+LAB_PIDS=()
+LAB_NETNS=()
+
+lab_init() {  # lab_init BUILD_DIR
+  LAB_BUILD=$(cd "$1" && pwd)
+  LAB_PREFIX=xlb$(printf '%04x' $((RANDOM % 65536)))$$
+  LAB_PREFIX=${LAB_PREFIX:0:11}
+  LAB_RUN=$(mktemp -d "/tmp/${LAB_PREFIX}.XXXX")
+  LAB_PINS=$LAB_RUN/bpf
+  C=${LAB_PREFIX}-c D=${LAB_PREFIX}-d S=${LAB_PREFIX}-s
+  R1=${LAB_PREFIX}-r1 R2=${LAB_PREFIX}-r2 R3=${LAB_PREFIX}-r3
+}
+
+lab_log() { printf '[%s] %s\n' "$(date +%T)" "$*"; }
+
+lab_ns() {  # lab_ns NAME: create a namespace we own
+  ip netns add "$1"
+  LAB_NETNS+=("$1")
+  ip -n "$1" link set lo up
+}
+
+lab_up() {
+  for ns in "$C" "$D" "$S" "$R1" "$R2" "$R3"; do lab_ns "$ns"; done
+  # client <-> director
+  ip -n "$C" link add c0 type veth peer name d0 netns "$D"
+  ip -n "$C" addr add 198.51.100.2/24 dev c0
+  ip -n "$C" addr add 2001:db8:1::2/64 dev c0 nodad
+  ip -n "$D" addr add 198.51.100.1/24 dev d0
+  ip -n "$D" addr add 2001:db8:1::1/64 dev d0 nodad
+  # director <-> switch
+  ip -n "$D" link add d1 type veth peer name sd netns "$S"
+  ip -n "$D" addr add 203.0.113.1/24 dev d1
+  ip -n "$D" addr add 2001:db8:2::1/64 dev d1 nodad
+  ip -n "$S" link add br0 type bridge
+  ip -n "$S" link set sd master br0
+  local i=1
+  for r in "$R1" "$R2" "$R3"; do
+    ip -n "$r" link add eth0 type veth peer name "s$i" netns "$S"
+    ip -n "$S" link set "s$i" master br0
+    ip -n "$r" addr add "203.0.113.1$i/24" dev eth0
+    ip -n "$r" addr add "2001:db8:2::1$i/64" dev eth0 nodad
+    ip -n "$r" addr add "$LAB_VIP4/32" dev lo
+    ip -n "$r" addr add "$LAB_VIP6/128" dev lo
+    # The VIP is on lo: never answer ARP for it, never use it as a source.
+    ip netns exec "$r" sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2 \
+      net.ipv4.conf.eth0.arp_ignore=1 net.ipv4.conf.eth0.arp_announce=2
+    ip -n "$r" link set eth0 up
+    ip -n "$S" link set "s$i" up
+    i=$((i + 1))
+  done
+  ip -n "$S" link set br0 up
+  ip -n "$S" link set sd up
+  ip -n "$C" link set c0 up
+  ip -n "$D" link set d0 up
+  ip -n "$D" link set d1 up
+  ip netns exec "$D" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 \
+    net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.d0.rp_filter=0 net.ipv4.conf.d1.rp_filter=0
+  # Routes after the links are up (a link change flushes them).
+  ip -n "$C" route add "$LAB_VIP4/32" via 198.51.100.1
+  ip -n "$C" route add 203.0.113.0/24 via 198.51.100.1
+  ip -n "$C" -6 route add "$LAB_VIP6/128" via 2001:db8:1::1
+  ip -n "$C" -6 route add 2001:db8:2::/64 via 2001:db8:1::1
+  for r in "$R1" "$R2" "$R3"; do
+    ip -n "$r" route add default via 203.0.113.1
+    ip -n "$r" -6 route add default via 2001:db8:2::1
+  done
+  # XDP on veth: checksums must be complete before a redirect, and the
+  # peer of a veth we send into needs an XDP program (PLATFORM.md).
+  ip netns exec "$C" ethtool -K c0 tx off >/dev/null
+  ip -n "$S" link set dev sd xdpdrv obj "$LAB_BUILD/bpf/pass.bpf.o" sec xdp
+  # Private bpffs for this run's pins.
+  mkdir -p "$LAB_PINS"
+  mount -t bpf bpf "$LAB_PINS"
+}
+
+lab_start() {  # lab_start NS CMD...: a process we own, by PID
+  ip netns exec "$1" "${@:2}" &
+  LAB_PIDS+=($!)
+}
+
+# Starts the name server in each real: TCP (and UDP) on port 80.
+lab_start_servers() {
+  local i=1
+  for r in "$R1" "$R2" "$R3"; do
+    lab_start "$r" "$LAB_BUILD/tests/lab/xlb-lab-server" --name "real$i" --port 80 --udp \
+      >"$LAB_RUN/server$i.out"
+    i=$((i + 1))
+  done
+  lab_wait_for 5 "servers ready" bash -c "grep -qx ready '$LAB_RUN/server1.out' && \
+    grep -qx ready '$LAB_RUN/server2.out' && grep -qx ready '$LAB_RUN/server3.out'"
+}
+
+lab_wait_for() {  # lab_wait_for SECONDS WHAT CMD...: poll CMD until it succeeds
+  local deadline=$((SECONDS + $1)) what=$2
+  shift 2
+  until "$@" 2>/dev/null; do
+    if ((SECONDS >= deadline)); then
+      echo "timed out waiting for $what" >&2
+      return 1
+    fi
+    sleep 0.1
+  done
+}
+
+lab_dp() { ip netns exec "$D" "$LAB_BUILD/dataplane/tool/xlb-dp" --pin-dir "$LAB_PINS" "$@"; }
+
+lab_down() {
+  local pid
+  for pid in "${LAB_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${LAB_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  LAB_PIDS=()
+  local ns
+  for ns in "${LAB_NETNS[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
+  LAB_NETNS=()
+  if [[ -n "${LAB_RUN:-}" && -d "$LAB_RUN" ]]; then
+    umount "$LAB_PINS" 2>/dev/null || true
+    rm -rf "$LAB_RUN"
+  fi
+}

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs every Debian package xlb needs (idempotent) and configures the
+# build in build/.
+set -euo pipefail
+source "$(dirname "$0")/lib/common.sh"
+xlb_require_root "$0" "$@"
+
+packages=(
+  # build
+  g++ clang llvm meson ninja-build pkg-config bpftool
+  libbpf-dev libxdp-dev xdp-tools libabsl-dev libgflags-dev libgoogle-glog-dev
+  libgtest-dev libgmock-dev libmnl-dev
+  # the lab and the tests
+  iproute2 ethtool iputils-ping tcpdump
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # --no-install-recommends: recommends would pull in (and swap) services.
+  apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=600 "${missing[@]}" >/dev/null
+fi
+
+if [[ -f $XLB_BUILD/build.ninja ]]; then
+  meson setup --reconfigure "$XLB_BUILD" "$XLB_ROOT" >/dev/null
+else
+  meson setup "$XLB_BUILD" "$XLB_ROOT" >/dev/null
+fi
+echo "setup: ready; build with: ninja -C build"
