@@ -16,19 +16,14 @@
 //     one "conn ..." line per connection, "max_gap_ms G" and
 //     "hold: P passed, F failed". Exit 0 iff F == 0.
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -41,6 +36,9 @@
 #include <string_view>
 #include <vector>
 
+#include "tests/lab/tools/tool_common.h"
+
+namespace xlb::lab {
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -51,87 +49,17 @@ constexpr int kMaxReasonsShown = 5;
 // A server name line longer than this is garbage, not a name.
 constexpr size_t kMaxNameLine = 512;
 
+constexpr char kProg[] = "xlb-lab-client";
 const char kUsage[] =
     "usage: xlb-lab-client connect --target ADDR:PORT|[V6ADDR]:PORT "
     "--count N [--parallel K] [--timeout-ms T] [--udp]\n"
     "       xlb-lab-client hold --target ADDR:PORT|[V6ADDR]:PORT --conns N "
     "[--interval-ms I] [--seconds S] [--timeout-ms T]\n";
 
-[[noreturn]] void UsageError(const std::string& msg) {
-  // One line per error so test logs stay readable; usage only when asked.
-  std::fprintf(stderr, "xlb-lab-client: %s\n", msg.c_str());
-  std::exit(2);
-}
-
-[[noreturn]] void Fatal(const std::string& what) {
-  std::fprintf(stderr, "xlb-lab-client: %s: %s\n", what.c_str(),
-               std::strerror(errno));
-  std::exit(1);
-}
-
-struct Target {
-  sockaddr_storage addr{};
-  socklen_t len = 0;
-  int family = 0;
-};
-
-bool ParseTarget(const std::string& s, Target* t) {
-  std::string host, port;
-  if (!s.empty() && s[0] == '[') {
-    size_t close = s.find(']');
-    if (close == std::string::npos || close + 1 >= s.size() ||
-        s[close + 1] != ':') {
-      return false;
-    }
-    host = s.substr(1, close - 1);
-    port = s.substr(close + 2);
-  } else {
-    size_t colon = s.rfind(':');
-    // More than one colon without brackets is an unbracketed IPv6 address.
-    if (colon == std::string::npos || s.find(':') != colon) return false;
-    host = s.substr(0, colon);
-    port = s.substr(colon + 1);
-  }
-  unsigned p = 0;
-  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
-  if (ec != std::errc() || end != port.data() + port.size() || p == 0 ||
-      p > 65535) {
-    return false;
-  }
-  auto* a6 = reinterpret_cast<sockaddr_in6*>(&t->addr);
-  auto* a4 = reinterpret_cast<sockaddr_in*>(&t->addr);
-  if (s[0] == '[' && inet_pton(AF_INET6, host.c_str(), &a6->sin6_addr) == 1) {
-    a6->sin6_family = AF_INET6;
-    a6->sin6_port = htons(static_cast<uint16_t>(p));
-    t->len = sizeof(*a6);
-    t->family = AF_INET6;
-    return true;
-  }
-  if (s[0] != '[' && inet_pton(AF_INET, host.c_str(), &a4->sin_addr) == 1) {
-    a4->sin_family = AF_INET;
-    a4->sin_port = htons(static_cast<uint16_t>(p));
-    t->len = sizeof(*a4);
-    t->family = AF_INET;
-    return true;
-  }
-  return false;
-}
-
-uint64_t ParseNum(const std::string& flag, const std::string& s, uint64_t lo,
-                  uint64_t hi) {
-  uint64_t v = 0;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || end != s.data() + s.size() || v < lo || v > hi) {
-    UsageError("bad " + flag + " '" + s + "': want " + std::to_string(lo) +
-               ".." + std::to_string(hi));
-  }
-  return v;
-}
-
 struct Options {
   std::string mode;
   std::string target_text;
-  Target target;
+  Endpoint target;
   bool udp = false;
   uint64_t count = 0;
   uint64_t parallel = 20;
@@ -142,97 +70,70 @@ struct Options {
 };
 
 Options ParseArgs(int argc, char** argv) {
-  if (argc < 2) {
-    std::fputs(kUsage, stderr);
-    std::exit(2);
-  }
-  if (std::string_view(argv[1]) == "-h" ||
-      std::string_view(argv[1]) == "--help") {
-    std::fputs(kUsage, stdout);
-    std::exit(0);
-  }
+  if (argc < 2) ExitUsage(kUsage, false);
+  if (IsHelp(argv[1])) ExitUsage(kUsage, true);
   Options o;
   o.mode = argv[1];
   if (o.mode != "connect" && o.mode != "hold") {
-    UsageError("unknown mode '" + o.mode + "' (want connect or hold)");
+    UsageError(kProg, "unknown mode '" + o.mode + "' (want connect or hold)");
   }
   const bool hold = o.mode == "hold";
-  // Accept both "--flag value" and "--flag=value".
-  std::vector<std::string> args;
-  for (int i = 2; i < argc; ++i) {
-    std::string a = argv[i];
-    size_t eq = a.find('=');
-    if (a.rfind("--", 0) == 0 && eq != std::string::npos) {
-      args.push_back(a.substr(0, eq));
-      args.push_back(a.substr(eq + 1));
-    } else {
-      args.push_back(a);
-    }
-  }
   bool have_count = false, have_conns = false;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    auto value = [&]() -> const std::string& {
-      if (i + 1 >= args.size()) UsageError(a + " needs a value");
-      return args[++i];
+  for (Args args(kProg, argc, argv, 2); args.Next();) {
+    const std::string& a = args.flag();
+    auto num = [&](uint64_t lo, uint64_t hi) {
+      return ParseNum(kProg, a, args.Value(), lo, hi);
     };
-    auto wrong_mode = [&] { UsageError(a + " is not valid for " + o.mode); };
+    auto wrong_mode = [&] {
+      UsageError(kProg, a + " is not valid for " + o.mode);
+    };
     if (a == "--target") {
-      o.target_text = value();
-      if (!ParseTarget(o.target_text, &o.target)) {
-        UsageError("bad --target '" + o.target_text +
-                   "': want IPV4:PORT or [IPV6]:PORT");
+      o.target_text = args.Value();
+      if (!ParseEndpoint(o.target_text, &o.target)) {
+        UsageError(kProg, "bad --target '" + o.target_text +
+                              "': want IPV4:PORT or [IPV6]:PORT");
       }
     } else if (a == "--timeout-ms") {
-      o.timeout_ms = ParseNum(a, value(), 1, 600000);
+      o.timeout_ms = num(1, 600000);
     } else if (a == "--count") {
       if (hold) wrong_mode();
-      o.count = ParseNum(a, value(), 1, 10000000);
+      o.count = num(1, 10000000);
       have_count = true;
     } else if (a == "--parallel") {
       if (hold) wrong_mode();
-      o.parallel = ParseNum(a, value(), 1, 10000);
+      o.parallel = num(1, 10000);
     } else if (a == "--udp") {
       if (hold) wrong_mode();
       o.udp = true;
     } else if (a == "--conns") {
       if (!hold) wrong_mode();
-      o.conns = ParseNum(a, value(), 1, 10000);
+      o.conns = num(1, 10000);
       have_conns = true;
     } else if (a == "--interval-ms") {
       if (!hold) wrong_mode();
-      o.interval_ms = ParseNum(a, value(), 1, 60000);
+      o.interval_ms = num(1, 60000);
     } else if (a == "--seconds") {
       if (!hold) wrong_mode();
-      o.seconds = ParseNum(a, value(), 1, 600);
-    } else if (a == "-h" || a == "--help") {
-      std::fputs(kUsage, stdout);
-      std::exit(0);
+      o.seconds = num(1, 600);
     } else {
-      UsageError("unknown argument '" + a + "'");
+      args.Unrecognized(kUsage);
     }
   }
-  if (o.target_text.empty()) UsageError("--target is required");
-  if (!hold && !have_count) UsageError("--count is required");
-  if (hold && !have_conns) UsageError("--conns is required");
+  if (o.target_text.empty()) UsageError(kProg, "--target is required");
+  if (!hold && !have_count) UsageError(kProg, "--count is required");
+  if (hold && !have_conns) UsageError(kProg, "--conns is required");
   return o;
 }
 
-// Many sockets at once need more than the usual soft limit of 1024.
+// Fails early and clearly rather than with EMFILE half-way through a run.
 void EnsureFds(uint64_t needed) {
-  rlimit rl{};
-  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
-  if (rl.rlim_cur < rl.rlim_max) {
-    rl.rlim_cur = rl.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &rl);
-    getrlimit(RLIMIT_NOFILE, &rl);
-  }
-  if (rl.rlim_cur != RLIM_INFINITY && needed + 32 > rl.rlim_cur) {
+  rlim_t limit = RaiseFdLimit();
+  if (limit != RLIM_INFINITY && needed + 32 > limit) {
     std::fprintf(stderr,
                  "xlb-lab-client: need %llu sockets but the open file limit "
                  "is %llu\n",
                  static_cast<unsigned long long>(needed),
-                 static_cast<unsigned long long>(rl.rlim_cur));
+                 static_cast<unsigned long long>(limit));
     std::exit(2);
   }
 }
@@ -251,16 +152,40 @@ double MsBetween(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double, std::milli>(b - a).count();
 }
 
-// Starts a non-blocking TCP connect. Returns the fd, or -1 with errno set.
-int StartTcpConnect(const Target& t, bool* connected) {
-  int fd = socket(t.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+// Where a TCP connection to a lab server is; named in failure messages.
+enum class ConnState {
+  kConnecting,
+  kReadName,
+  kReadEcho,     // connect: "ping" sent, waiting for it back
+  kEstablished,  // hold: name read, exchanging lines
+  kUdpWait,
+};
+
+const char* StateWhat(ConnState s) {
+  switch (s) {
+    case ConnState::kConnecting:
+      return "connecting";
+    case ConnState::kReadName:
+      return "waiting for server name";
+    case ConnState::kReadEcho:
+      return "waiting for echo";
+    case ConnState::kEstablished:
+      return "exchanging lines";
+    case ConnState::kUdpWait:
+      return "waiting for udp reply";
+  }
+  return "?";
+}
+
+// Starts a non-blocking TCP connect and sets *state to kConnecting or, if it
+// completed at once, kReadName. Returns the fd, or -1 with errno set.
+int StartTcpConnect(const Endpoint& t, ConnState* state) {
+  int fd = NonBlockingSocket(t.family, SOCK_STREAM);
   if (fd < 0) return -1;
-  int one = 1;
-  // Small lines, and latency is what we measure: no Nagle delays.
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  *connected = false;
-  if (connect(fd, reinterpret_cast<const sockaddr*>(&t.addr), t.len) == 0) {
-    *connected = true;
+  SetNoDelay(fd);
+  *state = ConnState::kConnecting;
+  if (connect(fd, t.sa(), t.len) == 0) {
+    *state = ConnState::kReadName;
   } else if (errno != EINPROGRESS) {
     int saved = errno;
     close(fd);
@@ -270,48 +195,24 @@ int StartTcpConnect(const Target& t, bool* connected) {
   return fd;
 }
 
-// Reads what is available. Returns 1 = got data or would block,
-// 0 = EOF, -1 = error (errno set).
-int ReadSome(int fd, std::string* in) {
-  char buf[4096];
-  for (int i = 0; i < 16; ++i) {  // bounded; level-triggered epoll re-reports
-    ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) return 1;
-      return -1;
-    }
-    if (n == 0) return 0;
-    in->append(buf, static_cast<size_t>(n));
-  }
-  return 1;
+// The epoll events to wait for in `state`: writable means connected.
+uint32_t ConnectEvents(ConnState state) {
+  return state == ConnState::kConnecting ? EPOLLOUT : EPOLLIN;
 }
 
-// Sends queued bytes. Returns false on error (errno set).
-bool FlushOut(int fd, std::string* out, size_t* off) {
-  while (*off < out->size()) {
-    ssize_t n = send(fd, out->data() + *off, out->size() - *off,
-                     MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-      return false;
-    }
-    *off += static_cast<size_t>(n);
-  }
-  if (*off == out->size()) {
-    out->clear();
-    *off = 0;
-  }
-  return true;
+// Outcome of a non-blocking connect once the socket turned writable: 0 or
+// an errno value.
+int ConnectError(int fd) {
+  int err = 0;
+  socklen_t len = sizeof(err);
+  if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+  return err;
 }
 
 void SetEvents(int ep, int fd, uint32_t events, uint64_t data, bool add) {
-  epoll_event ev{};
-  ev.events = events;
-  ev.data.u64 = data;
-  if (epoll_ctl(ep, add ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &ev) != 0) {
-    Fatal("epoll_ctl");
+  if (EpollCtl(ep, add ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, events,
+               {.u64 = data}) != 0) {
+    Fatal(kProg, "epoll_ctl");
   }
 }
 
@@ -363,8 +264,7 @@ class ConnectMode {
   int Run() {
     uint64_t k = std::min(o_.parallel, o_.count);
     EnsureFds(k);
-    ep_ = epoll_create1(EPOLL_CLOEXEC);
-    if (ep_ < 0) Fatal("epoll_create1");
+    ep_ = NewEpoll(kProg);
     slots_.resize(k);
     std::vector<epoll_event> evs(256);
     Refill();
@@ -374,12 +274,7 @@ class ConnectMode {
       for (auto& s : slots_) {
         if (s.fd >= 0) next = std::min(next, s.deadline);
       }
-      int n = epoll_wait(ep_, evs.data(), static_cast<int>(evs.size()),
-                         WaitMs(now, next));
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        Fatal("epoll_wait");
-      }
+      int n = WaitEvents(kProg, ep_, &evs, WaitMs(now, next));
       for (int i = 0; i < n; ++i) {
         Attempt& a = slots_[evs[i].data.u64];
         if (a.fd >= 0) OnEvent(a);
@@ -415,7 +310,7 @@ class ConnectMode {
   }
 
  private:
-  enum class State { kConnecting, kReadName, kReadEcho, kUdpWait };
+  using State = ConnState;
 
   struct Attempt {
     int fd = -1;
@@ -425,20 +320,6 @@ class ConnectMode {
     std::string in, out, name;
     size_t out_off = 0;
   };
-
-  static const char* StateWhat(State s) {
-    switch (s) {
-      case State::kConnecting:
-        return "connecting";
-      case State::kReadName:
-        return "waiting for server name";
-      case State::kReadEcho:
-        return "waiting for echo";
-      case State::kUdpWait:
-        return "waiting for udp reply";
-    }
-    return "?";
-  }
 
   uint64_t SlotOf(const Attempt& a) const { return &a - slots_.data(); }
 
@@ -454,17 +335,16 @@ class ConnectMode {
     a = Attempt{};
     a.index = index;
     a.deadline = Clock::now() + Ms(o_.timeout_ms);
-    const Target& t = o_.target;
+    const Endpoint& t = o_.target;
     if (o_.udp) {
       a.state = State::kUdpWait;
-      a.fd = socket(t.family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+      a.fd = NonBlockingSocket(t.family, SOCK_DGRAM);
       if (a.fd < 0) return FailErrno(a, "socket");
       ++active_;
       // A connected UDP socket only accepts replies from the target address
       // and port, so a reply from the wrong source (not the VIP) is ignored
       // and shows up as a timeout. It also surfaces ICMP unreachable.
-      if (connect(a.fd, reinterpret_cast<const sockaddr*>(&t.addr), t.len) !=
-          0) {
+      if (connect(a.fd, t.sa(), t.len) != 0) {
         return FailErrno(a, "udp connect");
       }
       if (send(a.fd, "ping", 4, MSG_NOSIGNAL) != 4) {
@@ -473,43 +353,29 @@ class ConnectMode {
       SetEvents(ep_, a.fd, EPOLLIN, SlotOf(a), true);
       return;
     }
-    bool connected = false;
-    a.fd = StartTcpConnect(t, &connected);
-    if (a.fd < 0) {
-      a.state = State::kConnecting;
-      return FailErrno(a, "connect");
-    }
+    a.fd = StartTcpConnect(t, &a.state);
+    if (a.fd < 0) return FailErrno(a, "connect");
     ++active_;
-    if (connected) {
-      a.state = State::kReadName;
-      SetEvents(ep_, a.fd, EPOLLIN, SlotOf(a), true);
-    } else {
-      a.state = State::kConnecting;
-      SetEvents(ep_, a.fd, EPOLLOUT, SlotOf(a), true);
-    }
+    SetEvents(ep_, a.fd, ConnectEvents(a.state), SlotOf(a), true);
   }
 
   void OnEvent(Attempt& a) {
     switch (a.state) {
       case State::kUdpWait:
         return OnUdp(a);
-      case State::kConnecting: {
-        int err = 0;
-        socklen_t len = sizeof(err);
-        if (getsockopt(a.fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) {
-          err = errno;
-        }
-        if (err != 0) {
+      case State::kConnecting:
+        if (int err = ConnectError(a.fd); err != 0) {
           errno = err;
           return FailErrno(a, "connect");
         }
         a.state = State::kReadName;
         SetEvents(ep_, a.fd, EPOLLIN, SlotOf(a), false);
         return;
-      }
       case State::kReadName:
       case State::kReadEcho:
         return OnTcpData(a);
+      case State::kEstablished:
+        return;  // hold mode only
     }
   }
 
@@ -621,9 +487,11 @@ class HoldMode {
   int Run() {
     EnsureFds(o_.conns);
     signal(SIGPIPE, SIG_IGN);
-    ep_ = epoll_create1(EPOLL_CLOEXEC);
-    if (ep_ < 0) Fatal("epoll_create1");
-    SetupSignals();
+    ep_ = NewEpoll(kProg);
+    // A stop request is just another epoll event, and we still get to drain
+    // and print the report.
+    sig_fd_ = StopSignalFd(kProg, {SIGUSR1});
+    SetEvents(ep_, sig_fd_, EPOLLIN, kSignalTag, true);
     const Ms timeout(o_.timeout_ms);
     const Ms interval(o_.interval_ms);
 
@@ -719,12 +587,7 @@ class HoldMode {
       }
 
       wake = std::min(wake, NextEchoDeadline());
-      int n = epoll_wait(ep_, evs.data(), static_cast<int>(evs.size()),
-                         WaitMs(now, wake));
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        Fatal("epoll_wait");
-      }
+      int n = WaitEvents(kProg, ep_, &evs, WaitMs(now, wake));
       now = Clock::now();
       for (int i = 0; i < n; ++i) {
         uint64_t d = evs[i].data.u64;
@@ -752,7 +615,7 @@ class HoldMode {
 
  private:
   enum class Phase { kSetup, kRun, kDrain, kDone };
-  enum class State { kConnecting, kReadName, kEstablished };
+  using State = ConnState;
   enum class Status { kOk, kReset, kTimeout, kError };
   static constexpr uint64_t kSignalTag = ~uint64_t{0};
 
@@ -775,18 +638,6 @@ class HoldMode {
     Status status = Status::kOk;
   };
 
-  static const char* StateWhat(State s) {
-    switch (s) {
-      case State::kConnecting:
-        return "connecting";
-      case State::kReadName:
-        return "waiting for server name";
-      case State::kEstablished:
-        return "exchanging lines";
-    }
-    return "?";
-  }
-
   static const char* StatusName(Status s) {
     switch (s) {
       case Status::kOk:
@@ -805,38 +656,16 @@ class HoldMode {
     return "conn " + std::to_string(c.index) + " seq " + std::to_string(seq);
   }
 
-  void SetupSignals() {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGUSR1);
-    // Blocked + signalfd: a stop request is just another epoll event, and
-    // we still get to drain and print the report.
-    if (sigprocmask(SIG_BLOCK, &set, nullptr) != 0) Fatal("sigprocmask");
-    sig_fd_ = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-    if (sig_fd_ < 0) Fatal("signalfd");
-    SetEvents(ep_, sig_fd_, EPOLLIN, kSignalTag, true);
-  }
-
   void OnSignal() {
-    signalfd_siginfo si;
-    while (read(sig_fd_, &si, sizeof(si)) == sizeof(si)) stop_ = true;
+    if (DrainSignalFd(sig_fd_)) stop_ = true;
   }
 
   void StartConn(size_t i) {
     Conn& c = conns_[i];
     c.index = i;
-    bool connected = false;
-    c.fd = StartTcpConnect(o_.target, &connected);
-    if (c.fd < 0) {
-      int err = errno;
-      FailConn(c, StatusFor(err), std::string("connect: ") + std::strerror(err),
-               Clock::now());
-      return;
-    }
-    c.state = connected ? State::kReadName : State::kConnecting;
-    c.events = connected ? EPOLLIN : EPOLLOUT;
+    c.fd = StartTcpConnect(o_.target, &c.state);
+    if (c.fd < 0) return FailErrno(c, "connect", Clock::now());
+    c.events = ConnectEvents(c.state);
     SetEvents(ep_, c.fd, c.events, i, true);
   }
 
@@ -861,25 +690,16 @@ class HoldMode {
 
   void OnEvent(Conn& c, Clock::time_point now) {
     if (c.state == State::kConnecting) {
-      int err = 0;
-      socklen_t len = sizeof(err);
-      if (getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
-      if (err != 0) {
-        FailConn(c, StatusFor(err),
-                 std::string("connect: ") + std::strerror(err), now);
-        return;
+      if (int err = ConnectError(c.fd); err != 0) {
+        errno = err;
+        return FailErrno(c, "connect", now);
       }
       c.state = State::kReadName;
       UpdateEvents(c);
       return;
     }
     int rc = ReadSome(c.fd, &c.in);
-    if (rc < 0) {
-      int err = errno;
-      FailConn(c, StatusFor(err), std::string("receive: ") + std::strerror(err),
-               now);
-      return;
-    }
+    if (rc < 0) return FailErrno(c, "receive", now);
     if (c.state == State::kReadName) {
       size_t nl = c.in.find('\n');
       if (nl != std::string::npos) {
@@ -932,12 +752,7 @@ class HoldMode {
                std::string("closed by peer while ") + StateWhat(c.state), now);
       return;
     }
-    if (!FlushOut(c.fd, &c.out, &c.out_off)) {
-      int err = errno;
-      FailConn(c, StatusFor(err), std::string("send: ") + std::strerror(err),
-               now);
-      return;
-    }
+    if (!FlushOut(c.fd, &c.out, &c.out_off)) return FailErrno(c, "send", now);
     UpdateEvents(c);
   }
 
@@ -950,9 +765,7 @@ class HoldMode {
       // shows up as a gap too.
       c.sent.emplace_back(seq, now);
       if (!FlushOut(c.fd, &c.out, &c.out_off)) {
-        int err = errno;
-        FailConn(c, StatusFor(err), std::string("send: ") + std::strerror(err),
-                 now);
+        FailErrno(c, "send", now);
         continue;
       }
       UpdateEvents(c);
@@ -980,6 +793,12 @@ class HoldMode {
       }
     }
     return next;
+  }
+
+  void FailErrno(Conn& c, const char* what, Clock::time_point now) {
+    int err = errno;
+    FailConn(c, StatusFor(err), std::string(what) + ": " + std::strerror(err),
+             now);
   }
 
   void FailConn(Conn& c, Status status, const std::string& reason,
@@ -1045,9 +864,10 @@ class HoldMode {
 };
 
 }  // namespace
+}  // namespace xlb::lab
 
 int main(int argc, char** argv) {
-  Options o = ParseArgs(argc, argv);
-  if (o.mode == "connect") return ConnectMode(o).Run();
-  return HoldMode(o).Run();
+  const xlb::lab::Options o = xlb::lab::ParseArgs(argc, argv);
+  if (o.mode == "connect") return xlb::lab::ConnectMode(o).Run();
+  return xlb::lab::HoldMode(o).Run();
 }

@@ -8,30 +8,26 @@
 // behind the load balancer see the answer come from the VIP.
 // Prints "ready\n" once every socket listens; exits 0 on SIGTERM/SIGINT.
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <signal.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <charconv>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
-#include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include "tests/lab/tools/tool_common.h"
+
+namespace xlb::lab {
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -42,22 +38,10 @@ constexpr size_t kMaxPendingOut = 256 * 1024;
 // Work done per readiness event, so one busy socket cannot starve the rest.
 constexpr int kMaxAcceptsPerEvent = 64;
 constexpr int kMaxDatagramsPerEvent = 64;
-constexpr int kMaxReadsPerEvent = 16;
 
+constexpr char kProg[] = "xlb-lab-server";
 const char kUsage[] =
     "usage: xlb-lab-server --name NAME --port P [--port P2 ...] [--udp]\n";
-
-// One line per error so test logs stay readable; usage only when asked for.
-[[noreturn]] void UsageError(const std::string& msg) {
-  std::fprintf(stderr, "xlb-lab-server: %s\n", msg.c_str());
-  std::exit(2);
-}
-
-[[noreturn]] void Fatal(const std::string& what) {
-  std::fprintf(stderr, "xlb-lab-server: %s: %s\n", what.c_str(),
-               std::strerror(errno));
-  std::exit(1);
-}
 
 struct Options {
   std::string name;
@@ -65,77 +49,38 @@ struct Options {
   bool udp = false;
 };
 
-uint16_t ParsePort(const std::string& s) {
-  unsigned v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p != s.data() + s.size() || v == 0 || v > 65535) {
-    UsageError("bad --port '" + s + "': want 1..65535");
-  }
-  return static_cast<uint16_t>(v);
-}
-
 Options ParseArgs(int argc, char** argv) {
-  // Accept both "--flag value" and "--flag=value".
-  std::vector<std::string> args;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    size_t eq = a.find('=');
-    if (a.rfind("--", 0) == 0 && eq != std::string::npos) {
-      args.push_back(a.substr(0, eq));
-      args.push_back(a.substr(eq + 1));
-    } else {
-      args.push_back(a);
-    }
-  }
-  if (args.empty()) {
-    std::fputs(kUsage, stderr);
-    std::exit(2);
-  }
+  if (argc < 2) ExitUsage(kUsage, false);
   Options o;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    auto value = [&]() -> const std::string& {
-      if (i + 1 >= args.size()) UsageError(a + " needs a value");
-      return args[++i];
-    };
+  for (Args args(kProg, argc, argv, 1); args.Next();) {
+    const std::string& a = args.flag();
     if (a == "--name") {
-      o.name = value();
+      o.name = args.Value();
     } else if (a == "--port") {
-      o.ports.push_back(ParsePort(value()));
+      o.ports.push_back(ParsePort(kProg, a, args.Value()));
     } else if (a == "--udp") {
       o.udp = true;
-    } else if (a == "-h" || a == "--help") {
-      std::fputs(kUsage, stdout);
-      std::exit(0);
     } else {
-      UsageError("unknown argument '" + a + "'");
+      args.Unrecognized(kUsage);
     }
   }
-  if (o.name.empty()) UsageError("--name is required");
+  if (o.name.empty()) UsageError(kProg, "--name is required");
   // The name travels as one line / one word; whitespace would break parsing.
   for (char c : o.name) {
     if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
-      UsageError("bad --name '" + o.name + "': no whitespace allowed");
+      UsageError(kProg, "bad --name '" + o.name + "': no whitespace allowed");
     }
   }
-  if (o.ports.empty()) UsageError("at least one --port is required");
+  if (o.ports.empty()) UsageError(kProg, "at least one --port is required");
   for (size_t i = 0; i < o.ports.size(); ++i) {
     for (size_t j = i + 1; j < o.ports.size(); ++j) {
       if (o.ports[i] == o.ports[j]) {
-        UsageError("--port " + std::to_string(o.ports[i]) + " given twice");
+        UsageError(kProg,
+                   "--port " + std::to_string(o.ports[i]) + " given twice");
       }
     }
   }
   return o;
-}
-
-// Several hundred concurrent connections need more than the usual soft limit.
-void RaiseFdLimit() {
-  rlimit rl{};
-  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-    rl.rlim_cur = rl.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &rl);
-  }
 }
 
 enum class Kind { kSignal, kTcpListener, kUdp, kConn };
@@ -165,8 +110,7 @@ class Server {
     RaiseFdLimit();
     // SIGPIPE would kill us when a peer vanishes mid-write; use errors.
     signal(SIGPIPE, SIG_IGN);
-    ep_ = epoll_create1(EPOLL_CLOEXEC);
-    if (ep_ < 0) Fatal("epoll_create1");
+    ep_ = NewEpoll(kProg);
     SetupSignals();
     for (uint16_t port : opts_.ports) {
       AddListener(port, SOCK_STREAM);
@@ -178,12 +122,7 @@ class Server {
     std::vector<epoll_event> evs(256);
     while (!stop_) {
       // The timeout only bounds the wait so paused accepts get re-armed.
-      int n = epoll_wait(ep_, evs.data(), static_cast<int>(evs.size()),
-                         accept_paused_ ? 100 : 1000);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        Fatal("epoll_wait");
-      }
+      int n = WaitEvents(kProg, ep_, &evs, accept_paused_ ? 100 : 1000);
       if (accept_paused_ && Clock::now() >= accept_resume_) ResumeAccepts();
       for (int i = 0; i < n; ++i) {
         auto* h = static_cast<Handle*>(evs[i].data.ptr);
@@ -214,27 +153,22 @@ class Server {
 
  private:
   void SetupSignals() {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    // Blocked + signalfd: the signal becomes an ordinary epoll event, so the
-    // loop never gets interrupted half-way through a connection update.
-    if (sigprocmask(SIG_BLOCK, &set, nullptr) != 0) Fatal("sigprocmask");
-    int fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-    if (fd < 0) Fatal("signalfd");
     auto h = std::make_unique<Handle>();
     h->kind = Kind::kSignal;
-    h->fd = fd;
+    h->fd = StopSignalFd(kProg);
     Register(h.get(), EPOLLIN);
     handles_.push_back(std::move(h));
   }
 
   void Register(Handle* h, uint32_t events) {
-    epoll_event ev{};
-    ev.events = events;
-    ev.data.ptr = h;
-    if (epoll_ctl(ep_, EPOLL_CTL_ADD, h->fd, &ev) != 0) Fatal("epoll_ctl add");
+    if (EpollCtl(ep_, EPOLL_CTL_ADD, h->fd, events, {.ptr = h}) != 0) {
+      Fatal(kProg, "epoll_ctl add");
+    }
+  }
+
+  // Errors only mean the fd is already gone; nothing to do about them.
+  void Modify(Handle* h, uint32_t events) {
+    EpollCtl(ep_, EPOLL_CTL_MOD, h->fd, events, {.ptr = h});
   }
 
   void AddListener(uint16_t port, int type) {
@@ -243,34 +177,23 @@ class Server {
     // One dual-stack socket serves both families. Fall back to IPv4 only if
     // the namespace has IPv6 disabled entirely.
     int family = AF_INET6;
-    int fd = socket(AF_INET6, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int fd = NonBlockingSocket(AF_INET6, type);
     if (fd < 0 && errno == EAFNOSUPPORT) {
       family = AF_INET;
-      fd = socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+      fd = NonBlockingSocket(AF_INET, type);
     }
-    if (fd < 0) Fatal("socket for " + what);
+    if (fd < 0) Fatal(kProg, "socket for " + what);
     int one = 1, zero = 0;
     if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0) {
-      Fatal("SO_REUSEADDR on " + what);
+      Fatal(kProg, "SO_REUSEADDR on " + what);
     }
-    sockaddr_storage ss{};
-    socklen_t len;
-    if (family == AF_INET6) {
-      if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)) != 0) {
-        Fatal("IPV6_V6ONLY=0 on " + what);
-      }
-      auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
-      a->sin6_family = AF_INET6;
-      a->sin6_addr = in6addr_any;
-      a->sin6_port = htons(port);
-      len = sizeof(*a);
-    } else {
-      auto* a = reinterpret_cast<sockaddr_in*>(&ss);
-      a->sin_family = AF_INET;
-      a->sin_addr.s_addr = htonl(INADDR_ANY);
-      a->sin_port = htons(port);
-      len = sizeof(*a);
+    if (family == AF_INET6 &&
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)) != 0) {
+      Fatal(kProg, "IPV6_V6ONLY=0 on " + what);
     }
+    const Endpoint any = family == AF_INET6
+                             ? Endpoint6(in6addr_any, port)
+                             : Endpoint4(in_addr{htonl(INADDR_ANY)}, port);
     if (type == SOCK_DGRAM) {
       // Learn each datagram's destination address so the reply can use it
       // as source. On the dual-stack socket IPV6_RECVPKTINFO also covers
@@ -279,12 +202,12 @@ class Server {
                    ? setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one,
                                 sizeof(one))
                    : setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
-      if (rc != 0) Fatal("PKTINFO on " + what);
+      if (rc != 0) Fatal(kProg, "PKTINFO on " + what);
     }
-    if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
-      Fatal("bind " + what);
+    if (bind(fd, any.sa(), any.len) != 0) Fatal(kProg, "bind " + what);
+    if (type == SOCK_STREAM && listen(fd, 4096) != 0) {
+      Fatal(kProg, "listen " + what);
     }
-    if (type == SOCK_STREAM && listen(fd, 4096) != 0) Fatal("listen " + what);
     auto h = std::make_unique<Handle>();
     h->kind = type == SOCK_STREAM ? Kind::kTcpListener : Kind::kUdp;
     h->fd = fd;
@@ -295,10 +218,7 @@ class Server {
   }
 
   void OnSignal() {
-    signalfd_siginfo si;
-    while (read(handles_.front()->fd, &si, sizeof(si)) == sizeof(si)) {
-      stop_ = true;
-    }
+    if (DrainSignalFd(handles_.front()->fd)) stop_ = true;
   }
 
   // Out of fds: stop polling the listeners for a moment instead of spinning
@@ -310,22 +230,17 @@ class Server {
     }
     accept_paused_ = true;
     accept_resume_ = Clock::now() + std::chrono::milliseconds(100);
-    for (auto& h : handles_) {
-      if (h->kind != Kind::kTcpListener) continue;
-      epoll_event ev{};
-      ev.data.ptr = h.get();
-      epoll_ctl(ep_, EPOLL_CTL_MOD, h->fd, &ev);
-    }
+    SetListenerEvents(0);
   }
 
   void ResumeAccepts() {
     accept_paused_ = false;
+    SetListenerEvents(EPOLLIN);
+  }
+
+  void SetListenerEvents(uint32_t events) {
     for (auto& h : handles_) {
-      if (h->kind != Kind::kTcpListener) continue;
-      epoll_event ev{};
-      ev.events = EPOLLIN;
-      ev.data.ptr = h.get();
-      epoll_ctl(ep_, EPOLL_CTL_MOD, h->fd, &ev);
+      if (h->kind == Kind::kTcpListener) Modify(h.get(), events);
     }
   }
 
@@ -346,9 +261,7 @@ class Server {
                      opts_.name.c_str(), std::strerror(errno));
         return;
       }
-      // Lines are tiny and latency is what the tests measure.
-      int one = 1;
-      setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+      SetNoDelay(fd);
       auto c = std::make_unique<Conn>();
       c->kind = Kind::kConn;
       c->fd = fd;
@@ -358,34 +271,24 @@ class Server {
       raw->events = EPOLLIN;
       Register(raw, raw->events);
       // Try the name line right away; usually it goes out without waiting.
-      if (!Flush(raw)) {
-        CloseConn(raw);
-        continue;
-      }
-      UpdateEvents(raw);
+      FlushOrClose(raw);
     }
   }
 
-  // Returns false if the connection is dead.
-  bool Flush(Conn* c) {
-    while (c->Pending() > 0) {
-      ssize_t n = send(c->fd, c->out.data() + c->out_off, c->Pending(),
-                       MSG_NOSIGNAL | MSG_DONTWAIT);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-        return false;
-      }
-      c->out_off += static_cast<size_t>(n);
+  // Sends what is queued, then closes the connection if it is dead or done
+  // (peer finished sending and got everything back), else re-arms epoll.
+  void FlushOrClose(Conn* c) {
+    if (!FlushOut(c->fd, &c->out, &c->out_off) ||
+        (c->peer_eof && c->Pending() == 0)) {
+      CloseConn(c);
+      return;
     }
-    if (c->out_off == c->out.size()) {
-      c->out.clear();
-      c->out_off = 0;
-    } else if (c->out_off > 64 * 1024) {
+    // Keep a slow reader's buffer from growing by what it already got.
+    if (c->out_off > 64 * 1024) {
       c->out.erase(0, c->out_off);
       c->out_off = 0;
     }
-    return true;
+    UpdateEvents(c);
   }
 
   void UpdateEvents(Conn* c) {
@@ -394,10 +297,7 @@ class Server {
     if (c->Pending() > 0) want |= EPOLLOUT;
     if (want == c->events) return;
     c->events = want;
-    epoll_event ev{};
-    ev.events = want;
-    ev.data.ptr = c;
-    epoll_ctl(ep_, EPOLL_CTL_MOD, c->fd, &ev);
+    Modify(c, want);
   }
 
   void CloseConn(Conn* c) {
@@ -411,33 +311,14 @@ class Server {
     // write below) turns them into EOF or an error we can act on.
     if (!c->peer_eof && c->Pending() < kMaxPendingOut &&
         (events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
-      char buf[16384];
-      for (int i = 0; i < kMaxReadsPerEvent && c->Pending() < kMaxPendingOut;
-           ++i) {
-        ssize_t n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
-        if (n < 0) {
-          if (errno == EINTR) continue;
-          if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-          CloseConn(c);  // reset or other error: nothing left to echo to
-          return;
-        }
-        if (n == 0) {
-          c->peer_eof = true;
-          break;
-        }
-        c->out.append(buf, static_cast<size_t>(n));
+      int rc = ReadSome(c->fd, &c->out, c->out_off + kMaxPendingOut);
+      if (rc < 0) {
+        CloseConn(c);  // reset or other error: nothing left to echo to
+        return;
       }
+      if (rc == 0) c->peer_eof = true;
     }
-    if (!Flush(c)) {
-      CloseConn(c);
-      return;
-    }
-    // Peer is done sending and got everything back: close our side.
-    if (c->peer_eof && c->Pending() == 0) {
-      CloseConn(c);
-      return;
-    }
-    UpdateEvents(c);
+    FlushOrClose(c);
   }
 
   void OnDatagrams(Handle* h) {
@@ -500,25 +381,13 @@ class Server {
           local6.s6_addr[11] = 0xff;
           std::memcpy(&local6.s6_addr[12], &local4, 4);
         }
-        smsg.msg_control = sctl;
-        smsg.msg_controllen = CMSG_SPACE(sizeof(in6_pktinfo));
-        cmsghdr* cm = CMSG_FIRSTHDR(&smsg);
-        cm->cmsg_level = IPPROTO_IPV6;
-        cm->cmsg_type = IPV6_PKTINFO;
-        cm->cmsg_len = CMSG_LEN(sizeof(in6_pktinfo));
         in6_pktinfo pi{};
         pi.ipi6_addr = local6;
-        std::memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+        SetControl(&smsg, sctl, IPPROTO_IPV6, IPV6_PKTINFO, pi);
       } else if (h->family == AF_INET && have_v4) {
-        smsg.msg_control = sctl;
-        smsg.msg_controllen = CMSG_SPACE(sizeof(in_pktinfo));
-        cmsghdr* cm = CMSG_FIRSTHDR(&smsg);
-        cm->cmsg_level = IPPROTO_IP;
-        cm->cmsg_type = IP_PKTINFO;
-        cm->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
         in_pktinfo pi{};
         pi.ipi_spec_dst = local4;
-        std::memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+        SetControl(&smsg, sctl, IPPROTO_IP, IP_PKTINFO, pi);
       }
       // A full send buffer just drops the reply: UDP is lossy anyway and
       // the client counts it as a timeout.
@@ -526,6 +395,19 @@ class Server {
         LogUdpError("sendmsg", h);
       }
     }
+  }
+
+  // Makes `data` the one control message of `msg`, stored in `buf`.
+  template <typename T>
+  static void SetControl(msghdr* msg, char* buf, int level, int type,
+                         const T& data) {
+    msg->msg_control = buf;
+    msg->msg_controllen = CMSG_SPACE(sizeof(T));
+    cmsghdr* cm = CMSG_FIRSTHDR(msg);
+    cm->cmsg_level = level;
+    cm->cmsg_type = type;
+    cm->cmsg_len = CMSG_LEN(sizeof(T));
+    std::memcpy(CMSG_DATA(cm), &data, sizeof(T));
   }
 
   void LogUdpError(const char* op, const Handle* h) {
@@ -547,8 +429,9 @@ class Server {
 };
 
 }  // namespace
+}  // namespace xlb::lab
 
 int main(int argc, char** argv) {
-  Server server(ParseArgs(argc, argv));
+  xlb::lab::Server server(xlb::lab::ParseArgs(argc, argv));
   return server.Run();
 }
