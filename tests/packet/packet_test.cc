@@ -21,6 +21,7 @@
 #include "dataplane/stats.h"
 #include "dataplane/test_run.h"
 #include "gtest/gtest.h"
+#include "tests/packet/fake_resolver.h"
 #include "tests/packet/packet_builder.h"
 
 namespace xlb::testing {
@@ -33,39 +34,12 @@ using dataplane::Service;
 using dataplane::ServiceKey;
 
 constexpr char kBpffs[] = "/tmp/xlb-packet-test-bpffs";
-constexpr Mac kDirectorMac{0x02, 0, 0, 0, 0, 0xd1};
+constexpr Mac kDirectorMac = FakeResolver::kDirectorMac;
 
 IpAddress Ip(const std::string& s) { return *IpAddress::Parse(s); }
 ServiceKey Key(const std::string& s) { return *dataplane::ParseServiceKey(s); }
-Mac RealMac(int n) { return {0x02, 0, 0, 0, 1, static_cast<uint8_t>(n)}; }
+Mac RealMac(int n) { return FakeResolver::RealMac(n); }
 int Ifindex(const char* name) { return static_cast<int>(if_nametoindex(name)); }
-
-// Next hops as the kernel would report them, without a kernel: real
-// 203.0.113.N / 2001:db8:2::N sits behind ifindex 1 (lo, where test runs
-// arrive, so XDP_TX) with MAC RealMac(N), except where the test says otherwise.
-class FakeResolver : public dataplane::NexthopResolver {
- public:
-  std::map<IpAddress, std::optional<Nexthop>> overrides;
-  absl::StatusOr<std::optional<Nexthop>> Resolve(const IpAddress& a) override {
-    if (auto it = overrides.find(a); it != overrides.end()) return it->second;
-    Nexthop nh;
-    nh.ifindex = 1;
-    nh.dmac = RealMac(a.is_v4() ? ntohl(a.words()[0]) & 0xff : ntohl(a.words()[3]) & 0xff);
-    nh.smac = kDirectorMac;
-    return nh;
-  }
-  void Set(const std::string& addr, std::optional<int> ifindex, int mac) {
-    if (!ifindex) {
-      overrides[Ip(addr)] = std::nullopt;
-      return;
-    }
-    Nexthop nh;
-    nh.ifindex = *ifindex;
-    nh.dmac = RealMac(mac);
-    nh.smac = kDirectorMac;
-    overrides[Ip(addr)] = nh;
-  }
-};
 
 std::string Hex(const std::string& s) {
   std::string out;

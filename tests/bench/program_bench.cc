@@ -1,0 +1,286 @@
+// Program benchmark: ns/packet of xlb's XDP program under BPF_PROG_TEST_RUN,
+// path by path, beside the floor (xlb_floor_tx: swap MACs, XDP_TX) measured
+// in the same run, as a ratio (DESIGN.md, "Measuring").
+//
+// Method. Every path is timed the same way: batches of N calls with
+// repeat=1 (a repeat>1 call would rerun the program on the frame it already
+// rewrote), each call's time being the kernel's own `duration` (it excludes
+// the syscall and the copying of the frame in and out). A batch's figure is
+// the mean over its calls; a path's figure is the median of its batches.
+// Batches are interleaved path by path (floor, hit, new, pass, floor, ...)
+// so that the noise of a shared machine falls on all paths alike. One
+// untimed round warms caches and fills the connection table first.
+//
+// Needs root. main() moves the process into its own network and mount
+// namespaces, like the packet tests, so nothing here touches the host.
+#include <gflags/gflags.h>
+#include <glog/logging.h>
+#include <linux/bpf.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bpf/baseline.skel.h"
+#include "dataplane/program.h"
+#include "dataplane/service_table.h"
+#include "dataplane/stats.h"
+#include "dataplane/test_run.h"
+#include "tests/packet/fake_resolver.h"
+#include "tests/packet/packet_builder.h"
+
+DEFINE_int32(batches, 20, "timed batches per path (at least 10)");
+DEFINE_int32(calls, 2000, "repeat=1 calls per batch");
+DEFINE_bool(json, false, "print one JSON object on stdout instead of a table");
+
+namespace xlb::testing {
+namespace {
+
+using dataplane::IpAddress;
+
+constexpr char kVip[] = "192.0.2.10";
+constexpr char kNotVip[] = "192.0.2.20";  // an address with no service
+constexpr char kClient[] = "198.51.100.2";
+constexpr uint16_t kHitPort = 40000;       // the established flow's client port
+// New flows: each SYN of the run is a flow never seen before (its own client
+// address and port), so every one is a miss and an insert into the
+// connection table, as a new connection is. Up to this many, then repeats.
+constexpr size_t kMaxNewFlows = 1 << 20;
+
+// Upper bounds that keep a run short whatever the flags say.
+constexpr int kMaxBatches = 1000;
+constexpr int kMaxCalls = 1000000;
+
+[[noreturn]] void Fail(const std::string& message) {
+  fprintf(stderr, "program_bench: %s\n", message.c_str());
+  exit(1);
+}
+
+template <typename T>
+T Check(absl::StatusOr<T> v, const std::string& what) {
+  if (!v.ok()) Fail(what + ": " + v.status().ToString());
+  return std::move(*v);
+}
+
+void Check(const absl::Status& s, const std::string& what) {
+  if (!s.ok()) Fail(what + ": " + s.ToString());
+}
+
+const char* VerdictName(uint32_t v) {
+  switch (v) {
+    case XDP_ABORTED: return "XDP_ABORTED";
+    case XDP_DROP: return "XDP_DROP";
+    case XDP_PASS: return "XDP_PASS";
+    case XDP_TX: return "XDP_TX";
+    case XDP_REDIRECT: return "XDP_REDIRECT";
+  }
+  return "unknown verdict";
+}
+
+std::string TcpFrom(const std::string& src, const char* dst, uint16_t sport, uint8_t flags) {
+  Frame f;
+  f.saddr = *IpAddress::Parse(src);
+  f.daddr = *IpAddress::Parse(dst);
+  f.sport = sport;
+  f.dport = 80;
+  f.tcp_flags = flags;
+  return Build(f);
+}
+
+std::string Tcp(const char* dst, uint16_t sport, uint8_t flags) {
+  return TcpFrom(kClient, dst, sport, flags);
+}
+
+// One measured path: a program, the frames it is fed in turn, the verdict
+// every call must return, and its goal as a ratio to the floor (0: none).
+struct Path {
+  const char* name;
+  int prog_fd;
+  std::vector<std::string> frames;
+  uint32_t want_verdict;
+  double goal;
+  std::vector<double> batch_ns;  // mean ns per call of each timed batch
+  size_t next = 0;               // the next frame: runs continue where the last stopped
+};
+
+// Runs `calls` repeat=1 calls of `path`, checking every verdict; returns the
+// mean kernel-measured duration per call.
+double RunBatch(Path& path, int calls) {
+  uint64_t total_ns = 0;
+  for (int i = 0; i < calls; ++i) {
+    const size_t index = path.next++ % path.frames.size();
+    const std::string& frame = path.frames[index];
+    auto r = dataplane::TestRun(path.prog_fd, frame, 0, 1);
+    if (!r.ok()) Fail(std::string(path.name) + ": " + r.status().ToString());
+    if (r->verdict != path.want_verdict)
+      Fail(std::string(path.name) + ": verdict " + VerdictName(r->verdict) + " (" +
+           std::to_string(r->verdict) + "), want " + VerdictName(path.want_verdict) +
+           " (frame " + std::to_string(index) + ")");
+    total_ns += r->duration_ns;
+  }
+  return static_cast<double>(total_ns) / calls;
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+double Round(double v, double scale) { return static_cast<double>(llround(v * scale)) / scale; }
+
+// Runs `frames` once each and checks that the global counter `stat` went up
+// by exactly their number and `other` not at all: the path is the one its
+// name says (a "hit" really hits the connection table, a SYN really misses).
+void CheckCounters(dataplane::Program& prog, Path& path, int stat, int other) {
+  auto before = Check(dataplane::ReadGlobalCounters(prog.maps()), "read counters");
+  const uint64_t n = std::min<size_t>(path.frames.size(), 256);
+  RunBatch(path, static_cast<int>(n));
+  auto after = Check(dataplane::ReadGlobalCounters(prog.maps()), "read counters");
+  if (after[stat] - before[stat] != n || after[other] != before[other])
+    Fail(std::string(path.name) + ": counter " + std::string(dataplane::GlobalStatName(stat)) +
+         " went up by " + std::to_string(after[stat] - before[stat]) + " (want " +
+         std::to_string(n) + ") and " + std::string(dataplane::GlobalStatName(other)) + " by " +
+         std::to_string(after[other] - before[other]) + " (want 0)");
+}
+
+int Main() {
+  if (FLAGS_batches < 10 || FLAGS_batches > kMaxBatches)
+    Fail("--batches must be between 10 and " + std::to_string(kMaxBatches));
+  if (FLAGS_calls < 1 || FLAGS_calls > kMaxCalls)
+    Fail("--calls must be between 1 and " + std::to_string(kMaxCalls));
+
+  // The floor.
+  std::unique_ptr<baseline_bpf, decltype(&baseline_bpf__destroy)> baseline(
+      baseline_bpf__open_and_load(), &baseline_bpf__destroy);
+  if (!baseline) Fail("could not load the baseline program (bpf/baseline.bpf.c)");
+  int floor_fd = bpf_program__fd(baseline->progs.xlb_floor_tx);
+
+  // xlb: no pins, default map sizes, one service with three reals.
+  dataplane::ProgramOptions options;
+  options.pin_dir = "";
+  auto prog = Check(dataplane::Program::Load(options), "load the xlb program");
+  FakeResolver resolver;
+  auto table = Check(dataplane::ServiceTable::Adopt(&prog->maps(), &resolver), "adopt maps");
+  dataplane::Service service{Check(dataplane::ParseServiceKey("192.0.2.10:80/tcp"), "key"), {}};
+  Check(table->Upsert(service), "add service 192.0.2.10:80/tcp");
+  std::vector<dataplane::RealSpec> reals;
+  for (const char* r : {"203.0.113.11", "203.0.113.12", "203.0.113.13"}) {
+    dataplane::RealSpec spec;
+    spec.address = *IpAddress::Parse(r);
+    reals.push_back(spec);
+  }
+  Check(table->SetReals(service.key, reals), "set reals");
+
+  const std::string ack = Tcp(kVip, kHitPort, kAck);
+  // Enough distinct new flows for the checks, the warm-up and every batch.
+  const size_t new_flows =
+      std::min<size_t>(kMaxNewFlows, static_cast<size_t>(FLAGS_batches + 1) * FLAGS_calls + 256);
+  std::vector<std::string> syns;
+  syns.reserve(new_flows);
+  for (size_t i = 0; i < new_flows; ++i)
+    syns.push_back(TcpFrom("198.51.100." + std::to_string(2 + i / 50000), kVip,
+                           static_cast<uint16_t>(10000 + i % 50000), kSyn));
+
+  std::vector<Path> paths = {
+      {"floor", floor_fd, {ack}, XDP_TX, 0, {}},
+      {"dr_conn_hit", prog->prog_fd(), {ack}, XDP_TX, 2.0, {}},
+      {"dr_new_flow", prog->prog_fd(), syns, XDP_TX, 3.0, {}},
+      {"not_vip_pass", prog->prog_fd(), {Tcp(kNotVip, kHitPort, kAck)}, XDP_PASS, 1.3, {}},
+  };
+
+  // The established flow: its SYN once, then its ACKs find it. The ACK must
+  // go to one of the three reals with nothing but its MACs changed.
+  Path open{"dr_conn_hit (SYN)", prog->prog_fd(), {Tcp(kVip, kHitPort, kSyn)}, XDP_TX, 0, {}};
+  RunBatch(open, 1);
+  auto first = Check(dataplane::TestRun(prog->prog_fd(), ack), "dr_conn_hit");
+  uint8_t real = static_cast<uint8_t>(first.packet.size() > 5 ? first.packet[5] : 0);
+  if (first.verdict != XDP_TX || real < 11 || real > 13 ||
+      first.packet.substr(0, 6) != std::string(reinterpret_cast<const char*>(
+                                                    FakeResolver::RealMac(real).data()), 6) ||
+      first.packet.substr(12) != ack.substr(12))
+    Fail("dr_conn_hit: the ACK was not forwarded to a real by DR");
+  CheckCounters(*prog, paths[1], XLB_STAT_CONN_HIT, XLB_STAT_CONN_MISS);
+  CheckCounters(*prog, paths[2], XLB_STAT_CONN_MISS, XLB_STAT_CONN_HIT);
+  CheckCounters(*prog, paths[3], XLB_STAT_PASSED, XLB_STAT_TX);
+
+  // One untimed round, then the timed rounds, interleaved.
+  for (auto& p : paths) RunBatch(p, FLAGS_calls);
+  for (int b = 0; b < FLAGS_batches; ++b)
+    for (auto& p : paths) p.batch_ns.push_back(RunBatch(p, FLAGS_calls));
+
+  const double floor_ns = Round(Median(paths[0].batch_ns), 10);
+  if (floor_ns <= 0) Fail("the floor measured 0 ns: the kernel's clock is too coarse here");
+
+  if (FLAGS_json) {
+    printf("{\"floor_ns\": %.1f, \"paths\": {", floor_ns);
+    for (size_t i = 1; i < paths.size(); ++i) {
+      double ns = Round(Median(paths[i].batch_ns), 10);
+      printf("%s\"%s\": {\"ns\": %.1f, \"ratio\": %.2f}", i > 1 ? ", " : "", paths[i].name, ns,
+             Round(ns / floor_ns, 100));
+    }
+    printf("}}\n");
+    return 0;
+  }
+
+  printf("xlb program cost, BPF_PROG_TEST_RUN, repeat=1 calls, kernel-measured duration\n");
+  printf("median of %d interleaved batches x %d calls; min..max of the batch means\n\n",
+         FLAGS_batches, FLAGS_calls);
+  printf("%-14s %8s %17s %7s %7s  %s\n", "path", "ns/pkt", "batches min..max", "ratio", "goal",
+         "");
+  for (const auto& p : paths) {
+    double ns = Round(Median(p.batch_ns), 10);
+    double ratio = Round(ns / floor_ns, 100);
+    auto [lo, hi] = std::minmax_element(p.batch_ns.begin(), p.batch_ns.end());
+    char range[32];
+    snprintf(range, sizeof(range), "%.1f..%.1f", *lo, *hi);
+    if (p.goal == 0) {
+      printf("%-14s %8.1f %17s %7.2f %7s\n", p.name, ns, range, ratio, "-");
+      continue;
+    }
+    char goal[16];
+    snprintf(goal, sizeof(goal), "<=%.1f", p.goal);
+    printf("%-14s %8.1f %17s %7.2f %7s  %s\n", p.name, ns, range, ratio, goal,
+           ratio <= p.goal ? "met" : "NOT met");
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace xlb::testing
+
+int main(int argc, char** argv) {
+  gflags::SetUsageMessage(
+      "program_bench [--batches N] [--calls N] [--json]: ns/packet of the XDP program's paths "
+      "under BPF_PROG_TEST_RUN beside the floor (needs root)");
+  FLAGS_logtostderr = true;                  // no log files
+  FLAGS_minloglevel = google::GLOG_WARNING;  // the library's INFO lines are not results
+  gflags::ParseCommandLineFlags(&argc, &argv, true);
+  google::InitGoogleLogging(argv[0]);
+  if (argc > 1) {
+    fprintf(stderr, "program_bench: unexpected argument '%s' (see --help)\n", argv[1]);
+    return 1;
+  }
+  if (geteuid() != 0) {
+    fprintf(stderr, "program_bench needs root (BPF_PROG_TEST_RUN, namespaces)\n");
+    return 1;
+  }
+  // A private network namespace and mount namespace: nothing is attached,
+  // pinned or mounted on the host, and the kernel removes both at exit.
+  if (unshare(CLONE_NEWNET | CLONE_NEWNS) != 0) {
+    perror("program_bench: unshare");
+    return 1;
+  }
+  if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+    perror("program_bench: make / private");
+    return 1;
+  }
+  return xlb::testing::Main();
+}
