@@ -30,6 +30,15 @@ static __always_inline struct xlb_service *lookup_service(const struct xlb_flow_
 	return bpf_map_lookup_elem(&services, &key);
 }
 
+/* False when `addr` is certainly not a VIP (see XLB_VIP_FILTER_BITS). */
+static __always_inline int maybe_vip(const __be32 *addr)
+{
+	__u32 bit = xlb_vip_filter_bit(addr);
+	__u32 word = bit / 64;
+	__u64 *w = bpf_map_lookup_elem(&vip_filter, &word);
+	return w && (*w & (1ull << (bit % 64)));
+}
+
 static __always_inline struct xlb_vip *lookup_vip(const __be32 *addr, __u8 family)
 {
 	struct xlb_vip_key key = {};
@@ -56,30 +65,23 @@ static __always_inline struct xlb_real *valid_real(__u32 id, __u32 gen, __u32 se
 	return real;
 }
 
-static __always_inline __u64 conn_timeout_ns(const struct xlb_service *svc,
-					      const struct xlb_conn *conn, __u8 proto)
-{
-	__u32 s;
-	if (proto == IPPROTO_UDP)
-		s = svc->udp_timeout_s;
-	else if (conn->flags & XLB_CONN_F_CLOSING)
-		s = svc->tcp_fin_timeout_s;
-	else
-		s = svc->tcp_timeout_s;
-	return (__u64)s * NSEC_PER_SEC;
-}
-
-/* Connection-table hit: the real the flow already uses, or NULL. */
-static __always_inline struct xlb_real *conn_lookup(const struct packet *p,
-						    const struct xlb_service *svc, __u64 now,
-						    __u32 *real_id)
+/* Connection-table hit: the real the flow already uses, or NULL when the
+ * flow is unknown, expired, or its service or real is gone. */
+static __always_inline struct xlb_real *conn_lookup(const struct packet *p, __u64 now,
+						    __u32 *real_id, __u32 *service_id)
 {
 	struct xlb_conn *conn = bpf_map_lookup_elem(&conn_table, &p->flow);
-	if (!conn || conn->service_id != svc->id)
+	if (!conn)
 		return NULL;
-	if (now - conn->last_seen_ns > conn_timeout_ns(svc, conn, p->flow.proto))
+	__u32 timeout = (conn->flags & XLB_CONN_F_CLOSING) ? conn->closing_timeout_s
+							   : conn->timeout_s;
+	if (now - conn->last_seen_ns > (__u64)timeout * NSEC_PER_SEC)
 		return NULL; /* expired: re-select, never reuse stale state */
-	struct xlb_real *real = valid_real(conn->real_id, conn->real_gen, svc->id, 0);
+	__u32 sid = conn->service_id;
+	__u32 *gen = bpf_map_lookup_elem(&service_gens, &sid);
+	if (!gen || *gen != conn->service_gen)
+		return NULL;
+	struct xlb_real *real = valid_real(conn->real_id, conn->real_gen, sid, 0);
 	if (!real)
 		return NULL;
 	if (p->tcp_flags & (XLB_TCP_FIN | XLB_TCP_RST)) {
@@ -89,7 +91,25 @@ static __always_inline struct xlb_real *conn_lookup(const struct packet *p,
 		conn->last_seen_ns = now;
 	}
 	*real_id = conn->real_id;
+	*service_id = sid;
 	return real;
+}
+
+/* Records a new flow's choice. */
+static __always_inline void conn_insert(const struct packet *p, const struct xlb_service *svc,
+					__u32 real_id, __u32 real_gen, __u64 now)
+{
+	struct xlb_conn conn = {
+		.real_id = real_id,
+		.real_gen = real_gen,
+		.service_id = svc->id,
+		.service_gen = svc->gen,
+		.timeout_s = p->flow.proto == IPPROTO_UDP ? svc->udp_timeout_s : svc->tcp_timeout_s,
+		.closing_timeout_s = svc->tcp_fin_timeout_s,
+		.flags = (p->tcp_flags & (XLB_TCP_FIN | XLB_TCP_RST)) ? XLB_CONN_F_CLOSING : 0,
+		.last_seen_ns = now,
+	};
+	bpf_map_update_elem(&conn_table, &p->flow, &conn, BPF_ANY);
 }
 
 static __always_inline __u32 maglev_pick(const struct xlb_service *svc, __u32 hash)

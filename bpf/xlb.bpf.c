@@ -39,14 +39,15 @@ static __always_inline int handle_icmp(struct xdp_md *ctx, const struct packet *
 	if (!lookup_vip(p->flow.dst, p->flow.family) ||
 	    !icmp_quoted_flow(p, data_end, &quoted.flow))
 		return pass_up();
-	struct xlb_service *svc = lookup_service(&quoted.flow);
-	if (!svc)
-		return pass_up();
-	__u64 now = bpf_ktime_get_ns();
-	__u32 real_id = 0;
-	struct xlb_real *real = conn_lookup(&quoted, svc, now, &real_id);
-	if (!real)
-		real = select_new(&quoted, svc, now, &real_id);
+	__u64 now = bpf_ktime_get_coarse_ns();
+	__u32 real_id = 0, service_id = 0;
+	struct xlb_real *real = conn_lookup(&quoted, now, &real_id, &service_id);
+	if (!real) {
+		/* Not in the table: the real Maglev gives the flow. */
+		struct xlb_service *svc = lookup_service(&quoted.flow);
+		if (svc)
+			real = select_new(&quoted, svc, now, &real_id);
+	}
 	if (!real)
 		return pass_up();
 	int verdict = forward_dr(ctx, &quoted.flow, real);
@@ -55,21 +56,23 @@ static __always_inline int handle_icmp(struct xdp_md *ctx, const struct packet *
 	return verdict;
 }
 
-static __always_inline int handle_flow(struct xdp_md *ctx, const struct packet *p,
-				       const struct xlb_service *svc, __u64 bytes)
+static __always_inline int handle_flow(struct xdp_md *ctx, const struct packet *p, __u64 bytes)
 {
-	__u64 now = bpf_ktime_get_ns();
-	__u32 real_id = 0;
+	__u64 now = bpf_ktime_get_coarse_ns();
+	__u32 real_id = 0, service_id = 0;
 	int new_flow = 0;
 	struct xlb_real *real = NULL;
 	/* A SYN opens a new connection: it re-selects even over an old entry
 	 * (a reused client port must not stick to a drained real). */
 	int syn = (p->tcp_flags & (XLB_TCP_SYN | XLB_TCP_ACK)) == XLB_TCP_SYN;
 	if (!syn)
-		real = conn_lookup(p, svc, now, &real_id);
+		real = conn_lookup(p, now, &real_id, &service_id);
 	if (real) {
 		count_global(XLB_STAT_CONN_HIT);
 	} else {
+		struct xlb_service *svc = lookup_service(&p->flow);
+		if (!svc)
+			return pass_up();
 		count_global(XLB_STAT_CONN_MISS);
 		real = select_new(p, svc, now, &real_id);
 		if (!real) {
@@ -77,19 +80,13 @@ static __always_inline int handle_flow(struct xdp_md *ctx, const struct packet *
 			count_global(XLB_STAT_DROPPED);
 			return XDP_DROP;
 		}
-		struct xlb_conn conn = {
-			.real_id = real_id,
-			.real_gen = real->gen,
-			.service_id = svc->id,
-			.flags = (p->tcp_flags & (XLB_TCP_FIN | XLB_TCP_RST)) ? XLB_CONN_F_CLOSING : 0,
-			.last_seen_ns = now,
-		};
-		bpf_map_update_elem(&conn_table, &p->flow, &conn, BPF_ANY);
+		conn_insert(p, svc, real_id, real->gen, now);
+		service_id = svc->id;
 		new_flow = 1;
 	}
 	int verdict = forward_dr(ctx, &p->flow, real);
 	if (verdict == XDP_TX || verdict == XDP_REDIRECT) {
-		count_traffic(&service_stats, svc->id, bytes, new_flow);
+		count_traffic(&service_stats, service_id, bytes, new_flow);
 		count_traffic(&real_stats, real_id, bytes, new_flow);
 	}
 	return verdict;
@@ -102,21 +99,20 @@ int xlb_xdp(struct xdp_md *ctx)
 	void *data_end = (void *)(long)ctx->data_end;
 	struct packet p = {};
 
-	switch (parse_packet(&p, data, data_end)) {
-	case PARSE_MALFORMED:
+	int parsed = parse_packet(&p, data, data_end);
+	if (parsed == PARSE_MALFORMED) {
 		count_global(XLB_STAT_MALFORMED);
 		return XDP_DROP;
-	case PARSE_OTHER:
+	}
+	if (parsed == PARSE_OTHER || !maybe_vip(p.flow.dst))
 		return pass_up();
+	switch (parsed) {
 	case PARSE_FRAGMENT:
 		return handle_fragment(&p);
 	case PARSE_ICMP:
 		return handle_icmp(ctx, &p, data_end);
 	}
-	struct xlb_service *svc = lookup_service(&p.flow);
-	if (!svc)
-		return pass_up();
-	return handle_flow(ctx, &p, svc, data_end - data);
+	return handle_flow(ctx, &p, data_end - data);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -51,6 +51,7 @@ enum xlb_service_flags {
 
 struct xlb_service {
 	__u32 id;
+	__u32 gen;                /* == service_gens[id] while the service exists */
 	__u32 flags;              /* enum xlb_service_flags */
 	__u32 table_size;         /* Maglev table size (prime) of both buffers */
 	__u32 active_table;       /* 0 or 1: which buffer the packet path reads */
@@ -59,6 +60,7 @@ struct xlb_service {
 	__u32 tcp_timeout_s;      /* idle timeout of an established TCP flow */
 	__u32 tcp_fin_timeout_s;  /* ... after FIN or RST was seen */
 	__u32 udp_timeout_s;      /* idle timeout of a UDP flow */
+	__u32 pad;
 };
 
 /* Every address that has at least one service: lets the packet path tell
@@ -76,6 +78,20 @@ enum xlb_vip_flags {
 struct xlb_vip {
 	__u32 flags; /* enum xlb_vip_flags */
 };
+
+/* The VIP filter: one bit per hash of a destination address, set for every
+ * VIP, so that traffic that is not for a VIP (most of what reaches the
+ * director itself) is told apart with one array read instead of hash
+ * lookups. A set bit may be a false positive; the service lookup decides.
+ * An array of __u64 words; bit b is word b / 64, bit b % 64. */
+#define XLB_VIP_FILTER_BITS 65536
+#define XLB_VIP_FILTER_WORDS (XLB_VIP_FILTER_BITS / 64)
+
+static inline __u32 xlb_vip_filter_bit(const __be32 addr[4])
+{
+	__u32 x = addr[0] ^ addr[1] ^ addr[2] ^ addr[3];
+	return (x ^ (x >> 16)) & (XLB_VIP_FILTER_BITS - 1);
+}
 
 /* ---- reals ------------------------------------------------------------- */
 
@@ -123,12 +139,19 @@ enum xlb_conn_flags {
 	XLB_CONN_F_CLOSING = 1 << 0, /* FIN or RST seen: shorter timeout */
 };
 
+/* A connection-table hit forwards without looking the service up: the
+ * entry carries what the packet path needs, and the generations tell whether
+ * its service and real are still the ones it was made for. */
 struct xlb_conn {
 	__u32 real_id;
 	__u32 real_gen;
 	__u32 service_id;
-	__u32 flags;         /* enum xlb_conn_flags */
-	__u64 last_seen_ns;  /* bpf_ktime_get_ns(), CLOCK_MONOTONIC */
+	__u32 service_gen;
+	__u32 timeout_s;          /* idle timeout while open (service's, at creation) */
+	__u32 closing_timeout_s;  /* ... once FIN or RST was seen */
+	__u32 flags;              /* enum xlb_conn_flags */
+	__u32 pad;
+	__u64 last_seen_ns;       /* bpf_ktime_get_coarse_ns(): CLOCK_MONOTONIC_COARSE */
 };
 
 struct xlb_persist_key {

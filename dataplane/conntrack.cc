@@ -8,7 +8,7 @@ namespace xlb::dataplane {
 absl::StatusOr<std::vector<Connection>> ListConnections(const Maps& maps, size_t limit) {
   std::vector<Connection> out;
   timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);  // bpf_ktime_get_ns() is CLOCK_MONOTONIC
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);  // bpf_ktime_get_coarse_ns()
   const uint64_t now = ts.tv_sec * 1000000000ull + ts.tv_nsec;
   xlb_flow_key key, next;
   bool first = true;

@@ -35,13 +35,15 @@ absl::StatusOr<bool> MapFd::Lookup(const void* key, void* value) const {
   return Errno(absl::StrCat("lookup in map ", name_), errno);
 }
 
-absl::Status MapFd::Update(const void* key, const void* value, uint64_t flags) const {
+absl::Status MapFd::Update(const void* key, const void* value,
+                           uint64_t flags) const {
   if (bpf_map_update_elem(fd_, key, value, flags) == 0) return absl::OkStatus();
   return Errno(absl::StrCat("update of map ", name_), errno);
 }
 
 absl::Status MapFd::Delete(const void* key) const {
-  if (bpf_map_delete_elem(fd_, key) == 0 || errno == ENOENT) return absl::OkStatus();
+  if (bpf_map_delete_elem(fd_, key) == 0 || errno == ENOENT)
+    return absl::OkStatus();
   return Errno(absl::StrCat("delete from map ", name_), errno);
 }
 
@@ -58,14 +60,16 @@ int PossibleCpus() {
 
 const std::vector<std::string>& Maps::Names() {
   static const std::vector<std::string> names = {
-      "services",      "vips",         "reals",         "maglev_tables", "conn_table",
-      "persist_table", "tx_ports",     "global_stats",  "service_stats", "real_stats"};
+      "services", "service_gens",  "vips",          "vip_filter",
+      "reals",    "maglev_tables", "conn_table",    "persist_table",
+      "tx_ports", "global_stats",  "service_stats", "real_stats"};
   return names;
 }
 
 MapFd* Maps::ByName(const std::string& name) {
-  MapFd* all[] = {&services,     &vips,         &reals,         &maglev_tables, &conn_table,
-                  &persist_table, &tx_ports,    &global_stats,  &service_stats, &real_stats};
+  MapFd* all[] = {&services, &service_gens,  &vips,          &vip_filter,
+                  &reals,    &maglev_tables, &conn_table,    &persist_table,
+                  &tx_ports, &global_stats,  &service_stats, &real_stats};
   const auto& names = Names();
   for (size_t i = 0; i < names.size(); ++i)
     if (names[i] == name) return all[i];
@@ -80,9 +84,11 @@ absl::StatusOr<Maps> Maps::OpenPinned(const std::string& pin_dir) {
     if (fd < 0) {
       int err = errno;
       return absl::ErrnoToStatus(
-          err, absl::StrCat("open pinned map ", path,
-                            err == ENOENT ? " (is the xlb program loaded with this pin directory?)"
-                                          : ""));
+          err, absl::StrCat(
+                   "open pinned map ", path,
+                   err == ENOENT
+                       ? " (is the xlb program loaded with this pin directory?)"
+                       : ""));
     }
     *maps.ByName(name) = MapFd(fd, name);
   }
@@ -91,7 +97,8 @@ absl::StatusOr<Maps> Maps::OpenPinned(const std::string& pin_dir) {
 
 template <typename T>
 absl::StatusOr<T> Maps::SumPerCpu(const MapFd& map, uint32_t index) const {
-  static_assert(sizeof(T) % sizeof(uint64_t) == 0, "per-CPU values are made of u64 counters");
+  static_assert(sizeof(T) % sizeof(uint64_t) == 0,
+                "per-CPU values are made of u64 counters");
   constexpr size_t kWords = sizeof(T) / sizeof(uint64_t);
   std::vector<uint64_t> values(PossibleCpus() * kWords);
   auto found = map.Lookup(&index, values.data());
@@ -104,11 +111,13 @@ absl::StatusOr<T> Maps::SumPerCpu(const MapFd& map, uint32_t index) const {
   return out;
 }
 
-template absl::StatusOr<uint64_t> Maps::SumPerCpu<uint64_t>(const MapFd&, uint32_t) const;
-template absl::StatusOr<xlb_counters> Maps::SumPerCpu<xlb_counters>(const MapFd&,
-                                                                     uint32_t) const;
+template absl::StatusOr<uint64_t> Maps::SumPerCpu<uint64_t>(const MapFd&,
+                                                            uint32_t) const;
+template absl::StatusOr<xlb_counters> Maps::SumPerCpu<xlb_counters>(
+    const MapFd&, uint32_t) const;
 
-absl::Status Maps::ZeroPerCpu(const MapFd& map, uint32_t index, size_t value_size) const {
+absl::Status Maps::ZeroPerCpu(const MapFd& map, uint32_t index,
+                              size_t value_size) const {
   // Per-CPU values are 8-byte aligned per CPU.
   size_t stride = (value_size + 7) / 8 * 8;
   std::vector<uint8_t> zeros(stride * PossibleCpus(), 0);

@@ -35,10 +35,11 @@ ServiceKey FromBpfKey(const xlb_service_key& k) {
   return key;
 }
 
-xlb_service ToBpfValue(const Service& s, uint32_t id, uint32_t active) {
+xlb_service ToBpfValue(const Service& s, uint32_t id, uint32_t gen, uint32_t active) {
   const ServiceOptions& o = s.options;
   xlb_service v = {};
   v.id = id;
+  v.gen = gen;
   v.active_table = active;
   v.table_size = o.table_size;
   if (o.scheduler == Scheduler::kSourceHash) v.flags |= XLB_SVC_F_SOURCE_HASH;
@@ -138,6 +139,9 @@ absl::StatusOr<std::unique_ptr<ServiceTable>> ServiceTable::Adopt(Maps* maps,
 }
 
 absl::Status ServiceTable::AdoptAll() {
+  vip_filter_.assign(XLB_VIP_FILTER_WORDS, 0);
+  for (uint32_t w = 0; w < XLB_VIP_FILTER_WORDS; ++w)
+    if (auto st = maps_->vip_filter.Lookup(&w, &vip_filter_[w]); !st.ok()) return st.status();
   std::unordered_map<uint32_t, Entry*> by_id;
   xlb_service_key key, next;
   bool first = true;
@@ -172,6 +176,7 @@ absl::Status ServiceTable::AdoptAll() {
       t.slots = std::move(*slots);
     }
     free_service_ids_.erase(e->value.id);
+    next_gen_ = std::max(next_gen_, e->value.gen + 1);
     by_id[e->value.id] = e.get();
     services_[e->service.key] = std::move(e);
   }
@@ -282,7 +287,19 @@ absl::Status ServiceTable::PublishTable(Entry& e, xlb_service value) {
   return absl::OkStatus();
 }
 
+// Keeps the vips map entry and the VIP filter of `vip` in line with the
+// services that use it.
 absl::Status ServiceTable::UpdateVip(const IpAddress& vip) {
+  std::vector<uint64_t> filter(XLB_VIP_FILTER_WORDS, 0);
+  for (const auto& [k, e] : services_) {
+    uint32_t bit = xlb_vip_filter_bit(k.vip.words().data());
+    filter[bit / 64] |= 1ull << (bit % 64);
+  }
+  for (uint32_t w = 0; w < XLB_VIP_FILTER_WORDS; ++w) {
+    if (filter[w] == vip_filter_[w]) continue;
+    if (auto st = maps_->vip_filter.Update(&w, &filter[w]); !st.ok()) return st;
+    vip_filter_[w] = filter[w];
+  }
   bool used = false;
   xlb_vip v = {};
   for (const auto& [k, e] : services_) {
@@ -308,7 +325,8 @@ absl::Status ServiceTable::Upsert(const Service& service) {
           " is smaller than its ", e.reals.size(), " reals"));
     Service old = e.service;
     e.service = service;
-    if (auto st = PublishTable(e, ToBpfValue(service, e.value.id, e.value.active_table));
+    if (auto st = PublishTable(
+            e, ToBpfValue(service, e.value.id, e.value.gen, e.value.active_table));
         !st.ok()) {
       e.service = old;
       return st;
@@ -322,16 +340,26 @@ absl::Status ServiceTable::Upsert(const Service& service) {
   const uint32_t id = *free_service_ids_.begin();
   if (auto st = maps_->ZeroPerCpu(maps_->service_stats, id, sizeof(xlb_counters)); !st.ok())
     return st;
-  auto e = std::make_unique<Entry>();
-  e->service = service;
-  e->value = ToBpfValue(service, id, /*active=*/1);  // publishing fills buffer 0
-  if (auto st = PublishTable(*e, e->value); !st.ok()) {
+  auto owned = std::make_unique<Entry>();
+  Entry& e = *owned;
+  e.service = service;
+  // Generations come from the counter real ids use, so a connection made
+  // for a deleted service never matches the next one to get its id.
+  const uint32_t gen = next_gen_++;
+  e.value = ToBpfValue(service, id, gen, /*active=*/1);  // publishing fills buffer 0
+  services_[service.key] = std::move(owned);
+  // The VIP is announced to the packet path before its service appears.
+  absl::Status st = maps_->service_gens.Update(&id, &gen);
+  if (st.ok()) st = UpdateVip(service.key.vip);
+  if (st.ok()) st = PublishTable(e, e.value);
+  if (!st.ok()) {
     for (uint32_t outer : {id * 2, id * 2 + 1}) (void)maps_->maglev_tables.Delete(&outer);
+    services_.erase(service.key);
+    (void)UpdateVip(service.key.vip);
     return st;
   }
   free_service_ids_.erase(id);
-  services_[service.key] = std::move(e);
-  return UpdateVip(service.key.vip);
+  return absl::OkStatus();
 }
 
 absl::Status ServiceTable::Delete(const ServiceKey& key) {
@@ -341,6 +369,8 @@ absl::Status ServiceTable::Delete(const ServiceKey& key) {
   // The packet path stops matching the service first; then its parts go.
   const xlb_service_key bkey = ToBpfKey(key);
   if (auto st = maps_->services.Delete(&bkey); !st.ok()) return st;
+  const uint32_t id = e.value.id, no_gen = 0;
+  if (auto st = maps_->service_gens.Update(&id, &no_gen); !st.ok()) return st;
   for (const auto& [k, r] : e.reals)
     if (auto st = RetireReal(r); !st.ok()) return st;
   for (uint32_t outer : {e.value.id * 2, e.value.id * 2 + 1})

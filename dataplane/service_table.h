@@ -75,6 +75,8 @@ class ServiceTable {
   // Real ids in the order they should be reused: never used first, then the
   // longest retired, so a removed real's flows last as long as possible.
   std::deque<uint32_t> free_real_ids_;
+  // What the vip_filter map holds (XLB_VIP_FILTER_WORDS words).
+  std::vector<uint64_t> vip_filter_;
   uint32_t next_gen_ = 1;
 };
 
