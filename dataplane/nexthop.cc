@@ -111,7 +111,7 @@ absl::StatusOr<std::array<uint8_t, 6>> InterfaceMac(uint32_t ifindex) {
   int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return absl::ErrnoToStatus(errno, "socket");
   ifreq ifr = {};
-  std::strncpy(ifr.ifr_name, name, IF_NAMESIZE - 1);
+  std::memcpy(ifr.ifr_name, name, sizeof(ifr.ifr_name));  // both IF_NAMESIZE, NUL-padded
   int rc = ioctl(fd, SIOCGIFHWADDR, &ifr);
   int err = errno;
   close(fd);

@@ -16,7 +16,7 @@ absl::StatusOr<TestRunResult> TestRun(int prog_fd, const std::string& packet,
   ctx.ingress_ifindex = ingress_ifindex;
   LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = packet.data(), .data_out = out.data(),
               .data_size_in = static_cast<uint32_t>(packet.size()),
-              .data_size_out = static_cast<uint32_t>(out.size()), .repeat = repeat);
+              .data_size_out = static_cast<uint32_t>(out.size()), .repeat = static_cast<int>(repeat));
   if (ingress_ifindex) {
     opts.ctx_in = &ctx;
     opts.ctx_size_in = sizeof(ctx);

@@ -314,8 +314,9 @@ TEST_P(CaseTest, VerdictAndBytes) {
   EXPECT_EQ(VerdictName(r.verdict), std::string(VerdictName(c.verdict)));
   std::string want = c.real ? WithMacs(in, RealMac(c.real), kDirectorMac) : in;
   EXPECT_EQ(Hex(r.packet), Hex(want));
-  if (c.counter >= 0)
+  if (c.counter >= 0) {
     EXPECT_EQ(Global(c.counter), before + 1) << dataplane::GlobalStatName(c.counter);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Packets, CaseTest, ::testing::ValuesIn(Cases()),
