@@ -38,6 +38,8 @@
 
 DEFINE_int32(batches, 20, "timed batches per path (at least 10)");
 DEFINE_int32(calls, 2000, "repeat=1 calls per batch");
+DEFINE_int32(conn_table_size, XLB_CONN_TABLE_DEFAULT,
+             "connection-table entries (to see what a small, cache-resident table costs)");
 DEFINE_bool(json, false, "print one JSON object on stdout instead of a table");
 
 namespace xlb::testing {
@@ -166,6 +168,7 @@ int Main() {
   // xlb: no pins, default map sizes, one service with three reals.
   dataplane::ProgramOptions options;
   options.pin_dir = "";
+  options.conn_table_size = FLAGS_conn_table_size;
   auto prog = Check(dataplane::Program::Load(options), "load the xlb program");
   FakeResolver resolver;
   auto table = Check(dataplane::ServiceTable::Adopt(&prog->maps(), &resolver), "adopt maps");
