@@ -31,4 +31,15 @@ absl::StatusOr<TestRunResult> TestRun(int prog_fd, const std::string& packet,
   return r;
 }
 
+const char* XdpVerdictName(uint32_t verdict) {
+  switch (verdict) {
+    case XDP_ABORTED: return "XDP_ABORTED";
+    case XDP_DROP: return "XDP_DROP";
+    case XDP_PASS: return "XDP_PASS";
+    case XDP_TX: return "XDP_TX";
+    case XDP_REDIRECT: return "XDP_REDIRECT";
+  }
+  return "XDP_?";
+}
+
 }  // namespace xlb::dataplane

@@ -20,6 +20,9 @@ struct TestRunResult {
 absl::StatusOr<TestRunResult> TestRun(int prog_fd, const std::string& packet,
                                       uint32_t ingress_ifindex = 0, uint32_t repeat = 1);
 
+// "XDP_TX", "XDP_PASS", ...
+const char* XdpVerdictName(uint32_t verdict);
+
 }  // namespace xlb::dataplane
 
 #endif  // XLB_DATAPLANE_TEST_RUN_H_

@@ -17,7 +17,6 @@
 #include <glog/logging.h>
 #include <linux/bpf.h>
 #include <sched.h>
-#include <sys/mount.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -35,6 +34,7 @@
 #include "dataplane/test_run.h"
 #include "tests/packet/fake_resolver.h"
 #include "tests/packet/packet_builder.h"
+#include "tests/packet/sandbox.h"
 
 DEFINE_int32(batches, 20, "timed batches per path (at least 10)");
 DEFINE_int32(calls, 2000, "repeat=1 calls per batch");
@@ -75,16 +75,6 @@ void Check(const absl::Status& s, const std::string& what) {
   if (!s.ok()) Fail(what + ": " + s.ToString());
 }
 
-const char* VerdictName(uint32_t v) {
-  switch (v) {
-    case XDP_ABORTED: return "XDP_ABORTED";
-    case XDP_DROP: return "XDP_DROP";
-    case XDP_PASS: return "XDP_PASS";
-    case XDP_TX: return "XDP_TX";
-    case XDP_REDIRECT: return "XDP_REDIRECT";
-  }
-  return "unknown verdict";
-}
 
 std::string TcpFrom(const std::string& src, const char* dst, uint16_t sport, uint8_t flags) {
   Frame f;
@@ -122,8 +112,8 @@ double RunBatch(Path& path, int calls) {
     auto r = dataplane::TestRun(path.prog_fd, frame, 0, 1);
     if (!r.ok()) Fail(std::string(path.name) + ": " + r.status().ToString());
     if (r->verdict != path.want_verdict)
-      Fail(std::string(path.name) + ": verdict " + VerdictName(r->verdict) + " (" +
-           std::to_string(r->verdict) + "), want " + VerdictName(path.want_verdict) +
+      Fail(std::string(path.name) + ": verdict " + dataplane::XdpVerdictName(r->verdict) + " (" +
+           std::to_string(r->verdict) + "), want " + dataplane::XdpVerdictName(path.want_verdict) +
            " (frame " + std::to_string(index) + ")");
     total_ns += r->duration_ns;
   }
@@ -275,14 +265,9 @@ int main(int argc, char** argv) {
     fprintf(stderr, "program_bench needs root (BPF_PROG_TEST_RUN, namespaces)\n");
     return 1;
   }
-  // A private network namespace and mount namespace: nothing is attached,
-  // pinned or mounted on the host, and the kernel removes both at exit.
-  if (unshare(CLONE_NEWNET | CLONE_NEWNS) != 0) {
-    perror("program_bench: unshare");
-    return 1;
-  }
-  if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
-    perror("program_bench: make / private");
+  // Nothing is attached, pinned or mounted on the host.
+  if (auto st = xlb::testing::EnterSandbox(/*with_bpffs=*/false); !st.ok()) {
+    fprintf(stderr, "program_bench: %s\n", std::string(st.status().message()).c_str());
     return 1;
   }
   return xlb::testing::Main();

@@ -1,146 +1,12 @@
-// Packet tests: frames in, BPF_PROG_TEST_RUN, verdict and frame out.
-// Needs root. main() moves the process into its own network and mount
-// namespaces, so nothing here touches the host and nothing is left behind.
-#include <arpa/inet.h>
-#include <linux/bpf.h>
-#include <net/if.h>
-#include <sched.h>
-#include <sys/mount.h>
-#include <time.h>
-#include <unistd.h>
-
-#include <cstdio>
-#include <cstdlib>
-#include <functional>
-#include <map>
+// Packet tests of direct routing: frames in, BPF_PROG_TEST_RUN, verdict and
+// frame out. See packet_fixture.h and main.cc.
 #include <set>
 
 #include "dataplane/conntrack.h"
-#include "dataplane/program.h"
-#include "dataplane/service_table.h"
-#include "dataplane/stats.h"
-#include "dataplane/test_run.h"
-#include "gtest/gtest.h"
-#include "tests/packet/fake_resolver.h"
-#include "tests/packet/packet_builder.h"
+#include "tests/packet/packet_fixture.h"
 
 namespace xlb::testing {
 namespace {
-
-using dataplane::IpAddress;
-using dataplane::Nexthop;
-using dataplane::RealSpec;
-using dataplane::Service;
-using dataplane::ServiceKey;
-
-constexpr char kBpffs[] = "/tmp/xlb-packet-test-bpffs";
-constexpr Mac kDirectorMac = FakeResolver::kDirectorMac;
-
-IpAddress Ip(const std::string& s) { return *IpAddress::Parse(s); }
-ServiceKey Key(const std::string& s) { return *dataplane::ParseServiceKey(s); }
-Mac RealMac(int n) { return FakeResolver::RealMac(n); }
-int Ifindex(const char* name) { return static_cast<int>(if_nametoindex(name)); }
-
-std::string Hex(const std::string& s) {
-  std::string out;
-  char b[4];
-  for (unsigned char c : s) {
-    snprintf(b, sizeof(b), "%02x", c);
-    out += b;
-  }
-  return out;
-}
-
-const char* VerdictName(uint32_t v) {
-  switch (v) {
-    case XDP_ABORTED: return "XDP_ABORTED";
-    case XDP_DROP: return "XDP_DROP";
-    case XDP_PASS: return "XDP_PASS";
-    case XDP_TX: return "XDP_TX";
-    case XDP_REDIRECT: return "XDP_REDIRECT";
-  }
-  return "?";
-}
-
-class PacketTest : public ::testing::Test {
- protected:
-  void SetUp() override { Load(""); }
-
-  void Load(const std::string& pin_dir) {
-    table_.reset();
-    prog_.reset();
-    dataplane::ProgramOptions o;
-    o.pin_dir = pin_dir;
-    o.conn_table_size = 4096;
-    o.persist_table_size = 1024;
-    auto p = dataplane::Program::Load(o);
-    ASSERT_TRUE(p.ok()) << p.status();
-    prog_ = std::move(*p);
-    auto t = dataplane::ServiceTable::Adopt(&prog_->maps(), &resolver_);
-    ASSERT_TRUE(t.ok()) << t.status();
-    table_ = std::move(*t);
-    uint32_t veth = Ifindex("xlbt0");
-    ASSERT_TRUE(prog_->maps().tx_ports.Update(&veth, &veth).ok());
-  }
-
-  void AddService(const std::string& key, std::vector<std::string> reals,
-                  std::function<void(dataplane::ServiceOptions&)> tweak = nullptr) {
-    Service s{Key(key), {}};
-    s.options.all_ports = s.key.port == 0;
-    if (tweak) tweak(s.options);
-    ASSERT_TRUE(table_->Upsert(s).ok()) << table_->Upsert(s);
-    SetReals(key, reals);
-  }
-
-  // "203.0.113.1" or "203.0.113.1@0" (weight 0).
-  void SetReals(const std::string& key, const std::vector<std::string>& reals) {
-    std::vector<RealSpec> specs;
-    for (const auto& r : reals) {
-      auto at = r.find('@');
-      RealSpec spec;
-      spec.address = Ip(r.substr(0, at));
-      spec.weight = at == std::string::npos ? 1 : std::stoi(r.substr(at + 1));
-      specs.push_back(spec);
-    }
-    auto st = table_->SetReals(Key(key), specs);
-    ASSERT_TRUE(st.ok()) << st;
-  }
-
-  dataplane::TestRunResult Run(const std::string& frame) {
-    auto r = dataplane::TestRun(prog_->prog_fd(), frame);
-    EXPECT_TRUE(r.ok()) << r.status();
-    return r.ok() ? *r : dataplane::TestRunResult{};
-  }
-
-  uint64_t Global(int stat) {
-    auto g = dataplane::ReadGlobalCounters(prog_->maps());
-    EXPECT_TRUE(g.ok()) << g.status();
-    return g.ok() ? (*g)[stat] : 0;
-  }
-
-  // The real (last octet) a frame was sent to, or -1 when not sent by XDP_TX.
-  int SentTo(const std::string& frame) {
-    auto r = Run(frame);
-    if (r.verdict != XDP_TX) return -1;
-    EXPECT_EQ(r.packet.substr(12), frame.substr(12)) << "only MACs may change";
-    return static_cast<uint8_t>(r.packet[5]);
-  }
-
-  Frame Tcp(const std::string& src, const std::string& dst, uint16_t sport, uint16_t dport,
-            uint8_t flags = kSyn) {
-    Frame f;
-    f.saddr = Ip(src);
-    f.daddr = Ip(dst);
-    f.sport = sport;
-    f.dport = dport;
-    f.tcp_flags = flags;
-    return f;
-  }
-
-  FakeResolver resolver_;
-  std::unique_ptr<dataplane::Program> prog_;
-  std::unique_ptr<dataplane::ServiceTable> table_;
-};
 
 // ---- stateless cases, data-driven -----------------------------------------
 
@@ -152,17 +18,6 @@ struct Case {
   int counter = -1;     // a global counter that must go up by one
   std::string raw = ""; // a frame given as bytes instead (ARP)
 };
-
-Frame F(const char* src, const char* dst, uint8_t proto, uint16_t dport,
-        std::function<void(Frame&)> tweak = nullptr) {
-  Frame f;
-  f.saddr = Ip(src);
-  f.daddr = Ip(dst);
-  f.proto = proto;
-  f.dport = dport;
-  if (tweak) tweak(f);
-  return f;
-}
 
 std::string ArpRequest() {
   std::string f = "\xff\xff\xff\xff\xff\xff\x02\x00\x00\x00\x00\xc1\x08\x06";
@@ -355,19 +210,6 @@ TEST_F(PacketTest, MalformedHeadersAreDroppedAndCounted) {
     EXPECT_EQ(VerdictName(r.verdict), std::string("XDP_DROP")) << name;
     EXPECT_EQ(Global(XLB_STAT_MALFORMED), before + 1) << name;
   }
-}
-
-void ExpectEveryTruncationDropped(PacketTest* t, const std::string& frame,
-                                  std::function<dataplane::TestRunResult(const std::string&)> run,
-                                  std::function<uint64_t()> malformed) {
-  // BPF_PROG_TEST_RUN refuses XDP frames shorter than an Ethernet header.
-  for (size_t len = 14; len < frame.size(); ++len) {
-    uint64_t before = malformed();
-    auto r = run(frame.substr(0, len));
-    EXPECT_EQ(VerdictName(r.verdict), std::string("XDP_DROP")) << "length " << len;
-    EXPECT_EQ(malformed(), before + 1) << "length " << len;
-  }
-  (void)t;
 }
 
 TEST_F(PacketTest, EveryTruncationOfAnIpv4TcpSynIsNeverForwarded) {
@@ -626,7 +468,7 @@ TEST_F(PacketTest, TableSizeChangeKeepsForwarding) {
 // ---- pinning and adoption by a new process ---------------------------------
 
 TEST_F(PacketTest, NewInstanceAdoptsPinnedMapsAndConnections) {
-  const std::string pins = std::string(kBpffs) + "/adopt";
+  const std::string pins = g_bpffs + "/adopt";
   Load(pins);
   AddService("192.0.2.10:80/tcp", {"203.0.113.11", "203.0.113.12"},
              [](auto& o) { o.table_size = 1009; });
@@ -649,7 +491,7 @@ TEST_F(PacketTest, NewInstanceAdoptsPinnedMapsAndConnections) {
 }
 
 TEST_F(PacketTest, AttachReplacesAndDetachesOnAVeth) {
-  const std::string pins = std::string(kBpffs) + "/attach";
+  const std::string pins = g_bpffs + "/attach";
   Load(pins);
   ASSERT_TRUE(prog_->Attach("xlbt0", dataplane::AttachMode::kNative).ok());
   Load(pins);  // a second instance replaces the first atomically
@@ -664,32 +506,3 @@ TEST_F(PacketTest, AttachReplacesAndDetachesOnAVeth) {
 
 }  // namespace
 }  // namespace xlb::testing
-
-int main(int argc, char** argv) {
-  ::testing::InitGoogleTest(&argc, argv);
-  if (geteuid() != 0) {
-    fprintf(stderr, "packet tests need root (BPF_PROG_TEST_RUN, namespaces)\n");
-    return 1;
-  }
-  // A private network namespace (its own lo and veths) and mount namespace
-  // (its own bpffs): the kernel removes both when this process ends.
-  if (unshare(CLONE_NEWNET | CLONE_NEWNS) != 0) {
-    perror("unshare");
-    return 1;
-  }
-  if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
-      (mkdir(xlb::testing::kBpffs, 0700) != 0 && errno != EEXIST) ||
-      mount("bpf", xlb::testing::kBpffs, "bpf", 0, "mode=0700") != 0) {
-    perror("bpffs");
-    return 1;
-  }
-  if (system("ip link set lo up && ip link add xlbt0 type veth peer name xlbt1 && "
-             "ip link set xlbt0 up && ip link set xlbt1 up") != 0) {
-    fprintf(stderr, "could not create the test veth pair\n");
-    return 1;
-  }
-  int rc = RUN_ALL_TESTS();
-  umount(xlb::testing::kBpffs);
-  rmdir(xlb::testing::kBpffs);
-  return rc;
-}
