@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
-/* Direct-routing forwarding: the frame leaves unchanged but for its Ethernet
- * addresses, toward the real's MAC; the real has the VIP on its loopback. */
+/* Forwarding a frame out: to a real (direct routing leaves the frame as it
+ * is but for its Ethernet addresses; NAT has rewritten it before), or to a
+ * client (NAT replies). */
 #ifndef XLB_BPF_FORWARD_H
 #define XLB_BPF_FORWARD_H
 
@@ -24,30 +25,22 @@ struct nexthop {
 	__u8 smac[ETH_ALEN];
 };
 
-/* The next hop toward `real`: what the control plane resolved, else the
- * kernel's FIB and neighbour table. Returns 0 when it is not known yet. */
-static __always_inline int real_nexthop(struct xdp_md *ctx, const struct xlb_flow_key *flow,
-					const struct xlb_real *real, struct nexthop *nh)
+/* The kernel's next hop from `src` to `dst` (FIB and neighbour table).
+ * Returns 0 when there is none, or its MAC is not known yet. */
+static __always_inline int fib_nexthop(struct xdp_md *ctx, __u8 family, __u8 proto,
+				       const __be32 *src, const __be32 *dst, struct nexthop *nh)
 {
-	if (real->flags & XLB_REAL_F_NEXTHOP) {
-		nh->ifindex = real->ifindex;
-		__builtin_memcpy(nh->dmac, real->dmac, ETH_ALEN);
-		__builtin_memcpy(nh->smac, real->smac, ETH_ALEN);
-		return 1;
-	}
 	struct bpf_fib_lookup fib = {};
 	fib.ifindex = ctx->ingress_ifindex;
-	fib.l4_protocol = flow->proto;
-	fib.sport = flow->sport;
-	fib.dport = flow->dport;
-	if (real->family == XLB_FAMILY_V4) {
+	fib.l4_protocol = proto;
+	if (family == XLB_FAMILY_V4) {
 		fib.family = AF_INET;
-		fib.ipv4_src = flow->src[0];
-		fib.ipv4_dst = real->addr[0];
+		fib.ipv4_src = src[0];
+		fib.ipv4_dst = dst[0];
 	} else {
 		fib.family = AF_INET6;
-		__builtin_memcpy(fib.ipv6_src, flow->src, 16);
-		__builtin_memcpy(fib.ipv6_dst, real->addr, 16);
+		__builtin_memcpy(fib.ipv6_src, src, 16);
+		__builtin_memcpy(fib.ipv6_dst, dst, 16);
 	}
 	if (bpf_fib_lookup(ctx, &fib, sizeof(fib), 0) != BPF_FIB_LKUP_RET_SUCCESS)
 		return 0;
@@ -57,37 +50,48 @@ static __always_inline int real_nexthop(struct xdp_md *ctx, const struct xlb_flo
 	return 1;
 }
 
-/* Sends the frame to the real: XDP_TX out of the interface it came in,
- * XDP_REDIRECT out of another one. When the next hop is unknown, or its
- * interface is not one the program may redirect to, the frame goes up the
- * stack untouched and is counted. */
-static __always_inline int forward_dr(struct xdp_md *ctx, const struct xlb_flow_key *flow,
-				      const struct xlb_real *real)
+/* Sends the frame to `nh`: XDP_TX out of the interface it came in,
+ * XDP_REDIRECT out of another one. When that interface is not one the
+ * program may redirect to, the frame goes up the stack with its Ethernet
+ * header untouched, and is counted. */
+static __always_inline int send_to(struct xdp_md *ctx, const struct nexthop *nh)
 {
-	struct nexthop nh;
-	if (!real_nexthop(ctx, flow, real, &nh)) {
+	int same_if = nh->ifindex == ctx->ingress_ifindex;
+	if (!same_if && !bpf_map_lookup_elem(&tx_ports, &nh->ifindex)) {
 		count_global(XLB_STAT_NO_ROUTE);
 		return XDP_PASS;
 	}
-	int same_if = nh.ifindex == ctx->ingress_ifindex;
-	if (!same_if && !bpf_map_lookup_elem(&tx_ports, &nh.ifindex)) {
-		count_global(XLB_STAT_NO_ROUTE);
-		return XDP_PASS;
-	}
-
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct ethhdr *eth = data;
 	if ((void *)(eth + 1) > data_end)
 		return XDP_DROP;
-	__builtin_memcpy(eth->h_dest, nh.dmac, ETH_ALEN);
-	__builtin_memcpy(eth->h_source, nh.smac, ETH_ALEN);
+	__builtin_memcpy(eth->h_dest, nh->dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, nh->smac, ETH_ALEN);
 	if (same_if) {
 		count_global(XLB_STAT_TX);
 		return XDP_TX;
 	}
 	count_global(XLB_STAT_REDIRECT);
-	return bpf_redirect_map(&tx_ports, nh.ifindex, 0);
+	return bpf_redirect_map(&tx_ports, nh->ifindex, 0);
+}
+
+/* Sends the frame to `real`, through the next hop the control plane
+ * resolved, else the kernel's. When neither is known the frame goes up the
+ * stack (the kernel forwards a NAT packet itself) and is counted. */
+static __always_inline int forward_to_real(struct xdp_md *ctx, const struct xlb_flow_key *flow,
+					   const struct xlb_real *real)
+{
+	struct nexthop nh;
+	if (real->flags & XLB_REAL_F_NEXTHOP) {
+		nh.ifindex = real->ifindex;
+		__builtin_memcpy(nh.dmac, real->dmac, ETH_ALEN);
+		__builtin_memcpy(nh.smac, real->smac, ETH_ALEN);
+	} else if (!fib_nexthop(ctx, real->family, flow->proto, flow->src, real->addr, &nh)) {
+		count_global(XLB_STAT_NO_ROUTE);
+		return XDP_PASS;
+	}
+	return send_to(ctx, &nh);
 }
 
 #endif /* XLB_BPF_FORWARD_H */

@@ -81,6 +81,21 @@ struct {
 	__type(value, struct xlb_persist);
 } persist_table SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XLB_MAX_REALS);
+	__type(key, struct xlb_endpoint_key);
+	__type(value, __u32);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} nat_reals SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xlb_config);
+} config SEC(".maps");
+
 /* Egress interfaces for XDP_REDIRECT, keyed by ifindex. */
 struct {
 	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);

@@ -65,51 +65,63 @@ static __always_inline struct xlb_real *valid_real(__u32 id, __u32 gen, __u32 se
 	return real;
 }
 
-/* Connection-table hit: the real the flow already uses, or NULL when the
- * flow is unknown, expired, or its service or real is gone. */
-static __always_inline struct xlb_real *conn_lookup(const struct packet *p, __u64 now,
-						    __u32 *real_id, __u32 *service_id)
+/* A table entry still in force: not idle past its timeout, and its service
+ * still the one it was made for. */
+static __always_inline int conn_alive(const struct xlb_conn *conn, __u64 now)
 {
-	struct xlb_conn *conn = bpf_map_lookup_elem(&conn_table, &p->flow);
-	if (!conn)
-		return NULL;
 	__u32 timeout = (conn->flags & XLB_CONN_F_CLOSING) ? conn->closing_timeout_s
 							   : conn->timeout_s;
 	if (now - conn->last_seen_ns > (__u64)timeout * NSEC_PER_SEC)
-		return NULL; /* expired: re-select, never reuse stale state */
+		return 0; /* expired: re-select, never reuse stale state */
 	__u32 sid = conn->service_id;
 	__u32 *gen = bpf_map_lookup_elem(&service_gens, &sid);
-	if (!gen || *gen != conn->service_gen)
-		return NULL;
-	struct xlb_real *real = valid_real(conn->real_id, conn->real_gen, sid, 0);
-	if (!real)
-		return NULL;
-	if (p->tcp_flags & (XLB_TCP_FIN | XLB_TCP_RST)) {
+	return gen && *gen == conn->service_gen;
+}
+
+static __always_inline void conn_touch(struct xlb_conn *conn, __u8 tcp_flags, __u64 now)
+{
+	if (tcp_flags & (XLB_TCP_FIN | XLB_TCP_RST)) {
 		conn->flags |= XLB_CONN_F_CLOSING;
 		conn->last_seen_ns = now;
 	} else if (now - conn->last_seen_ns > XLB_TOUCH_NS) {
 		conn->last_seen_ns = now;
 	}
+}
+
+/* Connection-table hit: the real the flow already uses, or NULL when the
+ * flow is unknown, expired, or its service or real is gone. */
+static __always_inline struct xlb_real *conn_lookup(const struct packet *p, __u64 now,
+						    __u32 *real_id, __u32 *service_id,
+						    __u32 *conn_flags)
+{
+	struct xlb_conn *conn = bpf_map_lookup_elem(&conn_table, &p->flow);
+	if (!conn || (conn->flags & XLB_CONN_F_REPLY) || !conn_alive(conn, now))
+		return NULL;
+	struct xlb_real *real = valid_real(conn->real_id, conn->real_gen, conn->service_id, 0);
+	if (!real)
+		return NULL;
+	conn_touch(conn, p->tcp_flags, now);
 	*real_id = conn->real_id;
-	*service_id = sid;
+	*service_id = conn->service_id;
+	*conn_flags = conn->flags;
 	return real;
 }
 
 /* Records a new flow's choice. */
-static __always_inline void conn_insert(const struct packet *p, const struct xlb_service *svc,
-					__u32 real_id, __u32 real_gen, __u64 now)
+static __always_inline void conn_fill(struct xlb_conn *conn, const struct packet *p,
+				      const struct xlb_service *svc, __u32 real_id,
+				      __u32 real_gen, __u64 now)
 {
-	struct xlb_conn conn = {
-		.real_id = real_id,
-		.real_gen = real_gen,
-		.service_id = svc->id,
-		.service_gen = svc->gen,
-		.timeout_s = p->flow.proto == IPPROTO_UDP ? svc->udp_timeout_s : svc->tcp_timeout_s,
-		.closing_timeout_s = svc->tcp_fin_timeout_s,
-		.flags = (p->tcp_flags & (XLB_TCP_FIN | XLB_TCP_RST)) ? XLB_CONN_F_CLOSING : 0,
-		.last_seen_ns = now,
-	};
-	bpf_map_update_elem(&conn_table, &p->flow, &conn, BPF_ANY);
+	conn->real_id = real_id;
+	conn->real_gen = real_gen;
+	conn->service_id = svc->id;
+	conn->service_gen = svc->gen;
+	conn->timeout_s = p->flow.proto == IPPROTO_UDP ? svc->udp_timeout_s : svc->tcp_timeout_s;
+	conn->closing_timeout_s = svc->tcp_fin_timeout_s;
+	conn->flags = (p->tcp_flags & (XLB_TCP_FIN | XLB_TCP_RST)) ? XLB_CONN_F_CLOSING : 0;
+	if (svc->flags & XLB_SVC_F_NAT)
+		conn->flags |= XLB_CONN_F_NAT;
+	conn->last_seen_ns = now;
 }
 
 static __always_inline __u32 maglev_pick(const struct xlb_service *svc, __u32 hash)

@@ -9,6 +9,7 @@
 #include "select.h"
 #include "forward.h"
 #include "icmp.h"
+#include "nat.h"
 #include "stats.h"
 
 static __always_inline int pass_up(void)
@@ -40,33 +41,37 @@ static __always_inline int handle_icmp(struct xdp_md *ctx, const struct packet *
 	    !icmp_quoted_flow(p, data_end, &quoted.flow))
 		return pass_up();
 	__u64 now = bpf_ktime_get_coarse_ns();
-	__u32 real_id = 0, service_id = 0;
-	struct xlb_real *real = conn_lookup(&quoted, now, &real_id, &service_id);
+	__u32 real_id = 0, service_id = 0, conn_flags = 0;
+	struct xlb_real *real = conn_lookup(&quoted, now, &real_id, &service_id, &conn_flags);
 	if (!real) {
 		/* Not in the table: the real Maglev gives the flow. */
 		struct xlb_service *svc = lookup_service(&quoted.flow);
 		if (svc)
 			real = select_new(&quoted, svc, now, &real_id);
+		if (svc && (svc->flags & XLB_SVC_F_NAT))
+			conn_flags = XLB_CONN_F_NAT;
 	}
-	if (!real)
+	/* A NAT real does not own the VIP the error quotes: the kernel
+	 * gets it (PMTU discovery through NAT is the kernel's, as in IPVS). */
+	if (!real || (conn_flags & XLB_CONN_F_NAT))
 		return pass_up();
-	int verdict = forward_dr(ctx, &quoted.flow, real);
+	int verdict = forward_to_real(ctx, &quoted.flow, real);
 	if (verdict != XDP_PASS)
 		count_global(XLB_STAT_ICMP_FORWARDED);
 	return verdict;
 }
 
-static __always_inline int handle_flow(struct xdp_md *ctx, const struct packet *p, __u64 bytes)
+static __always_inline int handle_flow(struct xdp_md *ctx, struct packet *p, __u64 bytes)
 {
 	__u64 now = bpf_ktime_get_coarse_ns();
-	__u32 real_id = 0, service_id = 0;
+	__u32 real_id = 0, service_id = 0, conn_flags = 0;
 	int new_flow = 0;
 	struct xlb_real *real = NULL;
 	/* A SYN opens a new connection: it re-selects even over an old entry
 	 * (a reused client port must not stick to a drained real). */
 	int syn = (p->tcp_flags & (XLB_TCP_SYN | XLB_TCP_ACK)) == XLB_TCP_SYN;
 	if (!syn)
-		real = conn_lookup(p, now, &real_id, &service_id);
+		real = conn_lookup(p, now, &real_id, &service_id, &conn_flags);
 	if (real) {
 		count_global(XLB_STAT_CONN_HIT);
 	} else {
@@ -80,16 +85,48 @@ static __always_inline int handle_flow(struct xdp_md *ctx, const struct packet *
 			count_global(XLB_STAT_DROPPED);
 			return XDP_DROP;
 		}
-		conn_insert(p, svc, real_id, real->gen, now);
+		struct xlb_conn conn = {};
+		conn_fill(&conn, p, svc, real_id, real->gen, now);
+		bpf_map_update_elem(&conn_table, &p->flow, &conn, BPF_ANY);
+		if (conn.flags & XLB_CONN_F_NAT)
+			nat_insert_reply(p, &conn, real, real->port ? real->port : p->flow.dport);
+		conn_flags = conn.flags;
 		service_id = svc->id;
 		new_flow = 1;
 	}
-	int verdict = forward_dr(ctx, &p->flow, real);
+	if (conn_flags & XLB_CONN_F_NAT)
+		nat_rewrite(p, (void *)(long)ctx->data_end, 1, real->addr, real->port ? real->port : p->flow.dport);
+	int verdict = forward_to_real(ctx, &p->flow, real);
 	if (verdict == XDP_TX || verdict == XDP_REDIRECT) {
 		count_traffic(&service_stats, service_id, bytes, new_flow);
 		count_traffic(&real_stats, real_id, bytes, new_flow);
 	}
 	return verdict;
+}
+
+/* A packet not for a VIP, while some service is NAT: a real's reply gets
+ * the VIP back as its source and goes to the client; anything else from
+ * the reals (their own connections) goes up unchanged. */
+static __always_inline int handle_nat_reply(struct xdp_md *ctx, struct packet *p)
+{
+	__u64 now = bpf_ktime_get_coarse_ns();
+	struct xlb_conn *conn = bpf_map_lookup_elem(&conn_table, &p->flow);
+	if (!conn || !(conn->flags & XLB_CONN_F_REPLY) || !conn_alive(conn, now)) {
+		if (from_nat_real(p))
+			count_global(XLB_STAT_NAT_UNMATCHED);
+		return pass_up();
+	}
+	conn_touch(conn, p->tcp_flags, now);
+	nat_rewrite(p, (void *)(long)ctx->data_end, 0, conn->vip, conn->vport);
+	count_global(XLB_STAT_NAT_REPLY);
+	struct nexthop nh;
+	if (!fib_nexthop(ctx, p->flow.family, p->flow.proto, conn->vip, p->flow.dst, &nh)) {
+		/* Translated already: the kernel forwards it and resolves the
+		 * client's next hop for the packets after it. */
+		count_global(XLB_STAT_NO_ROUTE);
+		return XDP_PASS;
+	}
+	return send_to(ctx, &nh);
 }
 
 SEC("xdp")
@@ -104,8 +141,13 @@ int xlb_xdp(struct xdp_md *ctx)
 		count_global(XLB_STAT_MALFORMED);
 		return XDP_DROP;
 	}
-	if (parsed == PARSE_OTHER || !maybe_vip(p.flow.dst))
+	if (parsed == PARSE_OTHER)
 		return pass_up();
+	if (!maybe_vip(p.flow.dst)) {
+		if (parsed == PARSE_FLOW && nat_enabled())
+			return handle_nat_reply(ctx, &p);
+		return pass_up();
+	}
 	switch (parsed) {
 	case PARSE_FRAGMENT:
 		return handle_fragment(&p);

@@ -47,6 +47,7 @@ enum xlb_service_flags {
 	XLB_SVC_F_SOURCE_HASH = 1 << 0,    /* hash the client address alone */
 	XLB_SVC_F_PERSIST = 1 << 1,        /* client (masked) sticks to its real */
 	XLB_SVC_F_DROP_FRAGMENTS = 1 << 2, /* see struct xlb_vip */
+	XLB_SVC_F_NAT = 1 << 3,            /* masquerade (IPVS -m); else direct routing */
 };
 
 struct xlb_service {
@@ -137,11 +138,16 @@ struct xlb_flow_key {
 
 enum xlb_conn_flags {
 	XLB_CONN_F_CLOSING = 1 << 0, /* FIN or RST seen: shorter timeout */
+	XLB_CONN_F_NAT = 1 << 1,     /* client -> VIP flow of a NAT service */
+	XLB_CONN_F_REPLY = 1 << 2,   /* real -> client direction of a NAT flow */
 };
 
 /* A connection-table hit forwards without looking the service up: the
  * entry carries what the packet path needs, and the generations tell whether
- * its service and real are still the ones it was made for. */
+ * its service and real are still the ones it was made for.
+ * A NAT flow has two entries: the client's flow (key client -> VIP, flag
+ * NAT) and its reply (key real -> client, flag REPLY, with the VIP and port
+ * the reply must come from). */
 struct xlb_conn {
 	__u32 real_id;
 	__u32 real_gen;
@@ -150,8 +156,10 @@ struct xlb_conn {
 	__u32 timeout_s;          /* idle timeout while open (service's, at creation) */
 	__u32 closing_timeout_s;  /* ... once FIN or RST was seen */
 	__u32 flags;              /* enum xlb_conn_flags */
-	__u32 pad;
+	__be16 vport;             /* REPLY: the VIP's port */
+	__u8 pad[2];
 	__u64 last_seen_ns;       /* bpf_ktime_get_coarse_ns(): CLOCK_MONOTONIC_COARSE */
+	__be32 vip[4];            /* REPLY: the VIP */
 };
 
 struct xlb_persist_key {
@@ -165,6 +173,25 @@ struct xlb_persist {
 	__u32 real_id;
 	__u32 real_gen;
 	__u64 last_seen_ns;
+};
+
+/* A real's (address, port, protocol), for the NAT reals set: traffic from
+ * one of them that matches no flow is a reply we cannot place (counted);
+ * anything else from a real is its own and goes up unseen. */
+struct xlb_endpoint_key {
+	__be32 addr[4];
+	__be16 port;
+	__u8 proto;
+	__u8 family;
+};
+
+/* Settings of the whole program: one entry. */
+enum xlb_config_flags {
+	XLB_CFG_F_NAT = 1 << 0, /* some service is NAT: look for replies */
+};
+
+struct xlb_config {
+	__u32 flags; /* enum xlb_config_flags */
 };
 
 /* ---- counters (per-CPU arrays; readers sum over CPUs) ------------------ */
@@ -189,6 +216,8 @@ enum xlb_global_stat {
 	XLB_STAT_REDIRECT,        /* forwarded out of another interface */
 	XLB_STAT_ICMP_FORWARDED,  /* frag-needed / packet-too-big sent to a real */
 	XLB_STAT_NO_REAL,         /* service without a real that takes flows */
+	XLB_STAT_NAT_REPLY,       /* replies from reals rewritten to come from the VIP */
+	XLB_STAT_NAT_UNMATCHED,   /* from a NAT real's port, matching no flow: passed up */
 	XLB_STAT__COUNT,
 };
 

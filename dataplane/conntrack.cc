@@ -22,6 +22,7 @@ absl::StatusOr<std::vector<Connection>> ListConnections(const Maps& maps, size_t
     auto found = maps.conn_table.Lookup(&key, &conn);
     if (!found.ok()) return found.status();
     if (!*found) continue;  // evicted meanwhile
+    if (conn.flags & XLB_CONN_F_REPLY) continue;  // the reply half of a NAT flow
     Connection c;
     const auto family = static_cast<Family>(key.family);
     c.protocol = static_cast<Protocol>(key.proto);
@@ -31,6 +32,7 @@ absl::StatusOr<std::vector<Connection>> ListConnections(const Maps& maps, size_t
     c.vip_port = ntohs(key.dport);
     c.real_id = conn.real_id;
     c.closing = conn.flags & XLB_CONN_F_CLOSING;
+    c.nat = conn.flags & XLB_CONN_F_NAT;
     c.idle_s = now > conn.last_seen_ns ? (now - conn.last_seen_ns) / 1e9 : 0;
     xlb_real real;
     auto has_real = maps.reals.Lookup(&conn.real_id, &real);

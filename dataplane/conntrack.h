@@ -20,6 +20,7 @@ struct Connection {
   std::optional<IpAddress> real;  // unset when the id went to another real
   uint16_t real_port = 0;
   bool closing = false;  // FIN or RST seen
+  bool nat = false;      // a NAT flow (else direct routing)
   double idle_s = 0;     // since the entry was last refreshed (~0.25 s steps)
 };
 

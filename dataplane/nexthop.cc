@@ -121,7 +121,37 @@ absl::StatusOr<std::array<uint8_t, 6>> InterfaceMac(uint32_t ifindex) {
   return mac;
 }
 
+// Which interface and which gateway (if any) the kernel routes `address`
+// via; oif 0 when it has no route.
+absl::StatusOr<RouteAnswer> LookupRoute(mnl_socket* sock, const IpAddress& address) {
+  const std::string addr_bytes = address.bytes();
+  char buf[MNL_SOCKET_BUFFER_SIZE];
+  nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
+  nlh->nlmsg_type = RTM_GETROUTE;
+  nlh->nlmsg_flags = NLM_F_REQUEST;
+  auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtmsg)));
+  RouteAnswer route;
+  route.family = rtm->rtm_family = address.is_v4() ? AF_INET : AF_INET6;
+  rtm->rtm_dst_len = addr_bytes.size() * 8;
+  mnl_attr_put(nlh, RTA_DST, addr_bytes.size(), addr_bytes.data());
+  if (auto st = Request(sock, nlh, OnRoute, &route,
+                        absl::StrCat("route lookup for real ", address.ToString()));
+      !st.ok()) {
+    if (absl::IsNotFound(st) || st.code() == absl::StatusCode::kUnavailable) return RouteAnswer{};
+    return st;
+  }
+  return route;
+}
+
 }  // namespace
+
+absl::StatusOr<uint32_t> NetlinkNexthopResolver::EgressInterface(const IpAddress& address) {
+  auto sock = OpenRtnl();
+  if (!sock.ok()) return sock.status();
+  auto route = LookupRoute(sock->get(), address);
+  if (!route.ok()) return route.status();
+  return route->oif;
+}
 
 absl::StatusOr<std::optional<Nexthop>> NetlinkNexthopResolver::Resolve(const IpAddress& address) {
   auto sock = OpenRtnl();
@@ -131,26 +161,15 @@ absl::StatusOr<std::optional<Nexthop>> NetlinkNexthopResolver::Resolve(const IpA
   const size_t alen = addr_bytes.size();
   char buf[MNL_SOCKET_BUFFER_SIZE];
 
-  // 1. Which interface and which gateway (if any) the kernel routes it via.
-  nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
-  nlh->nlmsg_type = RTM_GETROUTE;
-  nlh->nlmsg_flags = NLM_F_REQUEST;
-  auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtmsg)));
-  rtm->rtm_family = family;
-  rtm->rtm_dst_len = alen * 8;
-  mnl_attr_put(nlh, RTA_DST, alen, addr_bytes.data());
-  RouteAnswer route{family};
-  if (auto st = Request(sock->get(), nlh, OnRoute, &route,
-                        absl::StrCat("route lookup for real ", address.ToString()));
-      !st.ok()) {
-    if (absl::IsNotFound(st) || st.code() == absl::StatusCode::kUnavailable) return std::nullopt;
-    return st;
-  }
+  auto found = LookupRoute(sock->get(), address);
+  if (!found.ok()) return found.status();
+  const RouteAnswer& route = *found;
   if (route.oif == 0) return std::nullopt;
+  nlmsghdr* nlh;
   const void* hop = route.has_gateway ? static_cast<const void*>(route.gateway)
                                       : static_cast<const void*>(addr_bytes.data());
 
-  // 2. The next hop's MAC from the neighbour table.
+  // The next hop's MAC from the neighbour table.
   nlh = mnl_nlmsg_put_header(buf);
   nlh->nlmsg_type = RTM_GETNEIGH;
   nlh->nlmsg_flags = NLM_F_REQUEST;
@@ -164,7 +183,7 @@ absl::StatusOr<std::optional<Nexthop>> NetlinkNexthopResolver::Resolve(const IpA
   if (!st.ok() && !absl::IsNotFound(st)) return st;
 
   if (!neigh.usable) {
-    // 3. Unknown yet: ask the kernel to resolve it (NTF_USE starts ARP/ND
+    // Unknown yet: ask the kernel to resolve it (NTF_USE starts ARP/ND
     // like a packet would), and report "not yet".
     nlh = mnl_nlmsg_put_header(buf);
     nlh->nlmsg_type = RTM_NEWNEIGH;

@@ -25,12 +25,15 @@ class NexthopResolver {
   // neighbour entry for it yet (resolution is then started, and the packet
   // path falls back to bpf_fib_lookup). An error only for a failure to ask.
   virtual absl::StatusOr<std::optional<Nexthop>> Resolve(const IpAddress& address) = 0;
+  // The interface the kernel routes `address` out of; 0 when it has no route.
+  virtual absl::StatusOr<uint32_t> EgressInterface(const IpAddress& address) = 0;
 };
 
 // Asks the kernel over rtnetlink, in the calling thread's network namespace.
 class NetlinkNexthopResolver : public NexthopResolver {
  public:
   absl::StatusOr<std::optional<Nexthop>> Resolve(const IpAddress& address) override;
+  absl::StatusOr<uint32_t> EgressInterface(const IpAddress& address) override;
 };
 
 }  // namespace xlb::dataplane

@@ -1,5 +1,6 @@
 #include "dataplane/service.h"
 
+#include <algorithm>
 #include <set>
 #include <utility>
 
@@ -55,6 +56,38 @@ absl::StatusOr<ServiceKey> ParseServiceKey(absl::string_view text) {
   return key;
 }
 
+absl::StatusOr<RealSpec> ParseRealSpec(absl::string_view text) {
+  auto bad = [&](absl::string_view why) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("real '", text, "': ", why, " (expected ADDR[:PORT][@WEIGHT])"));
+  };
+  RealSpec r;
+  absl::string_view rest = text;
+  if (auto at = rest.rfind('@'); at != absl::string_view::npos) {
+    if (!absl::SimpleAtoi(rest.substr(at + 1), &r.weight))
+      return bad(absl::StrCat("weight '", rest.substr(at + 1), "' is not a number"));
+    rest = rest.substr(0, at);
+  }
+  absl::string_view addr = rest, port;
+  if (!rest.empty() && rest.front() == '[') {
+    auto close = rest.find("]:");
+    if (close == absl::string_view::npos) return bad("IPv6 address without ']:PORT'");
+    addr = rest.substr(1, close - 1);
+    port = rest.substr(close + 2);
+  } else if (std::count(rest.begin(), rest.end(), ':') == 1) {
+    addr = rest.substr(0, rest.find(':'));
+    port = rest.substr(rest.find(':') + 1);
+  }
+  auto ip = IpAddress::Parse(addr);
+  if (!ip.ok()) return bad(ip.status().message());
+  r.address = *ip;
+  uint32_t p = 0;
+  if (!port.empty() && (!absl::SimpleAtoi(port, &p) || p == 0 || p > 65535))
+    return bad(absl::StrCat("port '", port, "' is not 1..65535"));
+  r.port = static_cast<uint16_t>(p);
+  return r;
+}
+
 absl::Status ValidateService(const Service& s) {
   const std::string name = absl::StrCat("service ", s.key.ToString());
   auto bad = [&](absl::string_view why) {
@@ -90,9 +123,14 @@ absl::Status ValidateReals(const Service& s, const std::vector<RealSpec>& reals)
                               s.key.vip.is_v4() ? "IPv4" : "IPv6", " VIP"));
     if (r.weight > kMaxWeight) return bad(absl::StrCat("weight ", r.weight, " is over ", kMaxWeight));
     // Direct routing leaves the packet as the client sent it: the real gets
-    // the VIP's port.
-    if (r.port != 0 && r.port != s.key.port)
-      return bad(absl::StrCat("direct routing cannot change the port to ", r.port));
+    // the VIP's port. NAT may map it, except for an all-ports service.
+    if (r.port != 0 && r.port != s.key.port) {
+      if (s.options.forward == Forward::kDr)
+        return bad(absl::StrCat("direct routing cannot change the port to ", r.port,
+                                " (use forward nat)"));
+      if (s.options.all_ports)
+        return bad("an all-ports service keeps the client's port: give the real no port");
+    }
     if (!seen.insert({r.address, EffectivePort(s.key, r)}).second) return bad("listed twice");
   }
   if (reals.size() > s.options.table_size)

@@ -21,6 +21,10 @@ namespace xlb::dataplane {
 
 enum class Protocol : uint8_t { kTcp = 6, kUdp = 17 };
 enum class Scheduler : uint8_t { kMaglev, kSourceHash };
+// Direct routing (IPVS -g): only the Ethernet addresses change, the real has
+// the VIP on its loopback. NAT (IPVS -m): the destination becomes the real's
+// address and port, and the real's replies come back through the director.
+enum class Forward : uint8_t { kDr, kNat };
 
 absl::string_view ProtocolName(Protocol p);
 
@@ -41,6 +45,7 @@ absl::StatusOr<ServiceKey> ParseServiceKey(absl::string_view text);
 inline constexpr uint32_t kMaxWeight = 65535;
 
 struct ServiceOptions {
+  Forward forward = Forward::kDr;
   Scheduler scheduler = Scheduler::kMaglev;
   bool all_ports = false;  // forward every port of the VIP (the key's port is 0)
   uint32_t table_size = XLB_MAGLEV_DEFAULT_SIZE;
@@ -66,6 +71,10 @@ struct RealSpec {
 
   bool operator==(const RealSpec&) const = default;
 };
+
+// "203.0.113.11", "203.0.113.11:8080", "2001:db8::11", "[2001:db8::11]:8080",
+// each optionally followed by "@WEIGHT".
+absl::StatusOr<RealSpec> ParseRealSpec(absl::string_view text);
 
 // Checks a service on its own; errors name the service and the field.
 absl::Status ValidateService(const Service& service);

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
+#include <net/if.h>
 
 #include <algorithm>
 #include <bit>
@@ -44,6 +45,7 @@ xlb_service ToBpfValue(const Service& s, uint32_t id, uint32_t gen, uint32_t act
   v.table_size = o.table_size;
   if (o.scheduler == Scheduler::kSourceHash) v.flags |= XLB_SVC_F_SOURCE_HASH;
   if (o.drop_fragments) v.flags |= XLB_SVC_F_DROP_FRAGMENTS;
+  if (o.forward == Forward::kNat) v.flags |= XLB_SVC_F_NAT;
   if (o.persistence_timeout_s > 0) {
     v.flags |= XLB_SVC_F_PERSIST;
     v.persist_timeout_s = o.persistence_timeout_s;
@@ -59,6 +61,7 @@ xlb_service ToBpfValue(const Service& s, uint32_t id, uint32_t gen, uint32_t act
 
 ServiceOptions FromBpfValue(const xlb_service& v, const ServiceKey& key) {
   ServiceOptions o;
+  o.forward = (v.flags & XLB_SVC_F_NAT) ? Forward::kNat : Forward::kDr;
   o.scheduler = (v.flags & XLB_SVC_F_SOURCE_HASH) ? Scheduler::kSourceHash : Scheduler::kMaglev;
   o.all_ports = key.port == 0;
   o.table_size = v.table_size;
@@ -205,7 +208,80 @@ absl::Status ServiceTable::AdoptAll() {
     }
   }
   free_real_ids_.insert(free_real_ids_.end(), retired.begin(), retired.end());
+
+  xlb_endpoint_key ek, next_ek;
+  first = true;
+  for (int guard = 0; guard < XLB_MAX_REALS; ++guard) {
+    auto more = maps_->nat_reals.NextKey(first ? nullptr : &ek, &next_ek);
+    if (!more.ok()) return more.status();
+    if (!*more) break;
+    first = false;
+    ek = next_ek;
+    nat_reals_.insert({IpAddress::FromWords(static_cast<Family>(ek.family), ek.addr),
+                       ntohs(ek.port), static_cast<Protocol>(ek.proto)});
+  }
   return absl::OkStatus();
+}
+
+// NAT sends replies back through the director: each real must be routed out
+// of an interface xlb is attached to (a redirect target).
+absl::Status ServiceTable::CheckNatReachable(const Service& service,
+                                             const std::vector<RealSpec>& reals) {
+  if (service.options.forward != Forward::kNat) return absl::OkStatus();
+  for (const RealSpec& r : reals) {
+    const std::string name = absl::StrCat("service ", service.key.ToString(), " (nat): real ",
+                                          r.address.ToString());
+    auto ifindex = resolver_->EgressInterface(r.address);
+    if (!ifindex.ok()) return ifindex.status();
+    if (*ifindex == 0)
+      return absl::FailedPreconditionError(absl::StrCat(name, ": the director has no route to it"));
+    uint32_t key = *ifindex, value;
+    auto attached = maps_->tx_ports.Lookup(&key, &value);
+    if (!attached.ok()) return attached.status();
+    if (!*attached) {
+      char ifname[IF_NAMESIZE] = "?";
+      if_indextoname(*ifindex, ifname);
+      return absl::FailedPreconditionError(absl::StrCat(
+          name, ": routed out of ", ifname, ", where xlb is not attached; NAT needs the reals "
+          "behind the director's interfaces (attach xlb to ", ifname, ")"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Tells the packet path whether to look for NAT replies, and from where.
+absl::Status ServiceTable::SyncNat() {
+  std::set<std::tuple<IpAddress, uint16_t, Protocol>> want;
+  for (const auto& [key, e] : services_) {
+    if (e->service.options.forward != Forward::kNat) continue;
+    for (const auto& [k, r] : e->reals) want.insert({k.first, k.second, key.protocol});
+  }
+  auto to_key = [](const std::tuple<IpAddress, uint16_t, Protocol>& t) {
+    xlb_endpoint_key k = {};
+    std::get<0>(t).CopyTo(k.addr);
+    k.port = htons(std::get<1>(t));
+    k.proto = static_cast<uint8_t>(std::get<2>(t));
+    k.family = static_cast<uint8_t>(std::get<0>(t).family());
+    return k;
+  };
+  const uint32_t one = 1;
+  for (const auto& t : want) {
+    if (nat_reals_.contains(t)) continue;
+    xlb_endpoint_key k = to_key(t);
+    if (auto st = maps_->nat_reals.Update(&k, &one); !st.ok()) return st;
+  }
+  for (const auto& t : nat_reals_) {
+    if (want.contains(t)) continue;
+    xlb_endpoint_key k = to_key(t);
+    if (auto st = maps_->nat_reals.Delete(&k); !st.ok()) return st;
+  }
+  nat_reals_ = std::move(want);
+  bool nat = false;
+  for (const auto& [key, e] : services_) nat |= e->service.options.forward == Forward::kNat;
+  const uint32_t zero = 0;
+  xlb_config cfg = {};
+  if (nat) cfg.flags |= XLB_CFG_F_NAT;
+  return maps_->config.Update(&zero, &cfg);
 }
 
 absl::StatusOr<uint32_t> ServiceTable::AllocateRealId() {
@@ -323,6 +399,10 @@ absl::Status ServiceTable::Upsert(const Service& service) {
       return absl::InvalidArgumentError(absl::StrCat(
           "service ", service.key.ToString(), ": table size ", service.options.table_size,
           " is smaller than its ", e.reals.size(), " reals"));
+    std::vector<RealSpec> specs;
+    for (const auto& [k, r] : e.reals) specs.push_back(r.spec);
+    if (auto st = ValidateReals(service, specs); !st.ok()) return st;
+    if (auto st = CheckNatReachable(service, specs); !st.ok()) return st;
     Service old = e.service;
     e.service = service;
     if (auto st = PublishTable(
@@ -331,6 +411,7 @@ absl::Status ServiceTable::Upsert(const Service& service) {
       e.service = old;
       return st;
     }
+    if (auto st = SyncNat(); !st.ok()) return st;
     return UpdateVip(service.key.vip);
   }
 
@@ -359,7 +440,7 @@ absl::Status ServiceTable::Upsert(const Service& service) {
     return st;
   }
   free_service_ids_.erase(id);
-  return absl::OkStatus();
+  return SyncNat();
 }
 
 absl::Status ServiceTable::Delete(const ServiceKey& key) {
@@ -377,6 +458,7 @@ absl::Status ServiceTable::Delete(const ServiceKey& key) {
     if (auto st = maps_->maglev_tables.Delete(&outer); !st.ok()) return st;
   free_service_ids_.insert(e.value.id);
   services_.erase(it);
+  if (auto st = SyncNat(); !st.ok()) return st;
   return UpdateVip(key.vip);
 }
 
@@ -385,6 +467,7 @@ absl::Status ServiceTable::SetReals(const ServiceKey& key, const std::vector<Rea
   if (it == services_.end()) return NotFound(key);
   Entry& e = *it->second;
   if (auto st = ValidateReals(e.service, reals); !st.ok()) return st;
+  if (auto st = CheckNatReachable(e.service, reals); !st.ok()) return st;
 
   size_t added = 0;
   for (const RealSpec& r : reals)
@@ -424,7 +507,7 @@ absl::Status ServiceTable::SetReals(const ServiceKey& key, const std::vector<Rea
   for (const auto& [k, r] : previous)
     if (!e.reals.contains(k))
       if (auto st = RetireReal(r); !st.ok()) return st;
-  return absl::OkStatus();
+  return SyncNat();
 }
 
 absl::Status ServiceTable::RefreshNexthops() {

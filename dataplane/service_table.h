@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <tuple>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -65,6 +66,8 @@ class ServiceTable {
   absl::Status PublishTable(Entry& e, xlb_service value);
   absl::Status UpdateVip(const IpAddress& vip);
   absl::Status RetireReal(const RealState& r);
+  absl::Status CheckNatReachable(const Service& service, const std::vector<RealSpec>& reals);
+  absl::Status SyncNat();
   ServiceState StateOf(const Entry& e) const;
   absl::Status NotFound(const ServiceKey& key) const;
 
@@ -77,6 +80,8 @@ class ServiceTable {
   std::deque<uint32_t> free_real_ids_;
   // What the vip_filter map holds (XLB_VIP_FILTER_WORDS words).
   std::vector<uint64_t> vip_filter_;
+  // What the nat_reals map holds: every NAT service's reals' endpoints.
+  std::set<std::tuple<IpAddress, uint16_t, Protocol>> nat_reals_;
   uint32_t next_gen_ = 1;
 };
 

@@ -51,38 +51,6 @@ absl::StatusOr<uint32_t> Number(const std::string& flag, const std::string& valu
   return n;
 }
 
-// "203.0.113.11", "203.0.113.11:80@5", "2001:db8::11@2", "[2001:db8::11]:80@2"
-absl::StatusOr<RealSpec> ParseReal(const std::string& text) {
-  RealSpec r;
-  std::string rest = text;
-  if (auto at = rest.rfind('@'); at != std::string::npos) {
-    auto w = Number("weight of " + text, rest.substr(at + 1));
-    if (!w.ok()) return w.status();
-    r.weight = *w;
-    rest = rest.substr(0, at);
-  }
-  std::string addr = rest, port;
-  if (!rest.empty() && rest[0] == '[') {
-    auto close = rest.find("]:");
-    if (close == std::string::npos) return UsageError("real '" + text + "': want [ADDR]:PORT");
-    addr = rest.substr(1, close - 1);
-    port = rest.substr(close + 2);
-  } else if (std::count(rest.begin(), rest.end(), ':') == 1) {
-    addr = rest.substr(0, rest.find(':'));
-    port = rest.substr(rest.find(':') + 1);
-  }
-  auto ip = IpAddress::Parse(addr);
-  if (!ip.ok()) return UsageError("real '" + text + "': " + std::string(ip.status().message()));
-  r.address = *ip;
-  if (!port.empty()) {
-    auto p = Number("port of " + text, port);
-    if (!p.ok()) return p.status();
-    if (*p > 65535) return UsageError("real '" + text + "': port over 65535");
-    r.port = static_cast<uint16_t>(*p);
-  }
-  return r;
-}
-
 struct Session {
   std::string pin_dir = kDefaultPinDir;
   Maps maps;
@@ -183,7 +151,7 @@ absl::Status RealCmd(Session& s, Args& a) {
   if (!key.ok()) return key.status();
   std::vector<RealSpec> reals;
   while (!a.empty()) {
-    auto r = ParseReal(a.next());
+    auto r = ParseRealSpec(a.next());
     if (!r.ok()) return r.status();
     reals.push_back(*r);
   }

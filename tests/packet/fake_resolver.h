@@ -22,6 +22,10 @@ class FakeResolver : public dataplane::NexthopResolver {
  public:
   static constexpr Mac kDirectorMac{0x02, 0, 0, 0, 0, 0xd1};
   static Mac RealMac(int n) { return {0x02, 0, 0, 0, 1, static_cast<uint8_t>(n)}; }
+  // The N of a real's default MAC: the address's last byte.
+  static int MacNumber(const dataplane::IpAddress& a) {
+    return a.is_v4() ? ntohl(a.words()[0]) & 0xff : ntohl(a.words()[3]) & 0xff;
+  }
 
   std::map<dataplane::IpAddress, std::optional<dataplane::Nexthop>> overrides;
 
@@ -30,9 +34,18 @@ class FakeResolver : public dataplane::NexthopResolver {
     if (auto it = overrides.find(a); it != overrides.end()) return it->second;
     dataplane::Nexthop nh;
     nh.ifindex = 1;
-    nh.dmac = RealMac(a.is_v4() ? ntohl(a.words()[0]) & 0xff : ntohl(a.words()[3]) & 0xff);
+    nh.dmac = RealMac(MacNumber(a));
     nh.smac = kDirectorMac;
     return nh;
+  }
+
+  // The route: the resolved next hop's interface, else 1 (lo), unless
+  // `routes` says otherwise (0: no route).
+  std::map<dataplane::IpAddress, uint32_t> routes;
+  absl::StatusOr<uint32_t> EgressInterface(const dataplane::IpAddress& a) override {
+    if (auto it = routes.find(a); it != routes.end()) return it->second;
+    if (auto it = overrides.find(a); it != overrides.end() && it->second) return it->second->ifindex;
+    return 1;
   }
 
   // `addr` resolves to `ifindex` with MAC RealMac(mac); nullopt: unresolved.

@@ -57,7 +57,7 @@ std::string L4(const Frame& f) {
     Put16(l4, 0);
     l4 += f.l4_payload;
     uint16_t c = InetChecksum(l4, PseudoHeaderSum(f.saddr, f.daddr, kUdp, l4.size()));
-    Set16(l4, 6, c == 0 ? 0xffff : c);
+    Set16(l4, 6, f.udp_no_checksum ? 0 : c == 0 ? 0xffff : c);
   } else {
     l4 = f.l4_payload;
   }

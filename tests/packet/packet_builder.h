@@ -32,6 +32,7 @@ struct Frame {
   uint16_t ipv4_frag = 0;           // flags (MF 0x2000) | offset, host order
   bool ipv6_fragment_header = false;
   bool ipv6_hop_by_hop = false;
+  bool udp_no_checksum = false;     // IPv4 UDP checksum 0 ("none")
   std::string l4_payload = "xlb";   // after the TCP/UDP header
   std::string raw_l4;               // if set: the whole L4 part (proto as given)
 };

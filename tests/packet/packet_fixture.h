@@ -70,8 +70,10 @@ class PacketTest : public ::testing::Test {
     auto t = dataplane::ServiceTable::Adopt(&prog_->maps(), &resolver_);
     ASSERT_TRUE(t.ok()) << t.status();
     table_ = std::move(*t);
-    uint32_t veth = Ifindex("xlbt0");
-    ASSERT_TRUE(prog_->maps().tx_ports.Update(&veth, &veth).ok());
+    // Interfaces xlb is "attached" to: lo, where test runs arrive, and
+    // xlbt0; xlbt1 is not one (redirects to it are refused).
+    for (uint32_t ifindex : {1u, static_cast<uint32_t>(Ifindex("xlbt0"))})
+      ASSERT_TRUE(prog_->maps().tx_ports.Update(&ifindex, &ifindex).ok());
   }
 
   void AddService(const std::string& key, std::vector<std::string> reals,
@@ -83,15 +85,13 @@ class PacketTest : public ::testing::Test {
     SetReals(key, reals);
   }
 
-  // "203.0.113.1" or "203.0.113.1@0" (weight 0).
+  // Each real as ParseRealSpec reads it: "203.0.113.1", "203.0.113.1:8080@0".
   void SetReals(const std::string& key, const std::vector<std::string>& reals) {
     std::vector<RealSpec> specs;
     for (const auto& r : reals) {
-      auto at = r.find('@');
-      RealSpec spec;
-      spec.address = Ip(r.substr(0, at));
-      spec.weight = at == std::string::npos ? 1 : std::stoi(r.substr(at + 1));
-      specs.push_back(spec);
+      auto spec = dataplane::ParseRealSpec(r);
+      ASSERT_TRUE(spec.ok()) << spec.status();
+      specs.push_back(*spec);
     }
     auto st = table_->SetReals(Key(key), specs);
     ASSERT_TRUE(st.ok()) << st;

@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* NAT (IPVS masquerading): a request's destination becomes the real's
+ * address and port; the real's reply, which comes back through the director
+ * (its gateway), gets the VIP and port back as its source. The translation
+ * lives in the connection table, one entry per direction. */
+#ifndef XLB_BPF_NAT_H
+#define XLB_BPF_NAT_H
+
+#include "csum.h"
+#include "maps.h"
+#include "parse.h"
+
+/* Rewrites the destination (to_dst) or the source address and port of the
+ * parsed packet, with its IPv4 header and TCP/UDP checksums. The parser
+ * checked these bounds already; they are checked again for the verifier,
+ * which does not tie the saved pointers to the family they were parsed as. */
+static __always_inline void nat_rewrite(struct packet *p, void *data_end, int to_dst,
+					const __be32 *addr, __be16 port)
+{
+	__u32 delta;
+	if (p->flow.family == XLB_FAMILY_V4) {
+		struct iphdr *ip = p->l3;
+		if ((void *)(ip + 1) > data_end)
+			return;
+		__be32 *field = to_dst ? &ip->daddr : &ip->saddr;
+		delta = csum_delta(field, addr, 2);
+		*field = addr[0];
+		ip->check = csum_apply(ip->check, delta);
+	} else {
+		struct ipv6hdr *ip6 = p->l3;
+		if ((void *)(ip6 + 1) > data_end)
+			return;
+		__be32 *field = to_dst ? ip6->daddr.in6_u.u6_addr32 : ip6->saddr.in6_u.u6_addr32;
+		delta = csum_delta(field, addr, 8);
+		field[0] = addr[0];
+		field[1] = addr[1];
+		field[2] = addr[2];
+		field[3] = addr[3];
+	}
+	__be16 *port_field;
+	__u16 *check;
+	if (p->flow.proto == IPPROTO_TCP) {
+		struct tcphdr *tcp = p->l4;
+		if ((void *)(tcp + 1) > data_end)
+			return;
+		port_field = to_dst ? &tcp->dest : &tcp->source;
+		check = &tcp->check;
+	} else {
+		struct udphdr *udp = p->l4;
+		if ((void *)(udp + 1) > data_end)
+			return;
+		port_field = to_dst ? &udp->dest : &udp->source;
+		check = &udp->check;
+	}
+	delta += csum_delta(port_field, &port, 1);
+	*port_field = port;
+	if (p->flow.proto == IPPROTO_UDP) {
+		if (p->flow.family == XLB_FAMILY_V4 && *check == 0)
+			return; /* IPv4 UDP without a checksum stays without */
+		__u16 c = csum_apply(*check, delta);
+		*check = c ? c : 0xffff; /* 0 means "none" in UDP */
+		return;
+	}
+	*check = csum_apply(*check, delta);
+}
+
+/* The reply entry of a new NAT flow: real -> client, carrying the VIP. */
+static __always_inline void nat_insert_reply(const struct packet *p, const struct xlb_conn *fwd,
+					     const struct xlb_real *real, __be16 rport)
+{
+	struct xlb_flow_key key = {};
+	key.src[0] = real->addr[0];
+	key.src[1] = real->addr[1];
+	key.src[2] = real->addr[2];
+	key.src[3] = real->addr[3];
+	key.dst[0] = p->flow.src[0];
+	key.dst[1] = p->flow.src[1];
+	key.dst[2] = p->flow.src[2];
+	key.dst[3] = p->flow.src[3];
+	key.sport = rport;
+	key.dport = p->flow.sport;
+	key.proto = p->flow.proto;
+	key.family = p->flow.family;
+	struct xlb_conn reply = *fwd;
+	reply.flags = (fwd->flags & XLB_CONN_F_CLOSING) | XLB_CONN_F_REPLY;
+	reply.vport = p->flow.dport;
+	reply.vip[0] = p->flow.dst[0];
+	reply.vip[1] = p->flow.dst[1];
+	reply.vip[2] = p->flow.dst[2];
+	reply.vip[3] = p->flow.dst[3];
+	bpf_map_update_elem(&conn_table, &key, &reply, BPF_ANY);
+}
+
+static __always_inline int nat_enabled(void)
+{
+	__u32 zero = 0;
+	struct xlb_config *cfg = bpf_map_lookup_elem(&config, &zero);
+	return cfg && (cfg->flags & XLB_CFG_F_NAT);
+}
+
+/* From a NAT real's service port, yet matching no flow. */
+static __always_inline int from_nat_real(const struct packet *p)
+{
+	struct xlb_endpoint_key key = {};
+	key.addr[0] = p->flow.src[0];
+	key.addr[1] = p->flow.src[1];
+	key.addr[2] = p->flow.src[2];
+	key.addr[3] = p->flow.src[3];
+	key.port = p->flow.sport;
+	key.proto = p->flow.proto;
+	key.family = p->flow.family;
+	return bpf_map_lookup_elem(&nat_reals, &key) != NULL;
+}
+
+#endif /* XLB_BPF_NAT_H */
