@@ -35,10 +35,17 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, XLB_VIP_FILTER_WORDS);
+	__uint(max_entries, XLB_FILTER_WORDS);
 	__type(key, __u32);
 	__type(value, __u64);
 } vip_filter SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XLB_FILTER_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+} nat_real_filter SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -88,13 +95,6 @@ struct {
 	__type(value, __u32);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 } nat_reals SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct xlb_config);
-} config SEC(".maps");
 
 /* Egress interfaces for XDP_REDIRECT, keyed by ifindex. */
 struct {

@@ -9,6 +9,7 @@
 #include "csum.h"
 #include "maps.h"
 #include "parse.h"
+#include "forward.h"
 
 /* Rewrites the destination (to_dst) or the source address and port of the
  * parsed packet, with its IPv4 header and TCP/UDP checksums. The parser
@@ -82,6 +83,7 @@ static __always_inline void nat_insert_reply(const struct packet *p, const struc
 	key.proto = p->flow.proto;
 	key.family = p->flow.family;
 	struct xlb_conn reply = *fwd;
+	reply.nh_ifindex = 0;
 	reply.flags = (fwd->flags & XLB_CONN_F_CLOSING) | XLB_CONN_F_REPLY;
 	reply.vport = p->flow.dport;
 	reply.vip[0] = p->flow.dst[0];
@@ -89,13 +91,6 @@ static __always_inline void nat_insert_reply(const struct packet *p, const struc
 	reply.vip[2] = p->flow.dst[2];
 	reply.vip[3] = p->flow.dst[3];
 	bpf_map_update_elem(&conn_table, &key, &reply, BPF_ANY);
-}
-
-static __always_inline int nat_enabled(void)
-{
-	__u32 zero = 0;
-	struct xlb_config *cfg = bpf_map_lookup_elem(&config, &zero);
-	return cfg && (cfg->flags & XLB_CFG_F_NAT);
 }
 
 /* From a NAT real's service port, yet matching no flow. */
@@ -110,6 +105,29 @@ static __always_inline int from_nat_real(const struct packet *p)
 	key.proto = p->flow.proto;
 	key.family = p->flow.family;
 	return bpf_map_lookup_elem(&nat_reals, &key) != NULL;
+}
+
+/* The next hop toward the client of a reply entry: cached in the entry,
+ * asked of the FIB again once a second (a reply's per-packet lookup would
+ * cost as much as the rest of the reply path). */
+static __always_inline int reply_nexthop(struct xdp_md *ctx, struct xlb_conn *conn,
+					 const struct packet *p, __u64 now, struct nexthop *nh)
+{
+	if (conn->nh_ifindex && now - conn->nh_checked_ns < XLB_NEXTHOP_REFRESH_NS) {
+		nh->ifindex = conn->nh_ifindex;
+		__builtin_memcpy(nh->dmac, conn->nh_dmac, ETH_ALEN);
+		__builtin_memcpy(nh->smac, conn->nh_smac, ETH_ALEN);
+		return 1;
+	}
+	if (!fib_nexthop(ctx, p->flow.family, p->flow.proto, conn->vip, p->flow.dst, nh)) {
+		conn->nh_ifindex = 0;
+		return 0;
+	}
+	conn->nh_ifindex = nh->ifindex;
+	__builtin_memcpy(conn->nh_dmac, nh->dmac, ETH_ALEN);
+	__builtin_memcpy(conn->nh_smac, nh->smac, ETH_ALEN);
+	conn->nh_checked_ns = now;
+	return 1;
 }
 
 #endif /* XLB_BPF_NAT_H */

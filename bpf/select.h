@@ -30,12 +30,12 @@ static __always_inline struct xlb_service *lookup_service(const struct xlb_flow_
 	return bpf_map_lookup_elem(&services, &key);
 }
 
-/* False when `addr` is certainly not a VIP (see XLB_VIP_FILTER_BITS). */
-static __always_inline int maybe_vip(const __be32 *addr)
+/* False when `addr` is certainly not in `filter` (see XLB_FILTER_BITS). */
+static __always_inline int maybe_in(void *filter, const __be32 *addr)
 {
-	__u32 bit = xlb_vip_filter_bit(addr);
+	__u32 bit = xlb_filter_bit(addr);
 	__u32 word = bit / 64;
-	__u64 *w = bpf_map_lookup_elem(&vip_filter, &word);
+	__u64 *w = bpf_map_lookup_elem(filter, &word);
 	return w && (*w & (1ull << (bit % 64)));
 }
 

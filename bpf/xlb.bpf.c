@@ -104,7 +104,7 @@ static __always_inline int handle_flow(struct xdp_md *ctx, struct packet *p, __u
 	return verdict;
 }
 
-/* A packet not for a VIP, while some service is NAT: a real's reply gets
+/* A packet not for a VIP, from a NAT real's address: a real's reply gets
  * the VIP back as its source and goes to the client; anything else from
  * the reals (their own connections) goes up unchanged. */
 static __always_inline int handle_nat_reply(struct xdp_md *ctx, struct packet *p)
@@ -120,7 +120,7 @@ static __always_inline int handle_nat_reply(struct xdp_md *ctx, struct packet *p
 	nat_rewrite(p, (void *)(long)ctx->data_end, 0, conn->vip, conn->vport);
 	count_global(XLB_STAT_NAT_REPLY);
 	struct nexthop nh;
-	if (!fib_nexthop(ctx, p->flow.family, p->flow.proto, conn->vip, p->flow.dst, &nh)) {
+	if (!reply_nexthop(ctx, conn, p, now, &nh)) {
 		/* Translated already: the kernel forwards it and resolves the
 		 * client's next hop for the packets after it. */
 		count_global(XLB_STAT_NO_ROUTE);
@@ -143,8 +143,8 @@ int xlb_xdp(struct xdp_md *ctx)
 	}
 	if (parsed == PARSE_OTHER)
 		return pass_up();
-	if (!maybe_vip(p.flow.dst)) {
-		if (parsed == PARSE_FLOW && nat_enabled())
+	if (!maybe_in(&vip_filter, p.flow.dst)) {
+		if (parsed == PARSE_FLOW && maybe_in(&nat_real_filter, p.flow.src))
 			return handle_nat_reply(ctx, &p);
 		return pass_up();
 	}

@@ -80,18 +80,19 @@ struct xlb_vip {
 	__u32 flags; /* enum xlb_vip_flags */
 };
 
-/* The VIP filter: one bit per hash of a destination address, set for every
- * VIP, so that traffic that is not for a VIP (most of what reaches the
- * director itself) is told apart with one array read instead of hash
- * lookups. A set bit may be a false positive; the service lookup decides.
+/* Address filters: one bit per hash of an address, so that a packet that
+ * is none of ours (most of what reaches the director itself) is told apart
+ * with one array read instead of hash lookups. A set bit may be a false
+ * positive; the hash lookups behind it decide. Two of them: VIPs (by
+ * destination) and NAT reals (by source, for their replies).
  * An array of __u64 words; bit b is word b / 64, bit b % 64. */
-#define XLB_VIP_FILTER_BITS 65536
-#define XLB_VIP_FILTER_WORDS (XLB_VIP_FILTER_BITS / 64)
+#define XLB_FILTER_BITS 65536
+#define XLB_FILTER_WORDS (XLB_FILTER_BITS / 64)
 
-static inline __u32 xlb_vip_filter_bit(const __be32 addr[4])
+static inline __u32 xlb_filter_bit(const __be32 addr[4])
 {
 	__u32 x = addr[0] ^ addr[1] ^ addr[2] ^ addr[3];
-	return (x ^ (x >> 16)) & (XLB_VIP_FILTER_BITS - 1);
+	return (x ^ (x >> 16)) & (XLB_FILTER_BITS - 1);
 }
 
 /* ---- reals ------------------------------------------------------------- */
@@ -160,7 +161,15 @@ struct xlb_conn {
 	__u8 pad[2];
 	__u64 last_seen_ns;       /* bpf_ktime_get_coarse_ns(): CLOCK_MONOTONIC_COARSE */
 	__be32 vip[4];            /* REPLY: the VIP */
+	/* REPLY: the next hop toward the client, from bpf_fib_lookup, asked
+	 * again when older than XLB_NEXTHOP_REFRESH_NS. */
+	__u64 nh_checked_ns;
+	__u32 nh_ifindex;
+	__u8 nh_dmac[6];
+	__u8 nh_smac[6];
 };
+
+#define XLB_NEXTHOP_REFRESH_NS 1000000000ull
 
 struct xlb_persist_key {
 	__be32 client[4];    /* client address & service's persist_mask */
@@ -183,15 +192,6 @@ struct xlb_endpoint_key {
 	__be16 port;
 	__u8 proto;
 	__u8 family;
-};
-
-/* Settings of the whole program: one entry. */
-enum xlb_config_flags {
-	XLB_CFG_F_NAT = 1 << 0, /* some service is NAT: look for replies */
-};
-
-struct xlb_config {
-	__u32 flags; /* enum xlb_config_flags */
 };
 
 /* ---- counters (per-CPU arrays; readers sum over CPUs) ------------------ */

@@ -61,7 +61,7 @@ int PossibleCpus() {
 const std::vector<std::string>& Maps::Names() {
   static const std::vector<std::string> names = {
       "services",     "service_gens",  "vips",         "vip_filter",
-      "reals",        "nat_reals",     "config",       "maglev_tables",
+      "reals",        "nat_reals",     "nat_real_filter", "maglev_tables",
       "conn_table",   "persist_table", "tx_ports",     "global_stats",
       "service_stats", "real_stats"};
   return names;
@@ -69,7 +69,7 @@ const std::vector<std::string>& Maps::Names() {
 
 MapFd* Maps::ByName(const std::string& name) {
   MapFd* all[] = {&services,      &service_gens,  &vips,         &vip_filter,
-                  &reals,         &nat_reals,     &config,       &maglev_tables,
+                  &reals,         &nat_reals,     &nat_real_filter, &maglev_tables,
                   &conn_table,    &persist_table, &tx_ports,     &global_stats,
                   &service_stats, &real_stats};
   const auto& names = Names();

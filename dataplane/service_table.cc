@@ -128,7 +128,10 @@ struct ServiceTable::Entry {
 };
 
 ServiceTable::ServiceTable(Maps* maps, NexthopResolver* resolver)
-    : maps_(maps), resolver_(resolver) {
+    : maps_(maps),
+      resolver_(resolver),
+      vip_filter_(&maps->vip_filter),
+      nat_real_filter_(&maps->nat_real_filter) {
   for (uint32_t id = 1; id < XLB_MAX_SERVICES; ++id) free_service_ids_.insert(id);
 }
 
@@ -142,9 +145,8 @@ absl::StatusOr<std::unique_ptr<ServiceTable>> ServiceTable::Adopt(Maps* maps,
 }
 
 absl::Status ServiceTable::AdoptAll() {
-  vip_filter_.assign(XLB_VIP_FILTER_WORDS, 0);
-  for (uint32_t w = 0; w < XLB_VIP_FILTER_WORDS; ++w)
-    if (auto st = maps_->vip_filter.Lookup(&w, &vip_filter_[w]); !st.ok()) return st.status();
+  if (auto st = vip_filter_.Adopt(); !st.ok()) return st;
+  if (auto st = nat_real_filter_.Adopt(); !st.ok()) return st;
   std::unordered_map<uint32_t, Entry*> by_id;
   xlb_service_key key, next;
   bool first = true;
@@ -249,7 +251,7 @@ absl::Status ServiceTable::CheckNatReachable(const Service& service,
   return absl::OkStatus();
 }
 
-// Tells the packet path whether to look for NAT replies, and from where.
+// Tells the packet path where NAT replies may come from.
 absl::Status ServiceTable::SyncNat() {
   std::set<std::tuple<IpAddress, uint16_t, Protocol>> want;
   for (const auto& [key, e] : services_) {
@@ -276,12 +278,9 @@ absl::Status ServiceTable::SyncNat() {
     if (auto st = maps_->nat_reals.Delete(&k); !st.ok()) return st;
   }
   nat_reals_ = std::move(want);
-  bool nat = false;
-  for (const auto& [key, e] : services_) nat |= e->service.options.forward == Forward::kNat;
-  const uint32_t zero = 0;
-  xlb_config cfg = {};
-  if (nat) cfg.flags |= XLB_CFG_F_NAT;
-  return maps_->config.Update(&zero, &cfg);
+  std::set<IpAddress> addresses;
+  for (const auto& t : nat_reals_) addresses.insert(std::get<0>(t));
+  return nat_real_filter_.Sync(addresses);
 }
 
 absl::StatusOr<uint32_t> ServiceTable::AllocateRealId() {
@@ -366,16 +365,9 @@ absl::Status ServiceTable::PublishTable(Entry& e, xlb_service value) {
 // Keeps the vips map entry and the VIP filter of `vip` in line with the
 // services that use it.
 absl::Status ServiceTable::UpdateVip(const IpAddress& vip) {
-  std::vector<uint64_t> filter(XLB_VIP_FILTER_WORDS, 0);
-  for (const auto& [k, e] : services_) {
-    uint32_t bit = xlb_vip_filter_bit(k.vip.words().data());
-    filter[bit / 64] |= 1ull << (bit % 64);
-  }
-  for (uint32_t w = 0; w < XLB_VIP_FILTER_WORDS; ++w) {
-    if (filter[w] == vip_filter_[w]) continue;
-    if (auto st = maps_->vip_filter.Update(&w, &filter[w]); !st.ok()) return st;
-    vip_filter_[w] = filter[w];
-  }
+  std::set<IpAddress> vips;
+  for (const auto& [k, e] : services_) vips.insert(k.vip);
+  if (auto st = vip_filter_.Sync(vips); !st.ok()) return st;
   bool used = false;
   xlb_vip v = {};
   for (const auto& [k, e] : services_) {

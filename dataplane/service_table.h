@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "dataplane/address_filter.h"
 #include "dataplane/maps.h"
 #include "dataplane/nexthop.h"
 #include "dataplane/service.h"
@@ -78,8 +79,7 @@ class ServiceTable {
   // Real ids in the order they should be reused: never used first, then the
   // longest retired, so a removed real's flows last as long as possible.
   std::deque<uint32_t> free_real_ids_;
-  // What the vip_filter map holds (XLB_VIP_FILTER_WORDS words).
-  std::vector<uint64_t> vip_filter_;
+  AddressFilter vip_filter_, nat_real_filter_;
   // What the nat_reals map holds: every NAT service's reals' endpoints.
   std::set<std::tuple<IpAddress, uint16_t, Protocol>> nat_reals_;
   uint32_t next_gen_ = 1;

@@ -49,6 +49,7 @@ using dataplane::IpAddress;
 
 constexpr char kVip[] = "192.0.2.10";
 constexpr char kNotVip[] = "192.0.2.20";  // an address with no service
+constexpr char kNatVip[] = "192.0.2.30";  // a NAT service: port 80 -> reals' 8080
 constexpr char kClient[] = "198.51.100.2";
 constexpr uint16_t kHitPort = 40000;       // the established flow's client port
 // New flows: each SYN of the run is a flow never seen before (its own client
@@ -161,6 +162,7 @@ int Main() {
   options.conn_table_size = FLAGS_conn_table_size;
   auto prog = Check(dataplane::Program::Load(options), "load the xlb program");
   FakeResolver resolver;
+  Check(AddSandboxInterfaces(prog->maps()), "redirect targets");
   auto table = Check(dataplane::ServiceTable::Adopt(&prog->maps(), &resolver), "adopt maps");
   dataplane::Service service{Check(dataplane::ParseServiceKey("192.0.2.10:80/tcp"), "key"), {}};
   Check(table->Upsert(service), "add service 192.0.2.10:80/tcp");
@@ -171,6 +173,11 @@ int Main() {
     reals.push_back(spec);
   }
   Check(table->SetReals(service.key, reals), "set reals");
+  dataplane::Service nat{Check(dataplane::ParseServiceKey("192.0.2.30:80/tcp"), "key"), {}};
+  nat.options.forward = dataplane::Forward::kNat;
+  Check(table->Upsert(nat), "add service 192.0.2.30:80/tcp");
+  for (auto& r : reals) r.port = 8080;
+  Check(table->SetReals(nat.key, reals), "set NAT reals");
 
   const std::string ack = Tcp(kVip, kHitPort, kAck);
   // Enough distinct new flows for the checks, the warm-up and every batch.
@@ -187,6 +194,8 @@ int Main() {
       {"dr_conn_hit", prog->prog_fd(), {ack}, XDP_TX, 2.0, {}},
       {"dr_new_flow", prog->prog_fd(), syns, XDP_TX, 3.0, {}},
       {"not_vip_pass", prog->prog_fd(), {Tcp(kNotVip, kHitPort, kAck)}, XDP_PASS, 1.3, {}},
+      {"nat_conn_hit", prog->prog_fd(), {Tcp(kNatVip, kHitPort, kAck)}, XDP_TX, 2.5, {}},
+      {"nat_reply", prog->prog_fd(), {}, XDP_REDIRECT, 2.5, {}},
   };
 
   // The established flow: its SYN once, then its ACKs find it. The ACK must
@@ -200,7 +209,25 @@ int Main() {
                                                     FakeResolver::RealMac(real).data()), 6) ||
       first.packet.substr(12) != ack.substr(12))
     Fail("dr_conn_hit: the ACK was not forwarded to a real by DR");
+  // The NAT flow likewise; its reply comes from the real the ACK went to.
+  Path nat_open{"nat_conn_hit (SYN)", prog->prog_fd(), {Tcp(kNatVip, kHitPort, kSyn)}, XDP_TX, 0,
+                {}};
+  RunBatch(nat_open, 1);
+  auto to_real = Check(dataplane::TestRun(prog->prog_fd(), paths[4].frames[0]), "nat_conn_hit");
+  if (to_real.verdict != XDP_TX || to_real.packet.size() < 38 ||
+      to_real.packet.substr(36, 2) != std::string("\x1f\x90", 2))
+    Fail("nat_conn_hit: the ACK was not rewritten to a real's port 8080");
+  Frame reply;
+  reply.saddr = IpAddress::FromWords(
+      dataplane::Family::kV4, reinterpret_cast<const uint32_t*>(to_real.packet.data() + 30));
+  reply.daddr = *IpAddress::Parse(kClient);
+  reply.sport = 8080;
+  reply.dport = kHitPort;
+  reply.tcp_flags = kAck;
+  paths[5].frames = {Build(reply)};
   CheckCounters(*prog, paths[1], XLB_STAT_CONN_HIT, XLB_STAT_CONN_MISS);
+  CheckCounters(*prog, paths[4], XLB_STAT_CONN_HIT, XLB_STAT_CONN_MISS);
+  CheckCounters(*prog, paths[5], XLB_STAT_NAT_REPLY, XLB_STAT_NAT_UNMATCHED);
   CheckCounters(*prog, paths[2], XLB_STAT_CONN_MISS, XLB_STAT_CONN_HIT);
   CheckCounters(*prog, paths[3], XLB_STAT_PASSED, XLB_STAT_TX);
 

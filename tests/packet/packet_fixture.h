@@ -22,6 +22,7 @@
 #include "gtest/gtest.h"
 #include "tests/packet/fake_resolver.h"
 #include "tests/packet/packet_builder.h"
+#include "tests/packet/sandbox.h"
 
 namespace xlb::testing {
 
@@ -70,10 +71,7 @@ class PacketTest : public ::testing::Test {
     auto t = dataplane::ServiceTable::Adopt(&prog_->maps(), &resolver_);
     ASSERT_TRUE(t.ok()) << t.status();
     table_ = std::move(*t);
-    // Interfaces xlb is "attached" to: lo, where test runs arrive, and
-    // xlbt0; xlbt1 is not one (redirects to it are refused).
-    for (uint32_t ifindex : {1u, static_cast<uint32_t>(Ifindex("xlbt0"))})
-      ASSERT_TRUE(prog_->maps().tx_ports.Update(&ifindex, &ifindex).ok());
+    ASSERT_TRUE(AddSandboxInterfaces(prog_->maps()).ok());
   }
 
   void AddService(const std::string& key, std::vector<std::string> reals,

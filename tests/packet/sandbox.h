@@ -7,14 +7,21 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "dataplane/maps.h"
 
 namespace xlb::testing {
 
-// Enters the namespaces and brings lo up. With `with_bpffs`, mounts a
+// Enters the namespaces, brings lo up and makes a veth pair, xlbt0 (toward
+// the clients 198.51.100.2 and 2001:db8:1::2, MAC 02:00:00:00:00:c1; its own
+// MAC 02:00:00:00:00:d0) and xlbt1. With `with_bpffs`, mounts a
 // private bpffs and returns its directory (a fresh one under /tmp, removed
 // by LeaveSandbox); else returns "".
 absl::StatusOr<std::string> EnterSandbox(bool with_bpffs);
 void LeaveSandbox(const std::string& bpffs_dir);
+
+// Makes lo (where test runs arrive) and xlbt0 redirect targets of the
+// program, as attaching xlb to them would; xlbt1 stays outside.
+absl::Status AddSandboxInterfaces(const dataplane::Maps& maps);
 
 }  // namespace xlb::testing
 

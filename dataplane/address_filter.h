@@ -1,0 +1,31 @@
+// Keeps one of the program's address filters (see XLB_FILTER_BITS in
+// bpf/xlb_abi.h) equal to a set of addresses, writing only changed words.
+#ifndef XLB_DATAPLANE_ADDRESS_FILTER_H_
+#define XLB_DATAPLANE_ADDRESS_FILTER_H_
+
+#include <cstdint>
+#include <set>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "dataplane/address.h"
+#include "dataplane/maps.h"
+
+namespace xlb::dataplane {
+
+class AddressFilter {
+ public:
+  explicit AddressFilter(const MapFd* map) : map_(map) {}
+  // Reads what the map holds now (after a restart).
+  absl::Status Adopt();
+  // Makes the filter pass exactly these addresses (and their false positives).
+  absl::Status Sync(const std::set<IpAddress>& addresses);
+
+ private:
+  const MapFd* map_;
+  std::vector<uint64_t> words_ = std::vector<uint64_t>(XLB_FILTER_WORDS, 0);
+};
+
+}  // namespace xlb::dataplane
+
+#endif  // XLB_DATAPLANE_ADDRESS_FILTER_H_
