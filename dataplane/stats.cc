@@ -3,10 +3,24 @@
 namespace xlb::dataplane {
 
 absl::string_view GlobalStatName(int stat) {
-  static constexpr absl::string_view kNames[XLB_STAT__COUNT] = {
-      "passed",     "dropped",  "malformed", "fragments",      "no_route", "conn_hit",
-      "conn_miss",  "tx",       "redirect",  "icmp_forwarded", "no_real"};
-  return stat >= 0 && stat < XLB_STAT__COUNT ? kNames[stat] : "unknown";
+  // A switch, so that a counter added to the ABI without a name warns.
+  switch (static_cast<xlb_global_stat>(stat)) {
+    case XLB_STAT_PASSED: return "passed";
+    case XLB_STAT_DROPPED: return "dropped";
+    case XLB_STAT_MALFORMED: return "malformed";
+    case XLB_STAT_FRAGMENTS: return "fragments";
+    case XLB_STAT_NO_ROUTE: return "no_route";
+    case XLB_STAT_CONN_HIT: return "conn_hit";
+    case XLB_STAT_CONN_MISS: return "conn_miss";
+    case XLB_STAT_TX: return "tx";
+    case XLB_STAT_REDIRECT: return "redirect";
+    case XLB_STAT_ICMP_FORWARDED: return "icmp_forwarded";
+    case XLB_STAT_NO_REAL: return "no_real";
+    case XLB_STAT_NAT_REPLY: return "nat_reply";
+    case XLB_STAT_NAT_UNMATCHED: return "nat_unmatched";
+    case XLB_STAT__COUNT: break;
+  }
+  return "unknown";
 }
 
 absl::StatusOr<GlobalCounters> ReadGlobalCounters(const Maps& maps) {

@@ -26,10 +26,10 @@ constexpr char kUsage[] = R"(usage: xlb-dp [--pin-dir DIR] COMMAND ...
   attach IFNAME... [--generic]     load the program (adopting pinned maps) and attach it
   detach IFNAME...                 detach xlb's program
   unpin                            remove the pinned maps
-  service add VIP:PORT[/tcp|udp] [--scheduler maglev|source-hash] [--persistence SECONDS]
+  service add VIP:PORT[/tcp|udp] [--forward dr|nat] [--scheduler maglev|source-hash] [--persistence SECONDS]
                                  [--netmask PREFIX] [--table-size PRIME] [--drop-fragments]
   service del VIP:PORT[/proto]
-  real set VIP:PORT[/proto] [ADDR[@WEIGHT] | [V6ADDR]:PORT@WEIGHT ...]   the complete set
+  real set VIP:PORT[/proto] [ADDR[:PORT][@WEIGHT] | [V6ADDR]:PORT[@WEIGHT] ...]   the complete set
   list [--stats]                   services, reals (and counters)
   stats                            global counters
   conns [--limit N]                connection-table entries
@@ -126,6 +126,12 @@ absl::Status ServiceCmd(Session& s, Args& a) {
     }
     if (a.empty()) return UsageError(flag + " wants a value");
     std::string value = a.next();
+    if (flag == "--forward") {
+      if (value == "dr") svc.options.forward = Forward::kDr;
+      else if (value == "nat") svc.options.forward = Forward::kNat;
+      else return UsageError("--forward is dr or nat, not '" + value + "'");
+      continue;
+    }
     if (flag == "--scheduler") {
       if (value == "maglev") svc.options.scheduler = Scheduler::kMaglev;
       else if (value == "source-hash") svc.options.scheduler = Scheduler::kSourceHash;
@@ -186,7 +192,8 @@ absl::Status List(Session& s, Args& a) {
                                stats ? "Packets        Bytes  NewFlows" : "Options");
   for (const auto& svc : s.table->List()) {
     const auto& o = svc.service.options;
-    std::string opts = o.scheduler == Scheduler::kSourceHash ? "source-hash" : "maglev";
+    std::string opts = o.forward == Forward::kNat ? "nat " : "dr ";
+    absl::StrAppend(&opts, o.scheduler == Scheduler::kSourceHash ? "source-hash" : "maglev");
     if (o.persistence_timeout_s) absl::StrAppend(&opts, " persistent ", o.persistence_timeout_s);
     if (o.drop_fragments) absl::StrAppend(&opts, " drop-fragments");
     std::string figures = opts;

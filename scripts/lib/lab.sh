@@ -9,12 +9,16 @@
 #      | d1 - sd, bridge br0 in switch (S)
 #   real1..3 (R1..R3) eth0: 203.0.113.11..13  2001:db8:2::11..13, VIP on lo
 #
-# VIPs: 192.0.2.10 and 2001:db8:10::10. The client routes them to the
-# director; the reals answer the client directly through their gateway, the
-# director's d1 address (the director's kernel forwards those replies).
+# Direct-routing VIPs: 192.0.2.10 and 2001:db8:10::10, on the reals' lo; the
+# reals answer the client directly through their gateway, the director's d1
+# address (the director's kernel forwards those replies). NAT VIPs:
+# 192.0.2.20 and 2001:db8:10::20, not on the reals; their replies come back
+# to the director (the reals' gateway), which rewrites them.
 
 LAB_VIP4=192.0.2.10
 LAB_VIP6=2001:db8:10::10
+LAB_NAT_VIP4=192.0.2.20
+LAB_NAT_VIP6=2001:db8:10::20
 LAB_PIDS=()
 LAB_NETNS=()
 
@@ -73,18 +77,21 @@ lab_up() {
   ip netns exec "$D" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 \
     net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.d0.rp_filter=0 net.ipv4.conf.d1.rp_filter=0
   # Routes after the links are up (a link change flushes them).
-  ip -n "$C" route add "$LAB_VIP4/32" via 198.51.100.1
+  ip -n "$C" route add 192.0.2.0/24 via 198.51.100.1
   ip -n "$C" route add 203.0.113.0/24 via 198.51.100.1
-  ip -n "$C" -6 route add "$LAB_VIP6/128" via 2001:db8:1::1
+  ip -n "$C" -6 route add 2001:db8:10::/64 via 2001:db8:1::1
   ip -n "$C" -6 route add 2001:db8:2::/64 via 2001:db8:1::1
   for r in "$R1" "$R2" "$R3"; do
     ip -n "$r" route add default via 203.0.113.1
     ip -n "$r" -6 route add default via 2001:db8:2::1
   done
-  # XDP on veth: checksums must be complete before a redirect, and the
-  # peer of a veth we send into needs an XDP program (PLATFORM.md).
+  # XDP on veth: checksums must be complete in what is sent into the
+  # director, and the peer of a veth it sends into needs an XDP program
+  # (PLATFORM.md): sd toward the reals, c0 toward the client (NAT replies).
   ip netns exec "$C" ethtool -K c0 tx off >/dev/null
+  for r in "$R1" "$R2" "$R3"; do ip netns exec "$r" ethtool -K eth0 tx off >/dev/null; done
   ip -n "$S" link set dev sd xdpdrv obj "$LAB_BUILD/bpf/pass.bpf.o" sec xdp
+  ip -n "$C" link set dev c0 xdpdrv obj "$LAB_BUILD/bpf/pass.bpf.o" sec xdp
   # Private bpffs for this run's pins.
   mkdir -p "$LAB_PINS"
   mount -t bpf bpf "$LAB_PINS"
@@ -95,11 +102,12 @@ lab_start() {  # lab_start NS CMD...: a process we own, by PID
   LAB_PIDS+=($!)
 }
 
-# Starts the name server in each real: TCP (and UDP) on port 80.
+# Starts the name server in each real: TCP and UDP on port 80 (direct
+# routing) and 8080 (NAT).
 lab_start_servers() {
   local i=1
   for r in "$R1" "$R2" "$R3"; do
-    lab_start "$r" "$LAB_BUILD/tests/lab/xlb-lab-server" --name "real$i" --port 80 --udp \
+    lab_start "$r" "$LAB_BUILD/tests/lab/xlb-lab-server" --name "real$i" --port 80 --port 8080 --udp \
       >"$LAB_RUN/server$i.out"
     i=$((i + 1))
   done
@@ -120,6 +128,20 @@ lab_wait_for() {  # lab_wait_for SECONDS WHAT CMD...: poll CMD until it succeeds
 }
 
 lab_dp() { ip netns exec "$D" "$LAB_BUILD/dataplane/tool/xlb-dp" --pin-dir "$LAB_PINS" "$@"; }
+lab_client() { ip netns exec "$C" "$LAB_BUILD/tests/lab/xlb-lab-client" "$@"; }
+
+# The kernel's checksum error counters (TcpInCsumErrors, UdpInCsumErrors,
+# Udp6InCsumErrors) of a namespace, summed; "missing" if one is not found.
+lab_csum_errors() {
+  ip netns exec "$1" cat /proc/net/snmp /proc/net/snmp6 | awk '
+    function add(line, names,   i) {
+      for (i = 1; i <= NF; i++) if (names[i] == "InCsumErrors") { n += $i; found++ }
+    }
+    /^Tcp:/ { if (!t++) for (i = 1; i <= NF; i++) tcp[i] = $i; else add($0, tcp) }
+    /^Udp:/ { if (!u++) for (i = 1; i <= NF; i++) udp[i] = $i; else add($0, udp) }
+    /^Udp6InCsumErrors/ { n += $2; found++ }
+    END { print (found == 3 ? n : "missing") }'
+}
 
 lab_down() {
   local pid

@@ -7,34 +7,9 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../../scripts/lib/lab.sh"
+source "$here/../../scripts/lib/lab_checks.sh"
 lab_init "${1:?usage: dr_lab_test.sh BUILD_DIR}"
 trap lab_down EXIT
-
-passes=0 failures=0
-check() {  # check DESCRIPTION CMD...
-  if "${@:2}"; then
-    echo "ok: $1"
-    passes=$((passes + 1))
-  else
-    echo "FAIL: $1"
-    failures=$((failures + 1))
-  fi
-}
-client() { ip netns exec "$C" "$LAB_BUILD/tests/lab/xlb-lab-client" "$@"; }
-
-# Each real's share of N connections is within +-25% of N/3.
-balanced() {  # balanced OUTPUT N
-  local n=$2 lo hi count
-  lo=$(($2 * 75 / 300)) hi=$(($2 * 125 / 300))
-  for r in real1 real2 real3; do
-    count=$(awk -v r="$r" '$1 == "server" && $2 == r {print $3}' <<<"$1")
-    if [[ -z "$count" || $count -lt $lo || $count -gt $hi ]]; then
-      echo "  $r got ${count:-0} of $n (want $lo..$hi)"
-      return 1
-    fi
-  done
-}
-passed_all() { grep -qx "$2: $3 passed, 0 failed" <<<"$1"; }
 
 lab_up
 lab_start_servers
@@ -48,16 +23,16 @@ lab_dp real set "[2001:db8:10::10]:80/tcp" 2001:db8:2::11 2001:db8:2::12 2001:db
 
 # 600 rather than 300: the +-25% share check then sits 4 standard deviations
 # from chance instead of 3.
-out=$(client connect --target 192.0.2.10:80 --count 600 || true)
+out=$(lab_client connect --target 192.0.2.10:80 --count 600 || true)
 echo "$out"
 check "600 TCP connections through the IPv4 VIP succeed" passed_all "$out" connect 600
 check "each real gets a third (+-25%) of them" balanced "$out" 600
 
-out=$(client connect --target 192.0.2.10:80 --count 600 --udp || true)
+out=$(lab_client connect --target 192.0.2.10:80 --count 600 --udp || true)
 check "600 UDP requests through the IPv4 VIP are answered" passed_all "$out" connect 600
 check "each real gets a third (+-25%) of the UDP requests" balanced "$out" 600
 
-out=$(client connect --target "[2001:db8:10::10]:80" --count 600 || true)
+out=$(lab_client connect --target "[2001:db8:10::10]:80" --count 600 || true)
 echo "$out"
 check "600 TCP connections through the IPv6 VIP succeed" passed_all "$out" connect 600
 check "each real gets a third (+-25%) of the IPv6 ones" balanced "$out" 600
@@ -80,7 +55,7 @@ for target in 192.0.2.10:80 "[2001:db8:10::10]:80"; do
   else
     lab_dp real set "$svc" 2001:db8:2::11 2001:db8:2::12
   fi
-  out=$(client connect --target "$target" --count 600 || true)
+  out=$(lab_client connect --target "$target" --count 600 || true)
   check "$target: new connections all succeed after real3 was removed" passed_all "$out" connect 600
   check "$target: no new connection goes to the removed real3" \
     bash -c "! grep -q '^server real3 ' <<<'$out'"
@@ -98,5 +73,4 @@ sed 's/^/  /' <<<"$stats"
 check "the director saw no malformed packet" grep -Eq '^malformed +0$' <<<"$stats"
 lab_dp list --stats | sed 's/^/  /'
 
-echo "lab dr: $passes passed, $failures failed"
-exit $((failures > 0))
+lab_checks_done "lab dr"
