@@ -28,6 +28,7 @@ constexpr char kUsage[] = R"(usage: xlb-dp [--pin-dir DIR] COMMAND ...
   unpin                            remove the pinned maps
   service add VIP:PORT[/tcp|udp] [--forward dr|nat] [--scheduler maglev|source-hash] [--persistence SECONDS]
                                  [--netmask PREFIX] [--table-size PRIME] [--drop-fragments]
+                                 [--tcp-timeout S] [--tcp-fin-timeout S] [--udp-timeout S]
   service del VIP:PORT[/proto]
   real set VIP:PORT[/proto] [ADDR[:PORT][@WEIGHT] | [V6ADDR]:PORT[@WEIGHT] ...]   the complete set
   list [--stats]                   services, reals (and counters)
@@ -143,6 +144,9 @@ absl::Status ServiceCmd(Session& s, Args& a) {
     if (flag == "--persistence") svc.options.persistence_timeout_s = *n;
     else if (flag == "--netmask") svc.options.persistence_netmask = static_cast<int>(*n);
     else if (flag == "--table-size") svc.options.table_size = *n;
+    else if (flag == "--tcp-timeout") svc.options.tcp_timeout_s = *n;
+    else if (flag == "--tcp-fin-timeout") svc.options.tcp_fin_timeout_s = *n;
+    else if (flag == "--udp-timeout") svc.options.udp_timeout_s = *n;
     else return UsageError("service add: unknown option " + flag);
   }
   if (auto st = s.Open(); !st.ok()) return st;
