@@ -62,6 +62,8 @@ struct ServiceOptions {
 struct Service {
   ServiceKey key;
   ServiceOptions options;
+
+  bool operator==(const Service&) const = default;
 };
 
 struct RealSpec {
