@@ -16,6 +16,8 @@ struct Nexthop {
   uint32_t ifindex = 0;
   std::array<uint8_t, 6> dmac{};  // the next hop's MAC
   std::array<uint8_t, 6> smac{};  // the egress interface's MAC
+
+  bool operator==(const Nexthop&) const = default;
 };
 
 class NexthopResolver {

@@ -206,6 +206,13 @@ absl::Status ServiceTable::AdoptAll() {
       s.id = id;
       s.gen = r.gen;
       s.nexthop_known = r.flags & XLB_REAL_F_NEXTHOP;
+      if (s.nexthop_known) {
+        Nexthop nh;
+        nh.ifindex = r.ifindex;
+        std::memcpy(nh.dmac.data(), r.dmac, 6);
+        std::memcpy(nh.smac.data(), r.smac, 6);
+        s.nexthop = nh;
+      }
       owner->second->reals[{s.spec.address, port}] = s;
     }
   }
@@ -332,7 +339,11 @@ absl::Status ServiceTable::PublishTable(Entry& e, xlb_service value) {
   auto table = BuildMaglevTable(std::move(backends), value.table_size);
   if (!table.ok()) return table.status();
 
-  const uint32_t target = e.value.active_table ^ 1;
+  const uint32_t live = e.value.active_table & 1;
+  value.active_table = live;
+  if (std::memcmp(&value, &e.value, sizeof(value)) == 0 && e.tables[live].slots == *table)
+    return absl::OkStatus();  // the packet path already has exactly this
+  const uint32_t target = live ^ 1;
   Table& t = e.tables[target];
   if (t.map.fd() < 0 || t.slots.size() != value.table_size) {
     LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP);
@@ -484,7 +495,8 @@ absl::Status ServiceTable::SetReals(const ServiceKey& key, const std::vector<Rea
     r.spec = spec;
     next[k] = r;
   }
-  // Reals are written before the table that names them is published.
+  // Reals are written before the table that names them is published; a
+  // real whose weight and next hop did not change is not written again.
   auto previous = std::move(e.reals);
   e.reals = std::move(next);
   for (auto& [k, r] : e.reals) {
@@ -492,8 +504,14 @@ absl::Status ServiceTable::SetReals(const ServiceKey& key, const std::vector<Rea
     if (!nh.ok())
       LOG(WARNING) << "next hop of real " << r.spec.address.ToString() << ": " << nh.status()
                    << "; the packet path will ask the FIB";
-    r.nexthop_known = nh.ok() && nh->has_value();
-    if (auto st = WriteReal(e, r, r.nexthop_known ? &**nh : nullptr); !st.ok()) return st;
+    std::optional<Nexthop> resolved = nh.ok() ? *nh : std::nullopt;
+    auto old = previous.find(k);
+    if (old != previous.end() && old->second.spec.weight == r.spec.weight &&
+        old->second.nexthop == resolved && old->second.id == r.id)
+      continue;
+    r.nexthop = resolved;
+    r.nexthop_known = resolved.has_value();
+    if (auto st = WriteReal(e, r, resolved ? &*resolved : nullptr); !st.ok()) return st;
   }
   if (auto st = PublishTable(e, e.value); !st.ok()) return st;
   for (const auto& [k, r] : previous)

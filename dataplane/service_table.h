@@ -7,6 +7,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <tuple>
 #include <vector>
@@ -24,6 +25,7 @@ struct RealState {
   uint32_t id = 0;
   uint32_t gen = 0;
   bool nexthop_known = false;  // next hop resolved by the control plane
+  std::optional<Nexthop> nexthop;  // what was written for it
 };
 
 struct ServiceState {

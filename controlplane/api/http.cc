@@ -1,0 +1,258 @@
+#include "controlplane/api/http.h"
+
+#include <grp.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+
+namespace xlb::api {
+namespace {
+
+constexpr size_t kMaxHead = 16 * 1024;
+constexpr size_t kMaxBody = 1024 * 1024;
+constexpr auto kDeadline = std::chrono::seconds(10);
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string PercentDecode(absl::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && HexValue(s[i + 1]) >= 0 && HexValue(s[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(HexValue(s[i + 1]) * 16 + HexValue(s[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(s[i] == '+' ? ' ' : s[i]);
+    }
+  }
+  return out;
+}
+
+const char* Reason(int status) {
+  switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 400: return "Bad Request";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 413: return "Payload Too Large";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+  }
+  return "Status";
+}
+
+std::string Serialize(const HttpResponse& r) {
+  return absl::StrCat("HTTP/1.1 ", r.status, " ", Reason(r.status),
+                      "\r\nContent-Type: ", r.content_type,
+                      "\r\nContent-Length: ", r.body.size(), "\r\nConnection: close\r\n\r\n",
+                      r.body);
+}
+
+// One connection: read the head, then the body, answer, close.
+template <typename Socket>
+class Session : public std::enable_shared_from_this<Session<Socket>> {
+ public:
+  Session(Socket socket, const HttpHandler* handler)
+      : socket_(std::move(socket)), timer_(socket_.get_executor()), handler_(handler) {}
+
+  void Start() {
+    timer_.expires_after(kDeadline);
+    timer_.async_wait([self = this->shared_from_this()](std::error_code ec) {
+      if (!ec) self->socket_.close();
+    });
+    ReadHead();
+  }
+
+ private:
+  void ReadHead() {
+    asio::async_read_until(
+        socket_, asio::dynamic_buffer(buffer_, kMaxHead), "\r\n\r\n",
+        [self = this->shared_from_this()](std::error_code ec, size_t n) {
+          if (ec) return self->Fail(ec == asio::error::not_found ? 413 : 0, "request head too long");
+          std::string head = self->buffer_.substr(0, n);
+          self->buffer_.erase(0, n);
+          size_t length = 0;
+          auto req = ParseRequestHead(head, &length);
+          if (!req.ok()) return self->Fail(400, std::string(req.status().message()));
+          if (length > kMaxBody) return self->Fail(413, "request body over 1 MiB");
+          self->request_ = std::move(*req);
+          self->ReadBody(length);
+        });
+  }
+
+  void ReadBody(size_t length) {
+    if (buffer_.size() >= length) {
+      request_.body = buffer_.substr(0, length);
+      return Answer((*handler_)(request_));
+    }
+    asio::async_read(socket_, asio::dynamic_buffer(buffer_), asio::transfer_exactly(length - buffer_.size()),
+                     [self = this->shared_from_this(), length](std::error_code ec, size_t) {
+                       if (ec) return self->Fail(0, "");
+                       self->ReadBody(length);
+                     });
+  }
+
+  void Fail(int status, const std::string& why) {
+    if (status == 0) return socket_.close();
+    HttpResponse r;
+    r.status = status;
+    r.body = absl::StrCat("{\"error\": \"", why, "\"}\n");
+    Answer(r);
+  }
+
+  void Answer(const HttpResponse& r) {
+    out_ = Serialize(r);
+    asio::async_write(socket_, asio::buffer(out_),
+                      [self = this->shared_from_this()](std::error_code, size_t) {
+                        std::error_code ignored;
+                        self->socket_.shutdown(Socket::shutdown_both, ignored);
+                        self->socket_.close(ignored);
+                        self->timer_.cancel();
+                      });
+  }
+
+  Socket socket_;
+  asio::steady_timer timer_;
+  const HttpHandler* handler_;
+  std::string buffer_, out_;
+  HttpRequest request_;
+};
+
+template <typename Acceptor>
+void Accept(Acceptor& acceptor, const HttpHandler* handler) {
+  acceptor.async_accept([&acceptor, handler](std::error_code ec, auto socket) {
+    if (ec == asio::error::operation_aborted) return;  // shutting down
+    if (!ec)
+      std::make_shared<Session<decltype(socket)>>(std::move(socket), handler)->Start();
+    Accept(acceptor, handler);
+  });
+}
+
+}  // namespace
+
+absl::StatusOr<HttpRequest> ParseRequestHead(const std::string& head, size_t* content_length) {
+  *content_length = 0;
+  std::vector<absl::string_view> lines = absl::StrSplit(head, "\r\n");
+  if (lines.empty()) return absl::InvalidArgumentError("empty request");
+  std::vector<absl::string_view> first = absl::StrSplit(lines[0], ' ');
+  if (first.size() != 3 || !absl::StartsWith(first[2], "HTTP/1."))
+    return absl::InvalidArgumentError("malformed request line");
+  HttpRequest r;
+  r.method = std::string(first[0]);
+  absl::string_view target = first[1];
+  if (auto q = target.find('?'); q != absl::string_view::npos) {
+    for (absl::string_view kv : absl::StrSplit(target.substr(q + 1), '&', absl::SkipEmpty())) {
+      auto eq = kv.find('=');
+      r.query[PercentDecode(kv.substr(0, eq))] =
+          eq == absl::string_view::npos ? "" : PercentDecode(kv.substr(eq + 1));
+    }
+    target = target.substr(0, q);
+  }
+  r.path = PercentDecode(target);
+  for (size_t i = 1; i < lines.size(); ++i) {
+    auto colon = lines[i].find(':');
+    if (colon == absl::string_view::npos) continue;
+    if (absl::AsciiStrToLower(absl::StripAsciiWhitespace(lines[i].substr(0, colon))) ==
+        "content-length") {
+      if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(lines[i].substr(colon + 1)), content_length))
+        return absl::InvalidArgumentError("bad Content-Length");
+    }
+  }
+  return r;
+}
+
+struct HttpServer::Impl {
+  HttpHandler handler;
+  std::unique_ptr<asio::local::stream_protocol::acceptor> unix_acceptor;
+  std::unique_ptr<asio::ip::tcp::acceptor> tcp_acceptor;
+  std::string unix_path;
+};
+
+HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+HttpServer::~HttpServer() {
+  std::error_code ignored;
+  if (impl_->unix_acceptor) {
+    impl_->unix_acceptor->close(ignored);
+    unlink(impl_->unix_path.c_str());
+  }
+  if (impl_->tcp_acceptor) impl_->tcp_acceptor->close(ignored);
+}
+
+absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::ListenUnix(asio::io_context& io,
+                                                                   const std::string& path,
+                                                                   unsigned mode,
+                                                                   const std::string& group,
+                                                                   HttpHandler handler) {
+  auto impl = std::make_unique<Impl>();
+  impl->handler = std::move(handler);
+  impl->unix_path = path;
+  gid_t gid = static_cast<gid_t>(-1);
+  if (!group.empty()) {
+    struct group* g = getgrnam(group.c_str());
+    if (!g) return absl::NotFoundError(absl::StrCat("API socket group '", group, "' does not exist"));
+    gid = g->gr_gid;
+  }
+  unlink(path.c_str());  // a socket left by a killed daemon
+  std::error_code ec;
+  impl->unix_acceptor = std::make_unique<asio::local::stream_protocol::acceptor>(io);
+  impl->unix_acceptor->open(asio::local::stream_protocol(), ec);
+  if (!ec) impl->unix_acceptor->bind(asio::local::stream_protocol::endpoint(path), ec);
+  if (!ec) impl->unix_acceptor->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return absl::UnavailableError(absl::StrCat("API socket ", path, ": ", ec.message()));
+  if (chmod(path.c_str(), mode) != 0 || (gid != static_cast<gid_t>(-1) && chown(path.c_str(), -1, gid) != 0))
+    return absl::ErrnoToStatus(errno, absl::StrCat("set owner/mode of ", path));
+  Accept(*impl->unix_acceptor, &impl->handler);
+  return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
+}
+
+absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::ListenTcp(asio::io_context& io,
+                                                                  const std::string& address,
+                                                                  HttpHandler handler) {
+  std::string host, port;
+  if (!address.empty() && address[0] == '[') {
+    auto close = address.find("]:");
+    if (close == std::string::npos)
+      return absl::InvalidArgumentError(absl::StrCat("'", address, "' is not [V6ADDR]:PORT"));
+    host = address.substr(1, close - 1);
+    port = address.substr(close + 2);
+  } else {
+    auto colon = address.rfind(':');
+    if (colon == std::string::npos)
+      return absl::InvalidArgumentError(absl::StrCat("'", address, "' is not HOST:PORT"));
+    host = address.substr(0, colon);
+    port = address.substr(colon + 1);
+  }
+  uint32_t p = 0;
+  std::error_code ec;
+  auto ip = asio::ip::make_address(host, ec);
+  if (ec || !absl::SimpleAtoi(port, &p) || p > 65535)
+    return absl::InvalidArgumentError(absl::StrCat("'", address, "' is not ADDRESS:PORT"));
+  auto impl = std::make_unique<Impl>();
+  impl->handler = std::move(handler);
+  asio::ip::tcp::endpoint ep(ip, static_cast<uint16_t>(p));
+  impl->tcp_acceptor = std::make_unique<asio::ip::tcp::acceptor>(io);
+  impl->tcp_acceptor->open(ep.protocol(), ec);
+  if (!ec) impl->tcp_acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) impl->tcp_acceptor->bind(ep, ec);
+  if (!ec) impl->tcp_acceptor->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return absl::UnavailableError(absl::StrCat("listen on ", address, ": ", ec.message()));
+  Accept(*impl->tcp_acceptor, &impl->handler);
+  return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
+}
+
+}  // namespace xlb::api

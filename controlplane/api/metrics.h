@@ -1,0 +1,18 @@
+// Prometheus text exposition of the daemon's state and the data plane's
+// counters. Names start with xlb_; labels vip, port, protocol, real,
+// real_port.
+#ifndef XLB_CONTROLPLANE_API_METRICS_H_
+#define XLB_CONTROLPLANE_API_METRICS_H_
+
+#include <string>
+#include <vector>
+
+#include "controlplane/api/operations.h"
+
+namespace xlb::api {
+
+std::string RenderMetrics(const StatusView& status, const std::vector<ServiceView>& services);
+
+}  // namespace xlb::api
+
+#endif  // XLB_CONTROLPLANE_API_METRICS_H_

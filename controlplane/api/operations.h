@@ -1,0 +1,77 @@
+// What the API can ask of the daemon. The HTTP routes (routes.h) translate
+// requests into these calls and their results into JSON; the daemon
+// implements them on its event loop.
+#ifndef XLB_CONTROLPLANE_API_OPERATIONS_H_
+#define XLB_CONTROLPLANE_API_OPERATIONS_H_
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "controlplane/config/model.h"
+#include "dataplane/conntrack.h"
+#include "dataplane/stats.h"
+
+namespace xlb::api {
+
+struct RealView {
+  dataplane::RealSpec spec;       // as configured (weight: the configured one)
+  uint16_t port = 0;              // effective port
+  uint32_t effective_weight = 0;  // what the data plane uses (0 while down)
+  std::string health = "none";    // "up", "down" or "none" (not checked)
+  std::string health_detail;      // the last check's result
+  std::chrono::system_clock::time_point since{};  // of the current health state
+  uint64_t checks = 0;
+  xlb_counters counters{};
+};
+
+struct ServiceView {
+  config::ServiceConfig config;
+  std::vector<RealView> reals;
+  xlb_counters counters{};
+};
+
+struct StatusView {
+  std::string version;
+  std::string config_file;
+  bool runtime_changes = false;  // the running state differs from the file
+  std::vector<std::string> interfaces;
+  std::chrono::system_clock::time_point started{};
+  size_t services = 0, reals = 0, reals_down = 0;
+  dataplane::GlobalCounters counters{};
+  uint64_t conn_table_entries = 0;
+};
+
+// Changes a real: its weight, or drained (weight 0).
+struct RealChange {
+  dataplane::ServiceKey service;
+  dataplane::IpAddress address;
+  uint16_t port = 0;  // 0: the service's port
+  std::optional<uint32_t> weight;
+};
+
+class Operations {
+ public:
+  virtual ~Operations() = default;
+  virtual StatusView Status() = 0;
+  virtual std::vector<ServiceView> Services() = 0;
+  virtual absl::Status AddService(const config::ServiceConfig& service) = 0;
+  virtual absl::Status DeleteService(const dataplane::ServiceKey& key) = 0;
+  virtual absl::Status AddReal(const dataplane::ServiceKey& key, const dataplane::RealSpec& real) = 0;
+  virtual absl::Status SetReal(const RealChange& change) = 0;
+  virtual absl::Status DeleteReal(const dataplane::ServiceKey& key, const dataplane::IpAddress& address,
+                                  uint16_t port) = 0;
+  virtual absl::StatusOr<std::vector<dataplane::Connection>> Connections(
+      const std::optional<dataplane::ServiceKey>& service, size_t limit) = 0;
+  // Writes the running state as a config file; "" = the daemon's own file.
+  // Returns the path written.
+  virtual absl::StatusOr<std::string> SaveConfig(const std::string& path) = 0;
+  // Reads the config file again, dropping runtime changes.
+  virtual absl::Status ReloadConfig() = 0;
+};
+
+}  // namespace xlb::api
+
+#endif  // XLB_CONTROLPLANE_API_OPERATIONS_H_

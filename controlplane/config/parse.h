@@ -1,0 +1,36 @@
+// Reads an xlbd YAML configuration into a validated Config. config/xlb.yaml
+// at the top of the repo shows every key.
+//
+// Every error is absl::InvalidArgumentError with a message of the form
+//   "FILE:LINE: FIELD: what is wrong (what is expected)"
+// e.g. "xlb.yaml:14: services[0].health.interval: '5x' is not a duration
+// (expected e.g. 500ms, 1s, 2m)", so an operator can go straight to the line.
+// A Config that parses is one the data plane will accept: nothing that would
+// fail when it is applied is left for later, except what depends on the
+// machine (interfaces that exist, the API group, routes to NAT reals).
+#ifndef XLB_CONTROLPLANE_CONFIG_PARSE_H_
+#define XLB_CONTROLPLANE_CONFIG_PARSE_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "controlplane/config/model.h"
+
+namespace xlb::config {
+
+// Parses `yaml_text`; `file_name` is only used in error messages.
+absl::StatusOr<Config> ParseConfig(const std::string& yaml_text, const std::string& file_name);
+
+// Reads and parses the file at `path`. A file that cannot be read gives an
+// error naming the path and the errno text (NotFound, PermissionDenied, ...).
+absl::StatusOr<Config> LoadConfigFile(const std::string& path);
+
+// "500ms", "1s", "1.5s", "2m", "1h", "0s": a non-negative number and a unit
+// (ms, s, m, h), exact to the millisecond. The error message quotes `text`
+// and says what is expected, without a field name.
+absl::StatusOr<Duration> ParseDuration(absl::string_view text);
+
+}  // namespace xlb::config
+
+#endif  // XLB_CONTROLPLANE_CONFIG_PARSE_H_

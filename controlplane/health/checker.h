@@ -1,0 +1,64 @@
+// One health probe of one real, asynchronous on the daemon's event loop:
+// a TCP connect, an HTTP GET, or a command. Each call starts one probe and
+// calls its handler exactly once, never from inside the call itself, and
+// never later than the timeout (plus the loop's own latency).
+//
+// The probe keeps what it needs alive by itself; the caller may forget about
+// it. To ignore a result that comes after the caller lost interest, the
+// handler should hold weak state (see monitor.cc).
+#ifndef XLB_CONTROLPLANE_HEALTH_CHECKER_H_
+#define XLB_CONTROLPLANE_HEALTH_CHECKER_H_
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "asio/io_context.hpp"
+#include "controlplane/config/model.h"
+#include "dataplane/address.h"
+
+namespace xlb::health {
+
+using Duration = std::chrono::milliseconds;  // the same type as config::Duration
+
+struct ProbeResult {
+  bool ok = false;
+  // Why, for logs and the API: "connect to 203.0.113.11:8008: Connection
+  // refused", "HTTP 503 (expected 200)", "timed out after 500ms", ...
+  std::string detail;
+};
+
+using ProbeHandler = std::function<void(ProbeResult)>;
+
+// ok once a TCP connection to address:port is established; it is then closed.
+void ProbeTcp(asio::io_context& io, const dataplane::IpAddress& address, uint16_t port,
+              Duration timeout, ProbeHandler handler);
+
+// An HTTP/1.0 GET of `path` (Host: the address, with the port unless 80).
+// The response is read until the server closes (or Content-Length is
+// reached, or 64 KiB). ok iff the status is in `expect` (empty: {200}) and
+// `body` is empty or a substring of the response body.
+void ProbeHttp(asio::io_context& io, const dataplane::IpAddress& address, uint16_t port,
+               Duration timeout, const std::string& path, const std::vector<int>& expect,
+               const std::string& body, ProbeHandler handler);
+
+// Runs `/bin/sh -c command` in a process group of its own, with
+// XLB_REAL_ADDRESS and XLB_REAL_PORT added to the environment, stdin and
+// stdout/stderr on /dev/null and no other inherited descriptors. ok iff it
+// exits with status 0. On timeout the whole group is killed (SIGKILL); once
+// the shell has exited, whatever it left behind in its group is killed too.
+// The shell is always reaped, without blocking the loop.
+void ProbeExec(asio::io_context& io, const std::string& command,
+               const dataplane::IpAddress& address, uint16_t port, Duration timeout,
+               ProbeHandler handler);
+
+// Dispatches on check.type; the port is check.port, or real_port if that is
+// 0. kNone answers ok ("no health check") without doing anything.
+void Probe(asio::io_context& io, const config::HealthCheck& check,
+           const dataplane::IpAddress& address, uint16_t real_port, ProbeHandler handler);
+
+}  // namespace xlb::health
+
+#endif  // XLB_CONTROLPLANE_HEALTH_CHECKER_H_

@@ -1,0 +1,44 @@
+// Reconciling: what the data plane holds (current) against what it should
+// hold (desired: configuration, runtime changes and health folded into
+// services with effective weights) gives the smallest list of changes. The
+// reconciler is the only writer of the maps.
+#ifndef XLB_CONTROLPLANE_RECONCILE_PLAN_H_
+#define XLB_CONTROLPLANE_RECONCILE_PLAN_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "dataplane/service.h"
+#include "dataplane/service_table.h"
+
+namespace xlb::reconcile {
+
+// A service as the data plane should have it; reals carry the weights to
+// write (0 for a real that is down).
+struct DesiredService {
+  dataplane::Service service;
+  std::vector<dataplane::RealSpec> reals;
+};
+
+struct Change {
+  enum Kind { kDeleteService, kUpsertService, kSetReals } kind;
+  dataplane::ServiceKey key;
+  dataplane::Service service;              // kUpsertService
+  std::vector<dataplane::RealSpec> reals;  // kSetReals
+};
+
+// The changes that turn `current` into `desired`, in a safe order: deletions
+// first, then each service's options before its reals. Services and real sets
+// that are equal produce no change.
+std::vector<Change> Plan(const std::vector<dataplane::ServiceState>& current,
+                         const std::vector<DesiredService>& desired);
+
+// Applies `changes` in order; stops at the first error, naming the change.
+absl::Status Apply(const std::vector<Change>& changes, dataplane::ServiceTable& table);
+
+std::string Describe(const Change& change);
+
+}  // namespace xlb::reconcile
+
+#endif  // XLB_CONTROLPLANE_RECONCILE_PLAN_H_
