@@ -46,4 +46,16 @@ absl::StatusOr<std::vector<Connection>> ListConnections(const Maps& maps, size_t
   return out;
 }
 
+absl::StatusOr<size_t> CountConnections(const Maps& maps) {
+  xlb_flow_key key, next;
+  size_t n = 0;
+  for (bool first = true;; first = false) {
+    auto more = maps.conn_table.NextKey(first ? nullptr : &key, &next);
+    if (!more.ok()) return more.status();
+    if (!*more) return n;
+    key = next;
+    ++n;
+  }
+}
+
 }  // namespace xlb::dataplane

@@ -27,6 +27,9 @@ struct Connection {
 // Up to `limit` entries of the connection table, in table order.
 absl::StatusOr<std::vector<Connection>> ListConnections(const Maps& maps, size_t limit);
 
+// Entries in the connection table (both halves of NAT flows count).
+absl::StatusOr<size_t> CountConnections(const Maps& maps);
+
 }  // namespace xlb::dataplane
 
 #endif  // XLB_DATAPLANE_CONNTRACK_H_

@@ -113,8 +113,9 @@ absl::Status ValidateService(const Service& s) {
 absl::Status ValidateReals(const Service& s, const std::vector<RealSpec>& reals) {
   std::set<std::pair<IpAddress, uint16_t>> seen;
   for (const RealSpec& r : reals) {
-    const std::string name = absl::StrCat("real ", FormatEndpoint(r.address, r.port), " of service ",
-                                          s.key.ToString());
+    const std::string name = absl::StrCat(
+        "real ", r.port ? FormatEndpoint(r.address, r.port) : r.address.ToString(), " of service ",
+        s.key.ToString());
     auto bad = [&](absl::string_view why) {
       return absl::InvalidArgumentError(absl::StrCat(name, ": ", why));
     };

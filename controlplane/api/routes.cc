@@ -61,6 +61,7 @@ json ServiceJson(const ServiceView& v) {
               {"scheduler", o.scheduler == dataplane::Scheduler::kSourceHash ? "source-hash" : "maglev"},
               {"persistence", o.persistence_timeout_s},
               {"table_size", o.table_size},
+              {"check", std::string(config::HealthTypeName(v.config.health.type))},
               {"counters", Counters(v.counters)},
               {"reals", reals}};
 }

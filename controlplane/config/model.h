@@ -17,6 +17,16 @@ using Duration = std::chrono::milliseconds;
 
 enum class HealthType { kNone, kTcp, kHttp, kExec };
 
+inline const char* HealthTypeName(HealthType t) {
+  switch (t) {
+    case HealthType::kTcp: return "tcp";
+    case HealthType::kHttp: return "http";
+    case HealthType::kExec: return "exec";
+    case HealthType::kNone: break;
+  }
+  return "none";
+}
+
 struct HealthCheck {
   HealthType type = HealthType::kNone;
   uint16_t port = 0;              // 0: the real's port

@@ -12,7 +12,11 @@ using dataplane::ParseServiceKey;
 dataplane::ServiceState Current(const std::string& key, std::vector<std::string> reals) {
   dataplane::ServiceState s;
   s.service.key = *ParseServiceKey(key);
-  for (const auto& r : reals) s.reals.push_back({*ParseRealSpec(r)});
+  for (const auto& r : reals) {
+    dataplane::RealState state;
+    state.spec = *ParseRealSpec(r);
+    s.reals.push_back(state);
+  }
   return s;
 }
 

@@ -1,0 +1,688 @@
+// The YAML configuration: parsing into the model, every validation error
+// (with the "FILE:LINE: FIELD:" prefix an operator relies on), the emitter's
+// round trip, and the example files under config/.
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "controlplane/config/emit.h"
+#include "controlplane/config/parse.h"
+#include "dataplane/address.h"
+#include "dataplane/service.h"
+#include "gtest/gtest.h"
+
+namespace xlb::config {
+namespace {
+
+using dataplane::Forward;
+using dataplane::IpAddress;
+using dataplane::Protocol;
+using dataplane::RealSpec;
+using dataplane::Scheduler;
+
+IpAddress Ip(const char* text) { return *IpAddress::Parse(text); }
+
+// ParseConfig must fail with InvalidArgument, a message starting with
+// `prefix` and containing each of `words`.
+testing::AssertionResult Fails(const std::string& yaml, const std::string& prefix,
+                               const std::vector<std::string>& words = {}) {
+  absl::StatusOr<Config> c = ParseConfig(yaml, "xlb.yaml");
+  if (c.ok()) return testing::AssertionFailure() << "parsed, expected error " << prefix;
+  const std::string msg(c.status().message());
+  if (c.status().code() != absl::StatusCode::kInvalidArgument)
+    return testing::AssertionFailure() << "code " << c.status().code() << ": " << msg;
+  if (!absl::StartsWith(msg, prefix))
+    return testing::AssertionFailure() << "message '" << msg << "' does not start with '"
+                                       << prefix << "'";
+  for (const std::string& w : words)
+    if (!absl::StrContains(msg, w))
+      return testing::AssertionFailure() << "message '" << msg << "' lacks '" << w << "'";
+  return testing::AssertionSuccess() << msg;
+}
+
+Config Parses(const std::string& yaml) {
+  absl::StatusOr<Config> c = ParseConfig(yaml, "xlb.yaml");
+  EXPECT_TRUE(c.ok()) << c.status();
+  return c.ok() ? *c : Config{};
+}
+
+// A valid one-service file, lines 1-5; what a test appends starts at line 6.
+std::string Svc(const std::string& more = "") {
+  return "interfaces: [eth0]\n"           // 1
+         "services:\n"                    // 2
+         "  - name: web\n"                // 3
+         "    vip: 198.51.100.20\n"       // 4
+         "    port: 80\n" +               // 5
+         more;
+}
+
+constexpr char kIssueExample[] = R"(interfaces: [eth0]                 # where the XDP program runs
+api: {socket: /run/xlb/xlbd.sock, metrics: "127.0.0.1:9470", group: xlbadm}
+services:
+  - name: pg-rw
+    vip: 198.51.100.10
+    port: 5432
+    protocol: tcp
+    forward: dr
+    scheduler: maglev
+    persistence: {timeout: 0s, netmask: 32}
+    table_size: 65537
+    drop_fragments: false
+    timeouts: {tcp: 900s, tcp_fin: 120s, udp: 300s}
+    reals:
+      - {address: 203.0.113.11, port: 5432, weight: 100}
+    health: {type: http, port: 8008, path: /primary, expect: [200], body: "", interval: 1s, timeout: 500ms, rise: 2, fall: 2}
+)";
+
+TEST(ParseConfig, IssueExample) {
+  Config c = Parses(kIssueExample);
+  Config want;
+  want.interfaces = {"eth0"};
+  want.api = {"/run/xlb/xlbd.sock", "xlbadm", "127.0.0.1:9470"};
+  ServiceConfig s;
+  s.name = "pg-rw";
+  s.service.key = {Ip("198.51.100.10"), 5432, Protocol::kTcp};
+  s.service.options.persistence_netmask = 32;
+  s.reals = {RealSpec{Ip("203.0.113.11"), 5432, 100}};
+  s.health.type = HealthType::kHttp;
+  s.health.port = 8008;
+  s.health.path = "/primary";
+  want.services = {s};
+  EXPECT_EQ(c, want);
+}
+
+TEST(ParseConfig, Defaults) {
+  Config c = Parses("interfaces: [eth0, eth1]\n");
+  EXPECT_EQ(c.interfaces, (std::vector<std::string>{"eth0", "eth1"}));
+  EXPECT_EQ(c.api, ApiConfig{});
+  EXPECT_TRUE(c.services.empty());
+  EXPECT_TRUE(Parses("interfaces: [eth0]\nservices: []\napi: {}\n").services.empty());
+  EXPECT_TRUE(Parses("interfaces: [eth0]\nservices:\n").services.empty());
+
+  c = Parses(Svc("    reals:\n      - {address: 203.0.113.1}\n"));
+  ASSERT_EQ(c.services.size(), 1u);
+  const ServiceConfig& s = c.services[0];
+  EXPECT_EQ(s.name, "web");
+  EXPECT_EQ(s.service.key.ToString(), "198.51.100.20:80/tcp");
+  EXPECT_EQ(s.service.options, dataplane::ServiceOptions{});
+  EXPECT_EQ(s.service.options.forward, Forward::kDr);
+  EXPECT_EQ(s.service.options.scheduler, Scheduler::kMaglev);
+  EXPECT_EQ(s.service.options.table_size, 65537u);
+  EXPECT_EQ(s.service.options.persistence_netmask, -1);
+  EXPECT_EQ(s.reals, (std::vector<RealSpec>{{Ip("203.0.113.1"), 0, 1}}));
+  EXPECT_EQ(s.health, HealthCheck{});
+  EXPECT_EQ(s.health.type, HealthType::kNone);
+}
+
+TEST(ParseConfig, HealthDefaultsPerType) {
+  HealthCheck h = Parses(Svc("    health: {type: http}\n")).services.at(0).health;
+  EXPECT_EQ(h.type, HealthType::kHttp);
+  EXPECT_EQ(h.path, "/");
+  EXPECT_EQ(h.expect, std::vector<int>{200});
+  EXPECT_EQ(h.interval, Duration(1000));
+  EXPECT_EQ(h.timeout, Duration(500));
+  EXPECT_EQ(h.rise, 2);
+  EXPECT_EQ(h.fall, 2);
+  h = Parses(Svc("    health: {type: exec, command: 'pg_isready -q'}\n")).services.at(0).health;
+  EXPECT_EQ(h.type, HealthType::kExec);
+  EXPECT_EQ(h.command, "pg_isready -q");
+}
+
+TEST(ParseConfig, AllPortsNatUdpIpv6) {
+  Config c = Parses(R"(interfaces: [eth0]
+services:
+  - name: dns
+    vip: 2001:db8::53
+    port: "*"
+    protocol: udp
+    forward: nat
+    scheduler: source-hash
+    persistence: {timeout: 5m, netmask: 64}
+    table_size: 251
+    drop_fragments: true
+    timeouts: {udp: 30s}
+    reals:
+      - {address: "2001:db8::1", weight: 0}
+      - {address: 2001:db8::2, port: 0, weight: 65535}
+    health: {type: tcp, port: 53, interval: 2s, timeout: 2s, rise: 1, fall: 100}
+)");
+  ASSERT_EQ(c.services.size(), 1u);
+  const dataplane::Service& s = c.services[0].service;
+  EXPECT_EQ(s.key.ToString(), "[2001:db8::53]:*/udp");
+  EXPECT_TRUE(s.options.all_ports);
+  EXPECT_EQ(s.options.forward, Forward::kNat);
+  EXPECT_EQ(s.options.scheduler, Scheduler::kSourceHash);
+  EXPECT_EQ(s.options.persistence_timeout_s, 300u);
+  EXPECT_EQ(s.options.persistence_netmask, 64);
+  EXPECT_EQ(s.options.table_size, 251u);
+  EXPECT_TRUE(s.options.drop_fragments);
+  EXPECT_EQ(s.options.udp_timeout_s, 30u);
+  EXPECT_EQ(s.options.tcp_timeout_s, 900u);
+  EXPECT_EQ(c.services[0].reals.at(1).weight, 65535u);
+  EXPECT_EQ(c.services[0].health.port, 53);
+}
+
+TEST(ParseConfig, SameVipPortOtherProtocolIsAnotherService) {
+  EXPECT_EQ(Parses(Svc("  - name: web-udp\n    vip: 198.51.100.20\n    port: 80\n"
+                       "    protocol: udp\n"))
+                .services.size(),
+            2u);
+}
+
+// ---- unknown keys, at every level ----
+
+TEST(ParseConfigErrors, UnknownKeys) {
+  EXPECT_TRUE(Fails("interfaces: [eth0]\nvrrp: {}\n",
+                    "xlb.yaml:2: vrrp: unknown key (expected one of: interfaces, api, services)"));
+  EXPECT_TRUE(Fails("interfaces: [eth0]\napi:\n  socket: /x.sock\n  colour: red\n",
+                    "xlb.yaml:4: api.colour: unknown key (expected one of: socket, metrics, group)"));
+  EXPECT_TRUE(Fails(Svc("    colour: red\n"),
+                    "xlb.yaml:6: services[0].colour: unknown key (expected one of: name, vip, port,",
+                    {"health"}));
+  EXPECT_TRUE(Fails(Svc("    persistence: {timeout: 60s, mask: 24}\n"),
+                    "xlb.yaml:6: services[0].persistence.mask: unknown key (expected one of: "
+                    "timeout, netmask)"));
+  EXPECT_TRUE(Fails(Svc("    timeouts:\n      tcp: 60s\n      fin: 10s\n"),
+                    "xlb.yaml:8: services[0].timeouts.fin: unknown key (expected one of: tcp, "
+                    "tcp_fin, udp)"));
+  EXPECT_TRUE(Fails(Svc("    reals:\n      - {address: 203.0.113.1, wieght: 2}\n"),
+                    "xlb.yaml:7: services[0].reals[0].wieght: unknown key (expected one of: "
+                    "address, port, weight)"));
+  EXPECT_TRUE(Fails(Svc("    health:\n      type: tcp\n      intervall: 2s\n"),
+                    "xlb.yaml:8: services[0].health.intervall: unknown key (expected one of: type,",
+                    {"interval", "fall"}));
+}
+
+// ---- values ----
+
+TEST(ParseConfigErrors, BadDuration) {
+  EXPECT_TRUE(Fails(Svc("    health:\n      type: tcp\n      interval: 5x\n"),
+                    "xlb.yaml:8: services[0].health.interval: '5x' is not a duration (expected "
+                    "e.g. 500ms, 1s, 2m)"));
+  EXPECT_TRUE(Fails(Svc("    persistence: {timeout: 10}\n"),
+                    "xlb.yaml:6: services[0].persistence.timeout: '10' has no unit"));
+  EXPECT_TRUE(Fails(Svc("    timeouts: {tcp: 1500ms}\n"),
+                    "xlb.yaml:6: services[0].timeouts.tcp: '1500ms' is not a whole number of "
+                    "seconds"));
+  EXPECT_TRUE(Fails(Svc("    timeouts: {tcp_fin: 0s}\n"),
+                    "xlb.yaml:6: services[0].timeouts.tcp_fin: '0s' is too short (expected at "
+                    "least 1s)"));
+  EXPECT_TRUE(Fails(Svc("    timeouts: {udp: 100000000h}\n"),
+                    "xlb.yaml:6: services[0].timeouts.udp: '100000000h' is too long"));
+  EXPECT_TRUE(Fails(Svc("    health: {type: tcp, timeout: -1s}\n"),
+                    "xlb.yaml:6: services[0].health.timeout: '-1s' is negative"));
+}
+
+TEST(ParseConfigErrors, BadPort) {
+  const std::string head = "interfaces: [eth0]\nservices:\n  - name: web\n    vip: 198.51.100.20\n";
+  EXPECT_TRUE(Fails(head + "    port: abc\n",
+                    "xlb.yaml:5: services[0].port: 'abc' is not a port (expected 1..65535, or "
+                    "\"*\" for all ports)"));
+  EXPECT_TRUE(Fails(head + "    port: 70000\n", "xlb.yaml:5: services[0].port: '70000' is not a port"));
+  EXPECT_TRUE(Fails(head + "    port: 0\n", "xlb.yaml:5: services[0].port: '0' is not a port"));
+  EXPECT_TRUE(Fails(head + "    port: -80\n", "xlb.yaml:5: services[0].port: '-80' is not a port"));
+  EXPECT_TRUE(Fails(head + "    port: [80, 443]\n",
+                    "xlb.yaml:5: services[0].port: is a list (expected 1..65535"));
+  EXPECT_TRUE(Fails(head + "    port:\n", "xlb.yaml:5: services[0].port: has no value"));
+  EXPECT_TRUE(Fails(Svc("    reals:\n      - {address: 203.0.113.1, port: 70000}\n"),
+                    "xlb.yaml:7: services[0].reals[0].port: 70000 is out of range (expected "
+                    "0..65535)"));
+  EXPECT_TRUE(Fails(Svc("    health: {type: tcp, port: http}\n"),
+                    "xlb.yaml:6: services[0].health.port: 'http' is not a number (expected "
+                    "0..65535)"));
+}
+
+TEST(ParseConfigErrors, UnquotedStarPortIsASyntaxErrorWithAHint) {
+  EXPECT_TRUE(Fails("interfaces: [eth0]\nservices:\n  - name: all\n    vip: 198.51.100.20\n"
+                    "    port: *\n",
+                    "xlb.yaml:5: YAML syntax: ", {"alias", "port: \"*\""}));
+}
+
+TEST(ParseConfigErrors, BadChoices) {
+  EXPECT_TRUE(Fails(Svc("    protocol: sctp\n"),
+                    "xlb.yaml:6: services[0].protocol: 'sctp' is not one of: tcp, udp"));
+  EXPECT_TRUE(Fails(Svc("    forward: tun\n"),
+                    "xlb.yaml:6: services[0].forward: 'tun' is not one of: dr, nat"));
+  EXPECT_TRUE(Fails(Svc("    scheduler: wrr\n"),
+                    "xlb.yaml:6: services[0].scheduler: 'wrr' is not one of: maglev, source-hash"));
+  EXPECT_TRUE(Fails(Svc("    health: {type: icmp}\n"),
+                    "xlb.yaml:6: services[0].health.type: 'icmp' is not one of: none, tcp, http, "
+                    "exec"));
+  EXPECT_TRUE(Fails(Svc("    drop_fragments: maybe\n"),
+                    "xlb.yaml:6: services[0].drop_fragments: 'maybe' is not true or false"));
+}
+
+TEST(ParseConfigErrors, WrongTypes) {
+  EXPECT_TRUE(Fails("interfaces: eth0\n",
+                    "xlb.yaml:1: interfaces: is a single value (expected a list of interface "
+                    "names, e.g. [eth0])"));
+  EXPECT_TRUE(Fails("interfaces: [eth0]\nservices: {name: web}\n",
+                    "xlb.yaml:2: services: is a map (expected a list of services)"));
+  EXPECT_TRUE(Fails("interfaces: [eth0]\nservices:\n  - web\n",
+                    "xlb.yaml:3: services[0]: is a single value (expected a map with keys: name,"));
+  EXPECT_TRUE(Fails("interfaces: [eth0]\nservices:\n  - name: [web]\n    vip: 198.51.100.20\n"
+                    "    port: 80\n",
+                    "xlb.yaml:3: services[0].name: is a list (expected a name"));
+  EXPECT_TRUE(Fails("- interfaces\n", "xlb.yaml:1: (top level): is a list (expected a map"));
+  EXPECT_TRUE(Fails("interfaces: [eth0]\napi: /run/xlb.sock\n",
+                    "xlb.yaml:2: api: is a single value (expected a map with keys: socket,"));
+  EXPECT_TRUE(Fails(Svc("    reals: 203.0.113.1\n"),
+                    "xlb.yaml:6: services[0].reals: is a single value (expected a list of"));
+  EXPECT_TRUE(Fails(Svc("    health: {type: http, expect: 200}\n"),
+                    "xlb.yaml:6: services[0].health.expect: is a single value (expected a list "
+                    "of HTTP status codes"));
+}
+
+TEST(ParseConfigErrors, BadNamesAndAddresses) {
+  EXPECT_TRUE(Fails("interfaces: [eth0]\nservices:\n  - name: pg rw\n    vip: 198.51.100.20\n"
+                    "    port: 80\n",
+                    "xlb.yaml:3: services[0].name: 'pg rw' is not a name (expected letters, "
+                    "digits"));
+  EXPECT_TRUE(Fails("interfaces: [eth0]\nservices:\n  - name: web\n    vip: 198.51.100.300\n"
+                    "    port: 80\n",
+                    "xlb.yaml:4: services[0].vip: '198.51.100.300' is not an IP address"));
+  EXPECT_TRUE(Fails(Svc("    reals:\n      - {address: db1}\n"),
+                    "xlb.yaml:7: services[0].reals[0].address: 'db1' is not an IP address"));
+  EXPECT_TRUE(Fails("interfaces: [eth0, eth0/1]\n",
+                    "xlb.yaml:1: interfaces[1]: 'eth0/1' is not an interface name"));
+  EXPECT_TRUE(Fails("interfaces: [averyveryverylongname]\n",
+                    "xlb.yaml:1: interfaces[0]: 'averyveryverylongname' is not an interface name",
+                    {"15 characters"}));
+}
+
+TEST(ParseConfigErrors, Api) {
+  EXPECT_TRUE(Fails("interfaces: [eth0]\napi: {metrics: 'localhost:9470'}\n",
+                    "xlb.yaml:2: api.metrics: 'localhost:9470' is not ADDRESS:PORT"));
+  EXPECT_TRUE(Fails("interfaces: [eth0]\napi: {metrics: ':9470'}\n",
+                    "xlb.yaml:2: api.metrics: ':9470' is not ADDRESS:PORT"));
+  EXPECT_TRUE(Fails("interfaces: [eth0]\napi: {metrics: '127.0.0.1:0'}\n",
+                    "xlb.yaml:2: api.metrics: '127.0.0.1:0' is not ADDRESS:PORT"));
+  EXPECT_TRUE(Fails("interfaces: [eth0]\napi: {metrics: '::1:9470'}\n",
+                    "xlb.yaml:2: api.metrics: '::1:9470' is not ADDRESS:PORT"));
+  EXPECT_TRUE(Fails("interfaces: [eth0]\napi: {socket: xlbd.sock}\n",
+                    "xlb.yaml:2: api.socket: 'xlbd.sock' is not an absolute path"));
+  EXPECT_TRUE(Fails(absl::StrCat("interfaces: [eth0]\napi: {socket: /", std::string(120, 'x'), "}\n"),
+                    "xlb.yaml:2: api.socket: is 121 bytes long (expected at most 107"));
+  Config c = Parses("interfaces: [eth0]\napi: {metrics: '[::1]:9470', group: ''}\n");
+  EXPECT_EQ(c.api.metrics, "[::1]:9470");
+  EXPECT_EQ(c.api.socket, "/run/xlb/xlbd.sock");
+  EXPECT_EQ(Parses("interfaces: [eth0]\napi: {metrics: ''}\n").api.metrics, "");
+}
+
+// ---- missing keys: reported at the line of the map that lacks them ----
+
+TEST(ParseConfigErrors, MissingRequiredKeys) {
+  EXPECT_TRUE(Fails("services: []\n", "xlb.yaml:1: interfaces: missing (required: a list of "
+                                      "interface names, e.g. [eth0])"));
+  EXPECT_TRUE(Fails("", "xlb.yaml:1: interfaces: missing"));
+  EXPECT_TRUE(Fails("# nothing yet\n", "xlb.yaml:1: interfaces: missing"));
+  EXPECT_TRUE(Fails("interfaces: [eth0]\nservices:\n  - vip: 198.51.100.20\n    port: 80\n",
+                    "xlb.yaml:3: services[0].name: missing (required"));
+  EXPECT_TRUE(Fails("interfaces: [eth0]\nservices:\n  - name: web\n    port: 80\n",
+                    "xlb.yaml:3: services[0].vip: missing (required: an IPv4 or IPv6 address)"));
+  EXPECT_TRUE(Fails("interfaces: [eth0]\nservices:\n  - name: web\n    vip: 198.51.100.20\n",
+                    "xlb.yaml:3: services[0].port: missing (required: 1..65535, or \"*\" for all "
+                    "ports)"));
+  EXPECT_TRUE(Fails(Svc("    reals:\n      - {port: 80}\n"),
+                    "xlb.yaml:7: services[0].reals[0].address: missing (required"));
+}
+
+// ---- duplicates ----
+
+TEST(ParseConfigErrors, Duplicates) {
+  EXPECT_TRUE(Fails(Svc("  - name: web\n    vip: 198.51.100.21\n    port: 80\n"),
+                    "xlb.yaml:6: services[1].name: 'web' is used twice (first at line 3)"));
+  EXPECT_TRUE(Fails(Svc("  - name: web2\n    vip: 198.51.100.20\n    port: 80\n"),
+                    "xlb.yaml:6: services[1]: 198.51.100.20:80/tcp is used twice (first at line "
+                    "3)"));
+  EXPECT_TRUE(Fails(Svc("    reals:\n      - {address: 203.0.113.1}\n"
+                        "      - {address: 203.0.113.1, port: 80, weight: 3}\n"),
+                    "xlb.yaml:8: services[0].reals[1]: 203.0.113.1:80 is listed twice (first at "
+                    "line 7)"));
+  EXPECT_TRUE(Fails("interfaces:\n  - eth0\n  - eth1\n  - eth0\n",
+                    "xlb.yaml:4: interfaces[2]: 'eth0' is listed twice (first at line 2)"));
+  EXPECT_TRUE(Fails(Svc("    port: 81\n"),
+                    "xlb.yaml:6: services[0].port: given twice (first at line 5)"));
+  EXPECT_TRUE(Fails("interfaces: [eth0]\ninterfaces: [eth1]\n",
+                    "xlb.yaml:2: interfaces: given twice (first at line 1)"));
+}
+
+// ---- health checks ----
+
+TEST(ParseConfigErrors, HealthCombinations) {
+  EXPECT_TRUE(Fails(Svc("    health: {type: http, command: /bin/true}\n"),
+                    "xlb.yaml:6: services[0].health.command: only for type exec (type is http)"));
+  EXPECT_TRUE(Fails(Svc("    health:\n      type: exec\n      interval: 5s\n"),
+                    "xlb.yaml:7: services[0].health.command: missing (required: a shell command "
+                    "for type exec)"));
+  EXPECT_TRUE(Fails(Svc("    health: {type: exec, command: '  '}\n"),
+                    "xlb.yaml:6: services[0].health.command: is empty"));
+  EXPECT_TRUE(Fails(Svc("    health:\n      type: tcp\n      interval: 1s\n      timeout: 2s\n"),
+                    "xlb.yaml:9: services[0].health.timeout: 2s is longer than the interval 1s "
+                    "(expected 0 < timeout <= interval)"));
+  EXPECT_TRUE(Fails(Svc("    health: {type: tcp, interval: 200ms}\n"),
+                    "xlb.yaml:6: services[0].health.interval: 200ms is shorter than the default "
+                    "timeout 500ms"));
+  EXPECT_TRUE(Fails(Svc("    health: {type: tcp, interval: 0s, timeout: 0s}\n"),
+                    "xlb.yaml:6: services[0].health.interval: must be more than 0s"));
+  EXPECT_TRUE(Fails(Svc("    health: {type: tcp, timeout: 0ms}\n"),
+                    "xlb.yaml:6: services[0].health.timeout: must be more than 0s"));
+  EXPECT_TRUE(Fails(Svc("    health:\n      type: tcp\n      rise: 0\n"),
+                    "xlb.yaml:8: services[0].health.rise: 0 is out of range (expected 1..100)"));
+  EXPECT_TRUE(Fails(Svc("    health: {type: tcp, fall: 101}\n"),
+                    "xlb.yaml:6: services[0].health.fall: 101 is out of range (expected 1..100)"));
+  EXPECT_TRUE(Fails(Svc("    health: {type: tcp, path: /health}\n"),
+                    "xlb.yaml:6: services[0].health.path: only for type http (type is tcp)"));
+  EXPECT_TRUE(Fails(Svc("    health: {type: exec, command: x, expect: [200]}\n"),
+                    "xlb.yaml:6: services[0].health.expect: only for type http (type is exec)"));
+  EXPECT_TRUE(Fails(Svc("    health: {port: 8008, path: /health}\n"),
+                    "xlb.yaml:6: services[0].health.port: only for a health check (set type:"));
+  EXPECT_TRUE(Fails(Svc("    health: {type: http, path: health}\n"),
+                    "xlb.yaml:6: services[0].health.path: 'health' is not an HTTP path"));
+  EXPECT_TRUE(Fails(Svc("    health: {type: http, expect: []}\n"),
+                    "xlb.yaml:6: services[0].health.expect: is empty"));
+  EXPECT_TRUE(Fails(Svc("    health:\n      type: http\n      expect: [200, 99]\n"),
+                    "xlb.yaml:8: services[0].health.expect[1]: 99 is out of range (expected "
+                    "100..599)"));
+  EXPECT_TRUE(Fails("interfaces: [eth0]\nservices:\n  - name: all\n    vip: 198.51.100.20\n"
+                    "    port: '*'\n    health:\n      type: http\n",
+                    "xlb.yaml:7: services[0].health.port: an all-ports service has no port to "
+                    "check"));
+  // An exec check need not use a port; a tcp one with a port is fine.
+  Parses("interfaces: [eth0]\nservices:\n  - name: all\n    vip: 198.51.100.20\n    port: '*'\n"
+         "    health: {type: exec, command: /bin/true}\n");
+  Parses("interfaces: [eth0]\nservices:\n  - name: all\n    vip: 198.51.100.20\n    port: '*'\n"
+         "    health: {type: tcp, port: 22}\n");
+}
+
+// ---- what the data plane would refuse ----
+
+TEST(ParseConfigErrors, DataPlaneRules) {
+  EXPECT_TRUE(Fails(Svc("    reals:\n      - {address: 203.0.113.1, port: 8080}\n"),
+                    "xlb.yaml:7: services[0].reals[0]: real 203.0.113.1:8080 of service "
+                    "198.51.100.20:80/tcp: direct routing cannot change the port to 8080 (use "
+                    "forward nat)"));
+  Parses(Svc("    forward: nat\n    reals:\n      - {address: 203.0.113.1, port: 8080}\n"));
+  EXPECT_TRUE(Fails("interfaces: [eth0]\nservices:\n  - name: all\n    vip: 198.51.100.20\n"
+                    "    port: '*'\n    forward: nat\n    reals:\n"
+                    "      - {address: 203.0.113.1, port: 8080}\n",
+                    "xlb.yaml:8: services[0].reals[0]: ", {"all-ports service keeps the client's port"}));
+  EXPECT_TRUE(Fails(Svc("    reals:\n      - {address: 203.0.113.1, weight: 70000}\n"),
+                    "xlb.yaml:7: services[0].reals[0].weight: 70000 is out of range (expected "
+                    "0..65535)"));
+  EXPECT_TRUE(Fails(Svc("    table_size: 65536\n"),
+                    "xlb.yaml:6: services[0].table_size: 65536 is not a prime in [7, 1048573]"));
+  EXPECT_TRUE(Fails(Svc("    table_size: 5\n"),
+                    "xlb.yaml:6: services[0].table_size: 5 is not a prime in [7, 1048573]"));
+  EXPECT_TRUE(Fails(Svc("    table_size: 2097143\n"),
+                    "xlb.yaml:6: services[0].table_size: 2097143 is not a prime in [7, 1048573]"));
+  EXPECT_TRUE(Fails(Svc("    table_size: 7\n    reals:\n" +
+                        std::string("      - {address: 203.0.113.1}\n      - {address: 203.0.113.2}\n"
+                                    "      - {address: 203.0.113.3}\n      - {address: 203.0.113.4}\n"
+                                    "      - {address: 203.0.113.5}\n      - {address: 203.0.113.6}\n"
+                                    "      - {address: 203.0.113.7}\n      - {address: 203.0.113.8}\n")),
+                    "xlb.yaml:7: services[0].reals: ", {"8 reals exceed table size 7"}));
+  EXPECT_TRUE(Fails(Svc("    reals:\n      - {address: 2001:db8::1}\n"),
+                    "xlb.yaml:7: services[0].reals[0]: ", {"an IPv6 real for an IPv4 VIP"}));
+  EXPECT_TRUE(Fails(Svc("    persistence: {timeout: 60s, netmask: 33}\n"),
+                    "xlb.yaml:6: services[0].persistence.netmask: 33 is out of range (expected "
+                    "0..32)"));
+  Parses("interfaces: [eth0]\nservices:\n  - name: v6\n    vip: 2001:db8::10\n    port: 80\n"
+         "    persistence: {timeout: 60s, netmask: 64}\n");
+}
+
+TEST(ParseConfigErrors, Limits) {
+  EXPECT_TRUE(Fails("interfaces: []\n",
+                    "xlb.yaml:1: interfaces: is empty (expected a list of interface names, e.g. "
+                    "[eth0])"));
+  EXPECT_TRUE(Fails("interfaces:\n", "xlb.yaml:1: interfaces: is empty"));
+  std::string many = "interfaces: [";
+  for (int i = 0; i < 65; ++i) many += absl::StrCat(i ? ", " : "", "eth", i);
+  EXPECT_TRUE(Fails(many + "]\n", "xlb.yaml:1: interfaces: 65 interfaces, over the 64"));
+  std::string services = "interfaces: [eth0]\nservices:\n";
+  for (int i = 0; i < 1024; ++i)
+    absl::StrAppend(&services, "  - {name: s", i, ", vip: 198.51.100.20, port: ", i + 1, "}\n");
+  EXPECT_TRUE(Fails(services, "xlb.yaml:2: services: 1024 services, over the 1023"));
+}
+
+TEST(ParseConfigErrors, YamlSyntax) {
+  EXPECT_TRUE(Fails("interfaces: [eth0\nservices: []\n", "xlb.yaml:2: YAML syntax: ",
+                    {"end of sequence flow not found"}));
+  EXPECT_TRUE(Fails("interfaces:\n  - eth0\n - eth1\n", "xlb.yaml:3: YAML syntax: "));
+  EXPECT_TRUE(Fails("interfaces: [eth0]\nservices:\n  - name: v6\n    vip: 2001:db8::\n",
+                    "xlb.yaml:4: YAML syntax: illegal map value", {"quote"}));
+  EXPECT_TRUE(Fails("interfaces: [eth0]\n---\ninterfaces: [eth1]\n",
+                    "xlb.yaml:3: (top level): a second YAML document"));
+}
+
+TEST(LoadConfigFile, MissingFile) {
+  absl::StatusOr<Config> c = LoadConfigFile("/nonexistent/xlb.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(absl::StrContains(c.status().message(), "/nonexistent/xlb.yaml"));
+  EXPECT_TRUE(absl::StrContains(c.status().message(), "No such file or directory"))
+      << c.status();
+  c = LoadConfigFile("/");  // a directory opens, but does not read
+  ASSERT_FALSE(c.ok());
+  EXPECT_TRUE(absl::StrContains(c.status().message(), "Is a directory")) << c.status();
+}
+
+TEST(LoadConfigFile, ErrorsNameThePath) {
+  const std::string path = testing::TempDir() + "/config_test_bad.yaml";
+  std::ofstream(path) << "interfaces: [eth0]\nservices:\n  - name: web\n    vip: nowhere\n";
+  absl::StatusOr<Config> c = LoadConfigFile(path);
+  ASSERT_FALSE(c.ok());
+  EXPECT_TRUE(absl::StartsWith(c.status().message(), path + ":4: services[0].vip: "))
+      << c.status();
+  std::ofstream(path) << "interfaces: [eth0]\n";
+  c = LoadConfigFile(path);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->interfaces, std::vector<std::string>{"eth0"});
+  std::remove(path.c_str());
+}
+
+// ---- durations ----
+
+TEST(ParseDuration, Valid) {
+  EXPECT_EQ(*ParseDuration("500ms"), Duration(500));
+  EXPECT_EQ(*ParseDuration("1s"), Duration(1000));
+  EXPECT_EQ(*ParseDuration("2m"), Duration(120000));
+  EXPECT_EQ(*ParseDuration("1h"), Duration(3600000));
+  EXPECT_EQ(*ParseDuration("0s"), Duration(0));
+  EXPECT_EQ(*ParseDuration("0ms"), Duration(0));
+  EXPECT_EQ(*ParseDuration("1.5s"), Duration(1500));
+  EXPECT_EQ(*ParseDuration("1.500s"), Duration(1500));
+  EXPECT_EQ(*ParseDuration("0.001s"), Duration(1));
+  EXPECT_EQ(*ParseDuration("0.5m"), Duration(30000));
+  EXPECT_EQ(*ParseDuration("900s"), Duration(900000));
+}
+
+TEST(ParseDuration, Invalid) {
+  auto message = [](const char* text) {
+    absl::StatusOr<Duration> d = ParseDuration(text);
+    EXPECT_FALSE(d.ok()) << text;
+    EXPECT_EQ(d.status().code(), absl::StatusCode::kInvalidArgument);
+    return std::string(d.status().message());
+  };
+  EXPECT_EQ(message("5x"), "'5x' is not a duration (expected e.g. 500ms, 1s, 2m)");
+  EXPECT_EQ(message("5"), "'5' has no unit (expected e.g. 500ms, 1s, 2m)");
+  EXPECT_EQ(message("-1s"), "'-1s' is negative (expected e.g. 500ms, 1s, 2m)");
+  EXPECT_EQ(message("1.0005s"), "'1.0005s' is finer than a millisecond (expected e.g. 500ms, 1s, 2m)");
+  EXPECT_TRUE(absl::StrContains(message("0.5ms"), "finer than a millisecond"));
+  EXPECT_TRUE(absl::StrContains(message("99999999999999999999h"), "too long"));
+  EXPECT_TRUE(absl::StrContains(message("9999999999999999h"), "too long"));
+  for (const char* bad : {"", "s", "ms", ".5s", "1.s", "1 s", " 1s", "1s ", "1S", "1sec", "1m30s",
+                          "1e3ms", "+1s", "0x10s"})
+    EXPECT_TRUE(absl::StrContains(message(bad), "is not a duration") ||
+                absl::StrContains(message(bad), "has no unit"))
+        << bad;
+}
+
+TEST(FormatDuration, ShortestExactUnit) {
+  EXPECT_EQ(FormatDuration(Duration(0)), "0s");
+  EXPECT_EQ(FormatDuration(Duration(500)), "500ms");
+  EXPECT_EQ(FormatDuration(Duration(1500)), "1500ms");
+  EXPECT_EQ(FormatDuration(Duration(1000)), "1s");
+  EXPECT_EQ(FormatDuration(Duration(90000)), "90s");
+  EXPECT_EQ(FormatDuration(Duration(120000)), "2m");
+  EXPECT_EQ(FormatDuration(Duration(7200000)), "2h");
+}
+
+// ---- the emitter ----
+
+void ExpectRoundTrip(const Config& c) {
+  const std::string yaml = ToYaml(c);
+  absl::StatusOr<Config> back = ParseConfig(yaml, "saved.yaml");
+  ASSERT_TRUE(back.ok()) << back.status() << "\n" << yaml;
+  EXPECT_EQ(*back, c) << yaml;
+  EXPECT_EQ(ToYaml(*back), yaml);
+}
+
+TEST(ToYaml, Golden) {
+  Config c = Parses(Svc("    reals:\n      - {address: 203.0.113.1}\n"
+                        "    health: {type: tcp, interval: 2s}\n"));
+  EXPECT_EQ(ToYaml(c), R"(interfaces: [eth0]
+api:
+  socket: /run/xlb/xlbd.sock
+  metrics: 127.0.0.1:9470
+  group: ""
+services:
+  - name: web
+    vip: 198.51.100.20
+    port: 80
+    protocol: tcp
+    forward: dr
+    scheduler: maglev
+    reals:
+      - {address: 203.0.113.1, weight: 1}
+    health:
+      type: tcp
+      port: 0
+      interval: 2s
+      timeout: 500ms
+      rise: 2
+      fall: 2
+)");
+}
+
+TEST(ToYaml, RoundTrips) {
+  ExpectRoundTrip(Parses("interfaces: [eth0]\n"));
+  ExpectRoundTrip(Parses("interfaces: [eth0, eth1]\napi: {socket: /tmp/x.sock, metrics: '', "
+                         "group: 'adm in'}\n"));
+  ExpectRoundTrip(Parses(kIssueExample));
+  ExpectRoundTrip(Parses(Svc()));
+}
+
+// Built in code rather than parsed, with strings YAML would misread if
+// written plain (null, true, numbers, '#', ': ').
+TEST(ToYaml, RoundTripsAwkwardStrings) {
+  Config c;
+  c.interfaces = {"eth0", "123", "true"};
+  c.api.group = "null";
+  c.api.metrics = "";
+  ServiceConfig s;
+  s.service.key = {Ip("198.51.100.20"), 80, Protocol::kTcp};
+  s.health.type = HealthType::kHttp;
+  s.health.path = "/check?x=1#frag";
+  s.health.expect = {200, 204, 301};
+  s.health.body = "status: ok # yes";
+  s.health.port = 8080;
+  s.health.interval = Duration(1500);
+  s.health.timeout = Duration(250);
+  s.name = "null";
+  s.reals = {{Ip("203.0.113.1"), 0, 7}, {Ip("203.0.113.2"), 80, 0}};
+  c.services.push_back(s);
+  s.name = "1e3";
+  s.service.key.port = 81;
+  s.reals = {{Ip("203.0.113.1"), 81, 7}};
+  s.health = HealthCheck{};
+  s.health.type = HealthType::kExec;
+  s.health.command = "test \"$(curl -s http://x/)\" = 'ok' && exit 0\n";
+  c.services.push_back(s);
+  ExpectRoundTrip(c);
+}
+
+TEST(ToYaml, RoundTripsAll) {
+  Config c = Parses(R"(interfaces: [eth0]
+api: {metrics: "[::1]:9470"}
+services:
+  - name: dns
+    vip: "2001:db8::"
+    port: "*"
+    protocol: udp
+    forward: nat
+    scheduler: source-hash
+    persistence: {timeout: 1h, netmask: 0}
+    table_size: 1048573
+    drop_fragments: true
+    timeouts: {tcp: 2m, tcp_fin: 1s, udp: 90s}
+    reals:
+      - {address: "::1", weight: 0}
+      - {address: 2001:db8::2, weight: 65535}
+    health: {type: exec, command: "dig @127.0.0.1 example.org | grep -q 'status: NOERROR'", port: 53, interval: 1500ms, timeout: 1500ms, rise: 100, fall: 1}
+  - name: "null"
+    vip: 198.51.100.20
+    port: 443
+    persistence: {timeout: 300s}
+    reals: []
+    health: {type: http, path: "/a", body: "", expect: [200, 503]}
+)");
+  ASSERT_EQ(c.services.size(), 2u);
+  EXPECT_EQ(c.services[1].name, "null");
+  ExpectRoundTrip(c);
+}
+
+// ---- the example files ----
+
+std::string SourceRoot() {
+  const char* root = std::getenv("XLB_SOURCE_ROOT");
+  return root ? root : "";
+}
+
+TEST(ExampleFiles, Parse) {
+  const std::string root = SourceRoot();
+  ASSERT_FALSE(root.empty()) << "set XLB_SOURCE_ROOT to the repository root (the directory "
+                                "holding config/xlb.yaml)";
+
+  absl::StatusOr<Config> xlb = LoadConfigFile(root + "/config/xlb.yaml");
+  ASSERT_TRUE(xlb.ok()) << xlb.status();
+  ASSERT_EQ(xlb->services.size(), 1u);
+  EXPECT_EQ(xlb->services[0].service.options.forward, Forward::kDr);
+  EXPECT_EQ(xlb->services[0].health.type, HealthType::kTcp);
+  // It shows the defaults: only the netmask written out differs from them.
+  dataplane::ServiceOptions defaults;
+  defaults.persistence_netmask = 32;
+  EXPECT_EQ(xlb->services[0].service.options, defaults);
+  EXPECT_EQ(xlb->api, ApiConfig{});
+  ExpectRoundTrip(*xlb);
+
+  absl::StatusOr<Config> patroni = LoadConfigFile(root + "/config/patroni.yaml");
+  ASSERT_TRUE(patroni.ok()) << patroni.status();
+  ASSERT_EQ(patroni->services.size(), 2u);
+  const char* paths[] = {"/primary", "/replica"};
+  for (size_t i = 0; i < 2; ++i) {
+    const ServiceConfig& s = patroni->services[i];
+    SCOPED_TRACE(s.name);
+    EXPECT_EQ(s.service.key.vip, Ip("198.51.100.10"));
+    EXPECT_EQ(s.service.key.port, 5002 + i);
+    EXPECT_EQ(s.service.options.forward, Forward::kNat);
+    EXPECT_EQ(s.reals, (std::vector<RealSpec>{{Ip("203.0.113.11"), 5432, 1},
+                                               {Ip("203.0.113.12"), 5432, 1},
+                                               {Ip("203.0.113.13"), 5432, 1}}));
+    EXPECT_EQ(s.health.type, HealthType::kHttp);
+    EXPECT_EQ(s.health.port, 8008);
+    EXPECT_EQ(s.health.path, paths[i]);
+    EXPECT_EQ(s.health.expect, std::vector<int>{200});
+  }
+  EXPECT_EQ(patroni->services[0].name, "pg-primary");
+  EXPECT_EQ(patroni->services[1].name, "pg-replicas");
+  ExpectRoundTrip(*patroni);
+}
+
+}  // namespace
+}  // namespace xlb::config

@@ -1,0 +1,120 @@
+#include "controlplane/config/emit.h"
+
+#include "absl/strings/str_cat.h"
+#include "dataplane/address.h"
+#include "dataplane/service.h"
+#include "yaml-cpp/yaml.h"
+
+namespace xlb::config {
+
+std::string FormatDuration(Duration d) {
+  const int64_t ms = d.count();
+  if (ms == 0) return "0s";
+  if (ms % 3'600'000 == 0) return absl::StrCat(ms / 3'600'000, "h");
+  if (ms % 60'000 == 0) return absl::StrCat(ms / 60'000, "m");
+  if (ms % 1000 == 0) return absl::StrCat(ms / 1000, "s");
+  return absl::StrCat(ms, "ms");
+}
+
+namespace {
+
+using dataplane::Forward;
+using dataplane::Protocol;
+using dataplane::Scheduler;
+
+std::string Seconds(uint32_t s) { return FormatDuration(std::chrono::seconds(s)); }
+
+void EmitHealth(YAML::Emitter& out, const HealthCheck& h) {
+  if (h.type == HealthType::kNone) {
+    out << YAML::Flow << YAML::BeginMap << YAML::Key << "type" << YAML::Value << HealthTypeName(h.type)
+        << YAML::EndMap;
+    return;
+  }
+  out << YAML::BeginMap;
+  out << YAML::Key << "type" << YAML::Value << HealthTypeName(h.type);
+  if (h.type == HealthType::kExec) out << YAML::Key << "command" << YAML::Value << h.command;
+  out << YAML::Key << "port" << YAML::Value << h.port;
+  if (h.type == HealthType::kHttp) {
+    out << YAML::Key << "path" << YAML::Value << h.path;
+    out << YAML::Key << "expect" << YAML::Value << YAML::Flow << h.expect;
+    if (!h.body.empty()) out << YAML::Key << "body" << YAML::Value << h.body;
+  }
+  out << YAML::Key << "interval" << YAML::Value << FormatDuration(h.interval);
+  out << YAML::Key << "timeout" << YAML::Value << FormatDuration(h.timeout);
+  out << YAML::Key << "rise" << YAML::Value << h.rise;
+  out << YAML::Key << "fall" << YAML::Value << h.fall;
+  out << YAML::EndMap;
+}
+
+void EmitService(YAML::Emitter& out, const ServiceConfig& sc) {
+  const dataplane::ServiceKey& key = sc.service.key;
+  const dataplane::ServiceOptions& o = sc.service.options;
+  const dataplane::ServiceOptions defaults;
+  out << YAML::BeginMap;
+  out << YAML::Key << "name" << YAML::Value << sc.name;
+  out << YAML::Key << "vip" << YAML::Value << key.vip.ToString();
+  out << YAML::Key << "port" << YAML::Value;
+  if (o.all_ports) out << "*";
+  else out << key.port;
+  out << YAML::Key << "protocol" << YAML::Value << std::string(dataplane::ProtocolName(key.protocol));
+  out << YAML::Key << "forward" << YAML::Value << (o.forward == Forward::kNat ? "nat" : "dr");
+  out << YAML::Key << "scheduler" << YAML::Value
+      << (o.scheduler == Scheduler::kSourceHash ? "source-hash" : "maglev");
+  if (o.persistence_timeout_s != 0 || o.persistence_netmask != -1) {
+    out << YAML::Key << "persistence" << YAML::Value << YAML::Flow << YAML::BeginMap;
+    out << YAML::Key << "timeout" << YAML::Value << Seconds(o.persistence_timeout_s);
+    if (o.persistence_netmask != -1)
+      out << YAML::Key << "netmask" << YAML::Value << o.persistence_netmask;
+    out << YAML::EndMap;
+  }
+  if (o.table_size != defaults.table_size)
+    out << YAML::Key << "table_size" << YAML::Value << o.table_size;
+  if (o.drop_fragments) out << YAML::Key << "drop_fragments" << YAML::Value << true;
+  if (o.tcp_timeout_s != defaults.tcp_timeout_s || o.tcp_fin_timeout_s != defaults.tcp_fin_timeout_s ||
+      o.udp_timeout_s != defaults.udp_timeout_s) {
+    out << YAML::Key << "timeouts" << YAML::Value << YAML::Flow << YAML::BeginMap;
+    if (o.tcp_timeout_s != defaults.tcp_timeout_s)
+      out << YAML::Key << "tcp" << YAML::Value << Seconds(o.tcp_timeout_s);
+    if (o.tcp_fin_timeout_s != defaults.tcp_fin_timeout_s)
+      out << YAML::Key << "tcp_fin" << YAML::Value << Seconds(o.tcp_fin_timeout_s);
+    if (o.udp_timeout_s != defaults.udp_timeout_s)
+      out << YAML::Key << "udp" << YAML::Value << Seconds(o.udp_timeout_s);
+    out << YAML::EndMap;
+  }
+  out << YAML::Key << "reals" << YAML::Value;
+  if (sc.reals.empty()) out << YAML::Flow;
+  out << YAML::BeginSeq;
+  for (const dataplane::RealSpec& r : sc.reals) {
+    out << YAML::Flow << YAML::BeginMap;
+    out << YAML::Key << "address" << YAML::Value << r.address.ToString();
+    if (r.port != 0) out << YAML::Key << "port" << YAML::Value << r.port;
+    out << YAML::Key << "weight" << YAML::Value << r.weight;
+    out << YAML::EndMap;
+  }
+  out << YAML::EndSeq;
+  out << YAML::Key << "health" << YAML::Value;
+  EmitHealth(out, sc.health);
+  out << YAML::EndMap;
+}
+
+}  // namespace
+
+std::string ToYaml(const Config& config) {
+  YAML::Emitter out;
+  out << YAML::BeginMap;
+  out << YAML::Key << "interfaces" << YAML::Value << YAML::Flow << config.interfaces;
+  out << YAML::Key << "api" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "socket" << YAML::Value << config.api.socket;
+  out << YAML::Key << "metrics" << YAML::Value << config.api.metrics;
+  out << YAML::Key << "group" << YAML::Value << config.api.group;
+  out << YAML::EndMap;
+  out << YAML::Key << "services" << YAML::Value;
+  if (config.services.empty()) out << YAML::Flow;
+  out << YAML::BeginSeq;
+  for (const ServiceConfig& sc : config.services) EmitService(out, sc);
+  out << YAML::EndSeq;
+  out << YAML::EndMap;
+  return absl::StrCat(out.c_str(), "\n");
+}
+
+}  // namespace xlb::config

@@ -1,0 +1,596 @@
+#include "controlplane/config/parse.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "controlplane/config/emit.h"
+#include "dataplane/address.h"
+#include "dataplane/maglev.h"
+#include "dataplane/service.h"
+#include "yaml-cpp/yaml.h"
+
+namespace xlb::config {
+
+absl::StatusOr<Duration> ParseDuration(absl::string_view text) {
+  auto bad = [&](absl::string_view why) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", text, "' ", why, " (expected e.g. 500ms, 1s, 2m)"));
+  };
+  if (absl::StartsWith(text, "-")) return bad("is negative");
+  size_t i = 0;
+  while (i < text.size() && absl::ascii_isdigit(text[i])) ++i;
+  absl::string_view whole = text.substr(0, i), frac;
+  if (i < text.size() && text[i] == '.') {
+    size_t j = ++i;
+    while (i < text.size() && absl::ascii_isdigit(text[i])) ++i;
+    frac = text.substr(j, i - j);
+    if (frac.empty()) return bad("is not a duration");
+  }
+  absl::string_view unit = text.substr(i);
+  if (whole.empty()) return bad("is not a duration");
+  if (unit.empty()) return bad("has no unit");
+  int64_t unit_ms;
+  if (unit == "ms") unit_ms = 1;
+  else if (unit == "s") unit_ms = 1000;
+  else if (unit == "m") unit_ms = 60'000;
+  else if (unit == "h") unit_ms = 3'600'000;
+  else return bad("is not a duration");
+
+  while (!frac.empty() && frac.back() == '0') frac.remove_suffix(1);
+  // Beyond 9 digits no fraction of an hour or less is a whole millisecond.
+  if (frac.size() > 9) return bad("is finer than a millisecond");
+  int64_t w = 0, f = 0, ms = 0;
+  if (whole.size() > 18 || !absl::SimpleAtoi(whole, &w) || __builtin_mul_overflow(w, unit_ms, &ms))
+    return bad("is too long");
+  if (!frac.empty()) {
+    int64_t scale = 1;
+    for (size_t k = 0; k < frac.size(); ++k) scale *= 10;
+    if (!absl::SimpleAtoi(frac, &f)) return bad("is not a duration");
+    const int64_t part = f * unit_ms;  // < 10^9 * 3.6e6: no overflow
+    if (part % scale != 0) return bad("is finer than a millisecond");
+    if (__builtin_add_overflow(ms, part / scale, &ms)) return bad("is too long");
+  }
+  return Duration(ms);
+}
+
+namespace {
+
+using dataplane::Forward;
+using dataplane::IpAddress;
+using dataplane::Protocol;
+using dataplane::RealSpec;
+using dataplane::Scheduler;
+using dataplane::ServiceKey;
+
+// A configuration error ends the parse. Thrown by the checks below and
+// caught in ParseConfig, so that each check stays one line.
+struct ConfigError {
+  absl::Status status;
+};
+
+// A node with where to point at it: its path ("services[0].port") and the
+// 1-based line to report (the key's line for a map value, which is also
+// where an empty value is).
+struct Field {
+  YAML::Node node;
+  std::string path;
+  int line = 1;
+};
+
+// The entries of a map, in file order, after checking their keys.
+struct Map {
+  Field self;
+  int line = 1;  // where the map starts: reported for a missing key
+  std::vector<std::pair<std::string, Field>> entries;
+
+  const Field* Get(const std::string& key) const {
+    for (const auto& [k, f] : entries)
+      if (k == key) return &f;
+    return nullptr;
+  }
+};
+
+int LineOf(const YAML::Node& node, int fallback) {
+  return node.Mark().is_null() ? fallback : node.Mark().line + 1;
+}
+
+std::string Child(const std::string& path, const std::string& key) {
+  return path.empty() ? key : absl::StrCat(path, ".", key);
+}
+
+std::string Index(const std::string& path, size_t i) { return absl::StrCat(path, "[", i, "]"); }
+
+class Parser {
+ public:
+  explicit Parser(std::string file) : file_(std::move(file)) {}
+
+  Config Parse(const YAML::Node& root);
+
+  [[noreturn]] void Fail(int line, const std::string& path, const std::string& what) const {
+    throw ConfigError{absl::InvalidArgumentError(
+        absl::StrCat(file_, ":", line, ": ", path.empty() ? "(top level)" : path, ": ", what))};
+  }
+  [[noreturn]] void Fail(const Field& f, const std::string& what) const {
+    Fail(f.line, f.path, what);
+  }
+
+ private:
+  // A null node (`key:` with nothing after it) counts as an empty map/list.
+  Map ReadMap(const Field& f, const std::vector<std::string>& allowed) const;
+  std::vector<Field> ReadList(const Field& f, const std::string& expected) const;
+  const Field& Require(const Map& m, const std::string& key, const std::string& expected) const;
+
+  std::string Scalar(const Field& f, const std::string& expected) const;
+  uint64_t Number(const Field& f, uint64_t min, uint64_t max) const;
+  bool Bool(const Field& f) const;
+  template <typename T>
+  T Choice(const Field& f, std::initializer_list<std::pair<const char*, T>> choices) const;
+  Duration DurationOf(const Field& f) const;
+  uint32_t Seconds(const Field& f, uint32_t min_s) const;
+  IpAddress Address(const Field& f) const;
+
+  std::vector<std::string> ParseInterfaces(const Field& f) const;
+  ApiConfig ParseApi(const Field& f) const;
+  ServiceConfig ParseService(const Field& f) const;
+  void ParsePersistence(const Field& f, dataplane::Service& s) const;
+  void ParseTimeouts(const Field& f, dataplane::ServiceOptions& o) const;
+  std::vector<RealSpec> ParseReals(const Field& f, const dataplane::Service& s) const;
+  HealthCheck ParseHealth(const Field& f, const dataplane::Service& s) const;
+
+  std::string file_;
+};
+
+Map Parser::ReadMap(const Field& f, const std::vector<std::string>& allowed) const {
+  Map m{f, f.line, {}};
+  if (f.node.IsNull()) return m;
+  if (!f.node.IsMap())
+    Fail(f, absl::StrCat(f.node.IsSequence() ? "is a list" : "is a single value",
+                         " (expected a map with keys: ", absl::StrJoin(allowed, ", "), ")"));
+  m.line = LineOf(f.node, f.line);
+  for (const auto& kv : f.node) {
+    const int line = LineOf(kv.first, m.line);
+    if (!kv.first.IsScalar()) Fail(line, f.path, "a key must be a plain name");
+    const std::string key = kv.first.Scalar();
+    const std::string path = Child(f.path, key);
+    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end())
+      Fail(line, path, absl::StrCat("unknown key (expected one of: ", absl::StrJoin(allowed, ", "),
+                                    ")"));
+    // yaml-cpp keeps both entries of a repeated key and reads the first:
+    // a later one silently not counting would be a trap.
+    if (const Field* first = m.Get(key))
+      Fail(line, path, absl::StrCat("given twice (first at line ", first->line, ")"));
+    m.entries.emplace_back(key, Field{kv.second, path, line});
+  }
+  return m;
+}
+
+std::vector<Field> Parser::ReadList(const Field& f, const std::string& expected) const {
+  std::vector<Field> items;
+  if (f.node.IsNull()) return items;
+  if (!f.node.IsSequence())
+    Fail(f, absl::StrCat(f.node.IsMap() ? "is a map" : "is a single value", " (expected ",
+                         expected, ")"));
+  size_t i = 0;
+  for (const YAML::Node& item : f.node) {
+    items.push_back(Field{item, Index(f.path, i), LineOf(item, f.line)});
+    ++i;
+  }
+  return items;
+}
+
+const Field& Parser::Require(const Map& m, const std::string& key,
+                             const std::string& expected) const {
+  const Field* f = m.Get(key);
+  if (!f) Fail(m.line, Child(m.self.path, key), absl::StrCat("missing (required: ", expected, ")"));
+  return *f;
+}
+
+std::string Parser::Scalar(const Field& f, const std::string& expected) const {
+  if (f.node.IsScalar()) return f.node.Scalar();
+  const char* what = f.node.IsNull()       ? "has no value"
+                     : f.node.IsSequence() ? "is a list"
+                                           : "is a map";
+  Fail(f, absl::StrCat(what, " (expected ", expected, ")"));
+}
+
+uint64_t Parser::Number(const Field& f, uint64_t min, uint64_t max) const {
+  const std::string range = absl::StrCat(min, "..", max);
+  const std::string text = Scalar(f, range);
+  uint64_t v = 0;
+  // Digits only: SimpleAtoi would also take "+5" and " 5".
+  if (text.empty() || !std::all_of(text.begin(), text.end(), absl::ascii_isdigit) ||
+      !absl::SimpleAtoi(text, &v))
+    Fail(f, absl::StrCat("'", text, "' is not a number (expected ", range, ")"));
+  if (v < min || v > max) Fail(f, absl::StrCat(text, " is out of range (expected ", range, ")"));
+  return v;
+}
+
+bool Parser::Bool(const Field& f) const {
+  const std::string text = Scalar(f, "true or false");
+  if (text == "true") return true;
+  if (text == "false") return false;
+  Fail(f, absl::StrCat("'", text, "' is not true or false"));
+}
+
+template <typename T>
+T Parser::Choice(const Field& f, std::initializer_list<std::pair<const char*, T>> choices) const {
+  std::vector<std::string> names;
+  for (const auto& c : choices) names.push_back(c.first);
+  const std::string expected = absl::StrCat("one of: ", absl::StrJoin(names, ", "));
+  const std::string text = Scalar(f, expected);
+  for (const auto& c : choices)
+    if (text == c.first) return c.second;
+  Fail(f, absl::StrCat("'", text, "' is not ", expected));
+}
+
+Duration Parser::DurationOf(const Field& f) const {
+  auto d = ParseDuration(Scalar(f, "a duration, e.g. 500ms, 1s, 2m"));
+  if (!d.ok()) Fail(f, std::string(d.status().message()));
+  return *d;
+}
+
+// The data plane keeps these timeouts in whole seconds (u32).
+uint32_t Parser::Seconds(const Field& f, uint32_t min_s) const {
+  const Duration d = DurationOf(f);
+  if (d.count() % 1000 != 0)
+    Fail(f, absl::StrCat("'", f.node.Scalar(), "' is not a whole number of seconds (expected e.g. 900s, 2m)"));
+  const int64_t s = d.count() / 1000;
+  if (s < min_s)
+    Fail(f, absl::StrCat("'", f.node.Scalar(), "' is too short (expected at least ", min_s, "s)"));
+  if (s > std::numeric_limits<uint32_t>::max())
+    Fail(f, absl::StrCat("'", f.node.Scalar(), "' is too long (expected at most ",
+                         std::numeric_limits<uint32_t>::max(), "s)"));
+  return static_cast<uint32_t>(s);
+}
+
+IpAddress Parser::Address(const Field& f) const {
+  const std::string text = Scalar(f, "an IPv4 or IPv6 address");
+  auto ip = IpAddress::Parse(text);
+  if (!ip.ok())
+    Fail(f, absl::StrCat("'", text, "' is not an IP address (expected e.g. 198.51.100.10 or "
+                                    "2001:db8::10)"));
+  return *ip;
+}
+
+// What the kernel accepts as a device name (dev_valid_name): checked here
+// so a typo is reported with its line, not when attaching.
+bool IsInterfaceName(const std::string& name) {
+  if (name.empty() || name.size() > 15 || name == "." || name == "..") return false;
+  return std::none_of(name.begin(), name.end(), [](char c) {
+    return c == '/' || c == ':' || absl::ascii_isspace(c) || absl::ascii_iscntrl(c);
+  });
+}
+
+std::vector<std::string> Parser::ParseInterfaces(const Field& f) const {
+  const std::string expected = "a list of interface names, e.g. [eth0]";
+  std::vector<Field> items = ReadList(f, expected);
+  if (items.empty()) Fail(f, absl::StrCat("is empty (expected ", expected, ")"));
+  if (items.size() > XLB_MAX_IFACES)
+    Fail(f, absl::StrCat(items.size(), " interfaces, over the ", XLB_MAX_IFACES,
+                         " the data plane holds"));
+  std::vector<std::string> names;
+  std::map<std::string, int> seen;
+  for (const Field& item : items) {
+    std::string name = Scalar(item, "an interface name");
+    if (!IsInterfaceName(name))
+      Fail(item, absl::StrCat("'", name, "' is not an interface name (expected up to 15 "
+                                         "characters, without '/', ':' or spaces)"));
+    if (auto [it, added] = seen.emplace(name, item.line); !added)
+      Fail(item, absl::StrCat("'", name, "' is listed twice (first at line ", it->second, ")"));
+    names.push_back(std::move(name));
+  }
+  return names;
+}
+
+// "ADDRESS:PORT" or "[V6ADDRESS]:PORT" with an address literal, as the
+// metrics listener takes it (it does not resolve names).
+bool IsListenAddress(const std::string& text) {
+  std::string host, port;
+  if (absl::StartsWith(text, "[")) {
+    const size_t close = text.find("]:");
+    if (close == std::string::npos) return false;
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+    if (host.find(':') == std::string::npos) return false;  // brackets are for IPv6
+  } else {
+    const size_t colon = text.rfind(':');
+    if (colon == std::string::npos) return false;
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+    if (host.find(':') != std::string::npos) return false;  // IPv6 needs brackets
+  }
+  uint32_t p = 0;
+  return IpAddress::Parse(host).ok() && !port.empty() &&
+         std::all_of(port.begin(), port.end(), absl::ascii_isdigit) &&
+         absl::SimpleAtoi(port, &p) && p >= 1 && p <= 65535;
+}
+
+ApiConfig Parser::ParseApi(const Field& f) const {
+  Map m = ReadMap(f, {"socket", "metrics", "group"});
+  ApiConfig api;
+  if (const Field* s = m.Get("socket")) {
+    api.socket = Scalar(*s, "an absolute path, e.g. /run/xlb/xlbd.sock");
+    if (!absl::StartsWith(api.socket, "/"))
+      Fail(*s, absl::StrCat("'", api.socket,
+                            "' is not an absolute path (expected e.g. /run/xlb/xlbd.sock)"));
+    // sockaddr_un holds 108 bytes with the terminating NUL.
+    if (api.socket.size() > 107)
+      Fail(*s, absl::StrCat("is ", api.socket.size(),
+                            " bytes long (expected at most 107, a Unix socket's limit)"));
+  }
+  if (const Field* g = m.Get("group")) api.group = Scalar(*g, "a group name, or \"\" for none");
+  if (const Field* mt = m.Get("metrics")) {
+    const std::string expected =
+        "ADDRESS:PORT, e.g. 127.0.0.1:9470 or [::1]:9470, or \"\" for no metrics";
+    api.metrics = Scalar(*mt, expected);
+    if (!api.metrics.empty() && !IsListenAddress(api.metrics))
+      Fail(*mt, absl::StrCat("'", api.metrics, "' is not ", expected));
+  }
+  return api;
+}
+
+bool IsServiceName(const std::string& name) {
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return absl::ascii_isalnum(c) || c == '_' || c == '.' || c == '-';
+  });
+}
+
+ServiceConfig Parser::ParseService(const Field& f) const {
+  Map m = ReadMap(f, {"name", "vip", "port", "protocol", "forward", "scheduler", "persistence",
+                      "table_size", "drop_fragments", "timeouts", "reals", "health"});
+  ServiceConfig sc;
+  const Field& name = Require(m, "name", "a name of letters, digits, '_', '.', '-'");
+  sc.name = Scalar(name, "a name of letters, digits, '_', '.', '-'");
+  if (!IsServiceName(sc.name))
+    Fail(name, absl::StrCat("'", sc.name,
+                            "' is not a name (expected letters, digits, '_', '.', '-')"));
+
+  dataplane::Service& s = sc.service;
+  s.key.vip = Address(Require(m, "vip", "an IPv4 or IPv6 address"));
+  const Field& port = Require(m, "port", "1..65535, or \"*\" for all ports");
+  if (port.node.IsScalar() && port.node.Scalar() == "*") {
+    s.options.all_ports = true;
+    s.key.port = 0;
+  } else {
+    const std::string text = Scalar(port, "1..65535, or \"*\" for all ports");
+    uint32_t p = 0;
+    if (!std::all_of(text.begin(), text.end(), absl::ascii_isdigit) ||
+        !absl::SimpleAtoi(text, &p) || p < 1 || p > 65535)
+      Fail(port, absl::StrCat("'", text, "' is not a port (expected 1..65535, or \"*\" for all "
+                                         "ports)"));
+    s.key.port = static_cast<uint16_t>(p);
+  }
+  if (const Field* p = m.Get("protocol"))
+    s.key.protocol = Choice<Protocol>(*p, {{"tcp", Protocol::kTcp}, {"udp", Protocol::kUdp}});
+  if (const Field* fw = m.Get("forward"))
+    s.options.forward = Choice<Forward>(*fw, {{"dr", Forward::kDr}, {"nat", Forward::kNat}});
+  if (const Field* sch = m.Get("scheduler"))
+    s.options.scheduler = Choice<Scheduler>(
+        *sch, {{"maglev", Scheduler::kMaglev}, {"source-hash", Scheduler::kSourceHash}});
+  if (const Field* p = m.Get("persistence")) ParsePersistence(*p, s);
+  if (const Field* t = m.Get("table_size")) {
+    const uint64_t size = Number(*t, 0, std::numeric_limits<uint32_t>::max());
+    if (size < dataplane::kMaglevMinSize || size > dataplane::kMaglevMaxSize ||
+        !dataplane::IsPrime(size))
+      Fail(*t, absl::StrCat(size, " is not a prime in [", dataplane::kMaglevMinSize, ", ",
+                            dataplane::kMaglevMaxSize, "] (e.g. 65537, 131071, 1021)"));
+    s.options.table_size = static_cast<uint32_t>(size);
+  }
+  if (const Field* d = m.Get("drop_fragments")) s.options.drop_fragments = Bool(*d);
+  if (const Field* t = m.Get("timeouts")) ParseTimeouts(*t, s.options);
+  // Backstop: the data plane's own checks, in case they know more than ours.
+  if (absl::Status st = dataplane::ValidateService(s); !st.ok())
+    Fail(m.line, f.path, std::string(st.message()));
+
+  if (const Field* r = m.Get("reals")) sc.reals = ParseReals(*r, s);
+  if (const Field* h = m.Get("health")) sc.health = ParseHealth(*h, s);
+  return sc;
+}
+
+void Parser::ParsePersistence(const Field& f, dataplane::Service& s) const {
+  Map m = ReadMap(f, {"timeout", "netmask"});
+  if (const Field* t = m.Get("timeout")) s.options.persistence_timeout_s = Seconds(*t, 0);
+  if (const Field* n = m.Get("netmask"))
+    s.options.persistence_netmask =
+        static_cast<int>(Number(*n, 0, static_cast<uint64_t>(s.key.vip.max_prefix_len())));
+}
+
+void Parser::ParseTimeouts(const Field& f, dataplane::ServiceOptions& o) const {
+  Map m = ReadMap(f, {"tcp", "tcp_fin", "udp"});
+  if (const Field* t = m.Get("tcp")) o.tcp_timeout_s = Seconds(*t, 1);
+  if (const Field* t = m.Get("tcp_fin")) o.tcp_fin_timeout_s = Seconds(*t, 1);
+  if (const Field* t = m.Get("udp")) o.udp_timeout_s = Seconds(*t, 1);
+}
+
+std::vector<RealSpec> Parser::ParseReals(const Field& f, const dataplane::Service& s) const {
+  std::vector<RealSpec> reals;
+  std::map<std::pair<IpAddress, uint16_t>, int> seen;
+  for (const Field& item : ReadList(f, "a list of {address, port, weight}")) {
+    Map m = ReadMap(item, {"address", "port", "weight"});
+    RealSpec r;
+    r.address = Address(Require(m, "address", "an IPv4 or IPv6 address"));
+    if (const Field* p = m.Get("port")) r.port = static_cast<uint16_t>(Number(*p, 0, 65535));
+    if (const Field* w = m.Get("weight"))
+      r.weight = static_cast<uint32_t>(Number(*w, 0, dataplane::kMaxWeight));
+    // One at a time first, so that an error points at the real's line.
+    if (absl::Status st = dataplane::ValidateReals(s, {r}); !st.ok())
+      Fail(item, std::string(st.message()));
+    const std::pair<IpAddress, uint16_t> where{r.address, dataplane::EffectivePort(s.key, r)};
+    if (auto [it, added] = seen.emplace(where, item.line); !added)
+      Fail(item, absl::StrCat(dataplane::FormatEndpoint(where.first, where.second),
+                              " is listed twice (first at line ", it->second, ")"));
+    reals.push_back(r);
+  }
+  if (absl::Status st = dataplane::ValidateReals(s, reals); !st.ok())
+    Fail(f, std::string(st.message()));
+  return reals;
+}
+
+HealthCheck Parser::ParseHealth(const Field& f, const dataplane::Service& s) const {
+  Map m = ReadMap(f, {"type", "port", "path", "expect", "body", "command", "interval", "timeout",
+                      "rise", "fall"});
+  HealthCheck h;
+  if (const Field* t = m.Get("type"))
+    h.type = Choice<HealthType>(*t, {{"none", HealthType::kNone},
+                                     {"tcp", HealthType::kTcp},
+                                     {"http", HealthType::kHttp},
+                                     {"exec", HealthType::kExec}});
+  // Keys that the type ignores are refused: they are most likely a
+  // forgotten or mistyped `type`.
+  for (const auto& [key, field] : m.entries) {
+    if (key == "type") continue;
+    if (h.type == HealthType::kNone)
+      Fail(field, "only for a health check (set type: tcp, http or exec; the default is none)");
+    if ((key == "path" || key == "expect" || key == "body") && h.type != HealthType::kHttp)
+      Fail(field, absl::StrCat("only for type http (type is ", HealthTypeName(h.type), ")"));
+    if (key == "command" && h.type != HealthType::kExec)
+      Fail(field, absl::StrCat("only for type exec (type is ", HealthTypeName(h.type), ")"));
+  }
+  if (h.type == HealthType::kNone) return h;
+
+  const Field* port = m.Get("port");
+  if (port) h.port = static_cast<uint16_t>(Number(*port, 0, 65535));
+  // Port 0 means the real's port, and the reals of an all-ports service
+  // have none. An exec check may not use a port at all.
+  if (h.port == 0 && s.options.all_ports && h.type != HealthType::kExec)
+    Fail(port ? port->line : m.line, Child(f.path, "port"),
+         "an all-ports service has no port to check (expected a port 1..65535)");
+  if (const Field* p = m.Get("path")) {
+    h.path = Scalar(*p, "an HTTP path, e.g. /health");
+    if (!absl::StartsWith(h.path, "/") ||
+        std::any_of(h.path.begin(), h.path.end(),
+                    [](char c) { return absl::ascii_isspace(c) || absl::ascii_iscntrl(c); }))
+      Fail(*p, absl::StrCat("'", h.path, "' is not an HTTP path (expected e.g. /health)"));
+  }
+  if (const Field* e = m.Get("expect")) {
+    const std::string expected = "a list of HTTP status codes, e.g. [200]";
+    std::vector<Field> codes = ReadList(*e, expected);
+    if (codes.empty()) Fail(*e, absl::StrCat("is empty (expected ", expected, ")"));
+    h.expect.clear();
+    for (const Field& c : codes) h.expect.push_back(static_cast<int>(Number(c, 100, 599)));
+  }
+  if (const Field* b = m.Get("body")) h.body = Scalar(*b, "a string the body must contain");
+  if (h.type == HealthType::kExec) {
+    const Field& c = Require(m, "command", "a shell command for type exec");
+    h.command = Scalar(c, "a shell command");
+    if (absl::StripAsciiWhitespace(h.command).empty())
+      Fail(c, "is empty (expected a shell command)");
+  }
+  const Field* interval = m.Get("interval");
+  const Field* timeout = m.Get("timeout");
+  if (interval) h.interval = DurationOf(*interval);
+  if (timeout) h.timeout = DurationOf(*timeout);
+  if (interval && h.interval.count() == 0)
+    Fail(*interval, "must be more than 0s (expected e.g. 1s)");
+  if (timeout && h.timeout.count() == 0) Fail(*timeout, "must be more than 0s (expected e.g. 500ms)");
+  if (h.timeout > h.interval) {
+    if (timeout)
+      Fail(*timeout, absl::StrCat(FormatDuration(h.timeout), " is longer than the interval ",
+                                  FormatDuration(h.interval), " (expected 0 < timeout <= interval)"));
+    Fail(*interval, absl::StrCat(FormatDuration(h.interval), " is shorter than the default timeout ",
+                                 FormatDuration(h.timeout), " (expected a timeout <= interval)"));
+  }
+  if (const Field* r = m.Get("rise")) h.rise = static_cast<int>(Number(*r, 1, 100));
+  if (const Field* r = m.Get("fall")) h.fall = static_cast<int>(Number(*r, 1, 100));
+  return h;
+}
+
+Config Parser::Parse(const YAML::Node& root) {
+  Map m = ReadMap(Field{root, "", 1}, {"interfaces", "api", "services"});
+  Config config;
+  config.interfaces =
+      ParseInterfaces(Require(m, "interfaces", "a list of interface names, e.g. [eth0]"));
+  if (const Field* a = m.Get("api")) config.api = ParseApi(*a);
+
+  const Field* services = m.Get("services");
+  if (!services) return config;
+  std::vector<Field> items = ReadList(*services, "a list of services");
+  if (items.size() > XLB_MAX_SERVICES - 1)
+    Fail(*services, absl::StrCat(items.size(), " services, over the ", XLB_MAX_SERVICES - 1,
+                                 " the data plane holds"));
+  std::map<std::string, int> names;
+  std::map<ServiceKey, int> keys;
+  size_t reals = 0;
+  for (const Field& item : items) {
+    ServiceConfig sc = ParseService(item);
+    if (auto [it, added] = names.emplace(sc.name, item.line); !added)
+      Fail(item.line, Child(item.path, "name"),
+           absl::StrCat("'", sc.name, "' is used twice (first at line ", it->second, ")"));
+    if (auto [it, added] = keys.emplace(sc.service.key, item.line); !added)
+      Fail(item, absl::StrCat(sc.service.key.ToString(), " is used twice (first at line ",
+                              it->second, ")"));
+    reals += sc.reals.size();
+    config.services.push_back(std::move(sc));
+  }
+  // Each (service, real) pair takes one of the data plane's real ids.
+  if (reals > XLB_MAX_REALS - 1)
+    Fail(*services, absl::StrCat(reals, " reals in all, over the ", XLB_MAX_REALS - 1,
+                                 " the data plane holds"));
+  return config;
+}
+
+}  // namespace
+
+absl::StatusOr<Config> ParseConfig(const std::string& yaml_text, const std::string& file_name) {
+  std::vector<YAML::Node> docs;
+  try {
+    docs = YAML::LoadAll(yaml_text);
+  } catch (const YAML::Exception& e) {
+    std::string hint;
+    // `port: *` reads as an alias; the fix is not obvious from yaml-cpp's words.
+    if (absl::StrContains(e.msg, "alias")) hint = " (for all ports write port: \"*\", quoted)";
+    // So does an IPv6 address ending in "::", which YAML reads as a key.
+    if (absl::StrContains(e.msg, "illegal map value"))
+      hint = " (quote a value that contains ': ' or ends in ':', e.g. vip: \"2001:db8::\")";
+    return absl::InvalidArgumentError(absl::StrCat(
+        file_name, ":", e.mark.is_null() ? 1 : e.mark.line + 1, ": YAML syntax: ", e.msg, hint));
+  }
+  Parser parser(file_name);
+  try {
+    if (docs.size() > 1)
+      parser.Fail(LineOf(docs[1], 1), "",
+                  "a second YAML document (after '---'); expected one document");
+    return parser.Parse(docs.empty() ? YAML::Node(YAML::NodeType::Null) : docs[0]);
+  } catch (const ConfigError& e) {
+    return e.status;
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        file_name, ":", e.mark.is_null() ? 1 : e.mark.line + 1, ": YAML: ", e.msg));
+  }
+}
+
+absl::StatusOr<Config> LoadConfigFile(const std::string& path) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return absl::ErrnoToStatus(errno, absl::StrCat(path, ": cannot open"));
+  std::string text;
+  char buf[65536];
+  for (;;) {
+    const ssize_t n = read(fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int err = errno;
+      close(fd);
+      return absl::ErrnoToStatus(err, absl::StrCat(path, ": cannot read"));
+    }
+    if (n == 0) break;
+    text.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  return ParseConfig(text, path);
+}
+
+}  // namespace xlb::config

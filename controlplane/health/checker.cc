@@ -1,0 +1,446 @@
+#include "controlplane/health/checker.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "asio/ip/tcp.hpp"
+#include "asio/post.hpp"
+#include "asio/posix/stream_descriptor.hpp"
+#include "asio/steady_timer.hpp"
+#include "asio/write.hpp"
+
+extern char** environ;
+
+namespace xlb::health {
+namespace {
+
+using asio::ip::tcp;
+using dataplane::IpAddress;
+
+constexpr size_t kMaxResponse = 64 * 1024;
+
+asio::ip::address ToAsio(const IpAddress& a) {
+  const std::string b = a.bytes();
+  if (a.is_v4()) {
+    asio::ip::address_v4::bytes_type v4;
+    std::memcpy(v4.data(), b.data(), v4.size());
+    return asio::ip::address_v4(v4);
+  }
+  asio::ip::address_v6::bytes_type v6;
+  std::memcpy(v6.data(), b.data(), v6.size());
+  return asio::ip::address_v6(v6);
+}
+
+std::string TimedOut(Duration timeout) {
+  return absl::StrCat("timed out after ", timeout.count(), "ms");
+}
+
+// Calls the handler at most once, asynchronously when asked to.
+void Post(asio::io_context& io, ProbeHandler handler, bool ok, std::string detail) {
+  asio::post(io, [handler = std::move(handler), ok, detail = std::move(detail)]() mutable {
+    handler(ProbeResult{ok, std::move(detail)});
+  });
+}
+
+// --- HTTP response parsing ---------------------------------------------------
+
+// A short, printable excerpt of what a server sent, for details.
+std::string Excerpt(std::string_view s) {
+  s = s.substr(0, std::min(s.find_first_of("\r\n"), size_t{40}));
+  std::string out(s);
+  for (char& c : out) {
+    if (!absl::ascii_isprint(static_cast<unsigned char>(c))) c = '?';
+  }
+  return out;
+}
+
+// "HTTP/1.1 503 Service Unavailable" -> 503.
+std::optional<int> ParseStatusLine(std::string_view response) {
+  std::string_view line = response.substr(0, response.find('\n'));
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  if (line.substr(0, 5) != "HTTP/") return std::nullopt;
+  size_t sp = line.find(' ');
+  if (sp == std::string_view::npos || line.size() < sp + 4) return std::nullopt;
+  std::string_view code = line.substr(sp + 1, 3);
+  if (!std::all_of(code.begin(), code.end(), absl::ascii_isdigit)) return std::nullopt;
+  if (line.size() > sp + 4 && line[sp + 4] != ' ') return std::nullopt;
+  int status = 0;
+  std::from_chars(code.data(), code.data() + code.size(), status);
+  return status;
+}
+
+// Where the body starts, or npos while the headers are incomplete.
+size_t BodyOffset(std::string_view response) {
+  size_t crlf = response.find("\r\n\r\n");
+  size_t lf = response.find("\n\n");  // tolerated from sloppy servers
+  if (crlf != std::string_view::npos && (lf == std::string_view::npos || crlf < lf)) return crlf + 4;
+  if (lf != std::string_view::npos) return lf + 2;
+  return std::string_view::npos;
+}
+
+std::optional<size_t> ContentLength(std::string_view headers) {
+  while (!headers.empty()) {
+    size_t eol = headers.find('\n');
+    std::string_view line = headers.substr(0, eol);
+    headers = eol == std::string_view::npos ? std::string_view() : headers.substr(eol + 1);
+    size_t colon = line.find(':');
+    if (colon == std::string_view::npos ||
+        !absl::EqualsIgnoreCase(absl::string_view(line.data(), colon), "content-length")) {
+      continue;
+    }
+    std::string_view value = line.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    size_t length = 0;
+    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), length);
+    if (ec != std::errc() || end == value.data()) return std::nullopt;
+    return length;
+  }
+  return std::nullopt;
+}
+
+// --- TCP and HTTP ------------------------------------------------------------
+
+struct HttpRequest {
+  std::string path;
+  std::vector<int> expect;
+  std::string body;
+};
+
+// One connection with a deadline. Every completion handler holds a
+// shared_ptr, so the probe lives until the last of them has run; done_ makes
+// the first outcome (result or deadline) the only one reported.
+class SocketProbe : public std::enable_shared_from_this<SocketProbe> {
+ public:
+  SocketProbe(asio::io_context& io, const IpAddress& address, uint16_t port, Duration timeout,
+              std::optional<HttpRequest> http, ProbeHandler handler)
+      : socket_(io),
+        deadline_(io),
+        endpoint_(ToAsio(address), port),
+        name_(dataplane::FormatEndpoint(address, port)),
+        timeout_(timeout),
+        http_(std::move(http)),
+        handler_(std::move(handler)) {
+    if (http_) {
+      if (http_->path.empty()) http_->path = "/";
+      if (http_->expect.empty()) http_->expect = {200};
+      const std::string host = port == 80 ? (address.is_v4() ? address.ToString()
+                                                             : absl::StrCat("[", address.ToString(), "]"))
+                                          : name_;
+      request_ = absl::StrCat("GET ", http_->path, " HTTP/1.0\r\nHost: ", host,
+                              "\r\nUser-Agent: xlb-health\r\nAccept: */*\r\nConnection: close\r\n\r\n");
+    }
+  }
+
+  void Start() {
+    deadline_.expires_after(timeout_);
+    deadline_.async_wait([self = shared_from_this()](const asio::error_code& ec) {
+      if (ec) return;  // cancelled: the probe finished first
+      self->Finish(false, absl::StrCat(self->Doing(), ": ", TimedOut(self->timeout_)));
+    });
+    // async_connect opens the socket itself and reports failures (e.g. no
+    // IPv6) through the handler, so nothing here completes synchronously.
+    socket_.async_connect(endpoint_, [self = shared_from_this()](const asio::error_code& ec) {
+      self->OnConnect(ec);
+    });
+  }
+
+ private:
+  std::string Doing() const {
+    if (!http_) return absl::StrCat("connect to ", name_);
+    return absl::StrCat(connected_ ? "GET http://" : "connect to ", name_,
+                        connected_ ? http_->path : "");
+  }
+
+  void OnConnect(const asio::error_code& ec) {
+    if (done_) return;
+    if (ec) return Finish(false, absl::StrCat("connect to ", name_, ": ", ec.message()));
+    connected_ = true;
+    if (!http_) return Finish(true, absl::StrCat("connected to ", name_));
+    asio::async_write(socket_, asio::buffer(request_),
+                      [self = shared_from_this()](const asio::error_code& ec, size_t) {
+                        if (self->done_) return;
+                        if (ec) return self->Finish(false, absl::StrCat(self->Doing(), ": ", ec.message()));
+                        self->Read();
+                      });
+  }
+
+  void Read() {
+    socket_.async_read_some(asio::buffer(chunk_),
+                            [self = shared_from_this()](const asio::error_code& ec, size_t n) {
+                              self->OnRead(ec, n);
+                            });
+  }
+
+  void OnRead(const asio::error_code& ec, size_t n) {
+    if (done_) return;
+    response_.append(chunk_.data(), std::min(n, kMaxResponse - response_.size()));
+    if (ec == asio::error::eof || response_.size() >= kMaxResponse) return Evaluate();
+    if (ec) {
+      // A reset right after a complete answer still counts as the answer.
+      if (response_.empty()) return Finish(false, absl::StrCat(Doing(), ": ", ec.message()));
+      return Evaluate();
+    }
+    // Servers that keep the connection open despite HTTP/1.0 are done once
+    // Content-Length bytes of body have arrived.
+    if (size_t body = BodyOffset(response_); body != std::string::npos) {
+      std::optional<size_t> length = ContentLength(std::string_view(response_).substr(0, body));
+      if (length && response_.size() - body >= *length) return Evaluate();
+    }
+    Read();
+  }
+
+  void Evaluate() {
+    if (response_.empty()) {
+      return Finish(false, absl::StrCat(Doing(), ": connection closed without a response"));
+    }
+    std::optional<int> status = ParseStatusLine(response_);
+    if (!status) {
+      return Finish(false, absl::StrCat(Doing(), ": not an HTTP response: '", Excerpt(response_), "'"));
+    }
+    if (std::find(http_->expect.begin(), http_->expect.end(), *status) == http_->expect.end()) {
+      return Finish(false, absl::StrCat("HTTP ", *status, " (expected ", absl::StrJoin(http_->expect, ", "), ")"));
+    }
+    if (!http_->body.empty()) {
+      size_t offset = BodyOffset(response_);
+      std::string_view body =
+          offset == std::string::npos ? std::string_view() : std::string_view(response_).substr(offset);
+      if (body.find(http_->body) == std::string_view::npos) {
+        return Finish(false, absl::StrCat("HTTP ", *status, ", body lacks '", http_->body, "'"));
+      }
+    }
+    Finish(true, absl::StrCat("HTTP ", *status));
+  }
+
+  void Finish(bool ok, std::string detail) {
+    if (done_) return;
+    done_ = true;
+    deadline_.cancel();
+    asio::error_code ignored;
+    socket_.close(ignored);  // also aborts whatever is still pending on it
+    ProbeHandler handler = std::move(handler_);
+    handler(ProbeResult{ok, std::move(detail)});
+  }
+
+  tcp::socket socket_;
+  asio::steady_timer deadline_;
+  tcp::endpoint endpoint_;
+  std::string name_;  // "203.0.113.11:8008", "[2001:db8::11]:8008"
+  Duration timeout_;
+  std::optional<HttpRequest> http_;
+  ProbeHandler handler_;
+  std::string request_;
+  std::string response_;
+  std::array<char, 4096> chunk_;
+  bool connected_ = false;
+  bool done_ = false;
+};
+
+// --- exec ----------------------------------------------------------------------
+
+std::string DescribeExit(int status) {
+  if (WIFEXITED(status)) return absl::StrCat("exit status ", WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) {
+    return absl::StrCat("killed by signal ", WTERMSIG(status), " (", strsignal(WTERMSIG(status)), ")");
+  }
+  return absl::StrCat("wait status ", status);
+}
+
+// Owns the child until it is reaped. The exit is awaited on a pidfd (readable
+// once the process has exited) registered with the loop; waitpid then only
+// collects a zombie and never blocks.
+class ExecProbe : public std::enable_shared_from_this<ExecProbe> {
+ public:
+  ExecProbe(asio::io_context& io, Duration timeout, ProbeHandler handler)
+      : io_(io), pidfd_(io), deadline_(io), timeout_(timeout), handler_(std::move(handler)) {}
+
+  ~ExecProbe() {
+    // Only when the loop is torn down with the child still running: reap it
+    // here rather than leave a zombie (SIGKILL makes the wait short).
+    if (pid_ > 0 && !reaped_) {
+      kill(-pid_, SIGKILL);
+      while (waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+      }
+    }
+  }
+
+  void Start(const std::string& command, const IpAddress& address, uint16_t port) {
+    if (int err = Spawn(command, address, port); err != 0) {
+      done_ = true;
+      return Post(io_, std::move(handler_), false, absl::StrCat("spawn /bin/sh: ", std::strerror(err)));
+    }
+    int fd = static_cast<int>(syscall(SYS_pidfd_open, pid_, 0));
+    if (fd < 0) {
+      // Kernel older than 5.3: no way to wait without blocking; give up on
+      // this probe but leave nothing behind.
+      int err = errno;
+      kill(-pid_, SIGKILL);
+      while (waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+      }
+      reaped_ = true;
+      done_ = true;
+      return Post(io_, std::move(handler_), false, absl::StrCat("pidfd_open: ", std::strerror(err)));
+    }
+    pidfd_.assign(fd);
+    WaitForExit();
+    deadline_.expires_after(timeout_);
+    deadline_.async_wait([self = shared_from_this()](const asio::error_code& ec) {
+      if (ec || self->done_) return;
+      // The shell is still unreaped, so its pid (= the group id) is still
+      // ours: killing the group cannot hit anybody else. The pending pidfd
+      // wait reaps it.
+      kill(-self->pid_, SIGKILL);
+      self->Finish(false, absl::StrCat("command ", TimedOut(self->timeout_), ", killed"));
+    });
+  }
+
+ private:
+  // Returns 0 or an errno value.
+  int Spawn(const std::string& command, const IpAddress& address, uint16_t port) {
+    std::vector<std::string> env;
+    for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+      std::string_view var(*e);
+      if (var.starts_with("XLB_REAL_ADDRESS=") || var.starts_with("XLB_REAL_PORT=")) continue;
+      env.emplace_back(var);
+    }
+    env.push_back(absl::StrCat("XLB_REAL_ADDRESS=", address.ToString()));
+    env.push_back(absl::StrCat("XLB_REAL_PORT=", port));
+    std::vector<char*> envp;
+    for (std::string& var : env) envp.push_back(var.data());
+    envp.push_back(nullptr);
+    std::string arg0 = "sh", arg1 = "-c", arg2 = command;
+    char* argv[] = {arg0.data(), arg1.data(), arg2.data(), nullptr};
+
+    // posix_spawn rather than fork: glibc uses clone(CLONE_VM|CLONE_VFORK),
+    // so no copy of the daemon's page tables per probe and nothing unsafe
+    // runs between fork and exec in a process that may have threads.
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+    // Sockets, BPF maps and the like are not the command's business (asio
+    // does not open its descriptors close-on-exec).
+    posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    // Its own process group, so that a timeout kills the whole pipeline; and
+    // default signal handling whatever the daemon blocks or ignores.
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+                                        POSIX_SPAWN_SETSIGDEF);
+    posix_spawnattr_setpgroup(&attr, 0);
+    sigset_t signals;
+    sigemptyset(&signals);
+    posix_spawnattr_setsigmask(&attr, &signals);
+    sigfillset(&signals);
+    sigdelset(&signals, SIGKILL);
+    sigdelset(&signals, SIGSTOP);
+    posix_spawnattr_setsigdefault(&attr, &signals);
+
+    pid_t pid = -1;
+    int err = posix_spawn(&pid, "/bin/sh", &actions, &attr, argv, envp.data());
+    posix_spawnattr_destroy(&attr);
+    posix_spawn_file_actions_destroy(&actions);
+    if (err == 0) pid_ = pid;
+    return err;
+  }
+
+  void WaitForExit() {
+    pidfd_.async_wait(asio::posix::stream_descriptor::wait_read,
+                      [self = shared_from_this()](const asio::error_code& ec) {
+                        if (!ec) self->OnExit();
+                      });
+  }
+
+  void OnExit() {
+    // The shell has exited but is not reaped yet, so its group id is still
+    // reserved: kill what it left running (`cmd &`), then reap it.
+    kill(-pid_, SIGKILL);
+    int status = 0;
+    pid_t r;
+    do {
+      r = waitpid(pid_, &status, WNOHANG);
+    } while (r < 0 && errno == EINTR);
+    if (r == 0) return WaitForExit();  // not actually exited; wait again
+    reaped_ = true;
+    if (r < 0) {
+      // Someone else reaped it (SIGCHLD ignored?): the status is lost.
+      return Finish(false, absl::StrCat("waitpid: ", std::strerror(errno)));
+    }
+    Finish(WIFEXITED(status) && WEXITSTATUS(status) == 0, DescribeExit(status));
+  }
+
+  void Finish(bool ok, std::string detail) {
+    if (done_) return;
+    done_ = true;
+    deadline_.cancel();
+    ProbeHandler handler = std::move(handler_);
+    handler(ProbeResult{ok, std::move(detail)});
+  }
+
+  asio::io_context& io_;
+  asio::posix::stream_descriptor pidfd_;
+  asio::steady_timer deadline_;
+  Duration timeout_;
+  ProbeHandler handler_;
+  pid_t pid_ = -1;
+  bool reaped_ = false;
+  bool done_ = false;
+};
+
+}  // namespace
+
+void ProbeTcp(asio::io_context& io, const IpAddress& address, uint16_t port, Duration timeout,
+              ProbeHandler handler) {
+  std::make_shared<SocketProbe>(io, address, port, timeout, std::nullopt, std::move(handler))->Start();
+}
+
+void ProbeHttp(asio::io_context& io, const IpAddress& address, uint16_t port, Duration timeout,
+               const std::string& path, const std::vector<int>& expect, const std::string& body,
+               ProbeHandler handler) {
+  std::make_shared<SocketProbe>(io, address, port, timeout, HttpRequest{path, expect, body},
+                                std::move(handler))
+      ->Start();
+}
+
+void ProbeExec(asio::io_context& io, const std::string& command, const IpAddress& address,
+               uint16_t port, Duration timeout, ProbeHandler handler) {
+  std::make_shared<ExecProbe>(io, timeout, std::move(handler))->Start(command, address, port);
+}
+
+void Probe(asio::io_context& io, const config::HealthCheck& check, const IpAddress& address,
+           uint16_t real_port, ProbeHandler handler) {
+  const uint16_t port = check.port != 0 ? check.port : real_port;
+  switch (check.type) {
+    case config::HealthType::kNone:
+      return Post(io, std::move(handler), true, "no health check");
+    case config::HealthType::kTcp:
+      return ProbeTcp(io, address, port, check.timeout, std::move(handler));
+    case config::HealthType::kHttp:
+      return ProbeHttp(io, address, port, check.timeout, check.path, check.expect, check.body,
+                       std::move(handler));
+    case config::HealthType::kExec:
+      return ProbeExec(io, check.command, address, port, check.timeout, std::move(handler));
+  }
+  Post(io, std::move(handler), false, "unknown health check type");
+}
+
+}  // namespace xlb::health

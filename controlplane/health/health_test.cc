@@ -1,0 +1,821 @@
+// Health checks on loopback: no root, ephemeral ports, and every wait bounded
+// by a deadline while the loop runs (never a bare sleep).
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "asio/executor_work_guard.hpp"
+#include "asio/io_context.hpp"
+#include "asio/ip/tcp.hpp"
+#include "asio/read.hpp"
+#include "asio/read_until.hpp"
+#include "asio/steady_timer.hpp"
+#include "asio/write.hpp"
+#include "controlplane/health/checker.h"
+#include "controlplane/health/monitor.h"
+#include "controlplane/health/state.h"
+#include "gtest/gtest.h"
+
+namespace xlb::health {
+namespace {
+
+using namespace std::chrono_literals;
+using asio::ip::tcp;
+using dataplane::IpAddress;
+using Clock = std::chrono::steady_clock;
+
+::testing::AssertionResult HasSubstr(const std::string& s, const std::string& part) {
+  if (s.find(part) != std::string::npos) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "'" << s << "' lacks '" << part << "'";
+}
+
+IpAddress Addr(const char* text) { return *IpAddress::Parse(text); }
+
+long Ms(Clock::duration d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); }
+
+// Runs the loop until done() holds; false if `limit` passes first.
+template <typename Pred>
+bool RunUntil(asio::io_context& io, Pred done, Clock::duration limit = 10s) {
+  auto guard = asio::make_work_guard(io);  // run_one_for blocks instead of returning at once
+  const auto deadline = Clock::now() + limit;
+  while (!done()) {
+    const auto now = Clock::now();
+    if (now >= deadline) return false;
+    if (io.stopped()) io.restart();
+    io.run_one_for(deadline - now);
+  }
+  return true;
+}
+
+// Runs the loop for `d` of loop time: only to show that something does NOT
+// happen.
+void RunFor(asio::io_context& io, Clock::duration d) {
+  asio::steady_timer timer(io, d);
+  bool fired = false;
+  timer.async_wait([&](const asio::error_code&) { fired = true; });
+  ASSERT_TRUE(RunUntil(io, [&] { return fired; }, d + 10s));
+}
+
+bool HaveIpv6Loopback() {
+  try {
+    asio::io_context io;
+    tcp::acceptor a(io, tcp::endpoint(asio::ip::make_address("::1"), 0));
+    return true;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+// A port nobody listens on: bound, then released.
+uint16_t ClosedPort(const char* address) {
+  asio::io_context io;
+  tcp::acceptor a(io, tcp::endpoint(asio::ip::make_address(address), 0));
+  return a.local_endpoint().port();
+}
+
+// A tiny HTTP server on the test's loop: reads a request, sends the canned
+// response, closes (unless keep_open). Silent: accepts and never answers.
+class TestServer {
+ public:
+  explicit TestServer(asio::io_context& io, const char* address = "127.0.0.1")
+      : acceptor_(io, tcp::endpoint(asio::ip::make_address(address), 0)) {
+    Accept();
+  }
+
+  uint16_t port() const { return acceptor_.local_endpoint().port(); }
+  void Respond(std::string response, bool keep_open = false) {
+    response_ = std::move(response);
+    keep_open_ = keep_open;
+    silent_ = false;
+  }
+  void Silent() { silent_ = true; }
+
+  int accepted() const { return static_cast<int>(accept_times_.size()); }
+  const std::vector<Clock::time_point>& accept_times() const { return accept_times_; }
+  int closed_by_client() const { return closed_by_client_; }
+  const std::string& last_request() const { return last_request_; }
+
+ private:
+  struct Conn {
+    explicit Conn(tcp::socket s) : socket(std::move(s)) {}
+    tcp::socket socket;
+    std::string in;
+  };
+
+  void Accept() {
+    acceptor_.async_accept([this](const asio::error_code& ec, tcp::socket socket) {
+      if (ec) return;
+      accept_times_.push_back(Clock::now());
+      auto conn = std::make_shared<Conn>(std::move(socket));
+      held_.push_back(conn);
+      if (silent_) {
+        WatchClose(conn);
+      } else {
+        Serve(conn);
+      }
+      Accept();
+    });
+  }
+
+  // Reads until the client gives up on us.
+  void WatchClose(std::shared_ptr<Conn> conn) {
+    asio::async_read(conn->socket, asio::dynamic_buffer(conn->in),
+                     [this, conn](const asio::error_code& ec, size_t) {
+                       if (ec != asio::error::operation_aborted) ++closed_by_client_;
+                     });
+  }
+
+  void Serve(std::shared_ptr<Conn> conn) {
+    asio::async_read_until(
+        conn->socket, asio::dynamic_buffer(conn->in), "\r\n\r\n",
+        [this, conn](const asio::error_code& ec, size_t) {
+          if (ec) return;  // a TCP probe: connected and left
+          last_request_ = conn->in;
+          auto out = std::make_shared<std::string>(response_);
+          asio::async_write(conn->socket, asio::buffer(*out),
+                            [this, conn, out](const asio::error_code&, size_t) {
+                              if (keep_open_) return WatchClose(conn);
+                              asio::error_code ignored;
+                              conn->socket.shutdown(tcp::socket::shutdown_send, ignored);
+                              conn->socket.close(ignored);
+                            });
+        });
+  }
+
+  tcp::acceptor acceptor_;
+  std::string response_ = "HTTP/1.0 200 OK\r\n\r\nleader";
+  bool keep_open_ = false;
+  bool silent_ = false;
+  std::vector<std::shared_ptr<Conn>> held_;
+  std::vector<Clock::time_point> accept_times_;
+  int closed_by_client_ = 0;
+  std::string last_request_;
+};
+
+struct Outcome {
+  int calls = 0;
+  ProbeResult result;
+  Clock::duration took{};
+};
+
+// Starts one probe, runs the loop until its handler ran, then drains what
+// is left ready to run (cancelled timers, aborted reads) to show it is not
+// called again.
+Outcome RunProbe(asio::io_context& io, const std::function<void(ProbeHandler)>& start) {
+  auto out = std::make_shared<Outcome>();
+  const auto t0 = Clock::now();
+  start([out, t0](ProbeResult r) {
+    ++out->calls;
+    out->result = std::move(r);
+    out->took = Clock::now() - t0;
+  });
+  EXPECT_EQ(out->calls, 0) << "handler called from inside the Probe call";
+  EXPECT_TRUE(RunUntil(io, [&] { return out->calls > 0; }));
+  io.restart();
+  io.poll();
+  EXPECT_EQ(out->calls, 1);
+  return *out;
+}
+
+// ---- HealthState -------------------------------------------------------------
+
+struct StateCase {
+  int rise, fall;
+  bool initially_up;
+  std::string results;  // S = success, F = failure
+  std::string up;       // up() after each: 1 or 0
+  int consecutive;      // at the end
+};
+
+class HealthStateTest : public ::testing::TestWithParam<StateCase> {};
+
+TEST_P(HealthStateTest, Sequence) {
+  const StateCase& c = GetParam();
+  HealthState s(c.rise, c.fall, c.initially_up);
+  EXPECT_EQ(s.up(), c.initially_up);
+  EXPECT_EQ(s.consecutive(), 0);
+  bool was_up = c.initially_up;
+  for (size_t i = 0; i < c.results.size(); ++i) {
+    const bool changed = s.Record(c.results[i] == 'S');
+    const bool want_up = c.up[i] == '1';
+    EXPECT_EQ(s.up(), want_up) << "after result " << i << " of " << c.results;
+    EXPECT_EQ(changed, want_up != was_up) << "Record's return after result " << i << " of " << c.results;
+    was_up = s.up();
+  }
+  EXPECT_EQ(s.consecutive(), c.consecutive);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, HealthStateTest,
+    ::testing::Values(
+        StateCase{2, 2, true, "FFSS", "1001", 2},          // down after fall, up after rise
+        StateCase{2, 3, true, "FFSFFF", "111110", 3},      // a success resets the failure streak
+        StateCase{3, 2, false, "SSFSSS", "000001", 3},     // a failure resets the success streak
+        StateCase{2, 2, true, "SSSS", "1111", 4},          // up stays up
+        StateCase{2, 2, false, "FFFF", "0000", 4},         // down stays down
+        StateCase{1, 1, true, "FSFS", "0101", 1},          // rise = fall = 1: every result counts
+        StateCase{0, -1, true, "FSFS", "0101", 1},         // below 1 counts as 1
+        StateCase{2, 2, true, "FFFSFSS", "0000001", 2},    // more failures than fall: still one transition
+        StateCase{1, 5, true, "FFFFSFFFFF", "1111111110", 5}));
+
+TEST(HealthState, InitiallyUpByDefault) {
+  HealthState s(3, 3);
+  EXPECT_TRUE(s.up());
+  EXPECT_FALSE(s.Record(false));
+  EXPECT_EQ(s.consecutive(), 1);
+  EXPECT_FALSE(s.last_success());
+}
+
+// ---- ProbeTcp ----------------------------------------------------------------
+
+TEST(ProbeTcp, ListeningPortIsOk) {
+  asio::io_context io;
+  TestServer server(io);
+  Outcome o = RunProbe(io, [&](ProbeHandler h) {
+    ProbeTcp(io, Addr("127.0.0.1"), server.port(), 500ms, std::move(h));
+  });
+  EXPECT_TRUE(o.result.ok) << o.result.detail;
+  EXPECT_TRUE(HasSubstr(o.result.detail, "connected to 127.0.0.1:"));
+  EXPECT_TRUE(RunUntil(io, [&] { return server.accepted() == 1; }));
+}
+
+TEST(ProbeTcp, ClosedPortIsRefused) {
+  asio::io_context io;
+  const uint16_t port = ClosedPort("127.0.0.1");
+  Outcome o = RunProbe(io, [&](ProbeHandler h) {
+    ProbeTcp(io, Addr("127.0.0.1"), port, 500ms, std::move(h));
+  });
+  EXPECT_FALSE(o.result.ok);
+  EXPECT_EQ(o.result.detail, "connect to 127.0.0.1:" + std::to_string(port) + ": Connection refused");
+}
+
+TEST(ProbeTcp, Ipv6) {
+  if (!HaveIpv6Loopback()) GTEST_SKIP() << "no IPv6 loopback";
+  asio::io_context io;
+  TestServer server(io, "::1");
+  Outcome ok = RunProbe(io, [&](ProbeHandler h) {
+    ProbeTcp(io, Addr("::1"), server.port(), 500ms, std::move(h));
+  });
+  EXPECT_TRUE(ok.result.ok) << ok.result.detail;
+  const uint16_t closed = ClosedPort("::1");
+  Outcome refused = RunProbe(io, [&](ProbeHandler h) {
+    ProbeTcp(io, Addr("::1"), closed, 500ms, std::move(h));
+  });
+  EXPECT_FALSE(refused.result.ok);
+  EXPECT_EQ(refused.result.detail, "connect to [::1]:" + std::to_string(closed) + ": Connection refused");
+}
+
+// ---- ProbeHttp ---------------------------------------------------------------
+
+ProbeResult Http(asio::io_context& io, TestServer& server, std::vector<int> expect = {200},
+                 std::string body = "", std::string path = "/", Duration timeout = 1000ms) {
+  return RunProbe(io, [&](ProbeHandler h) {
+           ProbeHttp(io, Addr("127.0.0.1"), server.port(), timeout, path, expect, body, std::move(h));
+         })
+      .result;
+}
+
+TEST(ProbeHttp, OkWithBodyAndRequestShape) {
+  asio::io_context io;
+  TestServer server(io);
+  server.Respond("HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nrole: leader\n");
+  ProbeResult r = Http(io, server, {200}, "leader", "/primary");
+  EXPECT_TRUE(r.ok) << r.detail;
+  EXPECT_EQ(r.detail, "HTTP 200");
+  const std::string host = "Host: 127.0.0.1:" + std::to_string(server.port()) + "\r\n";
+  EXPECT_EQ(server.last_request().rfind("GET /primary HTTP/1.0\r\n", 0), 0u) << server.last_request();
+  EXPECT_TRUE(HasSubstr(server.last_request(), host));
+}
+
+TEST(ProbeHttp, BodyMismatch) {
+  asio::io_context io;
+  TestServer server(io);
+  server.Respond("HTTP/1.0 200 OK\r\n\r\nrole: replica\n");
+  ProbeResult r = Http(io, server, {200}, "leader");
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.detail, "HTTP 200, body lacks 'leader'");
+}
+
+TEST(ProbeHttp, BodyIsNotTheHeaders) {
+  asio::io_context io;
+  TestServer server(io);
+  server.Respond("HTTP/1.0 200 OK\r\nX-Role: leader\r\n\r\nreplica");
+  EXPECT_FALSE(Http(io, server, {200}, "leader").ok);
+}
+
+TEST(ProbeHttp, StatusNotExpected) {
+  asio::io_context io;
+  TestServer server(io);
+  server.Respond("HTTP/1.1 503 Service Unavailable");  // no headers, no body: just closes
+  ProbeResult r = Http(io, server);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.detail, "HTTP 503 (expected 200)");
+}
+
+TEST(ProbeHttp, ExpectList) {
+  asio::io_context io;
+  TestServer server(io);
+  server.Respond("HTTP/1.1 503 Service Unavailable\r\n\r\n{\"role\": \"replica\"}");
+  EXPECT_TRUE(Http(io, server, {200, 503}).ok);
+  EXPECT_TRUE(Http(io, server, {200, 503}, "replica").ok);
+  server.Respond("HTTP/1.1 204 No Content\r\n\r\n");
+  ProbeResult r = Http(io, server, {200, 503});
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.detail, "HTTP 204 (expected 200, 503)");
+  EXPECT_FALSE(Http(io, server, {}).ok);  // empty list means {200}
+  server.Respond("HTTP/1.0 200 OK\r\n\r\n");
+  EXPECT_TRUE(Http(io, server, {}).ok);
+}
+
+TEST(ProbeHttp, Garbage) {
+  asio::io_context io;
+  TestServer server(io);
+  server.Respond("SSH-2.0-OpenSSH_9.2\r\n");
+  ProbeResult r = Http(io, server);
+  EXPECT_FALSE(r.ok);
+  EXPECT_TRUE(HasSubstr(r.detail, "not an HTTP response: 'SSH-2.0-OpenSSH_9.2'"));
+  server.Respond("HTTP/1.0 2x0 OK\r\n\r\n");
+  EXPECT_TRUE(HasSubstr(Http(io, server).detail, "not an HTTP response"));
+  server.Respond("");
+  EXPECT_TRUE(HasSubstr(Http(io, server).detail, "connection closed without a response"));
+}
+
+TEST(ProbeHttp, NeverAnswersTimesOut) {
+  asio::io_context io;
+  TestServer server(io);
+  server.Silent();
+  Outcome o = RunProbe(io, [&](ProbeHandler h) {
+    ProbeHttp(io, Addr("127.0.0.1"), server.port(), 300ms, "/primary", {200}, "", std::move(h));
+  });
+  EXPECT_FALSE(o.result.ok);
+  EXPECT_EQ(o.result.detail,
+            "GET http://127.0.0.1:" + std::to_string(server.port()) + "/primary: timed out after 300ms");
+  EXPECT_GE(o.took, 300ms);
+  EXPECT_LT(o.took, 2s);
+  // The probe closed its socket on timeout.
+  EXPECT_TRUE(RunUntil(io, [&] { return server.closed_by_client() == 1; }));
+}
+
+TEST(ProbeHttp, ContentLengthEndsAKeptOpenConnection) {
+  asio::io_context io;
+  TestServer server(io);
+  server.Respond("HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nleader", /*keep_open=*/true);
+  Outcome o = RunProbe(io, [&](ProbeHandler h) {
+    ProbeHttp(io, Addr("127.0.0.1"), server.port(), 2000ms, "/", {200}, "leader", std::move(h));
+  });
+  EXPECT_TRUE(o.result.ok) << o.result.detail;
+  EXPECT_LT(o.took, 1s);
+}
+
+TEST(ProbeHttp, ResponseCappedAt64KiB) {
+  asio::io_context io;
+  TestServer server(io);
+  server.Respond("HTTP/1.0 200 OK\r\n\r\n" + std::string(100 * 1024, 'x') + "leader");
+  ProbeResult r = Http(io, server, {200}, "leader");
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.detail, "HTTP 200, body lacks 'leader'");
+  EXPECT_TRUE(Http(io, server, {200}, "xxx").ok);
+}
+
+TEST(ProbeHttp, Ipv6HostHeader) {
+  if (!HaveIpv6Loopback()) GTEST_SKIP() << "no IPv6 loopback";
+  asio::io_context io;
+  TestServer server(io, "::1");
+  Outcome o = RunProbe(io, [&](ProbeHandler h) {
+    ProbeHttp(io, Addr("::1"), server.port(), 1000ms, "/", {200}, "leader", std::move(h));
+  });
+  EXPECT_TRUE(o.result.ok) << o.result.detail;
+  EXPECT_TRUE(HasSubstr(server.last_request(), "Host: [::1]:" + std::to_string(server.port()) + "\r\n"));
+}
+
+TEST(ProbeHttp, ConnectRefused) {
+  asio::io_context io;
+  const uint16_t port = ClosedPort("127.0.0.1");
+  Outcome o = RunProbe(io, [&](ProbeHandler h) {
+    ProbeHttp(io, Addr("127.0.0.1"), port, 500ms, "/", {200}, "", std::move(h));
+  });
+  EXPECT_FALSE(o.result.ok);
+  EXPECT_TRUE(HasSubstr(o.result.detail, "Connection refused"));
+}
+
+// ---- ProbeExec ---------------------------------------------------------------
+
+class ProbeExecTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "xlb-health-XXXXXX").string();
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override {
+    std::filesystem::remove_all(dir_);
+    // Every child was reaped.
+    errno = 0;
+    EXPECT_EQ(waitpid(-1, nullptr, WNOHANG), -1);
+    EXPECT_EQ(errno, ECHILD);
+  }
+
+  Outcome Exec(const std::string& command, Duration timeout = 2000ms, const char* address = "127.0.0.1",
+               uint16_t port = 8008) {
+    return RunProbe(io_, [&](ProbeHandler h) {
+      ProbeExec(io_, command, Addr(address), port, timeout, std::move(h));
+    });
+  }
+
+  pid_t ReadPid(const std::string& name) {
+    std::ifstream in(dir_ / name);
+    pid_t pid = 0;
+    in >> pid;
+    return pid;
+  }
+
+  // Not running: no /proc entry, or a zombie that is not ours to reap (an
+  // orphan handed to init).
+  static bool Gone(pid_t pid) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    if (!stat) return true;
+    std::string line;
+    std::getline(stat, line);
+    const size_t paren = line.rfind(')');
+    return paren != std::string::npos && line.size() > paren + 2 && line[paren + 2] == 'Z';
+  }
+  static bool NoProcEntry(pid_t pid) {
+    return !std::filesystem::exists("/proc/" + std::to_string(pid));
+  }
+
+  asio::io_context io_;
+  std::filesystem::path dir_;
+};
+
+TEST_F(ProbeExecTest, ExitZeroIsOk) {
+  Outcome o = Exec("exit 0");
+  EXPECT_TRUE(o.result.ok);
+  EXPECT_EQ(o.result.detail, "exit status 0");
+}
+
+TEST_F(ProbeExecTest, ExitStatus) {
+  Outcome o = Exec("exit 3");
+  EXPECT_FALSE(o.result.ok);
+  EXPECT_EQ(o.result.detail, "exit status 3");
+  EXPECT_EQ(Exec("/nonexistent/check").result.detail, "exit status 127");
+}
+
+TEST_F(ProbeExecTest, KilledBySignal) {
+  Outcome o = Exec("kill -TERM $$");
+  EXPECT_FALSE(o.result.ok);
+  EXPECT_TRUE(HasSubstr(o.result.detail, "killed by signal 15"));
+}
+
+TEST_F(ProbeExecTest, Environment) {
+  EXPECT_TRUE(Exec("test \"$XLB_REAL_PORT\" = 8008 && test \"$XLB_REAL_ADDRESS\" = 127.0.0.1").result.ok);
+  EXPECT_TRUE(Exec("test \"$XLB_REAL_ADDRESS\" = 2001:db8::11 && test \"$XLB_REAL_PORT\" = 5432", 2000ms,
+                   "2001:db8::11", 5432)
+                  .result.ok);
+  // The daemon's own environment is passed on.
+  setenv("XLB_HEALTH_TEST_VAR", "kept", 1);
+  EXPECT_TRUE(Exec("test \"$XLB_HEALTH_TEST_VAR\" = kept").result.ok);
+  unsetenv("XLB_HEALTH_TEST_VAR");
+}
+
+TEST_F(ProbeExecTest, StdioAndDescriptors) {
+  // stdin is /dev/null: read hits EOF at once.
+  EXPECT_TRUE(Exec("if read x; then exit 1; fi; exit 0").result.ok);
+  // Output goes nowhere (and does not break anything).
+  EXPECT_TRUE(Exec("echo out; echo err >&2").result.ok);
+  // A descriptor the daemon left open without close-on-exec is not inherited.
+  int fd = open("/dev/null", O_RDONLY);  // deliberately no O_CLOEXEC
+  ASSERT_GE(fd, 3);
+  EXPECT_TRUE(Exec("test -e /proc/$$/fd/2 && test ! -e /proc/$$/fd/" + std::to_string(fd)).result.ok);
+  close(fd);
+}
+
+TEST_F(ProbeExecTest, TimeoutKillsTheGroupAndReaps) {
+  const std::string sh = (dir_ / "sh").string(), bg = (dir_ / "bg").string();
+  Outcome o = Exec("sleep 5 & echo $! > " + bg + "; echo $$ > " + sh + "; wait", 200ms);
+  EXPECT_FALSE(o.result.ok);
+  EXPECT_EQ(o.result.detail, "command timed out after 200ms, killed");
+  EXPECT_GE(o.took, 200ms);
+  EXPECT_LT(o.took, 2s);
+  const pid_t sh_pid = ReadPid("sh"), bg_pid = ReadPid("bg");
+  ASSERT_GT(sh_pid, 0);
+  ASSERT_GT(bg_pid, 0);
+  // The shell is reaped by the probe (no zombie left: no /proc entry), and
+  // the sleep it started died with its group.
+  EXPECT_TRUE(RunUntil(io_, [&] { return NoProcEntry(sh_pid) && Gone(bg_pid); }, 5s));
+}
+
+TEST_F(ProbeExecTest, LeftoversOfASuccessfulCheckAreKilled) {
+  const std::string bg = (dir_ / "bg").string();
+  Outcome o = Exec("sleep 5 & echo $! > " + bg + "; exit 0");
+  EXPECT_TRUE(o.result.ok) << o.result.detail;
+  const pid_t bg_pid = ReadPid("bg");
+  ASSERT_GT(bg_pid, 0);
+  EXPECT_TRUE(RunUntil(io_, [&] { return Gone(bg_pid); }, 5s));
+}
+
+TEST_F(ProbeExecTest, ManyAtOnceDoNotBlockTheLoop) {
+  // 50 one-second commands in parallel: if waiting blocked, this would take
+  // 50 s; a timer on the same loop must fire meanwhile.
+  int done = 0, ok = 0;
+  for (int i = 0; i < 50; ++i) {
+    ProbeExec(io_, "sleep 1", Addr("127.0.0.1"), 80, 5000ms, [&](ProbeResult r) {
+      ++done;
+      ok += r.ok;
+    });
+  }
+  bool ticked = false;
+  asio::steady_timer tick(io_, 100ms);
+  tick.async_wait([&](const asio::error_code&) { ticked = true; });
+  const auto t0 = Clock::now();
+  ASSERT_TRUE(RunUntil(io_, [&] { return ticked; }));
+  EXPECT_EQ(done, 0);
+  ASSERT_TRUE(RunUntil(io_, [&] { return done == 50; }));
+  EXPECT_EQ(ok, 50);
+  EXPECT_LT(Clock::now() - t0, 5s);
+}
+
+// ---- Monitor -----------------------------------------------------------------
+
+struct Transition {
+  std::string id;
+  bool up;
+  std::string detail;
+};
+
+class MonitorTest : public ::testing::Test {
+ protected:
+  MonitorTest()
+      : monitor_(std::make_unique<Monitor>(io_, [this](const std::string& id, bool up,
+                                                       const std::string& detail) {
+          transitions_.push_back({id, up, detail});
+          if (on_change_) on_change_(id, up);
+        })) {}
+
+  RealHealth Get(const std::string& id) {
+    for (RealHealth& r : monitor_->Snapshot()) {
+      if (r.id == id) return r;
+    }
+    ADD_FAILURE() << "no real " << id;
+    return {};
+  }
+
+  static config::HealthCheck Check(config::HealthType type, Duration interval, Duration timeout,
+                                   int rise, int fall) {
+    config::HealthCheck c;
+    c.type = type;
+    c.interval = interval;
+    c.timeout = timeout;
+    c.rise = rise;
+    c.fall = fall;
+    return c;
+  }
+
+  asio::io_context io_;
+  std::vector<Transition> transitions_;
+  std::function<void(const std::string&, bool)> on_change_;
+  std::unique_ptr<Monitor> monitor_;
+};
+
+TEST_F(MonitorTest, DownAfterFallUpAfterRise) {
+  TestServer server(io_);
+  const std::string id = "pg-rw 127.0.0.1:" + std::to_string(server.port());
+  auto check = Check(config::HealthType::kHttp, 50ms, 40ms, /*rise=*/2, /*fall=*/3);
+  check.path = "/primary";
+  monitor_->Set(id, check, Addr("127.0.0.1"), server.port());
+  EXPECT_EQ(monitor_->Up(id), true);
+  ASSERT_TRUE(RunUntil(io_, [&] { return Get(id).checks >= 2; }));
+  RealHealth before = Get(id);
+  EXPECT_TRUE(before.up);
+  EXPECT_TRUE(before.last_ok);
+  EXPECT_EQ(before.last_detail, "HTTP 200");
+  EXPECT_EQ(before.type, config::HealthType::kHttp);
+  EXPECT_TRUE(transitions_.empty());
+
+  // The server stops answering: down after `fall` failed probes, once.
+  server.Silent();
+  const uint64_t at_silence = Get(id).checks;
+  const auto t0 = Clock::now();
+  ASSERT_TRUE(RunUntil(io_, [&] { return !transitions_.empty(); }));
+  const auto took_down = Clock::now() - t0;
+  EXPECT_EQ(transitions_[0].id, id);
+  EXPECT_FALSE(transitions_[0].up);
+  EXPECT_TRUE(HasSubstr(transitions_[0].detail, "timed out after 40ms"));
+  RealHealth down = Get(id);
+  EXPECT_FALSE(down.up);
+  EXPECT_FALSE(down.last_ok);
+  EXPECT_GT(down.since, before.since);
+  // 3 failures, plus perhaps one probe that was already past the server's
+  // accept when it went silent.
+  EXPECT_GE(down.checks - at_silence, 3u);
+  EXPECT_LE(down.checks - at_silence, 4u);
+  EXPECT_GE(took_down, 100ms);  // 3 probes are at least 2 intervals apart
+  std::cout << "down after " << Ms(took_down) << " ms, " << down.checks - at_silence << " probes\n";
+
+  // Back after `rise` successes.
+  server.Respond("HTTP/1.0 200 OK\r\n\r\nleader");
+  const uint64_t at_recovery = Get(id).checks;
+  ASSERT_TRUE(RunUntil(io_, [&] { return transitions_.size() >= 2; }));
+  EXPECT_TRUE(transitions_[1].up);
+  EXPECT_EQ(transitions_[1].detail, "HTTP 200");
+  EXPECT_GE(Get(id).checks - at_recovery, 2u);
+  EXPECT_EQ(monitor_->Up(id), true);
+
+  // Steady: no more callbacks.
+  const uint64_t now = Get(id).checks;
+  ASSERT_TRUE(RunUntil(io_, [&] { return Get(id).checks >= now + 5; }));
+  EXPECT_EQ(transitions_.size(), 2u);
+}
+
+TEST_F(MonitorTest, TransitionSaysWhy) {
+  TestServer server(io_);
+  server.Respond("HTTP/1.1 503 Service Unavailable\r\n\r\n");
+  const std::string id = "pg-rw 127.0.0.1:" + std::to_string(server.port());
+  monitor_->Set(id, Check(config::HealthType::kHttp, 20ms, 500ms, 1, 1), Addr("127.0.0.1"), server.port());
+  ASSERT_TRUE(RunUntil(io_, [&] { return !transitions_.empty(); }));
+  EXPECT_FALSE(transitions_[0].up);
+  EXPECT_EQ(transitions_[0].detail, "HTTP 503 (expected 200)");
+}
+
+TEST_F(MonitorTest, TypeNoneIsAlwaysUp) {
+  monitor_->Set("dns 127.0.0.1:53", config::HealthCheck{}, Addr("127.0.0.1"), 53);
+  RunFor(io_, 200ms);
+  RealHealth r = Get("dns 127.0.0.1:53");
+  EXPECT_TRUE(r.up);
+  EXPECT_EQ(r.checks, 0u);
+  EXPECT_EQ(r.type, config::HealthType::kNone);
+  EXPECT_EQ(r.last_detail, "no health check");
+  EXPECT_TRUE(transitions_.empty());
+}
+
+TEST_F(MonitorTest, RemoveSilencesAProbeInFlight) {
+  TestServer server(io_);
+  server.Silent();
+  const std::string id = "web 127.0.0.1:" + std::to_string(server.port());
+  monitor_->Set(id, Check(config::HealthType::kHttp, 50ms, 100ms, 1, 1), Addr("127.0.0.1"), server.port());
+  ASSERT_TRUE(RunUntil(io_, [&] { return server.accepted() == 1; }));
+  monitor_->Remove(id);
+  EXPECT_EQ(monitor_->Up(id), std::nullopt);
+  EXPECT_TRUE(monitor_->Snapshot().empty());
+  // The probe still ends (its own timeout closes the connection)...
+  ASSERT_TRUE(RunUntil(io_, [&] { return server.closed_by_client() == 1; }));
+  RunFor(io_, 200ms);
+  // ... but nobody hears about it, and no new probe starts.
+  EXPECT_TRUE(transitions_.empty());
+  EXPECT_EQ(server.accepted(), 1);
+}
+
+TEST_F(MonitorTest, DestroyWithProbesInFlight) {
+  TestServer server(io_);
+  server.Silent();
+  for (int i = 0; i < 5; ++i) {
+    monitor_->Set("web #" + std::to_string(i), Check(config::HealthType::kHttp, 50ms, 100ms, 1, 1),
+                  Addr("127.0.0.1"), server.port());
+  }
+  ASSERT_TRUE(RunUntil(io_, [&] { return server.accepted() >= 5; }));
+  monitor_.reset();
+  ASSERT_TRUE(RunUntil(io_, [&] { return server.closed_by_client() >= 5; }));
+  EXPECT_TRUE(transitions_.empty());
+}
+
+TEST_F(MonitorTest, SetKeepsOrRestarts) {
+  TestServer server(io_);
+  const uint16_t closed = ClosedPort("127.0.0.1");
+  const std::string id = "web 127.0.0.1:" + std::to_string(closed);
+  auto check = Check(config::HealthType::kTcp, 30ms, 500ms, /*rise=*/1, /*fall=*/2);
+  monitor_->Set(id, check, Addr("127.0.0.1"), closed);
+  ASSERT_TRUE(RunUntil(io_, [&] { return transitions_.size() == 1; }));
+  EXPECT_FALSE(transitions_[0].up);
+  EXPECT_TRUE(HasSubstr(transitions_[0].detail, "Connection refused"));
+  const RealHealth down = Get(id);
+
+  // The same check again: state, counters and schedule go on.
+  monitor_->Set(id, check, Addr("127.0.0.1"), closed);
+  RealHealth same = Get(id);
+  EXPECT_FALSE(same.up);
+  EXPECT_EQ(same.checks, down.checks);
+  EXPECT_EQ(same.since, down.since);
+  ASSERT_TRUE(RunUntil(io_, [&] { return Get(id).checks >= down.checks + 3; }));
+  EXPECT_EQ(transitions_.size(), 1u);
+
+  // A different check (another port): restarts, still down until it rises.
+  auto fixed = check;
+  fixed.port = server.port();
+  monitor_->Set(id, fixed, Addr("127.0.0.1"), closed);
+  EXPECT_EQ(monitor_->Up(id), false);
+  ASSERT_TRUE(RunUntil(io_, [&] { return transitions_.size() == 2; }));
+  EXPECT_TRUE(transitions_[1].up);
+  EXPECT_TRUE(HasSubstr(transitions_[1].detail, "connected to 127.0.0.1:" + std::to_string(server.port())));
+  EXPECT_EQ(Get(id).port, server.port());
+
+  // Down again, then the check is dropped (type none): up at once, said so.
+  monitor_->Set(id, check, Addr("127.0.0.1"), closed);
+  ASSERT_TRUE(RunUntil(io_, [&] { return transitions_.size() == 3; }));
+  monitor_->Set(id, config::HealthCheck{}, Addr("127.0.0.1"), closed);
+  ASSERT_EQ(transitions_.size(), 4u);
+  EXPECT_TRUE(transitions_[3].up);
+  EXPECT_EQ(transitions_[3].detail, "no health check");
+  const uint64_t checks = Get(id).checks;
+  RunFor(io_, 150ms);
+  EXPECT_EQ(Get(id).checks, checks);
+  EXPECT_EQ(transitions_.size(), 4u);
+}
+
+TEST_F(MonitorTest, CallbackMayRemoveOrSet) {
+  const uint16_t closed = ClosedPort("127.0.0.1");
+  auto check = Check(config::HealthType::kTcp, 20ms, 500ms, 1, 1);
+  monitor_->Set("a", check, Addr("127.0.0.1"), closed);
+  monitor_->Set("b", check, Addr("127.0.0.1"), closed);
+  on_change_ = [&](const std::string& id, bool) {
+    if (id == "a") monitor_->Remove("a");
+    if (id == "b") monitor_->Set("b", config::HealthCheck{}, Addr("127.0.0.1"), closed);
+  };
+  ASSERT_TRUE(RunUntil(io_, [&] { return transitions_.size() >= 3; }));  // a down, b down, b up
+  RunFor(io_, 100ms);
+  EXPECT_EQ(transitions_.size(), 3u);
+  EXPECT_EQ(monitor_->Ids(), std::vector<std::string>{"b"});
+  EXPECT_EQ(monitor_->Up("b"), true);
+}
+
+TEST_F(MonitorTest, NextProbeStartsIntervalAfterThePreviousStarted) {
+  TestServer server(io_);
+  server.Silent();  // every probe takes its full 60 ms timeout
+  monitor_->Set("slow", Check(config::HealthType::kHttp, 100ms, 60ms, 1, 100), Addr("127.0.0.1"),
+                server.port());
+  ASSERT_TRUE(RunUntil(io_, [&] { return server.accepted() >= 7; }));
+  std::vector<long> gaps;
+  for (size_t i = 1; i < server.accept_times().size(); ++i) {
+    gaps.push_back(Ms(server.accept_times()[i] - server.accept_times()[i - 1]));
+  }
+  std::vector<long> sorted = gaps;
+  std::sort(sorted.begin(), sorted.end());
+  for (long g : gaps) EXPECT_GE(g, 80);
+  // Start to start: ~100 ms, where end to start would be ~160 ms.
+  EXPECT_LT(sorted[sorted.size() / 2], 140) << ::testing::PrintToString(gaps);
+}
+
+TEST_F(MonitorTest, NeverTwoProbesOfOneRealAtOnce) {
+  TestServer server(io_);
+  server.Silent();  // each probe takes 150 ms, the interval is 50 ms
+  monitor_->Set("slow", Check(config::HealthType::kHttp, 50ms, 150ms, 1, 100), Addr("127.0.0.1"),
+                server.port());
+  ASSERT_TRUE(RunUntil(io_, [&] { return Get("slow").checks >= 4; }));
+  // One connection at a time: each accepted after the previous one closed.
+  EXPECT_EQ(server.accepted(), server.closed_by_client() + 1);
+  std::vector<long> gaps;
+  for (size_t i = 1; i < server.accept_times().size(); ++i) {
+    gaps.push_back(Ms(server.accept_times()[i] - server.accept_times()[i - 1]));
+  }
+  for (long g : gaps) EXPECT_GE(g, 140) << ::testing::PrintToString(gaps);
+  // ...and the late probe starts as soon as the previous one ended.
+  std::sort(gaps.begin(), gaps.end());
+  EXPECT_LT(gaps[gaps.size() / 2], 220);
+}
+
+TEST_F(MonitorTest, ThreeHundredRealsOnOneLoop) {
+  TestServer server(io_);
+  constexpr int kReals = 300;
+  auto check = Check(config::HealthType::kTcp, 100ms, 1000ms, 2, 2);
+  for (int i = 0; i < kReals; ++i) {
+    monitor_->Set("svc-" + std::to_string(i / 10) + " 127.0.0.1:" + std::to_string(server.port()) + " #" +
+                      std::to_string(i),
+                  check, Addr("127.0.0.1"), server.port());
+  }
+  const auto t0 = Clock::now();
+  auto all_checked = [&](uint64_t n) {
+    for (const RealHealth& r : monitor_->Snapshot()) {
+      if (r.checks < n) return false;
+    }
+    return true;
+  };
+  ASSERT_TRUE(RunUntil(io_, [&] { return all_checked(1); }));
+  const auto first = Clock::now() - t0;
+  ASSERT_TRUE(RunUntil(io_, [&] { return all_checked(3); }));
+  const auto third = Clock::now() - t0;
+  std::cout << kReals << " reals: all probed once after " << Ms(first) << " ms, three times after "
+            << Ms(third) << " ms; " << server.accepted() << " connections\n";
+  // Spread over the first interval (not all at once), done within it.
+  const auto& at = server.accept_times();
+  ASSERT_GE(at.size(), static_cast<size_t>(kReals));
+  EXPECT_GE(at[kReals - 1] - at[0], 50ms);
+  EXPECT_LT(first, 1s);
+  EXPECT_LT(third, 2s);  // ~ spread + 2 intervals
+  for (const RealHealth& r : monitor_->Snapshot()) {
+    EXPECT_TRUE(r.up && r.last_ok) << r.id << ": " << r.last_detail;
+  }
+  EXPECT_TRUE(transitions_.empty());
+}
+
+}  // namespace
+}  // namespace xlb::health

@@ -1,0 +1,169 @@
+#include "controlplane/health/monitor.h"
+
+#include <utility>
+
+#include "asio/steady_timer.hpp"
+#include "controlplane/health/checker.h"
+
+namespace xlb::health {
+namespace {
+
+// FNV-1a: stable across builds and runs, unlike std::hash, so a real keeps
+// its slot in the interval when the daemon restarts.
+uint64_t Fnv1a(const std::string& s) {
+  uint64_t h = 14695981039346656037ull;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+std::chrono::microseconds Spread(const std::string& id, Duration interval) {
+  const auto span = std::chrono::duration_cast<std::chrono::microseconds>(interval).count();
+  if (span <= 0) return std::chrono::microseconds(0);
+  return std::chrono::microseconds(Fnv1a(id) % static_cast<uint64_t>(span));
+}
+
+}  // namespace
+
+struct Monitor::Real {
+  Real(asio::io_context& io, std::string id, const config::HealthCheck& check,
+       const dataplane::IpAddress& address, uint16_t real_port, bool up)
+      : id(std::move(id)),
+        check(check),
+        address(address),
+        real_port(real_port),
+        state(check.rise, check.fall, up),
+        timer(io) {}
+
+  uint16_t port() const { return check.port != 0 ? check.port : real_port; }
+
+  const std::string id;
+  const config::HealthCheck check;
+  const dataplane::IpAddress address;
+  const uint16_t real_port;
+  HealthState state;
+  bool last_ok = true;
+  std::string last_detail;
+  std::chrono::system_clock::time_point since = std::chrono::system_clock::now();
+  uint64_t checks = 0;
+  asio::steady_timer timer;  // the next probe's start
+  bool probing = false;      // a probe is in flight
+  bool due = false;          // the next start came while probing
+};
+
+Monitor::Monitor(asio::io_context& io, TransitionCallback on_change)
+    : io_(io), on_change_(std::move(on_change)) {}
+
+// Destroying the Reals cancels their timers; their handlers and those of
+// probes in flight find the weak_ptr expired.
+Monitor::~Monitor() = default;
+
+void Monitor::Set(const std::string& id, const config::HealthCheck& check,
+                  const dataplane::IpAddress& address, uint16_t real_port) {
+  std::shared_ptr<Real> old;
+  if (auto it = reals_.find(id); it != reals_.end()) {
+    const Real& r = *it->second;
+    if (r.check == check && r.address == address && r.real_port == real_port) return;
+    old = it->second;
+  }
+  const bool none = check.type == config::HealthType::kNone;
+  auto real = std::make_shared<Real>(io_, id, check, address, real_port,
+                                     none || old == nullptr || old->state.up());
+  bool came_up = false;
+  if (old != nullptr) {
+    real->checks = old->checks;
+    real->last_ok = old->last_ok;
+    real->last_detail = old->last_detail;
+    real->since = old->since;
+    if (!old->state.up() && real->state.up()) {
+      came_up = true;
+      real->since = std::chrono::system_clock::now();
+    }
+  }
+  if (none) {
+    real->last_ok = true;
+    real->last_detail = "no health check";
+  }
+  // Replacing the old Real drops the only strong reference to it: its timer
+  // is cancelled and its probe in flight, if any, will be ignored.
+  reals_[id] = real;
+  if (!none) Schedule(real);
+  if (came_up) on_change_(id, true, "no health check");
+}
+
+void Monitor::Remove(const std::string& id) { reals_.erase(id); }
+
+std::optional<bool> Monitor::Up(const std::string& id) const {
+  auto it = reals_.find(id);
+  if (it == reals_.end()) return std::nullopt;
+  return it->second->state.up();
+}
+
+std::vector<std::string> Monitor::Ids() const {
+  std::vector<std::string> ids;
+  ids.reserve(reals_.size());
+  for (const auto& [id, real] : reals_) ids.push_back(id);
+  return ids;
+}
+
+std::vector<RealHealth> Monitor::Snapshot() const {
+  std::vector<RealHealth> out;
+  out.reserve(reals_.size());
+  for (const auto& [id, r] : reals_) {
+    out.push_back(RealHealth{r->id, r->check.type, r->address, r->port(), r->state.up(),
+                             r->last_ok, r->last_detail, r->since, r->checks});
+  }
+  return out;
+}
+
+void Monitor::Schedule(const std::shared_ptr<Real>& real) {
+  real->timer.expires_after(Spread(real->id, real->check.interval));
+  ArmTimer(real);
+}
+
+void Monitor::ArmTimer(const std::shared_ptr<Real>& real) {
+  real->timer.async_wait([this, weak = std::weak_ptr<Real>(real)](const asio::error_code& ec) {
+    std::shared_ptr<Real> r = weak.lock();
+    if (ec || r == nullptr) return;
+    OnTimer(r);
+  });
+}
+
+void Monitor::OnTimer(const std::shared_ptr<Real>& real) {
+  if (real->probing) {
+    real->due = true;  // OnResult starts it
+    return;
+  }
+  StartProbe(real);
+}
+
+void Monitor::StartProbe(const std::shared_ptr<Real>& real) {
+  real->probing = true;
+  real->due = false;
+  // Measured from this start, not from the end of the probe.
+  real->timer.expires_after(real->check.interval);
+  ArmTimer(real);
+  Probe(io_, real->check, real->address, real->real_port,
+        [this, weak = std::weak_ptr<Real>(real)](ProbeResult result) {
+          std::shared_ptr<Real> r = weak.lock();
+          if (r == nullptr) return;  // removed or restarted meanwhile
+          OnResult(r, result.ok, std::move(result.detail));
+        });
+}
+
+void Monitor::OnResult(const std::shared_ptr<Real>& real, bool ok, std::string detail) {
+  real->probing = false;
+  ++real->checks;
+  real->last_ok = ok;
+  real->last_detail = std::move(detail);
+  const bool changed = real->state.Record(ok);
+  if (changed) real->since = std::chrono::system_clock::now();
+  if (real->due) StartProbe(real);
+  // Last: the callback may Set, Remove, or read a Snapshot; `real` stays
+  // alive through it, and nothing here touches the map afterwards.
+  if (changed) on_change_(real->id, real->state.up(), real->last_detail);
+}
+
+}  // namespace xlb::health

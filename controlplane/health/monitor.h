@@ -1,0 +1,93 @@
+// The periodic health checks of every real, on the daemon's one event loop.
+// Each real has its own check (interval, timeout, rise, fall) and state; the
+// daemon hears about transitions through one callback, and reads the rest
+// (for the API) with Snapshot().
+//
+// Scheduling: a real's first probe starts after a fixed fraction of its
+// interval derived from its id, so hundreds of reals configured at once do
+// not all fire together; each next probe starts `interval` after the
+// previous one STARTED (a slow real is not probed less often), but never
+// while its previous probe is still running (then it starts as soon as that
+// one ends).
+#ifndef XLB_CONTROLPLANE_HEALTH_MONITOR_H_
+#define XLB_CONTROLPLANE_HEALTH_MONITOR_H_
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "asio/io_context.hpp"
+#include "controlplane/config/model.h"
+#include "controlplane/health/state.h"
+#include "dataplane/address.h"
+
+namespace xlb::health {
+
+struct RealHealth {
+  std::string id;
+  config::HealthType type = config::HealthType::kNone;
+  dataplane::IpAddress address;
+  uint16_t port = 0;        // the port probed (the check's, or the real's)
+  bool up = true;
+  bool last_ok = true;      // the latest probe's result (true before any)
+  std::string last_detail;  // and why; "" before the first probe
+  std::chrono::system_clock::time_point since;  // when `up` last changed (or monitoring began)
+  uint64_t checks = 0;      // probes completed
+};
+
+class Monitor {
+ public:
+  // Called once per transition, from the event loop, with the reason (the
+  // detail of the probe that decided it).
+  using TransitionCallback =
+      std::function<void(const std::string& id, bool up, const std::string& detail)>;
+
+  Monitor(asio::io_context& io, TransitionCallback on_change);
+  ~Monitor();
+  Monitor(const Monitor&) = delete;
+  Monitor& operator=(const Monitor&) = delete;
+
+  // Starts checking one real, e.g. id "pg-rw 203.0.113.11:5432". Setting it
+  // again with the same check, address and port changes nothing (its state
+  // and schedule go on); with anything different, its checking restarts
+  // (streak reset), keeping whether it is up so a config reload does not
+  // flap it. A new real starts up. With type kNone nothing runs and the real
+  // is up; if that brings a down real up, on_change is called from within
+  // Set.
+  void Set(const std::string& id, const config::HealthCheck& check,
+           const dataplane::IpAddress& address, uint16_t real_port);
+  // Stops checking it: no callback about it after this returns, even from a
+  // probe still in flight.
+  void Remove(const std::string& id);
+
+  // nullopt for an unknown id.
+  std::optional<bool> Up(const std::string& id) const;
+  std::vector<std::string> Ids() const;
+  // Sorted by id.
+  std::vector<RealHealth> Snapshot() const;
+
+ private:
+  struct Real;
+
+  void Schedule(const std::shared_ptr<Real>& real);
+  void ArmTimer(const std::shared_ptr<Real>& real);
+  void OnTimer(const std::shared_ptr<Real>& real);
+  void StartProbe(const std::shared_ptr<Real>& real);
+  void OnResult(const std::shared_ptr<Real>& real, bool ok, std::string detail);
+
+  asio::io_context& io_;
+  TransitionCallback on_change_;
+  // shared_ptr so that timers and probes hold only weak_ptrs: dropping a
+  // Real from here (Remove, Set with a new check, ~Monitor) is enough to
+  // silence everything still pending for it.
+  std::map<std::string, std::shared_ptr<Real>> reals_;
+};
+
+}  // namespace xlb::health
+
+#endif  // XLB_CONTROLPLANE_HEALTH_MONITOR_H_

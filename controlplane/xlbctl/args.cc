@@ -1,0 +1,250 @@
+#include "controlplane/xlbctl/args.h"
+
+#include <map>
+#include <set>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "dataplane/service.h"
+
+namespace xlb::xlbctl {
+
+const char kUsage[] = R"(usage: xlbctl [--socket PATH] [--json] COMMAND
+  status                                 the daemon: config, interfaces, counters
+  list [--stats | --rate]                services and reals (like ipvsadm -Ln / --stats / --rate)
+  service add VIP:PORT[/tcp|udp] [--forward dr|nat] [--scheduler maglev|source-hash]
+                                 [--persistence SECONDS] [--name NAME]
+  service del VIP:PORT[/proto]
+  real add VIP:PORT[/proto] ADDRESS[:PORT] [--weight N]
+  real set VIP:PORT[/proto] ADDRESS[:PORT] (--weight N | --drain)
+  real del VIP:PORT[/proto] ADDRESS[:PORT]
+  conns [VIP:PORT[/proto]]               connection-table entries (like ipvsadm -Lnc)
+  health                                 every real's check: state, last result, since when
+  config save [PATH]                     the running state as a config file xlbd accepts
+  config reload                          read the config file again, dropping runtime changes
+Runtime changes (service/real add, set, del) last until `config reload` or a restart; a SIGHUP
+with an unchanged file keeps them; `config save` makes them the file.
+)";
+
+namespace {
+
+absl::Status Bad(const std::string& why) { return absl::InvalidArgumentError(why); }
+
+// Positional words and --flags (with values where `valued` says so).
+struct Words {
+  std::vector<std::string> positional;
+  std::map<std::string, std::string> flags;
+};
+
+absl::StatusOr<Words> Split(const std::vector<std::string>& args, size_t from,
+                            const std::set<std::string>& valued,
+                            const std::set<std::string>& bare) {
+  Words w;
+  for (size_t i = from; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a.rfind("--", 0) != 0) {
+      w.positional.push_back(a);
+      continue;
+    }
+    std::string name = a, value;
+    if (auto eq = a.find('='); eq != std::string::npos) {
+      name = a.substr(0, eq);
+      value = a.substr(eq + 1);
+    } else if (valued.contains(a)) {
+      if (i + 1 >= args.size()) return Bad(absl::StrCat(a, " needs a value"));
+      value = args[++i];
+    }
+    if (!valued.contains(name) && !bare.contains(name))
+      return Bad(absl::StrCat("unknown option ", name));
+    if (w.flags.contains(name)) return Bad(absl::StrCat(name, " given twice"));
+    w.flags[name] = value;
+  }
+  return w;
+}
+
+absl::Status Count(const Words& w, size_t min, size_t max, const std::string& usage) {
+  if (w.positional.size() < min) return Bad(absl::StrCat("missing argument: ", usage));
+  if (w.positional.size() > max)
+    return Bad(absl::StrCat("unexpected argument '", w.positional[max], "': ", usage));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> Key(const std::string& text) {
+  auto key = dataplane::ParseServiceKey(text);
+  if (!key.ok()) return key.status();
+  return key->ToString();
+}
+
+absl::StatusOr<uint32_t> Number(const std::string& flag, const std::string& value) {
+  uint32_t n;
+  if (!absl::SimpleAtoi(value, &n)) return Bad(absl::StrCat(flag, " wants a number, not '", value, "'"));
+  return n;
+}
+
+absl::Status ServiceCmd(const std::vector<std::string>& args, size_t i, Command& c) {
+  if (i >= args.size()) return Bad("service: add or del?");
+  const std::string verb = args[i];
+  c.method = "POST";
+  if (verb == "del") {
+    auto w = Split(args, i + 1, {}, {});
+    if (!w.ok()) return w.status();
+    if (auto st = Count(*w, 1, 1, "service del VIP:PORT[/proto]"); !st.ok()) return st;
+    auto key = Key(w->positional[0]);
+    if (!key.ok()) return key.status();
+    c.target = "/v1/service/del";
+    c.body = {{"service", *key}};
+    return absl::OkStatus();
+  }
+  if (verb != "add") return Bad(absl::StrCat("service: add or del, not '", verb, "'"));
+  auto w = Split(args, i + 1, {"--forward", "--scheduler", "--persistence", "--name"}, {});
+  if (!w.ok()) return w.status();
+  if (auto st = Count(*w, 1, 1, "service add VIP:PORT[/tcp|udp] [options]"); !st.ok()) return st;
+  auto key = Key(w->positional[0]);
+  if (!key.ok()) return key.status();
+  c.target = "/v1/service/add";
+  c.body = {{"service", *key}};
+  for (const auto& [flag, value] : w->flags) {
+    if (flag == "--forward") {
+      if (value != "dr" && value != "nat") return Bad("--forward is dr or nat, not '" + value + "'");
+      c.body["forward"] = value;
+    } else if (flag == "--scheduler") {
+      if (value != "maglev" && value != "source-hash")
+        return Bad("--scheduler is maglev or source-hash, not '" + value + "'");
+      c.body["scheduler"] = value;
+    } else if (flag == "--persistence") {
+      auto n = Number(flag, value);
+      if (!n.ok()) return n.status();
+      c.body["persistence"] = *n;
+    } else if (flag == "--name") {
+      c.body["name"] = value;
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RealCmd(const std::vector<std::string>& args, size_t i, Command& c) {
+  if (i >= args.size()) return Bad("real: add, set or del?");
+  const std::string verb = args[i];
+  if (verb != "add" && verb != "set" && verb != "del")
+    return Bad(absl::StrCat("real: add, set or del, not '", verb, "'"));
+  auto w = Split(args, i + 1, verb == "del" ? std::set<std::string>{} : std::set<std::string>{"--weight"},
+                 verb == "set" ? std::set<std::string>{"--drain"} : std::set<std::string>{});
+  if (!w.ok()) return w.status();
+  if (auto st = Count(*w, 2, 2, absl::StrCat("real ", verb, " VIP:PORT[/proto] ADDRESS[:PORT]"));
+      !st.ok())
+    return st;
+  auto key = Key(w->positional[0]);
+  if (!key.ok()) return key.status();
+  auto real = dataplane::ParseRealSpec(w->positional[1]);
+  if (!real.ok()) return real.status();
+  if (w->positional[1].find('@') != std::string::npos) return Bad("give the weight with --weight");
+  c.method = "POST";
+  c.target = absl::StrCat("/v1/real/", verb);
+  c.body = {{"service", *key}, {"real", w->positional[1]}};
+  if (auto it = w->flags.find("--weight"); it != w->flags.end()) {
+    auto n = Number("--weight", it->second);
+    if (!n.ok()) return n.status();
+    if (*n > dataplane::kMaxWeight)
+      return Bad(absl::StrCat("--weight ", *n, " is over ", dataplane::kMaxWeight));
+    c.body["weight"] = *n;
+  }
+  if (verb == "set") {
+    bool drain = w->flags.contains("--drain");
+    if (drain == c.body.contains("weight")) return Bad("real set needs --weight N or --drain");
+    if (drain) c.body["drain"] = true;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<Command> ParseArgs(const std::vector<std::string>& args) {
+  Command c;
+  size_t i = 0;
+  for (; i < args.size() && args[i].rfind("--", 0) == 0; ++i) {
+    if (args[i] == "--json") {
+      c.json = true;
+    } else if (args[i] == "--socket" && i + 1 < args.size()) {
+      c.socket = args[++i];
+    } else if (args[i].rfind("--socket=", 0) == 0) {
+      c.socket = args[i].substr(9);
+    } else {
+      return Bad(absl::StrCat("unknown option ", args[i]));
+    }
+  }
+  if (i >= args.size()) return Bad("no command (see xlbctl --help)");
+  const std::string cmd = args[i++];
+  c.method = "GET";
+  if (cmd == "status" || cmd == "health") {
+    auto w = Split(args, i, {}, {});
+    if (!w.ok()) return w.status();
+    if (auto st = Count(*w, 0, 0, cmd); !st.ok()) return st;
+    c.target = cmd == "status" ? "/v1/status" : "/v1/services";
+    c.view = cmd == "status" ? View::kStatus : View::kHealth;
+    return c;
+  }
+  if (cmd == "list") {
+    auto w = Split(args, i, {}, {"--stats", "--rate"});
+    if (!w.ok()) return w.status();
+    if (auto st = Count(*w, 0, 0, "list [--stats | --rate]"); !st.ok()) return st;
+    if (w->flags.size() > 1) return Bad("--stats or --rate, not both");
+    c.target = "/v1/services";
+    c.view = w->flags.contains("--stats") ? View::kListStats
+             : w->flags.contains("--rate") ? View::kListRate
+                                           : View::kList;
+    return c;
+  }
+  if (cmd == "conns") {
+    auto w = Split(args, i, {}, {});
+    if (!w.ok()) return w.status();
+    if (auto st = Count(*w, 0, 1, "conns [VIP:PORT[/proto]]"); !st.ok()) return st;
+    c.target = "/v1/conns";
+    if (!w->positional.empty()) {
+      auto key = Key(w->positional[0]);
+      if (!key.ok()) return key.status();
+      std::string q;
+      for (char ch : *key) {  // percent-encode what a query must not hold
+        if (isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '-' || ch == '_')
+          q.push_back(ch);
+        else
+          absl::StrAppend(&q, "%", absl::Hex(static_cast<unsigned char>(ch), absl::kZeroPad2));
+      }
+      c.target += "?service=" + q;
+    }
+    c.view = View::kConns;
+    return c;
+  }
+  if (cmd == "service") {
+    if (auto st = ServiceCmd(args, i, c); !st.ok()) return st;
+    return c;
+  }
+  if (cmd == "real") {
+    if (auto st = RealCmd(args, i, c); !st.ok()) return st;
+    return c;
+  }
+  if (cmd == "config") {
+    if (i >= args.size()) return Bad("config: save or reload?");
+    const std::string verb = args[i];
+    auto w = Split(args, i + 1, {}, {});
+    if (!w.ok()) return w.status();
+    c.method = "POST";
+    if (verb == "save") {
+      if (auto st = Count(*w, 0, 1, "config save [PATH]"); !st.ok()) return st;
+      c.target = "/v1/config/save";
+      c.body = nlohmann::json::object();
+      if (!w->positional.empty()) c.body["path"] = w->positional[0];
+      c.view = View::kSaved;
+      return c;
+    }
+    if (verb == "reload") {
+      if (auto st = Count(*w, 0, 0, "config reload"); !st.ok()) return st;
+      c.target = "/v1/config/reload";
+      c.body = nlohmann::json::object();
+      return c;
+    }
+    return Bad(absl::StrCat("config: save or reload, not '", verb, "'"));
+  }
+  return Bad(absl::StrCat("unknown command '", cmd, "' (see xlbctl --help)"));
+}
+
+}  // namespace xlb::xlbctl

@@ -1,0 +1,436 @@
+#include "controlplane/xlbd/daemon.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "controlplane/api/metrics.h"
+#include "controlplane/api/routes.h"
+#include "controlplane/config/emit.h"
+#include "controlplane/config/parse.h"
+#include "controlplane/reconcile/plan.h"
+#include "dataplane/conntrack.h"
+#include "dataplane/stats.h"
+#include "glog/logging.h"
+
+namespace xlb::xlbd {
+namespace {
+
+constexpr char kVersion[] = "0.1.0";
+// How often next hops are asked of the kernel again (a real's MAC can change).
+constexpr auto kNexthopRefresh = std::chrono::seconds(5);
+
+using dataplane::EffectivePort;
+using dataplane::ServiceKey;
+
+config::ServiceConfig* Find(std::vector<config::ServiceConfig>& services, const ServiceKey& key) {
+  for (auto& s : services)
+    if (s.service.key == key) return &s;
+  return nullptr;
+}
+
+absl::Status NoService(const ServiceKey& key) {
+  return absl::NotFoundError(absl::StrCat("no service ", key.ToString()));
+}
+
+// The real of `s` at address:port (port 0: the service's).
+std::vector<dataplane::RealSpec>::iterator FindReal(config::ServiceConfig& s,
+                                                    const dataplane::IpAddress& address,
+                                                    uint16_t port) {
+  const ServiceKey& key = s.service.key;
+  uint16_t want = port ? port : key.port;
+  return std::find_if(s.reals.begin(), s.reals.end(), [&](const dataplane::RealSpec& r) {
+    return r.address == address && EffectivePort(key, r) == want;
+  });
+}
+
+absl::Status WriteFileAtomically(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << text;
+    out.flush();
+    if (!out) return absl::ErrnoToStatus(errno, absl::StrCat("write ", tmp));
+  }
+  if (rename(tmp.c_str(), path.c_str()) != 0)
+    return absl::ErrnoToStatus(errno, absl::StrCat("rename ", tmp, " to ", path));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::string HealthId(const ServiceKey& key, const dataplane::RealSpec& real) {
+  return absl::StrCat(key.ToString(), " ",
+                      dataplane::FormatEndpoint(real.address, EffectivePort(key, real)));
+}
+
+Daemon::Daemon(asio::io_context& io, const Options& options)
+    : io_(io), options_(options), refresh_timer_(io) {}
+
+Daemon::~Daemon() = default;
+
+absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(asio::io_context& io, const Options& options) {
+  std::unique_ptr<Daemon> d(new Daemon(io, options));
+  if (auto st = d->Init(); !st.ok()) return st;
+  return d;
+}
+
+absl::Status Daemon::Init() {
+  auto cfg = config::LoadConfigFile(options_.config_path);
+  if (!cfg.ok()) return cfg.status();
+  dataplane::ProgramOptions po;
+  po.pin_dir = options_.pin_dir;
+  auto program = dataplane::Program::Load(po);
+  if (!program.ok()) return program.status();
+  program_ = std::move(*program);
+  // The maps are the record of what the data plane does now: adopting them
+  // keeps every flow of a daemon that was killed.
+  auto table = dataplane::ServiceTable::Adopt(&program_->maps(), &resolver_);
+  if (!table.ok()) return table.status();
+  table_ = std::move(*table);
+  LOG(INFO) << "adopted " << table_->List().size() << " services from " << options_.pin_dir;
+  monitor_ = std::make_unique<health::Monitor>(
+      io_, [this](const std::string& id, bool up, const std::string& detail) {
+        OnHealthChange(id, up, detail);
+      });
+  if (auto st = Adopt(*cfg); !st.ok()) return st;
+
+  const auto& api = cfg->api;
+  auto handler = [this](const api::HttpRequest& r) { return api::Route(*this, r); };
+  auto server = api::HttpServer::ListenUnix(io_, api.socket, api.group.empty() ? 0600 : 0660,
+                                            api.group, handler);
+  if (!server.ok()) return server.status();
+  api_ = std::move(*server);
+  if (!api.metrics.empty()) {
+    auto metrics = api::HttpServer::ListenTcp(io_, api.metrics, [this](const api::HttpRequest& r) {
+      api::HttpResponse resp;
+      if (r.method != "GET" || r.path != "/metrics") {
+        resp.status = 404;
+        resp.content_type = "text/plain";
+        resp.body = "see /metrics\n";
+        return resp;
+      }
+      resp.content_type = "text/plain; version=0.0.4";
+      resp.body = api::RenderMetrics(Status(), Services());
+      return resp;
+    });
+    if (!metrics.ok()) return metrics.status();
+    metrics_ = std::move(*metrics);
+  }
+  ScheduleNexthopRefresh();
+  LOG(INFO) << "xlbd " << kVersion << " running: " << services_.size() << " services on "
+            << interfaces_.size() << " interfaces; API on " << api.socket
+            << (api.metrics.empty() ? "" : absl::StrCat("; metrics on ", api.metrics));
+  return absl::OkStatus();
+}
+
+absl::Status Daemon::Adopt(const config::Config& cfg) {
+  if (auto st = SyncInterfaces(cfg.interfaces); !st.ok()) return st;
+  auto previous = services_;
+  services_ = cfg.services;
+  SyncHealth();
+  if (auto st = Reconcile(); !st.ok()) {
+    services_ = std::move(previous);
+    SyncHealth();
+    (void)Reconcile();
+    return st;
+  }
+  if (!(file_config_.api == cfg.api) && api_)
+    LOG(WARNING) << "api settings changed in " << options_.config_path
+                 << "; they take effect when xlbd restarts";
+  file_config_ = cfg;
+  runtime_changes_ = false;
+  return absl::OkStatus();
+}
+
+absl::Status Daemon::SyncInterfaces(const std::vector<std::string>& wanted) {
+  for (const auto& i : wanted) {
+    if (std::find(interfaces_.begin(), interfaces_.end(), i) != interfaces_.end()) continue;
+    if (auto st = program_->Attach(i, dataplane::AttachMode::kNative); !st.ok()) return st;
+    LOG(INFO) << "XDP program attached to " << i;
+    interfaces_.push_back(i);
+  }
+  for (auto it = interfaces_.begin(); it != interfaces_.end();) {
+    if (std::find(wanted.begin(), wanted.end(), *it) != wanted.end()) {
+      ++it;
+      continue;
+    }
+    if (auto st = program_->Detach(*it); !st.ok()) return st;
+    LOG(INFO) << "XDP program detached from " << *it;
+    it = interfaces_.erase(it);
+  }
+  return absl::OkStatus();
+}
+
+void Daemon::SyncHealth() {
+  std::set<std::string> ids;
+  for (const auto& s : services_) {
+    for (const auto& r : s.reals) {
+      std::string id = HealthId(s.service.key, r);
+      ids.insert(id);
+      monitor_->Set(id, s.health, r.address, EffectivePort(s.service.key, r));
+    }
+  }
+  for (auto it = down_.begin(); it != down_.end();) {
+    if (ids.contains(it->first)) {
+      ++it;
+      continue;
+    }
+    monitor_->Remove(it->first);
+    it = down_.erase(it);
+  }
+  for (const auto& id : monitor_->Ids())
+    if (!ids.contains(id)) monitor_->Remove(id);
+}
+
+absl::Status Daemon::Reconcile() {
+  std::vector<reconcile::DesiredService> desired;
+  for (const auto& s : services_) {
+    reconcile::DesiredService d{s.service, s.reals};
+    for (auto& r : d.reals)
+      if (down_[HealthId(s.service.key, r)]) r.weight = 0;
+    desired.push_back(std::move(d));
+  }
+  auto changes = reconcile::Plan(table_->List(), desired);
+  for (const auto& c : changes) VLOG(1) << reconcile::Describe(c);
+  return reconcile::Apply(changes, *table_);
+}
+
+absl::Status Daemon::Mutate(
+    const std::string& what,
+    const std::function<absl::Status(std::vector<config::ServiceConfig>&)>& change) {
+  auto next = services_;
+  if (auto st = change(next); !st.ok()) return st;
+  auto previous = std::move(services_);
+  services_ = std::move(next);
+  SyncHealth();
+  if (auto st = Reconcile(); !st.ok()) {
+    services_ = std::move(previous);
+    SyncHealth();
+    if (auto back = Reconcile(); !back.ok())
+      LOG(ERROR) << "could not return to the previous state: " << back;
+    return st;
+  }
+  runtime_changes_ = true;
+  LOG(INFO) << "runtime change: " << what;
+  return absl::OkStatus();
+}
+
+void Daemon::OnHealthChange(const std::string& id, bool up, const std::string& detail) {
+  down_[id] = !up;
+  if (up)
+    LOG(INFO) << "real " << id << " is up: " << detail;
+  else
+    LOG(WARNING) << "real " << id << " is down: " << detail << "; it takes no new connections";
+  if (auto st = Reconcile(); !st.ok()) LOG(ERROR) << "after health change of " << id << ": " << st;
+}
+
+void Daemon::ScheduleNexthopRefresh() {
+  refresh_timer_.expires_after(kNexthopRefresh);
+  refresh_timer_.async_wait([this](std::error_code ec) {
+    if (ec) return;
+    if (auto st = table_->RefreshNexthops(); !st.ok()) LOG(WARNING) << "next hop refresh: " << st;
+    ScheduleNexthopRefresh();
+  });
+}
+
+void Daemon::Reload() {
+  auto cfg = config::LoadConfigFile(options_.config_path);
+  if (!cfg.ok()) {
+    LOG(ERROR) << "reload refused, still running the previous configuration: " << cfg.status();
+    return;
+  }
+  if (*cfg == file_config_) {
+    LOG(INFO) << "reload: " << options_.config_path << " is unchanged"
+              << (runtime_changes_ ? "; runtime changes are kept" : "");
+    return;
+  }
+  if (auto st = Adopt(*cfg); !st.ok()) {
+    LOG(ERROR) << "reload refused, still running the previous configuration: " << st;
+    return;
+  }
+  LOG(INFO) << "reloaded " << options_.config_path << ": " << services_.size() << " services";
+}
+
+void Daemon::Shutdown() {
+  LOG(INFO) << "stopping";
+  refresh_timer_.cancel();
+  api_.reset();
+  metrics_.reset();
+  monitor_.reset();
+  if (options_.detach_on_exit) {
+    for (const auto& i : interfaces_)
+      if (auto st = program_->Detach(i); !st.ok()) LOG(ERROR) << st;
+    if (auto st = program_->Unpin(); !st.ok()) LOG(ERROR) << st;
+    LOG(INFO) << "XDP program detached and maps unpinned";
+  } else {
+    LOG(INFO) << "the XDP program keeps forwarding; a new xlbd adopts its maps";
+  }
+  io_.stop();
+}
+
+api::StatusView Daemon::Status() {
+  api::StatusView s;
+  s.version = kVersion;
+  s.config_file = options_.config_path;
+  s.runtime_changes = runtime_changes_;
+  s.interfaces = interfaces_;
+  s.started = started_;
+  s.services = services_.size();
+  for (const auto& svc : services_) s.reals += svc.reals.size();
+  for (const auto& [id, down] : down_) s.reals_down += down;
+  if (auto g = dataplane::ReadGlobalCounters(program_->maps()); g.ok()) s.counters = *g;
+  if (auto n = dataplane::CountConnections(program_->maps()); n.ok()) s.conn_table_entries = *n;
+  return s;
+}
+
+std::vector<api::ServiceView> Daemon::Services() {
+  std::map<std::string, health::RealHealth> health;
+  for (auto& h : monitor_->Snapshot()) health[h.id] = h;
+  std::vector<api::ServiceView> out;
+  for (const auto& s : services_) {
+    api::ServiceView v;
+    v.config = s;
+    auto state = table_->Get(s.service.key);
+    if (state.ok()) {
+      if (auto c = dataplane::ReadServiceCounters(program_->maps(), state->id); c.ok())
+        v.counters = *c;
+    }
+    for (const auto& r : s.reals) {
+      api::RealView rv;
+      rv.spec = r;
+      rv.port = EffectivePort(s.service.key, r);
+      const std::string id = HealthId(s.service.key, r);
+      if (auto h = health.find(id); h != health.end() && s.health.type != config::HealthType::kNone) {
+        rv.health = h->second.up ? "up" : "down";
+        rv.health_detail = h->second.last_detail;
+        rv.since = h->second.since;
+        rv.checks = h->second.checks;
+      }
+      if (state.ok()) {
+        for (const auto& rs : state->reals) {
+          if (rs.spec.address != r.address || EffectivePort(s.service.key, rs.spec) != rv.port)
+            continue;
+          rv.effective_weight = rs.spec.weight;
+          if (auto c = dataplane::ReadRealCounters(program_->maps(), rs.id); c.ok()) rv.counters = *c;
+        }
+      }
+      v.reals.push_back(rv);
+    }
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+absl::Status Daemon::AddService(const config::ServiceConfig& service) {
+  return Mutate(absl::StrCat("service ", service.service.key.ToString(), " added"), [&](std::vector<config::ServiceConfig>& services) -> absl::Status {
+    if (Find(services, service.service.key))
+      return absl::AlreadyExistsError(absl::StrCat("service ", service.service.key.ToString(),
+                                                   " exists"));
+    config::ServiceConfig s = service;
+    if (s.name.empty()) s.name = s.service.key.ToString();
+    for (const auto& other : services)
+      if (other.name == s.name)
+        return absl::AlreadyExistsError(absl::StrCat("a service is named '", s.name, "' already"));
+    services.push_back(std::move(s));
+    return absl::OkStatus();
+  });
+}
+
+absl::Status Daemon::DeleteService(const ServiceKey& key) {
+  return Mutate(absl::StrCat("service ", key.ToString(), " deleted"), [&](std::vector<config::ServiceConfig>& services) -> absl::Status {
+    auto it = std::find_if(services.begin(), services.end(),
+                           [&](const config::ServiceConfig& s) { return s.service.key == key; });
+    if (it == services.end()) return NoService(key);
+    services.erase(it);
+    return absl::OkStatus();
+  });
+}
+
+absl::Status Daemon::AddReal(const ServiceKey& key, const dataplane::RealSpec& real) {
+  return Mutate(absl::StrCat("real ", dataplane::FormatEndpoint(real.address, EffectivePort(key, real)),
+                             " added to ", key.ToString(), " with weight ", real.weight),
+                [&](std::vector<config::ServiceConfig>& services) -> absl::Status {
+    config::ServiceConfig* s = Find(services, key);
+    if (!s) return NoService(key);
+    if (FindReal(*s, real.address, real.port) != s->reals.end())
+      return absl::AlreadyExistsError(absl::StrCat(
+          "service ", key.ToString(), " has real ",
+          dataplane::FormatEndpoint(real.address, EffectivePort(key, real)), " already"));
+    s->reals.push_back(real);
+    return dataplane::ValidateReals(s->service, s->reals);
+  });
+}
+
+absl::Status Daemon::SetReal(const api::RealChange& change) {
+  return Mutate(absl::StrCat("real ", change.address.ToString(), " of ", change.service.ToString(),
+                             " set to weight ", change.weight.value_or(0)),
+                [&](std::vector<config::ServiceConfig>& services) -> absl::Status {
+    config::ServiceConfig* s = Find(services, change.service);
+    if (!s) return NoService(change.service);
+    auto r = FindReal(*s, change.address, change.port);
+    if (r == s->reals.end())
+      return absl::NotFoundError(absl::StrCat("service ", change.service.ToString(), " has no real ",
+                                              change.address.ToString()));
+    if (change.weight) r->weight = *change.weight;
+    return dataplane::ValidateReals(s->service, s->reals);
+  });
+}
+
+absl::Status Daemon::DeleteReal(const ServiceKey& key, const dataplane::IpAddress& address,
+                                uint16_t port) {
+  return Mutate(absl::StrCat("real ", address.ToString(), " removed from ", key.ToString()), [&](std::vector<config::ServiceConfig>& services) -> absl::Status {
+    config::ServiceConfig* s = Find(services, key);
+    if (!s) return NoService(key);
+    auto r = FindReal(*s, address, port);
+    if (r == s->reals.end())
+      return absl::NotFoundError(
+          absl::StrCat("service ", key.ToString(), " has no real ", address.ToString()));
+    s->reals.erase(r);
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<std::vector<dataplane::Connection>> Daemon::Connections(
+    const std::optional<ServiceKey>& service, size_t limit) {
+  if (service && !Find(services_, *service)) return NoService(*service);
+  auto all = dataplane::ListConnections(program_->maps(), service ? SIZE_MAX : limit);
+  if (!all.ok() || !service) return all;
+  std::vector<dataplane::Connection> out;
+  for (const auto& c : *all) {
+    if (out.size() >= limit) break;
+    if (c.vip == service->vip && c.protocol == service->protocol &&
+        (service->port == 0 || c.vip_port == service->port))
+      out.push_back(c);
+  }
+  return out;
+}
+
+absl::StatusOr<std::string> Daemon::SaveConfig(const std::string& path) {
+  config::Config running = file_config_;
+  running.interfaces = interfaces_;
+  running.services = services_;
+  const std::string target = path.empty() ? options_.config_path : path;
+  if (auto st = WriteFileAtomically(target, config::ToYaml(running)); !st.ok()) return st;
+  if (target == options_.config_path) {
+    file_config_ = running;
+    runtime_changes_ = false;
+  }
+  LOG(INFO) << "running configuration saved to " << target;
+  return target;
+}
+
+absl::Status Daemon::ReloadConfig() {
+  auto cfg = config::LoadConfigFile(options_.config_path);
+  if (!cfg.ok()) return cfg.status();
+  if (auto st = Adopt(*cfg); !st.ok()) return st;
+  LOG(INFO) << "reloaded " << options_.config_path << " on request; runtime changes dropped";
+  return absl::OkStatus();
+}
+
+}  // namespace xlb::xlbd

@@ -1,0 +1,93 @@
+// xlbd's core: owns the XDP program and its maps, the running configuration
+// (the file plus runtime changes), the health monitor and the API servers,
+// all on one event loop. Every change, whatever its source (a reload, an API
+// call, a health transition), ends in Reconcile(), the one writer of the
+// maps.
+#ifndef XLB_CONTROLPLANE_XLBD_DAEMON_H_
+#define XLB_CONTROLPLANE_XLBD_DAEMON_H_
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "asio.hpp"
+#include "controlplane/api/http.h"
+#include "controlplane/api/operations.h"
+#include "controlplane/config/model.h"
+#include "controlplane/health/monitor.h"
+#include "dataplane/nexthop.h"
+#include "dataplane/program.h"
+#include "dataplane/service_table.h"
+
+namespace xlb::xlbd {
+
+struct Options {
+  std::string config_path;
+  std::string pin_dir = dataplane::kDefaultPinDir;
+  bool detach_on_exit = false;  // else the program and maps stay: traffic goes on
+};
+
+class Daemon : public api::Operations {
+ public:
+  static absl::StatusOr<std::unique_ptr<Daemon>> Start(asio::io_context& io, const Options& options);
+  ~Daemon() override;
+
+  // SIGHUP: read the file again. A bad file is logged and changes nothing;
+  // an unchanged file keeps the runtime changes; a changed one replaces them.
+  void Reload();
+  // SIGTERM: stop serving; detach only with --detach-on-exit.
+  void Shutdown();
+
+  // api::Operations
+  api::StatusView Status() override;
+  std::vector<api::ServiceView> Services() override;
+  absl::Status AddService(const config::ServiceConfig& service) override;
+  absl::Status DeleteService(const dataplane::ServiceKey& key) override;
+  absl::Status AddReal(const dataplane::ServiceKey& key, const dataplane::RealSpec& real) override;
+  absl::Status SetReal(const api::RealChange& change) override;
+  absl::Status DeleteReal(const dataplane::ServiceKey& key, const dataplane::IpAddress& address,
+                          uint16_t port) override;
+  absl::StatusOr<std::vector<dataplane::Connection>> Connections(
+      const std::optional<dataplane::ServiceKey>& service, size_t limit) override;
+  absl::StatusOr<std::string> SaveConfig(const std::string& path) override;
+  absl::Status ReloadConfig() override;
+
+ private:
+  Daemon(asio::io_context& io, const Options& options);
+  absl::Status Init();
+  // Makes `config` the running one: interfaces, services, health.
+  absl::Status Adopt(const config::Config& config);
+  absl::Status SyncInterfaces(const std::vector<std::string>& wanted);
+  void SyncHealth();
+  absl::Status Reconcile();
+  // Runs `change` on a copy of the running services; keeps it only if the
+  // data plane accepted it.
+  absl::Status Mutate(const std::string& what,
+                      const std::function<absl::Status(std::vector<config::ServiceConfig>&)>& change);
+  void OnHealthChange(const std::string& id, bool up, const std::string& detail);
+  void ScheduleNexthopRefresh();
+
+  asio::io_context& io_;
+  Options options_;
+  std::chrono::system_clock::time_point started_ = std::chrono::system_clock::now();
+  config::Config file_config_;                    // as last read from the file
+  std::vector<config::ServiceConfig> services_;   // running: file + runtime changes
+  bool runtime_changes_ = false;
+  std::vector<std::string> interfaces_;           // attached
+  dataplane::NetlinkNexthopResolver resolver_;
+  std::unique_ptr<dataplane::Program> program_;
+  std::unique_ptr<dataplane::ServiceTable> table_;
+  std::unique_ptr<health::Monitor> monitor_;
+  std::map<std::string, bool> down_;              // health id -> down
+  std::unique_ptr<api::HttpServer> api_, metrics_;
+  asio::steady_timer refresh_timer_;
+};
+
+// The health id of a real of a service: "VIP:PORT/proto ADDR:PORT".
+std::string HealthId(const dataplane::ServiceKey& key, const dataplane::RealSpec& real);
+
+}  // namespace xlb::xlbd
+
+#endif  // XLB_CONTROLPLANE_XLBD_DAEMON_H_

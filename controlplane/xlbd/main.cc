@@ -1,0 +1,92 @@
+// xlbd: the daemon. Reads its configuration, loads (or adopts) the XDP
+// program, health-checks the reals and serves the API, on one event loop.
+#include <gflags/gflags.h>
+#include <glog/logging.h>
+
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "asio.hpp"
+#include "controlplane/config/parse.h"
+#include "controlplane/xlbd/daemon.h"
+
+DEFINE_string(config, "/etc/xlb/xlb.yaml", "the configuration file");
+DEFINE_string(check_config, "", "validate this configuration file and exit (0: valid)");
+DEFINE_string(pin_dir, xlb::dataplane::kDefaultPinDir, "bpffs directory of the pinned maps");
+DEFINE_bool(detach_on_exit, false,
+            "on SIGTERM, detach the XDP program and remove the pinned maps (by default they "
+            "stay, and traffic keeps flowing until a new xlbd adopts them)");
+
+namespace {
+
+// gflags wants --check_config; users type --check-config, like the docs.
+std::vector<std::string> DashesToUnderscores(int argc, char** argv) {
+  std::vector<std::string> args(argv, argv + argc);
+  for (size_t i = 1; i < args.size(); ++i) {
+    std::string& a = args[i];
+    if (a.rfind("--", 0) != 0) continue;
+    size_t end = a.find('=');
+    for (size_t j = 2; j < std::min(end, a.size()); ++j)
+      if (a[j] == '-') a[j] = '_';
+  }
+  return args;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  FLAGS_logtostderr = true;
+  gflags::SetUsageMessage("xlbd --config FILE | --check-config FILE");
+  gflags::SetVersionString("0.1.0");
+  std::vector<std::string> args = DashesToUnderscores(argc, argv);
+  std::vector<char*> cargs;
+  for (auto& a : args) cargs.push_back(a.data());
+  int cargc = static_cast<int>(cargs.size());
+  char** cargv = cargs.data();
+  gflags::ParseCommandLineFlags(&cargc, &cargv, true);
+  google::InitGoogleLogging(argv[0]);
+  if (cargc > 1) {
+    std::cerr << "xlbd: unexpected argument '" << cargv[1] << "' (see --help)\n";
+    return 2;
+  }
+
+  if (!FLAGS_check_config.empty()) {
+    auto cfg = xlb::config::LoadConfigFile(FLAGS_check_config);
+    if (!cfg.ok()) {
+      std::cerr << cfg.status().message() << "\n";
+      return 1;
+    }
+    std::cout << FLAGS_check_config << ": valid, " << cfg->services.size() << " services\n";
+    return 0;
+  }
+
+  asio::io_context io;
+  xlb::xlbd::Options options;
+  options.config_path = FLAGS_config;
+  options.pin_dir = FLAGS_pin_dir;
+  options.detach_on_exit = FLAGS_detach_on_exit;
+  auto daemon = xlb::xlbd::Daemon::Start(io, options);
+  if (!daemon.ok()) {
+    LOG(ERROR) << "xlbd could not start: " << daemon.status().message();
+    return 1;
+  }
+  asio::signal_set reload(io, SIGHUP);
+  std::function<void()> wait_reload = [&] {
+    reload.async_wait([&](std::error_code ec, int) {
+      if (ec) return;
+      (*daemon)->Reload();
+      wait_reload();
+    });
+  };
+  wait_reload();
+  asio::signal_set stop(io, SIGTERM, SIGINT);
+  stop.async_wait([&](std::error_code ec, int) {
+    if (ec) return;
+    reload.cancel();
+    (*daemon)->Shutdown();
+  });
+  io.run();
+  return 0;
+}
