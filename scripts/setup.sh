@@ -9,9 +9,9 @@ packages=(
   # build
   g++ clang llvm meson ninja-build pkg-config bpftool
   libbpf-dev libxdp-dev xdp-tools libabsl-dev libgflags-dev libgoogle-glog-dev
-  libgtest-dev libgmock-dev libmnl-dev
+  libgtest-dev libgmock-dev libmnl-dev libyaml-cpp-dev libasio-dev nlohmann-json3-dev
   # the lab and the tests
-  iproute2 ethtool iputils-ping tcpdump
+  iproute2 ethtool iputils-ping tcpdump curl
 )
 missing=()
 for p in "${packages[@]}"; do
