@@ -11,7 +11,7 @@ packages=(
   libbpf-dev libxdp-dev xdp-tools libabsl-dev libgflags-dev libgoogle-glog-dev
   libgtest-dev libgmock-dev libmnl-dev libyaml-cpp-dev libasio-dev nlohmann-json3-dev
   # the lab and the tests
-  iproute2 ethtool iputils-ping tcpdump curl
+  iproute2 ethtool iputils-ping tcpdump curl jq
 )
 missing=()
 for p in "${packages[@]}"; do

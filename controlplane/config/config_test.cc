@@ -37,8 +37,8 @@ testing::AssertionResult Fails(const std::string& yaml, const std::string& prefi
   if (c.status().code() != absl::StatusCode::kInvalidArgument)
     return testing::AssertionFailure() << "code " << c.status().code() << ": " << msg;
   if (!absl::StartsWith(msg, prefix))
-    return testing::AssertionFailure() << "message '" << msg << "' does not start with '"
-                                       << prefix << "'";
+    return testing::AssertionFailure()
+           << "message '" << msg << "' does not start with '" << prefix << "'";
   for (const std::string& w : words)
     if (!absl::StrContains(msg, w))
       return testing::AssertionFailure() << "message '" << msg << "' lacks '" << w << "'";
@@ -53,11 +53,11 @@ Config Parses(const std::string& yaml) {
 
 // A valid one-service file, lines 1-5; what a test appends starts at line 6.
 std::string Svc(const std::string& more = "") {
-  return "interfaces: [eth0]\n"           // 1
-         "services:\n"                    // 2
-         "  - name: web\n"                // 3
-         "    vip: 198.51.100.20\n"       // 4
-         "    port: 80\n" +               // 5
+  return "interfaces: [eth0]\n"      // 1
+         "services:\n"               // 2
+         "  - name: web\n"           // 3
+         "    vip: 198.51.100.20\n"  // 4
+         "    port: 80\n" +          // 5
          more;
 }
 
@@ -179,11 +179,13 @@ TEST(ParseConfig, SameVipPortOtherProtocolIsAnotherService) {
 TEST(ParseConfigErrors, UnknownKeys) {
   EXPECT_TRUE(Fails("interfaces: [eth0]\nvrrp: {}\n",
                     "xlb.yaml:2: vrrp: unknown key (expected one of: interfaces, api, services)"));
-  EXPECT_TRUE(Fails("interfaces: [eth0]\napi:\n  socket: /x.sock\n  colour: red\n",
-                    "xlb.yaml:4: api.colour: unknown key (expected one of: socket, metrics, group)"));
-  EXPECT_TRUE(Fails(Svc("    colour: red\n"),
-                    "xlb.yaml:6: services[0].colour: unknown key (expected one of: name, vip, port,",
-                    {"health"}));
+  EXPECT_TRUE(
+      Fails("interfaces: [eth0]\napi:\n  socket: /x.sock\n  colour: red\n",
+            "xlb.yaml:4: api.colour: unknown key (expected one of: socket, metrics, group)"));
+  EXPECT_TRUE(
+      Fails(Svc("    colour: red\n"),
+            "xlb.yaml:6: services[0].colour: unknown key (expected one of: name, vip, port,",
+            {"health"}));
   EXPECT_TRUE(Fails(Svc("    persistence: {timeout: 60s, mask: 24}\n"),
                     "xlb.yaml:6: services[0].persistence.mask: unknown key (expected one of: "
                     "timeout, netmask)"));
@@ -223,7 +225,8 @@ TEST(ParseConfigErrors, BadPort) {
   EXPECT_TRUE(Fails(head + "    port: abc\n",
                     "xlb.yaml:5: services[0].port: 'abc' is not a port (expected 1..65535, or "
                     "\"*\" for all ports)"));
-  EXPECT_TRUE(Fails(head + "    port: 70000\n", "xlb.yaml:5: services[0].port: '70000' is not a port"));
+  EXPECT_TRUE(
+      Fails(head + "    port: 70000\n", "xlb.yaml:5: services[0].port: '70000' is not a port"));
   EXPECT_TRUE(Fails(head + "    port: 0\n", "xlb.yaml:5: services[0].port: '0' is not a port"));
   EXPECT_TRUE(Fails(head + "    port: -80\n", "xlb.yaml:5: services[0].port: '-80' is not a port"));
   EXPECT_TRUE(Fails(head + "    port: [80, 443]\n",
@@ -238,9 +241,10 @@ TEST(ParseConfigErrors, BadPort) {
 }
 
 TEST(ParseConfigErrors, UnquotedStarPortIsASyntaxErrorWithAHint) {
-  EXPECT_TRUE(Fails("interfaces: [eth0]\nservices:\n  - name: all\n    vip: 198.51.100.20\n"
-                    "    port: *\n",
-                    "xlb.yaml:5: YAML syntax: ", {"alias", "port: \"*\""}));
+  EXPECT_TRUE(
+      Fails("interfaces: [eth0]\nservices:\n  - name: all\n    vip: 198.51.100.20\n"
+            "    port: *\n",
+            "xlb.yaml:5: YAML syntax: ", {"alias", "port: \"*\""}));
 }
 
 TEST(ParseConfigErrors, BadChoices) {
@@ -265,9 +269,10 @@ TEST(ParseConfigErrors, WrongTypes) {
                     "xlb.yaml:2: services: is a map (expected a list of services)"));
   EXPECT_TRUE(Fails("interfaces: [eth0]\nservices:\n  - web\n",
                     "xlb.yaml:3: services[0]: is a single value (expected a map with keys: name,"));
-  EXPECT_TRUE(Fails("interfaces: [eth0]\nservices:\n  - name: [web]\n    vip: 198.51.100.20\n"
-                    "    port: 80\n",
-                    "xlb.yaml:3: services[0].name: is a list (expected a name"));
+  EXPECT_TRUE(
+      Fails("interfaces: [eth0]\nservices:\n  - name: [web]\n    vip: 198.51.100.20\n"
+            "    port: 80\n",
+            "xlb.yaml:3: services[0].name: is a list (expected a name"));
   EXPECT_TRUE(Fails("- interfaces\n", "xlb.yaml:1: (top level): is a list (expected a map"));
   EXPECT_TRUE(Fails("interfaces: [eth0]\napi: /run/xlb.sock\n",
                     "xlb.yaml:2: api: is a single value (expected a map with keys: socket,"));
@@ -279,13 +284,15 @@ TEST(ParseConfigErrors, WrongTypes) {
 }
 
 TEST(ParseConfigErrors, BadNamesAndAddresses) {
-  EXPECT_TRUE(Fails("interfaces: [eth0]\nservices:\n  - name: pg rw\n    vip: 198.51.100.20\n"
-                    "    port: 80\n",
-                    "xlb.yaml:3: services[0].name: 'pg rw' is not a name (expected letters, "
-                    "digits"));
-  EXPECT_TRUE(Fails("interfaces: [eth0]\nservices:\n  - name: web\n    vip: 198.51.100.300\n"
-                    "    port: 80\n",
-                    "xlb.yaml:4: services[0].vip: '198.51.100.300' is not an IP address"));
+  EXPECT_TRUE(
+      Fails("interfaces: [eth0]\nservices:\n  - name: pg rw\n    vip: 198.51.100.20\n"
+            "    port: 80\n",
+            "xlb.yaml:3: services[0].name: 'pg rw' is not a name (expected letters, "
+            "digits"));
+  EXPECT_TRUE(
+      Fails("interfaces: [eth0]\nservices:\n  - name: web\n    vip: 198.51.100.300\n"
+            "    port: 80\n",
+            "xlb.yaml:4: services[0].vip: '198.51.100.300' is not an IP address"));
   EXPECT_TRUE(Fails(Svc("    reals:\n      - {address: db1}\n"),
                     "xlb.yaml:7: services[0].reals[0].address: 'db1' is not an IP address"));
   EXPECT_TRUE(Fails("interfaces: [eth0, eth0/1]\n",
@@ -306,8 +313,9 @@ TEST(ParseConfigErrors, Api) {
                     "xlb.yaml:2: api.metrics: '::1:9470' is not ADDRESS:PORT"));
   EXPECT_TRUE(Fails("interfaces: [eth0]\napi: {socket: xlbd.sock}\n",
                     "xlb.yaml:2: api.socket: 'xlbd.sock' is not an absolute path"));
-  EXPECT_TRUE(Fails(absl::StrCat("interfaces: [eth0]\napi: {socket: /", std::string(120, 'x'), "}\n"),
-                    "xlb.yaml:2: api.socket: is 121 bytes long (expected at most 107"));
+  EXPECT_TRUE(
+      Fails(absl::StrCat("interfaces: [eth0]\napi: {socket: /", std::string(120, 'x'), "}\n"),
+            "xlb.yaml:2: api.socket: is 121 bytes long (expected at most 107"));
   Config c = Parses("interfaces: [eth0]\napi: {metrics: '[::1]:9470', group: ''}\n");
   EXPECT_EQ(c.api.metrics, "[::1]:9470");
   EXPECT_EQ(c.api.socket, "/run/xlb/xlbd.sock");
@@ -317,8 +325,9 @@ TEST(ParseConfigErrors, Api) {
 // ---- missing keys: reported at the line of the map that lacks them ----
 
 TEST(ParseConfigErrors, MissingRequiredKeys) {
-  EXPECT_TRUE(Fails("services: []\n", "xlb.yaml:1: interfaces: missing (required: a list of "
-                                      "interface names, e.g. [eth0])"));
+  EXPECT_TRUE(Fails("services: []\n",
+                    "xlb.yaml:1: interfaces: missing (required: a list of "
+                    "interface names, e.g. [eth0])"));
   EXPECT_TRUE(Fails("", "xlb.yaml:1: interfaces: missing"));
   EXPECT_TRUE(Fails("# nothing yet\n", "xlb.yaml:1: interfaces: missing"));
   EXPECT_TRUE(Fails("interfaces: [eth0]\nservices:\n  - vip: 198.51.100.20\n    port: 80\n",
@@ -346,8 +355,8 @@ TEST(ParseConfigErrors, Duplicates) {
                     "line 7)"));
   EXPECT_TRUE(Fails("interfaces:\n  - eth0\n  - eth1\n  - eth0\n",
                     "xlb.yaml:4: interfaces[2]: 'eth0' is listed twice (first at line 2)"));
-  EXPECT_TRUE(Fails(Svc("    port: 81\n"),
-                    "xlb.yaml:6: services[0].port: given twice (first at line 5)"));
+  EXPECT_TRUE(
+      Fails(Svc("    port: 81\n"), "xlb.yaml:6: services[0].port: given twice (first at line 5)"));
   EXPECT_TRUE(Fails("interfaces: [eth0]\ninterfaces: [eth1]\n",
                     "xlb.yaml:2: interfaces: given twice (first at line 1)"));
 }
@@ -389,15 +398,18 @@ TEST(ParseConfigErrors, HealthCombinations) {
   EXPECT_TRUE(Fails(Svc("    health:\n      type: http\n      expect: [200, 99]\n"),
                     "xlb.yaml:8: services[0].health.expect[1]: 99 is out of range (expected "
                     "100..599)"));
-  EXPECT_TRUE(Fails("interfaces: [eth0]\nservices:\n  - name: all\n    vip: 198.51.100.20\n"
-                    "    port: '*'\n    health:\n      type: http\n",
-                    "xlb.yaml:7: services[0].health.port: an all-ports service has no port to "
-                    "check"));
+  EXPECT_TRUE(
+      Fails("interfaces: [eth0]\nservices:\n  - name: all\n    vip: 198.51.100.20\n"
+            "    port: '*'\n    health:\n      type: http\n",
+            "xlb.yaml:7: services[0].health.port: an all-ports service has no port to "
+            "check"));
   // An exec check need not use a port; a tcp one with a port is fine.
-  Parses("interfaces: [eth0]\nservices:\n  - name: all\n    vip: 198.51.100.20\n    port: '*'\n"
-         "    health: {type: exec, command: /bin/true}\n");
-  Parses("interfaces: [eth0]\nservices:\n  - name: all\n    vip: 198.51.100.20\n    port: '*'\n"
-         "    health: {type: tcp, port: 22}\n");
+  Parses(
+      "interfaces: [eth0]\nservices:\n  - name: all\n    vip: 198.51.100.20\n    port: '*'\n"
+      "    health: {type: exec, command: /bin/true}\n");
+  Parses(
+      "interfaces: [eth0]\nservices:\n  - name: all\n    vip: 198.51.100.20\n    port: '*'\n"
+      "    health: {type: tcp, port: 22}\n");
 }
 
 // ---- what the data plane would refuse ----
@@ -408,10 +420,11 @@ TEST(ParseConfigErrors, DataPlaneRules) {
                     "198.51.100.20:80/tcp: direct routing cannot change the port to 8080 (use "
                     "forward nat)"));
   Parses(Svc("    forward: nat\n    reals:\n      - {address: 203.0.113.1, port: 8080}\n"));
-  EXPECT_TRUE(Fails("interfaces: [eth0]\nservices:\n  - name: all\n    vip: 198.51.100.20\n"
-                    "    port: '*'\n    forward: nat\n    reals:\n"
-                    "      - {address: 203.0.113.1, port: 8080}\n",
-                    "xlb.yaml:8: services[0].reals[0]: ", {"all-ports service keeps the client's port"}));
+  EXPECT_TRUE(
+      Fails("interfaces: [eth0]\nservices:\n  - name: all\n    vip: 198.51.100.20\n"
+            "    port: '*'\n    forward: nat\n    reals:\n"
+            "      - {address: 203.0.113.1, port: 8080}\n",
+            "xlb.yaml:8: services[0].reals[0]: ", {"all-ports service keeps the client's port"}));
   EXPECT_TRUE(Fails(Svc("    reals:\n      - {address: 203.0.113.1, weight: 70000}\n"),
                     "xlb.yaml:7: services[0].reals[0].weight: 70000 is out of range (expected "
                     "0..65535)"));
@@ -421,19 +434,21 @@ TEST(ParseConfigErrors, DataPlaneRules) {
                     "xlb.yaml:6: services[0].table_size: 5 is not a prime in [7, 1048573]"));
   EXPECT_TRUE(Fails(Svc("    table_size: 2097143\n"),
                     "xlb.yaml:6: services[0].table_size: 2097143 is not a prime in [7, 1048573]"));
-  EXPECT_TRUE(Fails(Svc("    table_size: 7\n    reals:\n" +
-                        std::string("      - {address: 203.0.113.1}\n      - {address: 203.0.113.2}\n"
-                                    "      - {address: 203.0.113.3}\n      - {address: 203.0.113.4}\n"
-                                    "      - {address: 203.0.113.5}\n      - {address: 203.0.113.6}\n"
-                                    "      - {address: 203.0.113.7}\n      - {address: 203.0.113.8}\n")),
-                    "xlb.yaml:7: services[0].reals: ", {"8 reals exceed table size 7"}));
+  EXPECT_TRUE(
+      Fails(Svc("    table_size: 7\n    reals:\n" +
+                std::string("      - {address: 203.0.113.1}\n      - {address: 203.0.113.2}\n"
+                            "      - {address: 203.0.113.3}\n      - {address: 203.0.113.4}\n"
+                            "      - {address: 203.0.113.5}\n      - {address: 203.0.113.6}\n"
+                            "      - {address: 203.0.113.7}\n      - {address: 203.0.113.8}\n")),
+            "xlb.yaml:7: services[0].reals: ", {"8 reals exceed table size 7"}));
   EXPECT_TRUE(Fails(Svc("    reals:\n      - {address: 2001:db8::1}\n"),
                     "xlb.yaml:7: services[0].reals[0]: ", {"an IPv6 real for an IPv4 VIP"}));
   EXPECT_TRUE(Fails(Svc("    persistence: {timeout: 60s, netmask: 33}\n"),
                     "xlb.yaml:6: services[0].persistence.netmask: 33 is out of range (expected "
                     "0..32)"));
-  Parses("interfaces: [eth0]\nservices:\n  - name: v6\n    vip: 2001:db8::10\n    port: 80\n"
-         "    persistence: {timeout: 60s, netmask: 64}\n");
+  Parses(
+      "interfaces: [eth0]\nservices:\n  - name: v6\n    vip: 2001:db8::10\n    port: 80\n"
+      "    persistence: {timeout: 60s, netmask: 64}\n");
 }
 
 TEST(ParseConfigErrors, Limits) {
@@ -451,8 +466,8 @@ TEST(ParseConfigErrors, Limits) {
 }
 
 TEST(ParseConfigErrors, YamlSyntax) {
-  EXPECT_TRUE(Fails("interfaces: [eth0\nservices: []\n", "xlb.yaml:2: YAML syntax: ",
-                    {"end of sequence flow not found"}));
+  EXPECT_TRUE(Fails("interfaces: [eth0\nservices: []\n",
+                    "xlb.yaml:2: YAML syntax: ", {"end of sequence flow not found"}));
   EXPECT_TRUE(Fails("interfaces:\n  - eth0\n - eth1\n", "xlb.yaml:3: YAML syntax: "));
   EXPECT_TRUE(Fails("interfaces: [eth0]\nservices:\n  - name: v6\n    vip: 2001:db8::\n",
                     "xlb.yaml:4: YAML syntax: illegal map value", {"quote"}));
@@ -465,8 +480,7 @@ TEST(LoadConfigFile, MissingFile) {
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.status().code(), absl::StatusCode::kNotFound);
   EXPECT_TRUE(absl::StrContains(c.status().message(), "/nonexistent/xlb.yaml"));
-  EXPECT_TRUE(absl::StrContains(c.status().message(), "No such file or directory"))
-      << c.status();
+  EXPECT_TRUE(absl::StrContains(c.status().message(), "No such file or directory")) << c.status();
   c = LoadConfigFile("/");  // a directory opens, but does not read
   ASSERT_FALSE(c.ok());
   EXPECT_TRUE(absl::StrContains(c.status().message(), "Is a directory")) << c.status();
@@ -477,8 +491,7 @@ TEST(LoadConfigFile, ErrorsNameThePath) {
   std::ofstream(path) << "interfaces: [eth0]\nservices:\n  - name: web\n    vip: nowhere\n";
   absl::StatusOr<Config> c = LoadConfigFile(path);
   ASSERT_FALSE(c.ok());
-  EXPECT_TRUE(absl::StartsWith(c.status().message(), path + ":4: services[0].vip: "))
-      << c.status();
+  EXPECT_TRUE(absl::StartsWith(c.status().message(), path + ":4: services[0].vip: ")) << c.status();
   std::ofstream(path) << "interfaces: [eth0]\n";
   c = LoadConfigFile(path);
   ASSERT_TRUE(c.ok()) << c.status();
@@ -512,7 +525,8 @@ TEST(ParseDuration, Invalid) {
   EXPECT_EQ(message("5x"), "'5x' is not a duration (expected e.g. 500ms, 1s, 2m)");
   EXPECT_EQ(message("5"), "'5' has no unit (expected e.g. 500ms, 1s, 2m)");
   EXPECT_EQ(message("-1s"), "'-1s' is negative (expected e.g. 500ms, 1s, 2m)");
-  EXPECT_EQ(message("1.0005s"), "'1.0005s' is finer than a millisecond (expected e.g. 500ms, 1s, 2m)");
+  EXPECT_EQ(message("1.0005s"),
+            "'1.0005s' is finer than a millisecond (expected e.g. 500ms, 1s, 2m)");
   EXPECT_TRUE(absl::StrContains(message("0.5ms"), "finer than a millisecond"));
   EXPECT_TRUE(absl::StrContains(message("99999999999999999999h"), "too long"));
   EXPECT_TRUE(absl::StrContains(message("9999999999999999h"), "too long"));
@@ -544,8 +558,9 @@ void ExpectRoundTrip(const Config& c) {
 }
 
 TEST(ToYaml, Golden) {
-  Config c = Parses(Svc("    reals:\n      - {address: 203.0.113.1}\n"
-                        "    health: {type: tcp, interval: 2s}\n"));
+  Config c =
+      Parses(Svc("    reals:\n      - {address: 203.0.113.1}\n"
+                 "    health: {type: tcp, interval: 2s}\n"));
   EXPECT_EQ(ToYaml(c), R"(interfaces: [eth0]
 api:
   socket: /run/xlb/xlbd.sock
@@ -572,8 +587,9 @@ services:
 
 TEST(ToYaml, RoundTrips) {
   ExpectRoundTrip(Parses("interfaces: [eth0]\n"));
-  ExpectRoundTrip(Parses("interfaces: [eth0, eth1]\napi: {socket: /tmp/x.sock, metrics: '', "
-                         "group: 'adm in'}\n"));
+  ExpectRoundTrip(
+      Parses("interfaces: [eth0, eth1]\napi: {socket: /tmp/x.sock, metrics: '', "
+             "group: 'adm in'}\n"));
   ExpectRoundTrip(Parses(kIssueExample));
   ExpectRoundTrip(Parses(Svc()));
 }
@@ -672,8 +688,8 @@ TEST(ExampleFiles, Parse) {
     EXPECT_EQ(s.service.key.port, 5002 + i);
     EXPECT_EQ(s.service.options.forward, Forward::kNat);
     EXPECT_EQ(s.reals, (std::vector<RealSpec>{{Ip("203.0.113.11"), 5432, 1},
-                                               {Ip("203.0.113.12"), 5432, 1},
-                                               {Ip("203.0.113.13"), 5432, 1}}));
+                                              {Ip("203.0.113.12"), 5432, 1},
+                                              {Ip("203.0.113.13"), 5432, 1}}));
     EXPECT_EQ(s.health.type, HealthType::kHttp);
     EXPECT_EQ(s.health.port, 8008);
     EXPECT_EQ(s.health.path, paths[i]);

@@ -26,8 +26,8 @@ std::string Seconds(uint32_t s) { return FormatDuration(std::chrono::seconds(s))
 
 void EmitHealth(YAML::Emitter& out, const HealthCheck& h) {
   if (h.type == HealthType::kNone) {
-    out << YAML::Flow << YAML::BeginMap << YAML::Key << "type" << YAML::Value << HealthTypeName(h.type)
-        << YAML::EndMap;
+    out << YAML::Flow << YAML::BeginMap << YAML::Key << "type" << YAML::Value
+        << HealthTypeName(h.type) << YAML::EndMap;
     return;
   }
   out << YAML::BeginMap;
@@ -54,9 +54,12 @@ void EmitService(YAML::Emitter& out, const ServiceConfig& sc) {
   out << YAML::Key << "name" << YAML::Value << sc.name;
   out << YAML::Key << "vip" << YAML::Value << key.vip.ToString();
   out << YAML::Key << "port" << YAML::Value;
-  if (o.all_ports) out << "*";
-  else out << key.port;
-  out << YAML::Key << "protocol" << YAML::Value << std::string(dataplane::ProtocolName(key.protocol));
+  if (o.all_ports)
+    out << "*";
+  else
+    out << key.port;
+  out << YAML::Key << "protocol" << YAML::Value
+      << std::string(dataplane::ProtocolName(key.protocol));
   out << YAML::Key << "forward" << YAML::Value << (o.forward == Forward::kNat ? "nat" : "dr");
   out << YAML::Key << "scheduler" << YAML::Value
       << (o.scheduler == Scheduler::kSourceHash ? "source-hash" : "maglev");
@@ -70,7 +73,8 @@ void EmitService(YAML::Emitter& out, const ServiceConfig& sc) {
   if (o.table_size != defaults.table_size)
     out << YAML::Key << "table_size" << YAML::Value << o.table_size;
   if (o.drop_fragments) out << YAML::Key << "drop_fragments" << YAML::Value << true;
-  if (o.tcp_timeout_s != defaults.tcp_timeout_s || o.tcp_fin_timeout_s != defaults.tcp_fin_timeout_s ||
+  if (o.tcp_timeout_s != defaults.tcp_timeout_s ||
+      o.tcp_fin_timeout_s != defaults.tcp_fin_timeout_s ||
       o.udp_timeout_s != defaults.udp_timeout_s) {
     out << YAML::Key << "timeouts" << YAML::Value << YAML::Flow << YAML::BeginMap;
     if (o.tcp_timeout_s != defaults.tcp_timeout_s)

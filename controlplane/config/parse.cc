@@ -44,11 +44,16 @@ absl::StatusOr<Duration> ParseDuration(absl::string_view text) {
   if (whole.empty()) return bad("is not a duration");
   if (unit.empty()) return bad("has no unit");
   int64_t unit_ms;
-  if (unit == "ms") unit_ms = 1;
-  else if (unit == "s") unit_ms = 1000;
-  else if (unit == "m") unit_ms = 60'000;
-  else if (unit == "h") unit_ms = 3'600'000;
-  else return bad("is not a duration");
+  if (unit == "ms")
+    unit_ms = 1;
+  else if (unit == "s")
+    unit_ms = 1000;
+  else if (unit == "m")
+    unit_ms = 60'000;
+  else if (unit == "h")
+    unit_ms = 3'600'000;
+  else
+    return bad("is not a duration");
 
   while (!frac.empty() && frac.back() == '0') frac.remove_suffix(1);
   // Beyond 9 digits no fraction of an hour or less is a whole millisecond.
@@ -167,8 +172,8 @@ Map Parser::ReadMap(const Field& f, const std::vector<std::string>& allowed) con
     const std::string key = kv.first.Scalar();
     const std::string path = Child(f.path, key);
     if (std::find(allowed.begin(), allowed.end(), key) == allowed.end())
-      Fail(line, path, absl::StrCat("unknown key (expected one of: ", absl::StrJoin(allowed, ", "),
-                                    ")"));
+      Fail(line, path,
+           absl::StrCat("unknown key (expected one of: ", absl::StrJoin(allowed, ", "), ")"));
     // yaml-cpp keeps both entries of a repeated key and reads the first:
     // a later one silently not counting would be a trap.
     if (const Field* first = m.Get(key))
@@ -182,8 +187,8 @@ std::vector<Field> Parser::ReadList(const Field& f, const std::string& expected)
   std::vector<Field> items;
   if (f.node.IsNull()) return items;
   if (!f.node.IsSequence())
-    Fail(f, absl::StrCat(f.node.IsMap() ? "is a map" : "is a single value", " (expected ",
-                         expected, ")"));
+    Fail(f, absl::StrCat(f.node.IsMap() ? "is a map" : "is a single value", " (expected ", expected,
+                         ")"));
   size_t i = 0;
   for (const YAML::Node& item : f.node) {
     items.push_back(Field{item, Index(f.path, i), LineOf(item, f.line)});
@@ -247,7 +252,8 @@ Duration Parser::DurationOf(const Field& f) const {
 uint32_t Parser::Seconds(const Field& f, uint32_t min_s) const {
   const Duration d = DurationOf(f);
   if (d.count() % 1000 != 0)
-    Fail(f, absl::StrCat("'", f.node.Scalar(), "' is not a whole number of seconds (expected e.g. 900s, 2m)"));
+    Fail(f, absl::StrCat("'", f.node.Scalar(),
+                         "' is not a whole number of seconds (expected e.g. 900s, 2m)"));
   const int64_t s = d.count() / 1000;
   if (s < min_s)
     Fail(f, absl::StrCat("'", f.node.Scalar(), "' is too short (expected at least ", min_s, "s)"));
@@ -261,8 +267,9 @@ IpAddress Parser::Address(const Field& f) const {
   const std::string text = Scalar(f, "an IPv4 or IPv6 address");
   auto ip = IpAddress::Parse(text);
   if (!ip.ok())
-    Fail(f, absl::StrCat("'", text, "' is not an IP address (expected e.g. 198.51.100.10 or "
-                                    "2001:db8::10)"));
+    Fail(f, absl::StrCat("'", text,
+                         "' is not an IP address (expected e.g. 198.51.100.10 or "
+                         "2001:db8::10)"));
   return *ip;
 }
 
@@ -287,8 +294,9 @@ std::vector<std::string> Parser::ParseInterfaces(const Field& f) const {
   for (const Field& item : items) {
     std::string name = Scalar(item, "an interface name");
     if (!IsInterfaceName(name))
-      Fail(item, absl::StrCat("'", name, "' is not an interface name (expected up to 15 "
-                                         "characters, without '/', ':' or spaces)"));
+      Fail(item, absl::StrCat("'", name,
+                              "' is not an interface name (expected up to 15 "
+                              "characters, without '/', ':' or spaces)"));
     if (auto [it, added] = seen.emplace(name, item.line); !added)
       Fail(item, absl::StrCat("'", name, "' is listed twice (first at line ", it->second, ")"));
     names.push_back(std::move(name));
@@ -315,8 +323,8 @@ bool IsListenAddress(const std::string& text) {
   }
   uint32_t p = 0;
   return IpAddress::Parse(host).ok() && !port.empty() &&
-         std::all_of(port.begin(), port.end(), absl::ascii_isdigit) &&
-         absl::SimpleAtoi(port, &p) && p >= 1 && p <= 65535;
+         std::all_of(port.begin(), port.end(), absl::ascii_isdigit) && absl::SimpleAtoi(port, &p) &&
+         p >= 1 && p <= 65535;
 }
 
 ApiConfig Parser::ParseApi(const Field& f) const {
@@ -356,8 +364,8 @@ ServiceConfig Parser::ParseService(const Field& f) const {
   const Field& name = Require(m, "name", "a name of letters, digits, '_', '.', '-'");
   sc.name = Scalar(name, "a name of letters, digits, '_', '.', '-'");
   if (!IsServiceName(sc.name))
-    Fail(name, absl::StrCat("'", sc.name,
-                            "' is not a name (expected letters, digits, '_', '.', '-')"));
+    Fail(name,
+         absl::StrCat("'", sc.name, "' is not a name (expected letters, digits, '_', '.', '-')"));
 
   dataplane::Service& s = sc.service;
   s.key.vip = Address(Require(m, "vip", "an IPv4 or IPv6 address"));
@@ -370,8 +378,9 @@ ServiceConfig Parser::ParseService(const Field& f) const {
     uint32_t p = 0;
     if (!std::all_of(text.begin(), text.end(), absl::ascii_isdigit) ||
         !absl::SimpleAtoi(text, &p) || p < 1 || p > 65535)
-      Fail(port, absl::StrCat("'", text, "' is not a port (expected 1..65535, or \"*\" for all "
-                                         "ports)"));
+      Fail(port, absl::StrCat("'", text,
+                              "' is not a port (expected 1..65535, or \"*\" for all "
+                              "ports)"));
     s.key.port = static_cast<uint16_t>(p);
   }
   if (const Field* p = m.Get("protocol"))
@@ -471,9 +480,9 @@ HealthCheck Parser::ParseHealth(const Field& f, const dataplane::Service& s) con
          "an all-ports service has no port to check (expected a port 1..65535)");
   if (const Field* p = m.Get("path")) {
     h.path = Scalar(*p, "an HTTP path, e.g. /health");
-    if (!absl::StartsWith(h.path, "/") ||
-        std::any_of(h.path.begin(), h.path.end(),
-                    [](char c) { return absl::ascii_isspace(c) || absl::ascii_iscntrl(c); }))
+    if (!absl::StartsWith(h.path, "/") || std::any_of(h.path.begin(), h.path.end(), [](char c) {
+          return absl::ascii_isspace(c) || absl::ascii_iscntrl(c);
+        }))
       Fail(*p, absl::StrCat("'", h.path, "' is not an HTTP path (expected e.g. /health)"));
   }
   if (const Field* e = m.Get("expect")) {
@@ -496,13 +505,16 @@ HealthCheck Parser::ParseHealth(const Field& f, const dataplane::Service& s) con
   if (timeout) h.timeout = DurationOf(*timeout);
   if (interval && h.interval.count() == 0)
     Fail(*interval, "must be more than 0s (expected e.g. 1s)");
-  if (timeout && h.timeout.count() == 0) Fail(*timeout, "must be more than 0s (expected e.g. 500ms)");
+  if (timeout && h.timeout.count() == 0)
+    Fail(*timeout, "must be more than 0s (expected e.g. 500ms)");
   if (h.timeout > h.interval) {
     if (timeout)
-      Fail(*timeout, absl::StrCat(FormatDuration(h.timeout), " is longer than the interval ",
-                                  FormatDuration(h.interval), " (expected 0 < timeout <= interval)"));
-    Fail(*interval, absl::StrCat(FormatDuration(h.interval), " is shorter than the default timeout ",
-                                 FormatDuration(h.timeout), " (expected a timeout <= interval)"));
+      Fail(*timeout,
+           absl::StrCat(FormatDuration(h.timeout), " is longer than the interval ",
+                        FormatDuration(h.interval), " (expected 0 < timeout <= interval)"));
+    Fail(*interval,
+         absl::StrCat(FormatDuration(h.interval), " is shorter than the default timeout ",
+                      FormatDuration(h.timeout), " (expected a timeout <= interval)"));
   }
   if (const Field* r = m.Get("rise")) h.rise = static_cast<int>(Number(*r, 1, 100));
   if (const Field* r = m.Get("fall")) h.fall = static_cast<int>(Number(*r, 1, 100));
@@ -568,8 +580,8 @@ absl::StatusOr<Config> ParseConfig(const std::string& yaml_text, const std::stri
   } catch (const ConfigError& e) {
     return e.status;
   } catch (const YAML::Exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        file_name, ":", e.mark.is_null() ? 1 : e.mark.line + 1, ": YAML: ", e.msg));
+    return absl::InvalidArgumentError(
+        absl::StrCat(file_name, ":", e.mark.is_null() ? 1 : e.mark.line + 1, ": YAML: ", e.msg));
   }
 }
 

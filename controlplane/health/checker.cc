@@ -371,7 +371,16 @@ class ExecProbe : public std::enable_shared_from_this<ExecProbe> {
   }
 
   void OnExit() {
-    // The shell has exited but is not reaped yet, so its group id is still
+    // Readiness is only a hint: asio can hand a stale event of a closed
+    // descriptor to the next one that reuses its slot. Check, without
+    // reaping, that the shell really has exited.
+    siginfo_t info{};
+    int w;
+    do {
+      w = waitid(P_PID, pid_, &info, WEXITED | WNOHANG | WNOWAIT);
+    } while (w < 0 && errno == EINTR);
+    if (w == 0 && info.si_pid == 0) return WaitForExit();
+    // It has exited but is not reaped yet, so its group id is still
     // reserved: kill what it left running (`cmd &`), then reap it.
     kill(-pid_, SIGKILL);
     int status = 0;
@@ -379,7 +388,7 @@ class ExecProbe : public std::enable_shared_from_this<ExecProbe> {
     do {
       r = waitpid(pid_, &status, WNOHANG);
     } while (r < 0 && errno == EINTR);
-    if (r == 0) return WaitForExit();  // not actually exited; wait again
+    if (r == 0) return WaitForExit();  // cannot happen after waitid; be safe
     reaped_ = true;
     if (r < 0) {
       // Someone else reaped it (SIGCHLD ignored?): the status is lost.

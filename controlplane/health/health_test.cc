@@ -45,7 +45,8 @@ IpAddress Addr(const char* text) { return *IpAddress::Parse(text); }
 
 long Ms(Clock::duration d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); }
 
-// Runs the loop until done() holds; false if `limit` passes first.
+// Runs the loop until done() holds; false if `limit` passes first. done() is
+// also re-checked every 10 ms for conditions outside the loop (processes).
 template <typename Pred>
 bool RunUntil(asio::io_context& io, Pred done, Clock::duration limit = 10s) {
   auto guard = asio::make_work_guard(io);  // run_one_for blocks instead of returning at once
@@ -54,7 +55,7 @@ bool RunUntil(asio::io_context& io, Pred done, Clock::duration limit = 10s) {
     const auto now = Clock::now();
     if (now >= deadline) return false;
     if (io.stopped()) io.restart();
-    io.run_one_for(deadline - now);
+    io.run_one_for(std::min<Clock::duration>(deadline - now, 10ms));
   }
   return true;
 }
@@ -227,7 +228,7 @@ INSTANTIATE_TEST_SUITE_P(
         StateCase{2, 2, false, "FFFF", "0000", 4},         // down stays down
         StateCase{1, 1, true, "FSFS", "0101", 1},          // rise = fall = 1: every result counts
         StateCase{0, -1, true, "FSFS", "0101", 1},         // below 1 counts as 1
-        StateCase{2, 2, true, "FFFSFSS", "0000001", 2},    // more failures than fall: still one transition
+        StateCase{2, 2, true, "FFFSFSS", "1000001", 2},    // failures beyond fall change nothing
         StateCase{1, 5, true, "FFFFSFFFFF", "1111111110", 5}));
 
 TEST(HealthState, InitiallyUpByDefault) {
@@ -525,6 +526,28 @@ TEST_F(ProbeExecTest, LeftoversOfASuccessfulCheckAreKilled) {
   EXPECT_TRUE(RunUntil(io_, [&] { return Gone(bg_pid); }, 5s));
 }
 
+TEST_F(ProbeExecTest, BackToBack) {
+  // Each probe's pidfd reuses the previous one's descriptor (and asio's slot
+  // for it); a stale readiness must not pass for the new child's exit.
+  for (int i = 0; i < 20; ++i) {
+    Outcome o = Exec("exit 0");
+    ASSERT_TRUE(o.result.ok) << "probe " << i << ": " << o.result.detail;
+  }
+}
+
+TEST_F(ProbeExecTest, LoopDestroyedWhileRunning) {
+  auto io = std::make_unique<asio::io_context>();
+  const std::string sh = (dir_ / "sh").string();
+  bool called = false;
+  ProbeExec(*io, "echo $$ > " + sh + "; sleep 5", Addr("127.0.0.1"), 80, 5000ms,
+            [&](ProbeResult) { called = true; });
+  pid_t pid = 0;
+  ASSERT_TRUE(RunUntil(*io, [&] { return (pid = ReadPid("sh")) > 0; }));
+  io.reset();  // drops the pending waits: the probe kills and reaps on its way out
+  EXPECT_FALSE(called);
+  EXPECT_TRUE(NoProcEntry(pid));
+}
+
 TEST_F(ProbeExecTest, ManyAtOnceDoNotBlockTheLoop) {
   // 50 one-second commands in parallel: if waiting blocked, this would take
   // 50 s; a timer on the same loop must fire meanwhile.
@@ -646,6 +669,27 @@ TEST_F(MonitorTest, TransitionSaysWhy) {
   ASSERT_TRUE(RunUntil(io_, [&] { return !transitions_.empty(); }));
   EXPECT_FALSE(transitions_[0].up);
   EXPECT_EQ(transitions_[0].detail, "HTTP 503 (expected 200)");
+}
+
+TEST_F(MonitorTest, ExecCheck) {
+  char dir_template[] = "/tmp/xlb-health-XXXXXX";
+  ASSERT_NE(mkdtemp(dir_template), nullptr);
+  const std::filesystem::path flag = std::filesystem::path(dir_template) / "healthy";
+  std::ofstream(flag).put('\n');
+  auto check = Check(config::HealthType::kExec, 30ms, 1000ms, 1, 1);
+  check.command = "test -e " + flag.string() + " && test \"$XLB_REAL_PORT\" = 5432";
+  monitor_->Set("db 127.0.0.1:5432", check, Addr("127.0.0.1"), 5432);
+  ASSERT_TRUE(RunUntil(io_, [&] { return Get("db 127.0.0.1:5432").checks >= 2; }));
+  EXPECT_TRUE(Get("db 127.0.0.1:5432").last_ok) << Get("db 127.0.0.1:5432").last_detail;
+  std::filesystem::remove(flag);
+  ASSERT_TRUE(RunUntil(io_, [&] { return transitions_.size() == 1; }));
+  EXPECT_FALSE(transitions_[0].up);
+  EXPECT_EQ(transitions_[0].detail, "exit status 1");
+  std::ofstream(flag).put('\n');
+  ASSERT_TRUE(RunUntil(io_, [&] { return transitions_.size() == 2; }));
+  EXPECT_TRUE(transitions_[1].up);
+  monitor_.reset();
+  std::filesystem::remove_all(dir_template);
 }
 
 TEST_F(MonitorTest, TypeNoneIsAlwaysUp) {

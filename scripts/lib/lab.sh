@@ -103,17 +103,21 @@ lab_start() {  # lab_start NS CMD...: a process we own, by PID
 }
 
 # Starts the name server in each real: TCP and UDP on port 80 (direct
-# routing) and 8080 (NAT).
+# routing) and 8080 (NAT), and a fake Patroni REST API on 8008 whose role is
+# the content of $LAB_RUN/roleN (lab_role N ROLE changes it).
 lab_start_servers() {
   local i=1
   for r in "$R1" "$R2" "$R3"; do
+    echo replica >"$LAB_RUN/role$i"
     lab_start "$r" "$LAB_BUILD/tests/lab/xlb-lab-server" --name "real$i" --port 80 --port 8080 --udp \
-      >"$LAB_RUN/server$i.out"
+      --patroni-port 8008 --role-file "$LAB_RUN/role$i" >"$LAB_RUN/server$i.out"
     i=$((i + 1))
   done
   lab_wait_for 5 "servers ready" bash -c "grep -qx ready '$LAB_RUN/server1.out' && \
     grep -qx ready '$LAB_RUN/server2.out' && grep -qx ready '$LAB_RUN/server3.out'"
 }
+
+lab_role() { echo "$2" >"$LAB_RUN/role$1"; }  # lab_role N primary|replica|down
 
 lab_wait_for() {  # lab_wait_for SECONDS WHAT CMD...: poll CMD until it succeeds
   local deadline=$((SECONDS + $1)) what=$2

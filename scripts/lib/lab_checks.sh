@@ -25,6 +25,17 @@ balanced() {  # balanced CLIENT_OUTPUT N
   done
 }
 
+# CMD exits with status CODE and prints (stdout or stderr) a line matching
+# the extended regex PATTERN.
+fails_with() {  # fails_with CODE PATTERN CMD...
+  local out rc=0
+  out=$("${@:3}" 2>&1) || rc=$?
+  if [[ $rc -ne $1 ]] || ! grep -Eq -- "$2" <<<"$out"; then
+    echo "  exit $rc (want $1), said: $out"
+    return 1
+  fi
+}
+
 # The client's closing line says all N passed.
 passed_all() { grep -qx "$2: $3 passed, 0 failed" <<<"$1"; }
 

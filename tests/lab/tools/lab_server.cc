@@ -1,14 +1,24 @@
 // xlb-lab-server: a tiny backend for the network-namespace lab tests.
 //
 //   xlb-lab-server --name NAME --port P [--port P2 ...] [--udp]
+//                  [--patroni-port P --role-file FILE]
 //
 // TCP: on accept it writes "NAME\n", then echoes every byte until the peer
 // closes. UDP (--udp): each datagram gets the reply "NAME <payload>", sent
 // from the address the datagram was addressed to (the VIP on lo), so clients
 // behind the load balancer see the answer come from the VIP.
+// Patroni (--patroni-port, --role-file): plays a Patroni node's REST API
+// for health checks. Each HTTP/1.0 or 1.1 request reads FILE (trimmed; a
+// missing or empty file means "none") and gets one answer, then the
+// connection closes: GET /primary (/master, /leader) is 200 if the role is
+// "primary", else 503; GET /replica 200 if it is "replica", else 503;
+// GET /health 200; anything else 404 (HEAD: as GET, without the body). The
+// body is {"role": "ROLE"}. Role "down" plays a dead node: every request
+// gets the connection closed without an answer.
 // Prints "ready\n" once every socket listens; exits 0 on SIGTERM/SIGINT.
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/epoll.h>
@@ -22,6 +32,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -38,15 +49,25 @@ constexpr size_t kMaxPendingOut = 256 * 1024;
 // Work done per readiness event, so one busy socket cannot starve the rest.
 constexpr int kMaxAcceptsPerEvent = 64;
 constexpr int kMaxDatagramsPerEvent = 64;
+// An HTTP request head longer than this gets 431 and the connection closed.
+constexpr size_t kMaxRequestHead = 8 * 1024;
+// After answering, what the peer still sends is read and dropped (so the
+// close does not reset the answer away) up to this much, then we just close.
+constexpr size_t kMaxDrain = 64 * 1024;
+// Only the start of the role file matters; a role is one short word.
+constexpr size_t kMaxRoleFile = 4096;
 
 constexpr char kProg[] = "xlb-lab-server";
 const char kUsage[] =
-    "usage: xlb-lab-server --name NAME --port P [--port P2 ...] [--udp]\n";
+    "usage: xlb-lab-server --name NAME --port P [--port P2 ...] [--udp]\n"
+    "                      [--patroni-port P --role-file FILE]\n";
 
 struct Options {
   std::string name;
   std::vector<uint16_t> ports;
   bool udp = false;
+  uint16_t patroni_port = 0;  // 0: no Patroni REST API
+  std::string role_file;
 };
 
 Options ParseArgs(int argc, char** argv) {
@@ -60,6 +81,13 @@ Options ParseArgs(int argc, char** argv) {
       o.ports.push_back(ParsePort(kProg, a, args.Value()));
     } else if (a == "--udp") {
       o.udp = true;
+    } else if (a == "--patroni-port") {
+      if (o.patroni_port != 0) UsageError(kProg, a + " given twice");
+      o.patroni_port = ParsePort(kProg, a, args.Value());
+    } else if (a == "--role-file") {
+      if (!o.role_file.empty()) UsageError(kProg, a + " given twice");
+      o.role_file = args.Value();
+      if (o.role_file.empty()) UsageError(kProg, a + " needs a value");
     } else {
       args.Unrecognized(kUsage);
     }
@@ -80,10 +108,22 @@ Options ParseArgs(int argc, char** argv) {
       }
     }
   }
+  if (o.patroni_port != 0 && o.role_file.empty()) {
+    UsageError(kProg, "--patroni-port needs --role-file");
+  }
+  if (o.patroni_port == 0 && !o.role_file.empty()) {
+    UsageError(kProg, "--role-file needs --patroni-port");
+  }
+  for (uint16_t port : o.ports) {
+    if (port == o.patroni_port) {
+      UsageError(kProg, "--patroni-port " + std::to_string(port) +
+                            " is also a --port");
+    }
+  }
   return o;
 }
 
-enum class Kind { kSignal, kTcpListener, kUdp, kConn };
+enum class Kind { kSignal, kTcpListener, kPatroniListener, kUdp, kConn };
 
 // Everything registered with epoll starts with a Handle; epoll's data.ptr
 // points at it so one event tells us both what and which.
@@ -100,7 +140,110 @@ struct Conn : Handle {
   bool peer_eof = false;
   uint32_t events = 0;  // what is currently registered with epoll
   size_t Pending() const { return out.size() - out_off; }
+  // Patroni REST API connections: one request, one answer, then close.
+  bool http = false;
+  std::string in;         // the request head read so far
+  bool answered = false;  // the answer is queued; reading only to drain
+  size_t drained = 0;     // bytes dropped since the answer went out
 };
+
+// The Patroni role: the file's content without surrounding whitespace,
+// "none" if it is missing, unreadable or empty. Read per request, so a test
+// changes a node's role by rewriting the file.
+std::string ReadRole(const std::string& path) {
+  std::string role;
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    char buf[kMaxRoleFile];
+    size_t got = 0;
+    while (got < sizeof(buf)) {
+      ssize_t n = read(fd, buf + got, sizeof(buf) - got);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      got += static_cast<size_t>(n);
+    }
+    close(fd);
+    role.assign(buf, got);
+  }
+  const char* ws = " \t\r\n\v\f";
+  size_t b = role.find_first_not_of(ws);
+  if (b == std::string::npos) return "none";
+  return role.substr(b, role.find_last_not_of(ws) + 1 - b);
+}
+
+// `s` as the inside of a JSON string.
+std::string JsonEscape(std::string_view s) {
+  std::string r;
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      r += '\\';
+      r += static_cast<char>(c);
+    } else if (c < 0x20 || c == 0x7f) {
+      char esc[8];
+      std::snprintf(esc, sizeof(esc), "\\u%04x", c);
+      r += esc;
+    } else {
+      r += static_cast<char>(c);
+    }
+  }
+  return r;
+}
+
+// Where the request head ends (just past its blank line), npos if it has
+// not ended yet. Bare "\n" line ends are accepted, as from printf | nc.
+size_t HeadEnd(std::string_view in) {
+  for (size_t i = in.find('\n'); i != std::string_view::npos;
+       i = in.find('\n', i + 1)) {
+    if (i + 1 < in.size() && in[i + 1] == '\n') return i + 2;
+    if (i + 2 < in.size() && in[i + 1] == '\r' && in[i + 2] == '\n') {
+      return i + 3;
+    }
+  }
+  return std::string_view::npos;
+}
+
+// The HTTP status Patroni would answer `request_line` with, given `role`,
+// and the HTTP version to answer in.
+int PatroniStatus(std::string_view request_line, const std::string& role,
+                  std::string_view* version) {
+  if (!request_line.empty() && request_line.back() == '\r') {
+    request_line.remove_suffix(1);
+  }
+  size_t sp1 = request_line.find(' ');
+  size_t sp2 = request_line.rfind(' ');
+  if (sp1 == std::string_view::npos || sp2 == sp1) return 400;
+  std::string_view method = request_line.substr(0, sp1);
+  std::string_view target = request_line.substr(sp1 + 1, sp2 - sp1 - 1);
+  std::string_view ver = request_line.substr(sp2 + 1);
+  if (ver != "HTTP/1.0" && ver != "HTTP/1.1") return 400;
+  *version = ver;
+  if (target.empty() || target.find(' ') != std::string_view::npos) {
+    return 400;
+  }
+  target = target.substr(0, target.find('?'));  // e.g. /replica?lag=1MB
+  if (method != "GET" && method != "HEAD") return 404;
+  if (target == "/primary" || target == "/master" || target == "/leader") {
+    return role == "primary" ? 200 : 503;
+  }
+  if (target == "/replica") return role == "replica" ? 200 : 503;
+  if (target == "/health") return 200;  // "down" never gets this far
+  return 404;
+}
+
+const char* Reason(int status) {
+  switch (status) {
+    case 200:
+      return "OK";
+    case 400:
+      return "Bad Request";
+    case 404:
+      return "Not Found";
+    case 431:
+      return "Request Header Fields Too Large";
+    default:
+      return "Service Unavailable";
+  }
+}
 
 class Server {
  public:
@@ -115,6 +258,9 @@ class Server {
     for (uint16_t port : opts_.ports) {
       AddListener(port, SOCK_STREAM);
       if (opts_.udp) AddListener(port, SOCK_DGRAM);
+    }
+    if (opts_.patroni_port != 0) {
+      AddListener(opts_.patroni_port, SOCK_STREAM, Kind::kPatroniListener);
     }
     std::fputs("ready\n", stdout);
     std::fflush(stdout);
@@ -131,6 +277,7 @@ class Server {
             OnSignal();
             break;
           case Kind::kTcpListener:
+          case Kind::kPatroniListener:
             OnAccept(h);
             break;
           case Kind::kUdp:
@@ -171,8 +318,10 @@ class Server {
     EpollCtl(ep_, EPOLL_CTL_MOD, h->fd, events, {.ptr = h});
   }
 
-  void AddListener(uint16_t port, int type) {
-    const char* proto = type == SOCK_STREAM ? "tcp" : "udp";
+  void AddListener(uint16_t port, int type, Kind kind = Kind::kTcpListener) {
+    const char* proto = kind == Kind::kPatroniListener ? "patroni"
+                        : type == SOCK_STREAM          ? "tcp"
+                                                       : "udp";
     std::string what = std::string(proto) + " port " + std::to_string(port);
     // One dual-stack socket serves both families. Fall back to IPv4 only if
     // the namespace has IPv6 disabled entirely.
@@ -209,7 +358,7 @@ class Server {
       Fatal(kProg, "listen " + what);
     }
     auto h = std::make_unique<Handle>();
-    h->kind = type == SOCK_STREAM ? Kind::kTcpListener : Kind::kUdp;
+    h->kind = type == SOCK_STREAM ? kind : Kind::kUdp;
     h->fd = fd;
     h->family = family;
     h->port = port;
@@ -240,7 +389,9 @@ class Server {
 
   void SetListenerEvents(uint32_t events) {
     for (auto& h : handles_) {
-      if (h->kind == Kind::kTcpListener) Modify(h.get(), events);
+      if (h->kind == Kind::kTcpListener || h->kind == Kind::kPatroniListener) {
+        Modify(h.get(), events);
+      }
     }
   }
 
@@ -265,11 +416,13 @@ class Server {
       auto c = std::make_unique<Conn>();
       c->kind = Kind::kConn;
       c->fd = fd;
-      c->out = opts_.name + "\n";
+      c->http = l->kind == Kind::kPatroniListener;
+      if (!c->http) c->out = opts_.name + "\n";
       Conn* raw = c.get();
       conns_.emplace(fd, std::move(c));
       raw->events = EPOLLIN;
       Register(raw, raw->events);
+      if (raw->http) continue;  // nothing to say until asked
       // Try the name line right away; usually it goes out without waiting.
       FlushOrClose(raw);
     }
@@ -307,6 +460,10 @@ class Server {
   }
 
   void OnConn(Conn* c, uint32_t events) {
+    if (c->http) {
+      OnHttp(c, events);
+      return;
+    }
     // EPOLLHUP/EPOLLERR are reported even when not requested; a read (or the
     // write below) turns them into EOF or an error we can act on.
     if (!c->peer_eof && c->Pending() < kMaxPendingOut &&
@@ -319,6 +476,91 @@ class Server {
       if (rc == 0) c->peer_eof = true;
     }
     FlushOrClose(c);
+  }
+
+  // Patroni REST API: read the request head, answer once, close.
+  void OnHttp(Conn* c, uint32_t events) {
+    if (c->answered) {
+      if (c->Pending() > 0) {  // the answer is still going out
+        FlushHttp(c);
+        return;
+      }
+      // Drop whatever the peer still sends until it closes too.
+      if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+        std::string junk;
+        int rc = ReadSome(c->fd, &junk, kMaxDrain);
+        c->drained += junk.size();
+        if (rc <= 0 || c->drained >= kMaxDrain) CloseConn(c);
+      }
+      return;
+    }
+    int rc = ReadSome(c->fd, &c->in, kMaxRequestHead + 1);
+    if (rc < 0) {
+      CloseConn(c);
+      return;
+    }
+    size_t end = HeadEnd(c->in);
+    bool too_long = end == std::string::npos ? c->in.size() > kMaxRequestHead
+                                             : end > kMaxRequestHead;
+    if (end == std::string::npos && !too_long) {
+      // The peer stopped sending: answer a lone request line, as sent by
+      // `echo "GET /health HTTP/1.0" | nc`; close on anything less.
+      if (rc == 0 && c->in.find('\n') != std::string::npos) {
+        end = c->in.size();
+      } else {
+        if (rc == 0) CloseConn(c);
+        return;
+      }
+    }
+    const std::string role = ReadRole(opts_.role_file);
+    if (role == "down") {  // a dead node: no answer at all
+      CloseConn(c);
+      return;
+    }
+    std::string_view version = "HTTP/1.1";
+    std::string_view head(c->in);
+    int status = too_long ? 431
+                          : PatroniStatus(head.substr(0, head.find('\n')), role,
+                                          &version);
+    std::string body = "{\"role\": \"" + JsonEscape(role) + "\"}\n";
+    c->out = std::string(version) + " " + std::to_string(status) + " " +
+             Reason(status) +
+             "\r\nContent-Type: application/json\r\nContent-Length: " +
+             std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n";
+    if (head.rfind("HEAD ", 0) != 0 || status == 400 || status == 431) {
+      c->out += body;
+    }
+    c->out_off = 0;
+    c->in.clear();
+    c->in.shrink_to_fit();
+    c->answered = true;
+    c->peer_eof = rc == 0;
+    FlushHttp(c);
+  }
+
+  // Sends the answer; once it is out, ends our side and waits for the
+  // peer's close (closing at once with unread input would reset the
+  // connection, which can discard the answer before the peer reads it).
+  void FlushHttp(Conn* c) {
+    if (!FlushOut(c->fd, &c->out, &c->out_off)) {
+      CloseConn(c);
+      return;
+    }
+    if (c->Pending() > 0) {
+      if (c->events != EPOLLOUT) {
+        c->events = EPOLLOUT;
+        Modify(c, c->events);
+      }
+      return;
+    }
+    if (c->peer_eof || shutdown(c->fd, SHUT_WR) != 0) {
+      CloseConn(c);
+      return;
+    }
+    if (c->events != EPOLLIN) {
+      c->events = EPOLLIN;
+      Modify(c, c->events);
+    }
   }
 
   void OnDatagrams(Handle* h) {

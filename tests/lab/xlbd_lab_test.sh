@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# Lab test: xlbd in the director namespace, driven by its config file, its
+# signals and xlbctl, with real traffic from the client (see
+# scripts/lib/lab.sh). Each scenario asserts what an operator would check.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/../../scripts/lib/lab.sh"
+source "$here/../../scripts/lib/lab_checks.sh"
+lab_init "${1:?usage: xlbd_lab_test.sh BUILD_DIR}"
+trap lab_down EXIT
+
+lab_up
+lab_start_servers
+SOCK=$LAB_RUN/xlbd.sock
+CONF=$LAB_RUN/xlb.yaml
+XLBD_LOG=$LAB_RUN/xlbd.log
+xlbctl() { ip netns exec "$D" "$LAB_BUILD/controlplane/xlbctl" --socket "$SOCK" "$@"; }
+
+write_config() {  # write_config [EXTRA_SERVICE_YAML]
+  cat >"$CONF" <<YAML
+interfaces: [d0, d1]
+api: {socket: $SOCK, metrics: "127.0.0.1:9470"}
+services:
+  - name: web
+    vip: $LAB_VIP4
+    port: 80
+    reals:
+      - {address: 203.0.113.11}
+      - {address: 203.0.113.12}
+      - {address: 203.0.113.13}
+    health: {type: http, port: 8008, path: /health, interval: 200ms, timeout: 100ms, rise: 2, fall: 2}
+  - name: pg-primary
+    vip: $LAB_NAT_VIP4
+    port: 5002
+    forward: nat
+    reals:
+      - {address: 203.0.113.11, port: 8080}
+      - {address: 203.0.113.12, port: 8080}
+      - {address: 203.0.113.13, port: 8080}
+    health: {type: http, port: 8008, path: /primary, expect: [200], interval: 200ms, timeout: 100ms, rise: 1, fall: 1}
+  - name: pg-replicas
+    vip: $LAB_NAT_VIP4
+    port: 5003
+    forward: nat
+    reals:
+      - {address: 203.0.113.11, port: 8080}
+      - {address: 203.0.113.12, port: 8080}
+      - {address: 203.0.113.13, port: 8080}
+    health: {type: http, port: 8008, path: /replica, expect: [200], interval: 200ms, timeout: 100ms, rise: 1, fall: 1}
+${1:-}
+YAML
+}
+
+start_xlbd() {
+  ip netns exec "$D" "$LAB_BUILD/controlplane/xlbd" --config "$CONF" --pin-dir "$LAB_PINS" \
+    >>"$XLBD_LOG" 2>&1 &
+  XLBD_PID=$!
+  LAB_PIDS+=("$XLBD_PID")
+  lab_wait_for 10 "xlbd's API" xlbctl status
+}
+
+# Which reals answered N connections to TARGET ("real1 real3").
+answered_by() {
+  lab_client connect --target "$1" --count "${2:-60}" 2>/dev/null | awk '$1 == "server" {print $2}' | sort | xargs
+}
+real_health() {  # real_health SERVICE_NAME REAL: up/down/none
+  xlbctl --json list | jq -r --arg s "$1" --arg r "$2" \
+    '.[] | select(.name == $s) | .reals[] | select(.address == $r) | .health'
+}
+packets() { xlbctl --json list | jq '[.[].counters.packets] | add'; }
+is_health() { [[ $(real_health "$1" "$2") == "$3" ]]; }
+
+lab_role 1 primary
+write_config
+start_xlbd
+
+# (1) Traffic through the VIPs.
+out=$(lab_client connect --target "$LAB_VIP4:80" --count 300 || true)
+check "(1) 300 connections through the DR VIP succeed" passed_all "$out" connect 300
+check "(1) all three reals serve" test "$(answered_by "$LAB_VIP4:80")" = "real1 real2 real3"
+
+# (2) real2's health endpoint fails: within fall x interval + timeout (500 ms,
+# given 2 s here for a loaded machine) new connections avoid it; it recovers.
+lab_role 2 down
+t0=$SECONDS
+check "(2) real2 is marked down" lab_wait_for 3 "real2 down" is_health web 203.0.113.12 down
+check "(2) new connections avoid real2" test "$(answered_by "$LAB_VIP4:80" 150)" = "real1 real3"
+lab_role 2 replica
+check "(2) real2 comes back after its checks pass" lab_wait_for 3 "real2 up" is_health web 203.0.113.12 up
+check "(2) real2 takes traffic again" test "$(answered_by "$LAB_VIP4:80" 150)" = "real1 real2 real3"
+
+# (3) Patroni: port 5002 goes to the primary, 5003 to the replicas; the
+# primary role moves from real1 to real3 and 5002 follows.
+lab_wait_for 3 "primary checks" is_health pg-primary 203.0.113.11 up || true
+check "(3) 5002 reaches the primary (real1)" test "$(answered_by "$LAB_NAT_VIP4:5002")" = "real1"
+check "(3) 5003 reaches the replicas" test "$(answered_by "$LAB_NAT_VIP4:5003")" = "real2 real3"
+lab_role 1 replica
+lab_role 3 primary
+check "(3) the primary check follows the role" lab_wait_for 3 "real3 primary" is_health pg-primary 203.0.113.13 up
+lab_wait_for 3 "real1 not primary" is_health pg-primary 203.0.113.11 down || true
+check "(3) 5002 now reaches real3" test "$(answered_by "$LAB_NAT_VIP4:5002")" = "real3"
+check "(3) 5003 now reaches real1 and real2" test "$(answered_by "$LAB_NAT_VIP4:5003")" = "real1 real2"
+
+# (4) xlbctl changes traffic at once.
+xlbctl real del "$LAB_VIP4:80" 203.0.113.13
+check "(4) real del: no new connection reaches real3" test "$(answered_by "$LAB_VIP4:80")" = "real1 real2"
+xlbctl real add "$LAB_VIP4:80" 203.0.113.13 --weight 1
+check "(4) real add: real3 serves again" test "$(answered_by "$LAB_VIP4:80" 150)" = "real1 real2 real3"
+xlbctl real set "$LAB_VIP4:80" 203.0.113.11 --drain
+check "(4) real set --drain: real1 takes no new connections" \
+  test "$(answered_by "$LAB_VIP4:80")" = "real2 real3"
+xlbctl real set "$LAB_VIP4:80" 203.0.113.11 --weight 1
+xlbctl service add 192.0.2.30:80 --forward nat --name added
+xlbctl real add 192.0.2.30:80 203.0.113.12:8080
+check "(4) service add: the new VIP answers" test "$(answered_by 192.0.2.30:80 20)" = "real2"
+xlbctl service del 192.0.2.30:80
+out=$(lab_client connect --target 192.0.2.30:80 --count 5 --timeout-ms 300 2>/dev/null || true)
+check "(4) service del: the VIP no longer answers" grep -q "connect: 0 passed, 5 failed" <<<"$out"
+check "(4) a bad real is refused with a one-line reason, exit 1" \
+  fails_with 1 "^xlbctl: real 2001:db8::1 of service $LAB_VIP4:80/tcp: an IPv6 real for an IPv4 VIP$" \
+  xlbctl real add "$LAB_VIP4:80" 2001:db8::1
+check "(4) an unknown service is a 404, exit 1" \
+  fails_with 1 "^xlbctl: no service 192.0.2.99:80/tcp$" xlbctl real add 192.0.2.99:80 203.0.113.11
+check "(4) a bad argument is refused before asking xlbd, exit 2" \
+  fails_with 2 "^xlbctl: --weight wants a number, not 'x'$" \
+  xlbctl real set "$LAB_VIP4:80" 203.0.113.11 --weight x
+
+# (5) 200 requests in flight during SIGHUP reloads (one with a changed file):
+# none fails.
+lab_client connect --target "$LAB_VIP4:80" --count 3000 --parallel 200 >"$LAB_RUN/reload.out" 2>&1 &
+load_pid=$!
+LAB_PIDS+=("$load_pid")
+write_config "  - {name: extra, vip: 192.0.2.31, port: 80, reals: [{address: 203.0.113.11}]}"
+for _ in 1 2 3; do
+  kill -HUP "$XLBD_PID"
+  sleep 0.2
+done
+wait "$load_pid" || true
+check "(5) 3000 connections, 200 at a time, through 3 reloads: none fails" \
+  passed_all "$(cat "$LAB_RUN/reload.out")" connect 3000
+check "(5) the changed file was applied" bash -c "ip netns exec '$D' '$LAB_BUILD/controlplane/xlbctl' --socket '$SOCK' list | grep -q 192.0.2.31"
+
+# (6) kill -9 during traffic, restart: no connection fails, counters go on.
+before=$(packets)
+ip netns exec "$C" "$LAB_BUILD/tests/lab/xlb-lab-client" hold --target "$LAB_VIP4:80" --conns 20 \
+  --interval-ms 50 --seconds 4 >"$LAB_RUN/hold.out" &
+hold_pid=$!
+LAB_PIDS+=("$hold_pid")
+lab_wait_for 10 "held connections" grep -qx ready "$LAB_RUN/hold.out"
+kill -9 "$XLBD_PID"
+wait "$XLBD_PID" 2>/dev/null || true
+out=$(lab_client connect --target "$LAB_VIP4:80" --count 100 || true)
+check "(6) with xlbd dead, the XDP program keeps forwarding new connections" passed_all "$out" connect 100
+start_xlbd
+out=$(lab_client connect --target "$LAB_VIP4:80" --count 100 || true)
+check "(6) after the restart, new connections succeed" passed_all "$out" connect 100
+wait "$hold_pid" || true
+check "(6) 20 long-lived connections survived the kill and the restart" \
+  passed_all "$(cat "$LAB_RUN/hold.out")" hold 20
+after=$(packets)
+check "(6) counters continue ($before -> $after packets)" test "$after" -gt "$before"
+
+# (7) A bad config: --check-config says where; a reload keeps the running one.
+cp "$CONF" "$LAB_RUN/good.yaml"
+sed -i 's/interval: 200ms, timeout: 100ms, rise: 2/interval: 5x, timeout: 100ms, rise: 2/' "$CONF"
+check "(7) --check-config fails naming file, line and field" \
+  fails_with 1 "^$CONF:11: services\[0\]\.health\.interval: '5x' is not a duration" \
+  ip netns exec "$D" "$LAB_BUILD/controlplane/xlbd" --check-config "$CONF"
+check "(7) --check-config accepts the good file" \
+  ip netns exec "$D" "$LAB_BUILD/controlplane/xlbd" --check-config "$LAB_RUN/good.yaml"
+listed=$(xlbctl list)
+kill -HUP "$XLBD_PID"
+check "(7) the reload is refused in the log" lab_wait_for 5 "reload refused" grep -q "reload refused" "$XLBD_LOG"
+check "(7) nothing changed" test "$(xlbctl list)" = "$listed"
+out=$(lab_client connect --target "$LAB_VIP4:80" --count 100 || true)
+check "(7) traffic goes on" passed_all "$out" connect 100
+
+metrics=$(ip netns exec "$D" curl -sf 127.0.0.1:9470/metrics || true)
+check "metrics: per-real counters and health" \
+  grep -q "xlb_real_health{vip=\"$LAB_VIP4\",port=\"80\",protocol=\"tcp\",real=\"203.0.113.11\",real_port=\"80\"} 1" <<<"$metrics"
+
+kill -TERM "$XLBD_PID"
+wait "$XLBD_PID" || true
+out=$(lab_client connect --target "$LAB_VIP4:80" --count 50 || true)
+check "after SIGTERM the program stays and forwards" passed_all "$out" connect 50
+lab_checks_done "lab xlbd" || { echo "--- xlbd log"; tail -40 "$XLBD_LOG"; exit 1; }
