@@ -19,6 +19,36 @@ std::string ServiceKey::ToString() const {
                       ProtocolName(protocol));
 }
 
+namespace {
+
+// Splits "ADDR:PORT" / "[V6ADDR]:PORT" (or, when the port is optional, a
+// bare "ADDR" / "V6ADDR") into its parts; an error says what is missing.
+absl::Status SplitEndpoint(absl::string_view text, bool port_optional, absl::string_view* addr,
+                           absl::string_view* port) {
+  *addr = text;
+  *port = "";
+  if (!text.empty() && text.front() == '[') {
+    auto close = text.find("]:");
+    if (close == absl::string_view::npos)
+      return absl::InvalidArgumentError("IPv6 address without ']:PORT'");
+    *addr = text.substr(1, close - 1);
+    *port = text.substr(close + 2);
+    return absl::OkStatus();
+  }
+  const auto colons = std::count(text.begin(), text.end(), ':');
+  if (colons == 1) {
+    *addr = text.substr(0, text.find(':'));
+    *port = text.substr(text.find(':') + 1);
+    return absl::OkStatus();
+  }
+  if (colons == 0 && !port_optional) return absl::InvalidArgumentError("no port");
+  if (colons > 1 && !port_optional)
+    return absl::InvalidArgumentError("write an IPv6 address with a port as [ADDR]:PORT");
+  return absl::OkStatus();  // a bare address
+}
+
+}  // namespace
+
 absl::StatusOr<ServiceKey> ParseServiceKey(absl::string_view text) {
   auto bad = [&](absl::string_view why) {
     return absl::InvalidArgumentError(
@@ -34,18 +64,8 @@ absl::StatusOr<ServiceKey> ParseServiceKey(absl::string_view text) {
     rest = rest.substr(0, slash);
   }
   absl::string_view addr, port;
-  if (!rest.empty() && rest.front() == '[') {
-    auto close = rest.find("]:");
-    if (close == absl::string_view::npos) return bad("IPv6 address without ']:PORT'");
-    addr = rest.substr(1, close - 1);
-    port = rest.substr(close + 2);
-  } else {
-    auto colon = rest.rfind(':');
-    if (colon == absl::string_view::npos) return bad("no port");
-    addr = rest.substr(0, colon);
-    port = rest.substr(colon + 1);
-    if (addr.find(':') != absl::string_view::npos) return bad("write an IPv6 VIP as [ADDR]:PORT");
-  }
+  if (auto st = SplitEndpoint(rest, /*port_optional=*/false, &addr, &port); !st.ok())
+    return bad(st.message());
   auto ip = IpAddress::Parse(addr);
   if (!ip.ok()) return bad(ip.status().message());
   key.vip = *ip;
@@ -68,16 +88,9 @@ absl::StatusOr<RealSpec> ParseRealSpec(absl::string_view text) {
       return bad(absl::StrCat("weight '", rest.substr(at + 1), "' is not a number"));
     rest = rest.substr(0, at);
   }
-  absl::string_view addr = rest, port;
-  if (!rest.empty() && rest.front() == '[') {
-    auto close = rest.find("]:");
-    if (close == absl::string_view::npos) return bad("IPv6 address without ']:PORT'");
-    addr = rest.substr(1, close - 1);
-    port = rest.substr(close + 2);
-  } else if (std::count(rest.begin(), rest.end(), ':') == 1) {
-    addr = rest.substr(0, rest.find(':'));
-    port = rest.substr(rest.find(':') + 1);
-  }
+  absl::string_view addr, port;
+  if (auto st = SplitEndpoint(rest, /*port_optional=*/true, &addr, &port); !st.ok())
+    return bad(st.message());
   auto ip = IpAddress::Parse(addr);
   if (!ip.ok()) return bad(ip.status().message());
   r.address = *ip;
