@@ -9,6 +9,9 @@
 // previous one STARTED (a slow real is not probed less often), but never
 // while its previous probe is still running (then it starts as soon as that
 // one ends).
+//
+// Not thread-safe: call it on the loop's thread, like everything else in
+// xlbd.
 #ifndef XLB_CONTROLPLANE_HEALTH_MONITOR_H_
 #define XLB_CONTROLPLANE_HEALTH_MONITOR_H_
 
