@@ -25,6 +25,12 @@
 
 namespace xlb::config {
 
+bool IsServiceName(absl::string_view name) {
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return absl::ascii_isalnum(c) || c == '_' || c == '.' || c == '-';
+  });
+}
+
 absl::StatusOr<Duration> ParseDuration(absl::string_view text) {
   auto bad = [&](absl::string_view why) {
     return absl::InvalidArgumentError(
@@ -349,12 +355,6 @@ ApiConfig Parser::ParseApi(const Field& f) const {
       Fail(*mt, absl::StrCat("'", api.metrics, "' is not ", expected));
   }
   return api;
-}
-
-bool IsServiceName(const std::string& name) {
-  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
-    return absl::ascii_isalnum(c) || c == '_' || c == '.' || c == '-';
-  });
 }
 
 ServiceConfig Parser::ParseService(const Field& f) const {

@@ -31,6 +31,9 @@ absl::StatusOr<Config> LoadConfigFile(const std::string& path);
 // and says what is expected, without a field name.
 absl::StatusOr<Duration> ParseDuration(absl::string_view text);
 
+// Letters, digits, '_', '.' and '-', at least one: a service name.
+bool IsServiceName(absl::string_view name);
+
 }  // namespace xlb::config
 
 #endif  // XLB_CONTROLPLANE_CONFIG_PARSE_H_

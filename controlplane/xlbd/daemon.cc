@@ -34,6 +34,15 @@ config::ServiceConfig* Find(std::vector<config::ServiceConfig>& services, const 
   return nullptr;
 }
 
+// A name a config file accepts: "tcp-192.0.2.10-80", "udp-2001.db8..10-53".
+std::string DefaultName(const ServiceKey& key) {
+  std::string addr = key.vip.ToString();
+  for (char& c : addr)
+    if (c == ':') c = '.';
+  return absl::StrCat(dataplane::ProtocolName(key.protocol), "-", addr, "-",
+                      key.port ? std::to_string(key.port) : std::string("all"));
+}
+
 absl::Status NoService(const ServiceKey& key) {
   return absl::NotFoundError(absl::StrCat("no service ", key.ToString()));
 }
@@ -333,7 +342,10 @@ absl::Status Daemon::AddService(const config::ServiceConfig& service) {
       return absl::AlreadyExistsError(absl::StrCat("service ", service.service.key.ToString(),
                                                    " exists"));
     config::ServiceConfig s = service;
-    if (s.name.empty()) s.name = s.service.key.ToString();
+    if (s.name.empty()) s.name = DefaultName(s.service.key);
+    if (!config::IsServiceName(s.name))
+      return absl::InvalidArgumentError(absl::StrCat(
+          "'", s.name, "' is not a service name (letters, digits, '_', '.', '-')"));
     for (const auto& other : services)
       if (other.name == s.name)
         return absl::AlreadyExistsError(absl::StrCat("a service is named '", s.name, "' already"));

@@ -113,6 +113,10 @@ xlbctl real set "$LAB_VIP4:80" 203.0.113.11 --weight 1
 xlbctl service add 192.0.2.30:80 --forward nat --name added
 xlbctl real add 192.0.2.30:80 203.0.113.12:8080
 check "(4) service add: the new VIP answers" test "$(answered_by 192.0.2.30:80 20)" = "real2"
+xlbctl config save "$LAB_RUN/saved.yaml" >/dev/null
+check "(4) the running state saved with runtime changes is a valid config" \
+  ip netns exec "$D" "$LAB_BUILD/controlplane/xlbd" --check-config "$LAB_RUN/saved.yaml"
+check "(4) it holds the service added at run time" grep -q "vip: 192.0.2.30" "$LAB_RUN/saved.yaml"
 xlbctl service del 192.0.2.30:80
 out=$(lab_client connect --target 192.0.2.30:80 --count 5 --timeout-ms 300 2>/dev/null || true)
 check "(4) service del: the VIP no longer answers" grep -q "connect: 0 passed, 5 failed" <<<"$out"
