@@ -154,6 +154,18 @@ absl::StatusOr<uint32_t> NetlinkNexthopResolver::EgressInterface(const IpAddress
 }
 
 absl::StatusOr<std::optional<Nexthop>> NetlinkNexthopResolver::Resolve(const IpAddress& address) {
+  constexpr auto kKeep = std::chrono::seconds(1);
+  const auto now = std::chrono::steady_clock::now();
+  if (auto it = cache_.find(address); it != cache_.end() && now - it->second.at < kKeep)
+    return it->second.nexthop;
+  auto answer = Ask(address);
+  if (!answer.ok()) return answer;
+  if (cache_.size() > 65536) cache_.clear();  // bounded: reals come and go
+  cache_[address] = {now, *answer};
+  return answer;
+}
+
+absl::StatusOr<std::optional<Nexthop>> NetlinkNexthopResolver::Ask(const IpAddress& address) {
   auto sock = OpenRtnl();
   if (!sock.ok()) return sock.status();
   const int family = address.is_v4() ? AF_INET : AF_INET6;

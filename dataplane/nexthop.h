@@ -4,6 +4,8 @@
 #define XLB_DATAPLANE_NEXTHOP_H_
 
 #include <array>
+#include <chrono>
+#include <map>
 #include <cstdint>
 #include <optional>
 
@@ -32,10 +34,20 @@ class NexthopResolver {
 };
 
 // Asks the kernel over rtnetlink, in the calling thread's network namespace.
+// Answers are kept for a second: a real behind many services (or a refresh
+// of them all) is asked about once, not once per service.
 class NetlinkNexthopResolver : public NexthopResolver {
  public:
   absl::StatusOr<std::optional<Nexthop>> Resolve(const IpAddress& address) override;
   absl::StatusOr<uint32_t> EgressInterface(const IpAddress& address) override;
+
+ private:
+  absl::StatusOr<std::optional<Nexthop>> Ask(const IpAddress& address);
+  struct Cached {
+    std::chrono::steady_clock::time_point at;
+    std::optional<Nexthop> nexthop;
+  };
+  std::map<IpAddress, Cached> cache_;
 };
 
 }  // namespace xlb::dataplane
