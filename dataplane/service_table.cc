@@ -513,7 +513,12 @@ absl::Status ServiceTable::SetReals(const ServiceKey& key, const std::vector<Rea
     r.nexthop_known = resolved.has_value();
     if (auto st = WriteReal(e, r, resolved ? &*resolved : nullptr); !st.ok()) return st;
   }
-  if (auto st = PublishTable(e, e.value); !st.ok()) return st;
+  // Same reals with the same weights: the table would come out the same.
+  bool same = previous.size() == e.reals.size();
+  for (auto a = previous.begin(), b = e.reals.begin(); same && a != previous.end(); ++a, ++b)
+    same = a->first == b->first && a->second.spec.weight == b->second.spec.weight;
+  if (!same)
+    if (auto st = PublishTable(e, e.value); !st.ok()) return st;
   for (const auto& [k, r] : previous)
     if (!e.reals.contains(k))
       if (auto st = RetireReal(r); !st.ok()) return st;
@@ -521,11 +526,16 @@ absl::Status ServiceTable::SetReals(const ServiceKey& key, const std::vector<Rea
 }
 
 absl::Status ServiceTable::RefreshNexthops() {
-  std::vector<RealSpec> specs;
+  // Only next hops can have changed: write the reals whose one did, and
+  // leave the Maglev tables alone.
   for (auto& [key, e] : services_) {
-    specs.clear();
-    for (const auto& [k, r] : e->reals) specs.push_back(r.spec);
-    if (auto st = SetReals(key, specs); !st.ok()) return st;
+    for (auto& [k, r] : e->reals) {
+      auto nh = resolver_->Resolve(r.spec.address);
+      if (!nh.ok() || *nh == r.nexthop) continue;
+      r.nexthop = *nh;
+      r.nexthop_known = nh->has_value();
+      if (auto st = WriteReal(*e, r, r.nexthop ? &*r.nexthop : nullptr); !st.ok()) return st;
+    }
   }
   return absl::OkStatus();
 }

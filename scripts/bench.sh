@@ -4,6 +4,10 @@
 #   scripts/bench.sh program [--json] [--batches N] [--calls N]
 #       ns/packet of the XDP program's paths under BPF_PROG_TEST_RUN,
 #       beside the floor (swap MACs, XDP_TX) measured in the same run.
+#   scripts/bench.sh control [--json] [--trials N] [--starts N]
+#       time from `xlbctl real set --weight` to the map change (beside
+#       `xlbctl status`, the process start-up floor), and from xlbd's start
+#       to a config of 1x3 and 100 services x 100 reals in the maps.
 #
 # Needs root (re-runs itself with sudo). Builds the benchmark first; build
 # output goes to stderr, so with --json stdout holds the JSON object only.
@@ -20,6 +24,8 @@ usage: scripts/bench.sh BENCHMARK [OPTIONS]
 benchmarks:
   program   ns/packet of each XDP program path vs. the floor (BPF_PROG_TEST_RUN)
             options: --json  --batches N  --calls N
+  control   xlbctl real set --weight -> map change; xlbd start -> 100x100 config in the maps
+            options: --json  --trials N  --starts N
 
 Needs root; without it the script re-runs itself with sudo.
 EOF
@@ -56,6 +62,14 @@ case "$1" in
     shift
     build_target tests/bench/program_bench
     exec "$build/tests/bench/program_bench" "$@"
+    ;;
+  control)
+    need_root "$@"
+    shift
+    for target in tests/bench/control_bench controlplane/xlbd controlplane/xlbctl; do
+      build_target "$target"
+    done
+    exec "$build/tests/bench/control_bench" "$@"
     ;;
   *)
     echo "bench.sh: unknown benchmark '$1'" >&2
