@@ -179,6 +179,14 @@ check "(7) nothing changed" test "$(xlbctl list)" = "$listed"
 out=$(lab_client connect --target "$LAB_VIP4:80" --count 100 || true)
 check "(7) traffic goes on" passed_all "$out" connect 100
 
+check "xlbctl status names the interfaces" bash -c "ip netns exec '$D' '$LAB_BUILD/controlplane/xlbctl' --socket '$SOCK' status | grep -q '^interfaces: d0 d1$'"
+conns=$(xlbctl conns "$LAB_VIP4:80")
+check "xlbctl conns lists flows of the service, with their reals" \
+  grep -Eq "^TCP .* $LAB_VIP4:80 +203\.0\.113\.1[123]:80$" <<<"$conns"
+health=$(xlbctl health)
+check "xlbctl health shows each real's check" \
+  grep -Eq "^$LAB_VIP4:80/tcp +203\.0\.113\.12:80 +http +up " <<<"$health"
+check "xlbctl list --rate measures rates" bash -c "ip netns exec '$D' '$LAB_BUILD/controlplane/xlbctl' --socket '$SOCK' list --rate | grep -q CPS"
 metrics=$(ip netns exec "$D" curl -sf 127.0.0.1:9470/metrics || true)
 check "metrics: per-real counters and health" \
   grep -q "xlb_real_health{vip=\"$LAB_VIP4\",port=\"80\",protocol=\"tcp\",real=\"203.0.113.11\",real_port=\"80\"} 1" <<<"$metrics"
