@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
@@ -207,6 +208,10 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::ListenUnix(asio::io_cont
     if (!g) return absl::NotFoundError(absl::StrCat("API socket group '", group, "' does not exist"));
     gid = g->gr_gid;
   }
+  // Like systemd's RuntimeDirectory: the socket's directory may not exist
+  // yet on a fresh boot (/run is a tmpfs).
+  std::error_code dir_ec;
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), dir_ec);
   unlink(path.c_str());  // a socket left by a killed daemon
   std::error_code ec;
   impl->unix_acceptor = std::make_unique<asio::local::stream_protocol::acceptor>(io);
