@@ -56,7 +56,7 @@ start_xlbd() {
     >>"$XLBD_LOG" 2>&1 &
   XLBD_PID=$!
   LAB_PIDS+=("$XLBD_PID")
-  lab_wait_for 10 "xlbd's API" xlbctl status
+  lab_wait_for 10 "xlbd's API" xlbctl status >/dev/null
 }
 
 # Which reals answered N connections to TARGET ("real1 real3").
