@@ -408,8 +408,14 @@ absl::Status ServiceTable::Upsert(const Service& service) {
     if (auto st = CheckNatReachable(service, specs); !st.ok()) return st;
     Service old = e.service;
     e.service = service;
-    if (auto st = PublishTable(
-            e, ToBpfValue(service, e.value.id, e.value.gen, e.value.active_table));
+    // Switching between DR and NAT changes what a flow's packets must look
+    // like: a new generation makes every existing flow choose again.
+    uint32_t gen = e.value.gen;
+    if (old.options.forward != service.options.forward) {
+      gen = next_gen_++;
+      if (auto st = maps_->service_gens.Update(&e.value.id, &gen); !st.ok()) return st;
+    }
+    if (auto st = PublishTable(e, ToBpfValue(service, e.value.id, gen, e.value.active_table));
         !st.ok()) {
       e.service = old;
       return st;

@@ -252,6 +252,19 @@ TEST_F(NatTest, RealsNotBehindTheDirectorAreRefused) {
   ExpectExchange(Make("198.51.100.2", "192.0.2.20", "203.0.113.21", kTcp, 40014, 80, 8080));
 }
 
+TEST_F(NatTest, SwitchingDrToNatReselectsExistingFlows) {
+  std::string ack = Build(Tcp("198.51.100.2", "192.0.2.20", 40016, 443, kAck));
+  ASSERT_EQ(SentTo(ack), 1);  // direct routing: only the MACs change
+  Service s{Key("192.0.2.20:443/tcp"), {}};
+  s.options.forward = dataplane::Forward::kNat;
+  ASSERT_TRUE(table_->Upsert(s).ok());
+  Exchange x = Make("198.51.100.2", "192.0.2.20", "203.0.113.1", kTcp, 40016, 443, 443);
+  x.request.tcp_flags = x.to_real.tcp_flags = kAck;
+  auto r = Run(Build(x.request));
+  EXPECT_STREQ(VerdictName(r.verdict), "XDP_TX");
+  EXPECT_EQ(Hex(r.packet), Hex(WithMacs(Build(x.to_real), RealMac(1), kDirectorMac)));
+}
+
 TEST_F(NatTest, PortMappingNeedsNat) {
   auto st = table_->SetReals(Key("192.0.2.20:443/tcp"), {*dataplane::ParseRealSpec("203.0.113.1:8443")});
   EXPECT_NE(st.message().find("use forward nat"), std::string::npos) << st;
