@@ -10,6 +10,7 @@ packages=(
   g++ clang llvm meson ninja-build pkg-config bpftool
   libbpf-dev libxdp-dev xdp-tools libabsl-dev libgflags-dev libgoogle-glog-dev
   libgtest-dev libgmock-dev libmnl-dev libyaml-cpp-dev libasio-dev nlohmann-json3-dev
+  libclang-rt-14-dev  # scripts/fuzz_vrrp.sh (libFuzzer, sanitizers)
   # the lab and the tests
   iproute2 ethtool iputils-ping tcpdump curl jq
 )
