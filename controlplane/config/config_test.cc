@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -177,8 +178,9 @@ TEST(ParseConfig, SameVipPortOtherProtocolIsAnotherService) {
 // ---- unknown keys, at every level ----
 
 TEST(ParseConfigErrors, UnknownKeys) {
-  EXPECT_TRUE(Fails("interfaces: [eth0]\nvrrp: {}\n",
-                    "xlb.yaml:2: vrrp: unknown key (expected one of: interfaces, api, services)"));
+  EXPECT_TRUE(Fails("interfaces: [eth0]\nvrrpp: {}\n",
+                    "xlb.yaml:2: vrrpp: unknown key (expected one of: interfaces, api, services, "
+                    "vrrp)"));
   EXPECT_TRUE(
       Fails("interfaces: [eth0]\napi:\n  socket: /x.sock\n  colour: red\n",
             "xlb.yaml:4: api.colour: unknown key (expected one of: socket, metrics, group)"));
@@ -653,6 +655,373 @@ services:
   ExpectRoundTrip(c);
 }
 
+// ---- vrrp ----
+
+// A valid file with one service and one VRRP instance, lines 1-9 without
+// the instance's addresses; VrrpFile() adds them at line 10, so what a test
+// appends starts at line 11.
+std::string VrrpHead(const std::string& more = "") {
+  return "interfaces: [eth0]\n"      // 1
+         "services:\n"               // 2
+         "  - name: pg-rw\n"         // 3
+         "    vip: 198.51.100.10\n"  // 4
+         "    port: 5432\n"          // 5
+         "vrrp:\n"                   // 6
+         "  - name: vip-a\n"         // 7
+         "    interface: eth0\n"     // 8
+         "    vrid: 51\n" +          // 9
+         more;
+}
+std::string VrrpFile(const std::string& more = "") {
+  return VrrpHead("    addresses: [198.51.100.10/24]\n" + more);
+}
+
+constexpr char kVrrpIssueExample[] = R"(interfaces: [eth0]
+services:
+  - name: pg-rw
+    vip: 198.51.100.10
+    port: 5432
+vrrp:
+  - name: vip-a
+    interface: eth0
+    vrid: 51
+    priority: 150
+    version: 3                       # 3 (default) or 2
+    advert_interval: 100ms           # v3: centiseconds, 10ms..40.95s; v2: whole seconds
+    preempt: true
+    preempt_delay: 0s
+    unicast: {source: 198.51.100.2, peers: [198.51.100.3, 198.51.100.4]}   # optional
+    addresses: [198.51.100.10/24]
+    track:
+      - {service: pg-rw, weight: 50}         # priority drops by weight while the service has no healthy real
+      - {interface: eth0, weight: 0}         # weight 0: the instance goes to fault while the link is down
+      - {exec: /usr/local/bin/check.sh, interval: 1s, weight: 20, rise: 2, fall: 2}
+    notify: /usr/local/bin/notify.sh         # called with: instance name, new state, priority
+  - name: vip-b
+    interface: eth1
+    vrid: 51
+    version: 2
+    advert_interval: 1s
+    accept: true
+    auth: {type: pass, secret: "pass1234"}   # v2 only
+    addresses: [198.51.100.11]
+)";
+
+TEST(ParseVrrp, IssueExample) {
+  Config c = Parses(kVrrpIssueExample);
+  VrrpInstance a;
+  a.name = "vip-a";
+  a.interface = "eth0";
+  a.vrid = 51;
+  a.priority = 150;
+  a.version = 3;
+  a.advert_interval = Duration(100);
+  a.preempt = true;
+  a.preempt_delay = Duration(0);
+  a.unicast_source = Ip("198.51.100.2");
+  a.unicast_peers = {Ip("198.51.100.3"), Ip("198.51.100.4")};
+  a.addresses = {{Ip("198.51.100.10"), 24}};
+  a.track = {VrrpTrack{VrrpTrack::kService, "pg-rw", 50},
+             VrrpTrack{VrrpTrack::kInterface, "eth0", 0},
+             VrrpTrack{VrrpTrack::kExec, "/usr/local/bin/check.sh", 20, Duration(1000), 2, 2}};
+  a.notify = "/usr/local/bin/notify.sh";
+  VrrpInstance b;
+  b.name = "vip-b";
+  b.interface = "eth1";
+  b.vrid = 51;  // the same vrid on another interface is fine
+  b.version = 2;
+  b.accept = true;
+  b.auth_secret = "pass1234";
+  b.addresses = {{Ip("198.51.100.11"), 32}};
+  ASSERT_EQ(c.vrrp.size(), 2u);
+  EXPECT_EQ(c.vrrp[0], a);
+  EXPECT_EQ(c.vrrp[1], b);
+  EXPECT_EQ(c.services.size(), 1u);
+}
+
+TEST(ParseVrrp, Defaults) {
+  EXPECT_TRUE(Parses("interfaces: [eth0]\n").vrrp.empty());
+  EXPECT_TRUE(Parses("interfaces: [eth0]\nvrrp:\n").vrrp.empty());
+  EXPECT_TRUE(Parses("interfaces: [eth0]\nvrrp: []\n").vrrp.empty());
+  Config c = Parses(VrrpFile());
+  ASSERT_EQ(c.vrrp.size(), 1u);
+  const VrrpInstance& v = c.vrrp[0];
+  EXPECT_EQ(v.priority, 100);
+  EXPECT_EQ(v.version, 3);
+  EXPECT_EQ(v.advert_interval, Duration(1000));
+  EXPECT_TRUE(v.preempt);
+  EXPECT_EQ(v.preempt_delay, Duration(0));
+  EXPECT_FALSE(v.accept);
+  EXPECT_EQ(v.auth_secret, "");
+  EXPECT_FALSE(v.unicast_source.has_value());
+  EXPECT_TRUE(v.unicast_peers.empty());
+  EXPECT_TRUE(v.track.empty());
+  EXPECT_EQ(v.notify, "");
+  // A vrrp section needs no services; the prefix defaults to the whole address.
+  c = Parses("interfaces: [eth0]\nvrrp:\n  - {name: v6, interface: eth0, vrid: 1, "
+             "addresses: [\"2001:db8::10\", 2001:db8::11/64]}\n");
+  ASSERT_EQ(c.vrrp.size(), 1u);
+  EXPECT_EQ(c.vrrp[0].addresses,
+            (std::vector<std::pair<IpAddress, int>>{{Ip("2001:db8::10"), 128},
+                                                    {Ip("2001:db8::11"), 64}}));
+  // Track defaults: weight 0 (fault), exec every second, rise and fall 1.
+  VrrpTrack t = Parses(VrrpFile("    track: [{exec: /bin/true}]\n")).vrrp.at(0).track.at(0);
+  EXPECT_EQ(t, (VrrpTrack{VrrpTrack::kExec, "/bin/true", 0, Duration(1000), 1, 1}));
+  // Unicast without a source (the interface's address is used).
+  c = Parses(VrrpFile("    unicast: {peers: [198.51.100.3]}\n"));
+  EXPECT_FALSE(c.vrrp.at(0).unicast_source.has_value());
+  EXPECT_EQ(c.vrrp.at(0).unicast_peers, std::vector<IpAddress>{Ip("198.51.100.3")});
+  // The limits themselves.
+  Parses(VrrpFile("    advert_interval: 10ms\n    priority: 255\n"));
+  Parses(VrrpFile("    advert_interval: 40.95s\n    priority: 1\n"));
+  Parses(VrrpFile("    version: 2\n    advert_interval: 255s\n"
+                  "    auth: {type: pass, secret: x}\n"));
+  Parses(VrrpFile("    version: 2\n    advert_interval: 1s\n"));
+}
+
+TEST(ParseVrrpErrors, UnknownKeys) {
+  EXPECT_TRUE(Fails(VrrpFile("    garp_delay: 5s\n"),
+                    "xlb.yaml:11: vrrp[0].garp_delay: unknown key (expected one of: name, "
+                    "interface, vrid,",
+                    {"accept", "notify"}));
+  EXPECT_TRUE(Fails(VrrpFile("    version: 2\n    auth: {type: pass, secret: x, kind: y}\n"),
+                    "xlb.yaml:12: vrrp[0].auth.kind: unknown key (expected one of: type, secret)"));
+  EXPECT_TRUE(Fails(VrrpFile("    unicast: {src: 198.51.100.2, peers: [198.51.100.3]}\n"),
+                    "xlb.yaml:11: vrrp[0].unicast.src: unknown key (expected one of: source, "
+                    "peers)"));
+  EXPECT_TRUE(Fails(VrrpFile("    track:\n      - {service: pg-rw, wieght: 5}\n"),
+                    "xlb.yaml:12: vrrp[0].track[0].wieght: unknown key (expected one of: service, "
+                    "interface, exec, weight, interval, rise, fall)"));
+  EXPECT_TRUE(Fails("interfaces: [eth0]\nvrrp: {name: x}\n",
+                    "xlb.yaml:2: vrrp: is a map (expected a list of VRRP instances)"));
+}
+
+TEST(ParseVrrpErrors, NamesAndInterfaces) {
+  EXPECT_TRUE(Fails("interfaces: [eth0]\nvrrp:\n  - {interface: eth0, vrid: 1, addresses: "
+                    "[198.51.100.10]}\n",
+                    "xlb.yaml:3: vrrp[0].name: missing (required"));
+  EXPECT_TRUE(Fails("interfaces: [eth0]\nvrrp:\n  - {name: 'vip a', interface: eth0, vrid: 1, "
+                    "addresses: [198.51.100.10]}\n",
+                    "xlb.yaml:3: vrrp[0].name: 'vip a' is not a name (expected letters"));
+  EXPECT_TRUE(Fails(VrrpFile("  - {name: vip-a, interface: eth0, vrid: 52, addresses: "
+                             "[198.51.100.11]}\n"),
+                    "xlb.yaml:11: vrrp[1].name: 'vip-a' is used twice (first at line 7)"));
+  EXPECT_TRUE(Fails("interfaces: [eth0]\nvrrp:\n  - {name: a, vrid: 1, addresses: "
+                    "[198.51.100.10]}\n",
+                    "xlb.yaml:3: vrrp[0].interface: missing (required: an interface name"));
+  EXPECT_TRUE(Fails("interfaces: [eth0]\nvrrp:\n  - {name: a, interface: eth0:1, vrid: 1, "
+                    "addresses: [198.51.100.10]}\n",
+                    "xlb.yaml:3: vrrp[0].interface: 'eth0:1' is not an interface name"));
+}
+
+TEST(ParseVrrpErrors, VridPriorityVersion) {
+  EXPECT_TRUE(Fails("interfaces: [eth0]\nvrrp:\n  - {name: a, interface: eth0, "
+                    "addresses: [198.51.100.10]}\n",
+                    "xlb.yaml:3: vrrp[0].vrid: missing (required: 1..255)"));
+  EXPECT_TRUE(Fails(VrrpHead("    vrid: 0\n"), "xlb.yaml:10: vrrp[0].vrid: given twice"));
+  EXPECT_TRUE(Fails("interfaces: [eth0]\nvrrp:\n  - {name: a, interface: eth0, vrid: 0, "
+                    "addresses: [198.51.100.10]}\n",
+                    "xlb.yaml:3: vrrp[0].vrid: 0 is out of range (expected 1..255)"));
+  EXPECT_TRUE(Fails("interfaces: [eth0]\nvrrp:\n  - {name: a, interface: eth0, vrid: 256, "
+                    "addresses: [198.51.100.10]}\n",
+                    "xlb.yaml:3: vrrp[0].vrid: 256 is out of range (expected 1..255)"));
+  EXPECT_TRUE(Fails(VrrpFile("  - name: vip-b\n    interface: eth0\n    vrid: 51\n"
+                             "    addresses: [198.51.100.11]\n"),
+                    "xlb.yaml:11: vrrp[1].vrid: 51 is used twice on eth0 (first at line 7",
+                    {"vip-a", "unique per interface"}));
+  EXPECT_TRUE(Fails(VrrpFile("    priority: 0\n"),
+                    "xlb.yaml:11: vrrp[0].priority: 0 is out of range (expected 1..255)"));
+  EXPECT_TRUE(Fails(VrrpFile("    priority: 256\n"),
+                    "xlb.yaml:11: vrrp[0].priority: 256 is out of range (expected 1..255)"));
+  EXPECT_TRUE(Fails(VrrpFile("    version: 4\n"),
+                    "xlb.yaml:11: vrrp[0].version: '4' is not one of: 2, 3"));
+}
+
+TEST(ParseVrrpErrors, AdvertInterval) {
+  EXPECT_TRUE(Fails(VrrpFile("    advert_interval: 15ms\n"),
+                    "xlb.yaml:11: vrrp[0].advert_interval: 15ms is not a multiple of 10ms",
+                    {"centiseconds", "10ms..40.95s"}));
+  EXPECT_TRUE(Fails(VrrpFile("    advert_interval: 0s\n"),
+                    "xlb.yaml:11: vrrp[0].advert_interval: 0s is out of range (expected "
+                    "10ms..40.95s for version 3)"));
+  EXPECT_TRUE(Fails(VrrpFile("    advert_interval: 40960ms\n"),
+                    "xlb.yaml:11: vrrp[0].advert_interval: 40960ms is out of range"));
+  EXPECT_TRUE(Fails(VrrpFile("    advert_interval: 1x\n"),
+                    "xlb.yaml:11: vrrp[0].advert_interval: '1x' is not a duration"));
+  EXPECT_TRUE(Fails(VrrpFile("    version: 2\n    advert_interval: 100ms\n"),
+                    "xlb.yaml:12: vrrp[0].advert_interval: 100ms is not a whole number of "
+                    "seconds (version 2 counts in seconds; expected 1s..255s)"));
+  EXPECT_TRUE(Fails(VrrpFile("    version: 2\n    advert_interval: 256s\n"),
+                    "xlb.yaml:12: vrrp[0].advert_interval: 256s is out of range (expected "
+                    "1s..255s for version 2)"));
+  EXPECT_TRUE(Fails(VrrpFile("    version: 2\n    advert_interval: 0s\n"),
+                    "xlb.yaml:12: vrrp[0].advert_interval: 0s is out of range"));
+  EXPECT_TRUE(Fails(VrrpFile("    preempt: yes\n"),
+                    "xlb.yaml:11: vrrp[0].preempt: 'yes' is not true or false"));
+  EXPECT_TRUE(Fails(VrrpFile("    accept: 1\n"),
+                    "xlb.yaml:11: vrrp[0].accept: '1' is not true or false"));
+  EXPECT_TRUE(Fails(VrrpFile("    preempt_delay: 5\n"),
+                    "xlb.yaml:11: vrrp[0].preempt_delay: '5' has no unit"));
+}
+
+TEST(ParseVrrpErrors, Auth) {
+  EXPECT_TRUE(Fails(VrrpFile("    auth: {type: pass, secret: x}\n"),
+                    "xlb.yaml:11: vrrp[0].auth: only for version 2 (version is 3 by default",
+                    {"RFC 5798"}));
+  EXPECT_TRUE(Fails(VrrpFile("    version: 3\n    auth: {type: pass, secret: x}\n"),
+                    "xlb.yaml:12: vrrp[0].auth: only for version 2 (version is 3;"));
+  EXPECT_TRUE(Fails(VrrpFile("    version: 2\n    auth: {type: ah, secret: x}\n"),
+                    "xlb.yaml:12: vrrp[0].auth.type: 'ah' is not supported",
+                    {"keepalived's AH", "expected pass"}));
+  EXPECT_TRUE(Fails(VrrpFile("    version: 2\n    auth: {type: md5, secret: x}\n"),
+                    "xlb.yaml:12: vrrp[0].auth.type: 'md5' is not pass"));
+  EXPECT_TRUE(Fails(VrrpFile("    version: 2\n    auth: {secret: x}\n"),
+                    "xlb.yaml:12: vrrp[0].auth.type: missing (required: pass)"));
+  EXPECT_TRUE(Fails(VrrpFile("    version: 2\n    auth: {type: pass}\n"),
+                    "xlb.yaml:12: vrrp[0].auth.secret: missing (required: a password of 1..8 "
+                    "characters)"));
+  EXPECT_TRUE(Fails(VrrpFile("    version: 2\n    auth: {type: pass, secret: ''}\n"),
+                    "xlb.yaml:12: vrrp[0].auth.secret: is empty (expected 1..8 characters"));
+  EXPECT_TRUE(Fails(VrrpFile("    version: 2\n    auth:\n      type: pass\n"
+                             "      secret: verysecret\n"),
+                    "xlb.yaml:14: vrrp[0].auth.secret: is 10 characters long (expected 1..8",
+                    {"keepalived silently truncates"}));
+}
+
+TEST(ParseVrrpErrors, Addresses) {
+  EXPECT_TRUE(Fails(VrrpHead(), "xlb.yaml:7: vrrp[0].addresses: missing (required: a list of "
+                                "ADDRESS/PREFIX"));
+  EXPECT_TRUE(Fails(VrrpHead("    addresses: []\n"),
+                    "xlb.yaml:10: vrrp[0].addresses: is empty (expected a list of "
+                    "ADDRESS/PREFIX"));
+  EXPECT_TRUE(Fails(VrrpHead("    addresses: 198.51.100.10/24\n"),
+                    "xlb.yaml:10: vrrp[0].addresses: is a single value (expected a list"));
+  EXPECT_TRUE(Fails(VrrpHead("    addresses:\n      - 198.51.100.10/24\n      - vip\n"),
+                    "xlb.yaml:12: vrrp[0].addresses[1]: 'vip' is not an address (expected "
+                    "ADDRESS/PREFIX"));
+  EXPECT_TRUE(Fails(VrrpHead("    addresses: [198.51.100.10/33]\n"),
+                    "xlb.yaml:10: vrrp[0].addresses[0]: '198.51.100.10/33' has a bad prefix "
+                    "length (expected 1..32 for IPv4)"));
+  EXPECT_TRUE(Fails(VrrpHead("    addresses: [198.51.100.10/]\n"),
+                    "xlb.yaml:10: vrrp[0].addresses[0]: '198.51.100.10/' has a bad prefix"));
+  EXPECT_TRUE(Fails(VrrpHead("    addresses: [198.51.100.10/0]\n"),
+                    "xlb.yaml:10: vrrp[0].addresses[0]: '198.51.100.10/0' has a bad prefix"));
+  EXPECT_TRUE(Fails(VrrpHead("    addresses: [\"2001:db8::1/129\"]\n"),
+                    "xlb.yaml:10: vrrp[0].addresses[0]: '2001:db8::1/129' has a bad prefix "
+                    "length (expected 1..128 for IPv6)"));
+  EXPECT_TRUE(Fails(VrrpHead("    addresses: [198.51.100.10/24, 2001:db8::1/64]\n"),
+                    "xlb.yaml:10: vrrp[0].addresses[1]: '2001:db8::1/64' is IPv6 but "
+                    "vrrp[0].addresses[0] is IPv4 (expected one family per instance)"));
+  EXPECT_TRUE(Fails(VrrpHead("    addresses:\n      - 198.51.100.10/24\n"
+                             "      - 198.51.100.10/32\n"),
+                    "xlb.yaml:12: vrrp[0].addresses[1]: 198.51.100.10 is listed twice (first at "
+                    "line 11)"));
+  EXPECT_TRUE(Fails(VrrpHead("    version: 2\n    addresses: [2001:db8::1/64]\n"),
+                    "xlb.yaml:10: vrrp[0].version: version 2 is IPv4 only (RFC 3768)",
+                    {"IPv6", "expected version 3"}));
+}
+
+TEST(ParseVrrpErrors, Unicast) {
+  EXPECT_TRUE(Fails(VrrpFile("    unicast: {source: 2001:db8::2, peers: [198.51.100.3]}\n"),
+                    "xlb.yaml:11: vrrp[0].unicast.source: 2001:db8::2 is IPv6 but the addresses "
+                    "are IPv4 (expected one family per instance)"));
+  EXPECT_TRUE(Fails(VrrpFile("    unicast:\n      peers:\n        - 198.51.100.3\n"
+                             "        - 2001:db8::3\n"),
+                    "xlb.yaml:14: vrrp[0].unicast.peers[1]: 2001:db8::3 is IPv6 but the "
+                    "addresses are IPv4"));
+  EXPECT_TRUE(Fails(VrrpFile("    unicast: {source: 198.51.100.2}\n"),
+                    "xlb.yaml:11: vrrp[0].unicast.peers: missing (required: a list of peer "
+                    "addresses"));
+  EXPECT_TRUE(Fails(VrrpFile("    unicast: {peers: []}\n"),
+                    "xlb.yaml:11: vrrp[0].unicast.peers: is empty"));
+  EXPECT_TRUE(Fails(VrrpFile("    unicast: {peers: [198.51.100.3, 198.51.100.3]}\n"),
+                    "xlb.yaml:11: vrrp[0].unicast.peers[1]: 198.51.100.3 is listed twice"));
+  EXPECT_TRUE(Fails(VrrpFile("    unicast: {source: 198.51.100.3, peers: [198.51.100.3]}\n"),
+                    "xlb.yaml:11: vrrp[0].unicast.peers[0]: 198.51.100.3 is the source itself"));
+  EXPECT_TRUE(Fails(VrrpFile("    unicast: {peers: [peer1]}\n"),
+                    "xlb.yaml:11: vrrp[0].unicast.peers[0]: 'peer1' is not an IP address"));
+}
+
+TEST(ParseVrrpErrors, Track) {
+  EXPECT_TRUE(Fails(VrrpFile("    track:\n      - {service: pg-ro, weight: 50}\n"),
+                    "xlb.yaml:12: vrrp[0].track[0].service: 'pg-ro' is not a service (known: "
+                    "pg-rw)"));
+  EXPECT_TRUE(Fails("interfaces: [eth0]\nvrrp:\n  - name: a\n    interface: eth0\n    vrid: 1\n"
+                    "    addresses: [198.51.100.10]\n    track: [{service: web}]\n",
+                    "xlb.yaml:7: vrrp[0].track[0].service: 'web' is not a service (no services "
+                    "are configured)"));
+  EXPECT_TRUE(Fails(VrrpFile("    track: [{service: pg-rw, weight: 255}]\n"),
+                    "xlb.yaml:11: vrrp[0].track[0].weight: 255 is out of range (expected "
+                    "0..254)"));
+  EXPECT_TRUE(Fails(VrrpFile("    track: [{service: pg-rw, weight: -5}]\n"),
+                    "xlb.yaml:11: vrrp[0].track[0].weight: '-5' is not a number (expected "
+                    "0..254)"));
+  EXPECT_TRUE(Fails(VrrpFile("    track: [{interface: 'eth 0'}]\n"),
+                    "xlb.yaml:11: vrrp[0].track[0].interface: 'eth 0' is not an interface name"));
+  EXPECT_TRUE(Fails(VrrpFile("    track: [{exec: ' '}]\n"),
+                    "xlb.yaml:11: vrrp[0].track[0].exec: is empty (expected a shell command)"));
+  EXPECT_TRUE(Fails(VrrpFile("    track: [{exec: /bin/true, interval: 0s}]\n"),
+                    "xlb.yaml:11: vrrp[0].track[0].interval: must be more than 0s"));
+  EXPECT_TRUE(Fails(VrrpFile("    track: [{exec: /bin/true, rise: 0}]\n"),
+                    "xlb.yaml:11: vrrp[0].track[0].rise: 0 is out of range (expected 1..100)"));
+  EXPECT_TRUE(Fails(VrrpFile("    track: [{exec: /bin/true, fall: 101}]\n"),
+                    "xlb.yaml:11: vrrp[0].track[0].fall: 101 is out of range (expected 1..100)"));
+  EXPECT_TRUE(Fails(VrrpFile("    track: [{service: pg-rw, interval: 2s}]\n"),
+                    "xlb.yaml:11: vrrp[0].track[0].interval: only for an exec track (this one "
+                    "tracks service pg-rw)"));
+  EXPECT_TRUE(Fails(VrrpFile("    track: [{interface: eth0, rise: 2}]\n"),
+                    "xlb.yaml:11: vrrp[0].track[0].rise: only for an exec track"));
+  EXPECT_TRUE(Fails(VrrpFile("    track: [{service: pg-rw, interface: eth0}]\n"),
+                    "xlb.yaml:11: vrrp[0].track[0].interface: a track watches one thing"));
+  EXPECT_TRUE(Fails(VrrpFile("    track: [{weight: 10}]\n"),
+                    "xlb.yaml:11: vrrp[0].track[0]: tracks nothing (expected one of: service, "
+                    "interface, exec)"));
+  EXPECT_TRUE(Fails(VrrpFile("    track:\n      - {interface: eth0}\n      - {interface: eth0, "
+                             "weight: 5}\n"),
+                    "xlb.yaml:13: vrrp[0].track[1]: interface 'eth0' is tracked twice (first at "
+                    "line 12)"));
+}
+
+TEST(ParseVrrpErrors, Notify) {
+  EXPECT_TRUE(Fails(VrrpFile("    notify: notify.sh\n"),
+                    "xlb.yaml:11: vrrp[0].notify: 'notify.sh' is not an absolute path"));
+  EXPECT_TRUE(Fails(VrrpFile("    notify: ''\n"),
+                    "xlb.yaml:11: vrrp[0].notify: '' is not an absolute path"));
+  EXPECT_TRUE(Fails(VrrpFile("    notify: [/bin/a]\n"),
+                    "xlb.yaml:11: vrrp[0].notify: is a list (expected an absolute path"));
+}
+
+TEST(ToYaml, RoundTripsVrrp) {
+  ExpectRoundTrip(Parses(kVrrpIssueExample));
+  ExpectRoundTrip(Parses(VrrpFile()));
+  ExpectRoundTrip(Parses(
+      "interfaces: [eth0]\nvrrp:\n  - {name: v6, interface: eth0, vrid: 1, preempt: false, "
+      "preempt_delay: 1500ms, advert_interval: 40.95s, addresses: [\"2001:db8::\", "
+      "2001:db8::11/64], unicast: {source: \"fe80::1\", peers: [\"fe80::2\"]}}\n"));
+  // Built in code, with strings YAML would misread if written plain.
+  Config c;
+  c.interfaces = {"eth0"};
+  ServiceConfig s;
+  s.name = "true";
+  s.service.key = {Ip("198.51.100.20"), 80, Protocol::kTcp};
+  c.services.push_back(s);
+  VrrpInstance v;
+  v.name = "null";
+  v.interface = "123";
+  v.vrid = 255;
+  v.priority = 255;
+  v.version = 2;
+  v.advert_interval = Duration(255000);
+  v.auth_secret = "1e3 #: x";
+  v.addresses = {{Ip("198.51.100.10"), 1}};
+  v.track = {VrrpTrack{VrrpTrack::kService, "true", 254},
+             VrrpTrack{VrrpTrack::kExec, "test \"$(cat /x)\" = 'ok: yes' # c", 0, Duration(1), 100,
+                       100}};
+  v.notify = "/usr/local/bin/notify #1.sh";
+  c.vrrp.push_back(v);
+  ExpectRoundTrip(c);
+}
+
 // ---- the example files ----
 
 std::string SourceRoot() {
@@ -675,7 +1044,32 @@ TEST(ExampleFiles, Parse) {
   defaults.persistence_netmask = 32;
   EXPECT_EQ(xlb->services[0].service.options, defaults);
   EXPECT_EQ(xlb->api, ApiConfig{});
+  ASSERT_EQ(xlb->vrrp.size(), 1u);
+  const VrrpInstance& v = xlb->vrrp[0];
+  EXPECT_EQ(v.vrid, 51);
+  EXPECT_EQ(v.version, 3);
+  EXPECT_EQ(v.addresses, (std::vector<std::pair<IpAddress, int>>{{Ip("198.51.100.20"), 24}}));
+  EXPECT_EQ(v.track, (std::vector<VrrpTrack>{{VrrpTrack::kService, "web", 50},
+                                             {VrrpTrack::kInterface, "eth0", 0}}));
   ExpectRoundTrip(*xlb);
+  // The commented v2 PASS instance parses too, once uncommented.
+  std::ifstream in(root + "/config/xlb.yaml");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t legacy = text.find("  # - name: vip-legacy");
+  ASSERT_NE(legacy, std::string::npos);
+  std::string uncommented = text.substr(0, legacy);
+  for (size_t at = legacy; at < text.size();) {
+    size_t end = text.find('\n', at);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(at, end - at);
+    if (absl::StartsWith(line, "  # ")) line = "  " + line.substr(4);
+    absl::StrAppend(&uncommented, line, "\n");
+    at = end + 1;
+  }
+  Config both = Parses(uncommented);
+  ASSERT_EQ(both.vrrp.size(), 2u);
+  EXPECT_EQ(both.vrrp[1].version, 2);
+  EXPECT_EQ(both.vrrp[1].auth_secret, "pass1234");
 
   absl::StatusOr<Config> patroni = LoadConfigFile(root + "/config/patroni.yaml");
   ASSERT_TRUE(patroni.ok()) << patroni.status();

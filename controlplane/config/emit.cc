@@ -101,6 +101,55 @@ void EmitService(YAML::Emitter& out, const ServiceConfig& sc) {
   out << YAML::EndMap;
 }
 
+void EmitVrrp(YAML::Emitter& out, const VrrpInstance& v) {
+  out << YAML::BeginMap;
+  out << YAML::Key << "name" << YAML::Value << v.name;
+  out << YAML::Key << "interface" << YAML::Value << v.interface;
+  out << YAML::Key << "vrid" << YAML::Value << static_cast<int>(v.vrid);
+  out << YAML::Key << "priority" << YAML::Value << static_cast<int>(v.priority);
+  out << YAML::Key << "version" << YAML::Value << v.version;
+  out << YAML::Key << "advert_interval" << YAML::Value << FormatDuration(v.advert_interval);
+  out << YAML::Key << "preempt" << YAML::Value << v.preempt;
+  out << YAML::Key << "preempt_delay" << YAML::Value << FormatDuration(v.preempt_delay);
+  out << YAML::Key << "accept" << YAML::Value << v.accept;
+  if (!v.auth_secret.empty()) {
+    out << YAML::Key << "auth" << YAML::Value << YAML::Flow << YAML::BeginMap;
+    out << YAML::Key << "type" << YAML::Value << "pass";
+    out << YAML::Key << "secret" << YAML::Value << v.auth_secret;
+    out << YAML::EndMap;
+  }
+  if (v.unicast_source || !v.unicast_peers.empty()) {
+    out << YAML::Key << "unicast" << YAML::Value << YAML::Flow << YAML::BeginMap;
+    if (v.unicast_source)
+      out << YAML::Key << "source" << YAML::Value << v.unicast_source->ToString();
+    out << YAML::Key << "peers" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+    for (const dataplane::IpAddress& p : v.unicast_peers) out << p.ToString();
+    out << YAML::EndSeq << YAML::EndMap;
+  }
+  out << YAML::Key << "addresses" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+  for (const auto& [address, prefix] : v.addresses)
+    out << absl::StrCat(address.ToString(), "/", prefix);
+  out << YAML::EndSeq;
+  if (!v.track.empty()) {
+    out << YAML::Key << "track" << YAML::Value << YAML::BeginSeq;
+    for (const VrrpTrack& t : v.track) {
+      out << YAML::Flow << YAML::BeginMap;
+      out << YAML::Key << VrrpTrackKindName(t.kind) << YAML::Value << t.target;
+      if (t.kind == VrrpTrack::kExec)
+        out << YAML::Key << "interval" << YAML::Value << FormatDuration(t.interval);
+      out << YAML::Key << "weight" << YAML::Value << t.weight;
+      if (t.kind == VrrpTrack::kExec) {
+        out << YAML::Key << "rise" << YAML::Value << t.rise;
+        out << YAML::Key << "fall" << YAML::Value << t.fall;
+      }
+      out << YAML::EndMap;
+    }
+    out << YAML::EndSeq;
+  }
+  if (!v.notify.empty()) out << YAML::Key << "notify" << YAML::Value << v.notify;
+  out << YAML::EndMap;
+}
+
 }  // namespace
 
 std::string ToYaml(const Config& config) {
@@ -117,6 +166,12 @@ std::string ToYaml(const Config& config) {
   out << YAML::BeginSeq;
   for (const ServiceConfig& sc : config.services) EmitService(out, sc);
   out << YAML::EndSeq;
+  // Only when there is one: most files have no VRRP.
+  if (!config.vrrp.empty()) {
+    out << YAML::Key << "vrrp" << YAML::Value << YAML::BeginSeq;
+    for (const VrrpInstance& v : config.vrrp) EmitVrrp(out, v);
+    out << YAML::EndSeq;
+  }
   out << YAML::EndMap;
   return absl::StrCat(out.c_str(), "\n");
 }

@@ -6,9 +6,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "dataplane/address.h"
 #include "dataplane/service.h"
 
 namespace xlb::config {
@@ -59,10 +62,54 @@ struct ApiConfig {
   bool operator==(const ApiConfig&) const = default;
 };
 
+// What lowers a VRRP instance's priority (or puts it in fault).
+struct VrrpTrack {
+  enum Kind { kService, kInterface, kExec };
+  Kind kind = kService;
+  std::string target;         // service name, interface name or command
+  int weight = 0;             // priority drop while down; 0 = fault while down
+  Duration interval{1000};    // exec: time between runs
+  int rise = 1;               // exec: successes in a row that count as up
+  int fall = 1;               // exec: failures in a row that count as down
+
+  bool operator==(const VrrpTrack&) const = default;
+};
+
+inline const char* VrrpTrackKindName(VrrpTrack::Kind k) {
+  switch (k) {
+    case VrrpTrack::kInterface: return "interface";
+    case VrrpTrack::kExec: return "exec";
+    case VrrpTrack::kService: break;
+  }
+  return "service";
+}
+
+// One VRRP instance (keepalived's vrrp_instance): RFC 5798 (v3) or 3768 (v2).
+struct VrrpInstance {
+  std::string name;                   // unique; given to notify and in logs
+  std::string interface;              // where adverts are sent and the addresses live
+  uint8_t vrid = 0;                   // 1..255, unique per interface
+  uint8_t priority = 100;             // 1..255 (255: the address owner)
+  int version = 3;                    // 3 or 2
+  Duration advert_interval{1000};     // v3: centiseconds; v2: whole seconds
+  bool preempt = true;
+  Duration preempt_delay{0};
+  bool accept = false;                // accept mode: a non-owner master takes their traffic
+  std::string auth_secret;            // v2 PASS; "" = none
+  std::optional<dataplane::IpAddress> unicast_source;
+  std::vector<dataplane::IpAddress> unicast_peers;  // empty: multicast
+  std::vector<std::pair<dataplane::IpAddress, int>> addresses;  // address, prefix length
+  std::vector<VrrpTrack> track;
+  std::string notify;                 // called with: instance name, new state, priority
+
+  bool operator==(const VrrpInstance&) const = default;
+};
+
 struct Config {
   std::vector<std::string> interfaces;  // where the XDP program runs
   ApiConfig api;
   std::vector<ServiceConfig> services;
+  std::vector<VrrpInstance> vrrp;
 
   bool operator==(const Config&) const = default;
 };

@@ -161,6 +161,13 @@ class Parser {
   void ParseTimeouts(const Field& f, dataplane::ServiceOptions& o) const;
   std::vector<RealSpec> ParseReals(const Field& f, const dataplane::Service& s) const;
   HealthCheck ParseHealth(const Field& f, const dataplane::Service& s) const;
+  std::vector<VrrpInstance> ParseVrrp(const Field& f, const Config& config) const;
+  VrrpInstance ParseVrrpInstance(const Field& f, const Config& config) const;
+  void ParseVrrpAuth(const Field& f, VrrpInstance& v, const Field* version) const;
+  void ParseVrrpUnicast(const Field& f, VrrpInstance& v) const;
+  std::vector<std::pair<IpAddress, int>> ParseVrrpAddresses(const Field& f) const;
+  VrrpTrack ParseVrrpTrack(const Field& f, const Config& config) const;
+  std::vector<ServiceConfig> ParseServices(const Field& f) const;
 
   std::string file_;
 };
@@ -521,15 +528,270 @@ HealthCheck Parser::ParseHealth(const Field& f, const dataplane::Service& s) con
   return h;
 }
 
+
+// ---- vrrp ----
+
+const char* FamilyName(const IpAddress& a) { return a.is_v4() ? "IPv4" : "IPv6"; }
+
+std::vector<VrrpInstance> Parser::ParseVrrp(const Field& f, const Config& config) const {
+  std::vector<VrrpInstance> instances;
+  std::map<std::string, int> names;
+  std::map<std::pair<std::string, int>, std::pair<int, std::string>> vrids;  // (if, vrid) -> first
+  for (const Field& item : ReadList(f, "a list of VRRP instances")) {
+    VrrpInstance v = ParseVrrpInstance(item, config);
+    if (auto [it, added] = names.emplace(v.name, item.line); !added)
+      Fail(item.line, Child(item.path, "name"),
+           absl::StrCat("'", v.name, "' is used twice (first at line ", it->second, ")"));
+    if (auto [it, added] =
+            vrids.emplace(std::make_pair(v.interface, int{v.vrid}),
+                         std::make_pair(item.line, v.name));
+        !added)
+      Fail(item.line, Child(item.path, "vrid"),
+           absl::StrCat(int{v.vrid}, " is used twice on ", v.interface, " (first at line ",
+                        it->second.first, ", by ", it->second.second,
+                        "; expected a vrid unique per interface)"));
+    instances.push_back(std::move(v));
+  }
+  return instances;
+}
+
+VrrpInstance Parser::ParseVrrpInstance(const Field& f, const Config& config) const {
+  Map m = ReadMap(f, {"name", "interface", "vrid", "priority", "version", "advert_interval",
+                      "preempt", "preempt_delay", "accept", "auth", "unicast", "addresses",
+                      "track", "notify"});
+  VrrpInstance v;
+  const Field& name = Require(m, "name", "a name of letters, digits, '_', '.', '-'");
+  v.name = Scalar(name, "a name of letters, digits, '_', '.', '-'");
+  if (!IsServiceName(v.name))
+    Fail(name,
+         absl::StrCat("'", v.name, "' is not a name (expected letters, digits, '_', '.', '-')"));
+  const Field& iface = Require(m, "interface", "an interface name, e.g. eth0");
+  v.interface = Scalar(iface, "an interface name, e.g. eth0");
+  if (!IsInterfaceName(v.interface))
+    Fail(iface, absl::StrCat("'", v.interface,
+                             "' is not an interface name (expected up to 15 characters, without "
+                             "'/', ':' or spaces)"));
+  v.vrid = static_cast<uint8_t>(Number(Require(m, "vrid", "1..255"), 1, 255));
+  if (const Field* p = m.Get("priority")) v.priority = static_cast<uint8_t>(Number(*p, 1, 255));
+  const Field* version = m.Get("version");
+  if (version) v.version = Choice<int>(*version, {{"2", 2}, {"3", 3}});
+  if (const Field* a = m.Get("advert_interval")) {
+    v.advert_interval = DurationOf(*a);
+    const int64_t ms = v.advert_interval.count();
+    const std::string text = FormatDuration(v.advert_interval);
+    if (v.version == 3) {
+      if (ms % 10 != 0)
+        Fail(*a, absl::StrCat(text,
+                              " is not a multiple of 10ms (version 3 counts in centiseconds; "
+                              "expected 10ms..40.95s)"));
+      if (ms < 10 || ms > 40950)
+        Fail(*a, absl::StrCat(text, " is out of range (expected 10ms..40.95s for version 3)"));
+    } else {
+      if (ms % 1000 != 0)
+        Fail(*a, absl::StrCat(text,
+                              " is not a whole number of seconds (version 2 counts in seconds; "
+                              "expected 1s..255s)"));
+      if (ms < 1000 || ms > 255'000)
+        Fail(*a, absl::StrCat(text, " is out of range (expected 1s..255s for version 2)"));
+    }
+  }
+  if (const Field* p = m.Get("preempt")) v.preempt = Bool(*p);
+  if (const Field* d = m.Get("preempt_delay")) v.preempt_delay = DurationOf(*d);
+  if (const Field* a = m.Get("accept")) v.accept = Bool(*a);
+  if (const Field* a = m.Get("auth")) ParseVrrpAuth(*a, v, version);
+
+  const Field& addresses =
+      Require(m, "addresses", "a list of ADDRESS/PREFIX, e.g. [198.51.100.10/24]");
+  v.addresses = ParseVrrpAddresses(addresses);
+  const IpAddress& first = v.addresses.front().first;
+  if (v.version == 2 && !first.is_v4())
+    Fail(version ? *version : addresses,
+         "version 2 is IPv4 only (RFC 3768) and the addresses are IPv6 (expected version 3)");
+  if (const Field* u = m.Get("unicast")) ParseVrrpUnicast(*u, v);
+
+  if (const Field* t = m.Get("track")) {
+    std::map<std::pair<int, std::string>, int> seen;
+    for (const Field& item : ReadList(*t, "a list of {service|interface|exec, weight}")) {
+      VrrpTrack track = ParseVrrpTrack(item, config);
+      if (auto [it, added] = seen.emplace(std::make_pair(int{track.kind}, track.target), item.line);
+          !added)
+        Fail(item, absl::StrCat(VrrpTrackKindName(track.kind), " '", track.target,
+                                "' is tracked twice (first at line ", it->second, ")"));
+      v.track.push_back(std::move(track));
+    }
+  }
+  if (const Field* n = m.Get("notify")) {
+    const std::string expected = "an absolute path, e.g. /usr/local/bin/notify.sh";
+    v.notify = Scalar(*n, expected);
+    if (!absl::StartsWith(v.notify, "/") ||
+        std::any_of(v.notify.begin(), v.notify.end(),
+                    [](char c) { return absl::ascii_iscntrl(c); }))
+      Fail(*n, absl::StrCat("'", v.notify, "' is not ", expected,
+                            " (it is run with: instance name, new state, priority)"));
+  }
+  return v;
+}
+
+void Parser::ParseVrrpAuth(const Field& f, VrrpInstance& v, const Field* version) const {
+  if (v.version != 2)
+    Fail(f, absl::StrCat("only for version 2 (version is 3", version ? "" : " by default",
+                         "; VRRPv3 has no authentication, RFC 5798 section 9)"));
+  Map m = ReadMap(f, {"type", "secret"});
+  const Field& type = Require(m, "type", "pass");
+  const std::string t = Scalar(type, "pass");
+  if (absl::AsciiStrToLower(t) == "ah")
+    Fail(type, absl::StrCat("'", t,
+                            "' is not supported (xlb does not implement keepalived's AH "
+                            "authentication; expected pass)"));
+  if (t != "pass") Fail(type, absl::StrCat("'", t, "' is not pass (expected pass)"));
+  const Field& secret = Require(m, "secret", "a password of 1..8 characters");
+  v.auth_secret = Scalar(secret, "a password of 1..8 characters");
+  if (v.auth_secret.empty())
+    Fail(secret, "is empty (expected 1..8 characters; leave out auth for none)");
+  if (v.auth_secret.size() > 8)
+    Fail(secret, absl::StrCat("is ", v.auth_secret.size(),
+                              " characters long (expected 1..8: the VRRPv2 PASS field holds 8, and "
+                              "keepalived silently truncates a longer one, so only its first 8 "
+                              "would count)"));
+}
+
+void Parser::ParseVrrpUnicast(const Field& f, VrrpInstance& v) const {
+  Map m = ReadMap(f, {"source", "peers"});
+  const IpAddress& family = v.addresses.front().first;
+  auto check_family = [&](const Field& at, const IpAddress& a) {
+    if (a.family() != family.family())
+      Fail(at, absl::StrCat(a.ToString(), " is ", FamilyName(a), " but the addresses are ",
+                            FamilyName(family), " (expected one family per instance)"));
+  };
+  if (const Field* s = m.Get("source")) {
+    v.unicast_source = Address(*s);
+    check_family(*s, *v.unicast_source);
+  }
+  const std::string expected = "a list of peer addresses, e.g. [198.51.100.3]";
+  const Field& peers = Require(m, "peers", expected);
+  std::vector<Field> items = ReadList(peers, expected);
+  if (items.empty()) Fail(peers, absl::StrCat("is empty (expected ", expected, ")"));
+  std::map<IpAddress, int> seen;
+  for (const Field& item : items) {
+    IpAddress a = Address(item);
+    check_family(item, a);
+    if (auto [it, added] = seen.emplace(a, item.line); !added)
+      Fail(item, absl::StrCat(a.ToString(), " is listed twice (first at line ", it->second, ")"));
+    if (v.unicast_source && a == *v.unicast_source)
+      Fail(item, absl::StrCat(a.ToString(), " is the source itself (expected the other routers)"));
+    v.unicast_peers.push_back(a);
+  }
+}
+
+std::vector<std::pair<IpAddress, int>> Parser::ParseVrrpAddresses(const Field& f) const {
+  const std::string expected = "a list of ADDRESS/PREFIX, e.g. [198.51.100.10/24]";
+  std::vector<Field> items = ReadList(f, expected);
+  if (items.empty()) Fail(f, absl::StrCat("is empty (expected ", expected, ")"));
+  std::vector<std::pair<IpAddress, int>> addresses;
+  std::map<IpAddress, int> seen;
+  for (const Field& item : items) {
+    const std::string text = Scalar(item, "ADDRESS/PREFIX, e.g. 198.51.100.10/24");
+    const size_t slash = text.find('/');
+    auto ip = IpAddress::Parse(text.substr(0, slash));
+    if (!ip.ok())
+      Fail(item, absl::StrCat("'", text,
+                              "' is not an address (expected ADDRESS/PREFIX, e.g. "
+                              "198.51.100.10/24 or 2001:db8::10/64; the prefix is optional)"));
+    int prefix = ip->max_prefix_len();
+    if (slash != std::string::npos) {
+      const std::string p = text.substr(slash + 1);
+      uint32_t n = 0;
+      if (p.empty() || !std::all_of(p.begin(), p.end(), absl::ascii_isdigit) ||
+          !absl::SimpleAtoi(p, &n) || n < 1 || n > static_cast<uint32_t>(ip->max_prefix_len()))
+        Fail(item, absl::StrCat("'", text, "' has a bad prefix length (expected 1..",
+                                ip->max_prefix_len(), " for ", FamilyName(*ip), ")"));
+      prefix = static_cast<int>(n);
+    }
+    if (!addresses.empty() && ip->family() != addresses.front().first.family())
+      Fail(item, absl::StrCat("'", text, "' is ", FamilyName(*ip), " but ",
+                              Index(f.path, 0), " is ", FamilyName(addresses.front().first),
+                              " (expected one family per instance)"));
+    if (auto [it, added] = seen.emplace(*ip, item.line); !added)
+      Fail(item, absl::StrCat(ip->ToString(), " is listed twice (first at line ", it->second, ")"));
+    addresses.emplace_back(*ip, prefix);
+  }
+  return addresses;
+}
+
+VrrpTrack Parser::ParseVrrpTrack(const Field& f, const Config& config) const {
+  Map m = ReadMap(f, {"service", "interface", "exec", "weight", "interval", "rise", "fall"});
+  VrrpTrack t;
+  const Field* what = nullptr;
+  for (const auto& [key, field] : m.entries) {
+    if (key != "service" && key != "interface" && key != "exec") continue;
+    if (what)
+      Fail(field, absl::StrCat("a track watches one thing (", what->path,
+                               " is given too; expected one of: service, interface, exec)"));
+    what = &field;
+    t.kind = key == "service" ? VrrpTrack::kService
+             : key == "interface" ? VrrpTrack::kInterface
+                                  : VrrpTrack::kExec;
+  }
+  if (!what) Fail(m.line, f.path, "tracks nothing (expected one of: service, interface, exec)");
+  switch (t.kind) {
+    case VrrpTrack::kService: {
+      t.target = Scalar(*what, "a service name from services:");
+      bool known = false;
+      std::vector<std::string> names;
+      for (const ServiceConfig& sc : config.services) {
+        names.push_back(sc.name);
+        known = known || sc.name == t.target;
+      }
+      if (!known)
+        Fail(*what, absl::StrCat("'", t.target, "' is not a service (",
+                                 names.empty()
+                                     ? "no services are configured"
+                                     : absl::StrCat("known: ", absl::StrJoin(names, ", ")),
+                                 ")"));
+      break;
+    }
+    case VrrpTrack::kInterface:
+      t.target = Scalar(*what, "an interface name, e.g. eth0");
+      if (!IsInterfaceName(t.target))
+        Fail(*what, absl::StrCat("'", t.target,
+                                 "' is not an interface name (expected up to 15 characters, "
+                                 "without '/', ':' or spaces)"));
+      break;
+    case VrrpTrack::kExec:
+      t.target = Scalar(*what, "a shell command");
+      if (absl::StripAsciiWhitespace(t.target).empty())
+        Fail(*what, "is empty (expected a shell command)");
+      break;
+  }
+  for (const auto& [key, field] : m.entries)
+    if ((key == "interval" || key == "rise" || key == "fall") && t.kind != VrrpTrack::kExec)
+      Fail(field, absl::StrCat("only for an exec track (this one tracks ",
+                               VrrpTrackKindName(t.kind), " ", t.target, ")"));
+  if (const Field* w = m.Get("weight")) t.weight = static_cast<int>(Number(*w, 0, 254));
+  if (const Field* i = m.Get("interval")) {
+    t.interval = DurationOf(*i);
+    if (t.interval.count() == 0) Fail(*i, "must be more than 0s (expected e.g. 1s)");
+  }
+  if (const Field* r = m.Get("rise")) t.rise = static_cast<int>(Number(*r, 1, 100));
+  if (const Field* r = m.Get("fall")) t.fall = static_cast<int>(Number(*r, 1, 100));
+  return t;
+}
+
 Config Parser::Parse(const YAML::Node& root) {
-  Map m = ReadMap(Field{root, "", 1}, {"interfaces", "api", "services"});
+  Map m = ReadMap(Field{root, "", 1}, {"interfaces", "api", "services", "vrrp"});
   Config config;
   config.interfaces =
       ParseInterfaces(Require(m, "interfaces", "a list of interface names, e.g. [eth0]"));
   if (const Field* a = m.Get("api")) config.api = ParseApi(*a);
+  if (const Field* services = m.Get("services")) config.services = ParseServices(*services);
+  // After the services, which tracks refer to.
+  if (const Field* v = m.Get("vrrp")) config.vrrp = ParseVrrp(*v, config);
+  return config;
+}
 
-  const Field* services = m.Get("services");
-  if (!services) return config;
+std::vector<ServiceConfig> Parser::ParseServices(const Field& f) const {
+  std::vector<ServiceConfig> out;
+  const Field* services = &f;
   std::vector<Field> items = ReadList(*services, "a list of services");
   if (items.size() > XLB_MAX_SERVICES - 1)
     Fail(*services, absl::StrCat(items.size(), " services, over the ", XLB_MAX_SERVICES - 1,
@@ -546,13 +808,13 @@ Config Parser::Parse(const YAML::Node& root) {
       Fail(item, absl::StrCat(sc.service.key.ToString(), " is used twice (first at line ",
                               it->second, ")"));
     reals += sc.reals.size();
-    config.services.push_back(std::move(sc));
+    out.push_back(std::move(sc));
   }
   // Each (service, real) pair takes one of the data plane's real ids.
   if (reals > XLB_MAX_REALS - 1)
     Fail(*services, absl::StrCat(reals, " reals in all, over the ", XLB_MAX_REALS - 1,
                                  " the data plane holds"));
-  return config;
+  return out;
 }
 
 }  // namespace
