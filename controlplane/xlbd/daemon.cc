@@ -139,6 +139,12 @@ absl::Status Daemon::Init() {
 }
 
 absl::Status Daemon::Adopt(const config::Config& cfg) {
+  // Never run a config with VIPs it cannot announce as if it could.
+  if (!cfg.vrrp.empty())
+    return absl::UnimplementedError(absl::StrCat(
+        options_.config_path, ": the vrrp: section (", cfg.vrrp.size(),
+        " instances) is not run by this version of xlbd yet; keep keepalived for VRRP and "
+        "remove the section"));
   if (auto st = SyncInterfaces(cfg.interfaces); !st.ok()) return st;
   auto previous = services_;
   services_ = cfg.services;

@@ -58,6 +58,11 @@ int main(int argc, char** argv) {
       std::cerr << cfg.status().message() << "\n";
       return 1;
     }
+    if (!cfg->vrrp.empty()) {
+      std::cerr << FLAGS_check_config << ": valid, but the vrrp: section is not run by this "
+                << "version of xlbd yet (xlbd refuses to start with it)\n";
+      return 1;
+    }
     std::cout << FLAGS_check_config << ": valid, " << cfg->services.size() << " services\n";
     return 0;
   }

@@ -1,0 +1,55 @@
+// The virtual addresses on an interface, through rtnetlink (libmnl). No
+// policy: the VRRP instance decides when; these only add, remove and list.
+//
+// IPv4 addresses carry a label (IFA_LABEL, shown by `ip addr` as the name
+// of the address), so ours can be found again after a crash: the kernel
+// wants it to start with the interface name and fit IFNAMSIZ-1 (15) bytes,
+// e.g. "eth0:vrrp51". IPv6 has no labels (the kernel ignores IFA_LABEL); it
+// is added with IFA_F_NODAD so the VIP is usable at once (a backup never
+// holds it, so a DAD failure would only delay the failover).
+#ifndef XLB_CONTROLPLANE_VRRP_ADDRESSES_H_
+#define XLB_CONTROLPLANE_VRRP_ADDRESSES_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "dataplane/address.h"
+
+namespace xlb::vrrp {
+
+// "IFNAME:SUFFIX" cut to 15 bytes (the kernel's limit), or an error if the
+// interface name leaves no room for ":" and one character.
+absl::StatusOr<std::string> AddressLabel(absl::string_view ifname, absl::string_view suffix);
+
+// Adds (or replaces, so adding twice is fine) address/prefix on ifindex.
+// `label` applies to IPv4 only and must start with the interface's name
+// (checked); empty means the kernel's default (the interface name).
+absl::Status AddAddress(uint32_t ifindex, const dataplane::IpAddress& address, int prefix_len,
+                        absl::string_view label);
+
+// Removes address/prefix from ifindex; an address that is not there is not
+// an error (so cleanup can run twice). The prefix must be the one it was
+// added with: the kernel matches it, so a wrong prefix also reads as "not
+// there" (EADDRNOTAVAIL) and returns OK while the address stays.
+absl::Status RemoveAddress(uint32_t ifindex, const dataplane::IpAddress& address, int prefix_len);
+
+struct InterfaceAddress {
+  dataplane::IpAddress address;
+  int prefix_len = 0;
+  std::string label;   // IPv4 only; empty for IPv6
+  uint32_t flags = 0;  // IFA_F_* (IFA_FLAGS when present)
+  uint8_t scope = 0;   // RT_SCOPE_*
+
+  bool operator==(const InterfaceAddress&) const = default;
+};
+
+// Every IPv4 and IPv6 address on ifindex, as the kernel reports them.
+absl::StatusOr<std::vector<InterfaceAddress>> ListAddresses(uint32_t ifindex);
+
+}  // namespace xlb::vrrp
+
+#endif  // XLB_CONTROLPLANE_VRRP_ADDRESSES_H_

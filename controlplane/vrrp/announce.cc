@@ -1,0 +1,170 @@
+#include "controlplane/vrrp/announce.h"
+
+#include <arpa/inet.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <net/if_arp.h>
+#include <netinet/icmp6.h>
+#include <netinet/in.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+
+namespace xlb::vrrp {
+namespace {
+
+using dataplane::IpAddress;
+
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+absl::Status SendGarp(const std::string& ifname, int ifindex, const MacAddress& mac,
+                      const IpAddress& vip, int count) {
+  const std::string what = absl::StrCat("gratuitous ARP for ", vip.ToString(), " on ", ifname);
+  Fd fd(socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, htons(ETH_P_ARP)));
+  if (fd.get() < 0) return absl::ErrnoToStatus(errno, what + ": socket");
+  sockaddr_ll to = {};
+  to.sll_family = AF_PACKET;
+  to.sll_protocol = htons(ETH_P_ARP);
+  to.sll_ifindex = ifindex;
+  to.sll_halen = 6;
+  std::memset(to.sll_addr, 0xff, 6);
+  const std::string arp = GratuitousArp(mac, vip);
+  for (int i = 0; i < count; ++i) {
+    if (sendto(fd.get(), arp.data(), arp.size(), 0, reinterpret_cast<const sockaddr*>(&to),
+               sizeof(to)) != static_cast<ssize_t>(arp.size()))
+      return absl::ErrnoToStatus(errno, what + ": send");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SendNa(const std::string& ifname, int ifindex, const MacAddress& mac,
+                    const IpAddress& vip, int count) {
+  const std::string what =
+      absl::StrCat("neighbour advertisement for ", vip.ToString(), " on ", ifname);
+  Fd fd(socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMPV6));
+  if (fd.get() < 0) return absl::ErrnoToStatus(errno, what + ": socket");
+  if (setsockopt(fd.get(), SOL_SOCKET, SO_BINDTODEVICE, ifname.c_str(), ifname.size()) != 0)
+    return absl::ErrnoToStatus(errno, what + ": SO_BINDTODEVICE");
+  const int hops = 255;
+  if (setsockopt(fd.get(), IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &hops, sizeof(hops)) != 0 ||
+      setsockopt(fd.get(), IPPROTO_IPV6, IPV6_UNICAST_HOPS, &hops, sizeof(hops)) != 0)
+    return absl::ErrnoToStatus(errno, what + ": hop limit");
+  if (setsockopt(fd.get(), IPPROTO_IPV6, IPV6_MULTICAST_IF, &ifindex, sizeof(ifindex)) != 0)
+    return absl::ErrnoToStatus(errno, what + ": IPV6_MULTICAST_IF");
+  const std::string na = UnsolicitedNeighborAdvert(mac, vip);
+  sockaddr_in6 to = {};
+  to.sin6_family = AF_INET6;
+  inet_pton(AF_INET6, "ff02::1", &to.sin6_addr);
+  to.sin6_scope_id = ifindex;
+  const std::string src = vip.bytes();
+  for (int i = 0; i < count; ++i) {
+    iovec iov = {const_cast<char*>(na.data()), na.size()};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(in6_pktinfo))] = {};
+    msghdr msg = {};
+    msg.msg_name = &to;
+    msg.msg_namelen = sizeof(to);
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof(control);
+    cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+    cmsg->cmsg_level = IPPROTO_IPV6;
+    cmsg->cmsg_type = IPV6_PKTINFO;
+    cmsg->cmsg_len = CMSG_LEN(sizeof(in6_pktinfo));
+    in6_pktinfo info = {};
+    info.ipi6_ifindex = ifindex;
+    std::memcpy(&info.ipi6_addr, src.data(), 16);
+    std::memcpy(CMSG_DATA(cmsg), &info, sizeof(info));
+    ssize_t n = sendmsg(fd.get(), &msg, 0);
+    if (n < 0 && (errno == EINVAL || errno == EADDRNOTAVAIL)) {
+      // The VIP is not (yet) ours: let the kernel choose the source.
+      msg.msg_control = nullptr;
+      msg.msg_controllen = 0;
+      n = sendmsg(fd.get(), &msg, 0);
+    }
+    if (n != static_cast<ssize_t>(na.size())) return absl::ErrnoToStatus(errno, what + ": send");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::string GratuitousArp(const MacAddress& mac, const IpAddress& vip) {
+  std::string p(28, '\0');
+  auto* b = reinterpret_cast<uint8_t*>(p.data());
+  b[0] = 0x00, b[1] = 0x01;  // hardware: Ethernet
+  b[2] = 0x08, b[3] = 0x00;  // protocol: IPv4
+  b[4] = 6, b[5] = 4;
+  b[6] = 0x00, b[7] = 0x01;  // request
+  const std::string ip = vip.bytes();
+  std::memcpy(b + 8, mac.data(), 6);   // sender MAC
+  std::memcpy(b + 14, ip.data(), 4);   // sender IP
+  // target MAC stays 00:00:00:00:00:00
+  std::memcpy(b + 24, ip.data(), 4);   // target IP
+  return p;
+}
+
+std::string UnsolicitedNeighborAdvert(const MacAddress& mac, const IpAddress& vip) {
+  std::string p(32, '\0');
+  auto* b = reinterpret_cast<uint8_t*>(p.data());
+  b[0] = ND_NEIGHBOR_ADVERT;  // 136; code 0; checksum 0 (kernel)
+  b[4] = 0x20;                // flags: Override only
+  const std::string target = vip.bytes();
+  std::memcpy(b + 8, target.data(), 16);
+  b[24] = ND_OPT_TARGET_LINKADDR;  // 2
+  b[25] = 1;                       // length in units of 8 bytes
+  std::memcpy(b + 26, mac.data(), 6);
+  return p;
+}
+
+absl::StatusOr<MacAddress> InterfaceMac(absl::string_view ifname) {
+  if (ifname.empty() || ifname.size() >= IFNAMSIZ)
+    return absl::InvalidArgumentError(absl::StrCat("bad interface name \"", ifname, "\""));
+  Fd fd(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (fd.get() < 0) return absl::ErrnoToStatus(errno, "socket");
+  ifreq ifr = {};
+  std::memcpy(ifr.ifr_name, ifname.data(), ifname.size());
+  if (ioctl(fd.get(), SIOCGIFHWADDR, &ifr) != 0)
+    return absl::ErrnoToStatus(errno, absl::StrCat("MAC address of ", ifname));
+  if (ifr.ifr_hwaddr.sa_family != ARPHRD_ETHER)
+    return absl::FailedPreconditionError(absl::StrCat(ifname, " is not Ethernet"));
+  MacAddress mac;
+  std::memcpy(mac.data(), ifr.ifr_hwaddr.sa_data, 6);
+  return mac;
+}
+
+absl::Status Announce(absl::string_view ifname_view, const std::vector<IpAddress>& addresses,
+                      int count) {
+  const std::string ifname(ifname_view);
+  auto mac = InterfaceMac(ifname);
+  if (!mac.ok()) return mac.status();
+  const int ifindex = static_cast<int>(if_nametoindex(ifname.c_str()));
+  if (ifindex == 0) return absl::ErrnoToStatus(errno, absl::StrCat("announce on ", ifname));
+  absl::Status first;
+  for (const IpAddress& vip : addresses) {
+    absl::Status st = vip.is_v4() ? SendGarp(ifname, ifindex, *mac, vip, count)
+                                  : SendNa(ifname, ifindex, *mac, vip, count);
+    first.Update(st);
+  }
+  return first;
+}
+
+}  // namespace xlb::vrrp
