@@ -12,7 +12,7 @@ packages=(
   libgtest-dev libgmock-dev libmnl-dev libyaml-cpp-dev libasio-dev nlohmann-json3-dev
   libclang-rt-14-dev  # scripts/fuzz_vrrp.sh (libFuzzer, sanitizers)
   # the lab and the tests
-  iproute2 ethtool iputils-ping tcpdump curl jq
+  iproute2 ethtool iputils-ping tcpdump curl jq keepalived
 )
 missing=()
 for p in "${packages[@]}"; do
