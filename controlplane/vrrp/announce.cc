@@ -15,6 +15,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "controlplane/vrrp/io.h"
 
 namespace xlb::vrrp {
 namespace {
@@ -74,32 +75,10 @@ absl::Status SendNa(const std::string& ifname, int ifindex, const MacAddress& ma
   to.sin6_family = AF_INET6;
   inet_pton(AF_INET6, "ff02::1", &to.sin6_addr);
   to.sin6_scope_id = ifindex;
-  const std::string src = vip.bytes();
   for (int i = 0; i < count; ++i) {
-    iovec iov = {const_cast<char*>(na.data()), na.size()};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(in6_pktinfo))] = {};
-    msghdr msg = {};
-    msg.msg_name = &to;
-    msg.msg_namelen = sizeof(to);
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof(control);
-    cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-    cmsg->cmsg_level = IPPROTO_IPV6;
-    cmsg->cmsg_type = IPV6_PKTINFO;
-    cmsg->cmsg_len = CMSG_LEN(sizeof(in6_pktinfo));
-    in6_pktinfo info = {};
-    info.ipi6_ifindex = ifindex;
-    std::memcpy(&info.ipi6_addr, src.data(), 16);
-    std::memcpy(CMSG_DATA(cmsg), &info, sizeof(info));
-    ssize_t n = sendmsg(fd.get(), &msg, 0);
-    if (n < 0 && (errno == EINVAL || errno == EADDRNOTAVAIL)) {
-      // The VIP is not (yet) ours: let the kernel choose the source.
-      msg.msg_control = nullptr;
-      msg.msg_controllen = 0;
-      n = sendmsg(fd.get(), &msg, 0);
-    }
+    ssize_t n = SendIpv6(fd.get(), na, to, ifindex, vip);
+    if (n < 0 && (errno == EINVAL || errno == EADDRNOTAVAIL))
+      n = SendIpv6(fd.get(), na, to, ifindex, std::nullopt);  // the VIP is not ours yet
     if (n != static_cast<ssize_t>(na.size())) return absl::ErrnoToStatus(errno, what + ": send");
   }
   return absl::OkStatus();

@@ -149,7 +149,6 @@ absl::Status Channel::Send(absl::string_view data, const IpAddress& dst) {
   msg.msg_iovlen = 1;
   sockaddr_in sin = {};
   sockaddr_in6 sin6 = {};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(in6_pktinfo))] = {};
   if (options_.family == Family::kV4) {
     if (data.size() < kIpv4HeaderLen)
       return absl::InvalidArgumentError(absl::StrCat(Where(), ": not an IPv4 packet"));
@@ -161,23 +160,10 @@ absl::Status Channel::Send(absl::string_view data, const IpAddress& dst) {
     sin6.sin6_family = AF_INET6;
     std::memcpy(&sin6.sin6_addr, dst_bytes.data(), 16);
     sin6.sin6_scope_id = ifindex_;  // for link-local / ff02:: destinations
-    msg.msg_name = &sin6;
-    msg.msg_namelen = sizeof(sin6);
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof(control);
-    cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-    cmsg->cmsg_level = IPPROTO_IPV6;
-    cmsg->cmsg_type = IPV6_PKTINFO;
-    cmsg->cmsg_len = CMSG_LEN(sizeof(in6_pktinfo));
-    in6_pktinfo info = {};
-    info.ipi6_ifindex = ifindex_;
-    if (options_.source) {
-      const std::string src = options_.source->bytes();
-      std::memcpy(&info.ipi6_addr, src.data(), 16);
-    }
-    std::memcpy(CMSG_DATA(cmsg), &info, sizeof(info));
   }
-  const ssize_t n = sendmsg(fd, &msg, 0);
+  const ssize_t n = options_.family == Family::kV4
+                        ? sendmsg(fd, &msg, 0)
+                        : SendIpv6(fd, data, sin6, ifindex_, options_.source);
   if (n < 0) return Errno(errno, Where(), absl::StrCat("send to ", dst.ToString()));
   if (static_cast<size_t>(n) != data.size())
     return absl::InternalError(absl::StrCat(Where(), ": short send to ", dst.ToString()));
@@ -265,6 +251,31 @@ void Channel::AsyncReceive(ReceiveHandler handler) {
         }
         handler(std::move(r));
       });
+}
+
+ssize_t SendIpv6(int fd, absl::string_view data, const sockaddr_in6& to, uint32_t ifindex,
+                 const std::optional<dataplane::IpAddress>& source) {
+  iovec iov = {const_cast<char*>(data.data()), data.size()};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(in6_pktinfo))] = {};
+  msghdr msg = {};
+  msg.msg_name = const_cast<sockaddr_in6*>(&to);
+  msg.msg_namelen = sizeof(to);
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof(control);
+  cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+  cmsg->cmsg_level = IPPROTO_IPV6;
+  cmsg->cmsg_type = IPV6_PKTINFO;
+  cmsg->cmsg_len = CMSG_LEN(sizeof(in6_pktinfo));
+  in6_pktinfo info = {};
+  info.ipi6_ifindex = ifindex;
+  if (source) {
+    const std::string src = source->bytes();
+    std::memcpy(&info.ipi6_addr, src.data(), 16);
+  }
+  std::memcpy(CMSG_DATA(cmsg), &info, sizeof(info));
+  return sendmsg(fd, &msg, 0);
 }
 
 }  // namespace xlb::vrrp

@@ -30,6 +30,9 @@
 #ifndef XLB_CONTROLPLANE_VRRP_IO_H_
 #define XLB_CONTROLPLANE_VRRP_IO_H_
 
+#include <netinet/in.h>
+#include <sys/types.h>
+
 #include <functional>
 #include <memory>
 #include <optional>
@@ -108,6 +111,11 @@ class Channel {
   asio::posix::stream_descriptor descriptor_;
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // expires with *this
 };
+
+// Sends `data` to `to` out of `ifindex` with IPV6_PKTINFO, from `source`
+// (unset: the kernel chooses). Returns what sendmsg returns (-1: errno).
+ssize_t SendIpv6(int fd, absl::string_view data, const sockaddr_in6& to, uint32_t ifindex,
+                 const std::optional<dataplane::IpAddress>& source);
 
 }  // namespace xlb::vrrp
 
