@@ -74,6 +74,8 @@ lab_role 1 primary
 write_config
 start_xlbd
 
+check "the API socket is root-only (mode 600)" test "$(stat -c %a "$SOCK")" = 600
+
 # (1) Traffic through the VIPs.
 out=$(lab_client connect --target "$LAB_VIP4:80" --count 300 || true)
 check "(1) 300 connections through the DR VIP succeed" passed_all "$out" connect 300
