@@ -55,11 +55,12 @@ struct {
 } reals SEC(".maps");
 
 /* One Maglev table: slot -> real id. Tables of different services differ in
- * size, so the template carries BPF_F_INNER_MAP. */
+ * size, so the template carries BPF_F_INNER_MAP; the control plane writes
+ * them through a memory mapping (BPF_F_MMAPABLE), not slot by slot. */
 struct maglev_table {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
-	__uint(map_flags, BPF_F_INNER_MAP);
+	__uint(map_flags, BPF_F_INNER_MAP | BPF_F_MMAPABLE);
 	__type(key, __u32);
 	__type(value, __u32);
 };

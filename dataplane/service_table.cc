@@ -3,6 +3,8 @@
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <net/if.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <bit>
@@ -16,8 +18,6 @@
 
 namespace xlb::dataplane {
 namespace {
-
-constexpr uint32_t kBatch = 8192;  // slots per batched map syscall
 
 xlb_service_key ToBpfKey(const ServiceKey& key) {
   xlb_service_key k = {};
@@ -78,46 +78,49 @@ ServiceOptions FromBpfValue(const xlb_service& v, const ServiceKey& key) {
   return o;
 }
 
-// Reads `n` u32 values of an array map, in batches.
-absl::StatusOr<std::vector<uint32_t>> ReadU32Array(const MapFd& map, uint32_t n) {
-  std::vector<uint32_t> keys(n), values(n);
-  uint32_t done = 0, in_batch = 0, out_batch = 0;
-  bool first = true;
-  while (done < n) {
-    uint32_t count = std::min(kBatch, n - done);
-    int rc = bpf_map_lookup_batch(map.fd(), first ? nullptr : &in_batch, &out_batch,
-                                  keys.data() + done, values.data() + done, &count, nullptr);
-    if (rc != 0 && errno != ENOENT) return absl::ErrnoToStatus(errno, "read map " + map.name());
-    done += count;
-    if (rc != 0) break;  // ENOENT: the end
-    in_batch = out_batch;
-    first = false;
-  }
-  std::vector<uint32_t> out(n, 0);
-  for (uint32_t i = 0; i < done; ++i)
-    if (keys[i] < n) out[keys[i]] = values[i];
-  return out;
-}
-
-// Writes values[i] to slot slots[i], in batches.
-absl::Status WriteU32Slots(const MapFd& map, std::vector<uint32_t>& slots,
-                           std::vector<uint32_t>& values) {
-  for (size_t done = 0; done < slots.size();) {
-    uint32_t count = std::min<size_t>(kBatch, slots.size() - done);
-    if (bpf_map_update_batch(map.fd(), slots.data() + done, values.data() + done, &count,
-                             nullptr) != 0)
-      return absl::ErrnoToStatus(errno, "write map " + map.name());
-    done += count;
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
 
-// One Maglev table buffer: its own inner map and what we last wrote in it.
+// One Maglev table buffer: its own inner map, memory-mappable, so its slots
+// are written and read in place rather than one map entry at a time.
 struct ServiceTable::Table {
   MapFd map;
-  std::vector<uint32_t> slots;
+  // mmap of the map's values. An array map's elements are 8-byte aligned,
+  // so slot i is the u32 at the start of the i-th 8-byte element.
+  uint32_t* words = nullptr;
+  uint32_t size = 0;
+  uint32_t& slot(uint32_t i) { return words[2 * i]; }
+  uint32_t slot(uint32_t i) const { return words[2 * i]; }
+
+  Table() = default;
+  Table(const Table&) = delete;
+  Table& operator=(const Table&) = delete;
+  ~Table() { Unmap(); }
+
+  void Unmap() {
+    if (words) munmap(words, Bytes(size));
+    words = nullptr;
+    size = 0;
+  }
+  static size_t Bytes(uint32_t n) {
+    const size_t page = sysconf(_SC_PAGESIZE);
+    return (static_cast<size_t>(n) * sizeof(uint64_t) + page - 1) / page * page;
+  }
+  // Takes `fd` (an array map of `n` u32 values) and maps it.
+  absl::Status Adopt(int fd, uint32_t n, const std::string& name) {
+    Unmap();
+    map = MapFd(fd, name);
+    void* mem = mmap(nullptr, Bytes(n), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (mem == MAP_FAILED) return absl::ErrnoToStatus(errno, "map " + name + " into memory");
+    words = static_cast<uint32_t*>(mem);
+    size = n;
+    return absl::OkStatus();
+  }
+  bool Holds(const std::vector<uint32_t>& table) const {
+    if (!words || size != table.size()) return false;
+    for (uint32_t i = 0; i < size; ++i)
+      if (slot(i) != table[i]) return false;
+    return true;
+  }
 };
 
 struct ServiceTable::Entry {
@@ -170,15 +173,14 @@ absl::Status ServiceTable::AdoptAll() {
       int fd = bpf_map_get_fd_by_id(inner_id);
       if (fd < 0) return absl::ErrnoToStatus(errno, "open a Maglev table of " +
                                                         e->service.key.ToString());
-      Table& t = e->tables[b];
-      t.map = MapFd(fd, "maglev table of " + e->service.key.ToString());
+      const std::string name = "maglev table of " + e->service.key.ToString();
       bpf_map_info info = {};
       uint32_t len = sizeof(info);
-      if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0)
-        return absl::ErrnoToStatus(errno, "inspect " + t.map.name());
-      auto slots = ReadU32Array(t.map, info.max_entries);
-      if (!slots.ok()) return slots.status();
-      t.slots = std::move(*slots);
+      if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0) {
+        close(fd);
+        return absl::ErrnoToStatus(errno, "inspect " + name);
+      }
+      if (auto st = e->tables[b].Adopt(fd, info.max_entries, name); !st.ok()) return st;
     }
     free_service_ids_.erase(e->value.id);
     next_gen_ = std::max(next_gen_, e->value.gen + 1);
@@ -341,30 +343,26 @@ absl::Status ServiceTable::PublishTable(Entry& e, xlb_service value) {
 
   const uint32_t live = e.value.active_table & 1;
   value.active_table = live;
-  if (std::memcmp(&value, &e.value, sizeof(value)) == 0 && e.tables[live].slots == *table)
+  if (std::memcmp(&value, &e.value, sizeof(value)) == 0 && e.tables[live].Holds(*table))
     return absl::OkStatus();  // the packet path already has exactly this
   const uint32_t target = live ^ 1;
   Table& t = e.tables[target];
-  if (t.map.fd() < 0 || t.slots.size() != value.table_size) {
-    LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP);
+  if (t.map.fd() < 0 || t.size != value.table_size) {
+    LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP | BPF_F_MMAPABLE);
     int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "xlb_maglev", sizeof(uint32_t), sizeof(uint32_t),
                             value.table_size, &opts);
     if (fd < 0)
       return absl::ErrnoToStatus(errno, "create a Maglev table for " + e.service.key.ToString());
-    t.map = MapFd(fd, "maglev table of " + e.service.key.ToString());
-    t.slots.assign(value.table_size, 0);
+    if (auto st = t.Adopt(fd, value.table_size, "maglev table of " + e.service.key.ToString());
+        !st.ok())
+      return st;
     uint32_t outer = value.id * 2 + target;
     if (auto st = maps_->maglev_tables.Update(&outer, &fd); !st.ok()) return st;
   }
-  std::vector<uint32_t> changed, ids;
-  for (uint32_t i = 0; i < value.table_size; ++i) {
-    if (t.slots[i] != (*table)[i]) {
-      changed.push_back(i);
-      ids.push_back((*table)[i]);
-    }
-  }
-  if (auto st = WriteU32Slots(t.map, changed, ids); !st.ok()) return st;
-  t.slots = std::move(*table);
+  // Only the slots that differ are written: the buffer holds the table from
+  // two changes ago, which mostly agrees (Maglev moves few slots).
+  for (uint32_t i = 0; i < value.table_size; ++i)
+    if (t.slot(i) != (*table)[i]) t.slot(i) = (*table)[i];
 
   value.active_table = target;
   const xlb_service_key key = ToBpfKey(e.service.key);
