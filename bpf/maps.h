@@ -60,7 +60,7 @@ struct {
 struct maglev_table {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
-	__uint(map_flags, BPF_F_INNER_MAP | BPF_F_MMAPABLE);
+	__uint(map_flags, XLB_MAGLEV_TABLE_FLAGS);
 	__type(key, __u32);
 	__type(value, __u32);
 };

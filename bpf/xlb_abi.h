@@ -13,6 +13,7 @@
 #ifndef XLB_ABI_H
 #define XLB_ABI_H
 
+#include <linux/bpf.h>
 #include <linux/types.h>
 
 /* ---- sizes ------------------------------------------------------------- */
@@ -28,6 +29,10 @@
 /* Two Maglev tables per service (double buffering): the outer map slot of
  * service s, buffer b (0 or 1) is s * 2 + b. */
 #define XLB_MAGLEV_OUTER_SIZE (XLB_MAX_SERVICES * 2)
+/* Flags of every Maglev table (an array of __u32): sizes differ between
+ * services (BPF_F_INNER_MAP), and the control plane writes them through a
+ * memory mapping (BPF_F_MMAPABLE). */
+#define XLB_MAGLEV_TABLE_FLAGS (BPF_F_INNER_MAP | BPF_F_MMAPABLE)
 
 #define XLB_FAMILY_V4 4
 #define XLB_FAMILY_V6 6

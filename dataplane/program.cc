@@ -95,6 +95,23 @@ absl::Status ReusePinned(struct bpf_map* m, const std::string& pin_dir) {
     return mismatch("max entries", info.max_entries, bpf_map__max_entries(m));
   if ((info.map_flags & ~BPF_F_RDONLY_PROG) != (bpf_map__map_flags(m) & ~BPF_F_RDONLY_PROG))
     return mismatch("flags", info.map_flags, bpf_map__map_flags(m));
+  if (name == "maglev_tables") {
+    // The kernel checks every inner map against the pinned outer map's
+    // template, which the map info does not show: compare an inner map.
+    for (uint32_t key = 0; key < info.max_entries; ++key) {
+      uint32_t inner_id;
+      if (bpf_map_lookup_elem(fd, &key, &inner_id) != 0) continue;
+      int inner = bpf_map_get_fd_by_id(inner_id);
+      if (inner < 0) continue;
+      bpf_map_info inner_info = {};
+      uint32_t inner_len = sizeof(inner_info);
+      int rc = bpf_obj_get_info_by_fd(inner, &inner_info, &inner_len);
+      close(inner);
+      if (rc == 0 && inner_info.map_flags != XLB_MAGLEV_TABLE_FLAGS)
+        return mismatch("Maglev tables with flags", inner_info.map_flags, XLB_MAGLEV_TABLE_FLAGS);
+      break;
+    }
+  }
   if (bpf_map__reuse_fd(m, fd) != 0)
     return absl::ErrnoToStatus(errno, absl::StrCat("reuse pinned map ", path));
   return absl::OkStatus();

@@ -348,7 +348,7 @@ absl::Status ServiceTable::PublishTable(Entry& e, xlb_service value) {
   const uint32_t target = live ^ 1;
   Table& t = e.tables[target];
   if (t.map.fd() < 0 || t.size != value.table_size) {
-    LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP | BPF_F_MMAPABLE);
+    LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = XLB_MAGLEV_TABLE_FLAGS);
     int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "xlb_maglev", sizeof(uint32_t), sizeof(uint32_t),
                             value.table_size, &opts);
     if (fd < 0)
