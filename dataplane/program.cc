@@ -256,14 +256,16 @@ absl::Status Program::Detach(const std::string& ifname) {
   return DetachXlb(ifname, &maps_.tx_ports);
 }
 
-absl::Status Program::Unpin() {
-  if (pin_dir_.empty()) return absl::OkStatus();
+absl::Status Program::Unpin() { return UnpinMaps(pin_dir_); }
+
+absl::Status UnpinMaps(const std::string& pin_dir) {
+  if (pin_dir.empty()) return absl::OkStatus();
   for (const auto& name : Maps::Names()) {
-    std::string path = absl::StrCat(pin_dir_, "/", name);
+    std::string path = absl::StrCat(pin_dir, "/", name);
     if (unlink(path.c_str()) != 0 && errno != ENOENT)
       return absl::ErrnoToStatus(errno, absl::StrCat("unpin ", path));
   }
-  rmdir(pin_dir_.c_str());  // only if empty; other files are not ours
+  rmdir(pin_dir.c_str());  // only if empty; other files are not ours
   return absl::OkStatus();
 }
 

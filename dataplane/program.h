@@ -60,6 +60,10 @@ class Program {
 // when `dir` is below it and nothing is mounted there yet.
 absl::Status EnsureBpffsDir(const std::string& dir);
 
+// Removes xlb's pins from `pin_dir` (the maps live on while a program uses
+// them); maps that are not pinned there are no error.
+absl::Status UnpinMaps(const std::string& pin_dir);
+
 // Removes the XDP program from `ifname` if it is xlb's; a no-op otherwise.
 absl::Status DetachXlb(const std::string& ifname, const MapFd* tx_ports);
 

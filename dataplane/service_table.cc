@@ -207,8 +207,7 @@ absl::Status ServiceTable::AdoptAll() {
       s.spec.weight = r.weight;
       s.id = id;
       s.gen = r.gen;
-      s.nexthop_known = r.flags & XLB_REAL_F_NEXTHOP;
-      if (s.nexthop_known) {
+      if (r.flags & XLB_REAL_F_NEXTHOP) {
         Nexthop nh;
         nh.ifindex = r.ifindex;
         std::memcpy(nh.dmac.data(), r.dmac, 6);
@@ -434,12 +433,15 @@ absl::Status ServiceTable::Upsert(const Service& service) {
   // Generations come from the counter real ids use, so a connection made
   // for a deleted service never matches the next one to get its id.
   const uint32_t gen = next_gen_++;
-  e.value = ToBpfValue(service, id, gen, /*active=*/1);  // publishing fills buffer 0
+  // No table yet: until it has reals the packet path finds none and drops,
+  // counted as no_real; the first reals are published into buffer 0.
+  e.value = ToBpfValue(service, id, gen, /*active=*/1);
   services_[service.key] = std::move(owned);
   // The VIP is announced to the packet path before its service appears.
   absl::Status st = maps_->service_gens.Update(&id, &gen);
   if (st.ok()) st = UpdateVip(service.key.vip);
-  if (st.ok()) st = PublishTable(e, e.value);
+  const xlb_service_key bkey = ToBpfKey(service.key);
+  if (st.ok()) st = maps_->services.Update(&bkey, &e.value);
   if (!st.ok()) {
     for (uint32_t outer : {id * 2, id * 2 + 1}) (void)maps_->maglev_tables.Delete(&outer);
     services_.erase(service.key);
@@ -514,7 +516,6 @@ absl::Status ServiceTable::SetReals(const ServiceKey& key, const std::vector<Rea
         old->second.nexthop == resolved && old->second.id == r.id)
       continue;
     r.nexthop = resolved;
-    r.nexthop_known = resolved.has_value();
     if (auto st = WriteReal(e, r, resolved ? &*resolved : nullptr); !st.ok()) return st;
   }
   // Same reals with the same weights: the table would come out the same.
@@ -537,7 +538,6 @@ absl::Status ServiceTable::RefreshNexthops() {
       auto nh = resolver_->Resolve(r.spec.address);
       if (!nh.ok() || *nh == r.nexthop) continue;
       r.nexthop = *nh;
-      r.nexthop_known = nh->has_value();
       if (auto st = WriteReal(*e, r, r.nexthop ? &*r.nexthop : nullptr); !st.ok()) return st;
     }
   }

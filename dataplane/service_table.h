@@ -24,8 +24,7 @@ struct RealState {
   RealSpec spec;
   uint32_t id = 0;
   uint32_t gen = 0;
-  bool nexthop_known = false;  // next hop resolved by the control plane
-  std::optional<Nexthop> nexthop;  // what was written for it
+  std::optional<Nexthop> nexthop;  // resolved by the control plane and written; else the FIB
 };
 
 struct ServiceState {

@@ -191,16 +191,9 @@ void Daemon::SyncHealth() {
       monitor_->Set(id, s.health, r.address, EffectivePort(s.service.key, r));
     }
   }
-  for (auto it = down_.begin(); it != down_.end();) {
-    if (ids.contains(it->first)) {
-      ++it;
-      continue;
-    }
-    monitor_->Remove(it->first);
-    it = down_.erase(it);
-  }
   for (const auto& id : monitor_->Ids())
     if (!ids.contains(id)) monitor_->Remove(id);
+  std::erase_if(down_, [&](const auto& entry) { return !ids.contains(entry.first); });
 }
 
 absl::Status Daemon::Reconcile() {

@@ -101,12 +101,6 @@ absl::Status Detach(Session& s, Args& a) {
   return absl::OkStatus();
 }
 
-absl::Status Unpin(Session& s) {
-  for (const auto& name : Maps::Names()) unlink((s.pin_dir + "/" + name).c_str());
-  rmdir(s.pin_dir.c_str());
-  return absl::OkStatus();
-}
-
 absl::Status ServiceCmd(Session& s, Args& a) {
   std::string verb = a.next();
   auto key = ParseServiceKey(a.next());
@@ -174,7 +168,7 @@ absl::Status RealCmd(Session& s, Args& a) {
     auto state = s.table->Get(*key);
     if (!state.ok()) return state.status();
     bool all = true;
-    for (const auto& r : state->reals) all &= r.nexthop_known;
+    for (const auto& r : state->reals) all &= r.nexthop.has_value();
     if (all) return absl::OkStatus();
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     if (auto st = s.table->SetReals(*key, reals); !st.ok()) return st;
@@ -209,7 +203,7 @@ absl::Status List(Session& s, Args& a) {
     std::cout << absl::StrFormat("%-4s %-28s %-12s %s\n", svc.service.key.protocol == Protocol::kUdp ? "UDP" : "TCP",
                                  svc.service.key.ToString(), "", figures);
     for (const auto& r : svc.reals) {
-      std::string rf = r.nexthop_known ? "" : "(next hop via FIB)";
+      std::string rf = r.nexthop ? "" : "(next hop via FIB)";
       if (stats) {
         auto c = ReadRealCounters(s.maps, r.id);
         if (!c.ok()) return c.status();
@@ -265,7 +259,7 @@ absl::Status Run(Args& a) {
   std::string cmd = a.next();
   if (cmd == "attach") return Attach(s, a);
   if (cmd == "detach") return Detach(s, a);
-  if (cmd == "unpin") return Unpin(s);
+  if (cmd == "unpin") return UnpinMaps(s.pin_dir);
   if (cmd == "service") return ServiceCmd(s, a);
   if (cmd == "real") return RealCmd(s, a);
   if (cmd == "list") return List(s, a);
