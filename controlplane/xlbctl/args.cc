@@ -22,6 +22,12 @@ const char kUsage[] = R"(usage: xlbctl [--socket PATH] [--json] COMMAND
   health                                 every real's check: state, last result, since when
   config save [PATH]                     the running state as a config file xlbd accepts
   config reload                          read the config file again, dropping runtime changes
+  vrrp                                   every VRRP instance: state, priorities, master, counters
+Without a daemon:
+  import keepalived FILE                 a keepalived.conf as xlb YAML, and what did not carry over
+  vrrp plan --directors A,B,C --vips ADDR,... [--interface IF] [--vrid-base N]
+            [--check-capacity TRAFFIC,LINK]
+                                         the vrrp: section of each director's config
 Runtime changes (service/real add, set, del) last until `config reload` or a restart; a SIGHUP
 with an unchanged file keeps them; `config save` makes them the file.
 )";

@@ -6,6 +6,7 @@
 
 #include "controlplane/xlbctl/args.h"
 #include "controlplane/xlbctl/client.h"
+#include "controlplane/xlbctl/local_commands.h"
 #include "controlplane/xlbctl/render.h"
 
 namespace {
@@ -24,6 +25,10 @@ int main(int argc, char** argv) {
     std::cout << kUsage;
     return 0;
   }
+  // Local commands need no daemon.
+  if (!args.empty() && args[0] == "import") return RunImport({args.begin() + 1, args.end()});
+  if (args.size() >= 2 && args[0] == "vrrp" && args[1] == "plan")
+    return RunVrrpPlan({args.begin() + 2, args.end()});
   auto cmd = ParseArgs(args);
   if (!cmd.ok()) return Fail(std::string(cmd.status().message()), 2);
   const std::string body = cmd->body.is_null() ? "" : cmd->body.dump();
