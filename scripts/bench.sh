@@ -8,6 +8,10 @@
 #       time from `xlbctl real set --weight` to the map change (beside
 #       `xlbctl status`, the process start-up floor), and from xlbd's start
 #       to a config of 1x3 and 100 services x 100 reals in the maps.
+#   scripts/bench.sh failover [--json] [--trials N] [--adverts MS,MS]
+#       VRRP failover of xlbd beside keepalived in the same roles: SIGKILL
+#       and SIGTERM of the master -> the backup holds the VIP, and the first
+#       new TCP connection through it (scripts/bench/failover.sh).
 #
 # Needs root (re-runs itself with sudo). Builds the benchmark first; build
 # output goes to stderr, so with --json stdout holds the JSON object only.
@@ -26,6 +30,8 @@ benchmarks:
             options: --json  --batches N  --calls N
   control   xlbctl real set --weight -> map change; xlbd start -> 100x100 config in the maps
             options: --json  --trials N  --starts N
+  failover  VRRP failover (kill, graceful) of xlbd and keepalived, 20 ms and 100 ms adverts
+            options: --json  --trials N (default 5)  --adverts MS,MS
 
 Needs root; without it the script re-runs itself with sudo.
 EOF
@@ -70,6 +76,15 @@ case "$1" in
       build_target "$target"
     done
     exec "$build/tests/bench/control_bench" "$@"
+    ;;
+  failover)
+    need_root "$@"
+    shift
+    for target in controlplane/xlbd controlplane/xlbctl tests/lab/xlb-lab-server \
+      tests/lab/xlb-lab-client bpf/pass.bpf.o; do
+      build_target "$target"
+    done
+    exec "$root/scripts/bench/failover.sh" "$build" "$@"
     ;;
   *)
     echo "bench.sh: unknown benchmark '$1'" >&2

@@ -25,7 +25,8 @@ std::string ServiceLabels(const ServiceView& s) {
 
 }  // namespace
 
-std::string RenderMetrics(const StatusView& status, const std::vector<ServiceView>& services) {
+std::string RenderMetrics(const StatusView& status, const std::vector<ServiceView>& services,
+                          const std::vector<vrrp::InstanceStatus>& vrrp) {
   Family svc_packets{"xlb_service_packets_total", "counter", "Packets forwarded for the service.", ""};
   Family svc_bytes{"xlb_service_bytes_total", "counter", "Bytes forwarded for the service.", ""};
   Family svc_conns{"xlb_service_new_connections_total", "counter",
@@ -60,9 +61,40 @@ std::string RenderMetrics(const StatusView& status, const std::vector<ServiceVie
   Family conns{"xlb_conn_table_entries", "gauge", "Entries in the connection table.", ""};
   Add(conns, "", status.conn_table_entries);
 
+  Family vrrp_state{"xlb_vrrp_state", "gauge",
+                    "VRRP state: 0 initialize, 1 backup, 2 master, 3 fault.", ""};
+  Family vrrp_master{"xlb_vrrp_master", "gauge", "1 while the instance is master (holds its VIPs).", ""};
+  Family vrrp_priority{"xlb_vrrp_priority", "gauge",
+                       "VRRP priority: configured, and effective (after tracking).", ""};
+  Family vrrp_sent{"xlb_vrrp_adverts_sent_total", "counter", "VRRP adverts sent.", ""};
+  Family vrrp_received{"xlb_vrrp_adverts_received_total", "counter",
+                       "Valid VRRP adverts received for the instance.", ""};
+  Family vrrp_dropped{"xlb_vrrp_adverts_dropped_total", "counter",
+                      "VRRP adverts dropped, by reason.", ""};
+  Family vrrp_changes{"xlb_vrrp_state_changes_total", "counter", "VRRP state changes.", ""};
+  for (const auto& v : vrrp) {
+    const std::string l = absl::StrCat("instance=\"", v.config.name, "\",interface=\"",
+                                       v.config.interface, "\",vrid=\"", int{v.config.vrid}, "\"");
+    Add(vrrp_state, l, static_cast<uint64_t>(v.state));
+    Add(vrrp_master, l, v.state == vrrp::State::kMaster);
+    Add(vrrp_priority, absl::StrCat(l, ",kind=\"configured\""), v.config.priority);
+    Add(vrrp_priority, absl::StrCat(l, ",kind=\"effective\""), v.effective_priority);
+    Add(vrrp_sent, l, v.counters.adverts_sent);
+    Add(vrrp_received, l, v.counters.adverts_received);
+    for (size_t i = 1; i < v.counters.dropped.size(); ++i)
+      Add(vrrp_dropped,
+          absl::StrCat(l, ",reason=\"", vrrp::DropCounterName(static_cast<vrrp::DecodeError>(i)),
+                       "\""),
+          v.counters.dropped[i]);
+    Add(vrrp_dropped, absl::StrCat(l, ",reason=\"unknown_peer\""), v.counters.unknown_peer);
+    Add(vrrp_changes, l, v.transitions);
+  }
+
   std::string out;
   for (const Family* f : {&svc_packets, &svc_bytes, &svc_conns, &real_packets, &real_bytes,
-                          &real_conns, &real_up, &real_weight, &real_cfg, &global, &conns})
+                          &real_conns, &real_up, &real_weight, &real_cfg, &global, &conns,
+                          &vrrp_state, &vrrp_master, &vrrp_priority, &vrrp_sent, &vrrp_received,
+                          &vrrp_dropped, &vrrp_changes})
     absl::StrAppend(&out, "# HELP ", f->name, " ", f->help, "\n# TYPE ", f->name, " ", f->type,
                     "\n", f->samples);
   return out;

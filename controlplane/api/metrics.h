@@ -1,6 +1,6 @@
 // Prometheus text exposition of the daemon's state and the data plane's
 // counters. Names start with xlb_; labels vip, port, protocol, real,
-// real_port.
+// real_port; VRRP instances: instance, interface, vrid.
 #ifndef XLB_CONTROLPLANE_API_METRICS_H_
 #define XLB_CONTROLPLANE_API_METRICS_H_
 
@@ -11,7 +11,8 @@
 
 namespace xlb::api {
 
-std::string RenderMetrics(const StatusView& status, const std::vector<ServiceView>& services);
+std::string RenderMetrics(const StatusView& status, const std::vector<ServiceView>& services,
+                          const std::vector<vrrp::InstanceStatus>& vrrp);
 
 }  // namespace xlb::api
 

@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "controlplane/config/model.h"
+#include "controlplane/vrrp/instance.h"
 #include "dataplane/conntrack.h"
 #include "dataplane/stats.h"
 
@@ -70,6 +71,8 @@ class Operations {
   virtual absl::StatusOr<std::string> SaveConfig(const std::string& path) = 0;
   // Reads the config file again, dropping runtime changes.
   virtual absl::Status ReloadConfig() = 0;
+  // Every VRRP instance, in the config's order.
+  virtual std::vector<vrrp::InstanceStatus> Vrrp() = 0;
 };
 
 }  // namespace xlb::api

@@ -125,6 +125,53 @@ absl::StatusOr<config::ServiceConfig> ServiceFromJson(const json& body) {
   return c;
 }
 
+json VrrpJson(const vrrp::InstanceStatus& s) {
+  const config::VrrpInstance& c = s.config;
+  json addresses = json::array();
+  for (const auto& [address, prefix] : c.addresses)
+    addresses.push_back(absl::StrCat(address.ToString(), "/", prefix));
+  json tracks = json::array();
+  for (const auto& t : s.tracks)
+    tracks.push_back({{"kind", config::VrrpTrackKindName(t.track.kind)},
+                      {"target", t.track.target},
+                      {"weight", t.track.weight},
+                      {"up", t.up}});
+  json counters = {{"adverts_sent", s.counters.adverts_sent},
+                   {"adverts_received", s.counters.adverts_received},
+                   {"send_errors", s.counters.send_errors},
+                   {"priority_zero_sent", s.counters.priority_zero_sent},
+                   {"priority_zero_received", s.counters.priority_zero_received},
+                   {"unknown_peer", s.counters.unknown_peer},
+                   {"address_errors", s.counters.address_errors},
+                   {"state_changes", s.transitions}};
+  for (size_t i = 1; i < s.counters.dropped.size(); ++i)
+    counters[vrrp::DropCounterName(static_cast<vrrp::DecodeError>(i))] = s.counters.dropped[i];
+  return json{{"name", c.name},
+              {"interface", c.interface},
+              {"vrid", c.vrid},
+              {"version", c.version},
+              {"state", vrrp::StateName(s.state)},
+              {"reason", vrrp::ReasonName(s.reason)},
+              {"since", Iso8601(s.since)},
+              {"priority", c.priority},
+              {"effective_priority", s.effective_priority},
+              {"master", s.master ? s.master->ToString() : ""},
+              {"master_priority", s.master_priority ? json(*s.master_priority) : json(nullptr)},
+              {"source", s.source.ToString()},
+              {"advert_interval_ms", c.advert_interval.count()},
+              {"master_advert_interval_ms", s.master_adver_interval.count()},
+              {"preempt", c.preempt},
+              {"unicast_peers", [&] {
+                 json peers = json::array();
+                 for (const auto& p : c.unicast_peers) peers.push_back(p.ToString());
+                 return peers;
+               }()},
+              {"addresses", addresses},
+              {"tracks", tracks},
+              {"track_why", s.track_why},
+              {"counters", counters}};
+}
+
 json ConnectionJson(const dataplane::Connection& c) {
   return json{{"protocol", std::string(dataplane::ProtocolName(c.protocol))},
               {"client", dataplane::FormatEndpoint(c.client, c.client_port)},
@@ -172,6 +219,11 @@ HttpResponse Get(Operations& ops, const HttpRequest& req) {
     if (!conns.ok()) return Error(conns.status());
     json out = json::array();
     for (const auto& c : *conns) out.push_back(ConnectionJson(c));
+    return Json(200, out);
+  }
+  if (req.path == "/v1/vrrp") {
+    json out = json::array();
+    for (const auto& v : ops.Vrrp()) out.push_back(VrrpJson(v));
     return Json(200, out);
   }
   return Json(404, {{"error", absl::StrCat("no such resource: GET ", req.path)}});

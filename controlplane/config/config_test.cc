@@ -991,8 +991,25 @@ TEST(ParseVrrpErrors, Notify) {
                     "xlb.yaml:11: vrrp[0].notify: is a list (expected an absolute path"));
 }
 
+TEST(ParseVrrp, Garp) {
+  // keepalived's defaults: 5 at once, 5 more after 5 s.
+  EXPECT_EQ(Parses(VrrpFile()).vrrp.at(0).garp, (VrrpGarp{5, 1, Duration(5000)}));
+  EXPECT_EQ(Parses(VrrpFile("    garp: {count: 1, repeat: 0}\n")).vrrp.at(0).garp,
+            (VrrpGarp{1, 0, Duration(5000)}));
+  EXPECT_EQ(Parses(VrrpFile("    garp: {count: 100, repeat: 100, interval: 10ms}\n")).vrrp.at(0).garp,
+            (VrrpGarp{100, 100, Duration(10)}));
+  EXPECT_TRUE(Fails(VrrpFile("    garp: {count: 0}\n"), "xlb.yaml:11: vrrp[0].garp.count:"));
+  EXPECT_TRUE(Fails(VrrpFile("    garp: {repeat: 101}\n"), "xlb.yaml:11: vrrp[0].garp.repeat:"));
+  EXPECT_TRUE(Fails(VrrpFile("    garp: {interval: 5ms}\n"),
+                    "xlb.yaml:11: vrrp[0].garp.interval: 5ms is out of range (expected 10ms..1h)"));
+  EXPECT_TRUE(Fails(VrrpFile("    garp: {delay: 1s}\n"),
+                    "xlb.yaml:11: vrrp[0].garp.delay: unknown key (expected one of: count, "
+                    "repeat, interval)"));
+}
+
 TEST(ToYaml, RoundTripsVrrp) {
   ExpectRoundTrip(Parses(kVrrpIssueExample));
+  ExpectRoundTrip(Parses(VrrpFile("    garp: {count: 2, repeat: 3, interval: 250ms}\n")));
   ExpectRoundTrip(Parses(VrrpFile()));
   ExpectRoundTrip(Parses(
       "interfaces: [eth0]\nvrrp:\n  - {name: v6, interface: eth0, vrid: 1, preempt: false, "
@@ -1034,13 +1051,8 @@ TEST(ExampleFiles, Parse) {
   ASSERT_FALSE(root.empty()) << "set XLB_SOURCE_ROOT to the repository root (the directory "
                                 "holding config/xlb.yaml)";
 
-  absl::StatusOr<Config> as_shipped = LoadConfigFile(root + "/config/xlb.yaml");
-  ASSERT_TRUE(as_shipped.ok()) << as_shipped.status();
-  EXPECT_TRUE(as_shipped->vrrp.empty());  // xlbd does not run VRRP yet
-  // The vrrp: example is commented out with "#! "; restored, it parses.
   std::ifstream in(root + "/config/xlb.yaml");
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  for (size_t at = 0; (at = text.find("#! ", at)) != std::string::npos;) text.erase(at, 3);
   absl::StatusOr<Config> xlb = ParseConfig(text, "xlb.yaml");
   ASSERT_TRUE(xlb.ok()) << xlb.status();
   ASSERT_EQ(xlb->services.size(), 1u);

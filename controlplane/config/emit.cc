@@ -147,7 +147,20 @@ void EmitVrrp(YAML::Emitter& out, const VrrpInstance& v) {
     out << YAML::EndSeq;
   }
   if (!v.notify.empty()) out << YAML::Key << "notify" << YAML::Value << v.notify;
+  if (!(v.garp == VrrpGarp{})) {
+    out << YAML::Key << "garp" << YAML::Value << YAML::Flow << YAML::BeginMap;
+    out << YAML::Key << "count" << YAML::Value << v.garp.count;
+    out << YAML::Key << "repeat" << YAML::Value << v.garp.repeat;
+    out << YAML::Key << "interval" << YAML::Value << FormatDuration(v.garp.interval);
+    out << YAML::EndMap;
+  }
   out << YAML::EndMap;
+}
+
+void EmitVrrpSection(YAML::Emitter& out, const std::vector<VrrpInstance>& vrrp) {
+  out << YAML::Key << "vrrp" << YAML::Value << YAML::BeginSeq;
+  for (const VrrpInstance& v : vrrp) EmitVrrp(out, v);
+  out << YAML::EndSeq;
 }
 
 }  // namespace
@@ -167,11 +180,15 @@ std::string ToYaml(const Config& config) {
   for (const ServiceConfig& sc : config.services) EmitService(out, sc);
   out << YAML::EndSeq;
   // Only when there is one: most files have no VRRP.
-  if (!config.vrrp.empty()) {
-    out << YAML::Key << "vrrp" << YAML::Value << YAML::BeginSeq;
-    for (const VrrpInstance& v : config.vrrp) EmitVrrp(out, v);
-    out << YAML::EndSeq;
-  }
+  if (!config.vrrp.empty()) EmitVrrpSection(out, config.vrrp);
+  out << YAML::EndMap;
+  return absl::StrCat(out.c_str(), "\n");
+}
+
+std::string VrrpSectionToYaml(const std::vector<VrrpInstance>& instances) {
+  YAML::Emitter out;
+  out << YAML::BeginMap;
+  EmitVrrpSection(out, instances);
   out << YAML::EndMap;
   return absl::StrCat(out.c_str(), "\n");
 }

@@ -5,6 +5,7 @@
 #define XLB_CONTROLPLANE_CONFIG_EMIT_H_
 
 #include <string>
+#include <vector>
 
 #include "controlplane/config/model.h"
 
@@ -14,6 +15,10 @@ namespace xlb::config {
 // the health check) are written out; the rarely changed ones (table size,
 // timeouts, persistence, drop_fragments) only when they differ.
 std::string ToYaml(const Config& config);
+
+// Only a `vrrp:` section, as ToYaml writes it (for `xlbctl vrrp plan`): a
+// top-level key to put beside interfaces: and services: in a config file.
+std::string VrrpSectionToYaml(const std::vector<VrrpInstance>& instances);
 
 // In the largest unit that is exact: "500ms", "1s", "90s", "2m", "1h", "0s".
 std::string FormatDuration(Duration d);

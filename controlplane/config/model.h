@@ -84,6 +84,19 @@ inline const char* VrrpTrackKindName(VrrpTrack::Kind k) {
   return "service";
 }
 
+// Gratuitous ARPs / unsolicited neighbour advertisements when becoming
+// master: `count` of each address back to back, then `repeat` more bursts
+// `interval` apart (keepalived's garp_master_repeat 5 and garp_master_delay
+// 5s: switches that missed the first burst, or flushed their tables, learn
+// the new master from the second).
+struct VrrpGarp {
+  int count = 5;                  // 1..100 per burst
+  int repeat = 1;                 // 0..100 more bursts
+  Duration interval{5000};        // between bursts, 10ms..1h
+
+  bool operator==(const VrrpGarp&) const = default;
+};
+
 // One VRRP instance (keepalived's vrrp_instance): RFC 5798 (v3) or 3768 (v2).
 struct VrrpInstance {
   std::string name;                   // unique; given to notify and in logs
@@ -101,6 +114,7 @@ struct VrrpInstance {
   std::vector<std::pair<dataplane::IpAddress, int>> addresses;  // address, prefix length
   std::vector<VrrpTrack> track;
   std::string notify;                 // called with: instance name, new state, priority
+  VrrpGarp garp;
 
   bool operator==(const VrrpInstance&) const = default;
 };

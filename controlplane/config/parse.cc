@@ -165,6 +165,7 @@ class Parser {
   VrrpInstance ParseVrrpInstance(const Field& f, const Config& config) const;
   void ParseVrrpAuth(const Field& f, VrrpInstance& v, const Field* version) const;
   void ParseVrrpUnicast(const Field& f, VrrpInstance& v) const;
+  VrrpGarp ParseVrrpGarp(const Field& f) const;
   std::vector<std::pair<IpAddress, int>> ParseVrrpAddresses(const Field& f) const;
   VrrpTrack ParseVrrpTrack(const Field& f, const Config& config) const;
   std::vector<ServiceConfig> ParseServices(const Field& f) const;
@@ -558,7 +559,7 @@ std::vector<VrrpInstance> Parser::ParseVrrp(const Field& f, const Config& config
 VrrpInstance Parser::ParseVrrpInstance(const Field& f, const Config& config) const {
   Map m = ReadMap(f, {"name", "interface", "vrid", "priority", "version", "advert_interval",
                       "preempt", "preempt_delay", "accept", "auth", "unicast", "addresses",
-                      "track", "notify"});
+                      "track", "notify", "garp"});
   VrrpInstance v;
   const Field& name = Require(m, "name", "a name of letters, digits, '_', '.', '-'");
   v.name = Scalar(name, "a name of letters, digits, '_', '.', '-'");
@@ -608,6 +609,7 @@ VrrpInstance Parser::ParseVrrpInstance(const Field& f, const Config& config) con
     Fail(version ? *version : addresses,
          "version 2 is IPv4 only (RFC 3768) and the addresses are IPv6 (expected version 3)");
   if (const Field* u = m.Get("unicast")) ParseVrrpUnicast(*u, v);
+  if (const Field* g = m.Get("garp")) v.garp = ParseVrrpGarp(*g);
 
   if (const Field* t = m.Get("track")) {
     std::map<std::pair<int, std::string>, int> seen;
@@ -653,6 +655,19 @@ void Parser::ParseVrrpAuth(const Field& f, VrrpInstance& v, const Field* version
                               " characters long (expected 1..8: the VRRPv2 PASS field holds 8, and "
                               "keepalived silently truncates a longer one, so only its first 8 "
                               "would count)"));
+}
+
+VrrpGarp Parser::ParseVrrpGarp(const Field& f) const {
+  Map m = ReadMap(f, {"count", "repeat", "interval"});
+  VrrpGarp g;
+  if (const Field* c = m.Get("count")) g.count = static_cast<int>(Number(*c, 1, 100));
+  if (const Field* r = m.Get("repeat")) g.repeat = static_cast<int>(Number(*r, 0, 100));
+  if (const Field* i = m.Get("interval")) {
+    g.interval = DurationOf(*i);
+    if (g.interval < Duration(10) || g.interval > Duration(3'600'000))
+      Fail(*i, absl::StrCat(FormatDuration(g.interval), " is out of range (expected 10ms..1h)"));
+  }
+  return g;
 }
 
 void Parser::ParseVrrpUnicast(const Field& f, VrrpInstance& v) const {

@@ -26,8 +26,8 @@ const char kUsage[] = R"(usage: xlbctl [--socket PATH] [--json] COMMAND
 Without a daemon:
   import keepalived FILE                 a keepalived.conf as xlb YAML, and what did not carry over
   vrrp plan --directors A,B,C --vips ADDR,... [--interface IF] [--vrid-base N]
-            [--check-capacity TRAFFIC,LINK]
-                                         the vrrp: section of each director's config
+            [--advert-interval 100ms] [--check-capacity TRAFFIC,LINK] [--output-dir DIR]
+                                         each director's vrrp: section, masters spread evenly
 Runtime changes (service/real add, set, del) last until `config reload` or a restart; a SIGHUP
 with an unchanged file keeps them; `config save` makes them the file.
 )";
@@ -181,12 +181,12 @@ absl::StatusOr<Command> ParseArgs(const std::vector<std::string>& args) {
   if (i >= args.size()) return Bad("no command (see xlbctl --help)");
   const std::string cmd = args[i++];
   c.method = "GET";
-  if (cmd == "status" || cmd == "health") {
+  if (cmd == "status" || cmd == "health" || cmd == "vrrp") {
     auto w = Split(args, i, {}, {});
     if (!w.ok()) return w.status();
     if (auto st = Count(*w, 0, 0, cmd); !st.ok()) return st;
-    c.target = cmd == "status" ? "/v1/status" : "/v1/services";
-    c.view = cmd == "status" ? View::kStatus : View::kHealth;
+    c.target = cmd == "status" ? "/v1/status" : cmd == "vrrp" ? "/v1/vrrp" : "/v1/services";
+    c.view = cmd == "status" ? View::kStatus : cmd == "vrrp" ? View::kVrrp : View::kHealth;
     return c;
   }
   if (cmd == "list") {

@@ -35,6 +35,14 @@ TEST(ArgsTest, ListViews) {
   EXPECT_NE(Error({"list", "--stats", "--rate"}).find("not both"), std::string::npos);
 }
 
+TEST(ArgsTest, Vrrp) {
+  Command c = Parse({"vrrp"});
+  EXPECT_EQ(c.method, "GET");
+  EXPECT_EQ(c.target, "/v1/vrrp");
+  EXPECT_EQ(c.view, View::kVrrp);
+  EXPECT_NE(Error({"vrrp", "show"}).find("unexpected argument 'show'"), std::string::npos);
+}
+
 TEST(ArgsTest, ServiceAddBody) {
   Command c = Parse({"service", "add", "198.51.100.10:5432", "--forward", "nat", "--scheduler",
                      "source-hash", "--persistence", "300", "--name", "pg"});

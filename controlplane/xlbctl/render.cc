@@ -1,9 +1,11 @@
 #include "controlplane/xlbctl/render.h"
 
+#include <algorithm>
 #include <map>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 
 namespace xlb::xlbctl {
@@ -105,6 +107,49 @@ std::string Health(const json& services) {
   return out;
 }
 
+// One line per instance, then its addresses, counters and tracking.
+std::string Vrrp(const json& instances) {
+  std::string out = absl::StrFormat("%-16s %-10s %-4s %-10s %-8s %-26s %-7s %s\n", "Name",
+                                    "Interface", "VRID", "State", "Priority", "Master", "Advert",
+                                    "Since");
+  // Always shown (the list); any other non-zero drop reason is added.
+  static const char* kShown[] = {"bad_checksum", "bad_ttl",    "bad_auth",
+                                 "bad_length",   "wrong_vrid", "unknown_peer"};
+  for (const auto& v : instances) {
+    std::string master = v.value("master", "");
+    if (!v["master_priority"].is_null())
+      absl::StrAppend(&master, " (", v["master_priority"].get<int>(), ")");
+    if (master.empty()) master = "-";
+    absl::StrAppend(&out, absl::StrFormat("%-16s %-10s %-4d %-10s %-8s %-26s %-7s %s\n",
+                                          v.value("name", ""), v.value("interface", ""),
+                                          v.value("vrid", 0), v.value("state", ""),
+                                          absl::StrCat(v.value("effective_priority", 0), "/",
+                                                       v.value("priority", 0)),
+                                          master,
+                                          absl::StrCat(v.value("advert_interval_ms", 0), "ms"),
+                                          v.value("since", "")));
+    const json& c = v["counters"];
+    std::vector<std::string> addresses = v.value("addresses", std::vector<std::string>{});
+    absl::StrAppend(&out, "    v", v.value("version", 3), " from ", v.value("source", ""),
+                    ", addresses ", absl::StrJoin(addresses, " "), "\n");
+    absl::StrAppend(&out, "    adverts sent ", c.value("adverts_sent", 0ull), ", received ",
+                    c.value("adverts_received", 0ull), ", state changes ",
+                    c.value("state_changes", 0ull), "; dropped:");
+    for (const char* name : kShown) absl::StrAppend(&out, " ", name, "=", c.value(name, 0ull));
+    for (const auto& [name, value] : c.items()) {
+      if (!absl::StartsWith(name, "bad_") && !absl::StartsWith(name, "too_") &&
+          !absl::StartsWith(name, "not_"))
+        continue;
+      if (std::find(std::begin(kShown), std::end(kShown), name) != std::end(kShown)) continue;
+      if (value.get<uint64_t>() != 0) absl::StrAppend(&out, " ", name, "=", value.dump());
+    }
+    absl::StrAppend(&out, "\n");
+    if (!v.value("track_why", "").empty())
+      absl::StrAppend(&out, "    tracking: ", v.value("track_why", ""), "\n");
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string Render(View view, const json& answer) {
@@ -114,6 +159,7 @@ std::string Render(View view, const json& answer) {
     case View::kListStats: return Stats(answer);
     case View::kConns: return Conns(answer);
     case View::kHealth: return Health(answer);
+    case View::kVrrp: return Vrrp(answer);
     case View::kSaved: return absl::StrCat("saved to ", answer.value("path", ""), "\n");
     case View::kListRate:
     case View::kDone: return "";

@@ -107,6 +107,7 @@ absl::Status Daemon::Init() {
       io_, [this](const std::string& id, bool up, const std::string& detail) {
         OnHealthChange(id, up, detail);
       });
+  speaker_ = std::make_unique<vrrp::Speaker>(io_);
   if (auto st = Adopt(*cfg); !st.ok()) return st;
 
   const auto& api = cfg->api;
@@ -125,7 +126,7 @@ absl::Status Daemon::Init() {
         return resp;
       }
       resp.content_type = "text/plain; version=0.0.4";
-      resp.body = api::RenderMetrics(Status(), Services());
+      resp.body = api::RenderMetrics(Status(), Services(), Vrrp());
       return resp;
     });
     if (!metrics.ok()) return metrics.status();
@@ -133,23 +134,22 @@ absl::Status Daemon::Init() {
   }
   ScheduleNexthopRefresh();
   LOG(INFO) << "xlbd " << kVersion << " running: " << services_.size() << " services on "
-            << interfaces_.size() << " interfaces; API on " << api.socket
+            << interfaces_.size() << " interfaces, " << cfg->vrrp.size()
+            << " VRRP instances; API on " << api.socket
             << (api.metrics.empty() ? "" : absl::StrCat("; metrics on ", api.metrics));
   return absl::OkStatus();
 }
 
 absl::Status Daemon::Adopt(const config::Config& cfg) {
-  // Never run a config with VIPs it cannot announce as if it could.
-  if (!cfg.vrrp.empty())
-    return absl::UnimplementedError(absl::StrCat(
-        options_.config_path, ": the vrrp: section (", cfg.vrrp.size(),
-        " instances) is not run by this version of xlbd yet; keep keepalived for VRRP and "
-        "remove the section"));
   if (auto st = SyncInterfaces(cfg.interfaces); !st.ok()) return st;
   auto previous = services_;
   services_ = cfg.services;
   SyncHealth();
-  if (auto st = Reconcile(); !st.ok()) {
+  absl::Status st = Reconcile();
+  // VRRP last: its instances track the services just written. Configure
+  // changes nothing when it fails, so only the services roll back.
+  if (st.ok()) st = speaker_->Configure(cfg.vrrp);
+  if (!st.ok()) {
     services_ = std::move(previous);
     SyncHealth();
     (void)Reconcile();
@@ -206,7 +206,16 @@ absl::Status Daemon::Reconcile() {
   }
   auto changes = reconcile::Plan(table_->List(), desired);
   for (const auto& c : changes) VLOG(1) << reconcile::Describe(c);
-  return reconcile::Apply(changes, *table_);
+  if (auto st = reconcile::Apply(changes, *table_); !st.ok()) return st;
+  // VRRP tracks a service as up while some real takes new connections.
+  std::map<std::string, bool> up;
+  for (const auto& d : desired)
+    for (const auto& s : services_)
+      if (s.service.key == d.service.key)
+        up[s.name] = std::any_of(d.reals.begin(), d.reals.end(),
+                                 [](const dataplane::RealSpec& r) { return r.weight > 0; });
+  if (speaker_) speaker_->SetServices(std::move(up));
+  return absl::OkStatus();
 }
 
 absl::Status Daemon::Mutate(
@@ -267,6 +276,9 @@ void Daemon::Reload() {
 
 void Daemon::Shutdown() {
   LOG(INFO) << "stopping";
+  // First, while the data plane still forwards: the backups take the VIPs
+  // over after their skew time instead of the whole master-down interval.
+  if (speaker_) speaker_->Shutdown();
   refresh_timer_.cancel();
   api_.reset();
   metrics_.reset();
@@ -435,6 +447,8 @@ absl::StatusOr<std::string> Daemon::SaveConfig(const std::string& path) {
   LOG(INFO) << "running configuration saved to " << target;
   return target;
 }
+
+std::vector<vrrp::InstanceStatus> Daemon::Vrrp() { return speaker_->Status(); }
 
 absl::Status Daemon::ReloadConfig() {
   auto cfg = config::LoadConfigFile(options_.config_path);

@@ -1,6 +1,6 @@
 // xlbd's core: owns the XDP program and its maps, the running configuration
-// (the file plus runtime changes), the health monitor and the API servers,
-// all on one event loop. Every change, whatever its source (a reload, an API
+// (the file plus runtime changes), the health monitor, the VRRP speaker and
+// the API servers, all on one event loop. Every change, whatever its source (a reload, an API
 // call, a health transition), ends in Reconcile(), the one writer of the
 // maps.
 #ifndef XLB_CONTROLPLANE_XLBD_DAEMON_H_
@@ -17,6 +17,7 @@
 #include "controlplane/api/operations.h"
 #include "controlplane/config/model.h"
 #include "controlplane/health/monitor.h"
+#include "controlplane/vrrp/speaker.h"
 #include "dataplane/nexthop.h"
 #include "dataplane/program.h"
 #include "dataplane/service_table.h"
@@ -37,7 +38,9 @@ class Daemon : public api::Operations {
   // SIGHUP: read the file again. A bad file is logged and changes nothing;
   // an unchanged file keeps the runtime changes; a changed one replaces them.
   void Reload();
-  // SIGTERM: stop serving; detach only with --detach-on-exit.
+  // SIGTERM: resign every VRRP instance (priority 0, so backups take over
+  // at once) and release its VIPs; stop serving; detach only with
+  // --detach-on-exit.
   void Shutdown();
 
   // api::Operations
@@ -53,6 +56,7 @@ class Daemon : public api::Operations {
       const std::optional<dataplane::ServiceKey>& service, size_t limit) override;
   absl::StatusOr<std::string> SaveConfig(const std::string& path) override;
   absl::Status ReloadConfig() override;
+  std::vector<vrrp::InstanceStatus> Vrrp() override;
 
  private:
   Daemon(asio::io_context& io, const Options& options);
@@ -81,6 +85,7 @@ class Daemon : public api::Operations {
   std::unique_ptr<dataplane::ServiceTable> table_;
   std::unique_ptr<health::Monitor> monitor_;
   std::map<std::string, bool> down_;              // health id -> down
+  std::unique_ptr<vrrp::Speaker> speaker_;
   std::unique_ptr<api::HttpServer> api_, metrics_;
   asio::steady_timer refresh_timer_;
 };

@@ -58,12 +58,8 @@ int main(int argc, char** argv) {
       std::cerr << cfg.status().message() << "\n";
       return 1;
     }
-    if (!cfg->vrrp.empty()) {
-      std::cerr << FLAGS_check_config << ": valid, but the vrrp: section is not run by this "
-                << "version of xlbd yet (xlbd refuses to start with it)\n";
-      return 1;
-    }
-    std::cout << FLAGS_check_config << ": valid, " << cfg->services.size() << " services\n";
+    std::cout << FLAGS_check_config << ": valid, " << cfg->services.size() << " services, "
+              << cfg->vrrp.size() << " VRRP instances\n";
     return 0;
   }
 

@@ -2,8 +2,10 @@
 // tests. Talks to xlb-lab-server (directly or through the load balancer).
 //
 //   xlb-lab-client connect --target ADDR:PORT|[V6ADDR]:PORT --count N
-//       [--parallel K] [--timeout-ms T] [--udp]
-//     N short exchanges, K at a time. TCP: connect, read "NAME\n", send
+//       [--parallel K] [--timeout-ms T] [--udp] [--pace-ms P] [--timestamps]
+//     N short exchanges, K at a time (with --pace-ms, one new one every P
+//     ms, for probing when a VIP answers again; --timestamps prints
+//     "ok|fail START_NS END_NS NAME|REASON" per exchange, wall-clock ns). TCP: connect, read "NAME\n", send
 //     "ping\n", expect "ping\n" back, close. UDP: fresh socket, send "ping",
 //     expect "NAME ping". Prints "server NAME COUNT" per name, then
 //     "connect: P passed, F failed". Exit 0 iff F == 0.
@@ -52,7 +54,7 @@ constexpr size_t kMaxNameLine = 512;
 constexpr char kProg[] = "xlb-lab-client";
 const char kUsage[] =
     "usage: xlb-lab-client connect --target ADDR:PORT|[V6ADDR]:PORT "
-    "--count N [--parallel K] [--timeout-ms T] [--udp]\n"
+    "--count N [--parallel K] [--timeout-ms T] [--udp] [--pace-ms P] [--timestamps]\n"
     "       xlb-lab-client hold --target ADDR:PORT|[V6ADDR]:PORT --conns N "
     "[--interval-ms I] [--seconds S] [--timeout-ms T]\n";
 
@@ -67,6 +69,8 @@ struct Options {
   uint64_t interval_ms = 50;
   uint64_t seconds = 600;  // also the cap, so a forgotten hold still ends
   uint64_t timeout_ms = 3000;
+  uint64_t pace_ms = 0;  // connect: 0 = start attempts as fast as --parallel allows
+  bool timestamps = false;
 };
 
 Options ParseArgs(int argc, char** argv) {
@@ -102,6 +106,12 @@ Options ParseArgs(int argc, char** argv) {
     } else if (a == "--parallel") {
       if (hold) wrong_mode();
       o.parallel = num(1, 10000);
+    } else if (a == "--pace-ms") {
+      if (hold) wrong_mode();
+      o.pace_ms = num(1, 60000);
+    } else if (a == "--timestamps") {
+      if (hold) wrong_mode();
+      o.timestamps = true;
     } else if (a == "--udp") {
       if (hold) wrong_mode();
       o.udp = true;
@@ -268,9 +278,10 @@ class ConnectMode {
     slots_.resize(k);
     std::vector<epoll_event> evs(256);
     Refill();
-    while (active_ > 0) {
+    while (active_ > 0 || (o_.pace_ms && next_ < o_.count)) {
       auto now = Clock::now();
       Clock::time_point next = now + Ms(1000);
+      if (o_.pace_ms && next_ < o_.count) next = std::min(next, next_start_);
       for (auto& s : slots_) {
         if (s.fd >= 0) next = std::min(next, s.deadline);
       }
@@ -319,6 +330,7 @@ class ConnectMode {
     Clock::time_point deadline;
     std::string in, out, name;
     size_t out_off = 0;
+    int64_t started_ns = 0;
   };
 
   uint64_t SlotOf(const Attempt& a) const { return &a - slots_.data(); }
@@ -327,13 +339,34 @@ class ConnectMode {
     for (auto& s : slots_) {
       // Start() may fail synchronously and free the slot again; the
       // next_ bound keeps this loop finite.
-      while (s.fd < 0 && next_ < o_.count) Start(s, next_++);
+      while (s.fd < 0 && next_ < o_.count) {
+        if (o_.pace_ms) {
+          auto now = Clock::now();
+          if (now < next_start_) return;
+          next_start_ = std::max(next_start_ + Ms(o_.pace_ms), now);
+        }
+        Start(s, next_++);
+      }
     }
+  }
+
+  static int64_t WallNs() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+
+  void Stamp(const Attempt& a, const char* verdict, const std::string& what) {
+    if (!o_.timestamps) return;
+    std::printf("%s %lld %lld %s\n", verdict, static_cast<long long>(a.started_ns),
+                static_cast<long long>(WallNs()), what.c_str());
+    std::fflush(stdout);
   }
 
   void Start(Attempt& a, uint64_t index) {
     a = Attempt{};
     a.index = index;
+    a.started_ns = WallNs();
     a.deadline = Clock::now() + Ms(o_.timeout_ms);
     const Endpoint& t = o_.target;
     if (o_.udp) {
@@ -446,6 +479,7 @@ class ConnectMode {
   }
 
   void Pass(Attempt& a) {
+    Stamp(a, "ok", a.name);
     ++passed_;
     ++per_server_[a.name];
     Finish(a);
@@ -458,6 +492,7 @@ class ConnectMode {
 
   void Fail(Attempt& a, const std::string& category,
             const std::string& reason) {
+    Stamp(a, "fail", category);
     ++failed_;
     ++fail_counts_[category];
     if (failed_ <= kMaxReasonsShown) {
@@ -472,6 +507,7 @@ class ConnectMode {
   int ep_ = -1;
   std::vector<Attempt> slots_;
   uint64_t next_ = 0;
+  Clock::time_point next_start_{};
   uint64_t active_ = 0;
   uint64_t passed_ = 0, failed_ = 0;
   std::map<std::string, uint64_t> per_server_;

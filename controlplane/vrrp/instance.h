@@ -1,0 +1,141 @@
+// One configured VRRP instance at run time: the pure StateMachine wired to
+// the world. It owns the instance's timer, turns the machine's Actions into
+// adverts on the shared Channel, VIPs on the interface (with a label, so a
+// later run finds them) and gratuitous ARP / NA bursts, validates the adverts
+// the Speaker hands it, and counts everything `xlbctl vrrp` shows.
+//
+// Receiving is split with the Speaker (speaker.h): the Speaker owns the
+// sockets and decodes; it hands an instance the adverts carrying its VRID
+// (Receive) and the errors it can attribute to it (CountDrop). The instance
+// applies its own policy (Validate: TTL, version, auth, interval; unicast
+// peers) before the machine sees anything.
+//
+// Not thread-safe: the daemon's loop only.
+#ifndef XLB_CONTROLPLANE_VRRP_INSTANCE_H_
+#define XLB_CONTROLPLANE_VRRP_INSTANCE_H_
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "asio/io_context.hpp"
+#include "asio/steady_timer.hpp"
+#include "controlplane/config/model.h"
+#include "controlplane/vrrp/io.h"
+#include "controlplane/vrrp/packet.h"
+#include "controlplane/vrrp/state_machine.h"
+#include "controlplane/vrrp/tracking.h"
+
+namespace xlb::vrrp {
+
+struct InstanceCounters {
+  uint64_t adverts_sent = 0;
+  uint64_t adverts_received = 0;   // valid adverts for this instance
+  uint64_t send_errors = 0;
+  uint64_t priority_zero_sent = 0;
+  uint64_t priority_zero_received = 0;
+  uint64_t unknown_peer = 0;       // unicast: from an address not among the peers
+  // Adverts dropped, by reason (DecodeErrorName); kWrongVrid counts adverts
+  // on this instance's interface for a VRID nobody here runs.
+  std::array<uint64_t, static_cast<size_t>(DecodeError::kCount)> dropped{};
+  uint64_t address_errors = 0;     // VIPs that could not be added/removed
+};
+
+struct TrackStatus {
+  config::VrrpTrack track;
+  bool up = true;
+};
+
+// What `xlbctl vrrp` and the API show of one instance.
+struct InstanceStatus {
+  config::VrrpInstance config;
+  State state = State::kInitialize;
+  Reason reason = Reason::kStartup;   // of the last transition
+  uint8_t effective_priority = 0;
+  std::optional<dataplane::IpAddress> master;  // ours while Master
+  std::optional<uint8_t> master_priority;
+  dataplane::IpAddress source;                 // our adverts' source address
+  Duration master_adver_interval{0};
+  std::chrono::system_clock::time_point since{};  // of the current state
+  std::vector<TrackStatus> tracks;
+  std::string track_why;                       // "" or what lowers the priority / faults
+  uint64_t transitions = 0;
+  InstanceCounters counters;
+};
+
+class Instance {
+ public:
+  // Called after every state change (the last action of a transition).
+  using StateCallback = std::function<void(const Instance&, const StateChanged&)>;
+
+  // `channel` (shared with the other instances on the interface and family)
+  // must outlive the instance; `source` is what adverts are sent from.
+  // `config` must be valid (config/parse.h checked it).
+  Instance(asio::io_context& io, config::VrrpInstance config, Channel* channel, int ifindex,
+           dataplane::IpAddress source, StateCallback on_change);
+  ~Instance();
+  Instance(const Instance&) = delete;
+  Instance& operator=(const Instance&) = delete;
+
+  void Start();
+  // Resigns (priority 0 if Master) and removes the VIPs.
+  void Shutdown();
+  // An advert decoded by the Speaker with this instance's VRID.
+  void Receive(const Advert& advert, const IpInfo& ip);
+  void CountDrop(DecodeError error);
+  // The tracked objects' current verdict; acts only on a change.
+  void SetTracking(const TrackVerdict& verdict);
+
+  InstanceStatus Status() const;
+  const config::VrrpInstance& config() const { return config_; }
+  State state() const { return machine_.state(); }
+  uint8_t effective_priority() const { return machine_.effective_priority(); }
+
+ private:
+  void Run(Actions actions);
+  void Arm();
+  void SendAdvert(uint8_t priority);
+  void HoldAddresses();
+  void ReleaseAddresses();
+  void AnnounceBurst(int bursts_left);
+  std::vector<dataplane::IpAddress> Addresses() const;
+
+  asio::io_context& io_;
+  config::VrrpInstance config_;
+  Channel* channel_;
+  int ifindex_;
+  dataplane::IpAddress source_;
+  StateCallback on_change_;
+  StateMachine machine_;
+  Expectation expect_;
+  asio::steady_timer timer_;
+  asio::steady_timer garp_timer_;
+  uint16_t ip_id_ = 0;
+  std::string label_;
+  TrackVerdict tracking_;
+  bool tracking_known_ = false;
+  Reason reason_ = Reason::kStartup;
+  std::chrono::system_clock::time_point since_ = std::chrono::system_clock::now();
+  InstanceCounters counters_;
+};
+
+// The name of a drop counter in the API and metrics: "bad_checksum",
+// "bad_ttl", "bad_auth", "bad_length", "wrong_vrid", ...
+const char* DropCounterName(DecodeError error);
+
+// The InstanceConfig the state machine runs for a configured instance.
+InstanceConfig MachineConfig(const config::VrrpInstance& config, const dataplane::IpAddress& source);
+
+// The label our IPv4 VIPs carry on `ifname` for `vrid` ("eth0:vrrp51", cut
+// to the kernel's 15 bytes), and whether a label is one of ours (any VRID),
+// so a restart removes what a killed xlbd left behind.
+std::string VipLabel(const std::string& ifname, uint8_t vrid);
+bool IsVipLabel(const std::string& ifname, const std::string& label);
+
+}  // namespace xlb::vrrp
+
+#endif  // XLB_CONTROLPLANE_VRRP_INSTANCE_H_

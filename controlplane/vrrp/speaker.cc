@@ -1,0 +1,337 @@
+#include "controlplane/vrrp/speaker.h"
+
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+
+#include <algorithm>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "controlplane/health/checker.h"
+#include "controlplane/vrrp/addresses.h"
+#include "glog/logging.h"
+
+namespace xlb::vrrp {
+
+using dataplane::Family;
+using dataplane::IpAddress;
+
+namespace {
+
+// Notify scripts get this long before they are killed, so a hung one does
+// not pile up behind every later state change.
+constexpr auto kNotifyTimeout = std::chrono::seconds(30);
+
+std::string Where(const config::VrrpInstance& v) { return absl::StrCat("vrrp ", v.name); }
+
+Family FamilyOf(const config::VrrpInstance& v) { return v.addresses.front().first.family(); }
+
+// Single-quoted for /bin/sh: every ' becomes '\''.
+std::string ShellQuote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'')
+      out += "'\\''";
+    else
+      out += c;
+  }
+  return out + "'";
+}
+
+// The source of an instance's adverts (see speaker.h).
+absl::StatusOr<IpAddress> SourceAddress(const config::VrrpInstance& v, int ifindex,
+                                        const std::set<IpAddress>& vips) {
+  if (v.unicast_source) return *v.unicast_source;
+  auto addresses = ListAddresses(ifindex);
+  if (!addresses.ok())
+    return absl::Status(addresses.status().code(),
+                        absl::StrCat(Where(v), ": ", addresses.status().message()));
+  const Family family = FamilyOf(v);
+  for (const InterfaceAddress& a : *addresses) {
+    if (a.address.family() != family) continue;
+    if (family == Family::kV4 && a.scope == RT_SCOPE_UNIVERSE && !vips.contains(a.address) &&
+        !IsVipLabel(v.interface, a.label))
+      return a.address;
+    if (family == Family::kV6 && a.scope == RT_SCOPE_LINK) return a.address;
+  }
+  return absl::FailedPreconditionError(absl::StrCat(
+      Where(v), ": interface ", v.interface, " has no ",
+      family == Family::kV4 ? "IPv4 address (other than the VIPs)" : "IPv6 link-local address",
+      " to send adverts from; add one, or set unicast.source"));
+}
+
+}  // namespace
+
+struct Speaker::Slot {
+  std::unique_ptr<Channel> channel;
+  bool multicast = false;
+  std::optional<IpAddress> source;  // IPv6: the channel's source
+  std::vector<Instance*> instances;
+  bool receiving = false;
+};
+
+Speaker::Speaker(asio::io_context& io) : io_(io) {}
+
+Speaker::~Speaker() { Shutdown(); }
+
+absl::Status Speaker::Configure(const std::vector<config::VrrpInstance>& wanted) {
+  // 1. Everything that can fail, before anything changes.
+  struct Plan {
+    const config::VrrpInstance* config;
+    int ifindex;
+    IpAddress source;
+    SlotKey key;
+  };
+  std::map<std::string, std::set<IpAddress>> vips_by_interface;
+  for (const auto& v : wanted)
+    for (const auto& [address, prefix] : v.addresses) vips_by_interface[v.interface].insert(address);
+  std::vector<Plan> plans;
+  struct SlotWant {
+    bool multicast = false;
+    std::optional<IpAddress> source;
+    std::string first;  // the instance that set the source
+  };
+  std::map<SlotKey, SlotWant> wants;
+  for (const auto& v : wanted) {
+    const int ifindex = static_cast<int>(if_nametoindex(v.interface.c_str()));
+    if (ifindex == 0)
+      return absl::NotFoundError(
+          absl::StrCat(Where(v), ": interface ", v.interface, " does not exist"));
+    auto source = SourceAddress(v, ifindex, vips_by_interface[v.interface]);
+    if (!source.ok()) return source.status();
+    SlotKey key{v.interface, FamilyOf(v)};
+    SlotWant& want = wants[key];
+    want.multicast |= v.unicast_peers.empty();
+    if (key.second == Family::kV6) {
+      if (want.source && *want.source != *source)
+        return absl::InvalidArgumentError(absl::StrCat(
+            Where(v), ": sends IPv6 adverts on ", v.interface, " from ", source->ToString(),
+            " but ", want.first, " from ", want.source->ToString(),
+            " (expected one IPv6 source per interface)"));
+      want.source = *source;
+      want.first = v.name;
+    }
+    plans.push_back({&v, ifindex, *source, key});
+  }
+  std::map<SlotKey, std::shared_ptr<Slot>> slots;
+  for (const auto& [key, want] : wants) {
+    auto old = slots_.find(key);
+    if (old != slots_.end() && old->second->multicast == want.multicast &&
+        old->second->source == want.source) {
+      slots[key] = old->second;
+      continue;
+    }
+    ChannelOptions options;
+    options.ifname = key.first;
+    options.family = key.second;
+    options.source = want.source;
+    options.join_multicast = want.multicast;
+    auto channel = Channel::Open(io_, options);
+    if (!channel.ok()) return channel.status();
+    auto slot = std::make_shared<Slot>();
+    slot->channel = std::move(*channel);
+    slot->multicast = want.multicast;
+    slot->source = want.source;
+    slots[key] = slot;
+  }
+  if (!links_) {
+    auto links = LinkWatcher::Open(io_, [this] { UpdateTracking(); });
+    if (!links.ok()) return links.status();
+    links_ = std::move(*links);
+  }
+  if (!scripts_) {
+    scripts_ = std::make_unique<health::Monitor>(
+        io_, [this](const std::string& id, bool up, const std::string& detail) {
+          objects_.scripts[id] = up;
+          LOG(INFO) << "vrrp track script " << id << (up ? " is up: " : " is down: ") << detail;
+          UpdateTracking();
+        });
+  }
+
+  // 2. Stop what goes or changes: it still has its old channel to resign on.
+  std::vector<std::unique_ptr<Instance>> keep;
+  for (auto& instance : instances_) {
+    auto plan = std::find_if(plans.begin(), plans.end(), [&](const Plan& p) {
+      return p.config->name == instance->config().name;
+    });
+    const bool same = plan != plans.end() && *plan->config == instance->config() &&
+                      plan->source == instance->Status().source &&
+                      slots_.contains(plan->key) && slots[plan->key] == slots_[plan->key];
+    if (same) {
+      keep.push_back(std::move(instance));
+      continue;
+    }
+    LOG(INFO) << Where(instance->config())
+              << (plan == plans.end() ? ": removed" : ": configuration changed, restarting");
+    instance->Shutdown();
+  }
+  instances_.clear();
+  if (!configured_once_) RemoveStaleAddresses(wanted);
+  configured_once_ = true;
+
+  // 3. The new set, in the config's order.
+  slots_ = std::move(slots);
+  for (auto& [key, slot] : slots_) slot->instances.clear();
+  std::vector<Instance*> started;
+  for (const Plan& p : plans) {
+    auto kept = std::find_if(keep.begin(), keep.end(), [&](const auto& i) {
+      return i && i->config().name == p.config->name;
+    });
+    std::unique_ptr<Instance> instance;
+    if (kept != keep.end()) {
+      instance = std::move(*kept);
+    } else {
+      instance = std::make_unique<Instance>(
+          io_, *p.config, slots_[p.key]->channel.get(), p.ifindex, p.source,
+          [this](const Instance& i, const StateChanged& c) { OnStateChange(i, c); });
+      started.push_back(instance.get());
+    }
+    slots_[p.key]->instances.push_back(instance.get());
+    instances_.push_back(std::move(instance));
+  }
+  std::set<std::string> script_ids;
+  for (const auto& v : wanted) {
+    for (size_t i = 0; i < v.track.size(); ++i) {
+      const config::VrrpTrack& t = v.track[i];
+      if (t.kind != config::VrrpTrack::kExec) continue;
+      config::HealthCheck check;
+      check.type = config::HealthType::kExec;
+      check.command = t.target;
+      check.interval = t.interval;
+      check.timeout = t.interval;
+      check.rise = t.rise;
+      check.fall = t.fall;
+      const std::string id = ExecTrackId(v.name, i);
+      script_ids.insert(id);
+      scripts_->Set(id, check, IpAddress(), 0);
+    }
+  }
+  for (const auto& id : scripts_->Ids())
+    if (!script_ids.contains(id)) scripts_->Remove(id);
+  std::erase_if(objects_.scripts, [&](const auto& e) { return !script_ids.contains(e.first); });
+  UpdateTracking();  // before Start: an instance with a failed track starts in Fault
+  for (Instance* i : started) i->Start();
+  for (auto& [key, slot] : slots_) {
+    if (slot->receiving) continue;  // one receive outstanding per channel
+    slot->receiving = true;
+    Receive(slot);
+  }
+  return absl::OkStatus();
+}
+
+void Speaker::Receive(const std::shared_ptr<Slot>& slot) {
+  std::weak_ptr<Slot> weak = slot;
+  slot->channel->AsyncReceive([this, weak](absl::StatusOr<Received> packet) {
+    std::shared_ptr<Slot> s = weak.lock();
+    if (!s) return;
+    if (!packet.ok()) {
+      if (absl::IsCancelled(packet.status())) return;
+      LOG_EVERY_N(WARNING, 100) << "vrrp: receive: " << packet.status();
+    } else {
+      Dispatch(*s, *packet);
+    }
+    Receive(s);
+  });
+}
+
+void Speaker::Dispatch(Slot& slot, const Received& packet) {
+  const bool v4 = slot.channel->family() == Family::kV4;
+  DecodeResult r = v4 ? DecodeIpv4Packet(packet.data) : DecodeIpv6Payload(packet.data, packet.ip);
+  // The VRID byte, when the packet is long enough to have one, tells whose
+  // error a malformed advert is.
+  std::optional<uint8_t> vrid;
+  if (r.ok()) {
+    vrid = r.advert->vrid;
+  } else {
+    size_t at = 1;
+    if (v4 && !packet.data.empty()) at = (static_cast<uint8_t>(packet.data[0]) & 0x0f) * 4 + 1;
+    if (packet.data.size() > at) vrid = static_cast<uint8_t>(packet.data[at]);
+  }
+  Instance* owner = nullptr;
+  for (Instance* i : slot.instances)
+    if (vrid && i->config().vrid == *vrid) owner = i;
+  if (!owner) {
+    const DecodeError e = r.ok() ? DecodeError::kWrongVrid : r.error;
+    for (Instance* i : slot.instances) i->CountDrop(e);
+    return;
+  }
+  if (!r.ok()) {
+    owner->CountDrop(r.error);
+    return;
+  }
+  owner->Receive(*r.advert, r.ip);
+}
+
+void Speaker::SetServices(std::map<std::string, bool> services) {
+  if (services == objects_.services) return;
+  objects_.services = std::move(services);
+  UpdateTracking();
+}
+
+void Speaker::UpdateTracking() {
+  std::set<std::string> interfaces;
+  for (const auto& i : instances_) {
+    interfaces.insert(i->config().interface);
+    for (const auto& t : i->config().track)
+      if (t.kind == config::VrrpTrack::kInterface) interfaces.insert(t.target);
+  }
+  objects_.links.clear();
+  for (const auto& name : interfaces) objects_.links[name] = LinkUp(name);
+  for (const auto& i : instances_) i->SetTracking(EvaluateTracks(i->config(), objects_));
+}
+
+void Speaker::OnStateChange(const Instance& instance, const StateChanged& change) {
+  const config::VrrpInstance& v = instance.config();
+  std::vector<std::string> vips;
+  for (const auto& [address, prefix] : v.addresses)
+    vips.push_back(absl::StrCat(address.ToString(), "/", prefix));
+  LOG(INFO) << Where(v) << ": " << StateName(change.from) << " -> " << StateName(change.to) << " ("
+            << ReasonName(change.reason) << "), priority " << int{instance.effective_priority()}
+            << ", vrid " << int{v.vrid} << " on " << v.interface << ", "
+            << (change.to == State::kMaster ? "holding " : "not holding ")
+            << absl::StrJoin(vips, " ");
+  if (v.notify.empty()) return;
+  const std::string command =
+      absl::StrCat(ShellQuote(v.notify), " ", ShellQuote(v.name), " ", StateName(change.to), " ",
+                   int{instance.effective_priority()});
+  const std::string name = v.name;
+  health::ProbeExec(io_, command, instance.Status().source, 0,
+                    std::chrono::duration_cast<health::Duration>(kNotifyTimeout),
+                    [name, command](health::ProbeResult r) {
+                      if (!r.ok)
+                        LOG(WARNING) << "vrrp " << name << ": notify " << command << ": " << r.detail;
+                    });
+}
+
+void Speaker::RemoveStaleAddresses(const std::vector<config::VrrpInstance>& instances) {
+  std::set<std::string> interfaces;
+  for (const auto& v : instances) interfaces.insert(v.interface);
+  for (const auto& name : interfaces) {
+    const int ifindex = static_cast<int>(if_nametoindex(name.c_str()));
+    auto addresses = ListAddresses(ifindex);
+    if (!addresses.ok()) continue;
+    for (const InterfaceAddress& a : *addresses) {
+      if (!IsVipLabel(name, a.label)) continue;
+      LOG(INFO) << "vrrp: removing " << a.address.ToString() << "/" << a.prefix_len << " ("
+                << a.label << ") left on " << name << " by an earlier run";
+      if (auto st = RemoveAddress(ifindex, a.address, a.prefix_len); !st.ok()) LOG(ERROR) << st;
+    }
+  }
+}
+
+void Speaker::Shutdown() {
+  for (auto& i : instances_) i->Shutdown();
+  instances_.clear();
+  scripts_.reset();
+  links_.reset();
+  slots_.clear();
+}
+
+std::vector<InstanceStatus> Speaker::Status() const {
+  std::vector<InstanceStatus> out;
+  for (const auto& i : instances_) out.push_back(i->Status());
+  return out;
+}
+
+}  // namespace xlb::vrrp

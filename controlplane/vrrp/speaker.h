@@ -1,0 +1,75 @@
+// xlbd's VRRP: every configured instance, the sockets they share, and what
+// they track. The daemon hands it the `vrrp:` section (Configure) and the
+// services' health (SetServices); the Speaker does the rest on the loop:
+//   - one Channel per (interface, family), shared by the instances there;
+//     each received packet is decoded once and handed to the instance with
+//     its VRID (or counted as a wrong VRID by every instance on the channel);
+//   - the source address of each instance: unicast.source, else the
+//     interface's first IPv4 address that is not a VIP (IPv4), or its
+//     link-local address (IPv6, RFC 5798 5.1.2.1);
+//   - tracking: services (from the daemon), links (netlink events), exec
+//     scripts (run by a health monitor of its own), fed to tracking.h;
+//   - notify scripts, run on every state change with: name, state, priority;
+//   - at the first Configure, IPv4 addresses with our label left by a
+//     killed xlbd are removed, so a VIP is never held twice.
+#ifndef XLB_CONTROLPLANE_VRRP_SPEAKER_H_
+#define XLB_CONTROLPLANE_VRRP_SPEAKER_H_
+
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "asio/io_context.hpp"
+#include "controlplane/config/model.h"
+#include "controlplane/health/monitor.h"
+#include "controlplane/vrrp/instance.h"
+#include "controlplane/vrrp/links.h"
+
+namespace xlb::vrrp {
+
+class Speaker {
+ public:
+  explicit Speaker(asio::io_context& io);
+  ~Speaker();
+  Speaker(const Speaker&) = delete;
+  Speaker& operator=(const Speaker&) = delete;
+
+  // Runs exactly `instances` (already validated by the config parser).
+  // Everything that can fail (interfaces, source addresses, sockets) is
+  // checked before anything changes: on error the running instances go on
+  // untouched. An instance whose config is unchanged keeps running (no
+  // failover on a reload); a changed one is restarted; a removed one
+  // resigns and releases its VIPs.
+  absl::Status Configure(const std::vector<config::VrrpInstance>& instances);
+  // Whether each service has a real taking new connections.
+  void SetServices(std::map<std::string, bool> services);
+  // Every instance resigns (priority 0 when Master) and releases its VIPs.
+  void Shutdown();
+
+  std::vector<InstanceStatus> Status() const;
+
+ private:
+  struct Slot;  // a channel and the instances on it
+  using SlotKey = std::pair<std::string, dataplane::Family>;
+
+  void Receive(const std::shared_ptr<Slot>& slot);
+  void Dispatch(Slot& slot, const Received& packet);
+  void UpdateTracking();
+  void OnStateChange(const Instance& instance, const StateChanged& change);
+  void RemoveStaleAddresses(const std::vector<config::VrrpInstance>& instances);
+
+  asio::io_context& io_;
+  std::map<SlotKey, std::shared_ptr<Slot>> slots_;
+  std::vector<std::unique_ptr<Instance>> instances_;
+  TrackedObjects objects_;
+  std::unique_ptr<LinkWatcher> links_;
+  std::unique_ptr<health::Monitor> scripts_;
+  bool configured_once_ = false;
+};
+
+}  // namespace xlb::vrrp
+
+#endif  // XLB_CONTROLPLANE_VRRP_SPEAKER_H_

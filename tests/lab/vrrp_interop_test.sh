@@ -1,0 +1,326 @@
+#!/bin/bash
+# VRRP between directors, as users replace keepalived instance by instance:
+# two director namespaces (A, B) and a client (C) on one bridge (S).
+#   (1) xlbd priority 200 vs keepalived priority 100, v2 with PASS auth and
+#       v3 (IPv4 and IPv6): xlbd is master, keepalived backup, each VIP only
+#       on A;
+#   (2) kill -9 xlbd: keepalived takes every VIP over;
+#   (3) reverse roles: xlbd restarted with priority 50 removes what the
+#       killed one left on its interface and stays backup to keepalived;
+#   (4) xlbd vs xlbd with unicast peers: A master; kill -9 A, B takes over;
+#   (5) A tracks a service: its only real fails its check, A's priority
+#       drops below B's and the VIP moves to B; the real comes back and A
+#       preempts again;
+#   (6) SIGTERM A: it resigns with priority 0 and B takes over after its
+#       skew time, well before the master-down interval; nothing is left on
+#       A's interface.
+# The client checks who answers ARP for the VIP, which is what routers see.
+# Needs root and keepalived (scripts/setup.sh installs it). Everything it
+# creates is removed on exit, also on failure.
+set -euo pipefail
+BUILD=$(cd "${1:?usage: vrrp_interop_test.sh BUILD_DIR}" && pwd)
+command -v keepalived >/dev/null || {
+  echo "FAIL: keepalived is not installed (scripts/setup.sh installs it)"
+  exit 1
+}
+source "$(dirname "$0")/../../scripts/lib/lab_checks.sh"
+
+P=vi$(printf '%04x' $((RANDOM % 65536)))$$
+P=${P:0:10}
+A=$P-a B=$P-b C=$P-c S=$P-s
+TMP=$(mktemp -d "/tmp/$P.XXXX")
+PIDS=()
+MOUNTS=()
+
+cleanup() {
+  local pid m ns
+  for pid in "${PIDS[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  for m in "${MOUNTS[@]}"; do umount "$m" 2>/dev/null || true; done
+  for ns in "$A" "$B" "$C" "$S"; do ip netns del "$ns" 2>/dev/null || true; done
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+log() { printf '[%s] %s\n' "$(date +%T.%3N)" "$*"; }
+in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+
+# --- the lab ---------------------------------------------------------------
+for ns in "$A" "$B" "$C" "$S"; do
+  ip netns add "$ns"
+  in_ns "$ns" ip link set lo up
+done
+in_ns "$S" ip link add br0 type bridge
+in_ns "$S" ip link set br0 up
+declare -A ADDR=([$A]=198.51.100.2 [$B]=198.51.100.3 [$C]=198.51.100.9)
+declare -A ADDR6=([$A]=2001:db8:51::2 [$B]=2001:db8:51::3 [$C]=2001:db8:51::9)
+for ns in "$A" "$B" "$C"; do
+  port=p${ns##*-}
+  ip link add eth0 netns "$ns" type veth peer name "$port" netns "$S"
+  in_ns "$S" ip link set "$port" master br0
+  in_ns "$S" ip link set "$port" up
+  in_ns "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 \
+    net.ipv6.conf.eth0.accept_dad=0
+  in_ns "$ns" ip addr add "${ADDR[$ns]}/24" dev eth0
+  in_ns "$ns" ip addr add "${ADDR6[$ns]}/64" dev eth0 nodad
+  in_ns "$ns" ip link set eth0 up
+  # xlbd's XDP program runs on eth0; frames it sends back out need a program
+  # on the peer (PLATFORM.md). This test sends no traffic through it.
+done
+# A link-local address is what IPv6 adverts come from.
+for ns in "$A" "$B"; do
+  for _ in $(seq 50); do
+    in_ns "$ns" ip -6 -o addr show dev eth0 scope link | grep -q fe80 && break
+    sleep 0.1
+  done
+done
+
+VIP2=198.51.100.10  # v2, PASS auth, 1 s adverts
+VIP3=198.51.100.11  # v3 IPv4
+VIP6=2001:db8:51::11  # v3 IPv6
+
+# wait_for SECONDS DESCRIPTION CMD...: polls CMD every 20 ms until it
+# succeeds; prints how long it took.
+wait_for() {
+  local limit=$1 what=$2 start now
+  shift 2
+  start=$(date +%s%N)
+  while true; do
+    if "$@" >/dev/null 2>&1; then
+      now=$(date +%s%N)
+      log "  $what after $(((now - start) / 1000000)) ms"
+      return 0
+    fi
+    now=$(date +%s%N)
+    if (((now - start) / 1000000 > limit * 1000)); then
+      log "  $what: not within $limit s"
+      return 1
+    fi
+    sleep 0.02
+  done
+}
+
+has_addr() { in_ns "$1" ip -o addr show dev eth0 | grep -q " $2/"; }
+lacks_addr() { ! has_addr "$@"; }
+only_on() { has_addr "$1" "$3" && lacks_addr "$2" "$3"; }  # only_on NS OTHER VIP
+# Who answers for the VIP, seen from the client: its neighbour entry after a
+# ping (what a router in front of the directors learns).
+arp_owner_is() {  # arp_owner_is NS VIP
+  local want
+  want=$(in_ns "$1" cat /sys/class/net/eth0/address)
+  in_ns "$C" ip neigh flush dev eth0 >/dev/null 2>&1 || true
+  in_ns "$C" ping -c 1 -W 1 "$2" >/dev/null 2>&1 || return 1
+  in_ns "$C" ip neigh show "$2" dev eth0 | grep -qi "lladdr $want"
+}
+
+# --- xlbd ------------------------------------------------------------------
+declare -A XPID
+start_xlbd() {  # start_xlbd NS CONFIG_BODY(vrrp section)
+  local ns=$1 dir=$TMP/$1
+  mkdir -p "$dir/bpf"
+  if ! mountpoint -q "$dir/bpf"; then
+    mount -t bpf bpf "$dir/bpf"
+    MOUNTS+=("$dir/bpf")
+  fi
+  cat >"$dir/xlb.yaml" <<EOF
+interfaces: [eth0]
+api: {socket: $dir/xlbd.sock, metrics: ""}
+services:
+  - name: web
+    vip: 203.0.113.80
+    port: 80
+    reals: [{address: 203.0.113.81}]
+    health: {type: exec, command: "test -e $TMP/real-up-$ns", interval: 100ms, timeout: 100ms, rise: 1, fall: 1}
+vrrp:
+$2
+EOF
+  # ip netns exec execs xlbd: $! is xlbd's own PID (a shell function would
+  # fork a subshell, and the signals would miss xlbd).
+  ip netns exec "$ns" "$BUILD/controlplane/xlbd" --config "$dir/xlb.yaml" --pin-dir "$dir/bpf" \
+    --detach-on-exit >>"$dir/xlbd.log" 2>&1 &
+  XPID[$ns]=$!
+  PIDS+=("${XPID[$ns]}")
+  wait_for 10 "xlbd in ${ns##*-} answers" xlbctl "$ns" status || {
+    tail -20 "$dir/xlbd.log"
+    return 1
+  }
+}
+xlbctl() { local ns=$1; shift; in_ns "$ns" "$BUILD/controlplane/xlbctl" --socket "$TMP/$ns/xlbd.sock" "$@"; }
+vrrp_state() {  # vrrp_state NS INSTANCE STATE
+  xlbctl "$1" --json vrrp | jq -e --arg n "$2" --arg s "$3" '.[] | select(.name == $n) | .state == $s' >/dev/null
+}
+vrrp_field() {  # vrrp_field NS INSTANCE JQ_PATH
+  xlbctl "$1" --json vrrp | jq -r --arg n "$2" ".[] | select(.name == \$n) | $3"
+}
+field_is() { [[ $(vrrp_field "$1" "$2" "$3") == "$4" ]]; }  # field_is NS INSTANCE JQ_PATH VALUE
+field_positive() { (($(vrrp_field "$1" "$2" "$3") > 0)); }  # field_positive NS INSTANCE JQ_PATH
+ka_all_backup() { (($(grep -c 'Entering BACKUP STATE$' "$TMP/ka/log") >= 3)); }
+kill9() { kill -9 "${XPID[$1]}"; wait "${XPID[$1]}" 2>/dev/null || true; }
+stop_xlbd() { kill -TERM "${XPID[$1]}"; wait "${XPID[$1]}" 2>/dev/null || true; }
+
+# --- keepalived -------------------------------------------------------------
+KPID=
+start_keepalived() {  # start_keepalived NS PRIORITY
+  local dir=$TMP/ka
+  mkdir -p "$dir"
+  cat >"$dir/keepalived.conf" <<EOF
+global_defs {
+  router_id $P
+  enable_script_security
+}
+vrrp_instance V2 {
+  state BACKUP
+  interface eth0
+  virtual_router_id 51
+  priority $2
+  advert_int 1
+  authentication {
+    auth_type PASS
+    auth_pass s3cret
+  }
+  virtual_ipaddress {
+    $VIP2/24
+  }
+}
+vrrp_instance V3 {
+  state BACKUP
+  version 3
+  interface eth0
+  virtual_router_id 52
+  priority $2
+  advert_int 0.1
+  virtual_ipaddress {
+    $VIP3/24
+  }
+}
+vrrp_instance V6 {
+  state BACKUP
+  version 3
+  interface eth0
+  virtual_router_id 53
+  priority $2
+  advert_int 0.1
+  virtual_ipaddress {
+    $VIP6/64
+  }
+}
+EOF
+  ip netns exec "$1" keepalived -n -l -D -f "$dir/keepalived.conf" -p "$dir/k.pid" -r "$dir/vrrp.pid" \
+    -c "$dir/chk.pid" >>"$dir/log" 2>&1 &
+  KPID=$!
+  PIDS+=("$KPID")
+}
+
+# The same three instances in xlbd's words.
+xlbd_vs_keepalived() {  # PRIORITY
+  cat <<EOF
+  - {name: v2, interface: eth0, vrid: 51, priority: $1, version: 2, advert_interval: 1s,
+     auth: {type: pass, secret: s3cret}, addresses: [$VIP2/24]}
+  - {name: v3, interface: eth0, vrid: 52, priority: $1, advert_interval: 100ms, addresses: [$VIP3/24]}
+  - {name: v6, interface: eth0, vrid: 53, priority: $1, advert_interval: 100ms, addresses: [$VIP6/64]}
+EOF
+}
+
+all_on() {  # all_on NS: every VIP on NS's eth0
+  has_addr "$1" "$VIP2" && has_addr "$1" "$VIP3" && has_addr "$1" "$VIP6"
+}
+none_on() { lacks_addr "$1" "$VIP2" && lacks_addr "$1" "$VIP3" && lacks_addr "$1" "$VIP6"; }
+all_state() {  # all_state NS STATE
+  vrrp_state "$1" v2 "$2" && vrrp_state "$1" v3 "$2" && vrrp_state "$1" v6 "$2"
+}
+
+touch "$TMP/real-up-$A" "$TMP/real-up-$B"
+
+log "(1) keepalived (priority 100) starts first, then xlbd (priority 200)"
+start_keepalived "$B" 100
+check "(1) keepalived becomes master of all three VIPs" wait_for 10 "keepalived master" all_on "$B"
+start_xlbd "$A" "$(xlbd_vs_keepalived 200)"
+check "(1) xlbd becomes master of all three (it preempts)" wait_for 10 "xlbd master" all_state "$A" MASTER
+check "(1) the VIPs are on xlbd's side" wait_for 5 "VIPs on A" all_on "$A"
+check "(1) and gone from keepalived's" wait_for 5 "VIPs gone from B" none_on "$B"
+check "(1) keepalived says it went back to BACKUP" wait_for 5 "keepalived backup" ka_all_backup
+check "(1) the client's ARP for $VIP2 is answered by xlbd" arp_owner_is "$A" "$VIP2"
+check "(1) xlbd hears keepalived's v2 adverts with PASS auth" \
+  wait_for 5 "v2 adverts received" field_positive "$A" v2 .counters.adverts_received
+check "(1) xlbctl vrrp shows the instance as master at priority 200" \
+  grep -Eq '^v3 +eth0 +52 +MASTER +200/200 ' <<<"$(xlbctl "$A" vrrp)"
+check "(1) a wrong PASS secret would have been counted, none was" \
+  test "$(vrrp_field "$A" v2 .counters.bad_auth)" = 0
+
+log "(2) kill -9 xlbd"
+kill9 "$A"
+check "(2) keepalived takes every VIP over" wait_for 10 "keepalived master again" all_on "$B"
+check "(2) the client's ARP for $VIP3 now goes to keepalived" arp_owner_is "$B" "$VIP3"
+
+log "(3) reverse roles: xlbd comes back with priority 50"
+start_xlbd "$A" "$(xlbd_vs_keepalived 50)"
+check "(3) the restarted xlbd removed the VIPs the killed one left" wait_for 5 "A clean" none_on "$A"
+check "(3) xlbd is backup to keepalived" wait_for 5 "xlbd backup" all_state "$A" BACKUP
+check "(3) xlbd sees keepalived as master" field_is "$A" v3 .master "${ADDR[$B]}"
+check "(3) at priority 100" field_is "$A" v3 .master_priority 100
+check "(3) the VIPs stay with keepalived" all_on "$B" || in_ns "$B" ip -o addr show dev eth0
+stop_xlbd "$A"
+kill -TERM "$KPID"
+wait "$KPID" 2>/dev/null || true
+check "xlbd stopped: no VIP left on its side" none_on "$A"
+check "keepalived stopped: no VIP left on its side" none_on "$B"
+
+log "(4) xlbd vs xlbd, unicast peers"
+unicast() {  # unicast PRIORITY SELF PEER [more yaml]
+  cat <<EOF
+  - {name: u, interface: eth0, vrid: 60, priority: $1, advert_interval: 100ms,
+     unicast: {source: $2, peers: [$3]}, addresses: [$VIP3/24]${4:-}}
+EOF
+}
+start_xlbd "$A" "$(unicast 150 "${ADDR[$A]}" "${ADDR[$B]}" ", track: [{service: web, weight: 100}]")"
+start_xlbd "$B" "$(unicast 100 "${ADDR[$B]}" "${ADDR[$A]}")"
+check "(4) A (150) is master over unicast" wait_for 5 "A master" vrrp_state "$A" u MASTER
+check "(4) B (100) is backup" wait_for 5 "B backup" vrrp_state "$B" u BACKUP
+check "(4) B hears A as master" wait_for 5 "A heard" field_is "$B" u .master "${ADDR[$A]}"
+check "(4) the VIP is on A only" only_on "$A" "$B" "$VIP3"
+kill9 "$A"
+check "(4) after kill -9 of A, B is master" wait_for 5 "B master" vrrp_state "$B" u MASTER
+check "(4) B holds the VIP" wait_for 2 "VIP on B" has_addr "$B" "$VIP3"
+start_xlbd "$A" "$(unicast 150 "${ADDR[$A]}" "${ADDR[$B]}" ", track: [{service: web, weight: 100}]")"
+check "(4) A back: it preempts B again" wait_for 5 "A master again" vrrp_state "$A" u MASTER
+check "(4) and B gave the VIP back" wait_for 2 "VIP gone from B" lacks_addr "$B" "$VIP3"
+
+log "(5) A's tracked service loses its only real"
+rm -f "$TMP/real-up-$A"
+check "(5) A's priority drops by the weight (150 -> 50)" \
+  wait_for 5 "A at 50" field_is "$A" u .effective_priority 50
+check "(5) B takes the VIP over" wait_for 5 "B master" vrrp_state "$B" u MASTER
+check "(5) the VIP moved to B" wait_for 2 "VIP on B" only_on "$B" "$A" "$VIP3"
+check "(5) xlbctl vrrp says why" grep -q 'service web down (-100)' <<<"$(xlbctl "$A" vrrp)"
+touch "$TMP/real-up-$A"
+check "(5) the real is back: A preempts again" wait_for 5 "A master" vrrp_state "$A" u MASTER
+check "(5) the VIP is back on A only" wait_for 2 "VIP back on A" only_on "$A" "$B" "$VIP3"
+
+log "(6) graceful stop of A (SIGTERM) with 1 s adverts: master-down interval 3.6 s, skew 0.6 s"
+stop_xlbd "$A"
+stop_xlbd "$B"
+start_xlbd "$A" "  - {name: g, interface: eth0, vrid: 61, priority: 150, addresses: [$VIP2/24]}"
+start_xlbd "$B" "  - {name: g, interface: eth0, vrid: 61, priority: 100, addresses: [$VIP2/24]}"
+check "(6) A is master" wait_for 6 "A master" vrrp_state "$A" g MASTER
+check "(6) B is backup, with A as its master" wait_for 6 "A heard" field_is "$B" g .master "${ADDR[$A]}"
+t0=$(date +%s%N)
+kill -TERM "${XPID[$A]}"
+check "(6) B takes over within 2 s (skew time 0.6 s; without priority 0 it would take 3.6 s)" \
+  wait_for 2 "B master" vrrp_state "$B" g MASTER
+t1=$(date +%s%N)
+log "  graceful takeover: $(((t1 - t0) / 1000000)) ms"
+wait "${XPID[$A]}" 2>/dev/null || true
+check "(6) B heard A's priority 0" test "$(vrrp_field "$B" g .counters.priority_zero_received)" -ge 1
+check "(6) nothing left on A's interface" lacks_addr "$A" "$VIP2"
+check "(6) the XDP program left with A (--detach-on-exit)" \
+  bash -c "! ip -n '$A' link show eth0 | grep -q xdp"
+stop_xlbd "$B"
+check "B stopped: nothing left on its interface" lacks_addr "$B" "$VIP2"
+
+lab_checks_done "lab vrrp interop" || {
+  for f in "$TMP"/*/xlbd.log "$TMP/ka/log"; do
+    [[ -f $f ]] && { echo "--- $f"; tail -25 "$f"; }
+  done
+  exit 1
+}
