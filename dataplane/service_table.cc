@@ -544,6 +544,13 @@ absl::Status ServiceTable::RefreshNexthops() {
   return absl::OkStatus();
 }
 
+size_t ServiceTable::UnknownNexthops() const {
+  size_t n = 0;
+  for (const auto& [key, e] : services_)
+    for (const auto& [k, r] : e->reals) n += !r.nexthop.has_value();
+  return n;
+}
+
 ServiceState ServiceTable::StateOf(const Entry& e) const {
   ServiceState s;
   s.service = e.service;

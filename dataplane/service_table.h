@@ -50,6 +50,9 @@ class ServiceTable {
   absl::Status SetReals(const ServiceKey& key, const std::vector<RealSpec>& reals);
   // Asks the kernel again for every real's next hop (after neighbour changes).
   absl::Status RefreshNexthops();
+  // Reals whose next hop (MAC) is not known yet: their packets go through
+  // bpf_fib_lookup, or up the stack, until it is.
+  size_t UnknownNexthops() const;
 
   std::vector<ServiceState> List() const;
   absl::StatusOr<ServiceState> Get(const ServiceKey& key) const;

@@ -1,73 +1,104 @@
 #!/usr/bin/env bash
-# The main job: builds xlb and shows it at work in a namespace lab (a client,
-# one director, three real servers; all removed at the end). xlbd runs on
-# the director from a config file; real TCP connections go through the VIP
-# by direct routing; a real fails its health check and traffic moves away.
+# The main job: builds xlb and shows three directors running it
+# active-active in a namespace lab (scripts/lib/directors_lab.sh: a client,
+# three directors, three real servers on one segment; all removed at the
+# end). Each director runs xlbd with the same six direct-routing services
+# and a VRRP section planned by `xlbctl vrrp plan`, so each is master of two
+# of the six VIPs. While the client keeps 60 connections open and sends
+# short requests to every VIP, one director is killed: its VIPs move to the
+# other two and the traffic goes on. Then it comes back.
+# The last line is: summary: failover_ms=N connections_lost=N requests_ok=N requests_failed=N
+# Exit status 0 only if no connection was lost and no request failed.
 set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
 xlb_require_root "$0" "$@"
 
 "$XLB_ROOT/scripts/setup.sh"
 ninja -C "$XLB_BUILD" >/dev/null
-source "$XLB_ROOT/scripts/lib/lab.sh"
-lab_init "$XLB_BUILD"
-trap lab_down EXIT
-say() { lab_log "$@"; }
+source "$XLB_ROOT/scripts/lib/directors_lab.sh"
+source "$XLB_ROOT/scripts/lib/active_active.sh"
+dl_init "$XLB_BUILD" 3
+trap dl_down EXIT
+say() { dl_log "$@"; }
 show() { sed 's/^/    /'; }
-SOCK=$LAB_RUN/xlbd.sock
-xlbctl() { ip netns exec "$D" "$LAB_BUILD/controlplane/xlbctl" --socket "$SOCK" "$@"; }
+ADVERT_MS=100
+REQUESTS_PER_VIP=500  # short requests per VIP, one every 20 ms: ten seconds of traffic
 
-say "building the lab: client, director, three reals (namespaces $LAB_PREFIX-*)"
-lab_up
-lab_start_servers
-cat >"$LAB_RUN/xlb.yaml" <<YAML
-interfaces: [d0, d1]
-api: {socket: $SOCK, metrics: ""}
-services:
-  - name: web
-    vip: $LAB_VIP4
-    port: 80
-    reals:
-      - {address: 203.0.113.11}
-      - {address: 203.0.113.12}
-      - {address: 203.0.113.13}
-    health: {type: http, port: 8008, path: /health, interval: 200ms, timeout: 100ms, rise: 2, fall: 2}
-YAML
-say "starting xlbd on the director with this config:"
-show <"$LAB_RUN/xlb.yaml"
-ip netns exec "$D" "$LAB_BUILD/controlplane/xlbd" --config "$LAB_RUN/xlb.yaml" \
-  --pin-dir "$LAB_PINS" --detach-on-exit >"$LAB_RUN/xlbd.log" 2>&1 &
-LAB_PIDS+=($!)
-lab_wait_for 10 "xlbd's API" xlbctl status >/dev/null
-xlbctl list | show
+say "building the lab: a client, 3 directors, 3 real servers (namespaces $DL_PREFIX-*)"
+dl_up "$AA_VIPS"
+say "planning VRRP: xlbctl vrrp plan --directors d1,d2,d3 --vips $(aa_vip_list)"
+aa_plan "$ADVERT_MS"
+head -8 "$DL_RUN/plan.txt" | show
+for i in 1 2 3; do
+  aa_start_director "$i"
+  say "director d$i: xlbd started (6 services, VRRP: $(grep -c 'name:' "$DL_RUN/plan/d$i.vrrp.yaml") instances, adverts every ${ADVERT_MS} ms)"
+done
+dl_wait_for 10 "every VIP on its planned master" aa_masters_as_planned
+for i in 1 2 3; do say "d$i is master of $(aa_vips_of "$i")"; done
 
-say "client: 12 TCP connections held open through $LAB_VIP4:80"
-hold_out=$LAB_RUN/hold.out
-ip netns exec "$C" "$LAB_BUILD/tests/lab/xlb-lab-client" hold --target "$LAB_VIP4:80" \
-  --conns 12 --seconds 2 >"$hold_out" &
-hold_pid=$!
-LAB_PIDS+=("$hold_pid")
-lab_wait_for 10 "held connections" grep -qx ready "$hold_out"
-say "where each went (xlbctl conns, the director's connection table):"
-xlbctl conns | show
-wait "$hold_pid"
-say "300 short connections, answered by:"
-lab_client connect --target "$LAB_VIP4:80" --count 300 | show
+say "client: 60 long-lived connections (10 per VIP) and $REQUESTS_PER_VIP short requests per VIP"
+aa_start_holds
+REQ_PIDS=()
+for ((k = 1; k <= AA_VIPS; k++)); do
+  dl_start "$DL_C" "$DL_BUILD/tests/lab/xlb-lab-client" connect --target "$(dl_vip "$k"):80" \
+    --count "$REQUESTS_PER_VIP" --parallel 16 --pace-ms 20 --timeout-ms 3000 \
+    >"$DL_RUN/requests$k.out" 2>/dev/null
+  REQ_PIDS+=("$DL_LAST_PID")
+done
+sleep 2
+say "d1: xlbctl list --stats"
+dl_xlbctl 1 list --stats | head -9 | show
+say "d1: xlbctl vrrp (one line per instance)"
+dl_xlbctl 1 vrrp | grep -v '^    ' | show
 
-say "real2's health endpoint stops answering"
-lab_role 2 down
-lab_wait_for 5 "real2 down" bash -c "ip netns exec '$D' '$LAB_BUILD/controlplane/xlbctl' \
-  --socket '$SOCK' health | grep -q '203.0.113.12:80 .* down '"
-xlbctl health | show
-say "300 more connections: real2 gets none"
-out=$(lab_client connect --target "$LAB_VIP4:80" --count 300)
-show <<<"$out"
-grep -q '^server real2 ' <<<"$out" && { echo "real2 still got connections" >&2; exit 1; }
+moved_vips=$(aa_vips_of 1)
+held_by_survivor() {  # every VIP d1 mastered is on d2 or d3
+  local v
+  for v in $moved_vips; do dl_has_addr 2 "$v" || dl_has_addr 3 "$v" || return 1; done
+}
+say "killing director d1 (kill -9 of its xlbd, link down): $moved_vips must move"
+t0=$(date +%s%N)
+# (bash reports a killed background job on stderr when it reaps it: not
+# news here, so the reaping happens with stderr closed.)
+exec 3>&2 2>/dev/null
+kill -9 "${DL_XLBD[1]}"
+ip -n "${DL_D[1]}" link set eth0 down
+wait "${DL_XLBD[1]}" || true
+exec 2>&3 3>&-
+failover_ms=-1
+if dl_wait_for 10 "d1's VIPs on the survivors" held_by_survivor; then
+  failover_ms=$((($(date +%s%N) - t0) / 1000000))
+fi
+for v in $moved_vips; do
+  for i in 2 3; do dl_has_addr "$i" "$v" && say "$v moved to d$i after $failover_ms ms"; done
+done
+for i in 2 3; do
+  say "d$i: xlbctl vrrp"
+  dl_xlbctl "$i" vrrp | grep -v '^    ' | show
+done
+sleep 2
+read -r alive gap < <(aa_hold_status)
+say "long-lived connections: $alive of 60 alive, longest pause in a stream ${gap} ms"
 
-say "counters (xlbctl list --stats) and the director's view (xlbctl status):"
-xlbctl list --stats | show
-xlbctl status | show
-say "xlbd's log:"
-show <"$LAB_RUN/xlbd.log"
-grep -qx 'connect: 300 passed, 0 failed' <<<"$out"
-say "demo done; removing the lab"
+say "director d1 comes back (link up, xlbd started again; it preempts its VIPs)"
+ip -n "${DL_D[1]}" link set eth0 up
+aa_start_director 1
+dl_wait_for 15 "every VIP back on its planned master" aa_masters_as_planned &&
+  say "d1 is master of $(aa_vips_of 1) again"
+for pid in "${REQ_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+read -r alive gap < <(aa_hold_status)
+aa_stop_holds
+say "long-lived connections: $alive of 60 alive at the end, longest pause ${gap} ms"
+
+ok=0 failed=0
+for ((k = 1; k <= AA_VIPS; k++)); do
+  read -r p f < <(awk '$1 == "connect:" { print $2, $4 }' "$DL_RUN/requests$k.out")
+  ok=$((ok + ${p:-0})) failed=$((failed + ${f:-$REQUESTS_PER_VIP}))
+done
+say "requests served per real (all six VIPs):"
+cat "$DL_RUN"/requests*.out | awk '$1 == "server" { n[$2] += $3 } END { for (r in n) printf "%s %d\n", r, n[r] }' |
+  sort | show
+lost=$((AA_VIPS * AA_CONNS_PER_VIP - alive))
+say "failover: ${failover_ms} ms until d1's VIPs were held by d2/d3; connections lost: $lost; requests: $ok ok, $failed failed"
+echo "summary: failover_ms=$failover_ms connections_lost=$lost requests_ok=$ok requests_failed=$failed"
+((lost == 0 && failed == 0 && failover_ms >= 0))

@@ -11,7 +11,11 @@
 // Exit 0 done; 2 bad arguments (one line on stderr, nothing written); 1 a
 // file could not be written, or the plan does not fit the links (then the
 // table and the capacity report are printed, but no sections).
+#include <sys/stat.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -67,14 +71,14 @@ bool WriteAll(const std::vector<std::pair<std::string, std::string>>& files, std
     out << text;
     out.close();
     if (!out) {
-      error = absl::StrCat(tmp, ": cannot write");
+      error = absl::StrCat(tmp, ": cannot write: ", std::strerror(errno));
       undo();
       return false;
     }
   }
   for (const auto& [path, text] : files) {
     if (std::rename((path + ".tmp").c_str(), path.c_str()) != 0) {
-      error = absl::StrCat(path, ": cannot write");
+      error = absl::StrCat(path, ": cannot write: ", std::strerror(errno));
       undo();
       return false;
     }
@@ -163,6 +167,10 @@ int RunVrrpPlan(const std::vector<std::string>& args) {
     return 0;
   }
   const std::string dir = flags["--output-dir"];
+  // One level is made if missing (like `mkdir DIR`), not a whole path: a
+  // mistyped parent is an error, not a new tree.
+  if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
+    return Fail(absl::StrCat(dir, ": cannot create: ", std::strerror(errno)), 1);
   for (auto& [path, yaml] : sections) path = absl::StrCat(dir, "/", path, ".vrrp.yaml");
   if (std::string error; !WriteAll(sections, error)) return Fail(error, 1);
   std::cout << "\n";

@@ -24,6 +24,11 @@ namespace {
 constexpr char kVersion[] = "0.1.0";
 // How often next hops are asked of the kernel again (a real's MAC can change).
 constexpr auto kNexthopRefresh = std::chrono::seconds(5);
+// While some are unknown (the kernel is resolving them): soon, then backing
+// off to the normal period. Until then their packets need bpf_fib_lookup,
+// which fails where forwarding is off, and a director holding the VIP would
+// answer them itself.
+constexpr auto kNexthopRetryFirst = std::chrono::milliseconds(100);
 
 using dataplane::EffectivePort;
 using dataplane::ServiceKey;
@@ -132,7 +137,7 @@ absl::Status Daemon::Init() {
     if (!metrics.ok()) return metrics.status();
     metrics_ = std::move(*metrics);
   }
-  ScheduleNexthopRefresh();
+  ScheduleNexthopRefresh(kNexthopRetryFirst);
   LOG(INFO) << "xlbd " << kVersion << " running: " << services_.size() << " services on "
             << interfaces_.size() << " interfaces, " << cfg->vrrp.size()
             << " VRRP instances; API on " << api.socket
@@ -215,6 +220,7 @@ absl::Status Daemon::Reconcile() {
         up[s.name] = std::any_of(d.reals.begin(), d.reals.end(),
                                  [](const dataplane::RealSpec& r) { return r.weight > 0; });
   if (speaker_) speaker_->SetServices(std::move(up));
+  if (!changes.empty() && table_->UnknownNexthops() > 0) ScheduleNexthopRefresh(kNexthopRetryFirst);
   return absl::OkStatus();
 }
 
@@ -247,12 +253,14 @@ void Daemon::OnHealthChange(const std::string& id, bool up, const std::string& d
   if (auto st = Reconcile(); !st.ok()) LOG(ERROR) << "after health change of " << id << ": " << st;
 }
 
-void Daemon::ScheduleNexthopRefresh() {
-  refresh_timer_.expires_after(kNexthopRefresh);
-  refresh_timer_.async_wait([this](std::error_code ec) {
+void Daemon::ScheduleNexthopRefresh(std::chrono::milliseconds retry) {
+  const bool unknown = table_->UnknownNexthops() > 0;
+  refresh_timer_.expires_after(unknown ? retry : std::chrono::milliseconds(kNexthopRefresh));
+  refresh_timer_.async_wait([this, unknown, retry](std::error_code ec) {
     if (ec) return;
     if (auto st = table_->RefreshNexthops(); !st.ok()) LOG(WARNING) << "next hop refresh: " << st;
-    ScheduleNexthopRefresh();
+    ScheduleNexthopRefresh(unknown ? std::min<std::chrono::milliseconds>(retry * 2, kNexthopRefresh)
+                                   : kNexthopRetryFirst);
   });
 }
 

@@ -71,7 +71,9 @@ class Daemon : public api::Operations {
   absl::Status Mutate(const std::string& what,
                       const std::function<absl::Status(std::vector<config::ServiceConfig>&)>& change);
   void OnHealthChange(const std::string& id, bool up, const std::string& detail);
-  void ScheduleNexthopRefresh();
+  // Next refresh of the reals' next hops: in `retry` while some are unknown
+  // (doubling up to the normal period), else after the normal period.
+  void ScheduleNexthopRefresh(std::chrono::milliseconds retry);
 
   asio::io_context& io_;
   Options options_;

@@ -72,16 +72,18 @@ restore_links() {
 }
 
 # --- xlbd ---------------------------------------------------------------------
-xlbd_instance() {  # PRIORITY ADVERT_MS
+xlbd_config() {  # PRIORITY ADVERT_MS
+  echo "$SERVICES"
+  echo "vrrp:"
   echo "  - {name: vip1, interface: eth0, vrid: 51, priority: $1, advert_interval: ${2}ms, addresses: [$VIP/24]}"
 }
 xlbd_state_is() { dl_xlbctl "$1" --json vrrp | jq -e --arg s "$2" '.[0].state == $s' >/dev/null; }
 xlbd_hears() { dl_xlbctl 2 --json vrrp | jq -e --arg m "$(dl_director_addr 1)" '.[0].master == $m' >/dev/null; }
 
 xlbd_pair_up() {  # ADVERT_MS
-  dl_start_xlbd 1 "$(xlbd_instance 200 "$1")" "$SERVICES" --detach-on-exit
+  dl_start_xlbd 1 "$(xlbd_config 200 "$1")" --detach-on-exit
   dl_wait_for 10 "director 1 master" xlbd_state_is 1 MASTER
-  dl_start_xlbd 2 "$(xlbd_instance 100 "$1")" "$SERVICES" --detach-on-exit
+  dl_start_xlbd 2 "$(xlbd_config 100 "$1")" --detach-on-exit
   dl_wait_for 10 "director 2 backup of director 1" xlbd_hears
   # The service must answer through director 1 before we break it.
   dl_wait_for 10 "TCP through the VIP" \

@@ -121,21 +121,16 @@ EOF
   done
 }
 
-# dl_start_xlbd I VRRP_YAML [SERVICES_YAML] [XLBD_FLAGS...]: xlbd in
-# director I; its PID in DL_XLBD[I].
+# dl_start_xlbd I BODY [XLBD_FLAGS...]: xlbd in director I, its config the
+# lab's interface and API socket plus BODY (services:, vrrp: sections); its
+# PID in DL_XLBD[I].
 declare -A DL_XLBD
 dl_start_xlbd() {
-  local i=$1 vrrp=$2 services=${3:-}
-  local dir=$DL_RUN/d$i
-  cat >"$dir/xlb.yaml" <<EOF
-interfaces: [eth0]
-api: {socket: $dir/xlbd.sock, metrics: ""}
-$services
-vrrp:
-$vrrp
-EOF
+  local i=$1 dir=$DL_RUN/d$1
+  printf 'interfaces: [eth0]\napi: {socket: %s, metrics: ""}\n%s\n' "$dir/xlbd.sock" "$2" \
+    >"$dir/xlb.yaml"
   dl_start "${DL_D[i]}" "$DL_BUILD/controlplane/xlbd" --config "$dir/xlb.yaml" --pin-dir "$dir/bpf" \
-    "${@:4}" >>"$dir/xlbd.log" 2>&1
+    "${@:3}" >>"$dir/xlbd.log" 2>&1
   DL_XLBD[$i]=$DL_LAST_PID
   dl_wait_for 10 "xlbd in director $i" dl_xlbctl "$i" status
 }

@@ -14,7 +14,8 @@
 //       [--seconds S] [--timeout-ms T]
 //     N long-lived TCP connections; prints "ready" once all have their server
 //     name, then every I ms sends a numbered line on each and checks the
-//     echo. Stops after S seconds or on SIGTERM/SIGINT/SIGUSR1, then prints
+//     echo. SIGUSR2 prints "status alive N failed F max_gap_ms G" and goes
+//     on. Stops after S seconds or on SIGTERM/SIGINT/SIGUSR1, then prints
 //     one "conn ..." line per connection, "max_gap_ms G" and
 //     "hold: P passed, F failed". Exit 0 iff F == 0.
 
@@ -526,7 +527,7 @@ class HoldMode {
     ep_ = NewEpoll(kProg);
     // A stop request is just another epoll event, and we still get to drain
     // and print the report.
-    sig_fd_ = StopSignalFd(kProg, {SIGUSR1});
+    sig_fd_ = StopSignalFd(kProg, {SIGUSR1, SIGUSR2});
     SetEvents(ep_, sig_fd_, EPOLLIN, kSignalTag, true);
     const Ms timeout(o_.timeout_ms);
     const Ms interval(o_.interval_ms);
@@ -692,8 +693,26 @@ class HoldMode {
     return "conn " + std::to_string(c.index) + " seq " + std::to_string(seq);
   }
 
+  // SIGUSR2 asks for a status line and goes on; the others stop the run.
   void OnSignal() {
-    if (DrainSignalFd(sig_fd_)) stop_ = true;
+    signalfd_siginfo si;
+    while (read(sig_fd_, &si, sizeof(si)) == sizeof(si)) {
+      if (si.ssi_signo == SIGUSR2)
+        PrintStatus();
+      else
+        stop_ = true;
+    }
+  }
+
+  void PrintStatus() const {
+    size_t alive = 0, failed = 0;
+    double gap = 0;
+    for (const auto& c : conns_) {
+      (c.failed ? failed : alive)++;
+      gap = std::max(gap, c.max_gap_ms);
+    }
+    std::printf("status alive %zu failed %zu max_gap_ms %.0f\n", alive, failed, gap);
+    std::fflush(stdout);
   }
 
   void StartConn(size_t i) {

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Three directors active-active (scripts/lib/directors_lab.sh): xlbd on each
+# in direct-routing mode, six VIPs with VRRP sections made by
+# `xlbctl vrrp plan` (each director master of two), the same six services
+# and three reals everywhere. A client keeps 60 long-lived TCP connections
+# (10 per VIP) exchanging a line every 50 ms. Then:
+#   1. SIGKILL director 1 and take its link down (it masters two VIPs);
+#      count the connections that survived, the longest gap in any stream,
+#      and the time until every VIP answered a new connection again;
+#   2. bring director 1 back (link up, xlbd started again: it preempts its
+#      two VIPs) and count again;
+#   3. unless --flood-seconds 0: with adverts every 20 ms, xlb-pktgen floods
+#      one VIP for --flood-seconds at the highest rate it reaches while the
+#      60 connections run: VRRP state changes anywhere are counted (goal 0),
+#      and the connections must survive that too.
+# Connections survive a director because every director builds the same
+# Maglev table from the same reals: a flow whose VIP moves reaches the same
+# real without shared state.
+#
+# usage: failover_active_active.sh BUILD_DIR [--json] [--advert MS] [--flood-seconds S]
+# Prints one JSON object (with --json, alone on stdout):
+#   {"connections": 60, "survived": N, "max_gap_ms": G, "all_vips_back_ms": T,
+#    "survived_after_return": N, "flood_state_changes": N, ...}
+# Exit status 0 iff every connection survived every phase (the lab test
+# tests/lab/active_active_test.sh relies on it).
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+source "$here/../lib/directors_lab.sh"
+source "$here/../lib/active_active.sh"
+
+build=${1:?usage: failover_active_active.sh BUILD_DIR [--json] [--advert MS] [--flood-seconds S]}
+shift
+json=0 advert=100 flood_seconds=60
+while (($#)); do
+  case "$1" in
+    --json) json=1 ;;
+    --advert) advert=${2:?--advert needs milliseconds}; shift ;;
+    --flood-seconds) flood_seconds=${2:?--flood-seconds needs a number}; shift ;;
+    *) echo "failover_active_active.sh: unknown option '$1'" >&2; exit 2 ;;
+  esac
+  shift
+done
+[[ $advert =~ ^[0-9]+$ ]] && ((advert >= 10 && advert <= 1000 && advert % 10 == 0)) ||
+  { echo "failover_active_active.sh: --advert is 10..1000 ms in steps of 10, not '$advert'" >&2; exit 2; }
+[[ $flood_seconds =~ ^[0-9]+$ ]] && ((flood_seconds <= 600)) ||
+  { echo "failover_active_active.sh: --flood-seconds is 0..600, not '$flood_seconds'" >&2; exit 2; }
+
+say() { dl_log "$@" >&2; }
+dl_init "$build" 3
+trap dl_down EXIT
+trap 'exit 1' INT TERM
+dl_up "$AA_VIPS" >&2
+
+# --- 1 and 2: a director dies and comes back ------------------------------------
+say "three directors, six VIPs, adverts every ${advert} ms"
+aa_plan_and_start "$advert" >&2
+dl_wait_for 10 "every VIP on its planned master" aa_masters_as_planned
+sed 's/^/  /' "$DL_RUN/plan.txt" | head -8 >&2
+aa_start_holds
+say "60 connections established (10 per VIP)"
+sleep 1
+say "SIGKILL director 1 (master of $(dl_vip 1) and $(dl_vip 4)) and its link down"
+t0=$(date +%s%N)
+# (bash reports a killed background job on stderr when it reaps it: not
+# news here, so the reaping happens with stderr closed.)
+exec 3>&2 2>/dev/null
+kill -9 "${DL_XLBD[1]}"
+ip -n "${DL_D[1]}" link set eth0 down
+wait "${DL_XLBD[1]}" || true
+exec 2>&3 3>&-
+dl_wait_for 10 "every VIP answering again" aa_all_vips_answer || true
+t1=$(date +%s%N)
+all_back_ms=$(((t1 - t0) / 1000000))
+say "every VIP answers new connections again after $all_back_ms ms"
+sleep 3  # the streams go on through the survivors
+read -r survived gap1 < <(aa_hold_status)
+say "after the failure: $survived of 60 connections alive, longest gap ${gap1} ms"
+
+say "director 1 comes back (link up, xlbd started again: it preempts its VIPs)"
+ip -n "${DL_D[1]}" link set eth0 up
+aa_start_director 1 >&2
+dl_wait_for 15 "every VIP back on its planned master" aa_masters_as_planned
+sleep 3
+read -r survived_return gap2 < <(aa_hold_status)
+say "after the return: $survived_return of 60 connections alive, longest gap ${gap2} ms"
+
+# --- 3: a flood must not cause a failover -----------------------------------------
+flood_changes=null flood_survived=null flood_pps=null
+if ((flood_seconds > 0)); then
+  aa_stop_holds
+  for i in 1 2 3; do kill -TERM "${DL_XLBD[i]}"; wait "${DL_XLBD[i]}" 2>/dev/null || true; done
+  say "adverts every 20 ms; xlb-pktgen floods $(dl_vip 1) for $flood_seconds s"
+  aa_plan_and_start 20 >&2
+  dl_wait_for 10 "every VIP on its planned master" aa_masters_as_planned
+  aa_start_holds
+  sleep 1
+  before=$(aa_state_changes 1 2 3)
+  mac=$(ip netns exec "${DL_D[1]}" cat /sys/class/net/eth0/address)
+  # SYNs from 256 x 64512 source addresses and ports: every one a new flow
+  # for the director's connection table and Maglev.
+  ip netns exec "$DL_C" "$DL_BUILD/dataplane/pktgen/xlb-pktgen" --engine xdp --interface eth0 \
+    --dst-mac "$mac" --dst "$(dl_vip 1):80/tcp" --src 203.0.113.0/24 --sport 1024-65535 \
+    --count 10000000000 --duration "$flood_seconds" --json >"$DL_RUN/pktgen.json" \
+    2>"$DL_RUN/pktgen.err" || {
+    say "xlb-pktgen failed: $(tail -3 "$DL_RUN/pktgen.err")"
+  }
+  after=$(aa_state_changes 1 2 3)
+  flood_changes=$((after - before))
+  flood_pps=$(jq -r '.pps // "null"' "$DL_RUN/pktgen.json" 2>/dev/null || echo null)
+  read -r flood_survived gap3 < <(aa_hold_status)
+  say "flood: ${flood_pps} packets/s sent, $flood_changes VRRP state changes, $flood_survived of 60 connections alive (longest gap ${gap3} ms)"
+fi
+aa_stop_holds
+
+result=$(printf '{"connections": %d, "survived": %d, "max_gap_ms": %d, "all_vips_back_ms": %d, "survived_after_return": %d, "max_gap_after_return_ms": %d, "advert_ms": %d, "flood_seconds": %d, "flood_pps": %s, "flood_state_changes": %s, "survived_flood": %s}' \
+  $((AA_VIPS * AA_CONNS_PER_VIP)) "$survived" "$gap1" "$all_back_ms" "$survived_return" "$gap2" "$advert" \
+  "$flood_seconds" "$flood_pps" "$flood_changes" "$flood_survived")
+if ((json)); then echo "$result"; else jq . <<<"$result"; fi
+total=$((AA_VIPS * AA_CONNS_PER_VIP))
+[[ $survived == "$total" && $survived_return == "$total" ]] &&
+  [[ $flood_survived == null || $flood_survived == "$total" ]] &&
+  [[ $flood_changes == null || $flood_changes == 0 ]]
