@@ -58,13 +58,7 @@ held_by_survivor() {  # every VIP d1 mastered is on d2 or d3
 }
 say "killing director d1 (kill -9 of its xlbd, link down): $moved_vips must move"
 t0=$(date +%s%N)
-# (bash reports a killed background job on stderr when it reaps it: not
-# news here, so the reaping happens with stderr closed.)
-exec 3>&2 2>/dev/null
-kill -9 "${DL_XLBD[1]}"
-ip -n "${DL_D[1]}" link set eth0 down
-wait "${DL_XLBD[1]}" || true
-exec 2>&3 3>&-
+dl_kill_director 1
 failover_ms=-1
 if dl_wait_for 10 "d1's VIPs on the survivors" held_by_survivor; then
   failover_ms=$((($(date +%s%N) - t0) / 1000000))

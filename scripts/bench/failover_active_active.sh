@@ -61,13 +61,7 @@ say "60 connections established (10 per VIP)"
 sleep 1
 say "SIGKILL director 1 (master of $(dl_vip 1) and $(dl_vip 4)) and its link down"
 t0=$(date +%s%N)
-# (bash reports a killed background job on stderr when it reaps it: not
-# news here, so the reaping happens with stderr closed.)
-exec 3>&2 2>/dev/null
-kill -9 "${DL_XLBD[1]}"
-ip -n "${DL_D[1]}" link set eth0 down
-wait "${DL_XLBD[1]}" || true
-exec 2>&3 3>&-
+dl_kill_director 1
 dl_wait_for 10 "every VIP answering again" aa_all_vips_answer || true
 t1=$(date +%s%N)
 all_back_ms=$(((t1 - t0) / 1000000))

@@ -135,6 +135,18 @@ dl_start_xlbd() {
   dl_wait_for 10 "xlbd in director $i" dl_xlbctl "$i" status
 }
 
+# dl_kill_director I: a director dies: kill -9 of its xlbd and its link
+# down (so its XDP program, which outlives xlbd, stops forwarding too).
+dl_kill_director() {
+  # bash reports a killed background job on stderr when it reaps it: not
+  # news here, so the reaping happens with stderr closed.
+  exec 3>&2 2>/dev/null
+  kill -9 "${DL_XLBD[$1]}"
+  ip -n "${DL_D[$1]}" link set eth0 down
+  wait "${DL_XLBD[$1]}" || true
+  exec 2>&3 3>&-
+}
+
 dl_xlbctl() {  # dl_xlbctl I ARGS...
   ip netns exec "${DL_D[$1]}" "$DL_BUILD/controlplane/xlbctl" --socket "$DL_RUN/d$1/xlbd.sock" "${@:2}"
 }

@@ -285,6 +285,15 @@ check "(4) B holds the VIP" wait_for 2 "VIP on B" has_addr "$B" "$VIP3"
 start_xlbd "$A" "$(unicast 150 "${ADDR[$A]}" "${ADDR[$B]}" ", track: [{service: web, weight: 100}]")"
 check "(4) A back: it preempts B again" wait_for 5 "A master again" vrrp_state "$A" u MASTER
 check "(4) and B gave the VIP back" wait_for 2 "VIP gone from B" lacks_addr "$B" "$VIP3"
+# A reload that leaves the instance as it was must not touch it.
+changes=$(vrrp_field "$A" u .counters.state_changes)
+sed -i 's/port: 80$/port: 81/' "$TMP/$A/xlb.yaml"
+kill -HUP "${XPID[$A]}"
+reloaded() { grep -q "reloaded $TMP/$A/xlb.yaml" "$TMP/$A/xlbd.log"; }
+check "(4) SIGHUP with a changed service reloads" wait_for 5 "reload" reloaded
+check "(4) and leaves the unchanged VRRP instance alone (no state change)" \
+  field_is "$A" u .counters.state_changes "$changes"
+check "(4) A is still master" vrrp_state "$A" u MASTER
 
 log "(5) A's tracked service loses its only real"
 rm -f "$TMP/real-up-$A"
