@@ -107,6 +107,15 @@ struct {
 	__type(value, __u32);
 } tx_ports SEC(".maps");
 
+/* The MACs of the interfaces the program is attached to (written by attach,
+ * removed by detach); slots as struct xlb_iface says. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XLB_MAX_IFACES);
+	__type(key, __u32);
+	__type(value, struct xlb_iface);
+} iface_macs SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, XLB_STAT__COUNT);

@@ -11,6 +11,7 @@
 #include "icmp.h"
 #include "nat.h"
 #include "stats.h"
+#include "iface.h"
 
 static __always_inline int pass_up(void)
 {
@@ -143,11 +144,19 @@ int xlb_xdp(struct xdp_md *ctx)
 	}
 	if (parsed == PARSE_OTHER)
 		return pass_up();
-	if (!maybe_in(&vip_filter, p.flow.dst)) {
-		if (parsed == PARSE_FLOW && maybe_in(&nat_real_filter, p.flow.src))
-			return handle_nat_reply(ctx, &p);
+	int to_vip = maybe_in(&vip_filter, p.flow.dst);
+	if (!to_vip && !(parsed == PARSE_FLOW && maybe_in(&nat_real_filter, p.flow.src)))
 		return pass_up();
+	/* Checked only for what xlb may forward (the filters said so): other
+	 * traffic goes up unchanged whatever its MAC, and pays no lookup.
+	 * The kernel drops another host's frame; xlb must not forward it
+	 * either (a flooded frame would reach the real once per director). */
+	if (for_another_host(ctx, data, data_end)) {
+		count_global(XLB_STAT_NOT_OURS);
+		return XDP_PASS;
 	}
+	if (!to_vip)
+		return handle_nat_reply(ctx, &p);
 	switch (parsed) {
 	case PARSE_FRAGMENT:
 		return handle_fragment(&p);

@@ -20,7 +20,7 @@
 
 #define XLB_MAX_SERVICES 1024          /* service ids 1..1023 */
 #define XLB_MAX_REALS 65536            /* real ids 1..65535, one per (service, real) */
-#define XLB_MAX_IFACES 64              /* egress interfaces in the devmap */
+#define XLB_MAX_IFACES 64              /* interfaces: devmap (egress), iface_macs (ingress) */
 #define XLB_MAGLEV_DEFAULT_SIZE 65537  /* prime, ~650 slots per real at 100 reals */
 #define XLB_MAGLEV_MAX_SIZE 1048573    /* largest prime below 2^20 */
 #define XLB_CONN_TABLE_DEFAULT 262144  /* connection-table entries (LRU) */
@@ -199,6 +199,27 @@ struct xlb_endpoint_key {
 	__u8 family;
 };
 
+/* ---- interfaces -------------------------------------------------------- */
+
+/* The MAC of each interface the program is attached to. A unicast frame
+ * for another MAC is another host's (a switch floods frames for a MAC it has
+ * not learnt to every port, VRRP backups included): the kernel drops it as
+ * PACKET_OTHERHOST, so the program must not forward it either.
+ * An array of XLB_MAX_IFACES slots, read on every packet xlb may forward (an
+ * array read costs a fraction of a hash lookup): interface i sits in slot
+ * xlb_iface_slot(i) or, when that is taken, in the next free slot after it
+ * (linear probing); a lookup stops at a free slot. */
+struct xlb_iface {
+	__u32 ifindex;  /* 0: a free slot */
+	__u8 mac[6];
+	__u8 pad[2];
+};
+
+static inline __u32 xlb_iface_slot(__u32 ifindex)
+{
+	return ifindex % XLB_MAX_IFACES;
+}
+
 /* ---- counters (per-CPU arrays; readers sum over CPUs) ------------------ */
 
 /* Per service (indexed by service id) and per real (indexed by real id). */
@@ -223,6 +244,7 @@ enum xlb_global_stat {
 	XLB_STAT_NO_REAL,         /* service without a real that takes flows */
 	XLB_STAT_NAT_REPLY,       /* replies from reals rewritten to come from the VIP */
 	XLB_STAT_NAT_UNMATCHED,   /* from a NAT real's port, matching no flow: passed up */
+	XLB_STAT_NOT_OURS,        /* for a VIP (or from a NAT real) but another host's MAC: passed up */
 	XLB_STAT__COUNT,
 };
 

@@ -47,8 +47,8 @@ int PossibleCpus();
 
 // Every map of the program.
 struct Maps {
-  MapFd services, service_gens, vips, vip_filter, nat_real_filter, reals, nat_reals, maglev_tables, conn_table, persist_table, tx_ports, global_stats,
-      service_stats, real_stats;
+  MapFd services, service_gens, vips, vip_filter, nat_real_filter, reals, nat_reals, maglev_tables, conn_table, persist_table, tx_ports, iface_macs,
+      global_stats, service_stats, real_stats;
 
   // The names, as in bpf/maps.h; also the pin file names.
   static const std::vector<std::string>& Names();

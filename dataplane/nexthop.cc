@@ -104,6 +104,8 @@ int OnNeigh(const nlmsghdr* nlh, void* data) {
   return MNL_CB_STOP;
 }
 
+}  // namespace
+
 absl::StatusOr<std::array<uint8_t, 6>> InterfaceMac(uint32_t ifindex) {
   char name[IF_NAMESIZE] = {};
   if (!if_indextoname(ifindex, name))
@@ -120,6 +122,8 @@ absl::StatusOr<std::array<uint8_t, 6>> InterfaceMac(uint32_t ifindex) {
   std::memcpy(mac.data(), ifr.ifr_hwaddr.sa_data, 6);
   return mac;
 }
+
+namespace {
 
 // Which interface and which gateway (if any) the kernel routes `address`
 // via; oif 0 when it has no route.
@@ -160,6 +164,9 @@ absl::StatusOr<std::optional<Nexthop>> NetlinkNexthopResolver::Resolve(const IpA
     return it->second.nexthop;
   auto answer = Ask(address);
   if (!answer.ok()) return answer;
+  // Only known next hops are kept: an unknown one (the kernel is resolving
+  // it right now, NTF_USE asked it to) is worth asking again at once.
+  if (!*answer) return answer;
   if (cache_.size() > 65536) cache_.clear();  // bounded: reals come and go
   cache_[address] = {now, *answer};
   return answer;

@@ -33,6 +33,9 @@ class NexthopResolver {
   virtual absl::StatusOr<uint32_t> EgressInterface(const IpAddress& address) = 0;
 };
 
+// The MAC address of interface `ifindex` (also used by xlb-pktgen).
+absl::StatusOr<std::array<uint8_t, 6>> InterfaceMac(uint32_t ifindex);
+
 // Asks the kernel over rtnetlink, in the calling thread's network namespace.
 // Answers are kept for a second: a real behind many services (or a refresh
 // of them all) is asked about once, not once per service.

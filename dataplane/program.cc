@@ -13,11 +13,14 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <set>
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "bpf/xlb.skel.h"
+#include "dataplane/interface_macs.h"
+#include "dataplane/nexthop.h"
 #include "glog/logging.h"
 
 namespace xlb::dataplane {
@@ -64,10 +67,20 @@ absl::StatusOr<Attached> QueryAttached(unsigned ifindex, const std::string& ifna
   return Attached{};
 }
 
+// Counter maps hold no forwarding state: one pinned by an xlb with other
+// counters (a reason added to the ABI) is replaced by a fresh map, whose
+// counters start from zero, rather than refusing the pins and with them the
+// connection table.
+bool IsCounterMap(const std::string& name) {
+  return name == "global_stats" || name == "service_stats" || name == "real_stats";
+}
+
 // Makes `m` use the map pinned for it, if there is one. libbpf's own reuse
 // check rejects a pinned devmap (the kernel adds BPF_F_RDONLY_PROG to its
-// flags), so the check is done here, naming what differs.
-absl::Status ReusePinned(struct bpf_map* m, const std::string& pin_dir) {
+// flags), so the check is done here, naming what differs. Sets `*replace`
+// for a counter map whose pin is to be replaced by the new map after load.
+absl::Status ReusePinned(struct bpf_map* m, const std::string& pin_dir, bool* replace) {
+  *replace = false;
   const std::string name = bpf_map__name(m);
   const std::string path = absl::StrCat(pin_dir, "/", name);
   int fd = bpf_obj_get(path.c_str());
@@ -81,9 +94,15 @@ absl::Status ReusePinned(struct bpf_map* m, const std::string& pin_dir) {
   if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0)
     return absl::ErrnoToStatus(errno, absl::StrCat("inspect pinned map ", path));
   auto mismatch = [&](const char* field, uint64_t pinned, uint64_t wanted) {
+    const std::string differs = absl::StrCat("pinned map ", path, " has ", field, " ", pinned,
+                                             " but this xlb wants ", wanted);
+    if (IsCounterMap(name)) {
+      LOG(WARNING) << differs << "; replacing it (these counters restart from zero)";
+      *replace = true;
+      return absl::OkStatus();
+    }
     return absl::FailedPreconditionError(absl::StrCat(
-        "pinned map ", path, " has ", field, " ", pinned, " but this xlb wants ", wanted,
-        " (pinned by another version or with other sizes; remove ", pin_dir,
+        differs, " (pinned by another version or with other sizes; remove ", pin_dir,
         " to start afresh, which resets the connection table)"));
   };
   if (info.type != bpf_map__type(m)) return mismatch("type", info.type, bpf_map__type(m));
@@ -153,10 +172,13 @@ absl::StatusOr<std::unique_ptr<Program>> Program::Load(const ProgramOptions& opt
   bpf_map__set_max_entries(p->skel_->maps.conn_table, options.conn_table_size);
   bpf_map__set_max_entries(p->skel_->maps.persist_table, options.persist_table_size);
   struct bpf_map* m;
+  std::set<std::string> repin;  // pins to replace by this instance's maps
   if (!options.pin_dir.empty()) {
     bpf_object__for_each_map(m, p->skel_->obj) {
       if (!p->maps_.ByName(bpf_map__name(m))) continue;  // .bss/.rodata and the like
-      if (auto st = ReusePinned(m, options.pin_dir); !st.ok()) return st;
+      bool replace = false;
+      if (auto st = ReusePinned(m, options.pin_dir, &replace); !st.ok()) return st;
+      if (replace) repin.insert(bpf_map__name(m));
     }
   }
   if (int err = xlb_bpf__load(p->skel_); err != 0)
@@ -167,6 +189,8 @@ absl::StatusOr<std::unique_ptr<Program>> Program::Load(const ProgramOptions& opt
     if (!slot) continue;
     if (!options.pin_dir.empty()) {
       std::string path = absl::StrCat(options.pin_dir, "/", name);
+      if (repin.count(name) && unlink(path.c_str()) != 0 && errno != ENOENT)
+        return absl::ErrnoToStatus(errno, absl::StrCat("unpin replaced map ", path));
       if (access(path.c_str(), F_OK) != 0 && bpf_obj_pin(bpf_map__fd(m), path.c_str()) != 0)
         return absl::ErrnoToStatus(errno, absl::StrCat("pin map ", name, " at ", path));
     }
@@ -186,6 +210,11 @@ int Program::prog_fd() const { return bpf_program__fd(skel_->progs.xlb_xdp); }
 absl::Status Program::Attach(const std::string& ifname, AttachMode mode) {
   auto ifindex = IfIndex(ifname);
   if (!ifindex.ok()) return ifindex.status();
+  // Asked before attaching, so that a failure changes nothing. The program
+  // forwards only frames for this MAC (or multicast); a MAC changed while
+  // attached is taken up by attaching again.
+  auto mac = InterfaceMac(*ifindex);
+  if (!mac.ok()) return mac.status();
   auto current = QueryAttached(*ifindex, ifname);
   if (!current.ok()) return current.status();
 
@@ -226,10 +255,11 @@ absl::Status Program::Attach(const std::string& ifname, AttachMode mode) {
                                                   want == XDP_FLAGS_DRV_MODE ? " (native mode)"
                                                                              : " (generic mode)"));
   uint32_t key = *ifindex, value = *ifindex;
-  return maps_.tx_ports.Update(&key, &value);
+  if (auto st = maps_.tx_ports.Update(&key, &value); !st.ok()) return st;
+  return RecordInterfaceMac(maps_, *ifindex, *mac);
 }
 
-absl::Status DetachXlb(const std::string& ifname, const MapFd* tx_ports) {
+absl::Status DetachXlb(const std::string& ifname, const Maps* maps) {
   auto ifindex = IfIndex(ifname);
   if (!ifindex.ok()) return ifindex.status();
   auto current = QueryAttached(*ifindex, ifname);
@@ -245,15 +275,16 @@ absl::Status DetachXlb(const std::string& ifname, const MapFd* tx_ports) {
     close(old_fd);
     if (err != 0) return absl::ErrnoToStatus(-err, absl::StrCat("detach XDP from ", ifname));
   }
-  if (tx_ports) {
+  if (maps) {
     uint32_t key = *ifindex;
-    return tx_ports->Delete(&key);
+    if (auto st = maps->tx_ports.Delete(&key); !st.ok()) return st;
+    return ForgetInterfaceMac(*maps, key);
   }
   return absl::OkStatus();
 }
 
 absl::Status Program::Detach(const std::string& ifname) {
-  return DetachXlb(ifname, &maps_.tx_ports);
+  return DetachXlb(ifname, &maps_);
 }
 
 absl::Status Program::Unpin() { return UnpinMaps(pin_dir_); }

@@ -40,7 +40,8 @@ class Program {
 
   // Attaches this instance to `ifname`, atomically replacing an xlb program
   // already there (traffic is not interrupted); refuses to replace a program
-  // that is not xlb's. The interface becomes a redirect target.
+  // that is not xlb's. The interface becomes a redirect target, and its MAC
+  // is recorded: unicast frames for other MACs are not forwarded.
   absl::Status Attach(const std::string& ifname, AttachMode mode);
 
   // Detaches whichever xlb program is attached to `ifname`.
@@ -65,7 +66,8 @@ absl::Status EnsureBpffsDir(const std::string& dir);
 absl::Status UnpinMaps(const std::string& pin_dir);
 
 // Removes the XDP program from `ifname` if it is xlb's; a no-op otherwise.
-absl::Status DetachXlb(const std::string& ifname, const MapFd* tx_ports);
+// With `maps`, also removes the interface from them (redirect target, MAC).
+absl::Status DetachXlb(const std::string& ifname, const Maps* maps);
 
 }  // namespace xlb::dataplane
 

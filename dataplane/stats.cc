@@ -18,6 +18,7 @@ absl::string_view GlobalStatName(int stat) {
     case XLB_STAT_NO_REAL: return "no_real";
     case XLB_STAT_NAT_REPLY: return "nat_reply";
     case XLB_STAT_NAT_UNMATCHED: return "nat_unmatched";
+    case XLB_STAT_NOT_OURS: return "not_ours";
     case XLB_STAT__COUNT: break;
   }
   return "unknown";

@@ -96,7 +96,7 @@ absl::Status Detach(Session& s, Args& a) {
   auto maps = Maps::OpenPinned(s.pin_dir);
   while (!a.empty()) {
     std::string i = a.next();
-    if (auto st = DetachXlb(i, maps.ok() ? &maps->tx_ports : nullptr); !st.ok()) return st;
+    if (auto st = DetachXlb(i, maps.ok() ? &*maps : nullptr); !st.ok()) return st;
   }
   return absl::OkStatus();
 }

@@ -1,5 +1,8 @@
 // Packet tests of direct routing: frames in, BPF_PROG_TEST_RUN, verdict and
 // frame out. See packet_fixture.h and main.cc.
+#include <bpf/bpf.h>
+#include <unistd.h>
+
 #include <set>
 
 #include "dataplane/conntrack.h"
@@ -467,6 +470,9 @@ TEST_F(PacketTest, TableSizeChangeKeepsForwarding) {
 
 // ---- pinning and adoption by a new process ---------------------------------
 
+constexpr Mac kClientMac{0x02, 0, 0, 0, 0, 0xc1};
+constexpr Mac kXlbt0Mac{0x02, 0, 0, 0, 0, 0xd0};
+
 TEST_F(PacketTest, NewInstanceAdoptsPinnedMapsAndConnections) {
   const std::string pins = g_bpffs + "/adopt";
   Load(pins);
@@ -492,15 +498,71 @@ TEST_F(PacketTest, NewInstanceAdoptsPinnedMapsAndConnections) {
 
 TEST_F(PacketTest, AttachReplacesAndDetachesOnAVeth) {
   const std::string pins = g_bpffs + "/attach";
+  const uint32_t xlbt0 = Ifindex("xlbt0");
   Load(pins);
   ASSERT_TRUE(prog_->Attach("xlbt0", dataplane::AttachMode::kNative).ok());
+  EXPECT_EQ(RecordedMac(xlbt0), "0200000000d0");
   Load(pins);  // a second instance replaces the first atomically
+  EXPECT_EQ(RecordedMac(xlbt0), "0200000000d0");  // adopted with the pins
   auto st = prog_->Attach("xlbt0", dataplane::AttachMode::kNative);
   EXPECT_TRUE(st.ok()) << st;
+  // Frames arriving on xlbt0 are forwarded when they are for xlbt0's MAC.
+  AddService("192.0.2.10:80/tcp", {"203.0.113.11"});
+  const std::string syn = WithMacs(Build(Tcp("198.51.100.2", "192.0.2.10", 40001, 80)),
+                                   kXlbt0Mac, kClientMac);
+  auto on_xlbt0 = [&](const std::string& frame) {
+    auto r = dataplane::TestRun(prog_->prog_fd(), frame, xlbt0);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return std::string(r.ok() ? VerdictName(r->verdict) : "error");
+  };
+  EXPECT_EQ(on_xlbt0(syn), "XDP_REDIRECT");  // to the real, behind lo
+  EXPECT_EQ(on_xlbt0(WithMacs(syn, kDirectorMac, kClientMac)), "XDP_PASS");  // lo's MAC
   st = prog_->Attach("no-such-if", dataplane::AttachMode::kNative);
   EXPECT_NE(st.message().find("no-such-if"), std::string::npos) << st;
   EXPECT_TRUE(prog_->Detach("xlbt0").ok());
+  EXPECT_EQ(RecordedMac(xlbt0), "");
   EXPECT_TRUE(prog_->Detach("xlbt0").ok());  // nothing attached: a no-op
+  ASSERT_TRUE(prog_->Unpin().ok());
+}
+
+TEST_F(PacketTest, AttachingAgainTakesUpAChangedMac) {
+  // xlbt1: changing xlbt0's MAC would flush the neighbours the NAT tests use.
+  const uint32_t xlbt1 = Ifindex("xlbt1");
+  ASSERT_TRUE(prog_->Attach("xlbt1", dataplane::AttachMode::kNative).ok());
+  auto mac = dataplane::InterfaceMac(xlbt1);
+  ASSERT_TRUE(mac.ok()) << mac.status();
+  EXPECT_EQ(RecordedMac(xlbt1), Hex(std::string(mac->begin(), mac->end())));
+  EXPECT_EQ(system("ip link set xlbt1 address 02:00:00:00:00:e1"), 0);
+  auto st = prog_->Attach("xlbt1", dataplane::AttachMode::kNative);
+  EXPECT_TRUE(st.ok()) << st;
+  EXPECT_EQ(RecordedMac(xlbt1), "0200000000e1");
+  EXPECT_TRUE(prog_->Detach("xlbt1").ok());
+  EXPECT_EQ(RecordedMac(xlbt1), "");
+}
+
+TEST_F(PacketTest, PinnedCountersOfAnotherLayoutAreReplacedAndFlowsKept) {
+  const std::string pins = g_bpffs + "/counters";
+  Load(pins);
+  AddService("192.0.2.10:80/tcp", {"203.0.113.11", "203.0.113.12"});
+  const int real = SentTo(Build(Tcp("198.51.100.2", "192.0.2.10", 40001, 80, kSyn)));
+  ASSERT_GT(real, 0);
+  // As an xlb with one counter fewer would have pinned them.
+  const std::string path = pins + "/global_stats";
+  ASSERT_EQ(unlink(path.c_str()), 0);
+  int fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "global_stats", sizeof(uint32_t),
+                          sizeof(uint64_t), XLB_STAT__COUNT - 1, nullptr);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(bpf_obj_pin(fd, path.c_str()), 0);
+  close(fd);
+
+  Load(pins);
+  ASSERT_FALSE(HasFatalFailure()) << "the pins were not adopted";
+  EXPECT_EQ(SentTo(Build(Tcp("198.51.100.2", "192.0.2.10", 40001, 80, kAck))), real);
+  auto pinned = dataplane::Maps::OpenPinned(pins);
+  ASSERT_TRUE(pinned.ok()) << pinned.status();
+  auto counters = dataplane::ReadGlobalCounters(*pinned);  // every counter: the new map
+  ASSERT_TRUE(counters.ok()) << counters.status();
+  EXPECT_EQ((*counters)[XLB_STAT_CONN_HIT], 1u);
   ASSERT_TRUE(prog_->Unpin().ok());
 }
 

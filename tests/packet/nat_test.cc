@@ -129,6 +129,21 @@ TEST_F(NatTest, UnmatchedReplyIsPassedUpUnchangedAndCounted) {
   EXPECT_EQ(Global(XLB_STAT_NAT_UNMATCHED), unmatched + 1);
 }
 
+TEST_F(NatTest, ReplyForAnotherHostsMacIsPassedUpUntranslated) {
+  // A real's reply flooded by a switch reaches this director too, for the
+  // MAC of the one that is the real's gateway: that one translates it.
+  Exchange x = Make("198.51.100.2", "192.0.2.20", "203.0.113.21", kTcp, 40005, 80, 8080);
+  ASSERT_STREQ(VerdictName(Run(Build(x.request)).verdict), "XDP_TX");
+  x.reply.dst = {0x02, 0, 0, 0, 0, 0xd2};
+  const std::string reply = Build(x.reply);
+  uint64_t not_ours = Global(XLB_STAT_NOT_OURS), replies = Global(XLB_STAT_NAT_REPLY);
+  auto r = Run(reply);
+  EXPECT_STREQ(VerdictName(r.verdict), "XDP_PASS");
+  EXPECT_EQ(Hex(r.packet), Hex(reply));
+  EXPECT_EQ(Global(XLB_STAT_NOT_OURS), not_ours + 1);
+  EXPECT_EQ(Global(XLB_STAT_NAT_REPLY), replies);
+}
+
 TEST_F(NatTest, RealsOwnTrafficIsPassedUpUnchanged) {
   Frame own = Tcp("203.0.113.21", "198.51.100.9", 45000, 443, kSyn);
   uint64_t unmatched = Global(XLB_STAT_NAT_UNMATCHED);

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "dataplane/interface_macs.h"
 #include "dataplane/program.h"
 #include "dataplane/service_table.h"
 #include "dataplane/stats.h"
@@ -99,6 +100,14 @@ class PacketTest : public ::testing::Test {
     auto r = dataplane::TestRun(prog_->prog_fd(), frame);
     EXPECT_TRUE(r.ok()) << r.status();
     return r.ok() ? *r : dataplane::TestRunResult{};
+  }
+
+  // The MAC recorded for interface `ifindex` as hex, "" when there is none.
+  std::string RecordedMac(uint32_t ifindex) {
+    auto mac = dataplane::RecordedInterfaceMac(prog_->maps(), ifindex);
+    EXPECT_TRUE(mac.ok()) << mac.status();
+    if (!mac.ok() || !*mac) return "";
+    return Hex(std::string((*mac)->begin(), (*mac)->end()));
   }
 
   uint64_t Global(int stat) {

@@ -9,6 +9,8 @@
 #include <cstdlib>
 
 #include "absl/status/status.h"
+#include "dataplane/interface_macs.h"
+#include "tests/packet/fake_resolver.h"
 
 namespace xlb::testing {
 
@@ -52,7 +54,7 @@ void LeaveSandbox(const std::string& bpffs_dir) {
 absl::Status AddSandboxInterfaces(const dataplane::Maps& maps) {
   for (uint32_t ifindex : {1u, if_nametoindex("xlbt0")})
     if (auto st = maps.tx_ports.Update(&ifindex, &ifindex); !st.ok()) return st;
-  return absl::OkStatus();
+  return dataplane::RecordInterfaceMac(maps, 1, FakeResolver::kDirectorMac);
 }
 
 }  // namespace xlb::testing

@@ -20,7 +20,9 @@ absl::StatusOr<std::string> EnterSandbox(bool with_bpffs);
 void LeaveSandbox(const std::string& bpffs_dir);
 
 // Makes lo (where test runs arrive) and xlbt0 redirect targets of the
-// program, as attaching xlb to them would; xlbt1 stays outside.
+// program, as attaching xlb to them would; xlbt1 stays outside. lo's MAC is
+// recorded as FakeResolver::kDirectorMac, the destination of the test
+// frames (lo's own is all zeros), so test runs see the MAC check at work.
 absl::Status AddSandboxInterfaces(const dataplane::Maps& maps);
 
 }  // namespace xlb::testing
