@@ -12,6 +12,20 @@
 #       VRRP failover of xlbd beside keepalived in the same roles: SIGKILL
 #       and SIGTERM of the master -> the backup holds the VIP, and the first
 #       new TCP connection through it (scripts/bench/failover.sh).
+#   scripts/bench.sh failover-active-active [--json] [--advert MS] [--flood-seconds S]
+#       three directors, six VIPs, 60 long-lived connections: a director
+#       killed and brought back, then a flood of one VIP; connections
+#       survived, longest gap, VRRP state changes
+#       (scripts/bench/failover_active_active.sh).
+#   scripts/bench.sh throughput [--json] [--runs N] [--seconds S] [--proto udp|tcp] [--flows N]
+#       packets/s delivered by xlb DR, xlb NAT, the floor forwarder (XDP
+#       redirect only) and the kernel (nftables DNAT) on the same veth path,
+#       generator (xlb-pktgen) -> director -> three sinks
+#       (scripts/bench/throughput.sh).
+#   scripts/bench.sh connections [--json] [--runs N] [--count N] [--parallel K]
+#       new TCP connections/s (short exchanges) through a VIP to three reals:
+#       xlb DR beside HAProxy in TCP mode and the client straight to a real
+#       (the floor), one client (scripts/bench/connections.sh).
 #
 # Needs root (re-runs itself with sudo). Builds the benchmark first; build
 # output goes to stderr, so with --json stdout holds the JSON object only.
@@ -32,6 +46,14 @@ benchmarks:
             options: --json  --trials N  --starts N
   failover  VRRP failover (kill, graceful) of xlbd and keepalived, 20 ms and 100 ms adverts
             options: --json  --trials N (default 5)  --adverts MS,MS
+  failover-active-active
+            three directors: connections surviving a director's death and return, and a flood
+            options: --json  --advert MS (default 100)  --flood-seconds S (default 60; 0: none)
+  throughput  packets/s of xlb DR, xlb NAT, the floor and nftables DNAT (xlb-pktgen, sinks)
+            options: --json  --runs N (default 3)  --seconds S (default 3)  --proto udp|tcp
+                     --flows N (default 65536)
+  connections  new TCP connections/s: xlb DR vs HAProxy (TCP mode) vs the client straight to a real
+            options: --json  --runs N (default 5)  --count N (default 30000)  --parallel K (default 64)
 
 Needs root; without it the script re-runs itself with sudo.
 EOF
@@ -85,6 +107,33 @@ case "$1" in
       build_target "$target"
     done
     exec "$root/scripts/bench/failover.sh" "$build" "$@"
+    ;;
+  throughput)
+    need_root "$@"
+    shift
+    for target in dataplane/pktgen/xlb-pktgen tests/bench/floor_forwarder dataplane/tool/xlb-dp \
+      bpf/pass.bpf.o; do
+      build_target "$target"
+    done
+    exec "$root/scripts/bench/throughput.sh" "$build" "$@"
+    ;;
+  failover-active-active)
+    need_root "$@"
+    shift
+    for target in controlplane/xlbd controlplane/xlbctl tests/lab/xlb-lab-server \
+      tests/lab/xlb-lab-client bpf/pass.bpf.o dataplane/pktgen/xlb-pktgen; do
+      build_target "$target"
+    done
+    exec "$root/scripts/bench/failover_active_active.sh" "$build" "$@"
+    ;;
+  connections)
+    need_root "$@"
+    shift
+    for target in tests/lab/xlb-lab-client tests/lab/xlb-lab-server dataplane/tool/xlb-dp \
+      bpf/pass.bpf.o; do
+      build_target "$target"
+    done
+    exec "$root/scripts/bench/connections.sh" "$build" "$@"
     ;;
   *)
     echo "bench.sh: unknown benchmark '$1'" >&2

@@ -11,8 +11,11 @@ packages=(
   libbpf-dev libxdp-dev xdp-tools libabsl-dev libgflags-dev libgoogle-glog-dev
   libgtest-dev libgmock-dev libmnl-dev libyaml-cpp-dev libasio-dev nlohmann-json3-dev
   libclang-rt-14-dev  # scripts/fuzz_vrrp.sh (libFuzzer, sanitizers)
+  dpdk-dev libdpdk-dev  # xlb-pktgen --engine dpdk
   # the lab and the tests
   iproute2 ethtool iputils-ping tcpdump curl jq keepalived
+  haproxy gnuplot-nox  # scripts/bench.sh connections (the baseline), scripts/bench/plot.sh
+  nftables  # scripts/bench.sh throughput: the kernel path
 )
 missing=()
 for p in "${packages[@]}"; do

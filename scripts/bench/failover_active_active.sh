@@ -79,16 +79,19 @@ read -r survived_return gap2 < <(aa_hold_status)
 say "after the return: $survived_return of 60 connections alive, longest gap ${gap2} ms"
 
 # --- 3: a flood must not cause a failover -----------------------------------------
-flood_changes=null flood_survived=null flood_pps=null
+flood_changes=null flood_survived=null flood_pps=null flood_director_pps=null
+# Every packet director I's XDP program saw, whatever it did with it.
+director_packets() { dl_xlbctl "$1" --json status | jq '[.counters[]] | add'; }
 if ((flood_seconds > 0)); then
   aa_stop_holds
-  for i in 1 2 3; do kill -TERM "${DL_XLBD[i]}"; wait "${DL_XLBD[i]}" 2>/dev/null || true; done
+  for i in 1 2 3; do kill -TERM "${DL_XLBD[$i]}"; wait "${DL_XLBD[$i]}" 2>/dev/null || true; done
   say "adverts every 20 ms; xlb-pktgen floods $(dl_vip 1) for $flood_seconds s"
   aa_plan_and_start 20 >&2
   dl_wait_for 10 "every VIP on its planned master" aa_masters_as_planned
   aa_start_holds
   sleep 1
   before=$(aa_state_changes 1 2 3)
+  seen_before=$(director_packets 1)
   mac=$(ip netns exec "${DL_D[1]}" cat /sys/class/net/eth0/address)
   # SYNs from 256 x 64512 source addresses and ports: every one a new flow
   # for the director's connection table and Maglev.
@@ -100,15 +103,23 @@ if ((flood_seconds > 0)); then
   }
   after=$(aa_state_changes 1 2 3)
   flood_changes=$((after - before))
-  flood_pps=$(jq -r '.pps // "null"' "$DL_RUN/pktgen.json" 2>/dev/null || echo null)
+  if ((flood_changes > 0)); then
+    for i in 1 2 3; do
+      say "director $i: state changes during the flood (last 4):"
+      grep -h ' -> ' "$DL_RUN/d$i/xlbd.log" | tail -4 | sed 's/^/    /' >&2
+    done
+  fi
+  # What reached director 1's XDP program, per second of flood.
+  flood_director_pps=$((($(director_packets 1) - seen_before) / flood_seconds))
+  flood_pps=$(jq -r '.pps // "null" | if type == "number" then floor else . end' "$DL_RUN/pktgen.json" 2>/dev/null || echo null)
   read -r flood_survived gap3 < <(aa_hold_status)
-  say "flood: ${flood_pps} packets/s sent, $flood_changes VRRP state changes, $flood_survived of 60 connections alive (longest gap ${gap3} ms)"
+  say "flood: ${flood_pps} packets/s sent, ${flood_director_pps} packets/s reached director 1, $flood_changes VRRP state changes, $flood_survived of 60 connections alive (longest gap ${gap3} ms)"
 fi
 aa_stop_holds
 
-result=$(printf '{"connections": %d, "survived": %d, "max_gap_ms": %d, "all_vips_back_ms": %d, "survived_after_return": %d, "max_gap_after_return_ms": %d, "advert_ms": %d, "flood_seconds": %d, "flood_pps": %s, "flood_state_changes": %s, "survived_flood": %s}' \
+result=$(printf '{"connections": %d, "survived": %d, "max_gap_ms": %d, "all_vips_back_ms": %d, "survived_after_return": %d, "max_gap_after_return_ms": %d, "advert_ms": %d, "flood_seconds": %d, "flood_pps": %s, "flood_director_pps": %s, "flood_state_changes": %s, "survived_flood": %s}' \
   $((AA_VIPS * AA_CONNS_PER_VIP)) "$survived" "$gap1" "$all_back_ms" "$survived_return" "$gap2" "$advert" \
-  "$flood_seconds" "$flood_pps" "$flood_changes" "$flood_survived")
+  "$flood_seconds" "$flood_pps" "$flood_director_pps" "$flood_changes" "$flood_survived")
 if ((json)); then echo "$result"; else jq . <<<"$result"; fi
 total=$((AA_VIPS * AA_CONNS_PER_VIP))
 [[ $survived == "$total" && $survived_return == "$total" ]] &&

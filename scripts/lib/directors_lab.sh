@@ -10,8 +10,8 @@
 #   real j     198.51.100.2j (j = 1..3), every VIP on lo, xlb-lab-server :80
 #   VIPs       198.51.100.101.. (on the master director's eth0)
 #
-# XDP on veth (PLATFORM.md): the bridge port of each director carries an
-# XDP_PASS program so frames a director's XDP sends back out arrive, and
+# XDP on veth (PLATFORM.md): the bridge ports of the directors and of the
+# client carry an XDP_PASS program so frames sent with XDP arrive, and
 # the veths sending TCP into directors have tx checksum offload off.
 
 DL_CLIENT_ADDR=198.51.100.9
@@ -59,6 +59,8 @@ dl_up() {  # dl_up VIP_COUNT
   ip -n "$DL_S" link set br0 up
   dl_ns "$DL_C"
   dl_attach "$DL_C" "$DL_CLIENT_ADDR" pc
+  # xlb-pktgen sends out of the client's eth0 with XDP: its peer needs a program.
+  ip -n "$DL_S" link set dev pc xdpdrv obj "$DL_BUILD/bpf/pass.bpf.o" sec xdp
   for ((i = 1; i <= DL_N; i++)); do
     dl_ns "${DL_D[i]}"
     dl_attach "${DL_D[i]}" "$(dl_director_addr "$i")" "pd$i"
