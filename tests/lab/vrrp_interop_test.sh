@@ -14,6 +14,10 @@
 #   (6) SIGTERM A: it resigns with priority 0 and B takes over after its
 #       skew time, well before the master-down interval; nothing is left on
 #       A's interface.
+#   (7) an exec track failing lowers A's priority and B takes over, and back;
+#       the notify script runs with name, state and priority on each change;
+#       A's own link going down puts it in FAULT (no VIP), and back up it
+#       preempts again. (Run before (6), which ends the test.)
 # The client checks who answers ARP for the VIP, which is what routers see.
 # Needs root and keepalived (scripts/setup.sh installs it). Everything it
 # creates is removed on exit, also on failure.
@@ -305,6 +309,36 @@ check "(5) xlbctl vrrp says why" grep -q 'service web down (-100)' <<<"$(xlbctl 
 touch "$TMP/real-up-$A"
 check "(5) the real is back: A preempts again" wait_for 5 "A master" vrrp_state "$A" u MASTER
 check "(5) the VIP is back on A only" wait_for 2 "VIP back on A" only_on "$A" "$B" "$VIP3"
+
+log "(7) an exec track, the notify script, and the instance's own link"
+stop_xlbd "$A"
+stop_xlbd "$B"
+# notify scripts run with: instance name, new state, priority.
+printf '#!/bin/sh\necho "$@" >>%s\n' "$TMP/notify-a.log" >"$TMP/notify-a.sh"
+chmod +x "$TMP/notify-a.sh"
+touch "$TMP/check-ok"
+start_xlbd "$A" "  - {name: t, interface: eth0, vrid: 62, priority: 150, advert_interval: 100ms,
+     addresses: [$VIP3/24], notify: $TMP/notify-a.sh,
+     track: [{exec: 'test -e $TMP/check-ok', interval: 100ms, weight: 100}]}"
+start_xlbd "$B" "  - {name: t, interface: eth0, vrid: 62, priority: 100, advert_interval: 100ms,
+     addresses: [$VIP3/24]}"
+notified() { grep -qx "t $1 $2" "$TMP/notify-a.log" 2>/dev/null; }
+check "(7) A is master" wait_for 5 "A master" vrrp_state "$A" t MASTER
+check "(7) notify ran with: name, state, priority" wait_for 5 "notify MASTER" notified MASTER 150
+rm -f "$TMP/check-ok"
+check "(7) the failing exec track lowers A to 50" wait_for 5 "A at 50" field_is "$A" t .effective_priority 50
+check "(7) and B takes over" wait_for 5 "B master" vrrp_state "$B" t MASTER
+check "(7) notify ran for BACKUP at the lowered priority" wait_for 5 "notify BACKUP" notified BACKUP 50
+touch "$TMP/check-ok"
+check "(7) the track recovers: A master again" wait_for 5 "A master" vrrp_state "$A" t MASTER
+ip -n "$A" link set eth0 down
+check "(7) A's link down: FAULT" wait_for 5 "A fault" vrrp_state "$A" t FAULT
+check "(7) a faulted instance holds no VIP" lacks_addr "$A" "$VIP3"
+check "(7) notify ran for FAULT" wait_for 5 "notify FAULT" notified FAULT 150
+check "(7) B took over" wait_for 5 "B master" vrrp_state "$B" t MASTER
+ip -n "$A" link set eth0 up
+check "(7) A's link up: A master again (preempt)" wait_for 8 "A master" vrrp_state "$A" t MASTER
+check "(7) holding the VIP, B not" wait_for 2 "VIP on A" only_on "$A" "$B" "$VIP3"
 
 log "(6) graceful stop of A (SIGTERM) with 1 s adverts: master-down interval 3.6 s, skew 0.6 s"
 stop_xlbd "$A"
