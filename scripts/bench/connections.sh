@@ -88,14 +88,6 @@ DIRECT=203.0.113.11
 
 log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
 
-# Stops a process started with lab_start and forgets it (its PID may be reused).
-stop_pid() {
-  kill "$1" 2>/dev/null || true
-  wait "$1" 2>/dev/null || true
-  local kept=() pid
-  for pid in "${LAB_PIDS[@]}"; do [[ $pid == "$1" ]] || kept+=("$pid"); done
-  LAB_PIDS=("${kept[@]}")
-}
 
 write_haproxy_cfg() {
   cat >"$LAB_RUN/haproxy.cfg" <<EOF
@@ -133,7 +125,7 @@ path_off() {
   case "$1" in
     xlb) lab_dp detach d0 d1 >&2 ;;
     haproxy)
-      stop_pid "$HAPROXY_PID"
+      lab_stop "$HAPROXY_PID"
       ip -n "$D" addr del "$VIP/32" dev lo
       ;;
     direct) ;;

@@ -83,14 +83,6 @@ WARMUP=1  # the sinks open their window after this; the generator runs on past i
 
 log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
 
-# Stops a process started with lab_start and forgets it (its PID may be reused).
-stop_pid() {
-  kill "$1" 2>/dev/null || true
-  wait "$1" 2>/dev/null || true
-  local kept=() pid
-  for pid in "${LAB_PIDS[@]}"; do [[ $pid == "$1" ]] || kept+=("$pid"); done
-  LAB_PIDS=("${kept[@]}")
-}
 
 mac_of() { ip -n "$1" -br link show "$2" | awk '{print $3}'; }
 
@@ -170,7 +162,7 @@ EOF
 
 forwarder_off() {
   case "$1" in
-    floor) stop_pid "$FLOOR_PID" ;;
+    floor) lab_stop "$FLOOR_PID" ;;
     dr | nat)
       XLB_STATS[$1]=$(lab_dp stats)
       lab_dp detach d0 d1 d2 d3
@@ -205,12 +197,12 @@ measure() {
   # is stopped (it would stop at its own bound too).
   for i in 0 1 2; do
     wait "${pids[i]}" || rc=$?
-    stop_pid "${pids[i]}"
+    lab_stop "${pids[i]}"
   done
   kill -TERM "$gen_pid" 2>/dev/null || true
   local gen_rc=0
   wait "$gen_pid" || gen_rc=$?
-  stop_pid "$gen_pid"
+  lab_stop "$gen_pid"
   forwarder_off "$variant"
   if ((rc != 0 || gen_rc != 0)); then
     echo "throughput.sh: $variant run failed (sinks $rc, generator $gen_rc):" >&2

@@ -102,6 +102,16 @@ lab_start() {  # lab_start NS CMD...: a process we own, by PID
   LAB_PIDS+=($!)
 }
 
+# lab_stop PID: stops a process started with lab_start and forgets it (its
+# PID may be reused later).
+lab_stop() {
+  kill "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+  local kept=() pid
+  for pid in "${LAB_PIDS[@]}"; do [[ $pid == "$1" ]] || kept+=("$pid"); done
+  LAB_PIDS=("${kept[@]}")
+}
+
 # Starts the name server in each real: TCP and UDP on port 80 (direct
 # routing) and 8080 (NAT), and a fake Patroni REST API on 8008 whose role is
 # the content of $LAB_RUN/roleN (lab_role N ROLE changes it).
