@@ -3,7 +3,11 @@
 #include <gflags/gflags.h>
 #include <glog/logging.h>
 
+#include <sched.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -15,6 +19,9 @@
 DEFINE_string(config, "/etc/xlb/xlb.yaml", "the configuration file");
 DEFINE_string(check_config, "", "validate this configuration file and exit (0: valid)");
 DEFINE_string(pin_dir, xlb::dataplane::kDefaultPinDir, "bpffs directory of the pinned maps");
+DEFINE_int32(realtime_priority, 0,
+             "run at this SCHED_RR real-time priority (1..99; 0: the normal scheduler), so VRRP "
+             "adverts go out on time on a loaded director (keepalived's vrrp_rt_priority)");
 DEFINE_bool(detach_on_exit, false,
             "on SIGTERM, detach the XDP program and remove the pinned maps (by default they "
             "stay, and traffic keeps flowing until a new xlbd adopts them)");
@@ -61,6 +68,23 @@ int main(int argc, char** argv) {
     std::cout << FLAGS_check_config << ": valid, " << cfg->services.size() << " services, "
               << cfg->vrrp.size() << " VRRP instances\n";
     return 0;
+  }
+
+  if (FLAGS_realtime_priority < 0 || FLAGS_realtime_priority > 99) {
+    std::cerr << "xlbd: --realtime-priority " << FLAGS_realtime_priority
+              << " is out of range (expected 1..99, or 0 for the normal scheduler)\n";
+    return 2;
+  }
+  if (FLAGS_realtime_priority > 0) {
+    // The kernel's real-time throttling (sched_rt_runtime_us) keeps a
+    // runaway xlbd from taking a whole CPU; xlbd itself sleeps on its loop.
+    sched_param param{};
+    param.sched_priority = FLAGS_realtime_priority;
+    if (sched_setscheduler(0, SCHED_RR, &param) != 0) {
+      std::cerr << "xlbd: --realtime-priority " << FLAGS_realtime_priority
+                << ": sched_setscheduler(SCHED_RR): " << std::strerror(errno) << "\n";
+      return 1;
+    }
   }
 
   asio::io_context io;
