@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "asio/steady_timer.hpp"
 #include "controlplane/health/checker.h"
 #include "controlplane/vrrp/addresses.h"
 #include "glog/logging.h"
@@ -64,11 +65,13 @@ absl::StatusOr<IpAddress> SourceAddress(const config::VrrpInstance& v, int ifind
 }  // namespace
 
 struct Speaker::Slot {
+  explicit Slot(asio::io_context& io) : retry(io) {}
   std::unique_ptr<Channel> channel;
   bool multicast = false;
   std::optional<IpAddress> source;  // IPv6: the channel's source
   std::vector<Instance*> instances;
   bool receiving = false;
+  asio::steady_timer retry;  // after a receive error
 };
 
 Speaker::Speaker(asio::io_context& io) : io_(io) {}
@@ -129,7 +132,7 @@ absl::Status Speaker::Configure(const std::vector<config::VrrpInstance>& wanted)
     options.join_multicast = want.multicast;
     auto channel = Channel::Open(io_, options);
     if (!channel.ok()) return channel.status();
-    auto slot = std::make_shared<Slot>();
+    auto slot = std::make_shared<Slot>(io_);
     slot->channel = std::move(*channel);
     slot->multicast = want.multicast;
     slot->source = want.source;
@@ -227,10 +230,15 @@ void Speaker::Receive(const std::shared_ptr<Slot>& slot) {
     if (!s) return;
     if (!packet.ok()) {
       if (absl::IsCancelled(packet.status())) return;
-      LOG_EVERY_N(WARNING, 100) << "vrrp: receive: " << packet.status();
-    } else {
-      Dispatch(*s, *packet);
+      LOG_EVERY_N(WARNING, 100) << "vrrp: receive: " << packet.status() << " (logged every 100th)";
+      // An error that repeats must not spin the loop: try again shortly.
+      s->retry.expires_after(std::chrono::milliseconds(100));
+      s->retry.async_wait([this, weak](std::error_code ec) {
+        if (auto again = weak.lock(); again && !ec) Receive(again);
+      });
+      return;
     }
+    Dispatch(*s, *packet);
     Receive(s);
   });
 }
