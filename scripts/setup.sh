@@ -13,7 +13,8 @@ packages=(
   libclang-rt-14-dev  # scripts/fuzz_vrrp.sh (libFuzzer, sanitizers)
   dpdk-dev libdpdk-dev  # xlb-pktgen --engine dpdk
   # the lab and the tests
-  iproute2 ethtool iputils-ping tcpdump curl jq keepalived
+  iproute2 ethtool iputils-ping tcpdump curl jq
+  keepalived frr  # VRRP interop tests: keepalived, and FRR's vrrpd
   haproxy gnuplot-nox  # scripts/bench.sh connections (the baseline), scripts/bench/plot.sh
   nftables  # scripts/bench.sh throughput: the kernel path
 )
