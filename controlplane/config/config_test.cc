@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -1109,6 +1110,39 @@ TEST(ExampleFiles, Parse) {
   EXPECT_EQ(patroni->services[0].name, "pg-primary");
   EXPECT_EQ(patroni->services[1].name, "pg-replicas");
   ExpectRoundTrip(*patroni);
+}
+
+// config/three-directors: the same services everywhere, and every VIP has
+// exactly one master (the highest priority) and distinct priorities.
+TEST(ExampleFiles, ThreeDirectors) {
+  const std::string root = SourceRoot();
+  ASSERT_FALSE(root.empty()) << "set XLB_SOURCE_ROOT to the repository root";
+  std::vector<Config> directors;
+  for (int i = 1; i <= 3; ++i) {
+    absl::StatusOr<Config> c =
+        LoadConfigFile(absl::StrCat(root, "/config/three-directors/d", i, ".yaml"));
+    ASSERT_TRUE(c.ok()) << c.status();
+    directors.push_back(*c);
+  }
+  for (const Config& c : directors) {
+    EXPECT_EQ(c.services, directors[0].services);
+    ASSERT_EQ(c.vrrp.size(), 6u);
+  }
+  std::vector<int> masters(3, 0);
+  for (size_t v = 0; v < 6; ++v) {
+    std::set<int> priorities;
+    int best = 0, master = -1;
+    for (int d = 0; d < 3; ++d) {
+      const VrrpInstance& inst = directors[d].vrrp[v];
+      EXPECT_EQ(inst.vrid, directors[0].vrrp[v].vrid);
+      EXPECT_EQ(inst.addresses, directors[0].vrrp[v].addresses);
+      priorities.insert(inst.priority);
+      if (inst.priority > best) best = inst.priority, master = d;
+    }
+    EXPECT_EQ(priorities.size(), 3u) << "VIP " << v;
+    ++masters[master];
+  }
+  EXPECT_EQ(masters, (std::vector<int>{2, 2, 2}));
 }
 
 }  // namespace
