@@ -84,6 +84,16 @@ struct {
 	__type(value, struct xlb_conn);
 } conn_table SEC(".maps");
 
+/* The reply halves of NAT flows (real -> client), apart from conn_table so
+ * that its entries stay small (struct xlb_conn). The loader gives it
+ * conn_table's size: each NAT flow has one entry in each. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XLB_CONN_TABLE_DEFAULT);
+	__type(key, struct xlb_flow_key);
+	__type(value, struct xlb_nat_reply);
+} nat_replies SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, XLB_PERSIST_TABLE_DEFAULT);

@@ -2,7 +2,8 @@
 /* NAT (IPVS masquerading): a request's destination becomes the real's
  * address and port; the real's reply, which comes back through the director
  * (its gateway), gets the VIP and port back as its source. The translation
- * lives in the connection table, one entry per direction. */
+ * lives in two tables: the request's in conn_table, the reply's in
+ * nat_replies. */
 #ifndef XLB_BPF_NAT_H
 #define XLB_BPF_NAT_H
 
@@ -82,15 +83,15 @@ static __always_inline void nat_insert_reply(const struct packet *p, const struc
 	key.dport = p->flow.sport;
 	key.proto = p->flow.proto;
 	key.family = p->flow.family;
-	struct xlb_conn reply = *fwd;
-	reply.nh_ifindex = 0;
-	reply.flags = (fwd->flags & XLB_CONN_F_CLOSING) | XLB_CONN_F_REPLY;
+	struct xlb_nat_reply reply = {};
+	reply.conn = *fwd;
+	reply.conn.flags = fwd->flags & XLB_CONN_F_CLOSING;
 	reply.vport = p->flow.dport;
 	reply.vip[0] = p->flow.dst[0];
 	reply.vip[1] = p->flow.dst[1];
 	reply.vip[2] = p->flow.dst[2];
 	reply.vip[3] = p->flow.dst[3];
-	bpf_map_update_elem(&conn_table, &key, &reply, BPF_ANY);
+	bpf_map_update_elem(&nat_replies, &key, &reply, BPF_ANY);
 }
 
 /* From a NAT real's service port, yet matching no flow. */
@@ -110,23 +111,23 @@ static __always_inline int from_nat_real(const struct packet *p)
 /* The next hop toward the client of a reply entry: cached in the entry,
  * asked of the FIB again once a second (a reply's per-packet lookup would
  * cost as much as the rest of the reply path). */
-static __always_inline int reply_nexthop(struct xdp_md *ctx, struct xlb_conn *conn,
+static __always_inline int reply_nexthop(struct xdp_md *ctx, struct xlb_nat_reply *reply,
 					 const struct packet *p, __u64 now, struct nexthop *nh)
 {
-	if (conn->nh_ifindex && now - conn->nh_checked_ns < XLB_NEXTHOP_REFRESH_NS) {
-		nh->ifindex = conn->nh_ifindex;
-		__builtin_memcpy(nh->dmac, conn->nh_dmac, ETH_ALEN);
-		__builtin_memcpy(nh->smac, conn->nh_smac, ETH_ALEN);
+	if (reply->nh_ifindex && now - reply->nh_checked_ns < XLB_NEXTHOP_REFRESH_NS) {
+		nh->ifindex = reply->nh_ifindex;
+		__builtin_memcpy(nh->dmac, reply->nh_dmac, ETH_ALEN);
+		__builtin_memcpy(nh->smac, reply->nh_smac, ETH_ALEN);
 		return 1;
 	}
-	if (!fib_nexthop(ctx, p->flow.family, p->flow.proto, conn->vip, p->flow.dst, nh)) {
-		conn->nh_ifindex = 0;
+	if (!fib_nexthop(ctx, p->flow.family, p->flow.proto, reply->vip, p->flow.dst, nh)) {
+		reply->nh_ifindex = 0;
 		return 0;
 	}
-	conn->nh_ifindex = nh->ifindex;
-	__builtin_memcpy(conn->nh_dmac, nh->dmac, ETH_ALEN);
-	__builtin_memcpy(conn->nh_smac, nh->smac, ETH_ALEN);
-	conn->nh_checked_ns = now;
+	reply->nh_ifindex = nh->ifindex;
+	__builtin_memcpy(reply->nh_dmac, nh->dmac, ETH_ALEN);
+	__builtin_memcpy(reply->nh_smac, nh->smac, ETH_ALEN);
+	reply->nh_checked_ns = now;
 	return 1;
 }
 

@@ -95,7 +95,7 @@ static __always_inline struct xlb_real *conn_lookup(const struct packet *p, __u6
 						    __u32 *conn_flags)
 {
 	struct xlb_conn *conn = bpf_map_lookup_elem(&conn_table, &p->flow);
-	if (!conn || (conn->flags & XLB_CONN_F_REPLY) || !conn_alive(conn, now))
+	if (!conn || !conn_alive(conn, now))
 		return NULL;
 	struct xlb_real *real = valid_real(conn->real_id, conn->real_gen, conn->service_id, 0);
 	if (!real)

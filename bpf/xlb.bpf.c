@@ -111,17 +111,17 @@ static __always_inline int handle_flow(struct xdp_md *ctx, struct packet *p, __u
 static __always_inline int handle_nat_reply(struct xdp_md *ctx, struct packet *p)
 {
 	__u64 now = bpf_ktime_get_coarse_ns();
-	struct xlb_conn *conn = bpf_map_lookup_elem(&conn_table, &p->flow);
-	if (!conn || !(conn->flags & XLB_CONN_F_REPLY) || !conn_alive(conn, now)) {
+	struct xlb_nat_reply *reply = bpf_map_lookup_elem(&nat_replies, &p->flow);
+	if (!reply || !conn_alive(&reply->conn, now)) {
 		if (from_nat_real(p))
 			count_global(XLB_STAT_NAT_UNMATCHED);
 		return pass_up();
 	}
-	conn_touch(conn, p->tcp_flags, now);
-	nat_rewrite(p, (void *)(long)ctx->data_end, 0, conn->vip, conn->vport);
+	conn_touch(&reply->conn, p->tcp_flags, now);
+	nat_rewrite(p, (void *)(long)ctx->data_end, 0, reply->vip, reply->vport);
 	count_global(XLB_STAT_NAT_REPLY);
 	struct nexthop nh;
-	if (!reply_nexthop(ctx, conn, p, now, &nh)) {
+	if (!reply_nexthop(ctx, reply, p, now, &nh)) {
 		/* Translated already: the kernel forwards it and resolves the
 		 * client's next hop for the packets after it. */
 		count_global(XLB_STAT_NO_ROUTE);

@@ -145,15 +145,15 @@ struct xlb_flow_key {
 enum xlb_conn_flags {
 	XLB_CONN_F_CLOSING = 1 << 0, /* FIN or RST seen: shorter timeout */
 	XLB_CONN_F_NAT = 1 << 1,     /* client -> VIP flow of a NAT service */
-	XLB_CONN_F_REPLY = 1 << 2,   /* real -> client direction of a NAT flow */
 };
 
 /* A connection-table hit forwards without looking the service up: the
  * entry carries what the packet path needs, and the generations tell whether
  * its service and real are still the ones it was made for.
- * A NAT flow has two entries: the client's flow (key client -> VIP, flag
- * NAT) and its reply (key real -> client, flag REPLY, with the VIP and port
- * the reply must come from). */
+ * 40 bytes, so that a table element (the kernel's 48-byte header, the 40-byte
+ * key, this) is exactly two cache lines: with 65536 flows every hit is a
+ * cache miss, and it should cost two lines, not three or four. The NAT reply
+ * half lives in a map of its own (struct xlb_nat_reply) for that reason. */
 struct xlb_conn {
 	__u32 real_id;
 	__u32 real_gen;
@@ -162,16 +162,26 @@ struct xlb_conn {
 	__u32 timeout_s;          /* idle timeout while open (service's, at creation) */
 	__u32 closing_timeout_s;  /* ... once FIN or RST was seen */
 	__u32 flags;              /* enum xlb_conn_flags */
-	__be16 vport;             /* REPLY: the VIP's port */
-	__u8 pad[2];
+	__u32 pad;
 	__u64 last_seen_ns;       /* bpf_ktime_get_coarse_ns(): CLOCK_MONOTONIC_COARSE */
-	__be32 vip[4];            /* REPLY: the VIP */
-	/* REPLY: the next hop toward the client, from bpf_fib_lookup, asked
-	 * again when older than XLB_NEXTHOP_REFRESH_NS. */
-	__u64 nh_checked_ns;
+};
+
+/* The reply half of a NAT flow, in the map nat_replies keyed by the reply
+ * (real -> client): the flow's state as in its connection-table entry
+ * (timeouts, closing, service generation), the VIP and port the reply must
+ * come from, and the next hop toward the client. */
+struct xlb_nat_reply {
+	struct xlb_conn conn;
+	__be32 vip[4];
+	__be16 vport;
+	__u8 pad[2];
+	/* From bpf_fib_lookup, asked again when older than
+	 * XLB_NEXTHOP_REFRESH_NS. */
 	__u32 nh_ifindex;
+	__u64 nh_checked_ns;
 	__u8 nh_dmac[6];
 	__u8 nh_smac[6];
+	__u8 pad2[4];
 };
 
 #define XLB_NEXTHOP_REFRESH_NS 1000000000ull

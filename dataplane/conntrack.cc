@@ -5,6 +5,10 @@
 
 namespace xlb::dataplane {
 
+// Kernel's htab element header (48 bytes) + key + value = two cache lines.
+static_assert(sizeof(xlb_flow_key) + sizeof(xlb_conn) == 80,
+              "a connection-table element should stay two cache lines (bpf/xlb_abi.h)");
+
 absl::StatusOr<std::vector<Connection>> ListConnections(const Maps& maps, size_t limit) {
   std::vector<Connection> out;
   timespec ts;
@@ -22,7 +26,6 @@ absl::StatusOr<std::vector<Connection>> ListConnections(const Maps& maps, size_t
     auto found = maps.conn_table.Lookup(&key, &conn);
     if (!found.ok()) return found.status();
     if (!*found) continue;  // evicted meanwhile
-    if (conn.flags & XLB_CONN_F_REPLY) continue;  // the reply half of a NAT flow
     Connection c;
     const auto family = static_cast<Family>(key.family);
     c.protocol = static_cast<Protocol>(key.proto);
@@ -46,16 +49,25 @@ absl::StatusOr<std::vector<Connection>> ListConnections(const Maps& maps, size_t
   return out;
 }
 
-absl::StatusOr<size_t> CountConnections(const Maps& maps) {
+// Entries of one hash map, by walking its keys.
+static absl::StatusOr<size_t> CountKeys(const MapFd& map) {
   xlb_flow_key key, next;
   size_t n = 0;
   for (bool first = true;; first = false) {
-    auto more = maps.conn_table.NextKey(first ? nullptr : &key, &next);
+    auto more = map.NextKey(first ? nullptr : &key, &next);
     if (!more.ok()) return more.status();
     if (!*more) return n;
     key = next;
     ++n;
   }
+}
+
+absl::StatusOr<size_t> CountConnections(const Maps& maps) {
+  auto flows = CountKeys(maps.conn_table);
+  if (!flows.ok()) return flows.status();
+  auto replies = CountKeys(maps.nat_replies);
+  if (!replies.ok()) return replies.status();
+  return *flows + *replies;
 }
 
 }  // namespace xlb::dataplane

@@ -27,7 +27,8 @@ struct Connection {
 // Up to `limit` entries of the connection table, in table order.
 absl::StatusOr<std::vector<Connection>> ListConnections(const Maps& maps, size_t limit);
 
-// Entries in the connection table (both halves of NAT flows count).
+// Entries in the connection table and the NAT reply table (both halves of
+// NAT flows count, as when they shared one table).
 absl::StatusOr<size_t> CountConnections(const Maps& maps);
 
 }  // namespace xlb::dataplane

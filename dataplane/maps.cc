@@ -62,7 +62,7 @@ const std::vector<std::string>& Maps::Names() {
   static const std::vector<std::string> names = {
       "services",     "service_gens",  "vips",         "vip_filter",
       "reals",        "nat_reals",     "nat_real_filter", "maglev_tables",
-      "conn_table",   "persist_table", "tx_ports",     "iface_macs",
+      "conn_table",   "nat_replies",   "persist_table", "tx_ports",     "iface_macs",
       "global_stats", "service_stats", "real_stats"};
   return names;
 }
@@ -70,7 +70,7 @@ const std::vector<std::string>& Maps::Names() {
 MapFd* Maps::ByName(const std::string& name) {
   MapFd* all[] = {&services,      &service_gens,  &vips,         &vip_filter,
                   &reals,         &nat_reals,     &nat_real_filter, &maglev_tables,
-                  &conn_table,    &persist_table, &tx_ports,     &iface_macs,
+                  &conn_table,    &nat_replies,   &persist_table, &tx_ports,     &iface_macs,
                   &global_stats,  &service_stats, &real_stats};
   const auto& names = Names();
   for (size_t i = 0; i < names.size(); ++i)

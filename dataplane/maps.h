@@ -47,7 +47,7 @@ int PossibleCpus();
 
 // Every map of the program.
 struct Maps {
-  MapFd services, service_gens, vips, vip_filter, nat_real_filter, reals, nat_reals, maglev_tables, conn_table, persist_table, tx_ports, iface_macs,
+  MapFd services, service_gens, vips, vip_filter, nat_real_filter, reals, nat_reals, maglev_tables, conn_table, nat_replies, persist_table, tx_ports, iface_macs,
       global_stats, service_stats, real_stats;
 
   // The names, as in bpf/maps.h; also the pin file names.

@@ -75,6 +75,15 @@ bool IsCounterMap(const std::string& name) {
   return name == "global_stats" || name == "service_stats" || name == "real_stats";
 }
 
+// A connection map pinned with another entry layout (an xlb from before the
+// NAT reply halves moved out of conn_table, whose entries were 80 bytes)
+// cannot be read with this layout: it is replaced by an empty map. Flows are
+// then placed anew, as after the table was flushed. Another size is still
+// refused: it is the operator's choice, not a version's.
+bool IsConnectionMap(const std::string& name) {
+  return name == "conn_table" || name == "nat_replies";
+}
+
 // Makes `m` use the map pinned for it, if there is one. libbpf's own reuse
 // check rejects a pinned devmap (the kernel adds BPF_F_RDONLY_PROG to its
 // flags), so the check is done here, naming what differs. Sets `*replace`
@@ -98,6 +107,14 @@ absl::Status ReusePinned(struct bpf_map* m, const std::string& pin_dir, bool* re
                                              " but this xlb wants ", wanted);
     if (IsCounterMap(name)) {
       LOG(WARNING) << differs << "; replacing it (these counters restart from zero)";
+      *replace = true;
+      return absl::OkStatus();
+    }
+    if (IsConnectionMap(name) && strcmp(field, "max entries") != 0) {
+      LOG(WARNING) << differs
+                   << " (an older entry layout); replacing it with an empty table: established "
+                      "flows are placed anew by Maglev, and NAT replies are passed up unmatched "
+                      "until their client's next packet";
       *replace = true;
       return absl::OkStatus();
     }
@@ -170,6 +187,7 @@ absl::StatusOr<std::unique_ptr<Program>> Program::Load(const ProgramOptions& opt
   if (!p->skel_) return absl::ErrnoToStatus(errno, "open the xlb BPF object");
 
   bpf_map__set_max_entries(p->skel_->maps.conn_table, options.conn_table_size);
+  bpf_map__set_max_entries(p->skel_->maps.nat_replies, options.conn_table_size);
   bpf_map__set_max_entries(p->skel_->maps.persist_table, options.persist_table_size);
   struct bpf_map* m;
   std::set<std::string> repin;  // pins to replace by this instance's maps

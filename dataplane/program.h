@@ -19,6 +19,7 @@ struct ProgramOptions {
   // Maps are pinned here; maps already pinned here are adopted (their
   // contents, connection table included, are kept). Empty: no pinning.
   std::string pin_dir = kDefaultPinDir;
+  // Entries of the connection table, and of the NAT reply table beside it.
   uint32_t conn_table_size = XLB_CONN_TABLE_DEFAULT;
   uint32_t persist_table_size = XLB_PERSIST_TABLE_DEFAULT;
 };

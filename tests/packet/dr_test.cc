@@ -566,5 +566,44 @@ TEST_F(PacketTest, PinnedCountersOfAnotherLayoutAreReplacedAndFlowsKept) {
   ASSERT_TRUE(prog_->Unpin().ok());
 }
 
+TEST_F(PacketTest, PinnedConnectionTableOfAnOlderLayoutIsReplaced) {
+  const std::string pins = g_bpffs + "/old-conn-table";
+  Load(pins);
+  AddService("192.0.2.10:80/tcp", {"203.0.113.11"});
+  // As an xlb whose entries held the NAT reply fields (80 bytes) pinned it,
+  // with one flow in it.
+  const std::string path = pins + "/conn_table";
+  ASSERT_EQ(unlink(path.c_str()), 0);
+  constexpr uint32_t kOldValueSize = 80;
+  int fd = bpf_map_create(BPF_MAP_TYPE_LRU_HASH, "conn_table", sizeof(xlb_flow_key),
+                          kOldValueSize, 4096, nullptr);
+  ASSERT_GE(fd, 0);
+  xlb_flow_key old_key = {};
+  old_key.family = XLB_FAMILY_V4;
+  std::string old_value(kOldValueSize, '\xff');
+  ASSERT_EQ(bpf_map_update_elem(fd, &old_key, old_value.data(), BPF_ANY), 0);
+  ASSERT_EQ(bpf_obj_pin(fd, path.c_str()), 0);
+  close(fd);
+
+  Load(pins);
+  ASSERT_FALSE(HasFatalFailure()) << "the pins were not adopted";
+  auto pinned = dataplane::Maps::OpenPinned(pins);
+  ASSERT_TRUE(pinned.ok()) << pinned.status();
+  bpf_map_info info = {};
+  uint32_t len = sizeof(info);
+  ASSERT_EQ(bpf_obj_get_info_by_fd(pinned->conn_table.fd(), &info, &len), 0);
+  EXPECT_EQ(info.value_size, sizeof(xlb_conn));  // the new layout, pinned in its place
+  auto count = dataplane::CountConnections(*pinned);
+  ASSERT_TRUE(count.ok()) << count.status();
+  EXPECT_EQ(*count, 0u);  // the old flow is gone with its table
+  // The service adopted with the pins forwards, and its flows are tracked.
+  EXPECT_EQ(SentTo(Build(Tcp("198.51.100.2", "192.0.2.10", 40001, 80, kAck))), 11);
+  auto conns = dataplane::ListConnections(*pinned, 10);
+  ASSERT_TRUE(conns.ok()) << conns.status();
+  ASSERT_EQ(conns->size(), 1u);
+  EXPECT_EQ((*conns)[0].client_port, 40001);
+  ASSERT_TRUE(prog_->Unpin().ok());
+}
+
 }  // namespace
 }  // namespace xlb::testing

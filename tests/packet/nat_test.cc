@@ -2,6 +2,8 @@
 // address and port, replies rewritten to come from the VIP. Expected frames
 // are built from scratch by the packet builder (checksums computed anew), so
 // a byte-for-byte match checks every incremental checksum update.
+#include <type_traits>
+
 #include "dataplane/conntrack.h"
 #include "tests/packet/packet_fixture.h"
 
@@ -182,20 +184,25 @@ TEST_F(NatTest, ExpiredFlowIsReselectedAndItsReplyNoLongerTranslated) {
   Exchange x = Make("198.51.100.2", "192.0.2.20", "203.0.113.21", kTcp, 40009, 80, 8080);
   for (Frame* f : {&x.request, &x.to_real, &x.reply, &x.to_client}) f->tcp_flags = kAck;
   ExpectExchange(x);
-  // Age both entries past the 900 s timeout instead of waiting.
-  xlb_flow_key key, next;
-  bool first = true;
-  int aged = 0;
-  while (*prog_->maps().conn_table.NextKey(first ? nullptr : &key, &next)) {
-    first = false;
-    key = next;
-    xlb_conn c;
-    ASSERT_TRUE(*prog_->maps().conn_table.Lookup(&key, &c));
-    c.last_seen_ns -= 1000ull * 1000000000ull;
-    ASSERT_TRUE(prog_->maps().conn_table.Update(&key, &c).ok());
-    ++aged;
-  }
-  ASSERT_EQ(aged, 2);
+  // Age both entries (the request's and the reply's) past the 900 s timeout
+  // instead of waiting.
+  auto age_all = [](const dataplane::MapFd& map, auto entry) {
+    xlb_flow_key key, next;
+    int aged = 0;
+    for (bool first = true; *map.NextKey(first ? nullptr : &key, &next); first = false) {
+      key = next;
+      EXPECT_TRUE(*map.Lookup(&key, &entry));
+      xlb_conn* c = nullptr;
+      if constexpr (std::is_same_v<decltype(entry), xlb_nat_reply>) c = &entry.conn;
+      else c = &entry;
+      c->last_seen_ns -= 1000ull * 1000000000ull;
+      EXPECT_TRUE(map.Update(&key, &entry).ok());
+      ++aged;
+    }
+    return aged;
+  };
+  ASSERT_EQ(age_all(prog_->maps().conn_table, xlb_conn{}), 1);
+  ASSERT_EQ(age_all(prog_->maps().nat_replies, xlb_nat_reply{}), 1);
   std::string reply = Build(x.reply);
   auto r = Run(reply);
   EXPECT_STREQ(VerdictName(r.verdict), "XDP_PASS");
