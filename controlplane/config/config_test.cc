@@ -17,6 +17,7 @@
 #include "dataplane/address.h"
 #include "dataplane/service.h"
 #include "gtest/gtest.h"
+#include "tests/support/status_assertions.h"
 
 namespace xlb::config {
 namespace {
@@ -33,18 +34,7 @@ IpAddress Ip(const char* text) { return *IpAddress::Parse(text); }
 // `prefix` and containing each of `words`.
 testing::AssertionResult Fails(const std::string& yaml, const std::string& prefix,
                                const std::vector<std::string>& words = {}) {
-  absl::StatusOr<Config> c = ParseConfig(yaml, "xlb.yaml");
-  if (c.ok()) return testing::AssertionFailure() << "parsed, expected error " << prefix;
-  const std::string msg(c.status().message());
-  if (c.status().code() != absl::StatusCode::kInvalidArgument)
-    return testing::AssertionFailure() << "code " << c.status().code() << ": " << msg;
-  if (!absl::StartsWith(msg, prefix))
-    return testing::AssertionFailure()
-           << "message '" << msg << "' does not start with '" << prefix << "'";
-  for (const std::string& w : words)
-    if (!absl::StrContains(msg, w))
-      return testing::AssertionFailure() << "message '" << msg << "' lacks '" << w << "'";
-  return testing::AssertionSuccess() << msg;
+  return testing_support::IsInvalidArgument(ParseConfig(yaml, "xlb.yaml").status(), prefix, words);
 }
 
 Config Parses(const std::string& yaml) {

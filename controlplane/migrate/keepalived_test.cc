@@ -20,6 +20,7 @@
 #include "dataplane/address.h"
 #include "dataplane/service.h"
 #include "gtest/gtest.h"
+#include "tests/support/status_assertions.h"
 
 namespace xlb::migrate {
 namespace {
@@ -92,17 +93,7 @@ KeepalivedImport Import(const std::string& text) {
 // `prefix` and containing each of `words`.
 testing::AssertionResult Fails(const std::string& text, const std::string& prefix,
                                const std::vector<std::string>& words = {}) {
-  absl::StatusOr<KeepalivedImport> r = ImportKeepalived(text, "k.conf");
-  if (r.ok()) return testing::AssertionFailure() << "imported, expected error " << prefix;
-  const std::string msg(r.status().message());
-  if (r.status().code() != absl::StatusCode::kInvalidArgument)
-    return testing::AssertionFailure() << "code " << r.status().code() << ": " << msg;
-  if (!absl::StartsWith(msg, prefix))
-    return testing::AssertionFailure() << "message '" << msg << "' does not start with " << prefix;
-  for (const std::string& w : words)
-    if (!absl::StrContains(msg, w))
-      return testing::AssertionFailure() << "message '" << msg << "' lacks '" << w << "'";
-  return testing::AssertionSuccess();
+  return testing_support::IsInvalidArgument(ImportKeepalived(text, "k.conf").status(), prefix, words);
 }
 
 // An instance with what every test needs around the lines under test.
