@@ -118,6 +118,8 @@ absl::StatusOr<std::array<uint8_t, 6>> InterfaceMac(uint32_t ifindex) {
   int err = errno;
   close(fd);
   if (rc != 0) return absl::ErrnoToStatus(err, absl::StrCat("MAC address of ", name));
+  if (ifr.ifr_hwaddr.sa_family != ARPHRD_ETHER)
+    return absl::FailedPreconditionError(absl::StrCat(name, " is not Ethernet"));
   std::array<uint8_t, 6> mac;
   std::memcpy(mac.data(), ifr.ifr_hwaddr.sa_data, 6);
   return mac;

@@ -45,7 +45,7 @@ for ((k = 1; k <= AA_VIPS; k++)); do
     >"$DL_RUN/requests$k.out" 2>/dev/null
   REQ_PIDS+=("$DL_LAST_PID")
 done
-sleep 2
+dl_wait_for 5 "every connection exchanging" aa_all_alive_fresh
 say "d1: xlbctl list --stats"
 dl_xlbctl 1 list --stats | head -9 | show
 say "d1: xlbctl vrrp (one line per instance)"
@@ -70,7 +70,6 @@ for i in 2 3; do
   say "d$i: xlbctl vrrp"
   dl_xlbctl "$i" vrrp | grep -v '^    ' | show
 done
-sleep 2
 read -r alive gap < <(aa_hold_status)
 say "long-lived connections: $alive of 60 alive, longest pause in a stream ${gap} ms"
 

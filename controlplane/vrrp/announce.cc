@@ -7,7 +7,6 @@
 #include <net/if_arp.h>
 #include <netinet/icmp6.h>
 #include <netinet/in.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -16,6 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "controlplane/vrrp/io.h"
+#include "dataplane/nexthop.h"
 
 namespace xlb::vrrp {
 namespace {
@@ -114,29 +114,13 @@ std::string UnsolicitedNeighborAdvert(const MacAddress& mac, const IpAddress& vi
   return p;
 }
 
-absl::StatusOr<MacAddress> InterfaceMac(absl::string_view ifname) {
-  if (ifname.empty() || ifname.size() >= IFNAMSIZ)
-    return absl::InvalidArgumentError(absl::StrCat("bad interface name \"", ifname, "\""));
-  Fd fd(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-  if (fd.get() < 0) return absl::ErrnoToStatus(errno, "socket");
-  ifreq ifr = {};
-  std::memcpy(ifr.ifr_name, ifname.data(), ifname.size());
-  if (ioctl(fd.get(), SIOCGIFHWADDR, &ifr) != 0)
-    return absl::ErrnoToStatus(errno, absl::StrCat("MAC address of ", ifname));
-  if (ifr.ifr_hwaddr.sa_family != ARPHRD_ETHER)
-    return absl::FailedPreconditionError(absl::StrCat(ifname, " is not Ethernet"));
-  MacAddress mac;
-  std::memcpy(mac.data(), ifr.ifr_hwaddr.sa_data, 6);
-  return mac;
-}
-
 absl::Status Announce(absl::string_view ifname_view, const std::vector<IpAddress>& addresses,
                       int count) {
   const std::string ifname(ifname_view);
-  auto mac = InterfaceMac(ifname);
-  if (!mac.ok()) return mac.status();
   const int ifindex = static_cast<int>(if_nametoindex(ifname.c_str()));
   if (ifindex == 0) return absl::ErrnoToStatus(errno, absl::StrCat("announce on ", ifname));
+  auto mac = dataplane::InterfaceMac(ifindex);
+  if (!mac.ok()) return mac.status();
   absl::Status first;
   for (const IpAddress& vip : addresses) {
     absl::Status st = vip.is_v4() ? SendGarp(ifname, ifindex, *mac, vip, count)

@@ -38,7 +38,6 @@ std::string GratuitousArp(const MacAddress& mac, const dataplane::IpAddress& vip
 // The ICMPv6 message (type 136, checksum 0: the kernel fills it in).
 std::string UnsolicitedNeighborAdvert(const MacAddress& mac, const dataplane::IpAddress& vip);
 
-absl::StatusOr<MacAddress> InterfaceMac(absl::string_view ifname);
 
 // Sends `count` announcements of every address (IPv4: GARP; IPv6: NA) on
 // `ifname`. Tries every address; the first error (naming the interface and

@@ -63,8 +63,7 @@ bool IsVipLabel(const std::string& ifname, const std::string& label) {
 
 Instance::Instance(asio::io_context& io, config::VrrpInstance config, Channel* channel,
                    int ifindex, IpAddress source, StateCallback on_change)
-    : io_(io),
-      config_(std::move(config)),
+    : config_(std::move(config)),
       channel_(channel),
       ifindex_(ifindex),
       source_(source),

@@ -94,6 +94,7 @@ class Instance {
   const config::VrrpInstance& config() const { return config_; }
   State state() const { return machine_.state(); }
   uint8_t effective_priority() const { return machine_.effective_priority(); }
+  const dataplane::IpAddress& source() const { return source_; }
 
  private:
   void Run(Actions actions);
@@ -104,7 +105,6 @@ class Instance {
   void AnnounceBurst(int bursts_left);
   std::vector<dataplane::IpAddress> Addresses() const;
 
-  asio::io_context& io_;
   config::VrrpInstance config_;
   Channel* channel_;
   int ifindex_;

@@ -159,7 +159,7 @@ absl::Status Speaker::Configure(const std::vector<config::VrrpInstance>& wanted)
       return p.config->name == instance->config().name;
     });
     const bool same = plan != plans.end() && *plan->config == instance->config() &&
-                      plan->source == instance->Status().source &&
+                      plan->source == instance->source() &&
                       slots_.contains(plan->key) && slots[plan->key] == slots_[plan->key];
     if (same) {
       keep.push_back(std::move(instance));
@@ -304,7 +304,7 @@ void Speaker::OnStateChange(const Instance& instance, const StateChanged& change
       absl::StrCat(ShellQuote(v.notify), " ", ShellQuote(v.name), " ", StateName(change.to), " ",
                    int{instance.effective_priority()});
   const std::string name = v.name;
-  health::ProbeExec(io_, command, instance.Status().source, 0,
+  health::ProbeExec(io_, command, instance.source(), 0,
                     std::chrono::duration_cast<health::Duration>(kNotifyTimeout),
                     [name, command](health::ProbeResult r) {
                       if (!r.ok)

@@ -203,22 +203,21 @@ void Daemon::SyncHealth() {
 
 absl::Status Daemon::Reconcile() {
   std::vector<reconcile::DesiredService> desired;
+  // VRRP tracks a service as up while some real takes new connections.
+  std::map<std::string, bool> up;
   for (const auto& s : services_) {
     reconcile::DesiredService d{s.service, s.reals};
-    for (auto& r : d.reals)
+    bool any = false;
+    for (auto& r : d.reals) {
       if (down_[HealthId(s.service.key, r)]) r.weight = 0;
+      any |= r.weight > 0;
+    }
+    up[s.name] = any;
     desired.push_back(std::move(d));
   }
   auto changes = reconcile::Plan(table_->List(), desired);
   for (const auto& c : changes) VLOG(1) << reconcile::Describe(c);
   if (auto st = reconcile::Apply(changes, *table_); !st.ok()) return st;
-  // VRRP tracks a service as up while some real takes new connections.
-  std::map<std::string, bool> up;
-  for (const auto& d : desired)
-    for (const auto& s : services_)
-      if (s.service.key == d.service.key)
-        up[s.name] = std::any_of(d.reals.begin(), d.reals.end(),
-                                 [](const dataplane::RealSpec& r) { return r.weight > 0; });
   if (speaker_) speaker_->SetServices(std::move(up));
   if (!changes.empty() && table_->UnknownNexthops() > 0) ScheduleNexthopRefresh(kNexthopRetryFirst);
   return absl::OkStatus();

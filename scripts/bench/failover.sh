@@ -50,6 +50,7 @@ trap dl_down EXIT
 trap 'exit 1' INT TERM
 dl_up 1 >&2
 VIP=$(dl_vip 1)
+MONITOR_PROBE=198.51.100.250  # added and removed on director 2 to see `ip monitor` listening
 SERVICES=$(dl_services_yaml 1)
 
 now_ns() { date +%s%N; }
@@ -65,6 +66,14 @@ first_tcp_ns() {  # first_tcp_ns PROBE_FILE T1
 }
 ms() { echo $((($1 - $2) / 1000000)); }
 median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print "null"; else if (NR % 2) print v[(NR + 1) / 2]; else print int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+
+# Adds the throwaway address again (an event the monitor may have missed
+# while starting) and looks for it in the monitor's output.
+monitor_sees_probe() {  # monitor_sees_probe MONITOR_FILE
+  ip -n "${DL_D[2]}" addr del "$MONITOR_PROBE/32" dev eth0 2>/dev/null || true
+  ip -n "${DL_D[2]}" addr add "$MONITOR_PROBE/32" dev eth0
+  grep -q "inet $MONITOR_PROBE/" "$1"
+}
 
 restore_links() {
   local i
@@ -122,11 +131,11 @@ EOF
   KA_PID[$1]=$DL_LAST_PID
 }
 ka_pair_up() {  # ADVERT_MS
-  ka_start 1 200 "$1" >>"$DL_RUN/ka1.log" 2>&1
+  ka_start 1 200 "$1" >"$DL_RUN/ka1.log" 2>&1
   dl_wait_for 10 "keepalived 1 master" dl_has_addr 1 "$VIP" || { tail -20 "$DL_RUN/ka1.log"; return 1; }
-  ka_start 2 100 "$1" >>"$DL_RUN/ka2.log" 2>&1
-  # keepalived starts as backup; give it a few adverts to learn the master.
-  sleep 0.3
+  ka_start 2 100 "$1" >"$DL_RUN/ka2.log" 2>&1
+  # Its VRRP child running as backup, before the master is broken.
+  dl_wait_for 5 "keepalived 2 backup" grep -q 'Entering BACKUP STATE' "$DL_RUN/ka2.log"
   dl_wait_for 5 "keepalived 2 not holding the VIP" bash -c "! ip -n '${DL_D[2]}' -o addr show dev eth0 | grep -q ' $VIP/'"
 }
 
@@ -149,7 +158,11 @@ run_trial() {
       --parallel 64 --pace-ms 5 --timeout-ms 200 --timestamps >"$probe" 2>/dev/null
     probe_pid=$DL_LAST_PID
   fi
-  sleep 0.3  # the monitor and the prober are running, and the prober sees the VIP answer
+  # The monitor listens (it reports a throwaway address), and the prober
+  # sees the VIP answer, before the master is broken.
+  dl_wait_for 5 "ip monitor listening" monitor_sees_probe "$mon"
+  ip -n "${DL_D[2]}" addr del "$MONITOR_PROBE/32" dev eth0
+  if [[ $kind == xlbd ]]; then dl_wait_for 5 "the prober's first answer" grep -q '^ok ' "$probe"; fi
   t0=$(now_ns)
   if [[ $how == kill ]]; then
     # keepalived's VRRP work is done by a child, which would resign (send
@@ -168,7 +181,7 @@ run_trial() {
   if [[ $kind == xlbd ]]; then
     wait "$probe_pid" 2>/dev/null || true
   fi
-  sleep 0.05
+  dl_wait_for 2 "the monitor's report of the VIP" grep -q "inet $VIP/" "$mon" || true
   kill "$mon_pid" 2>/dev/null || true
   wait "$mon_pid" 2>/dev/null || true
   vip_ns=$(vip_added_ns "$mon" || true)

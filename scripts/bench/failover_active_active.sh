@@ -18,6 +18,7 @@
 # real without shared state.
 #
 # usage: failover_active_active.sh BUILD_DIR [--json] [--advert MS] [--flood-seconds S]
+#                                   [--realtime-priority N]   (xlbd's own flag)
 # Prints one JSON object (with --json, alone on stdout):
 #   {"connections": 60, "survived": N, "max_gap_ms": G, "all_vips_back_ms": T,
 #    "survived_after_return": N, "flood_state_changes": N, ...}
@@ -30,12 +31,13 @@ source "$here/../lib/active_active.sh"
 
 build=${1:?usage: failover_active_active.sh BUILD_DIR [--json] [--advert MS] [--flood-seconds S]}
 shift
-json=0 advert=100 flood_seconds=60
+json=0 advert=100 flood_seconds=60 realtime=0
 while (($#)); do
   case "$1" in
     --json) json=1 ;;
     --advert) advert=${2:?--advert needs milliseconds}; shift ;;
     --flood-seconds) flood_seconds=${2:?--flood-seconds needs a number}; shift ;;
+    --realtime-priority) realtime=${2:?--realtime-priority needs 1..99}; shift ;;
     *) echo "failover_active_active.sh: unknown option '$1'" >&2; exit 2 ;;
   esac
   shift
@@ -44,6 +46,9 @@ done
   { echo "failover_active_active.sh: --advert is 10..1000 ms in steps of 10, not '$advert'" >&2; exit 2; }
 [[ $flood_seconds =~ ^[0-9]+$ ]] && ((flood_seconds <= 600)) ||
   { echo "failover_active_active.sh: --flood-seconds is 0..600, not '$flood_seconds'" >&2; exit 2; }
+[[ $realtime =~ ^[0-9]+$ ]] && ((realtime <= 99)) ||
+  { echo "failover_active_active.sh: --realtime-priority is 1..99 (0: off), not '$realtime'" >&2; exit 2; }
+((realtime == 0)) || AA_XLBD_FLAGS=(--realtime-priority "$realtime")
 
 say() { dl_log "$@" >&2; }
 dl_init "$build" 3
@@ -58,7 +63,7 @@ dl_wait_for 10 "every VIP on its planned master" aa_masters_as_planned
 sed 's/^/  /' "$DL_RUN/plan.txt" | head -8 >&2
 aa_start_holds
 say "60 connections established (10 per VIP)"
-sleep 1
+dl_wait_for 5 "every connection exchanging" aa_all_alive_fresh
 say "SIGKILL director 1 (master of $(dl_vip 1) and $(dl_vip 4)) and its link down"
 t0=$(date +%s%N)
 dl_kill_director 1
@@ -66,7 +71,6 @@ dl_wait_for 10 "every VIP answering again" aa_all_vips_answer || true
 t1=$(date +%s%N)
 all_back_ms=$(((t1 - t0) / 1000000))
 say "every VIP answers new connections again after $all_back_ms ms"
-sleep 3  # the streams go on through the survivors
 read -r survived gap1 < <(aa_hold_status)
 say "after the failure: $survived of 60 connections alive, longest gap ${gap1} ms"
 
@@ -74,7 +78,6 @@ say "director 1 comes back (link up, xlbd started again: it preempts its VIPs)"
 ip -n "${DL_D[1]}" link set eth0 up
 aa_start_director 1 >&2
 dl_wait_for 15 "every VIP back on its planned master" aa_masters_as_planned
-sleep 3
 read -r survived_return gap2 < <(aa_hold_status)
 say "after the return: $survived_return of 60 connections alive, longest gap ${gap2} ms"
 
@@ -96,7 +99,7 @@ if ((flood_seconds > 0)); then
   aa_plan_and_start 20 >&2
   dl_wait_for 10 "every VIP on its planned master" aa_masters_as_planned
   aa_start_holds
-  sleep 1
+  dl_wait_for 5 "every connection exchanging" aa_all_alive_fresh
   before=$(aa_state_changes 1 2 3)
   seen_before=$(director_packets 1)
   drops_before=$(backlog_drops)

@@ -7,6 +7,7 @@
 AA_VIPS=${AA_VIPS:-6}
 AA_CONNS_PER_VIP=${AA_CONNS_PER_VIP:-10}
 AA_HOLD_PIDS=()
+AA_XLBD_FLAGS=()  # extra xlbd flags, e.g. (--realtime-priority 50)
 
 aa_vip_list() {  # VIP1,VIP2,...
   local k out=
@@ -26,7 +27,7 @@ aa_plan() {
 }
 aa_start_director() {  # aa_start_director I: xlbd with the services and its planned section
   dl_start_xlbd "$1" "$(dl_services_yaml "$AA_VIPS")
-$(cat "$DL_RUN/plan/d$1.vrrp.yaml")"
+$(cat "$DL_RUN/plan/d$1.vrrp.yaml")" "${AA_XLBD_FLAGS[@]}"
 }
 aa_plan_and_start() {  # aa_plan_and_start ADVERT_MS
   local i
@@ -84,17 +85,32 @@ aa_holds_ready() {
 }
 aa_status_count() { grep -c '^status ' "$DL_RUN/hold$1.out" || true; }
 aa_status_grew() { (($(aa_status_count "$1") > $2)); }  # aa_status_grew K BEFORE
-# aa_hold_status: "ALIVE MAX_GAP_MS" over every client, asked with SIGUSR2.
-aa_hold_status() {
-  local k before alive=0 gap=0 line
+# aa_hold_status_once: "ALIVE MAX_GAP_MS FRESH" over every client, asked
+# with SIGUSR2 (FRESH: alive and with an echo within the last 3 intervals).
+aa_hold_status_once() {
+  local k before alive=0 gap=0 fresh=0 line
   for ((k = 1; k <= AA_VIPS; k++)); do
     before=$(aa_status_count "$k")
     kill -USR2 "${AA_HOLD_PIDS[k]}"
     dl_wait_for 5 "status of client $k" aa_status_grew "$k" "$before" || true
     line=$(grep '^status ' "$DL_RUN/hold$k.out" | tail -1)
     alive=$((alive + $(awk '{print $3}' <<<"$line")))
+    fresh=$((fresh + $(awk '{print $9}' <<<"$line")))
     gap=$(awk -v g="$gap" '{ print ($7 > g ? $7 : g) }' <<<"$line")
   done
+  echo "$alive $gap $fresh"
+}
+aa_all_alive_fresh() {
+  local alive gap fresh
+  read -r alive gap fresh < <(aa_hold_status_once)
+  ((alive == fresh))
+}
+# aa_hold_status: "ALIVE MAX_GAP_MS" once every living connection exchanges
+# again (a stalled one fails by its 10 s echo deadline, within the wait).
+aa_hold_status() {
+  dl_wait_for 15 "every living connection exchanging" aa_all_alive_fresh >&2 || true
+  local alive gap fresh
+  read -r alive gap fresh < <(aa_hold_status_once)
   echo "$alive $gap"
 }
 aa_stop_holds() {

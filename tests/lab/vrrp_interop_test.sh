@@ -249,8 +249,15 @@ check "(1) xlbd hears keepalived's v2 adverts with PASS auth" \
   wait_for 5 "v2 adverts received" field_positive "$A" v2 .counters.adverts_received
 check "(1) xlbctl vrrp shows the instance as master at priority 200" \
   grep -Eq '^v3 +eth0 +52 +MASTER +200/200 ' <<<"$(xlbctl "$A" vrrp)"
-check "(1) a wrong PASS secret would have been counted, none was" \
+check "(1) keepalived's PASS secret matched ours: no advert dropped for auth" \
   test "$(vrrp_field "$A" v2 .counters.bad_auth)" = 0
+# An advert with the wrong secret, at a priority that would win, is dropped.
+ip netns exec "$B" "$BUILD/controlplane/vrrp-io-probe" send eth0 v4 --src "${ADDR[$B]}" \
+  --dst 224.0.0.18 --vrid 51 --prio 254 --version 2 --auth wrong --int-cs 100 --vip "$VIP2" \
+  >/dev/null
+check "(1) an advert with a wrong PASS secret is counted as bad_auth" \
+  wait_for 2 "bad_auth counted" field_positive "$A" v2 .counters.bad_auth
+check "(1) and changes nothing: xlbd is still master" vrrp_state "$A" v2 MASTER
 
 log "(2) kill -9 xlbd"
 kill9 "$A"

@@ -14,8 +14,8 @@
 //       [--seconds S] [--timeout-ms T]
 //     N long-lived TCP connections; prints "ready" once all have their server
 //     name, then every I ms sends a numbered line on each and checks the
-//     echo. SIGUSR2 prints "status alive N failed F max_gap_ms G" and goes
-//     on. Stops after S seconds or on SIGTERM/SIGINT/SIGUSR1, then prints
+//     echo. SIGUSR2 prints "status alive N failed F max_gap_ms G fresh R"
+//     (R: alive with an echo within 3 intervals) and goes on. Stops after S seconds or on SIGTERM/SIGINT/SIGUSR1, then prints
 //     one "conn ..." line per connection, "max_gap_ms G" and
 //     "hold: P passed, F failed". Exit 0 iff F == 0.
 
@@ -704,14 +704,21 @@ class HoldMode {
     }
   }
 
+  // fresh: alive connections whose last echo came within three intervals
+  // (at least 100 ms), so a caller can wait until every living stream
+  // exchanges again.
   void PrintStatus() const {
-    size_t alive = 0, failed = 0;
+    const auto now = Clock::now();
+    const Ms fresh_window = std::max(Ms(100), Ms(3 * o_.interval_ms));
+    size_t alive = 0, failed = 0, fresh = 0;
     double gap = 0;
     for (const auto& c : conns_) {
       (c.failed ? failed : alive)++;
+      fresh += !c.failed && c.have_echo && now - c.last_echo < fresh_window;
       gap = std::max(gap, c.max_gap_ms);
     }
-    std::printf("status alive %zu failed %zu max_gap_ms %.0f\n", alive, failed, gap);
+    std::printf("status alive %zu failed %zu max_gap_ms %.0f fresh %zu\n", alive, failed, gap,
+                fresh);
     std::fflush(stdout);
   }
 
