@@ -72,6 +72,9 @@ std::string RenderMetrics(const StatusView& status, const std::vector<ServiceVie
   Family vrrp_dropped{"xlb_vrrp_adverts_dropped_total", "counter",
                       "VRRP adverts dropped, by reason.", ""};
   Family vrrp_changes{"xlb_vrrp_state_changes_total", "counter", "VRRP state changes.", ""};
+  Family vrrp_late{"xlb_vrrp_timers_late_total", "counter",
+                   "VRRP timers that fired more than one advert interval late (CPU starvation).",
+                   ""};
   for (const auto& v : vrrp) {
     const std::string l = absl::StrCat("instance=\"", v.config.name, "\",interface=\"",
                                        v.config.interface, "\",vrid=\"", int{v.config.vrid}, "\"");
@@ -88,13 +91,14 @@ std::string RenderMetrics(const StatusView& status, const std::vector<ServiceVie
           v.counters.dropped[i]);
     Add(vrrp_dropped, absl::StrCat(l, ",reason=\"unknown_peer\""), v.counters.unknown_peer);
     Add(vrrp_changes, l, v.transitions);
+    Add(vrrp_late, l, v.counters.timers_late);
   }
 
   std::string out;
   for (const Family* f : {&svc_packets, &svc_bytes, &svc_conns, &real_packets, &real_bytes,
                           &real_conns, &real_up, &real_weight, &real_cfg, &global, &conns,
                           &vrrp_state, &vrrp_master, &vrrp_priority, &vrrp_sent, &vrrp_received,
-                          &vrrp_dropped, &vrrp_changes})
+                          &vrrp_dropped, &vrrp_changes, &vrrp_late})
     absl::StrAppend(&out, "# HELP ", f->name, " ", f->help, "\n# TYPE ", f->name, " ", f->type,
                     "\n", f->samples);
   return out;

@@ -143,6 +143,8 @@ json VrrpJson(const vrrp::InstanceStatus& s) {
                    {"priority_zero_received", s.counters.priority_zero_received},
                    {"unknown_peer", s.counters.unknown_peer},
                    {"address_errors", s.counters.address_errors},
+                   {"timers_late", s.counters.timers_late},
+                   {"max_timer_late_ms", s.counters.max_timer_late_ms},
                    {"state_changes", s.transitions}};
   for (size_t i = 1; i < s.counters.dropped.size(); ++i)
     counters[vrrp::DropCounterName(static_cast<vrrp::DecodeError>(i))] = s.counters.dropped[i];

@@ -1,6 +1,7 @@
 #include "controlplane/health/checker.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/syscall.h>
@@ -342,11 +343,16 @@ class ExecProbe : public std::enable_shared_from_this<ExecProbe> {
 
     posix_spawnattr_t attr;
     posix_spawnattr_init(&attr);
-    // Its own process group, so that a timeout kills the whole pipeline; and
-    // default signal handling whatever the daemon blocks or ignores.
+    // Its own process group, so that a timeout kills the whole pipeline;
+    // default signal handling whatever the daemon blocks or ignores; and the
+    // normal scheduler even when spawned by xlbd's real-time VRRP thread (a
+    // notify script must not run before everything else on the CPU).
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-                                        POSIX_SPAWN_SETSIGDEF);
+                                        POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSCHEDULER);
     posix_spawnattr_setpgroup(&attr, 0);
+    posix_spawnattr_setschedpolicy(&attr, SCHED_OTHER);
+    sched_param normal{};
+    posix_spawnattr_setschedparam(&attr, &normal);
     sigset_t signals;
     sigemptyset(&signals);
     posix_spawnattr_setsigmask(&attr, &signals);

@@ -161,9 +161,16 @@ void Instance::Arm() {
   timer_.expires_at(*deadline);
   // The handler only touches *this when the wait was not cancelled, and the
   // destructor cancels it: safe after the instance is gone.
-  timer_.async_wait([this](std::error_code ec) {
+  timer_.async_wait([this, deadline = *deadline](std::error_code ec) {
     if (ec) return;
-    Run(machine_.Timer(Clock::now()));
+    const TimePoint now = Clock::now();
+    if (now - deadline > config_.advert_interval) {
+      ++counters_.timers_late;
+      counters_.max_timer_late_ms =
+          std::max<uint64_t>(counters_.max_timer_late_ms,
+                             std::chrono::duration_cast<std::chrono::milliseconds>(now - deadline).count());
+    }
+    Run(machine_.Timer(now));
   });
 }
 

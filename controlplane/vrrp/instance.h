@@ -43,6 +43,12 @@ struct InstanceCounters {
   // on this instance's interface for a VRID nobody here runs.
   std::array<uint64_t, static_cast<size_t>(DecodeError::kCount)> dropped{};
   uint64_t address_errors = 0;     // VIPs that could not be added/removed
+  // Timers (advert, master down) that fired more than one advert interval
+  // after their deadline: the VRRP thread did not get the CPU in time (see
+  // xlbd --realtime-priority), so adverts went out late or a takeover came
+  // late. The longest such delay, in ms.
+  uint64_t timers_late = 0;
+  uint64_t max_timer_late_ms = 0;
 };
 
 struct TrackStatus {

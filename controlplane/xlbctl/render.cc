@@ -144,6 +144,10 @@ std::string Vrrp(const json& instances) {
       if (value.get<uint64_t>() != 0) absl::StrAppend(&out, " ", name, "=", value.dump());
     }
     absl::StrAppend(&out, "\n");
+    if (uint64_t late = c.value("timers_late", 0ull); late != 0)
+      absl::StrAppend(&out, "    timers late by more than an advert interval: ", late,
+                      " (longest ", c.value("max_timer_late_ms", 0ull),
+                      " ms): this thread lacks CPU, see xlbd --realtime-priority\n");
     if (!v.value("track_why", "").empty())
       absl::StrAppend(&out, "    tracking: ", v.value("track_why", ""), "\n");
   }

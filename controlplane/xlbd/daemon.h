@@ -1,8 +1,9 @@
 // xlbd's core: owns the XDP program and its maps, the running configuration
 // (the file plus runtime changes), the health monitor, the VRRP speaker and
-// the API servers, all on one event loop. Every change, whatever its source (a reload, an API
-// call, a health transition), ends in Reconcile(), the one writer of the
-// maps.
+// the API servers, all on one event loop but VRRP, which has a thread of its
+// own (vrrp/speaker_thread.h). Every change, whatever its source (a reload,
+// an API call, a health transition), ends in Reconcile(), the one writer of
+// the maps.
 #ifndef XLB_CONTROLPLANE_XLBD_DAEMON_H_
 #define XLB_CONTROLPLANE_XLBD_DAEMON_H_
 
@@ -17,17 +18,22 @@
 #include "controlplane/api/operations.h"
 #include "controlplane/config/model.h"
 #include "controlplane/health/monitor.h"
-#include "controlplane/vrrp/speaker.h"
+#include "controlplane/vrrp/speaker_thread.h"
 #include "dataplane/nexthop.h"
 #include "dataplane/program.h"
 #include "dataplane/service_table.h"
 
 namespace xlb::xlbd {
 
+// Above every normal thread, below the kernel's threaded interrupts (50).
+constexpr int kDefaultVrrpRealtimePriority = 10;
+
 struct Options {
   std::string config_path;
   std::string pin_dir = dataplane::kDefaultPinDir;
   bool detach_on_exit = false;  // else the program and maps stay: traffic goes on
+  int vrrp_realtime_priority = kDefaultVrrpRealtimePriority;  // SCHED_RR of the VRRP thread; 0: none
+  bool vrrp_realtime_required = false;  // else a priority that cannot be set is a warning
 };
 
 class Daemon : public api::Operations {
@@ -87,7 +93,7 @@ class Daemon : public api::Operations {
   std::unique_ptr<dataplane::ServiceTable> table_;
   std::unique_ptr<health::Monitor> monitor_;
   std::map<std::string, bool> down_;              // health id -> down
-  std::unique_ptr<vrrp::Speaker> speaker_;
+  std::unique_ptr<vrrp::SpeakerThread> speaker_;  // VRRP, on a thread of its own
   std::unique_ptr<api::HttpServer> api_, metrics_;
   asio::steady_timer refresh_timer_;
 };

@@ -1,13 +1,10 @@
 // xlbd: the daemon. Reads its configuration, loads (or adopts) the XDP
-// program, health-checks the reals and serves the API, on one event loop.
+// program, health-checks the reals and serves the API, on one event loop;
+// VRRP runs on a thread of its own (controlplane/vrrp/speaker_thread.h).
 #include <gflags/gflags.h>
 #include <glog/logging.h>
 
-#include <sched.h>
-
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -19,9 +16,12 @@
 DEFINE_string(config, "/etc/xlb/xlb.yaml", "the configuration file");
 DEFINE_string(check_config, "", "validate this configuration file and exit (0: valid)");
 DEFINE_string(pin_dir, xlb::dataplane::kDefaultPinDir, "bpffs directory of the pinned maps");
-DEFINE_int32(realtime_priority, 0,
-             "run at this SCHED_RR real-time priority (1..99; 0: the normal scheduler), so VRRP "
-             "adverts go out on time on a loaded director (keepalived's vrrp_rt_priority)");
+DEFINE_int32(realtime_priority, xlb::xlbd::kDefaultVrrpRealtimePriority,
+             "run the VRRP thread at this SCHED_RR real-time priority (1..99; 0: the normal "
+             "scheduler), so adverts go out on time on a loaded director (keepalived's "
+             "vrrp_rt_priority); the rest of xlbd keeps the normal scheduler. When the default "
+             "cannot be set (no CAP_SYS_NICE, a container without real-time budget) xlbd warns "
+             "and goes on; a value given here must be set or xlbd does not start");
 DEFINE_bool(detach_on_exit, false,
             "on SIGTERM, detach the XDP program and remove the pinned maps (by default they "
             "stay, and traffic keeps flowing until a new xlbd adopts them)");
@@ -75,23 +75,14 @@ int main(int argc, char** argv) {
               << " is out of range (expected 1..99, or 0 for the normal scheduler)\n";
     return 2;
   }
-  if (FLAGS_realtime_priority > 0) {
-    // The kernel's real-time throttling (sched_rt_runtime_us) keeps a
-    // runaway xlbd from taking a whole CPU; xlbd itself sleeps on its loop.
-    sched_param param{};
-    param.sched_priority = FLAGS_realtime_priority;
-    if (sched_setscheduler(0, SCHED_RR, &param) != 0) {
-      std::cerr << "xlbd: --realtime-priority " << FLAGS_realtime_priority
-                << ": sched_setscheduler(SCHED_RR): " << std::strerror(errno) << "\n";
-      return 1;
-    }
-  }
-
   asio::io_context io;
   xlb::xlbd::Options options;
   options.config_path = FLAGS_config;
   options.pin_dir = FLAGS_pin_dir;
   options.detach_on_exit = FLAGS_detach_on_exit;
+  options.vrrp_realtime_priority = FLAGS_realtime_priority;
+  options.vrrp_realtime_required =
+      !gflags::GetCommandLineFlagInfoOrDie("realtime_priority").is_default;
   auto daemon = xlb::xlbd::Daemon::Start(io, options);
   if (!daemon.ok()) {
     LOG(ERROR) << "xlbd could not start: " << daemon.status().message();

@@ -18,7 +18,8 @@
 # real without shared state.
 #
 # usage: failover_active_active.sh BUILD_DIR [--json] [--advert MS] [--flood-seconds S]
-#                                   [--realtime-priority N]   (xlbd's own flag)
+#                                   [--realtime-priority N]   (xlbd's own flag; its default
+#                                                              unless given, 0: none)
 # Prints one JSON object (with --json, alone on stdout):
 #   {"connections": 60, "survived": N, "max_gap_ms": G, "all_vips_back_ms": T,
 #    "survived_after_return": N, "flood_state_changes": N, ...}
@@ -31,7 +32,7 @@ source "$here/../lib/active_active.sh"
 
 build=${1:?usage: failover_active_active.sh BUILD_DIR [--json] [--advert MS] [--flood-seconds S]}
 shift
-json=0 advert=100 flood_seconds=60 realtime=0
+json=0 advert=100 flood_seconds=60 realtime=
 while (($#)); do
   case "$1" in
     --json) json=1 ;;
@@ -46,9 +47,12 @@ done
   { echo "failover_active_active.sh: --advert is 10..1000 ms in steps of 10, not '$advert'" >&2; exit 2; }
 [[ $flood_seconds =~ ^[0-9]+$ ]] && ((flood_seconds <= 600)) ||
   { echo "failover_active_active.sh: --flood-seconds is 0..600, not '$flood_seconds'" >&2; exit 2; }
-[[ $realtime =~ ^[0-9]+$ ]] && ((realtime <= 99)) ||
-  { echo "failover_active_active.sh: --realtime-priority is 1..99 (0: off), not '$realtime'" >&2; exit 2; }
-((realtime == 0)) || AA_XLBD_FLAGS=(--realtime-priority "$realtime")
+# xlbd's own default unless given (0: the VRRP thread on the normal scheduler).
+if [[ -n $realtime ]]; then
+  [[ $realtime =~ ^[0-9]+$ ]] && ((realtime <= 99)) ||
+    { echo "failover_active_active.sh: --realtime-priority is 0..99, not '$realtime'" >&2; exit 2; }
+  AA_XLBD_FLAGS=(--realtime-priority "$realtime")
+fi
 
 say() { dl_log "$@" >&2; }
 dl_init "$build" 3
@@ -82,7 +86,7 @@ read -r survived_return gap2 < <(aa_hold_status)
 say "after the return: $survived_return of 60 connections alive, longest gap ${gap2} ms"
 
 # --- 3: a flood must not cause a failover -----------------------------------------
-flood_changes=null flood_survived=null flood_pps=null flood_director_pps=null flood_backlog_drops=null
+flood_changes=null flood_timers_late=null flood_survived=null flood_pps=null flood_director_pps=null flood_backlog_drops=null flood_ring_drops=null
 # Packets the kernel dropped because a CPU's input backlog was full (all
 # namespaces share it: /proc/net/softnet_stat, second column, hex).
 backlog_drops() {
@@ -90,6 +94,9 @@ backlog_drops() {
   while read -r processed dropped rest; do n=$((n + 16#$dropped)); done </proc/net/softnet_stat
   echo "$n"
 }
+# Frames the segment could not hand to director 1: its interface's receive
+# ring (a veth's, 256 frames) was full. Adverts to it are lost there too.
+ring_drops() { ip -n "$DL_S" -j -s link show pd1 | jq '.[0].stats64.tx.dropped'; }
 # Every packet director I's XDP program saw, whatever it did with it.
 director_packets() { dl_xlbctl "$1" --json status | jq '[.counters[]] | add'; }
 if ((flood_seconds > 0)); then
@@ -100,9 +107,12 @@ if ((flood_seconds > 0)); then
   dl_wait_for 10 "every VIP on its planned master" aa_masters_as_planned
   aa_start_holds
   dl_wait_for 5 "every connection exchanging" aa_all_alive_fresh
-  before=$(aa_state_changes 1 2 3)
+  declare -A changes_before
+  for i in 1 2 3; do changes_before[$i]=$(aa_state_changes "$i"); done
+  late_before=$(aa_vrrp_sum timers_late 1 2 3)
   seen_before=$(director_packets 1)
   drops_before=$(backlog_drops)
+  ring_before=$(ring_drops)
   mac=$(ip netns exec "${DL_D[1]}" cat /sys/class/net/eth0/address)
   # SYNs from 256 x 64512 source addresses and ports: every one a new flow
   # for the director's connection table and Maglev.
@@ -112,8 +122,13 @@ if ((flood_seconds > 0)); then
     2>"$DL_RUN/pktgen.err" || {
     say "xlb-pktgen failed: $(tail -3 "$DL_RUN/pktgen.err")"
   }
-  after=$(aa_state_changes 1 2 3)
-  flood_changes=$((after - before))
+  flood_changes=0 per_director=""
+  for i in 1 2 3; do
+    n=$(($(aa_state_changes "$i") - changes_before[$i]))
+    flood_changes=$((flood_changes + n)) per_director+=" d$i=$n"
+  done
+  # Timers that fired an advert interval late: VRRP threads short of CPU.
+  flood_timers_late=$(($(aa_vrrp_sum timers_late 1 2 3) - late_before))
   if ((flood_changes > 0)); then
     for i in 1 2 3; do
       say "director $i: state changes during the flood (last 4):"
@@ -123,15 +138,17 @@ if ((flood_seconds > 0)); then
   # What reached director 1's XDP program, per second of flood.
   flood_director_pps=$((($(director_packets 1) - seen_before) / flood_seconds))
   flood_backlog_drops=$(($(backlog_drops) - drops_before))
+  flood_ring_drops=$(($(ring_drops) - ring_before))
   flood_pps=$(jq -r '.pps // "null" | if type == "number" then floor else . end' "$DL_RUN/pktgen.json" 2>/dev/null || echo null)
   read -r flood_survived gap3 < <(aa_hold_status)
-  say "flood: ${flood_pps} packets/s sent, ${flood_director_pps} packets/s reached director 1, $flood_backlog_drops packets dropped by full CPU backlogs, $flood_changes VRRP state changes, $flood_survived of 60 connections alive (longest gap ${gap3} ms)"
+  say "flood: ${flood_pps} packets/s sent, ${flood_director_pps} packets/s reached director 1, $flood_backlog_drops packets dropped by full CPU backlogs, $flood_ring_drops at director 1's full receive ring, $flood_changes VRRP state changes (${per_director# }; $flood_timers_late timers late), $flood_survived of 60 connections alive (longest gap ${gap3} ms)"
 fi
 aa_stop_holds
 
-result=$(printf '{"connections": %d, "survived": %d, "max_gap_ms": %d, "all_vips_back_ms": %d, "survived_after_return": %d, "max_gap_after_return_ms": %d, "advert_ms": %d, "flood_seconds": %d, "flood_pps": %s, "flood_director_pps": %s, "flood_backlog_drops": %s, "flood_state_changes": %s, "survived_flood": %s}' \
+result=$(printf '{"connections": %d, "survived": %d, "max_gap_ms": %d, "all_vips_back_ms": %d, "survived_after_return": %d, "max_gap_after_return_ms": %d, "advert_ms": %d, "flood_seconds": %d, "flood_pps": %s, "flood_director_pps": %s, "flood_backlog_drops": %s, "flood_ring_drops": %s, "flood_state_changes": %s, "flood_timers_late": %s, "survived_flood": %s}' \
   $((AA_VIPS * AA_CONNS_PER_VIP)) "$survived" "$gap1" "$all_back_ms" "$survived_return" "$gap2" "$advert" \
-  "$flood_seconds" "$flood_pps" "$flood_director_pps" "$flood_backlog_drops" "$flood_changes" "$flood_survived")
+  "$flood_seconds" "$flood_pps" "$flood_director_pps" "$flood_backlog_drops" "$flood_ring_drops" "$flood_changes" \
+  "$flood_timers_late" "$flood_survived")
 if ((json)); then echo "$result"; else jq . <<<"$result"; fi
 total=$((AA_VIPS * AA_CONNS_PER_VIP))
 [[ $survived == "$total" && $survived_return == "$total" ]] &&

@@ -57,13 +57,17 @@ aa_all_vips_answer() {
   local k
   for ((k = 1; k <= AA_VIPS; k++)); do aa_vip_answers "$(dl_vip "$k")" || return 1; done
 }
-aa_state_changes() {  # aa_state_changes I...: state changes of every instance on those directors
-  local i total=0
+# aa_vrrp_sum COUNTER I...: a VRRP counter summed over every instance of
+# those directors (state_changes, timers_late, ...).
+aa_vrrp_sum() {
+  local counter=$1 i total=0
+  shift
   for i in "$@"; do
-    total=$((total + $(dl_xlbctl "$i" --json vrrp | jq '[.[].counters.state_changes] | add')))
+    total=$((total + $(dl_xlbctl "$i" --json vrrp | jq "[.[].counters.$counter] | add")))
   done
   echo "$total"
 }
+aa_state_changes() { aa_vrrp_sum state_changes "$@"; }  # aa_state_changes I...
 
 # --- the long-lived connections -------------------------------------------------
 aa_start_holds() {

@@ -120,8 +120,9 @@ arp_owner_is() {  # arp_owner_is NS VIP
 
 # --- xlbd ------------------------------------------------------------------
 declare -A XPID
-start_xlbd() {  # start_xlbd NS CONFIG_BODY(vrrp section)
-  local ns=$1 dir=$TMP/$1
+start_xlbd() {  # start_xlbd NS CONFIG_BODY(vrrp section) [XLBD_FLAG...]
+  local ns=$1 dir=$TMP/$1 body=$2
+  shift 2
   mkdir -p "$dir/bpf"
   if ! mountpoint -q "$dir/bpf"; then
     mount -t bpf bpf "$dir/bpf"
@@ -137,12 +138,12 @@ services:
     reals: [{address: 203.0.113.81}]
     health: {type: exec, command: "test -e $TMP/real-up-$ns", interval: 100ms, timeout: 100ms, rise: 1, fall: 1}
 vrrp:
-$2
+$body
 EOF
   # ip netns exec execs xlbd: $! is xlbd's own PID (a shell function would
   # fork a subshell, and the signals would miss xlbd).
   ip netns exec "$ns" "$BUILD/controlplane/xlbd" --config "$dir/xlb.yaml" --pin-dir "$dir/bpf" \
-    --detach-on-exit >>"$dir/xlbd.log" 2>&1 &
+    --detach-on-exit "$@" >>"$dir/xlbd.log" 2>&1 &
   XPID[$ns]=$!
   PIDS+=("${XPID[$ns]}")
   wait_for 10 "xlbd in ${ns##*-} answers" xlbctl "$ns" status || {
@@ -160,6 +161,10 @@ vrrp_field() {  # vrrp_field NS INSTANCE JQ_PATH
 field_is() { [[ $(vrrp_field "$1" "$2" "$3") == "$4" ]]; }  # field_is NS INSTANCE JQ_PATH VALUE
 field_positive() { (($(vrrp_field "$1" "$2" "$3") > 0)); }  # field_positive NS INSTANCE JQ_PATH
 ka_all_backup() { (($(grep -c 'Entering BACKUP STATE$' "$TMP/ka/log") >= 3)); }
+# thread_sched NS NAME: "CLASS RTPRIO" of xlbd's thread NAME (ps: TS -, RR 10).
+thread_sched() {
+  ps -L -o comm=,cls=,rtprio= -p "${XPID[$1]}" | awk -v n="$2" '$1 == n {print $2, $3}'
+}
 kill9() { kill -9 "${XPID[$1]}"; wait "${XPID[$1]}" 2>/dev/null || true; }
 stop_xlbd() { kill -TERM "${XPID[$1]}"; wait "${XPID[$1]}" 2>/dev/null || true; }
 
@@ -247,6 +252,9 @@ check "(1) keepalived says it went back to BACKUP" wait_for 5 "keepalived backup
 check "(1) the client's ARP for $VIP2 is answered by xlbd" arp_owner_is "$A" "$VIP2"
 check "(1) xlbd hears keepalived's v2 adverts with PASS auth" \
   wait_for 5 "v2 adverts received" field_positive "$A" v2 .counters.adverts_received
+check "(1) VRRP has a thread of its own, at real-time priority 10 (xlbd's default)" \
+  test "$(thread_sched "$A" xlbd-vrrp)" = "RR 10"
+check "(1) and the rest of xlbd keeps the normal scheduler" test "$(thread_sched "$A" xlbd)" = "TS -"
 check "(1) xlbctl vrrp shows the instance as master at priority 200" \
   grep -Eq '^v3 +eth0 +52 +MASTER +200/200 ' <<<"$(xlbctl "$A" vrrp)"
 check "(1) keepalived's PASS secret matched ours: no advert dropped for auth" \
@@ -285,11 +293,22 @@ unicast() {  # unicast PRIORITY SELF PEER [more yaml]
 EOF
 }
 start_xlbd "$A" "$(unicast 150 "${ADDR[$A]}" "${ADDR[$B]}" ", track: [{service: web, weight: 100}]")"
-start_xlbd "$B" "$(unicast 100 "${ADDR[$B]}" "${ADDR[$A]}")"
+start_xlbd "$B" "$(unicast 100 "${ADDR[$B]}" "${ADDR[$A]}")" --realtime-priority 0
+check "(4) --realtime-priority 0 leaves the VRRP thread on the normal scheduler" \
+  test "$(thread_sched "$B" xlbd-vrrp)" = "TS -"
 check "(4) A (150) is master over unicast" wait_for 5 "A master" vrrp_state "$A" u MASTER
 check "(4) B (100) is backup" wait_for 5 "B backup" vrrp_state "$B" u BACKUP
 check "(4) B hears A as master" wait_for 5 "A heard" field_is "$B" u .master "${ADDR[$A]}"
 check "(4) the VIP is on A only" only_on "$A" "$B" "$VIP3"
+# A director starved of CPU (here: stopped for 250 ms, 2.5 advert intervals,
+# short of B's master-down interval) says so in its counters.
+kill -STOP "${XPID[$A]}"
+sleep 0.25
+kill -CONT "${XPID[$A]}"
+check "(4) a VRRP thread held off the CPU counts its late timer" \
+  wait_for 2 "timers_late counted" field_positive "$A" u .counters.timers_late
+check "(4) and xlbctl vrrp says so" grep -q "timers late by more than an advert interval: " \
+  <<<"$(xlbctl "$A" vrrp)"
 kill9 "$A"
 check "(4) after kill -9 of A, B is master" wait_for 5 "B master" vrrp_state "$B" u MASTER
 check "(4) B holds the VIP" wait_for 2 "VIP on B" has_addr "$B" "$VIP3"
@@ -321,7 +340,9 @@ log "(7) an exec track, the notify script, and the instance's own link"
 stop_xlbd "$A"
 stop_xlbd "$B"
 # notify scripts run with: instance name, new state, priority.
-printf '#!/bin/sh\necho "$@" >>%s\n' "$TMP/notify-a.log" >"$TMP/notify-a.sh"
+# It also records its scheduling class: TS, not the VRRP thread's RR.
+printf '#!/bin/sh\necho "$@" >>%s\nps -o cls= -p $$ >>%s\n' "$TMP/notify-a.log" "$TMP/notify-a.cls" \
+  >"$TMP/notify-a.sh"
 chmod +x "$TMP/notify-a.sh"
 touch "$TMP/check-ok"
 start_xlbd "$A" "  - {name: t, interface: eth0, vrid: 62, priority: 150, advert_interval: 100ms,
@@ -332,6 +353,8 @@ start_xlbd "$B" "  - {name: t, interface: eth0, vrid: 62, priority: 100, advert_
 notified() { grep -qx "t $1 $2" "$TMP/notify-a.log" 2>/dev/null; }
 check "(7) A is master" wait_for 5 "A master" vrrp_state "$A" t MASTER
 check "(7) notify ran with: name, state, priority" wait_for 5 "notify MASTER" notified MASTER 150
+check "(7) notify ran on the normal scheduler, not the VRRP thread's real-time one" \
+  grep -qx ' *TS' "$TMP/notify-a.cls"
 rm -f "$TMP/check-ok"
 check "(7) the failing exec track lowers A to 50" wait_for 5 "A at 50" field_is "$A" t .effective_priority 50
 check "(7) and B takes over" wait_for 5 "B master" vrrp_state "$B" t MASTER

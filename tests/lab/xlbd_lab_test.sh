@@ -174,6 +174,10 @@ check "(7) --check-config fails naming file, line and field" \
   ip netns exec "$D" "$LAB_BUILD/controlplane/xlbd" --check-config "$CONF"
 check "(7) --check-config accepts the good file" \
   ip netns exec "$D" "$LAB_BUILD/controlplane/xlbd" --check-config "$LAB_RUN/good.yaml"
+check "(7) a real-time priority past 99 is refused before anything starts" \
+  fails_with 2 "^xlbd: --realtime-priority 100 is out of range" \
+  ip netns exec "$D" "$LAB_BUILD/controlplane/xlbd" --config "$LAB_RUN/good.yaml" \
+  --pin-dir "$LAB_RUN/unused-pins" --realtime-priority 100
 listed=$(xlbctl list)
 kill -HUP "$XLBD_PID"
 check "(7) the reload is refused in the log" lab_wait_for 5 "reload refused" grep -q "reload refused" "$XLBD_LOG"
