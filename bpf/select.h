@@ -147,10 +147,11 @@ static __always_inline void persist_key(struct xlb_persist_key *key, const struc
 }
 
 /* A new flow (or a TCP SYN): persistence, then Maglev. Returns the real and
- * its id, or NULL when the service has no real that takes new flows. */
+ * its id, or NULL when the service has no real that takes new flows. With
+ * `record`, a persistent service's choice is recorded for the client. */
 static __always_inline struct xlb_real *select_new(const struct packet *p,
 						   const struct xlb_service *svc, __u64 now,
-						   __u32 *real_id)
+						   __u32 *real_id, int record)
 {
 	struct xlb_persist_key pkey = {};
 	struct xlb_real *real;
@@ -174,7 +175,7 @@ static __always_inline struct xlb_real *select_new(const struct packet *p,
 	real = bpf_map_lookup_elem(&reals, &id);
 	if (!real)
 		return NULL;
-	if (svc->flags & XLB_SVC_F_PERSIST) {
+	if (record && (svc->flags & XLB_SVC_F_PERSIST)) {
 		struct xlb_persist pe = {.real_id = id, .real_gen = real->gen, .last_seen_ns = now};
 		bpf_map_update_elem(&persist_table, &pkey, &pe, BPF_ANY);
 	}

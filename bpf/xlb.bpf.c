@@ -12,6 +12,7 @@
 #include "nat.h"
 #include "stats.h"
 #include "iface.h"
+#include "flood.h"
 
 static __always_inline int pass_up(void)
 {
@@ -48,7 +49,7 @@ static __always_inline int handle_icmp(struct xdp_md *ctx, const struct packet *
 		/* Not in the table: the real Maglev gives the flow. */
 		struct xlb_service *svc = lookup_service(&quoted.flow);
 		if (svc)
-			real = select_new(&quoted, svc, now, &real_id);
+			real = select_new(&quoted, svc, now, &real_id, 1);
 		if (svc && (svc->flags & XLB_SVC_F_NAT))
 			conn_flags = XLB_CONN_F_NAT;
 	}
@@ -80,20 +81,32 @@ static __always_inline int handle_flow(struct xdp_md *ctx, struct packet *p, __u
 		if (!svc)
 			return pass_up();
 		count_global(XLB_STAT_CONN_MISS);
-		real = select_new(p, svc, now, &real_id);
+		/* Under a SYN flood a DR SYN makes no entry (bpf/flood.h). */
+		int record = !syn || (svc->flags & XLB_SVC_F_NAT) || !syn_flood(now);
+		real = select_new(p, svc, now, &real_id, record);
 		if (!real) {
 			count_global(XLB_STAT_NO_REAL);
 			count_global(XLB_STAT_DROPPED);
 			return XDP_DROP;
 		}
-		struct xlb_conn conn = {};
-		conn_fill(&conn, p, svc, real_id, real->gen, now);
-		bpf_map_update_elem(&conn_table, &p->flow, &conn, BPF_ANY);
-		if (conn.flags & XLB_CONN_F_NAT)
-			nat_insert_reply(p, &conn, real, real->port ? real->port : p->flow.dport);
-		conn_flags = conn.flags;
+		if (record) {
+			struct xlb_conn conn = {};
+			conn_fill(&conn, p, svc, real_id, real->gen, now);
+			bpf_map_update_elem(&conn_table, &p->flow, &conn, BPF_ANY);
+			if (conn.flags & XLB_CONN_F_NAT)
+				nat_insert_reply(p, &conn, real, real->port ? real->port : p->flow.dport);
+			conn_flags = conn.flags;
+		} else {
+			/* An entry of an earlier connection on this client port
+			 * would send the handshake's ACK to that connection's
+			 * real: gone, the ACK is placed as this SYN was. */
+			struct xlb_conn *old = bpf_map_lookup_elem(&conn_table, &p->flow);
+			if (old && (old->real_id != real_id || old->real_gen != real->gen))
+				bpf_map_delete_elem(&conn_table, &p->flow);
+			count_global(XLB_STAT_SYN_UNRECORDED);
+		}
 		service_id = svc->id;
-		new_flow = 1;
+		new_flow = record; /* an unrecorded SYN's connection counts at its ACK */
 	}
 	if (conn_flags & XLB_CONN_F_NAT)
 		nat_rewrite(p, (void *)(long)ctx->data_end, 1, real->addr, real->port ? real->port : p->flow.dport);

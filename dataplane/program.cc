@@ -189,6 +189,7 @@ absl::StatusOr<std::unique_ptr<Program>> Program::Load(const ProgramOptions& opt
   bpf_map__set_max_entries(p->skel_->maps.conn_table, options.conn_table_size);
   bpf_map__set_max_entries(p->skel_->maps.nat_replies, options.conn_table_size);
   bpf_map__set_max_entries(p->skel_->maps.persist_table, options.persist_table_size);
+  p->skel_->rodata->xlb_syn_flood_rate = options.syn_flood_rate;
   struct bpf_map* m;
   std::set<std::string> repin;  // pins to replace by this instance's maps
   if (!options.pin_dir.empty()) {

@@ -22,6 +22,9 @@ struct ProgramOptions {
   // Entries of the connection table, and of the NAT reply table beside it.
   uint32_t conn_table_size = XLB_CONN_TABLE_DEFAULT;
   uint32_t persist_table_size = XLB_PERSIST_TABLE_DEFAULT;
+  // SYNs per CPU and second past which a direct-routing SYN makes no
+  // connection-table entry (bpf/flood.h); 0: every SYN makes one.
+  uint32_t syn_flood_rate = XLB_SYN_FLOOD_RATE_DEFAULT;
 };
 
 enum class AttachMode {

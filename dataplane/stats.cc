@@ -19,6 +19,7 @@ absl::string_view GlobalStatName(int stat) {
     case XLB_STAT_NAT_REPLY: return "nat_reply";
     case XLB_STAT_NAT_UNMATCHED: return "nat_unmatched";
     case XLB_STAT_NOT_OURS: return "not_ours";
+    case XLB_STAT_SYN_UNRECORDED: return "syn_unrecorded";
     case XLB_STAT__COUNT: break;
   }
   return "unknown";

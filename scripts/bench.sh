@@ -18,6 +18,7 @@
 #       survived, longest gap, VRRP state changes
 #       (scripts/bench/failover_active_active.sh).
 #   scripts/bench.sh throughput [--json] [--runs N] [--seconds S] [--proto udp|tcp] [--flows N]
+#                               [--syn-flood-rate N]
 #       packets/s delivered by xlb DR, xlb NAT, the floor forwarder (XDP
 #       redirect only) and the kernel (nftables DNAT) on the same veth path,
 #       generator (xlb-pktgen) -> director -> three sinks
@@ -52,7 +53,7 @@ benchmarks:
                      --realtime-priority N (xlbd's flag; 0: none)
   throughput  packets/s of xlb DR, xlb NAT, the floor and nftables DNAT (xlb-pktgen, sinks)
             options: --json  --runs N (default 3)  --seconds S (default 3)  --proto udp|tcp
-                     --flows N (default 65536)
+                     --flows N (default 65536)  --syn-flood-rate N (xlb's; 0: no limit)
   connections  new TCP connections/s: xlb DR vs HAProxy (TCP mode) vs the client straight to a real
             options: --json  --runs N (default 5)  --count N (default 30000)  --parallel K (default 64)
 

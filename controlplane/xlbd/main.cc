@@ -22,6 +22,10 @@ DEFINE_int32(realtime_priority, xlb::xlbd::kDefaultVrrpRealtimePriority,
              "vrrp_rt_priority); the rest of xlbd keeps the normal scheduler. When the default "
              "cannot be set (no CAP_SYS_NICE, a container without real-time budget) xlbd warns "
              "and goes on; a value given here must be set or xlbd does not start");
+DEFINE_int64(syn_flood_rate, XLB_SYN_FLOOD_RATE_DEFAULT,
+             "SYNs per CPU and second past which a SYN for a direct-routing service makes no "
+             "connection-table entry (its connection is recorded at its next packet); 0: every "
+             "SYN makes one");
 DEFINE_bool(detach_on_exit, false,
             "on SIGTERM, detach the XDP program and remove the pinned maps (by default they "
             "stay, and traffic keeps flowing until a new xlbd adopts them)");
@@ -75,12 +79,19 @@ int main(int argc, char** argv) {
               << " is out of range (expected 1..99, or 0 for the normal scheduler)\n";
     return 2;
   }
+  if (FLAGS_syn_flood_rate < 0 || FLAGS_syn_flood_rate > 1000000000) {
+    std::cerr << "xlbd: --syn-flood-rate " << FLAGS_syn_flood_rate
+              << " is out of range (0..1000000000 SYNs per CPU and second; 0: no limit)\n";
+    return 2;
+  }
+
   asio::io_context io;
   xlb::xlbd::Options options;
   options.config_path = FLAGS_config;
   options.pin_dir = FLAGS_pin_dir;
   options.detach_on_exit = FLAGS_detach_on_exit;
   options.vrrp_realtime_priority = FLAGS_realtime_priority;
+  options.syn_flood_rate = static_cast<uint32_t>(FLAGS_syn_flood_rate);
   options.vrrp_realtime_required =
       !gflags::GetCommandLineFlagInfoOrDie("realtime_priority").is_default;
   auto daemon = xlb::xlbd::Daemon::Start(io, options);

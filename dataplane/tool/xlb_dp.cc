@@ -23,7 +23,8 @@ namespace xlb::dataplane {
 namespace {
 
 constexpr char kUsage[] = R"(usage: xlb-dp [--pin-dir DIR] COMMAND ...
-  attach IFNAME... [--generic]     load the program (adopting pinned maps) and attach it
+  attach IFNAME... [--generic] [--syn-flood-rate N]
+                                   load the program (adopting pinned maps) and attach it
   detach IFNAME...                 detach xlb's program
   unpin                            remove the pinned maps
   service add VIP:PORT[/tcp|udp] [--forward dr|nat] [--scheduler maglev|source-hash] [--persistence SECONDS]
@@ -72,14 +73,21 @@ struct Session {
 absl::Status Attach(Session& s, Args& a) {
   std::vector<std::string> ifs;
   AttachMode mode = AttachMode::kNative;
-  while (!a.empty()) {
-    std::string w = a.next();
-    if (w == "--generic") mode = AttachMode::kGeneric;
-    else ifs.push_back(w);
-  }
-  if (ifs.empty()) return UsageError("attach: name at least one interface");
   ProgramOptions o;
   o.pin_dir = s.pin_dir;
+  while (!a.empty()) {
+    std::string w = a.next();
+    if (w == "--generic") {
+      mode = AttachMode::kGeneric;
+    } else if (w == "--syn-flood-rate") {
+      auto n = Number(w, a.next());
+      if (!n.ok()) return n.status();
+      o.syn_flood_rate = *n;
+    } else {
+      ifs.push_back(w);
+    }
+  }
+  if (ifs.empty()) return UsageError("attach: name at least one interface");
   auto prog = Program::Load(o);
   if (!prog.ok()) return prog.status();
   for (const auto& i : ifs) {

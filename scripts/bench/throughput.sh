@@ -28,7 +28,7 @@
 # shared machine hits them alike; each figure is the median of its runs.
 #
 #   scripts/bench/throughput.sh BUILD_DIR [--json] [--runs N] [--seconds S] [--proto udp|tcp]
-#                                         [--flows N]
+#                                         [--flows N] [--syn-flood-rate N (xlb's; 0: no limit)]
 #
 # Human table (with ratios) on stderr; with --json, stdout is one object:
 #   {"floor_pps": F, "dr_pps": D, "nat_pps": N, "kernel_pps": K, "engine": "xdp"}
@@ -38,14 +38,14 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$here/../lib/lab.sh"
 
 usage() {
-  echo "usage: throughput.sh BUILD_DIR [--json] [--runs 1..9] [--seconds 1..30] [--proto udp|tcp] [--flows N]" >&2
+  echo "usage: throughput.sh BUILD_DIR [--json] [--runs 1..9] [--seconds 1..30] [--proto udp|tcp] [--flows N] [--syn-flood-rate N]" >&2
   exit 2
 }
 
 [[ $# -ge 1 && -d $1 ]] || usage
 build_dir=$1
 shift
-json=0 runs=3 seconds=3 proto=udp flows=65536
+json=0 runs=3 seconds=3 proto=udp flows=65536 syn_flood_rate=
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --json) json=1 ;;
@@ -53,6 +53,7 @@ while [[ $# -gt 0 ]]; do
     --seconds) seconds=${2:-}; shift ;;
     --proto) proto=${2:-}; shift ;;
     --flows) flows=${2:-}; shift ;;
+    --syn-flood-rate) syn_flood_rate=${2:-}; shift ;;
     *) echo "throughput.sh: unknown option '$1'" >&2; usage ;;
   esac
   shift
@@ -61,6 +62,8 @@ done
 [[ $seconds =~ ^[0-9]+$ ]] && ((seconds >= 1 && seconds <= 30)) ||
   { echo "throughput.sh: --seconds '$seconds': 1..30" >&2; exit 2; }
 [[ $proto == udp || $proto == tcp ]] || { echo "throughput.sh: --proto '$proto': udp or tcp" >&2; exit 2; }
+[[ -z $syn_flood_rate || $syn_flood_rate =~ ^[0-9]+$ ]] ||
+  { echo "throughput.sh: --syn-flood-rate '$syn_flood_rate': a number (0: no limit)" >&2; exit 2; }
 [[ $flows =~ ^[0-9]+$ ]] && ((flows >= 128 && flows <= 1048576 && flows % 128 == 0)) ||
   { echo "throughput.sh: --flows '$flows': a multiple of 128, 128..1048576" >&2; exit 2; }
 
@@ -134,14 +137,14 @@ forwarder_on() {  # forwarder_on floor|dr|nat|kernel
     # lookups slower, than the run's own traffic does).
     dr)
       {
-        lab_dp attach d0 d1 d2 d3
+        lab_dp attach d0 d1 d2 d3 ${syn_flood_rate:+--syn-flood-rate "$syn_flood_rate"}
         lab_dp service add "$DR_VIP:80/$proto"
         lab_dp real set "$DR_VIP:80/$proto" 203.0.113.11 203.0.113.12 203.0.113.13
       } >&2
       ;;
     nat)
       {
-        lab_dp attach d0 d1 d2 d3
+        lab_dp attach d0 d1 d2 d3 ${syn_flood_rate:+--syn-flood-rate "$syn_flood_rate"}
         lab_dp service add "$NAT_VIP:80/$proto" --forward nat
         lab_dp real set "$NAT_VIP:80/$proto" 203.0.113.11:8080 203.0.113.12:8080 203.0.113.13:8080
       } >&2

@@ -178,6 +178,10 @@ check "(7) a real-time priority past 99 is refused before anything starts" \
   fails_with 2 "^xlbd: --realtime-priority 100 is out of range" \
   ip netns exec "$D" "$LAB_BUILD/controlplane/xlbd" --config "$LAB_RUN/good.yaml" \
   --pin-dir "$LAB_RUN/unused-pins" --realtime-priority 100
+check "(7) a negative SYN flood rate is refused" \
+  fails_with 2 "^xlbd: --syn-flood-rate -5 is out of range" \
+  ip netns exec "$D" "$LAB_BUILD/controlplane/xlbd" --config "$LAB_RUN/good.yaml" \
+  --pin-dir "$LAB_RUN/unused-pins" --syn-flood-rate -5
 listed=$(xlbctl list)
 kill -HUP "$XLBD_PID"
 check "(7) the reload is refused in the log" lab_wait_for 5 "reload refused" grep -q "reload refused" "$XLBD_LOG"
