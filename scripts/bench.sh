@@ -50,6 +50,7 @@ benchmarks:
   failover-active-active
             three directors: connections surviving a director's death and return, and a flood
             options: --json  --advert MS (default 100)  --flood-seconds S (default 60; 0: none)
+                     --flood-rate PPS (default 0: as fast as it goes)
                      --realtime-priority N (xlbd's flag; 0: none)
   throughput  packets/s of xlb DR, xlb NAT, the floor and nftables DNAT (xlb-pktgen, sinks)
             options: --json  --runs N (default 3)  --seconds S (default 3)  --proto udp|tcp

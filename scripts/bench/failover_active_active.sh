@@ -18,6 +18,7 @@
 # real without shared state.
 #
 # usage: failover_active_active.sh BUILD_DIR [--json] [--advert MS] [--flood-seconds S]
+#                                   [--flood-rate PPS]   (default 0: as fast as it goes)
 #                                   [--realtime-priority N]   (xlbd's own flag; its default
 #                                                              unless given, 0: none)
 # Prints one JSON object (with --json, alone on stdout):
@@ -32,12 +33,13 @@ source "$here/../lib/active_active.sh"
 
 build=${1:?usage: failover_active_active.sh BUILD_DIR [--json] [--advert MS] [--flood-seconds S]}
 shift
-json=0 advert=100 flood_seconds=60 realtime=
+json=0 advert=100 flood_seconds=60 flood_rate=0 realtime=
 while (($#)); do
   case "$1" in
     --json) json=1 ;;
     --advert) advert=${2:?--advert needs milliseconds}; shift ;;
     --flood-seconds) flood_seconds=${2:?--flood-seconds needs a number}; shift ;;
+    --flood-rate) flood_rate=${2:?--flood-rate needs packets per second}; shift ;;
     --realtime-priority) realtime=${2:?--realtime-priority needs 1..99}; shift ;;
     *) echo "failover_active_active.sh: unknown option '$1'" >&2; exit 2 ;;
   esac
@@ -47,6 +49,8 @@ done
   { echo "failover_active_active.sh: --advert is 10..1000 ms in steps of 10, not '$advert'" >&2; exit 2; }
 [[ $flood_seconds =~ ^[0-9]+$ ]] && ((flood_seconds <= 600)) ||
   { echo "failover_active_active.sh: --flood-seconds is 0..600, not '$flood_seconds'" >&2; exit 2; }
+[[ $flood_rate =~ ^[0-9]+$ ]] && ((flood_rate <= 100000000)) ||
+  { echo "failover_active_active.sh: --flood-rate is 0..100000000 packets/s (0: as fast as it goes), not '$flood_rate'" >&2; exit 2; }
 # xlbd's own default unless given (0: the VRRP thread on the normal scheduler).
 if [[ -n $realtime ]]; then
   [[ $realtime =~ ^[0-9]+$ ]] && ((realtime <= 99)) ||
@@ -94,11 +98,12 @@ backlog_drops() {
   while read -r processed dropped rest; do n=$((n + 16#$dropped)); done </proc/net/softnet_stat
   echo "$n"
 }
-# Frames the segment could not hand to director 1: its interface's receive
-# ring (a veth's, 256 frames) was full. Adverts to it are lost there too.
-ring_drops() { ip -n "$DL_S" -j -s link show pd1 | jq '.[0].stats64.tx.dropped'; }
-# Every packet director I's XDP program saw, whatever it did with it.
-director_packets() { dl_xlbctl "$1" --json status | jq '[.counters[]] | add'; }
+# What the segment handed to director 1 (its port's sent frames), and what
+# it could not: director 1's receive ring (a veth's, 256 frames) was full.
+# Adverts to it are lost there too.
+port_stat() { ip -n "$DL_S" -j -s link show pd1 | jq ".[0].stats64.tx.$1"; }
+ring_drops() { port_stat dropped; }
+director_packets() { port_stat packets; }
 if ((flood_seconds > 0)); then
   aa_stop_holds
   for i in 1 2 3; do kill -TERM "${DL_XLBD[$i]}"; wait "${DL_XLBD[$i]}" 2>/dev/null || true; done
@@ -110,7 +115,7 @@ if ((flood_seconds > 0)); then
   declare -A changes_before
   for i in 1 2 3; do changes_before[$i]=$(aa_state_changes "$i"); done
   late_before=$(aa_vrrp_sum timers_late 1 2 3)
-  seen_before=$(director_packets 1)
+  seen_before=$(director_packets)
   drops_before=$(backlog_drops)
   ring_before=$(ring_drops)
   mac=$(ip netns exec "${DL_D[1]}" cat /sys/class/net/eth0/address)
@@ -118,7 +123,7 @@ if ((flood_seconds > 0)); then
   # for the director's connection table and Maglev.
   ip netns exec "$DL_C" "$DL_BUILD/dataplane/pktgen/xlb-pktgen" --engine xdp --interface eth0 \
     --dst-mac "$mac" --dst "$(dl_vip 1):80/tcp" --src 203.0.113.0/24 --sport 1024-65535 \
-    --count 10000000000 --duration "$flood_seconds" --json >"$DL_RUN/pktgen.json" \
+    --count 10000000000 --duration "$flood_seconds" --rate "$flood_rate" --json >"$DL_RUN/pktgen.json" \
     2>"$DL_RUN/pktgen.err" || {
     say "xlb-pktgen failed: $(tail -3 "$DL_RUN/pktgen.err")"
   }
@@ -136,7 +141,7 @@ if ((flood_seconds > 0)); then
     done
   fi
   # What reached director 1's XDP program, per second of flood.
-  flood_director_pps=$((($(director_packets 1) - seen_before) / flood_seconds))
+  flood_director_pps=$((($(director_packets) - seen_before) / flood_seconds))
   flood_backlog_drops=$(($(backlog_drops) - drops_before))
   flood_ring_drops=$(($(ring_drops) - ring_before))
   flood_pps=$(jq -r '.pps // "null" | if type == "number" then floor else . end' "$DL_RUN/pktgen.json" 2>/dev/null || echo null)
