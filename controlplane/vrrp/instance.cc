@@ -27,6 +27,18 @@ InstanceConfig MachineConfig(const config::VrrpInstance& c, const IpAddress& sou
   return m;
 }
 
+bool AppliesInPlace(const config::VrrpInstance& running, const config::VrrpInstance& next) {
+  if ((running.priority == kPriorityOwner) != (next.priority == kPriorityOwner)) return false;
+  config::VrrpInstance soft = next;
+  soft.priority = running.priority;
+  soft.preempt = running.preempt;
+  soft.preempt_delay = running.preempt_delay;
+  soft.track = running.track;
+  soft.notify = running.notify;
+  soft.garp = running.garp;
+  return soft == running;
+}
+
 const char* DropCounterName(DecodeError error) {
   switch (error) {
     case DecodeError::kTooShort: return "too_short";
@@ -131,6 +143,14 @@ void Instance::SetTracking(const TrackVerdict& verdict) {
   else if (machine_.state() != State::kInitialize)
     LOG(INFO) << "vrrp " << config_.name << ": every tracked object is up";
   Run(machine_.TrackChanged(Clock::now(), verdict.priority_decrease, verdict.fault));
+}
+
+void Instance::Update(const config::VrrpInstance& next) {
+  if (next == config_) return;
+  LOG(INFO) << "vrrp " << config_.name << ": configuration changed (priority " << int{config_.priority}
+            << " -> " << int{next.priority} << "), applied without a restart";
+  config_ = next;
+  Run(machine_.Reconfigure(Clock::now(), MachineConfig(config_, source_)));
 }
 
 void Instance::Run(Actions actions) {

@@ -95,6 +95,9 @@ class Instance {
   void CountDrop(DecodeError error);
   // The tracked objects' current verdict; acts only on a change.
   void SetTracking(const TrackVerdict& verdict);
+  // A reload's new config for this instance, when AppliesInPlace says it
+  // can run without a restart: the state (and the VIPs) stay.
+  void Update(const config::VrrpInstance& next);
 
   InstanceStatus Status() const;
   const config::VrrpInstance& config() const { return config_; }
@@ -128,6 +131,11 @@ class Instance {
   std::chrono::system_clock::time_point since_ = std::chrono::system_clock::now();
   InstanceCounters counters_;
 };
+
+// Whether `next` can replace `running` without restarting the instance: they
+// differ only in priority (not to or from 255, the owner's), preempt,
+// preempt_delay, track, notify or garp.
+bool AppliesInPlace(const config::VrrpInstance& running, const config::VrrpInstance& next);
 
 // The name of a drop counter in the API and metrics: "bad_checksum",
 // "bad_ttl", "bad_auth", "bad_length", "wrong_vrid", ...

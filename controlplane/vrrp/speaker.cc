@@ -158,7 +158,7 @@ absl::Status Speaker::Configure(const std::vector<config::VrrpInstance>& wanted)
     auto plan = std::find_if(plans.begin(), plans.end(), [&](const Plan& p) {
       return p.config->name == instance->config().name;
     });
-    const bool same = plan != plans.end() && *plan->config == instance->config() &&
+    const bool same = plan != plans.end() && AppliesInPlace(instance->config(), *plan->config) &&
                       plan->source == instance->source() &&
                       slots_.contains(plan->key) && slots[plan->key] == slots_[plan->key];
     if (same) {
@@ -184,6 +184,7 @@ absl::Status Speaker::Configure(const std::vector<config::VrrpInstance>& wanted)
     std::unique_ptr<Instance> instance;
     if (kept != keep.end()) {
       instance = std::move(*kept);
+      instance->Update(*p.config);  // priority, preempt, tracks, notify, garp
     } else {
       instance = std::make_unique<Instance>(
           io_, *p.config, slots_[p.key]->channel.get(), p.ifindex, p.source,

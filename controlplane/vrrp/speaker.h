@@ -41,8 +41,9 @@ class Speaker {
   // Everything that can fail (interfaces, source addresses, sockets) is
   // checked before anything changes: on error the running instances go on
   // untouched. An instance whose config is unchanged keeps running (no
-  // failover on a reload); a changed one is restarted; a removed one
-  // resigns and releases its VIPs.
+  // failover on a reload), and so does one whose priority, preempt, tracks,
+  // notify or garp changed (instance.h, AppliesInPlace); another change
+  // restarts it; a removed one resigns and releases its VIPs.
   absl::Status Configure(const std::vector<config::VrrpInstance>& instances);
   // Whether each service has a real taking new connections.
   void SetServices(std::map<std::string, bool> services);

@@ -321,6 +321,13 @@ Actions StateMachine::AdvertReceived(TimePoint now, const ReceivedAdvert& advert
   return out;
 }
 
+Actions StateMachine::Reconfigure(TimePoint /*now*/, const InstanceConfig& next) {
+  config_.priority = next.priority;
+  config_.preempt = next.preempt;
+  config_.preempt_delay = next.preempt_delay;
+  return {};
+}
+
 Actions StateMachine::TrackChanged(TimePoint now, int priority_decrease, bool fault) {
   Actions out;
   priority_decrease_ = priority_decrease;

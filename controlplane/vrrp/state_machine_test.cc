@@ -57,7 +57,11 @@ struct Track {
   int decrease;
   bool fault = false;
 };
-using Event = std::variant<Start, Shutdown, Tick, Advert, Track>;
+struct Reconfigure {  // a reload that changed the priority and preempt only
+  int priority;
+  bool preempt = true;
+};
+using Event = std::variant<Start, Shutdown, Tick, Advert, Track, Reconfigure>;
 
 constexpr int64_t kNoDeadline = -1;
 constexpr int64_t kAnyDeadline = -2;
@@ -103,6 +107,12 @@ Actions Apply(StateMachine& sm, TimePoint now, const Event& event) {
                               static_cast<uint16_t>(a.interval_cs), sm.config().vrid});
     }
     Actions operator()(const Track& t) { return sm.TrackChanged(now, t.decrease, t.fault); }
+    Actions operator()(const Reconfigure& r) {
+      InstanceConfig next = sm.config();
+      next.priority = static_cast<uint8_t>(r.priority);
+      next.preempt = r.preempt;
+      return sm.Reconfigure(now, next);
+    }
   };
   return std::visit(V{sm, now}, event);
 }
@@ -461,6 +471,44 @@ TEST(ReplayTest, TrackingMakesAMasterYield) {
       {420, Tick{}, {Send(50)}, M, 520},
       {500, Advert{"192.0.2.1", 100}, {kBackup, Changed(M, B, Reason::kPreemptedByHigher)}, B,
        500 + 300 + 80},  // skew(50) = (206*10)/256 = 8 cs
+  });
+}
+
+TEST(ReplayTest, ReconfiguredMasterKeepsItsStateAndAdvertisesTheNewPriority) {
+  StateMachine sm(Config(200));
+  Replay(sm, {
+      {0, Start{}, {kBackup, Changed(I, B, Reason::kStartup)}, B, 320},
+      {320, Tick{}, {Send(200), Master(), Changed(B, M, Reason::kMasterDown)}, M, 420},
+      {400, Reconfigure{180}, {}, M, 420},  // no restart, no extra advert
+      {420, Tick{}, {Send(180)}, M, 520},
+      {450, Reconfigure{90}, {}, M, 520},
+      {520, Tick{}, {Send(90)}, M, 620},
+      // A backup at 100 now preempts us.
+      {530, Advert{"192.0.2.1", 100}, {kBackup, Changed(M, B, Reason::kPreemptedByHigher)}, B,
+       530 + 300 + 60},  // skew(90) = (166*10)/256 = 6 cs
+  });
+  EXPECT_EQ(sm.config().priority, 90);
+}
+
+TEST(ReplayTest, ReconfiguredBackupPreemptsWithItsNewPriority) {
+  StateMachine sm(Config(100));
+  Replay(sm, {
+      {0, Start{}, {kBackup, Changed(I, B, Reason::kStartup)}, B, 360},
+      {100, Advert{"192.0.2.9", 150}, {}, B, 460},
+      {150, Reconfigure{200}, {}, B, 460},
+      {200, Advert{"192.0.2.9", 150}, {}, B, 460},  // lower now, and we preempt: ignored
+      {460, Tick{}, {Send(200), Master(), Changed(B, M, Reason::kMasterDown)}, M, 560},
+  });
+}
+
+TEST(ReplayTest, ReconfiguredNopreemptKeepsTheLowerMaster) {
+  StateMachine sm(Config(100));
+  Replay(sm, {
+      {0, Start{}, {kBackup, Changed(I, B, Reason::kStartup)}, B, 360},
+      {100, Reconfigure{200, false}, {}, B, 360},
+      // Lower than our new 200, but we no longer preempt: it stays master.
+      {200, Advert{"192.0.2.9", 150}, {}, B, 200 + 300 + 20},  // skew(200) = (56*10)/256 = 2 cs
+      {500, Advert{"192.0.2.9", 150}, {}, B, 500 + 300 + 20},
   });
 }
 

@@ -324,6 +324,18 @@ check "(4) SIGHUP with a changed service reloads" wait_for 5 "reload" reloaded
 check "(4) and leaves the unchanged VRRP instance alone (no state change)" \
   field_is "$A" u .counters.state_changes "$changes"
 check "(4) A is still master" vrrp_state "$A" u MASTER
+# A reload that changes only the priority applies it in place: no restart,
+# no failover, and the peer hears the new priority in the next adverts.
+sed -i 's/priority: 150, advert_interval/priority: 170, advert_interval/' "$TMP/$A/xlb.yaml"
+kill -HUP "${XPID[$A]}"
+check "(4) SIGHUP with A's priority 150 -> 170: B hears A at 170" \
+  wait_for 5 "B hears 170" field_is "$B" u .master_priority 170
+check "(4) and A applied it without a restart (no state change)" \
+  field_is "$A" u .counters.state_changes "$changes"
+check "(4) A says so in its log" grep -q "vrrp u: configuration changed (priority 150 -> 170), applied without a restart" "$TMP/$A/xlbd.log"
+sed -i 's/priority: 170, advert_interval/priority: 150, advert_interval/' "$TMP/$A/xlb.yaml"
+kill -HUP "${XPID[$A]}"
+check "(4) and back to 150 the same way" wait_for 5 "B hears 150" field_is "$B" u .master_priority 150
 
 log "(5) A's tracked service loses its only real"
 rm -f "$TMP/real-up-$A"
