@@ -104,7 +104,7 @@ int OnAddress(const nlmsghdr* nlh, void* data) {
   auto* state = static_cast<ListState*>(data);
   if (nlh->nlmsg_type != RTM_NEWADDR) return MNL_CB_OK;
   const auto* ifa = static_cast<const ifaddrmsg*>(mnl_nlmsg_get_payload(nlh));
-  if (ifa->ifa_index != state->ifindex) return MNL_CB_OK;
+  if (state->ifindex != 0 && ifa->ifa_index != state->ifindex) return MNL_CB_OK;
   if (ifa->ifa_family != AF_INET && ifa->ifa_family != AF_INET6) return MNL_CB_OK;
   const Family family = ifa->ifa_family == AF_INET ? Family::kV4 : Family::kV6;
   const size_t alen = family == Family::kV4 ? 4 : 16;
@@ -113,6 +113,7 @@ int OnAddress(const nlmsghdr* nlh, void* data) {
     const nlattr* address = nullptr;
     const nlattr* label = nullptr;
     const nlattr* flags = nullptr;
+    const nlattr* protocol = nullptr;
   } attrs;
   mnl_attr_parse(
       nlh, sizeof(ifaddrmsg),
@@ -123,6 +124,7 @@ int OnAddress(const nlmsghdr* nlh, void* data) {
           case IFA_ADDRESS: a->address = attr; break;
           case IFA_LABEL: a->label = attr; break;
           case IFA_FLAGS: a->flags = attr; break;
+          case IFA_PROTO: a->protocol = attr; break;
         }
         return MNL_CB_OK;
       },
@@ -134,12 +136,15 @@ int OnAddress(const nlmsghdr* nlh, void* data) {
   uint32_t words[4] = {};
   std::memcpy(words, mnl_attr_get_payload(addr), alen);
   InterfaceAddress entry;
+  entry.ifindex = ifa->ifa_index;
   entry.address = IpAddress::FromWords(family, words);
   entry.prefix_len = ifa->ifa_prefixlen;
   entry.scope = ifa->ifa_scope;
   entry.flags = ifa->ifa_flags;
   if (attrs.flags && mnl_attr_get_payload_len(attrs.flags) == 4)
     entry.flags = mnl_attr_get_u32(attrs.flags);
+  if (attrs.protocol && mnl_attr_get_payload_len(attrs.protocol) == 1)
+    entry.protocol = mnl_attr_get_u8(attrs.protocol);
   if (attrs.label) {
     const char* s = static_cast<const char*>(mnl_attr_get_payload(attrs.label));
     entry.label.assign(s, strnlen(s, mnl_attr_get_payload_len(attrs.label)));
@@ -185,6 +190,7 @@ absl::Status AddAddress(uint32_t ifindex, const IpAddress& address, int prefix_l
     static_cast<ifaddrmsg*>(mnl_nlmsg_get_payload(nlh))->ifa_flags = IFA_F_NODAD;
     mnl_attr_put_u32(nlh, IFA_FLAGS, IFA_F_NODAD);
   }
+  mnl_attr_put_u8(nlh, IFA_PROTO, kVipAddressProtocol);
   return Request(sock->get(), nlh, nullptr, nullptr, what);
 }
 
@@ -206,7 +212,8 @@ absl::Status RemoveAddress(uint32_t ifindex, const IpAddress& address, int prefi
 }
 
 absl::StatusOr<std::vector<InterfaceAddress>> ListAddresses(uint32_t ifindex) {
-  const std::string what = absl::StrCat("list addresses of ", InterfaceName(ifindex));
+  const std::string what = absl::StrCat(
+      "list addresses of ", ifindex == 0 ? std::string("every interface") : InterfaceName(ifindex));
   auto sock = OpenRtnl(what);
   if (!sock.ok()) return sock.status();
   std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);

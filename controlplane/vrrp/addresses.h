@@ -6,7 +6,10 @@
 // wants it to start with the interface name and fit IFNAMSIZ-1 (15) bytes,
 // e.g. "eth0:vrrp51". IPv6 has no labels (the kernel ignores IFA_LABEL); it
 // is added with IFA_F_NODAD so the VIP is usable at once (a backup never
-// holds it, so a DAD failure would only delay the failover).
+// holds it, so a DAD failure would only delay the failover). Both families
+// also carry an address protocol (IFA_PROTO, kernel 6.2 and later; older
+// kernels ignore it): what finds an IPv6 VIP left by a killed xlbd, also
+// when its instance is no longer configured.
 #ifndef XLB_CONTROLPLANE_VRRP_ADDRESSES_H_
 #define XLB_CONTROLPLANE_VRRP_ADDRESSES_H_
 
@@ -20,6 +23,10 @@
 #include "dataplane/address.h"
 
 namespace xlb::vrrp {
+
+// The address protocol of every address AddAddress adds: VRRP's IP protocol
+// number, for lack of a registry of these values.
+inline constexpr uint8_t kVipAddressProtocol = 112;
 
 // "IFNAME:SUFFIX" cut to 15 bytes (the kernel's limit), or an error if the
 // interface name leaves no room for ":" and one character.
@@ -38,16 +45,19 @@ absl::Status AddAddress(uint32_t ifindex, const dataplane::IpAddress& address, i
 absl::Status RemoveAddress(uint32_t ifindex, const dataplane::IpAddress& address, int prefix_len);
 
 struct InterfaceAddress {
+  uint32_t ifindex = 0;
   dataplane::IpAddress address;
   int prefix_len = 0;
   std::string label;   // IPv4 only; empty for IPv6
   uint32_t flags = 0;  // IFA_F_* (IFA_FLAGS when present)
   uint8_t scope = 0;   // RT_SCOPE_*
+  uint8_t protocol = 0;  // IFA_PROTO (0 when the kernel sent none)
 
   bool operator==(const InterfaceAddress&) const = default;
 };
 
 // Every IPv4 and IPv6 address on ifindex, as the kernel reports them.
+// ifindex 0: on every interface.
 absl::StatusOr<std::vector<InterfaceAddress>> ListAddresses(uint32_t ifindex);
 
 }  // namespace xlb::vrrp

@@ -177,7 +177,8 @@ int Addr(const std::vector<std::string>& args) {
     if (!list.ok()) Die(list.status().ToString());
     for (const auto& a : *list)
       std::cout << a.address.ToString() << "/" << a.prefix_len << " label=" << a.label
-                << " flags=0x" << std::hex << a.flags << std::dec << "\n";
+                << " flags=0x" << std::hex << a.flags << std::dec << " proto=" << int{a.protocol}
+                << "\n";
     return 0;
   }
   if (args.size() < 3) Die("addr add|del IF ADDR/PREFIX [LABEL]");

@@ -170,7 +170,7 @@ absl::Status Speaker::Configure(const std::vector<config::VrrpInstance>& wanted)
     instance->Shutdown();
   }
   instances_.clear();
-  if (!configured_once_) RemoveStaleAddresses(wanted);
+  if (!configured_once_) RemoveStaleAddresses();
   configured_once_ = true;
 
   // 3. The new set, in the config's order.
@@ -313,19 +313,22 @@ void Speaker::OnStateChange(const Instance& instance, const StateChanged& change
                     });
 }
 
-void Speaker::RemoveStaleAddresses(const std::vector<config::VrrpInstance>& instances) {
-  std::set<std::string> interfaces;
-  for (const auto& v : instances) interfaces.insert(v.interface);
-  for (const auto& name : interfaces) {
-    const int ifindex = static_cast<int>(if_nametoindex(name.c_str()));
-    auto addresses = ListAddresses(ifindex);
-    if (!addresses.ok()) continue;
-    for (const InterfaceAddress& a : *addresses) {
-      if (!IsVipLabel(name, a.label)) continue;
-      LOG(INFO) << "vrrp: removing " << a.address.ToString() << "/" << a.prefix_len << " ("
-                << a.label << ") left on " << name << " by an earlier run";
-      if (auto st = RemoveAddress(ifindex, a.address, a.prefix_len); !st.ok()) LOG(ERROR) << st;
-    }
+void Speaker::RemoveStaleAddresses() {
+  // On every interface: the instance that added one may be gone from the
+  // configuration, with its interface.
+  auto addresses = ListAddresses(0);
+  if (!addresses.ok()) {
+    LOG(ERROR) << addresses.status();
+    return;
+  }
+  for (const InterfaceAddress& a : *addresses) {
+    char name[IF_NAMESIZE] = {};
+    if (if_indextoname(a.ifindex, name) == nullptr) continue;
+    // The protocol marks ours; the label alone those of an xlbd from before it.
+    if (a.protocol != kVipAddressProtocol && !IsVipLabel(name, a.label)) continue;
+    LOG(INFO) << "vrrp: removing " << a.address.ToString() << "/" << a.prefix_len << " left on "
+              << name << " by an earlier run";
+    if (auto st = RemoveAddress(a.ifindex, a.address, a.prefix_len); !st.ok()) LOG(ERROR) << st;
   }
 }
 

@@ -10,8 +10,9 @@
 //   - tracking: services (from the daemon), links (netlink events), exec
 //     scripts (run by a health monitor of its own), fed to tracking.h;
 //   - notify scripts, run on every state change with: name, state, priority;
-//   - at the first Configure, IPv4 addresses with our label left by a
-//     killed xlbd are removed, so a VIP is never held twice.
+//   - at the first Configure, addresses a killed xlbd left (marked with
+//     kVipAddressProtocol, or labelled by an older xlbd) are removed from
+//     every interface, so a VIP is never held twice.
 #ifndef XLB_CONTROLPLANE_VRRP_SPEAKER_H_
 #define XLB_CONTROLPLANE_VRRP_SPEAKER_H_
 
@@ -60,7 +61,7 @@ class Speaker {
   void Dispatch(Slot& slot, const Received& packet);
   void UpdateTracking();
   void OnStateChange(const Instance& instance, const StateChanged& change);
-  void RemoveStaleAddresses(const std::vector<config::VrrpInstance>& instances);
+  void RemoveStaleAddresses();
 
   asio::io_context& io_;
   std::map<SlotKey, std::shared_ptr<Slot>> slots_;

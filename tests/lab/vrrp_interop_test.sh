@@ -403,6 +403,18 @@ check "(6) the XDP program left with A (--detach-on-exit)" \
 stop_xlbd "$B"
 check "B stopped: nothing left on its interface" lacks_addr "$B" "$VIP2"
 
+log "(8) kill -9, and the next xlbd's config no longer has two of the instances"
+start_xlbd "$A" "$(xlbd_vs_keepalived 200)"  # alone on the segment now
+check "(8) A holds the three VIPs" wait_for 6 "A master of all" all_on "$A"
+check "(8) marked as xlb's: address protocol 112" grep -q "^$VIP6/64 .* proto=112$" \
+  <<<"$(in_ns "$A" "$BUILD/controlplane/vrrp-io-probe" addr list eth0)"
+kill9 "$A"
+start_xlbd "$A" "$(xlbd_vs_keepalived 200 | head -2)"  # v2 only
+check "(8) the IPv4 VIP of the removed instance is gone" lacks_addr "$A" "$VIP3"
+check "(8) and the IPv6 one, though IPv6 addresses carry no label" lacks_addr "$A" "$VIP6"
+check "(8) v2 takes its VIP again" wait_for 6 "v2 master" has_addr "$A" "$VIP2"
+stop_xlbd "$A"
+
 lab_checks_done "lab vrrp interop" || {
   for f in "$TMP"/*/xlbd.log "$TMP/ka/log"; do
     [[ -f $f ]] && { echo "--- $f"; tail -25 "$f"; }
