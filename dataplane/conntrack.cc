@@ -5,6 +5,8 @@
 #include <time.h>
 
 #include <cerrno>
+#include <optional>
+#include <unordered_map>
 
 #include "absl/strings/str_cat.h"
 
@@ -14,23 +16,38 @@ namespace xlb::dataplane {
 static_assert(sizeof(xlb_flow_key) + sizeof(xlb_conn) == 80,
               "a connection-table element should stay two cache lines (bpf/xlb_abi.h)");
 
+// Visits the entries of a flow-keyed hash map, read in batches of keys and
+// values: one system call per few thousand entries, where walking the keys
+// one at a time (two calls an entry) took half a second on a full table,
+// with xlbd's loop waiting. `visit` returns false to stop.
+template <typename Value, typename Visit>
+static absl::Status ForEachEntry(const MapFd& map, Visit visit) {
+  constexpr uint32_t kBatch = 4096;
+  std::vector<xlb_flow_key> keys(kBatch);
+  std::vector<Value> values(kBatch);
+  uint32_t token = 0;  // a hash map's batch position: a bucket index
+  for (bool first = true;; first = false) {
+    uint32_t count = kBatch;
+    int rc = bpf_map_lookup_batch(map.fd(), first ? nullptr : &token, &token, keys.data(),
+                                  values.data(), &count, nullptr);
+    if (rc != 0 && errno != ENOENT)
+      return absl::ErrnoToStatus(errno, absl::StrCat("read map ", map.name(), " in batches"));
+    for (uint32_t i = 0; i < count; ++i)
+      if (!visit(keys[i], values[i])) return absl::OkStatus();
+    if (rc != 0) return absl::OkStatus();  // ENOENT: that was the last batch
+  }
+}
+
 absl::StatusOr<std::vector<Connection>> ListConnections(const Maps& maps, size_t limit) {
   std::vector<Connection> out;
+  if (limit == 0) return out;
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);  // bpf_ktime_get_coarse_ns()
   const uint64_t now = ts.tv_sec * 1000000000ull + ts.tv_nsec;
-  xlb_flow_key key, next;
-  bool first = true;
-  while (out.size() < limit) {
-    auto more = maps.conn_table.NextKey(first ? nullptr : &key, &next);
-    if (!more.ok()) return more.status();
-    if (!*more) break;
-    first = false;
-    key = next;
-    xlb_conn conn;
-    auto found = maps.conn_table.Lookup(&key, &conn);
-    if (!found.ok()) return found.status();
-    if (!*found) continue;  // evicted meanwhile
+  absl::Status error;
+  std::unordered_map<uint32_t, std::optional<xlb_real>> reals;
+  auto st = ForEachEntry<xlb_conn>(maps.conn_table, [&](const xlb_flow_key& key,
+                                                        const xlb_conn& conn) {
     Connection c;
     const auto family = static_cast<Family>(key.family);
     c.protocol = static_cast<Protocol>(key.proto);
@@ -42,38 +59,40 @@ absl::StatusOr<std::vector<Connection>> ListConnections(const Maps& maps, size_t
     c.closing = conn.flags & XLB_CONN_F_CLOSING;
     c.nat = conn.flags & XLB_CONN_F_NAT;
     c.idle_s = now > conn.last_seen_ns ? (now - conn.last_seen_ns) / 1e9 : 0;
-    xlb_real real;
-    auto has_real = maps.reals.Lookup(&conn.real_id, &real);
-    if (!has_real.ok()) return has_real.status();
-    if (*has_real && real.gen == conn.real_gen) {
-      c.real = IpAddress::FromWords(static_cast<Family>(real.family), real.addr);
-      c.real_port = ntohs(real.port);
+    // Many entries, few reals: each is read once.
+    auto cached = reals.find(conn.real_id);
+    if (cached == reals.end()) {
+      xlb_real real;
+      auto has_real = maps.reals.Lookup(&conn.real_id, &real);
+      if (!has_real.ok()) {
+        error = has_real.status();
+        return false;
+      }
+      cached = reals.emplace(conn.real_id, *has_real ? std::optional(real) : std::nullopt).first;
+    }
+    if (const auto& real = cached->second; real && real->gen == conn.real_gen) {
+      c.real = IpAddress::FromWords(static_cast<Family>(real->family), real->addr);
+      c.real_port = ntohs(real->port);
     }
     out.push_back(c);
-  }
+    return out.size() < limit;
+  });
+  if (!st.ok()) return st;
+  if (!error.ok()) return error;
   return out;
 }
 
-// Entries of one hash map, read in batches of keys and values (one system
-// call per few thousand entries: walking the keys one at a time takes half a
-// second on a full table, and `xlbctl status` and every metrics scrape ask).
 template <typename Value>
 static absl::StatusOr<size_t> CountEntries(const MapFd& map) {
-  constexpr uint32_t kBatch = 4096;
-  std::vector<xlb_flow_key> keys(kBatch);
-  std::vector<Value> values(kBatch);
-  uint32_t token = 0;  // a hash map's batch position: a bucket index
   size_t n = 0;
-  for (bool first = true;; first = false) {
-    uint32_t count = kBatch;
-    int rc = bpf_map_lookup_batch(map.fd(), first ? nullptr : &token, &token, keys.data(),
-                                  values.data(), &count, nullptr);
-    if (rc != 0 && errno != ENOENT)
-      return absl::ErrnoToStatus(errno, absl::StrCat("read map ", map.name(), " in batches"));
-    n += count;
-    if (rc != 0) return n;  // ENOENT: that was the last batch
-  }
+  auto st = ForEachEntry<Value>(map, [&n](const xlb_flow_key&, const Value&) {
+    ++n;
+    return true;
+  });
+  if (!st.ok()) return st;
+  return n;
 }
+
 absl::StatusOr<size_t> CountConnections(const Maps& maps) {
   auto flows = CountEntries<xlb_conn>(maps.conn_table);
   if (!flows.ok()) return flows.status();
