@@ -143,6 +143,7 @@ json VrrpJson(const vrrp::InstanceStatus& s) {
                    {"priority_zero_received", s.counters.priority_zero_received},
                    {"unknown_peer", s.counters.unknown_peer},
                    {"address_errors", s.counters.address_errors},
+                   {"reannounced", s.counters.reannounced},
                    {"timers_late", s.counters.timers_late},
                    {"max_timer_late_ms", s.counters.max_timer_late_ms},
                    {"state_changes", s.transitions}};

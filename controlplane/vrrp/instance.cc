@@ -163,6 +163,11 @@ void Instance::Run(Actions actions) {
                std::holds_alternative<BecomeFault>(action) ||
                std::holds_alternative<BecomeInitialize>(action)) {
       ReleaseAddresses();
+    } else if (std::holds_alternative<Reannounce>(action)) {
+      LOG(INFO) << "vrrp " << config_.name
+                << ": a lower-priority router claims the addresses; announcing them again";
+      ++counters_.reannounced;
+      AnnounceBurst(0);
     } else if (auto* change = std::get_if<StateChanged>(&action)) {
       reason_ = change->reason;
       since_ = std::chrono::system_clock::now();

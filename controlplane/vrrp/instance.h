@@ -43,6 +43,7 @@ struct InstanceCounters {
   // on this instance's interface for a VRID nobody here runs.
   std::array<uint64_t, static_cast<size_t>(DecodeError::kCount)> dropped{};
   uint64_t address_errors = 0;     // VIPs that could not be added/removed
+  uint64_t reannounced = 0;        // as master, VIPs announced again (a lower router claimed them)
   // Timers (advert, master down) that fired more than one advert interval
   // after their deadline: the VRRP thread did not get the CPU in time (see
   // xlbd --realtime-priority), so adverts went out late or a takeover came

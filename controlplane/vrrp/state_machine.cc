@@ -60,6 +60,7 @@ std::string ToString(const Action& action) {
           [](const BecomeBackup&) { return std::string("BecomeBackup"); },
           [](const BecomeFault&) { return std::string("BecomeFault"); },
           [](const BecomeInitialize&) { return std::string("BecomeInitialize"); },
+          [](const Reannounce&) { return std::string("Reannounce"); },
           [](const StateChanged& a) {
             return absl::StrCat("StateChanged(", StateName(a.from), "->", StateName(a.to), ": ",
                                 ReasonName(a.reason), ")");
@@ -309,8 +310,17 @@ Actions StateMachine::AdvertReceived(TimePoint now, const ReceivedAdvert& advert
   const bool yield = advert.priority > ours ||
                      (advert.priority == ours && AddressGreater(advert.src, config_.primary));
   if (!yield) {
-    // Our next periodic advert makes the other side yield (split brain).
+    // A lower-priority router believes it is master (it missed our adverts):
+    // answer at once so that it yields now, as keepalived does, and announce
+    // the addresses again, since the hosts may have followed its gratuitous
+    // ARPs. Announcements at most once a second: a peer that cannot hear us
+    // sends its adverts every interval.
     ++counters_.adverts_ignored;
+    out.push_back(SendAdvert{static_cast<uint8_t>(ours)});
+    if (!last_reannounce_ || now - *last_reannounce_ >= kReannounceInterval) {
+      last_reannounce_ = now;
+      out.push_back(Reannounce{});
+    }
     return out;
   }
   LearnInterval(advert);

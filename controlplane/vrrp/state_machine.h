@@ -56,6 +56,9 @@ using Duration = std::chrono::milliseconds;
 
 inline constexpr uint8_t kPriorityOwner = 255;
 inline constexpr uint8_t kPriorityResign = 0;
+// A master announces its addresses again at most this often when a
+// lower-priority router claims them (see Reannounce).
+inline constexpr Duration kReannounceInterval{1000};
 
 struct InstanceConfig {
   std::string name;
@@ -130,6 +133,13 @@ struct BecomeFault {
 struct BecomeInitialize {
   bool operator==(const BecomeInitialize&) const = default;
 };
+// Send the gratuitous ARPs / unsolicited NAs for the virtual addresses again:
+// a lower-priority router claimed them (split brain: it missed our adverts
+// and took over), and the hosts that followed its announcements must come
+// back to us.
+struct Reannounce {
+  bool operator==(const Reannounce&) const = default;
+};
 // For logs and notify scripts; always the last action of a transition.
 struct StateChanged {
   State from = State::kInitialize;
@@ -138,8 +148,8 @@ struct StateChanged {
   bool operator==(const StateChanged&) const = default;
 };
 
-using Action =
-    std::variant<SendAdvert, BecomeMaster, BecomeBackup, BecomeFault, BecomeInitialize, StateChanged>;
+using Action = std::variant<SendAdvert, BecomeMaster, BecomeBackup, BecomeFault, BecomeInitialize,
+                            Reannounce, StateChanged>;
 using Actions = std::vector<Action>;
 
 // "SendAdvert(prio=100)", "BecomeMaster(accept=false)",
@@ -243,6 +253,7 @@ class StateMachine {
   Duration master_adver_interval_;
   std::optional<TimePoint> deadline_;  // Master_Down_Timer or Adver_Timer
   std::optional<TimePoint> preempt_not_before_;
+  std::optional<TimePoint> last_reannounce_;  // at most one per kReannounceInterval
   std::optional<dataplane::IpAddress> master_address_;
   std::optional<uint8_t> master_priority_;
   Counters counters_;

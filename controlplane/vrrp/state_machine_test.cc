@@ -82,6 +82,7 @@ std::string Master(bool accept = false) {
 const std::string kBackup = "BecomeBackup";
 const std::string kFault = "BecomeFault";
 const std::string kInit = "BecomeInitialize";
+const std::string kReannounce = "Reannounce";
 std::string Changed(State from, State to, Reason why) {
   return ToString(StateChanged{from, to, why});
 }
@@ -309,7 +310,8 @@ TEST(ReplayTest, MasterHearsHigherLowerAndResign) {
   Replay(sm, {
       {0, Start{}, {kBackup, Changed(I, B, Reason::kStartup)}, B, 360},
       {360, Tick{}, {Send(100), Master(), Changed(B, M, Reason::kMasterDown)}, M, 460},
-      {400, Advert{"192.0.2.9", 50}, {}, M, 460},                // lower: ignore, keep sending
+      // Lower: it thinks it is master; answer at once and announce again.
+      {400, Advert{"192.0.2.9", 50}, {Send(100), kReannounce}, M, 460},
       {420, Advert{"192.0.2.9", 0}, {Send(100)}, M, 520},        // resign: answer at once
       {520, Tick{}, {Send(100)}, M, 620},
       // Higher priority, interval 20 cs learned: down = 60 + (156*20)/256 = 12 cs.
@@ -331,8 +333,8 @@ TEST(ReplayTest, EqualPriorityTieBreakByAddress) {
   };
   auto a = master();
   Replay(*a, {
-      {400, Advert{"10.0.0.1", 100}, {}, M, 460},    // lower address yields, not us
-      {410, Advert{"9.0.0.255", 100}, {}, M, 460},
+      {400, Advert{"10.0.0.1", 100}, {Send(100), kReannounce}, M, 460},  // it yields, not us
+      {410, Advert{"9.0.0.255", 100}, {Send(100)}, M, 460},  // announced less than 1 s ago
       {420, Advert{"10.0.1.1", 100}, {kBackup, Changed(M, B, Reason::kPreemptedByHigher)}, B, 780},
   });
   auto b = master();
@@ -341,12 +343,24 @@ TEST(ReplayTest, EqualPriorityTieBreakByAddress) {
   });
 }
 
+TEST(ReplayTest, MasterAnnouncesAgainAtMostOnceASecond) {
+  StateMachine sm(Config(100));
+  Replay(sm, {
+      {0, Start{}, {kBackup, Changed(I, B, Reason::kStartup)}, B, 360},
+      {360, Tick{}, {Send(100), Master(), Changed(B, M, Reason::kMasterDown)}, M, 460},
+      {400, Advert{"192.0.2.9", 50}, {Send(100), kReannounce}, M, 460},
+      {450, Advert{"192.0.2.9", 50}, {Send(100)}, M, 460},
+      {1399, Advert{"192.0.2.9", 50}, {Send(100)}, M, 460},
+      {1400, Advert{"192.0.2.9", 50}, {Send(100), kReannounce}, M, 460},
+  });
+}
+
 TEST(ReplayTest, EqualPriorityTieBreakIpv6) {
   StateMachine sm(Config(100, 100, 3, "2001:db8::2"));
   Replay(sm, {
       {0, Start{}, {kBackup, Changed(I, B, Reason::kStartup)}, B, 360},
       {360, Tick{}, {Send(100), Master(), Changed(B, M, Reason::kMasterDown)}, M, 460},
-      {400, Advert{"2001:db8::1", 100}, {}, M, 460},
+      {400, Advert{"2001:db8::1", 100}, {Send(100), kReannounce}, M, 460},
       {410, Advert{"fe80::1", 100}, {kBackup, Changed(M, B, Reason::kPreemptedByHigher)}, B, 770},
   });
 }
@@ -793,8 +807,10 @@ TEST(SimTest, SplitBrainEqualPriorityLowerAddressYields) {
         "1321 " + s + " BACKUP->MASTER master_down",  // last advert 960 -> 961 + 360
     };
     if (higher_address_first) {
-      // H adverts at 3060 reach L at 3061; L's at 3021 was ignored by H.
-      expected.push_back("3061 L MASTER->BACKUP higher_priority_master");
+      // L's advert at 3021 reaches H at 3022, which answers at once (a lower
+      // router claims to be master): L yields at 3023, not at H's next
+      // periodic advert (3061).
+      expected.push_back("3023 L MASTER->BACKUP higher_priority_master");
     } else {
       // L's advert at 3060 reaches H (ignored); H's at 3021 reaches L at 3022.
       expected.push_back("3022 L MASTER->BACKUP higher_priority_master");

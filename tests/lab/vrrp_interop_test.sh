@@ -336,6 +336,22 @@ check "(4) A says so in its log" grep -q "vrrp u: configuration changed (priorit
 sed -i 's/priority: 170, advert_interval/priority: 150, advert_interval/' "$TMP/$A/xlb.yaml"
 kill -HUP "${XPID[$A]}"
 check "(4) and back to 150 the same way" wait_for 5 "B hears 150" field_is "$B" u .master_priority 150
+# Split brain: B, at a lower priority, claims the VIP. Its gratuitous ARP
+# moves the client; when its advert reaches A, A answers and announces the
+# VIP again, and the client comes back. (locktime 0: the client takes every
+# announcement, not only those a second after the last update.)
+in_ns "$C" sysctl -qw net.ipv4.neigh.eth0.locktime=0
+in_ns "$C" ping -c 1 -W 1 "$VIP3" >/dev/null || true
+neigh_is() { in_ns "$C" ip neigh show "$1" dev eth0 | grep -qi "lladdr $(in_ns "$2" cat /sys/class/net/eth0/address)"; }
+check "(4) the client reaches $VIP3 at A" neigh_is "$VIP3" "$A"
+in_ns "$B" "$BUILD/controlplane/vrrp-io-probe" announce eth0 "$VIP3" --count 1 >/dev/null
+check "(4) B's gratuitous ARP moves the client to B" wait_for 2 "client at B" neigh_is "$VIP3" "$B"
+in_ns "$B" "$BUILD/controlplane/vrrp-io-probe" send eth0 v4 --src "${ADDR[$B]}" \
+  --dst "${ADDR[$A]}" --vrid 60 --prio 50 --int-cs 10 --vip "$VIP3" >/dev/null
+check "(4) A hears B's lower-priority advert and announces the VIP again: the client is back" \
+  wait_for 2 "client back at A" neigh_is "$VIP3" "$A"
+check "(4) counted as reannounced" field_positive "$A" u .counters.reannounced
+check "(4) A stayed master" vrrp_state "$A" u MASTER
 
 log "(5) A's tracked service loses its only real"
 rm -f "$TMP/real-up-$A"
