@@ -150,7 +150,7 @@ void Instance::Update(const config::VrrpInstance& next) {
   LOG(INFO) << "vrrp " << config_.name << ": configuration changed (priority " << int{config_.priority}
             << " -> " << int{next.priority} << "), applied without a restart";
   config_ = next;
-  Run(machine_.Reconfigure(Clock::now(), MachineConfig(config_, source_)));
+  machine_.Reconfigure(MachineConfig(config_, source_));
 }
 
 void Instance::Run(Actions actions) {

@@ -3,7 +3,6 @@
 #include <pthread.h>
 #include <sched.h>
 
-#include <cstring>
 #include <future>
 
 #include "absl/strings/str_cat.h"
@@ -13,26 +12,22 @@
 namespace xlb::vrrp {
 
 SpeakerThread::SpeakerThread()
-    : work_(asio::make_work_guard(io_)), speaker_(std::make_unique<Speaker>(io_)) {}
+    : work_(asio::make_work_guard(io_)),
+      speaker_(std::make_unique<Speaker>(io_)),
+      thread_([this] { io_.run(); }) {
+  pthread_setname_np(thread_.native_handle(), "xlbd-vrrp");
+}
 
-absl::StatusOr<std::unique_ptr<SpeakerThread>> SpeakerThread::Start(int realtime_priority) {
-  if (realtime_priority < 0 || realtime_priority > 99)
-    return absl::InvalidArgumentError(absl::StrCat(
-        "real-time priority ", realtime_priority, " is out of range (1..99, or 0 for none)"));
-  std::unique_ptr<SpeakerThread> t(new SpeakerThread());
-  t->thread_ = std::thread([io = &t->io_] { io->run(); });
-  pthread_setname_np(t->thread_.native_handle(), "xlbd-vrrp");
-  if (realtime_priority > 0) {
-    // The kernel's real-time throttling (sched_rt_runtime_us) keeps a
-    // runaway thread from taking a whole CPU; this one sleeps on its loop.
-    sched_param param{};
-    param.sched_priority = realtime_priority;
-    if (int err = pthread_setschedparam(t->thread_.native_handle(), SCHED_RR, &param); err != 0)
-      return absl::PermissionDeniedError(absl::StrCat(
-          "real-time priority ", realtime_priority,
-          " for the VRRP thread: pthread_setschedparam(SCHED_RR): ", std::strerror(err)));
-  }
-  return t;
+absl::Status SpeakerThread::SetRealtimePriority(int priority) {
+  // The kernel's real-time throttling (sched_rt_runtime_us) keeps a runaway
+  // thread from taking a whole CPU; this one sleeps on its loop.
+  sched_param param{};
+  param.sched_priority = priority;
+  if (int err = pthread_setschedparam(thread_.native_handle(), SCHED_RR, &param); err != 0)
+    return absl::ErrnoToStatus(err, absl::StrCat("real-time priority ", priority,
+                                                 " for the VRRP thread: pthread_setschedparam"
+                                                 "(SCHED_RR)"));
+  return absl::OkStatus();
 }
 
 SpeakerThread::~SpeakerThread() {

@@ -20,7 +20,6 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "absl/status/statusor.h"
 #include "asio/executor_work_guard.hpp"
 #include "asio/io_context.hpp"
 #include "controlplane/config/model.h"
@@ -30,13 +29,15 @@ namespace xlb::vrrp {
 
 class SpeakerThread {
  public:
-  // `realtime_priority` 1..99 runs the thread with SCHED_RR at that
-  // priority; 0 with the normal scheduler. Fails (and starts nothing) when
-  // the priority cannot be set.
-  static absl::StatusOr<std::unique_ptr<SpeakerThread>> Start(int realtime_priority);
+  // Starts the thread, on the normal scheduler.
+  SpeakerThread();
   ~SpeakerThread();  // Shutdown, then the thread ends
   SpeakerThread(const SpeakerThread&) = delete;
   SpeakerThread& operator=(const SpeakerThread&) = delete;
+
+  // SCHED_RR at `priority` (1..99); an error, changing nothing, when the
+  // kernel refuses it (no CAP_SYS_NICE, no real-time budget).
+  absl::Status SetRealtimePriority(int priority);
 
   // As Speaker's.
   absl::Status Configure(const std::vector<config::VrrpInstance>& instances);
@@ -45,7 +46,6 @@ class SpeakerThread {
   std::vector<InstanceStatus> Status();
 
  private:
-  SpeakerThread();
   // Runs `f` on the VRRP thread and returns what it returned.
   template <typename F>
   auto Call(F f) -> decltype(f());

@@ -331,11 +331,10 @@ Actions StateMachine::AdvertReceived(TimePoint now, const ReceivedAdvert& advert
   return out;
 }
 
-Actions StateMachine::Reconfigure(TimePoint /*now*/, const InstanceConfig& next) {
+void StateMachine::Reconfigure(const InstanceConfig& next) {
   config_.priority = next.priority;
   config_.preempt = next.preempt;
   config_.preempt_delay = next.preempt_delay;
-  return {};
 }
 
 Actions StateMachine::TrackChanged(TimePoint now, int priority_decrease, bool fault) {

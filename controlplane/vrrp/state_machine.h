@@ -217,10 +217,10 @@ class StateMachine {
   Actions TrackChanged(TimePoint now, int priority_decrease, bool fault);
   // A reload that changed only the priority, preempt or preempt_delay (the
   // rest of `next` must equal the running config, and the priority must stay
-  // on the same side of 255): applied without leaving the state. As with
-  // tracking, a master says its new priority in its next advert, and a
-  // backup compares the next advert it hears with it.
-  Actions Reconfigure(TimePoint now, const InstanceConfig& next);
+  // on the same side of 255): applied without leaving the state, and with
+  // nothing to do at once. As with tracking, a master says its new priority
+  // in its next advert, and a backup compares the next advert it hears with it.
+  void Reconfigure(const InstanceConfig& next);
 
   State state() const { return state_; }
   uint8_t effective_priority() const;

@@ -112,7 +112,8 @@ Actions Apply(StateMachine& sm, TimePoint now, const Event& event) {
       InstanceConfig next = sm.config();
       next.priority = static_cast<uint8_t>(r.priority);
       next.preempt = r.preempt;
-      return sm.Reconfigure(now, next);
+      sm.Reconfigure(next);
+      return Actions{};
     }
   };
   return std::visit(V{sm, now}, event);

@@ -113,15 +113,15 @@ absl::Status Daemon::Init() {
       io_, [this](const std::string& id, bool up, const std::string& detail) {
         OnHealthChange(id, up, detail);
       });
-  auto speaker = vrrp::SpeakerThread::Start(options_.vrrp_realtime_priority);
-  if (!speaker.ok() && !options_.vrrp_realtime_required) {
-    LOG(WARNING) << speaker.status().message()
-                 << "; VRRP runs with the normal scheduler, and its adverts may be late on a "
-                    "loaded director";
-    speaker = vrrp::SpeakerThread::Start(0);
+  speaker_ = std::make_unique<vrrp::SpeakerThread>();
+  if (options_.vrrp_realtime_priority > 0) {
+    if (auto st = speaker_->SetRealtimePriority(options_.vrrp_realtime_priority); !st.ok()) {
+      if (options_.vrrp_realtime_required) return st;
+      LOG(WARNING) << st.message()
+                   << "; VRRP runs with the normal scheduler, and its adverts may be late on a "
+                      "loaded director";
+    }
   }
-  if (!speaker.ok()) return speaker.status();
-  speaker_ = std::move(*speaker);
   if (auto st = Adopt(*cfg); !st.ok()) return st;
 
   const auto& api = cfg->api;
