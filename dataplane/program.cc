@@ -278,6 +278,19 @@ absl::Status Program::Attach(const std::string& ifname, AttachMode mode) {
   return RecordInterfaceMac(maps_, *ifindex, *mac);
 }
 
+absl::Status CheckAttachable(const std::string& ifname) {
+  auto ifindex = IfIndex(ifname);
+  if (!ifindex.ok()) return ifindex.status();
+  if (auto mac = InterfaceMac(*ifindex); !mac.ok()) return mac.status();
+  auto current = QueryAttached(*ifindex, ifname);
+  if (!current.ok()) return current.status();
+  if (current->id != 0 && ProgName(current->id) != kProgName)
+    return absl::FailedPreconditionError(absl::StrCat(
+        ifname, " already has XDP program ", current->id, " (", ProgName(current->id),
+        ") attached; xlb does not replace other programs"));
+  return absl::OkStatus();
+}
+
 absl::Status DetachXlb(const std::string& ifname, const Maps* maps) {
   auto ifindex = IfIndex(ifname);
   if (!ifindex.ok()) return ifindex.status();

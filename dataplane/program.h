@@ -65,6 +65,11 @@ class Program {
 // when `dir` is below it and nothing is mounted there yet.
 absl::Status EnsureBpffsDir(const std::string& dir);
 
+// Whether Program::Attach to `ifname` can work, changing nothing: the
+// interface exists, its MAC can be read, and no other program than xlb's is
+// attached to it. For a start that checks everything before changing anything.
+absl::Status CheckAttachable(const std::string& ifname);
+
 // Removes xlb's pins from `pin_dir` (the maps live on while a program uses
 // them); maps that are not pinned there are no error.
 absl::Status UnpinMaps(const std::string& pin_dir);

@@ -233,10 +233,9 @@ absl::Status ServiceTable::AdoptAll() {
   return absl::OkStatus();
 }
 
-// NAT sends replies back through the director: each real must be routed out
-// of an interface xlb is attached to (a redirect target).
 absl::Status ServiceTable::CheckNatReachable(const Service& service,
-                                             const std::vector<RealSpec>& reals) {
+                                             const std::vector<RealSpec>& reals,
+                                             const std::set<uint32_t>* interfaces) const {
   if (service.options.forward != Forward::kNat) return absl::OkStatus();
   for (const RealSpec& r : reals) {
     const std::string name = absl::StrCat("service ", service.key.ToString(), " (nat): real ",
@@ -245,10 +244,16 @@ absl::Status ServiceTable::CheckNatReachable(const Service& service,
     if (!ifindex.ok()) return ifindex.status();
     if (*ifindex == 0)
       return absl::FailedPreconditionError(absl::StrCat(name, ": the director has no route to it"));
-    uint32_t key = *ifindex, value;
-    auto attached = maps_->tx_ports.Lookup(&key, &value);
-    if (!attached.ok()) return attached.status();
-    if (!*attached) {
+    bool attached = false;
+    if (interfaces) {
+      attached = interfaces->contains(*ifindex);
+    } else {
+      uint32_t key = *ifindex, value;
+      auto found = maps_->tx_ports.Lookup(&key, &value);
+      if (!found.ok()) return found.status();
+      attached = *found;
+    }
+    if (!attached) {
       char ifname[IF_NAMESIZE] = "?";
       if_indextoname(*ifindex, ifname);
       return absl::FailedPreconditionError(absl::StrCat(
@@ -476,11 +481,14 @@ absl::Status ServiceTable::SetReals(const ServiceKey& key, const std::vector<Rea
   if (it == services_.end()) return NotFound(key);
   Entry& e = *it->second;
   if (auto st = ValidateReals(e.service, reals); !st.ok()) return st;
-  if (auto st = CheckNatReachable(e.service, reals); !st.ok()) return st;
-
-  size_t added = 0;
+  // Only reals new to the service are checked: draining or removing a real
+  // must work while another one has lost its route.
+  std::vector<RealSpec> new_reals;
   for (const RealSpec& r : reals)
-    added += !e.reals.contains({r.address, EffectivePort(key, r)});
+    if (!e.reals.contains({r.address, EffectivePort(key, r)})) new_reals.push_back(r);
+  if (auto st = CheckNatReachable(e.service, new_reals); !st.ok()) return st;
+
+  const size_t added = new_reals.size();
   if (added > free_real_ids_.size())
     return absl::ResourceExhaustedError(absl::StrCat("service ", key.ToString(), ": ", added,
                                                      " new reals but only ", free_real_ids_.size(),

@@ -54,6 +54,12 @@ class ServiceTable {
   // bpf_fib_lookup, or up the stack, until it is.
   size_t UnknownNexthops() const;
 
+  // NAT sends replies back through the director: each of `reals` must be
+  // routed out of an interface xlb is attached to, or, when `interfaces` is
+  // given (a start, before attaching), out of one of those ifindexes.
+  absl::Status CheckNatReachable(const Service& service, const std::vector<RealSpec>& reals,
+                                 const std::set<uint32_t>* interfaces = nullptr) const;
+
   std::vector<ServiceState> List() const;
   absl::StatusOr<ServiceState> Get(const ServiceKey& key) const;
 
@@ -71,7 +77,6 @@ class ServiceTable {
   absl::Status PublishTable(Entry& e, xlb_service value);
   absl::Status UpdateVip(const IpAddress& vip);
   absl::Status RetireReal(const RealState& r);
-  absl::Status CheckNatReachable(const Service& service, const std::vector<RealSpec>& reals);
   absl::Status SyncNat();
   ServiceState StateOf(const Entry& e) const;
   absl::Status NotFound(const ServiceKey& key) const;

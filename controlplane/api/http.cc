@@ -1,6 +1,8 @@
 #include "controlplane/api/http.h"
 
 #include <grp.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -176,6 +178,22 @@ absl::StatusOr<HttpRequest> ParseRequestHead(const std::string& head, size_t* co
   return r;
 }
 
+absl::Status CheckUnixSocketFree(const std::string& path) {
+  sockaddr_un addr = {};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof(addr.sun_path))
+    return absl::InvalidArgumentError(absl::StrCat("API socket path ", path, " is too long"));
+  path.copy(addr.sun_path, path.size());
+  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return absl::ErrnoToStatus(errno, "socket(AF_UNIX)");
+  const bool live = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  close(fd);
+  if (live)
+    return absl::FailedPreconditionError(absl::StrCat(
+        "API socket ", path, " is in use: another process (another xlbd?) serves it"));
+  return absl::OkStatus();
+}
+
 struct HttpServer::Impl {
   HttpHandler handler;
   std::unique_ptr<asio::local::stream_protocol::acceptor> unix_acceptor;
@@ -212,6 +230,7 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::ListenUnix(asio::io_cont
   // yet on a fresh boot (/run is a tmpfs).
   std::error_code dir_ec;
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), dir_ec);
+  if (auto st = CheckUnixSocketFree(path); !st.ok()) return st;
   unlink(path.c_str());  // a socket left by a killed daemon
   std::error_code ec;
   impl->unix_acceptor = std::make_unique<asio::local::stream_protocol::acceptor>(io);

@@ -34,9 +34,15 @@ using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 // request; `content_length` gets its body's length. Exposed for tests.
 absl::StatusOr<HttpRequest> ParseRequestHead(const std::string& head, size_t* content_length);
 
+// An error when a process accepts connections on the unix socket `path`
+// (another xlbd serving its API there): replacing it would cut that daemon
+// off from its operators. A socket file nobody listens on is stale: fine.
+absl::Status CheckUnixSocketFree(const std::string& path);
+
 class HttpServer {
  public:
-  // Listens on a unix socket (replacing a stale socket file), with `mode`
+  // Listens on a unix socket (replacing a stale socket file, never a live
+  // one: see CheckUnixSocketFree), with `mode`
   // and, if `group` is not empty, that group as owner.
   static absl::StatusOr<std::unique_ptr<HttpServer>> ListenUnix(asio::io_context& io,
                                                                 const std::string& path,

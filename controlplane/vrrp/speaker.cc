@@ -78,24 +78,14 @@ Speaker::Speaker(asio::io_context& io) : io_(io) {}
 
 Speaker::~Speaker() { Shutdown(); }
 
-absl::Status Speaker::Configure(const std::vector<config::VrrpInstance>& wanted) {
-  // 1. Everything that can fail, before anything changes.
-  struct Plan {
-    const config::VrrpInstance* config;
-    int ifindex;
-    IpAddress source;
-    SlotKey key;
-  };
+// Step 1 of Configure: what every instance needs (its interface, its
+// source address, its channel's settings), checked before anything changes.
+absl::Status Speaker::PlanInstances(const std::vector<config::VrrpInstance>& wanted,
+                                    std::vector<InstancePlan>* plans,
+                                    std::map<SlotKey, SlotWant>* wants) {
   std::map<std::string, std::set<IpAddress>> vips_by_interface;
   for (const auto& v : wanted)
     for (const auto& [address, prefix] : v.addresses) vips_by_interface[v.interface].insert(address);
-  std::vector<Plan> plans;
-  struct SlotWant {
-    bool multicast = false;
-    std::optional<IpAddress> source;
-    std::string first;  // the instance that set the source
-  };
-  std::map<SlotKey, SlotWant> wants;
   for (const auto& v : wanted) {
     const int ifindex = static_cast<int>(if_nametoindex(v.interface.c_str()));
     if (ifindex == 0)
@@ -104,7 +94,7 @@ absl::Status Speaker::Configure(const std::vector<config::VrrpInstance>& wanted)
     auto source = SourceAddress(v, ifindex, vips_by_interface[v.interface]);
     if (!source.ok()) return source.status();
     SlotKey key{v.interface, FamilyOf(v)};
-    SlotWant& want = wants[key];
+    SlotWant& want = (*wants)[key];
     want.multicast |= v.unicast_peers.empty();
     if (key.second == Family::kV6) {
       if (want.source && *want.source != *source)
@@ -115,8 +105,22 @@ absl::Status Speaker::Configure(const std::vector<config::VrrpInstance>& wanted)
       want.source = *source;
       want.first = v.name;
     }
-    plans.push_back({&v, ifindex, *source, key});
+    plans->push_back({&v, ifindex, *source, key});
   }
+  return absl::OkStatus();
+}
+
+absl::Status Speaker::Check(const std::vector<config::VrrpInstance>& wanted) {
+  std::vector<InstancePlan> plans;
+  std::map<SlotKey, SlotWant> wants;
+  return PlanInstances(wanted, &plans, &wants);
+}
+
+absl::Status Speaker::Configure(const std::vector<config::VrrpInstance>& wanted) {
+  // 1. Everything that can fail, before anything changes.
+  std::vector<InstancePlan> plans;
+  std::map<SlotKey, SlotWant> wants;
+  if (auto st = PlanInstances(wanted, &plans, &wants); !st.ok()) return st;
   std::map<SlotKey, std::shared_ptr<Slot>> slots;
   for (const auto& [key, want] : wants) {
     auto old = slots_.find(key);
@@ -155,7 +159,7 @@ absl::Status Speaker::Configure(const std::vector<config::VrrpInstance>& wanted)
   // 2. Stop what goes or changes: it still has its old channel to resign on.
   std::vector<std::unique_ptr<Instance>> keep;
   for (auto& instance : instances_) {
-    auto plan = std::find_if(plans.begin(), plans.end(), [&](const Plan& p) {
+    auto plan = std::find_if(plans.begin(), plans.end(), [&](const InstancePlan& p) {
       return p.config->name == instance->config().name;
     });
     const bool same = plan != plans.end() && AppliesInPlace(instance->config(), *plan->config) &&
@@ -177,7 +181,7 @@ absl::Status Speaker::Configure(const std::vector<config::VrrpInstance>& wanted)
   slots_ = std::move(slots);
   for (auto& [key, slot] : slots_) slot->instances.clear();
   std::vector<Instance*> started;
-  for (const Plan& p : plans) {
+  for (const InstancePlan& p : plans) {
     auto kept = std::find_if(keep.begin(), keep.end(), [&](const auto& i) {
       return i && i->config().name == p.config->name;
     });

@@ -18,6 +18,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -46,6 +47,9 @@ class Speaker {
   // notify or garp changed (instance.h, AppliesInPlace); another change
   // restarts it; a removed one resigns and releases its VIPs.
   absl::Status Configure(const std::vector<config::VrrpInstance>& instances);
+  // What Configure checks before changing anything (interfaces, source
+  // addresses), changing nothing: for a start that must not half-happen.
+  static absl::Status Check(const std::vector<config::VrrpInstance>& instances);
   // Whether each service has a real taking new connections.
   void SetServices(std::map<std::string, bool> services);
   // Every instance resigns (priority 0 when Master) and releases its VIPs.
@@ -56,6 +60,20 @@ class Speaker {
  private:
   struct Slot;  // a channel and the instances on it
   using SlotKey = std::pair<std::string, dataplane::Family>;
+  struct InstancePlan {
+    const config::VrrpInstance* config;
+    int ifindex;
+    dataplane::IpAddress source;
+    SlotKey key;
+  };
+  struct SlotWant {
+    bool multicast = false;
+    std::optional<dataplane::IpAddress> source;
+    std::string first;  // the instance that set the source
+  };
+  static absl::Status PlanInstances(const std::vector<config::VrrpInstance>& wanted,
+                                    std::vector<InstancePlan>* plans,
+                                    std::map<SlotKey, SlotWant>* wants);
 
   void Receive(const std::shared_ptr<Slot>& slot);
   void Dispatch(Slot& slot, const Received& packet);

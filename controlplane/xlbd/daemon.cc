@@ -1,6 +1,7 @@
 #include "controlplane/xlbd/daemon.h"
 
 #include <fcntl.h>
+#include <net/if.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -76,6 +77,13 @@ absl::Status WriteFileAtomically(const std::string& path, const std::string& tex
   return absl::OkStatus();
 }
 
+api::HttpResponse Starting() {
+  api::HttpResponse r;
+  r.status = 503;
+  r.body = "{\"error\": \"xlbd is starting\"}\n";
+  return r;
+}
+
 }  // namespace
 
 std::string HealthId(const ServiceKey& key, const dataplane::RealSpec& real) {
@@ -109,6 +117,14 @@ absl::Status Daemon::Init() {
   if (!table.ok()) return table.status();
   table_ = std::move(*table);
   LOG(INFO) << "adopted " << table_->List().size() << " services from " << options_.pin_dir;
+  // Everything that can stop this start is checked before anything changes:
+  // a start that fails leaves the adopted program and maps forwarding as
+  // they were, instead of half a configuration (or none).
+  if (auto st = Preflight(*cfg); !st.ok())
+    return absl::Status(st.code(), absl::StrCat(st.message(), "; nothing was changed: the data "
+                                                "plane forwards as before (",
+                                                table_->List().size(), " services adopted from ",
+                                                options_.pin_dir, ")"));
   monitor_ = std::make_unique<health::Monitor>(
       io_, [this](const std::string& id, bool up, const std::string& detail) {
         OnHealthChange(id, up, detail);
@@ -122,16 +138,21 @@ absl::Status Daemon::Init() {
                       "loaded director";
     }
   }
-  if (auto st = Adopt(*cfg); !st.ok()) return st;
 
+  // Listening before the configuration is applied, so that a socket that
+  // cannot be had stops the start before it changes anything; requests are
+  // answered (503 "starting") only once it is applied.
   const auto& api = cfg->api;
-  auto handler = [this](const api::HttpRequest& r) { return api::Route(*this, r); };
+  auto handler = [this](const api::HttpRequest& r) {
+    return ready_ ? api::Route(*this, r) : Starting();
+  };
   auto server = api::HttpServer::ListenUnix(io_, api.socket, api.group.empty() ? 0600 : 0660,
                                             api.group, handler);
   if (!server.ok()) return server.status();
   api_ = std::move(*server);
   if (!api.metrics.empty()) {
     auto metrics = api::HttpServer::ListenTcp(io_, api.metrics, [this](const api::HttpRequest& r) {
+      if (!ready_) return Starting();
       api::HttpResponse resp;
       if (r.method != "GET" || r.path != "/metrics") {
         resp.status = 404;
@@ -146,12 +167,26 @@ absl::Status Daemon::Init() {
     if (!metrics.ok()) return metrics.status();
     metrics_ = std::move(*metrics);
   }
+  if (auto st = Adopt(*cfg); !st.ok()) return st;
   ScheduleNexthopRefresh(kNexthopRetryFirst);
+  ready_ = true;
   LOG(INFO) << "xlbd " << kVersion << " running: " << services_.size() << " services on "
             << interfaces_.size() << " interfaces, " << cfg->vrrp.size()
             << " VRRP instances; API on " << api.socket
             << (api.metrics.empty() ? "" : absl::StrCat("; metrics on ", api.metrics));
   return absl::OkStatus();
+}
+
+absl::Status Daemon::Preflight(const config::Config& cfg) {
+  std::set<uint32_t> ifindexes;
+  for (const auto& name : cfg.interfaces) {
+    if (auto st = dataplane::CheckAttachable(name); !st.ok()) return st;
+    ifindexes.insert(if_nametoindex(name.c_str()));
+  }
+  for (const auto& s : cfg.services)
+    if (auto st = table_->CheckNatReachable(s.service, s.reals, &ifindexes); !st.ok()) return st;
+  if (auto st = vrrp::Speaker::Check(cfg.vrrp); !st.ok()) return st;
+  return api::CheckUnixSocketFree(cfg.api.socket);
 }
 
 absl::Status Daemon::Adopt(const config::Config& cfg) {
@@ -163,6 +198,11 @@ absl::Status Daemon::Adopt(const config::Config& cfg) {
   // VRRP last: its instances track the services just written. Configure
   // changes nothing when it fails, so only the services roll back.
   if (st.ok()) st = speaker_->Configure(cfg.vrrp);
+  if (!st.ok() && !ready_) {
+    // A start that failed past its preflight: what is written stays (never
+    // a rollback to no services, which would stop every flow).
+    return st;
+  }
   if (!st.ok()) {
     services_ = std::move(previous);
     SyncHealth();

@@ -68,6 +68,8 @@ class Daemon : public api::Operations {
  private:
   Daemon(asio::io_context& io, const Options& options);
   absl::Status Init();
+  // What Init checks before it changes anything (see Init).
+  absl::Status Preflight(const config::Config& config);
   // Makes `config` the running one: interfaces, services, health.
   absl::Status Adopt(const config::Config& config);
   absl::Status SyncInterfaces(const std::vector<std::string>& wanted);
@@ -97,6 +99,7 @@ class Daemon : public api::Operations {
   std::unique_ptr<vrrp::SpeakerThread> speaker_;  // VRRP, on a thread of its own
   std::unique_ptr<api::HttpServer> api_, metrics_;
   asio::steady_timer refresh_timer_;
+  bool ready_ = false;  // the configuration is applied: the API answers
 };
 
 // The health id of a real of a service: "VIP:PORT/proto ADDR:PORT".

@@ -12,6 +12,7 @@
 #include "asio.hpp"
 #include "controlplane/config/parse.h"
 #include "controlplane/xlbd/daemon.h"
+#include "controlplane/xlbd/pin_lock.h"
 
 DEFINE_string(config, "/etc/xlb/xlb.yaml", "the configuration file");
 DEFINE_string(check_config, "", "validate this configuration file and exit (0: valid)");
@@ -83,6 +84,18 @@ int main(int argc, char** argv) {
     std::cerr << "xlbd: --syn-flood-rate " << FLAGS_syn_flood_rate
               << " is out of range (0..1000000000 SYNs per CPU and second; 0: no limit)\n";
     return 2;
+  }
+
+  // First of all: one xlbd per pin directory (pin_lock.h). A second one
+  // exits here, before it has touched the maps, the VIPs or the API socket.
+  if (auto st = xlb::dataplane::EnsureBpffsDir(FLAGS_pin_dir); !st.ok()) {
+    LOG(ERROR) << "xlbd could not start: " << st.message();
+    return 1;
+  }
+  auto lock = xlb::xlbd::PinLock::Acquire(FLAGS_pin_dir);
+  if (!lock.ok()) {
+    LOG(ERROR) << "xlbd could not start: " << lock.status().message();
+    return 1;
   }
 
   asio::io_context io;
