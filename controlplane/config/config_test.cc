@@ -466,6 +466,11 @@ TEST(ParseConfigErrors, YamlSyntax) {
                     "xlb.yaml:4: YAML syntax: illegal map value", {"quote"}));
   EXPECT_TRUE(Fails("interfaces: [eth0]\n---\ninterfaces: [eth1]\n",
                     "xlb.yaml:3: (top level): a second YAML document"));
+  // A ',' outside [ ] or { }: yaml-cpp's LoadAll made documents at it forever
+  // (found by tests/fuzz/config.cc); now an error with its line, at once.
+  EXPECT_TRUE(Fails(",", "xlb.yaml:1: YAML syntax: unexpected ','"));
+  EXPECT_TRUE(Fails("[eth0]\n, x\n", "xlb.yaml:2: YAML syntax: unexpected ','"));
+  EXPECT_TRUE(Fails("interfaces: [eth0]\n---\n,\n", "xlb.yaml:3: (top level): a second YAML document"));
 }
 
 TEST(LoadConfigFile, MissingFile) {

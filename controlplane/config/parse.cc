@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <limits>
 #include <map>
+#include <sstream>
 #include <utility>
 #include <vector>
 
@@ -21,6 +22,7 @@
 #include "dataplane/address.h"
 #include "dataplane/maglev.h"
 #include "dataplane/service.h"
+#include "yaml-cpp/eventhandler.h"
 #include "yaml-cpp/yaml.h"
 
 namespace xlb::config {
@@ -832,12 +834,57 @@ std::vector<ServiceConfig> Parser::ParseServices(const Field& f) const {
   return out;
 }
 
+
+// Where each YAML document of a text starts and its first node is. Only marks:
+// the nodes themselves come from YAML::Load.
+class DocumentMarks : public YAML::EventHandler {
+ public:
+  struct Document {
+    YAML::Mark start, node;
+    bool has_node = false;
+  };
+  std::vector<Document> documents;
+
+  void OnDocumentStart(const YAML::Mark& mark) override { documents.push_back({mark, mark}); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { Node(mark); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { Node(mark); }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                const std::string&) override { Node(mark); }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override { Node(mark); }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override { Node(mark); }
+  void OnMapEnd() override {}
+
+ private:
+  void Node(const YAML::Mark& mark) {
+    if (!documents.back().has_node) documents.back().node = mark;
+    documents.back().has_node = true;
+  }
+};
+
 }  // namespace
 
 absl::StatusOr<Config> ParseConfig(const std::string& yaml_text, const std::string& file_name) {
-  std::vector<YAML::Node> docs;
+  YAML::Node doc;
+  DocumentMarks marks;
   try {
-    docs = YAML::LoadAll(yaml_text);
+    // At most three documents are looked at, not YAML::LoadAll: yaml-cpp 0.7
+    // never consumes a ',' outside [ ] or { } (",", "[a]\n,"), and LoadAll
+    // then makes empty documents at it without end. A document that starts
+    // where the one before did is that.
+    std::istringstream in(yaml_text);
+    YAML::Parser scan(in);
+    while (marks.documents.size() < 3 && scan.HandleNextDocument(marks)) {
+      const size_t n = marks.documents.size();
+      if (n >= 2 && marks.documents[n - 1].start.pos == marks.documents[n - 2].start.pos)
+        return absl::InvalidArgumentError(
+            absl::StrCat(file_name, ":", marks.documents[n - 1].start.line + 1,
+                         ": YAML syntax: unexpected ',' (outside [ ] or { })"));
+    }
+    doc = YAML::Load(yaml_text);
   } catch (const YAML::Exception& e) {
     std::string hint;
     // `port: *` reads as an alias; the fix is not obvious from yaml-cpp's words.
@@ -850,10 +897,10 @@ absl::StatusOr<Config> ParseConfig(const std::string& yaml_text, const std::stri
   }
   Parser parser(file_name);
   try {
-    if (docs.size() > 1)
-      parser.Fail(LineOf(docs[1], 1), "",
+    if (marks.documents.size() > 1)
+      parser.Fail(marks.documents[1].node.line + 1, "",
                   "a second YAML document (after '---'); expected one document");
-    return parser.Parse(docs.empty() ? YAML::Node(YAML::NodeType::Null) : docs[0]);
+    return parser.Parse(doc);
   } catch (const ConfigError& e) {
     return e.status;
   } catch (const YAML::Exception& e) {
