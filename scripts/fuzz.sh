@@ -38,5 +38,7 @@ nice -n 10 ninja -C "$XLB_ASAN_BUILD" "tests/fuzz/fuzz_$target" >/dev/null
 export XLB_FUZZ_CORPUS=${XLB_FUZZ_DIR:-${TMPDIR:-/tmp}/xlb-fuzz}/$target
 export XLB_FUZZ_SECONDS=$seconds
 mkdir -p "$XLB_FUZZ_CORPUS"
+XLB_FUZZ_CORPUS=$(cd "$XLB_FUZZ_CORPUS" && pwd)
 echo "fuzz: $target for ${seconds} s, corpus in $XLB_FUZZ_CORPUS" >&2
+cd "$XLB_ASAN_BUILD"  # meson's test command is relative to it
 exec "${command[@]}" -- "$@"

@@ -17,7 +17,9 @@ logs=("$XLB_BUILD/meson-logs/testlog.json")
 if [[ $# -eq 0 ]]; then
   # meson test builds only what these suites need (no benchmarks, pktgen,
   # DPDK); the first report of a sanitizer fails its test (meson.build).
-  meson test -C "$XLB_ASAN_BUILD" --print-errorlogs --suite unit --suite packet --suite fuzz || rc=$?
+  # Sanitized code runs 2-3 times slower: so may the tests.
+  meson test -C "$XLB_ASAN_BUILD" --print-errorlogs --timeout-multiplier 3 \
+    --suite unit --suite packet --suite fuzz || rc=$?
   logs+=("$XLB_ASAN_BUILD/meson-logs/testlog.json")
 fi
 # One plain closing line, counted from meson's own logs.
