@@ -835,40 +835,6 @@ std::vector<ServiceConfig> Parser::ParseServices(const Field& f) const {
 }
 
 
-// The offset of the first byte of `text` that is not part of well-formed
-// UTF-8 (no overlong forms, surrogates or code points over U+10FFFF), or npos.
-size_t FirstNonUtf8(const std::string& text) {
-  size_t i = 0;
-  while (i < text.size()) {
-    const auto b = [&](size_t k) { return static_cast<uint8_t>(text[k]); };
-    const uint8_t c = b(i);
-    size_t more = 0;
-    uint8_t lo = 0x80, hi = 0xbf;  // the range of the first continuation byte
-    if (c < 0x80) {
-      more = 0;
-    } else if (c >= 0xc2 && c <= 0xdf) {
-      more = 1;
-    } else if (c >= 0xe0 && c <= 0xef) {
-      more = 2;
-      if (c == 0xe0) lo = 0xa0;
-      if (c == 0xed) hi = 0x9f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      more = 3;
-      if (c == 0xf0) lo = 0x90;
-      if (c == 0xf4) hi = 0x8f;
-    } else {
-      return i;
-    }
-    if (i + more >= text.size()) return i;  // cut short
-    for (size_t k = 1; k <= more; ++k) {
-      const uint8_t low = k == 1 ? lo : 0x80, high = k == 1 ? hi : 0xbf;
-      if (b(i + k) < low || b(i + k) > high) return i;
-    }
-    i += more + 1;
-  }
-  return std::string::npos;
-}
-
 // Where each YAML document of a text starts and its first node is. Only marks:
 // the nodes themselves come from YAML::Load.
 class DocumentMarks : public YAML::EventHandler {
@@ -899,17 +865,55 @@ class DocumentMarks : public YAML::EventHandler {
   }
 };
 
+// The offset of the first byte of `text` that is not part of well-formed
+// UTF-8 (no overlong forms, surrogates or code points over U+10FFFF), or npos.
+size_t FirstNonUtf8(absl::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    const auto b = [&](size_t k) { return static_cast<uint8_t>(text[k]); };
+    const uint8_t c = b(i);
+    size_t more = 0;
+    uint8_t lo = 0x80, hi = 0xbf;  // the range of the first continuation byte
+    if (c < 0x80) {
+      more = 0;
+    } else if (c >= 0xc2 && c <= 0xdf) {
+      more = 1;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      more = 2;
+      if (c == 0xe0) lo = 0xa0;
+      if (c == 0xed) hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      more = 3;
+      if (c == 0xf0) lo = 0x90;
+      if (c == 0xf4) hi = 0x8f;
+    } else {
+      return i;
+    }
+    if (i + more >= text.size()) return i;  // cut short
+    for (size_t k = 1; k <= more; ++k) {
+      const uint8_t low = k == 1 ? lo : 0x80, high = k == 1 ? hi : 0xbf;
+      if (b(i + k) < low || b(i + k) > high) return i;
+    }
+    i += more + 1;
+  }
+  return absl::string_view::npos;
+}
+
 }  // namespace
+
+absl::Status CheckUtf8(absl::string_view text, const std::string& file_name) {
+  const size_t bad = FirstNonUtf8(text);
+  if (bad == absl::string_view::npos) return absl::OkStatus();
+  const size_t line_start = bad == 0 ? 0 : text.rfind('\n', bad - 1) + 1;  // npos + 1 = 0
+  return absl::InvalidArgumentError(absl::StrCat(
+      file_name, ":", 1 + std::count(text.begin(), text.begin() + bad, '\n'),
+      ": not UTF-8 text (column ", bad - line_start + 1, ")"));
+}
 
 absl::StatusOr<Config> ParseConfig(const std::string& yaml_text, const std::string& file_name) {
   // YAML is Unicode text; yaml-cpp reads other bytes into strings, but writes
   // them back (ToYaml) as U+FFFD: a saved config would differ from the file.
-  if (const size_t bad = FirstNonUtf8(yaml_text); bad != std::string::npos) {
-    const size_t line_start = bad == 0 ? 0 : yaml_text.rfind('\n', bad - 1) + 1;  // npos + 1 = 0
-    return absl::InvalidArgumentError(absl::StrCat(
-        file_name, ":", 1 + std::count(yaml_text.begin(), yaml_text.begin() + bad, '\n'),
-        ": not UTF-8 text (column ", bad - line_start + 1, ")"));
-  }
+  if (absl::Status utf8 = CheckUtf8(yaml_text, file_name); !utf8.ok()) return utf8;
   YAML::Node doc;
   DocumentMarks marks;
   try {
