@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs every Debian package xlb needs (idempotent) and configures the
-# build in build/.
+# build in build/, and the sanitizer build in build-asan/.
 set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
 xlb_require_root "$0" "$@"
@@ -10,7 +10,7 @@ packages=(
   g++ clang llvm meson ninja-build pkg-config bpftool
   libbpf-dev libxdp-dev xdp-tools libabsl-dev libgflags-dev libgoogle-glog-dev
   libgtest-dev libgmock-dev libmnl-dev libyaml-cpp-dev libasio-dev nlohmann-json3-dev
-  libclang-rt-14-dev  # scripts/fuzz_vrrp.sh (libFuzzer, sanitizers)
+  libclang-rt-14-dev  # build-asan/: clang's sanitizer runtimes and libFuzzer
   dpdk-dev libdpdk-dev  # xlb-pktgen --engine dpdk
   # the lab and the tests
   iproute2 ethtool iputils-ping tcpdump curl jq
@@ -35,4 +35,5 @@ if [[ -f $XLB_BUILD/build.ninja ]]; then
 else
   meson setup "$XLB_BUILD" "$XLB_ROOT" >/dev/null
 fi
+xlb_setup_asan_build
 echo "setup: ready; build with: ninja -C build"

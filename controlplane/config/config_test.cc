@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "controlplane/config/emit.h"
@@ -466,6 +467,20 @@ TEST(ParseConfigErrors, YamlSyntax) {
                     "xlb.yaml:4: YAML syntax: illegal map value", {"quote"}));
   EXPECT_TRUE(Fails("interfaces: [eth0]\n---\ninterfaces: [eth1]\n",
                     "xlb.yaml:3: (top level): a second YAML document"));
+  // A ',' outside [ ] or { }: yaml-cpp's LoadAll made documents at it forever
+  // (found by tests/fuzz/config.cc); now an error with its line, at once.
+  EXPECT_TRUE(Fails(",", "xlb.yaml:1: YAML syntax: unexpected ','"));
+  EXPECT_TRUE(Fails("[eth0]\n, x\n", "xlb.yaml:2: YAML syntax: unexpected ','"));
+  EXPECT_TRUE(Fails("interfaces: [eth0]\n---\n,\n", "xlb.yaml:3: (top level): a second YAML document"));
+  // Bytes that are not UTF-8 would be saved back (ToYaml) as U+FFFD (found by
+  // tests/fuzz/config.cc): refused, with their line.
+  EXPECT_TRUE(Fails("interfaces: [eth0]\napi:\n  socket: /run/\xff.sock\n",
+                    "xlb.yaml:3: not UTF-8 text (column 16)"));
+  for (const char* bad : {"\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xe2\x82", "\x80"})
+    EXPECT_TRUE(Fails(absl::StrCat("interfaces: [eth0]\n# ", bad, "\n"), "xlb.yaml:2: not UTF-8"))
+        << absl::CEscape(bad);
+  auto utf8 = ParseConfig("interfaces: [eth0]  # \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\n", "x.yaml");
+  EXPECT_TRUE(utf8.ok()) << utf8.status();
 }
 
 TEST(LoadConfigFile, MissingFile) {

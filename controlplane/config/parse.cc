@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <limits>
 #include <map>
+#include <sstream>
 #include <utility>
 #include <vector>
 
@@ -21,6 +22,7 @@
 #include "dataplane/address.h"
 #include "dataplane/maglev.h"
 #include "dataplane/service.h"
+#include "yaml-cpp/eventhandler.h"
 #include "yaml-cpp/yaml.h"
 
 namespace xlb::config {
@@ -832,12 +834,103 @@ std::vector<ServiceConfig> Parser::ParseServices(const Field& f) const {
   return out;
 }
 
+
+// Where each YAML document of a text starts and its first node is. Only marks:
+// the nodes themselves come from YAML::Load.
+class DocumentMarks : public YAML::EventHandler {
+ public:
+  struct Document {
+    YAML::Mark start, node;
+    bool has_node = false;
+  };
+  std::vector<Document> documents;
+
+  void OnDocumentStart(const YAML::Mark& mark) override { documents.push_back({mark, mark}); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { Node(mark); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { Node(mark); }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                const std::string&) override { Node(mark); }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override { Node(mark); }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override { Node(mark); }
+  void OnMapEnd() override {}
+
+ private:
+  void Node(const YAML::Mark& mark) {
+    if (!documents.back().has_node) documents.back().node = mark;
+    documents.back().has_node = true;
+  }
+};
+
+// The offset of the first byte of `text` that is not part of well-formed
+// UTF-8 (no overlong forms, surrogates or code points over U+10FFFF), or npos.
+size_t FirstNonUtf8(absl::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    const auto b = [&](size_t k) { return static_cast<uint8_t>(text[k]); };
+    const uint8_t c = b(i);
+    size_t more = 0;
+    uint8_t lo = 0x80, hi = 0xbf;  // the range of the first continuation byte
+    if (c < 0x80) {
+      more = 0;
+    } else if (c >= 0xc2 && c <= 0xdf) {
+      more = 1;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      more = 2;
+      if (c == 0xe0) lo = 0xa0;
+      if (c == 0xed) hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      more = 3;
+      if (c == 0xf0) lo = 0x90;
+      if (c == 0xf4) hi = 0x8f;
+    } else {
+      return i;
+    }
+    if (i + more >= text.size()) return i;  // cut short
+    for (size_t k = 1; k <= more; ++k) {
+      const uint8_t low = k == 1 ? lo : 0x80, high = k == 1 ? hi : 0xbf;
+      if (b(i + k) < low || b(i + k) > high) return i;
+    }
+    i += more + 1;
+  }
+  return absl::string_view::npos;
+}
+
 }  // namespace
 
+absl::Status CheckUtf8(absl::string_view text, const std::string& file_name) {
+  const size_t bad = FirstNonUtf8(text);
+  if (bad == absl::string_view::npos) return absl::OkStatus();
+  const size_t line_start = bad == 0 ? 0 : text.rfind('\n', bad - 1) + 1;  // npos + 1 = 0
+  return absl::InvalidArgumentError(absl::StrCat(
+      file_name, ":", 1 + std::count(text.begin(), text.begin() + bad, '\n'),
+      ": not UTF-8 text (column ", bad - line_start + 1, ")"));
+}
+
 absl::StatusOr<Config> ParseConfig(const std::string& yaml_text, const std::string& file_name) {
-  std::vector<YAML::Node> docs;
+  // YAML is Unicode text; yaml-cpp reads other bytes into strings, but writes
+  // them back (ToYaml) as U+FFFD: a saved config would differ from the file.
+  if (absl::Status utf8 = CheckUtf8(yaml_text, file_name); !utf8.ok()) return utf8;
+  YAML::Node doc;
+  DocumentMarks marks;
   try {
-    docs = YAML::LoadAll(yaml_text);
+    // At most three documents are looked at, not YAML::LoadAll: yaml-cpp 0.7
+    // never consumes a ',' outside [ ] or { } (",", "[a]\n,"), and LoadAll
+    // then makes empty documents at it without end. A document that starts
+    // where the one before did is that.
+    std::istringstream in(yaml_text);
+    YAML::Parser scan(in);
+    while (marks.documents.size() < 3 && scan.HandleNextDocument(marks)) {
+      const size_t n = marks.documents.size();
+      if (n >= 2 && marks.documents[n - 1].start.pos == marks.documents[n - 2].start.pos)
+        return absl::InvalidArgumentError(
+            absl::StrCat(file_name, ":", marks.documents[n - 1].start.line + 1,
+                         ": YAML syntax: unexpected ',' (outside [ ] or { })"));
+    }
+    doc = YAML::Load(yaml_text);
   } catch (const YAML::Exception& e) {
     std::string hint;
     // `port: *` reads as an alias; the fix is not obvious from yaml-cpp's words.
@@ -850,10 +943,10 @@ absl::StatusOr<Config> ParseConfig(const std::string& yaml_text, const std::stri
   }
   Parser parser(file_name);
   try {
-    if (docs.size() > 1)
-      parser.Fail(LineOf(docs[1], 1), "",
+    if (marks.documents.size() > 1)
+      parser.Fail(marks.documents[1].node.line + 1, "",
                   "a second YAML document (after '---'); expected one document");
-    return parser.Parse(docs.empty() ? YAML::Node(YAML::NodeType::Null) : docs[0]);
+    return parser.Parse(doc);
   } catch (const ConfigError& e) {
     return e.status;
   } catch (const YAML::Exception& e) {

@@ -13,6 +13,7 @@
 
 #include <string>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "controlplane/config/model.h"
@@ -30,6 +31,11 @@ absl::StatusOr<Config> LoadConfigFile(const std::string& path);
 // (ms, s, m, h), exact to the millisecond. The error message quotes `text`
 // and says what is expected, without a field name.
 absl::StatusOr<Duration> ParseDuration(absl::string_view text);
+
+// OK if `text` is well-formed UTF-8, else InvalidArgument "FILE:LINE: not
+// UTF-8 text (column N)": YAML is Unicode text, and bytes that are not would
+// be written back (ToYaml) as U+FFFD.
+absl::Status CheckUtf8(absl::string_view text, const std::string& file_name);
 
 // Letters, digits, '_', '.' and '-', at least one: a service name.
 bool IsServiceName(absl::string_view name);

@@ -1294,6 +1294,8 @@ absl::Status Refused(const absl::Status& st, const std::string& yaml_name, const
 
 absl::StatusOr<KeepalivedImport> ImportKeepalived(absl::string_view text,
                                                   const std::string& file_name) {
+  // Its strings go into the xlb YAML, which holds only UTF-8.
+  if (absl::Status utf8 = config::CheckUtf8(text, file_name); !utf8.ok()) return utf8;
   absl::StatusOr<std::vector<Statement>> statements = ParseKeepalivedSyntax(text, file_name);
   if (!statements.ok()) return statements.status();
   Importer importer(file_name);

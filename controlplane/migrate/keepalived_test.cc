@@ -242,6 +242,12 @@ TEST_F(DirectorFile, NotesWhatIsNotCarriedOverWithItsLine) {
 
 // ---- syntax ----
 
+TEST(KeepalivedSyntax, NotUtf8) {
+  // Would be written to the YAML as U+FFFD and read back different (an
+  // internal error before; found by tests/fuzz/keepalived.cc).
+  EXPECT_TRUE(Fails("vrrp_instance VI_1 {\n  interface eth\xff\n}\n", "k.conf:2: not UTF-8 text (column 16)"));
+}
+
 TEST(KeepalivedSyntax, CommentsQuotesAndBraces) {
   // '#' inside a word does not start a comment: keepalived reads "51#x" too.
   EXPECT_TRUE(Fails("vrrp_instance VI_1 {\n  virtual_router_id 51#x\n}\n",

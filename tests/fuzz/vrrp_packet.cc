@@ -1,5 +1,4 @@
-// libFuzzer target for the VRRP decoders (scripts/fuzz_vrrp.sh builds and
-// runs it; not part of CI). Input: one mode byte, then
+// libFuzzer target: the VRRP advert decoders. Input: one mode byte, then
 //   mode 0/1: an IPv4 packet from the IP header on (DecodeIpv4Packet);
 //   mode 2/3: 16 bytes IPv6 source, 16 destination, 1 hop limit, then the
 //             VRRP payload (DecodeIpv6Payload).
