@@ -99,7 +99,7 @@ absl::Status Daemon::Init() {
   if (!cfg.ok()) return cfg.status();
   dataplane::ProgramOptions po;
   po.pin_dir = options_.pin_dir;
-  po.syn_flood_rate = options_.syn_flood_rate;
+  po.flood_rate = options_.flood_rate;
   auto program = dataplane::Program::Load(po);
   if (!program.ok()) return program.status();
   program_ = std::move(*program);

@@ -34,7 +34,7 @@ struct Options {
   bool detach_on_exit = false;  // else the program and maps stay: traffic goes on
   int vrrp_realtime_priority = kDefaultVrrpRealtimePriority;  // SCHED_RR of the VRRP thread; 0: none
   bool vrrp_realtime_required = false;  // else a priority that cannot be set is a warning
-  uint32_t syn_flood_rate = XLB_SYN_FLOOD_RATE_DEFAULT;  // dataplane::ProgramOptions
+  uint32_t flood_rate = XLB_FLOOD_RATE_DEFAULT;  // dataplane::ProgramOptions
 };
 
 class Daemon : public api::Operations {

@@ -163,7 +163,7 @@ int Main() {
   // Every SYN of dr_new_flow makes its entry, as a new connection's does:
   // the SYN flood rule (bpf/flood.h) would stop that after the first
   // 100000 of a second and measure another path.
-  options.syn_flood_rate = 0;
+  options.flood_rate = 0;
   auto prog = Check(dataplane::Program::Load(options), "load the xlb program");
   FakeResolver resolver;
   Check(AddSandboxInterfaces(prog->maps()), "redirect targets");
