@@ -160,6 +160,7 @@ int Main() {
   dataplane::ProgramOptions options;
   options.pin_dir = "";
   options.conn_table_size = FLAGS_conn_table_size;
+  options.nat_reply_table_size = FLAGS_conn_table_size;  // one reply entry per NAT flow
   // Every SYN of dr_new_flow makes its entry, as a new connection's does:
   // the SYN flood rule (bpf/flood.h) would stop that after the first
   // 100000 of a second and measure another path.

@@ -65,6 +65,7 @@ class PacketTest : public ::testing::Test {
     dataplane::ProgramOptions o;
     o.pin_dir = pin_dir;
     o.conn_table_size = 4096;
+    o.nat_reply_table_size = 4096;
     o.persist_table_size = 1024;
     o.flood_rate = flood_rate;
     auto p = dataplane::Program::Load(o);
