@@ -85,8 +85,8 @@ struct {
 } conn_table SEC(".maps");
 
 /* The reply halves of NAT flows (real -> client), apart from conn_table so
- * that its entries stay small (struct xlb_conn). The loader gives it
- * conn_table's size: each NAT flow has one entry in each. */
+ * that its entries stay small (struct xlb_conn). Its size is the loader's
+ * (by default conn_table's: each NAT flow has one entry in each). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, XLB_CONN_TABLE_DEFAULT);

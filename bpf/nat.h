@@ -66,23 +66,28 @@ static __always_inline void nat_rewrite(struct packet *p, void *data_end, int to
 	*check = csum_apply(*check, delta);
 }
 
-/* The reply entry of a new NAT flow: real -> client, carrying the VIP. */
-static __always_inline void nat_insert_reply(const struct packet *p, const struct xlb_conn *fwd,
-					     const struct xlb_real *real, __be16 rport)
+/* The key of a NAT flow's reply entry: real -> client. */
+static __always_inline void nat_reply_key(struct xlb_flow_key *key, const struct packet *p,
+					  const struct xlb_real *real, __be16 rport)
 {
-	struct xlb_flow_key key = {};
-	key.src[0] = real->addr[0];
-	key.src[1] = real->addr[1];
-	key.src[2] = real->addr[2];
-	key.src[3] = real->addr[3];
-	key.dst[0] = p->flow.src[0];
-	key.dst[1] = p->flow.src[1];
-	key.dst[2] = p->flow.src[2];
-	key.dst[3] = p->flow.src[3];
-	key.sport = rport;
-	key.dport = p->flow.sport;
-	key.proto = p->flow.proto;
-	key.family = p->flow.family;
+	key->src[0] = real->addr[0];
+	key->src[1] = real->addr[1];
+	key->src[2] = real->addr[2];
+	key->src[3] = real->addr[3];
+	key->dst[0] = p->flow.src[0];
+	key->dst[1] = p->flow.src[1];
+	key->dst[2] = p->flow.src[2];
+	key->dst[3] = p->flow.src[3];
+	key->sport = rport;
+	key->dport = p->flow.sport;
+	key->proto = p->flow.proto;
+	key->family = p->flow.family;
+}
+
+/* The reply entry of a NAT flow, carrying the VIP. */
+static __always_inline void nat_insert_reply(const struct packet *p, const struct xlb_conn *fwd,
+					     const struct xlb_flow_key *key)
+{
 	struct xlb_nat_reply reply = {};
 	reply.conn = *fwd;
 	reply.conn.flags = fwd->flags & XLB_CONN_F_CLOSING;
@@ -91,7 +96,22 @@ static __always_inline void nat_insert_reply(const struct packet *p, const struc
 	reply.vip[1] = p->flow.dst[1];
 	reply.vip[2] = p->flow.dst[2];
 	reply.vip[3] = p->flow.dst[3];
-	bpf_map_update_elem(&nat_replies, &key, &reply, BPF_ANY);
+	if (bpf_map_update_elem(&nat_replies, key, &reply, BPF_ANY) != 0)
+		count_global(XLB_STAT_NAT_REPLY_INSERT_FAILED);
+}
+
+/* A NAT flow's packet toward its real: its reply entry, which the LRU may
+ * have evicted on its own (the two tables age apart), is made again, so the
+ * flow's replies are translated from its next packet on. */
+static __always_inline void nat_keep_reply(const struct packet *p, const struct xlb_conn *fwd,
+					   const struct xlb_real *real, __be16 rport)
+{
+	struct xlb_flow_key key = {};
+	nat_reply_key(&key, p, real, rport);
+	if (bpf_map_lookup_elem(&nat_replies, &key))
+		return;
+	nat_insert_reply(p, fwd, &key);
+	count_global(XLB_STAT_NAT_REPLY_RESTORED);
 }
 
 /* From a NAT real's service port, yet matching no flow. */

@@ -7,6 +7,7 @@
 #include "maps.h"
 #include "hash.h"
 #include "parse.h"
+#include "stats.h"
 
 #define NSEC_PER_SEC 1000000000ull
 /* Refresh a shared entry's timestamp at most this often: writing it on every
@@ -89,10 +90,11 @@ static __always_inline void conn_touch(struct xlb_conn *conn, __u8 tcp_flags, __
 }
 
 /* Connection-table hit: the real the flow already uses, or NULL when the
- * flow is unknown, expired, or its service or real is gone. */
+ * flow is unknown, expired, or its service or real is gone. *entry is the
+ * table entry of a hit. */
 static __always_inline struct xlb_real *conn_lookup(const struct packet *p, __u64 now,
 						    __u32 *real_id, __u32 *service_id,
-						    __u32 *conn_flags)
+						    __u32 *conn_flags, struct xlb_conn **entry)
 {
 	struct xlb_conn *conn = bpf_map_lookup_elem(&conn_table, &p->flow);
 	if (!conn || !conn_alive(conn, now))
@@ -104,6 +106,7 @@ static __always_inline struct xlb_real *conn_lookup(const struct packet *p, __u6
 	*real_id = conn->real_id;
 	*service_id = conn->service_id;
 	*conn_flags = conn->flags;
+	*entry = conn;
 	return real;
 }
 
@@ -175,9 +178,12 @@ static __always_inline struct xlb_real *select_new(const struct packet *p,
 	real = bpf_map_lookup_elem(&reals, &id);
 	if (!real)
 		return NULL;
-	if (record && (svc->flags & XLB_SVC_F_PERSIST)) {
+	if (svc->flags & XLB_SVC_F_PERSIST) {
 		struct xlb_persist pe = {.real_id = id, .real_gen = real->gen, .last_seen_ns = now};
-		bpf_map_update_elem(&persist_table, &pkey, &pe, BPF_ANY);
+		if (!record)
+			count_global(XLB_STAT_PERSIST_UNRECORDED);
+		else if (bpf_map_update_elem(&persist_table, &pkey, &pe, BPF_ANY) != 0)
+			count_global(XLB_STAT_PERSIST_INSERT_FAILED);
 	}
 	*real_id = id;
 	return real;

@@ -44,7 +44,8 @@ static __always_inline int handle_icmp(struct xdp_md *ctx, const struct packet *
 		return pass_up();
 	__u64 now = bpf_ktime_get_coarse_ns();
 	__u32 real_id = 0, service_id = 0, conn_flags = 0;
-	struct xlb_real *real = conn_lookup(&quoted, now, &real_id, &service_id, &conn_flags);
+	struct xlb_conn *entry;
+	struct xlb_real *real = conn_lookup(&quoted, now, &real_id, &service_id, &conn_flags, &entry);
 	if (!real) {
 		/* Not in the table: the real Maglev gives the flow. */
 		struct xlb_service *svc = lookup_service(&quoted.flow);
@@ -69,11 +70,12 @@ static __always_inline int handle_flow(struct xdp_md *ctx, struct packet *p, __u
 	__u32 real_id = 0, service_id = 0, conn_flags = 0;
 	int new_flow = 0;
 	struct xlb_real *real = NULL;
+	struct xlb_conn *entry = NULL;
 	/* A SYN opens a new connection: it re-selects even over an old entry
 	 * (a reused client port must not stick to a drained real). */
 	int syn = (p->tcp_flags & (XLB_TCP_SYN | XLB_TCP_ACK)) == XLB_TCP_SYN;
 	if (!syn)
-		real = conn_lookup(p, now, &real_id, &service_id, &conn_flags);
+		real = conn_lookup(p, now, &real_id, &service_id, &conn_flags, &entry);
 	if (real) {
 		count_global(XLB_STAT_CONN_HIT);
 	} else {
@@ -81,8 +83,13 @@ static __always_inline int handle_flow(struct xdp_md *ctx, struct packet *p, __u
 		if (!svc)
 			return pass_up();
 		count_global(XLB_STAT_CONN_MISS);
-		/* Under a SYN flood a DR SYN makes no entry (bpf/flood.h). */
-		int record = !syn || (svc->flags & XLB_SVC_F_NAT) || !syn_flood(now);
+		/* Past the flood rate a new flow makes no entry (bpf/flood.h). */
+		int record = !flood(now);
+		if (!record && (svc->flags & XLB_SVC_F_NAT)) {
+			count_global(XLB_STAT_NAT_FLOOD_DROPPED);
+			count_global(XLB_STAT_DROPPED);
+			return XDP_DROP;
+		}
 		real = select_new(p, svc, now, &real_id, record);
 		if (!real) {
 			count_global(XLB_STAT_NO_REAL);
@@ -92,24 +99,34 @@ static __always_inline int handle_flow(struct xdp_md *ctx, struct packet *p, __u
 		if (record) {
 			struct xlb_conn conn = {};
 			conn_fill(&conn, p, svc, real_id, real->gen, now);
-			bpf_map_update_elem(&conn_table, &p->flow, &conn, BPF_ANY);
-			if (conn.flags & XLB_CONN_F_NAT)
-				nat_insert_reply(p, &conn, real, real->port ? real->port : p->flow.dport);
+			if (bpf_map_update_elem(&conn_table, &p->flow, &conn, BPF_ANY) != 0)
+				count_global(XLB_STAT_CONN_INSERT_FAILED);
+			if (conn.flags & XLB_CONN_F_NAT) {
+				struct xlb_flow_key rkey = {};
+				nat_reply_key(&rkey, p, real, real->port ? real->port : p->flow.dport);
+				nat_insert_reply(p, &conn, &rkey);
+			}
 			conn_flags = conn.flags;
 		} else {
 			/* An entry of an earlier connection on this client port
 			 * would send the handshake's ACK to that connection's
 			 * real: gone, the ACK is placed as this SYN was. */
-			struct xlb_conn *old = bpf_map_lookup_elem(&conn_table, &p->flow);
-			if (old && (old->real_id != real_id || old->real_gen != real->gen))
-				bpf_map_delete_elem(&conn_table, &p->flow);
-			count_global(XLB_STAT_SYN_UNRECORDED);
+			if (syn) {
+				struct xlb_conn *old = bpf_map_lookup_elem(&conn_table, &p->flow);
+				if (old && (old->real_id != real_id || old->real_gen != real->gen))
+					bpf_map_delete_elem(&conn_table, &p->flow);
+			}
+			count_global(XLB_STAT_FLOW_UNRECORDED);
 		}
 		service_id = svc->id;
-		new_flow = record; /* an unrecorded SYN's connection counts at its ACK */
+		new_flow = record; /* an unrecorded flow counts when it is recorded */
 	}
-	if (conn_flags & XLB_CONN_F_NAT)
-		nat_rewrite(p, (void *)(long)ctx->data_end, 1, real->addr, real->port ? real->port : p->flow.dport);
+	if (conn_flags & XLB_CONN_F_NAT) {
+		__be16 rport = real->port ? real->port : p->flow.dport;
+		if (entry)
+			nat_keep_reply(p, entry, real, rport);
+		nat_rewrite(p, (void *)(long)ctx->data_end, 1, real->addr, rport);
+	}
 	int verdict = forward_to_real(ctx, &p->flow, real);
 	if (verdict == XDP_TX || verdict == XDP_REDIRECT) {
 		count_traffic(&service_stats, service_id, bytes, new_flow);
@@ -143,6 +160,44 @@ static __always_inline int handle_nat_reply(struct xdp_md *ctx, struct packet *p
 	return send_to(ctx, &nh);
 }
 
+/* VRRP (RFC 5798 5.1.1.3): a valid advert has TTL (hop limit) 255, which
+ * no router forwards, and is never fragmented (its largest, 255 IPv6
+ * addresses, is 4088 bytes; speakers send far fewer). Anything else is
+ * off-link or junk: dropped here, before the kernel reassembles it or queues
+ * it to the speaker's socket, so a flood of it costs the speaker nothing. */
+#define XLB_IPPROTO_VRRP 112
+
+static __always_inline int hostile_vrrp(const struct packet *p, int parsed, void *data_end)
+{
+	if (p->flow.family == XLB_FAMILY_V4) {
+		struct iphdr *ip = p->l3;
+		if ((void *)(ip + 1) > data_end || ip->protocol != XLB_IPPROTO_VRRP)
+			return 0;
+		return parsed == PARSE_FRAGMENT || ip->ttl != 255;
+	}
+	struct ipv6hdr *ip6 = p->l3;
+	if ((void *)(ip6 + 1) > data_end)
+		return 0;
+	if (ip6->nexthdr == XLB_IPV6_FRAGMENT) {
+		__u8 *next = (__u8 *)(ip6 + 1); /* the fragment header's next header */
+		return (void *)(next + 1) <= data_end && *next == XLB_IPPROTO_VRRP;
+	}
+	return ip6->nexthdr == XLB_IPPROTO_VRRP && ip6->hop_limit != 255;
+}
+
+/* Not xlb's to forward: up to the kernel, but for VRRP that cannot be valid.
+ * Only packets xlb does not forward come here: the VIP flow path pays
+ * nothing for this. */
+static __always_inline int not_forwarded(const struct packet *p, int parsed, void *data_end)
+{
+	if ((parsed == PARSE_OTHER || parsed == PARSE_FRAGMENT) && p->l3 &&
+	    hostile_vrrp(p, parsed, data_end)) {
+		count_global(XLB_STAT_VRRP_DROPPED);
+		return XDP_DROP;
+	}
+	return pass_up();
+}
+
 SEC("xdp")
 int xlb_xdp(struct xdp_md *ctx)
 {
@@ -156,10 +211,10 @@ int xlb_xdp(struct xdp_md *ctx)
 		return XDP_DROP;
 	}
 	if (parsed == PARSE_OTHER)
-		return pass_up();
+		return not_forwarded(&p, parsed, data_end);
 	int to_vip = maybe_in(&vip_filter, p.flow.dst);
 	if (!to_vip && !(parsed == PARSE_FLOW && maybe_in(&nat_real_filter, p.flow.src)))
-		return pass_up();
+		return not_forwarded(&p, parsed, data_end);
 	/* Checked only for what xlb may forward (the filters said so): other
 	 * traffic goes up unchanged whatever its MAC, and pays no lookup.
 	 * The kernel drops another host's frame; xlb must not forward it

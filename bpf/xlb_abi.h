@@ -25,9 +25,10 @@
 #define XLB_MAGLEV_MAX_SIZE 1048573    /* largest prime below 2^20 */
 #define XLB_CONN_TABLE_DEFAULT 262144  /* connection-table entries (LRU) */
 #define XLB_PERSIST_TABLE_DEFAULT 65536
-/* SYNs per CPU and second past which a SYN for a direct-routing service
- * makes no connection-table entry (bpf/flood.h); Katran's is 125000. */
-#define XLB_SYN_FLOOD_RATE_DEFAULT 100000
+/* New table entries (flows) per CPU and second past which a new flow makes
+ * none: direct routing forwards it without one, NAT drops it (bpf/flood.h);
+ * Katran's SYN rate is 125000. */
+#define XLB_FLOOD_RATE_DEFAULT 100000
 
 /* Two Maglev tables per service (double buffering): the outer map slot of
  * service s, buffer b (0 or 1) is s * 2 + b. */
@@ -258,7 +259,14 @@ enum xlb_global_stat {
 	XLB_STAT_NAT_REPLY,       /* replies from reals rewritten to come from the VIP */
 	XLB_STAT_NAT_UNMATCHED,   /* from a NAT real's port, matching no flow: passed up */
 	XLB_STAT_NOT_OURS,        /* for a VIP (or from a NAT real) but another host's MAC: passed up */
-	XLB_STAT_SYN_UNRECORDED,  /* SYNs forwarded without an entry: past the SYN flood rate */
+	XLB_STAT_FLOW_UNRECORDED, /* new DR flows forwarded without an entry: past the flood rate */
+	XLB_STAT_NAT_FLOOD_DROPPED,   /* new NAT flows dropped: past the flood rate */
+	XLB_STAT_PERSIST_UNRECORDED,  /* persistence choices not recorded: past the flood rate */
+	XLB_STAT_CONN_INSERT_FAILED,  /* bpf_map_update_elem failed, per table */
+	XLB_STAT_NAT_REPLY_INSERT_FAILED,
+	XLB_STAT_PERSIST_INSERT_FAILED,
+	XLB_STAT_NAT_REPLY_RESTORED,  /* a NAT flow's evicted reply entry made again */
+	XLB_STAT_VRRP_DROPPED,    /* VRRP (protocol 112) fragments or TTL != 255: dropped */
 	XLB_STAT__COUNT,
 };
 

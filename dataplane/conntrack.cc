@@ -16,14 +16,14 @@ namespace xlb::dataplane {
 static_assert(sizeof(xlb_flow_key) + sizeof(xlb_conn) == 80,
               "a connection-table element should stay two cache lines (bpf/xlb_abi.h)");
 
-// Visits the entries of a flow-keyed hash map, read in batches of keys and
-// values: one system call per few thousand entries, where walking the keys
-// one at a time (two calls an entry) took half a second on a full table,
-// with xlbd's loop waiting. `visit` returns false to stop.
-template <typename Value, typename Visit>
+// Visits the entries of a hash map, read in batches of keys and values: one
+// system call per few thousand entries, where walking the keys one at a time
+// (two calls an entry) took half a second on a full table, with xlbd's loop
+// waiting. `visit` returns false to stop.
+template <typename Value, typename Key = xlb_flow_key, typename Visit>
 static absl::Status ForEachEntry(const MapFd& map, Visit visit) {
   constexpr uint32_t kBatch = 4096;
-  std::vector<xlb_flow_key> keys(kBatch);
+  std::vector<Key> keys(kBatch);
   std::vector<Value> values(kBatch);
   uint32_t token = 0;  // a hash map's batch position: a bucket index
   for (bool first = true;; first = false) {
@@ -82,10 +82,10 @@ absl::StatusOr<std::vector<Connection>> ListConnections(const Maps& maps, size_t
   return out;
 }
 
-template <typename Value>
+template <typename Value, typename Key = xlb_flow_key>
 static absl::StatusOr<size_t> CountEntries(const MapFd& map) {
   size_t n = 0;
-  auto st = ForEachEntry<Value>(map, [&n](const xlb_flow_key&, const Value&) {
+  auto st = ForEachEntry<Value, Key>(map, [&n](const Key&, const Value&) {
     ++n;
     return true;
   });
@@ -99,6 +99,40 @@ absl::StatusOr<size_t> CountConnections(const Maps& maps) {
   auto replies = CountEntries<xlb_nat_reply>(maps.nat_replies);
   if (!replies.ok()) return replies.status();
   return *flows + *replies;
+}
+
+absl::StatusOr<std::vector<TableStats>> ReadTableStats(const Maps& maps,
+                                                       const GlobalCounters& counters) {
+  auto capacity = [](const MapFd& map) -> absl::StatusOr<uint32_t> {
+    bpf_map_info info = {};
+    uint32_t len = sizeof(info);
+    if (bpf_obj_get_info_by_fd(map.fd(), &info, &len) != 0)
+      return absl::ErrnoToStatus(errno, absl::StrCat("inspect map ", map.name()));
+    return info.max_entries;
+  };
+  std::vector<TableStats> out(3);
+  out[0].name = "connections";
+  out[1].name = "nat_replies";
+  out[2].name = "persistence";
+  absl::StatusOr<size_t> entries[] = {CountEntries<xlb_conn>(maps.conn_table),
+                                      CountEntries<xlb_nat_reply>(maps.nat_replies),
+                                      CountEntries<xlb_persist, xlb_persist_key>(maps.persist_table)};
+  const MapFd* maps_of[] = {&maps.conn_table, &maps.nat_replies, &maps.persist_table};
+  for (int i = 0; i < 3; ++i) {
+    if (!entries[i].ok()) return entries[i].status();
+    auto cap = capacity(*maps_of[i]);
+    if (!cap.ok()) return cap.status();
+    out[i].entries = *entries[i];
+    out[i].capacity = *cap;
+  }
+  // A NAT flow dropped past the rate made neither of its two entries.
+  out[0].insert_failures = counters[XLB_STAT_CONN_INSERT_FAILED];
+  out[0].unrecorded = counters[XLB_STAT_FLOW_UNRECORDED] + counters[XLB_STAT_NAT_FLOOD_DROPPED];
+  out[1].insert_failures = counters[XLB_STAT_NAT_REPLY_INSERT_FAILED];
+  out[1].unrecorded = counters[XLB_STAT_NAT_FLOOD_DROPPED];
+  out[2].insert_failures = counters[XLB_STAT_PERSIST_INSERT_FAILED];
+  out[2].unrecorded = counters[XLB_STAT_PERSIST_UNRECORDED];
+  return out;
 }
 
 }  // namespace xlb::dataplane

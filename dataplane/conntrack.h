@@ -3,12 +3,14 @@
 #define XLB_DATAPLANE_CONNTRACK_H_
 
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "dataplane/address.h"
 #include "dataplane/maps.h"
 #include "dataplane/service.h"
+#include "dataplane/stats.h"
 
 namespace xlb::dataplane {
 
@@ -30,6 +32,23 @@ absl::StatusOr<std::vector<Connection>> ListConnections(const Maps& maps, size_t
 // Entries in the connection table and the NAT reply table (both halves of
 // NAT flows count, as when they shared one table).
 absl::StatusOr<size_t> CountConnections(const Maps& maps);
+
+// One of the program's flow tables (LRU hashes), for status and metrics.
+struct TableStats {
+  std::string name;          // "connections", "nat_replies", "persistence" (config keys)
+  uint32_t capacity = 0;     // the map's max_entries
+  size_t entries = 0;        // entries now (counted in batches)
+  // bpf_map_update_elem failures (the kernel could not get an element).
+  uint64_t insert_failures = 0;
+  // Entries a new flow did not make past the flood rate (bpf/flood.h).
+  uint64_t unrecorded = 0;
+};
+
+// The connection, NAT reply and persistence tables, with the counters of
+// `counters` (ReadGlobalCounters) that belong to each. How many entries the
+// LRU evicted is not known: the kernel counts none (see README).
+absl::StatusOr<std::vector<TableStats>> ReadTableStats(const Maps& maps,
+                                                       const GlobalCounters& counters);
 
 }  // namespace xlb::dataplane
 

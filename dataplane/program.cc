@@ -187,9 +187,9 @@ absl::StatusOr<std::unique_ptr<Program>> Program::Load(const ProgramOptions& opt
   if (!p->skel_) return absl::ErrnoToStatus(errno, "open the xlb BPF object");
 
   bpf_map__set_max_entries(p->skel_->maps.conn_table, options.conn_table_size);
-  bpf_map__set_max_entries(p->skel_->maps.nat_replies, options.conn_table_size);
+  bpf_map__set_max_entries(p->skel_->maps.nat_replies, options.nat_reply_table_size);
   bpf_map__set_max_entries(p->skel_->maps.persist_table, options.persist_table_size);
-  p->skel_->rodata->xlb_syn_flood_rate = options.syn_flood_rate;
+  p->skel_->rodata->xlb_flood_rate = options.flood_rate;
   struct bpf_map* m;
   std::set<std::string> repin;  // pins to replace by this instance's maps
   if (!options.pin_dir.empty()) {

@@ -19,12 +19,15 @@ struct ProgramOptions {
   // Maps are pinned here; maps already pinned here are adopted (their
   // contents, connection table included, are kept). Empty: no pinning.
   std::string pin_dir = kDefaultPinDir;
-  // Entries of the connection table, and of the NAT reply table beside it.
+  // Entries of the connection table, of the NAT reply table (one per NAT
+  // flow, as in the connection table) and of the persistence table.
   uint32_t conn_table_size = XLB_CONN_TABLE_DEFAULT;
+  uint32_t nat_reply_table_size = XLB_CONN_TABLE_DEFAULT;
   uint32_t persist_table_size = XLB_PERSIST_TABLE_DEFAULT;
-  // SYNs per CPU and second past which a direct-routing SYN makes no
-  // connection-table entry (bpf/flood.h); 0: every SYN makes one.
-  uint32_t syn_flood_rate = XLB_SYN_FLOOD_RATE_DEFAULT;
+  // New flows per CPU and second past which a new flow makes no table entry
+  // (direct routing: forwarded without one; NAT: dropped), bpf/flood.h; 0: no
+  // limit.
+  uint32_t flood_rate = XLB_FLOOD_RATE_DEFAULT;
 };
 
 enum class AttachMode {

@@ -19,7 +19,14 @@ absl::string_view GlobalStatName(int stat) {
     case XLB_STAT_NAT_REPLY: return "nat_reply";
     case XLB_STAT_NAT_UNMATCHED: return "nat_unmatched";
     case XLB_STAT_NOT_OURS: return "not_ours";
-    case XLB_STAT_SYN_UNRECORDED: return "syn_unrecorded";
+    case XLB_STAT_FLOW_UNRECORDED: return "flow_unrecorded";
+    case XLB_STAT_NAT_FLOOD_DROPPED: return "nat_flood_dropped";
+    case XLB_STAT_PERSIST_UNRECORDED: return "persist_unrecorded";
+    case XLB_STAT_CONN_INSERT_FAILED: return "conn_insert_failed";
+    case XLB_STAT_NAT_REPLY_INSERT_FAILED: return "nat_reply_insert_failed";
+    case XLB_STAT_PERSIST_INSERT_FAILED: return "persist_insert_failed";
+    case XLB_STAT_NAT_REPLY_RESTORED: return "nat_reply_restored";
+    case XLB_STAT_VRRP_DROPPED: return "vrrp_dropped";
     case XLB_STAT__COUNT: break;
   }
   return "unknown";

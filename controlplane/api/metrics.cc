@@ -60,6 +60,21 @@ std::string RenderMetrics(const StatusView& status, const std::vector<ServiceVie
     Add(global, absl::StrCat("reason=\"", dataplane::GlobalStatName(i), "\""), status.counters[i]);
   Family conns{"xlb_conn_table_entries", "gauge", "Entries in the connection table.", ""};
   Add(conns, "", status.conn_table_entries);
+  Family table_capacity{"xlb_table_capacity", "gauge", "Entries the flow table holds at most.", ""};
+  Family table_entries{"xlb_table_entries", "gauge", "Entries in the flow table now.", ""};
+  Family table_failures{"xlb_table_insert_failures_total", "counter",
+                        "Inserts into the flow table that failed.", ""};
+  Family table_unrecorded{"xlb_table_unrecorded_total", "counter",
+                          "Entries not made past the flood rate (DR flows forwarded without "
+                          "one, NAT flows dropped).",
+                          ""};
+  for (const auto& t : status.tables) {
+    const std::string l = absl::StrCat("table=\"", t.name, "\"");
+    Add(table_capacity, l, t.capacity);
+    Add(table_entries, l, t.entries);
+    Add(table_failures, l, t.insert_failures);
+    Add(table_unrecorded, l, t.unrecorded);
+  }
 
   Family vrrp_state{"xlb_vrrp_state", "gauge",
                     "VRRP state: 0 initialize, 1 backup, 2 master, 3 fault.", ""};
@@ -97,6 +112,7 @@ std::string RenderMetrics(const StatusView& status, const std::vector<ServiceVie
   std::string out;
   for (const Family* f : {&svc_packets, &svc_bytes, &svc_conns, &real_packets, &real_bytes,
                           &real_conns, &real_up, &real_weight, &real_cfg, &global, &conns,
+                          &table_capacity, &table_entries, &table_failures, &table_unrecorded,
                           &vrrp_state, &vrrp_master, &vrrp_priority, &vrrp_sent, &vrrp_received,
                           &vrrp_dropped, &vrrp_changes, &vrrp_late})
     absl::StrAppend(&out, "# HELP ", f->name, " ", f->help, "\n# TYPE ", f->name, " ", f->type,

@@ -43,6 +43,7 @@ struct StatusView {
   size_t services = 0, reals = 0, reals_down = 0;
   dataplane::GlobalCounters counters{};
   uint64_t conn_table_entries = 0;
+  std::vector<dataplane::TableStats> tables;  // connections, nat_replies, persistence
 };
 
 // Changes a real: its weight, or drained (weight 0).

@@ -191,6 +191,13 @@ HttpResponse Get(Operations& ops, const HttpRequest& req) {
     json counters;
     for (int i = 0; i < XLB_STAT__COUNT; ++i)
       counters[std::string(dataplane::GlobalStatName(i))] = s.counters[i];
+    json tables = json::array();
+    for (const auto& t : s.tables)
+      tables.push_back({{"name", t.name},
+                        {"capacity", t.capacity},
+                        {"entries", t.entries},
+                        {"insert_failures", t.insert_failures},
+                        {"unrecorded", t.unrecorded}});
     return Json(200, {{"version", s.version},
                       {"config_file", s.config_file},
                       {"runtime_changes", s.runtime_changes},
@@ -200,6 +207,7 @@ HttpResponse Get(Operations& ops, const HttpRequest& req) {
                       {"reals", s.reals},
                       {"reals_down", s.reals_down},
                       {"conn_table_entries", s.conn_table_entries},
+                      {"tables", tables},
                       {"counters", counters}});
   }
   if (req.path == "/v1/services") {

@@ -171,8 +171,8 @@ TEST(ParseConfig, SameVipPortOtherProtocolIsAnotherService) {
 
 TEST(ParseConfigErrors, UnknownKeys) {
   EXPECT_TRUE(Fails("interfaces: [eth0]\nvrrpp: {}\n",
-                    "xlb.yaml:2: vrrpp: unknown key (expected one of: interfaces, api, services, "
-                    "vrrp)"));
+                    "xlb.yaml:2: vrrpp: unknown key (expected one of: interfaces, api, tables, "
+                    "services, vrrp)"));
   EXPECT_TRUE(
       Fails("interfaces: [eth0]\napi:\n  socket: /x.sock\n  colour: red\n",
             "xlb.yaml:4: api.colour: unknown key (expected one of: socket, metrics, group)"));
@@ -317,6 +317,19 @@ TEST(ParseConfigErrors, Api) {
 }
 
 // ---- missing keys: reported at the line of the map that lacks them ----
+
+TEST(ParseConfigErrors, Tables) {
+  EXPECT_TRUE(Fails("interfaces: [eth0]\ntables:\n  connections: 100\n",
+                    "xlb.yaml:3: tables.connections: 100 is out of range (expected "
+                    "1024..67108864)"));
+  EXPECT_TRUE(Fails("interfaces: [eth0]\ntables:\n  persistence: 67108865\n",
+                    "xlb.yaml:3: tables.persistence: 67108865 is out of range"));
+  EXPECT_TRUE(Fails("interfaces: [eth0]\ntables:\n  nat_replies: lots\n",
+                    "xlb.yaml:3: tables.nat_replies: 'lots' is not a number"));
+  EXPECT_TRUE(Fails("interfaces: [eth0]\ntables:\n  conns: 4096\n",
+                    "xlb.yaml:3: tables.conns: unknown key (expected one of: connections, "
+                    "nat_replies, persistence)"));
+}
 
 TEST(ParseConfigErrors, MissingRequiredKeys) {
   EXPECT_TRUE(Fails("services: []\n",
@@ -712,6 +725,20 @@ vrrp:
     auth: {type: pass, secret: "pass1234"}   # v2 only
     addresses: [198.51.100.11]
 )";
+
+TEST(ParseConfig, Tables) {
+  const Config defaults = Parses("interfaces: [eth0]\n");
+  EXPECT_EQ(defaults.tables.connections, uint32_t{XLB_CONN_TABLE_DEFAULT});
+  EXPECT_EQ(defaults.tables.nat_replies, uint32_t{XLB_CONN_TABLE_DEFAULT});
+  EXPECT_EQ(defaults.tables.persistence, uint32_t{XLB_PERSIST_TABLE_DEFAULT});
+  const Config c =
+      Parses("interfaces: [eth0]\ntables: {connections: 1048576, nat_replies: 4096}\n");
+  EXPECT_EQ(c.tables.connections, 1048576u);
+  EXPECT_EQ(c.tables.nat_replies, 4096u);
+  EXPECT_EQ(c.tables.persistence, uint32_t{XLB_PERSIST_TABLE_DEFAULT});
+  ExpectRoundTrip(c);
+  ExpectRoundTrip(Parses("interfaces: [eth0]\ntables: {persistence: 2048}\n"));
+}
 
 TEST(ParseVrrp, IssueExample) {
   Config c = Parses(kVrrpIssueExample);

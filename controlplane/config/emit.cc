@@ -174,6 +174,14 @@ std::string ToYaml(const Config& config) {
   out << YAML::Key << "metrics" << YAML::Value << config.api.metrics;
   out << YAML::Key << "group" << YAML::Value << config.api.group;
   out << YAML::EndMap;
+  // Only when set: most files keep the default sizes.
+  if (!(config.tables == TablesConfig{})) {
+    out << YAML::Key << "tables" << YAML::Value << YAML::BeginMap;
+    out << YAML::Key << "connections" << YAML::Value << config.tables.connections;
+    out << YAML::Key << "nat_replies" << YAML::Value << config.tables.nat_replies;
+    out << YAML::Key << "persistence" << YAML::Value << config.tables.persistence;
+    out << YAML::EndMap;
+  }
   out << YAML::Key << "services" << YAML::Value;
   if (config.services.empty()) out << YAML::Flow;
   out << YAML::BeginSeq;

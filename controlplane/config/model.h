@@ -119,9 +119,23 @@ struct VrrpInstance {
   bool operator==(const VrrpInstance&) const = default;
 };
 
+// Entries of the data plane's flow tables (LRU hashes). Read when xlbd
+// starts: maps pinned with other sizes are refused (the operator removes the
+// pins, which resets the tables), and a change on reload waits for a restart.
+struct TablesConfig {
+  static constexpr uint32_t kMin = 1024;
+  static constexpr uint32_t kMax = 1u << 26;  // 64 Mi entries: ~8 GiB of connections
+  uint32_t connections = XLB_CONN_TABLE_DEFAULT;
+  uint32_t nat_replies = XLB_CONN_TABLE_DEFAULT;  // one per NAT flow
+  uint32_t persistence = XLB_PERSIST_TABLE_DEFAULT;
+
+  bool operator==(const TablesConfig&) const = default;
+};
+
 struct Config {
   std::vector<std::string> interfaces;  // where the XDP program runs
   ApiConfig api;
+  TablesConfig tables;
   std::vector<ServiceConfig> services;
   std::vector<VrrpInstance> vrrp;
 

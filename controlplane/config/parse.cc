@@ -158,6 +158,7 @@ class Parser {
 
   std::vector<std::string> ParseInterfaces(const Field& f) const;
   ApiConfig ParseApi(const Field& f) const;
+  TablesConfig ParseTables(const Field& f) const;
   ServiceConfig ParseService(const Field& f) const;
   void ParsePersistence(const Field& f, dataplane::Service& s) const;
   void ParseTimeouts(const Field& f, dataplane::ServiceOptions& o) const;
@@ -794,12 +795,24 @@ VrrpTrack Parser::ParseVrrpTrack(const Field& f, const Config& config) const {
   return t;
 }
 
+TablesConfig Parser::ParseTables(const Field& f) const {
+  Map m = ReadMap(f, {"connections", "nat_replies", "persistence"});
+  TablesConfig t;
+  for (auto [key, size] : {std::pair{"connections", &t.connections},
+                           std::pair{"nat_replies", &t.nat_replies},
+                           std::pair{"persistence", &t.persistence}})
+    if (const Field* n = m.Get(key))
+      *size = static_cast<uint32_t>(Number(*n, TablesConfig::kMin, TablesConfig::kMax));
+  return t;
+}
+
 Config Parser::Parse(const YAML::Node& root) {
-  Map m = ReadMap(Field{root, "", 1}, {"interfaces", "api", "services", "vrrp"});
+  Map m = ReadMap(Field{root, "", 1}, {"interfaces", "api", "tables", "services", "vrrp"});
   Config config;
   config.interfaces =
       ParseInterfaces(Require(m, "interfaces", "a list of interface names, e.g. [eth0]"));
   if (const Field* a = m.Get("api")) config.api = ParseApi(*a);
+  if (const Field* t = m.Get("tables")) config.tables = ParseTables(*t);
   if (const Field* services = m.Get("services")) config.services = ParseServices(*services);
   // After the services, which tracks refer to.
   if (const Field* v = m.Get("vrrp")) config.vrrp = ParseVrrp(*v, config);

@@ -53,6 +53,7 @@ const char* DropCounterName(DecodeError error) {
     case DecodeError::kWrongVrid: return "wrong_vrid";
     case DecodeError::kBadAuth: return "bad_auth";
     case DecodeError::kBadInterval: return "bad_interval";
+    case DecodeError::kTooLong: return "too_long";
     case DecodeError::kNone:
     case DecodeError::kCount: break;
   }

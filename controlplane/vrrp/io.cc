@@ -1,6 +1,7 @@
 #include "controlplane/vrrp/io.h"
 
 #include <arpa/inet.h>
+#include <linux/filter.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
@@ -8,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <utility>
 
@@ -21,14 +23,47 @@ using dataplane::IpAddress;
 
 constexpr size_t kMaxPacket = 8192;  // 20 + 8 + 255 * 16 fits
 
+absl::Status Errno(int err, const std::string& where, absl::string_view what) {
+  return absl::ErrnoToStatus(err, absl::StrCat(where, ": ", what));
+}
+
+// The largest datagram that can be an advert: 255 addresses, with (IPv4)
+// the longest IP header and VRRPv2's authentication data.
+constexpr size_t kMaxAdvertIpv4 = 60 + kHeaderLen + 255 * 4 + kAuthDataLen;
+constexpr size_t kMaxAdvertIpv6Payload = kHeaderLen + 255 * 16;
+static_assert(kMaxAdvertIpv4 <= kMaxPacket && kMaxAdvertIpv6Payload <= kMaxPacket);
+
+// A classic BPF socket filter that lets through only what may be an advert:
+// TTL (hop limit) 255 (RFC 5798 5.1.1.3: nothing from off-link) and no
+// longer than the largest advert. The rest (a flood of big or off-link
+// datagrams from anywhere) is dropped by the kernel before it is queued, so
+// it costs the speaker no wake-up, no read and no receive-buffer space that
+// adverts need. SKF_NET_OFF reaches the IP header for both families (an
+// IPv6 raw socket's data starts after it). A reassembled datagram carries
+// its whole length in the header, so one that was fragmented is caught by
+// its length (the XDP program drops fragments before that).
+absl::Status AttachAdvertFilter(int fd, bool v4, const std::string& where) {
+  const uint32_t ttl_at = v4 ? 8 : 7;           // iphdr.ttl / ipv6hdr.hop_limit
+  const uint32_t length_at = v4 ? 2 : 4;        // tot_len / payload_len
+  const uint32_t max_length = v4 ? kMaxAdvertIpv4 : kMaxAdvertIpv6Payload;
+  sock_filter code[] = {
+      BPF_STMT(BPF_LD | BPF_B | BPF_ABS, static_cast<uint32_t>(SKF_NET_OFF) + ttl_at),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kVrrpTtl, 0, 3),
+      BPF_STMT(BPF_LD | BPF_H | BPF_ABS, static_cast<uint32_t>(SKF_NET_OFF) + length_at),
+      BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, max_length, 1, 0),
+      BPF_STMT(BPF_RET | BPF_K, 0x40000),  // the whole datagram
+      BPF_STMT(BPF_RET | BPF_K, 0),        // dropped
+  };
+  sock_fprog prog = {static_cast<unsigned short>(sizeof(code) / sizeof(code[0])), code};
+  if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) != 0)
+    return Errno(errno, where, "SO_ATTACH_FILTER");
+  return absl::OkStatus();
+}
+
 IpAddress FromBytes(Family family, const void* bytes) {
   uint32_t words[4] = {};
   std::memcpy(words, bytes, family == Family::kV4 ? 4 : 16);
   return IpAddress::FromWords(family, words);
-}
-
-absl::Status Errno(int err, const std::string& where, absl::string_view what) {
-  return absl::ErrnoToStatus(err, absl::StrCat(where, ": ", what));
 }
 
 absl::Status SetInt(int fd, int level, int name, int value, const std::string& where,
@@ -61,6 +96,7 @@ absl::StatusOr<std::unique_ptr<Channel>> Channel::Open(asio::io_context& io,
   if (fd < 0) return Errno(errno, where, "socket");
   // From here the Channel owns fd, so every early return closes it.
   std::unique_ptr<Channel> channel(new Channel(io, options, ifindex, fd));
+  if (auto st = AttachAdvertFilter(fd, v4, where); !st.ok()) return st;
 
   if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, options.ifname.c_str(),
                  options.ifname.size()) != 0)
@@ -191,9 +227,10 @@ absl::StatusOr<Received> Channel::ReadOne() {
       return absl::UnavailableError(absl::StrCat(Where(), ": nothing to read"));
     return Errno(errno, Where(), "receive");
   }
-  if (msg.msg_flags & MSG_TRUNC)
-    return absl::OutOfRangeError(absl::StrCat(Where(), ": packet over ", kMaxPacket, " bytes"));
-  r.data.resize(static_cast<size_t>(n));
+  // Longer than any advert (the socket filter lets none through; this is
+  // the second line): handed on, marked, to be counted as a drop.
+  r.truncated = msg.msg_flags & MSG_TRUNC;
+  r.data.resize(std::min(static_cast<size_t>(n), r.data.size()));
   if (options_.family == Family::kV4) {
     // The raw socket hands over the header as it was on the wire.
     if (r.data.size() >= kIpv4HeaderLen) {

@@ -21,6 +21,8 @@
 //   payload, with src from recvmsg's name, dst from IPV6_PKTINFO and the hop
 //   limit from IPV6_HOPLIMIT: decode with DecodeIpv6Payload.
 //
+// A socket filter lets through only TTL (hop limit) 255 and datagrams no
+// longer than the largest advert: off-link floods are dropped by the kernel.
 // Both bind to the interface (SO_BINDTODEVICE), join 224.0.0.18 / ff02::12
 // on it (unless join_multicast is false: unicast peers) and switch off
 // multicast loopback, so a channel does not hear its own adverts. Adverts
@@ -67,6 +69,9 @@ struct Received {
   std::string data;
   IpInfo ip;        // src, dst, TTL/hop limit (IPv4: read from the header)
   int ifindex = 0;  // where it arrived (always the channel's interface)
+  // Longer than the receive buffer: `data` holds its start only. Never an
+  // advert; the caller counts it as dropped (DecodeError::kTooLong).
+  bool truncated = false;
 };
 
 class Channel {

@@ -77,6 +77,7 @@ absl::string_view DecodeErrorName(DecodeError error) {
     case DecodeError::kWrongVrid: return "unknown VRID";
     case DecodeError::kBadAuth: return "auth mismatch";
     case DecodeError::kBadInterval: return "bad interval";
+    case DecodeError::kTooLong: return "too long";
     case DecodeError::kCount: break;
   }
   return "unknown error";

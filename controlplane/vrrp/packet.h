@@ -76,6 +76,7 @@ enum class DecodeError : uint8_t {
   kWrongVrid,         // a VRID we do not run
   kBadAuth,           // v2 auth type or secret differs from ours
   kBadInterval,       // v2 interval differs from ours (RFC 3768 7.1), or 0
+  kTooLong,           // longer than any advert (the receive buffer): truncated
   kCount,             // number of values, for counter arrays
 };
 

@@ -250,7 +250,11 @@ void Speaker::Receive(const std::shared_ptr<Slot>& slot) {
 
 void Speaker::Dispatch(Slot& slot, const Received& packet) {
   const bool v4 = slot.channel->family() == Family::kV4;
-  DecodeResult r = v4 ? DecodeIpv4Packet(packet.data) : DecodeIpv6Payload(packet.data, packet.ip);
+  DecodeResult r;
+  if (packet.truncated)
+    r.error = DecodeError::kTooLong;  // counted below, like any malformed advert
+  else
+    r = v4 ? DecodeIpv4Packet(packet.data) : DecodeIpv6Payload(packet.data, packet.ip);
   // The VRID byte, when the packet is long enough to have one, tells whose
   // error a malformed advert is.
   std::optional<uint8_t> vrid;

@@ -78,7 +78,22 @@ std::string Status(const json& s) {
       "\n", "interfaces: ", absl::StrJoin(s.value("interfaces", std::vector<std::string>{}), " "),
       "\n", "services: ", s.value("services", 0), ", reals: ", s.value("reals", 0), " (",
       s.value("reals_down", 0), " down)\n",
-      "connection table: ", s.value("conn_table_entries", 0), " entries\n", "packets:");
+      "connection table: ", s.value("conn_table_entries", 0), " entries\n");
+  if (s.contains("tables")) {
+    absl::StrAppend(&out, "tables:\n");
+    for (const auto& t : s["tables"]) {
+      const double capacity = t.value("capacity", 0);
+      const double entries = t.value("entries", 0);
+      absl::StrAppend(
+          &out, absl::StrFormat("  %s: %d/%d (%.1f%%), %d failed inserts, %d not recorded (flood)\n",
+                                t.value("name", ""), t.value("entries", uint64_t{0}),
+                                t.value("capacity", uint64_t{0}),
+                                capacity > 0 ? 100 * entries / capacity : 0.0,
+                                t.value("insert_failures", uint64_t{0}),
+                                t.value("unrecorded", uint64_t{0})));
+    }
+  }
+  absl::StrAppend(&out, "packets:");
   for (const auto& [k, v] : s["counters"].items()) absl::StrAppend(&out, " ", k, "=", v.dump());
   return out + "\n";
 }

@@ -107,9 +107,13 @@ absl::Status Daemon::Init() {
   if (!cfg.ok()) return cfg.status();
   dataplane::ProgramOptions po;
   po.pin_dir = options_.pin_dir;
-  po.syn_flood_rate = options_.syn_flood_rate;
+  po.flood_rate = options_.flood_rate;
+  po.conn_table_size = cfg->tables.connections;
+  po.nat_reply_table_size = cfg->tables.nat_replies;
+  po.persist_table_size = cfg->tables.persistence;
   auto program = dataplane::Program::Load(po);
   if (!program.ok()) return program.status();
+  loaded_tables_ = cfg->tables;
   program_ = std::move(*program);
   // The maps are the record of what the data plane does now: adopting them
   // keeps every flow of a daemon that was killed.
@@ -212,6 +216,12 @@ absl::Status Daemon::Adopt(const config::Config& cfg) {
   if (!(file_config_.api == cfg.api) && api_)
     LOG(WARNING) << "api settings changed in " << options_.config_path
                  << "; they take effect when xlbd restarts";
+  if (!(cfg.tables == loaded_tables_) && !(cfg.tables == file_config_.tables))
+    LOG(WARNING) << "table sizes changed in " << options_.config_path << " (connections "
+                 << cfg.tables.connections << ", nat_replies " << cfg.tables.nat_replies
+                 << ", persistence " << cfg.tables.persistence
+                 << "); they take effect when xlbd restarts with its pins removed (the tables "
+                    "pinned now keep their sizes, and their flows, until then)";
   file_config_ = cfg;
   runtime_changes_ = false;
   return absl::OkStatus();
@@ -361,7 +371,13 @@ api::StatusView Daemon::Status() {
   for (const auto& svc : services_) s.reals += svc.reals.size();
   for (const auto& [id, down] : down_) s.reals_down += down;
   if (auto g = dataplane::ReadGlobalCounters(program_->maps()); g.ok()) s.counters = *g;
-  if (auto n = dataplane::CountConnections(program_->maps()); n.ok()) s.conn_table_entries = *n;
+  if (auto t = dataplane::ReadTableStats(program_->maps(), s.counters); t.ok()) {
+    s.tables = *t;
+    // Both halves of NAT flows, as when they shared one table.
+    s.conn_table_entries = s.tables[0].entries + s.tables[1].entries;
+  } else {
+    LOG_EVERY_N(WARNING, 100) << "status: " << t.status();
+  }
   return s;
 }
 

@@ -34,7 +34,7 @@ struct Options {
   bool detach_on_exit = false;  // else the program and maps stay: traffic goes on
   int vrrp_realtime_priority = kDefaultVrrpRealtimePriority;  // SCHED_RR of the VRRP thread; 0: none
   bool vrrp_realtime_required = false;  // else a priority that cannot be set is a warning
-  uint32_t syn_flood_rate = XLB_SYN_FLOOD_RATE_DEFAULT;  // dataplane::ProgramOptions
+  uint32_t flood_rate = XLB_FLOOD_RATE_DEFAULT;  // dataplane::ProgramOptions
 };
 
 class Daemon : public api::Operations {
@@ -88,6 +88,7 @@ class Daemon : public api::Operations {
   Options options_;
   std::chrono::system_clock::time_point started_ = std::chrono::system_clock::now();
   config::Config file_config_;                    // as last read from the file
+  config::TablesConfig loaded_tables_;            // the sizes the program was loaded with
   std::vector<config::ServiceConfig> services_;   // running: file + runtime changes
   bool runtime_changes_ = false;
   std::vector<std::string> interfaces_;           // attached

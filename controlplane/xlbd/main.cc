@@ -23,10 +23,11 @@ DEFINE_int32(realtime_priority, xlb::xlbd::kDefaultVrrpRealtimePriority,
              "vrrp_rt_priority); the rest of xlbd keeps the normal scheduler. When the default "
              "cannot be set (no CAP_SYS_NICE, a container without real-time budget) xlbd warns "
              "and goes on; a value given here must be set or xlbd does not start");
-DEFINE_int64(syn_flood_rate, XLB_SYN_FLOOD_RATE_DEFAULT,
-             "SYNs per CPU and second past which a SYN for a direct-routing service makes no "
-             "connection-table entry (its connection is recorded at its next packet); 0: every "
-             "SYN makes one");
+DEFINE_int64(syn_flood_rate, XLB_FLOOD_RATE_DEFAULT,
+             "new flows (SYNs, first packets of unknown flows, UDP) per CPU and second past which "
+             "a new flow makes no table entry: a direct-routing one is forwarded without (and "
+             "recorded at a later packet), a NAT one is dropped and counted; 0: no limit (the "
+             "name is kept from when it covered SYNs only)");
 DEFINE_bool(detach_on_exit, false,
             "on SIGTERM, detach the XDP program and remove the pinned maps (by default they "
             "stay, and traffic keeps flowing until a new xlbd adopts them)");
@@ -82,7 +83,7 @@ int main(int argc, char** argv) {
   }
   if (FLAGS_syn_flood_rate < 0 || FLAGS_syn_flood_rate > 1000000000) {
     std::cerr << "xlbd: --syn-flood-rate " << FLAGS_syn_flood_rate
-              << " is out of range (0..1000000000 SYNs per CPU and second; 0: no limit)\n";
+              << " is out of range (0..1000000000 new flows per CPU and second; 0: no limit)\n";
     return 2;
   }
 
@@ -104,7 +105,7 @@ int main(int argc, char** argv) {
   options.pin_dir = FLAGS_pin_dir;
   options.detach_on_exit = FLAGS_detach_on_exit;
   options.vrrp_realtime_priority = FLAGS_realtime_priority;
-  options.syn_flood_rate = static_cast<uint32_t>(FLAGS_syn_flood_rate);
+  options.flood_rate = static_cast<uint32_t>(FLAGS_syn_flood_rate);
   options.vrrp_realtime_required =
       !gflags::GetCommandLineFlagInfoOrDie("realtime_priority").is_default;
   auto daemon = xlb::xlbd::Daemon::Start(io, options);

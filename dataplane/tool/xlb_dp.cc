@@ -82,7 +82,7 @@ absl::Status Attach(Session& s, Args& a) {
     } else if (w == "--syn-flood-rate") {
       auto n = Number(w, a.next());
       if (!n.ok()) return n.status();
-      o.syn_flood_rate = *n;
+      o.flood_rate = *n;
     } else {
       ifs.push_back(w);
     }

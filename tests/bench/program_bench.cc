@@ -160,10 +160,11 @@ int Main() {
   dataplane::ProgramOptions options;
   options.pin_dir = "";
   options.conn_table_size = FLAGS_conn_table_size;
+  options.nat_reply_table_size = FLAGS_conn_table_size;  // one reply entry per NAT flow
   // Every SYN of dr_new_flow makes its entry, as a new connection's does:
   // the SYN flood rule (bpf/flood.h) would stop that after the first
   // 100000 of a second and measure another path.
-  options.syn_flood_rate = 0;
+  options.flood_rate = 0;
   auto prog = Check(dataplane::Program::Load(options), "load the xlb program");
   FakeResolver resolver;
   Check(AddSandboxInterfaces(prog->maps()), "redirect targets");

@@ -97,6 +97,48 @@ recv_check v4-other-vrid v4 -- --src 192.0.2.1 --dst 224.0.0.18 --vrid 52 -- \
 recv_check v2-auth v4 -- --src 192.0.2.1 --dst 224.0.0.18 --vrid 53 --version 2 --auth secret --int-cs 100 -- \
   '^ok .*ttl=255 version=2 vrid=53 .*auth_type=1 auth=secret'
 
+# The socket filter: an off-link advert (TTL/hop limit 1) and a datagram
+# longer than any advert (5000 bytes, fragmented on the wire) never reach the
+# reader; the valid advert sent after them is the first thing it reads.
+cat >"$TMP/hostile.py" <<'EOF'
+import socket, sys
+fam, dst, ifname = sys.argv[1], sys.argv[2], sys.argv[3]
+advert = bytes([0x31, 51, 200, 1, 0, 100, 0, 0]) + bytes(4 if fam == "v4" else 16)
+if fam == "v4":
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 112)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, ifname.encode())
+    s.setsockopt(socket.IPPROTO_IP, 10, 0)  # IP_MTU_DISCOVER: IP_PMTUDISC_DONT, fragment
+    to = (dst, 0)
+    def ttl(n):
+        s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, n)
+else:
+    s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, 112)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, ifname.encode())
+    to = (dst, 0, 0, socket.if_nametoindex(ifname))
+    def ttl(n):
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, n)
+ttl(1)
+s.sendto(advert, to)
+ttl(255)
+s.sendto(advert + bytes(5000), to)
+EOF
+filter_check() {  # filter_check FAMILY GROUP SRC VIP
+  local out="$TMP/filter-$1.out"
+  : >"$out"
+  B timeout 10 "$IO_PROBE" recv "$IFB" "$1" --count 1 --timeout-ms 3000 >"$out" 2>&1 &
+  local pid=$!
+  PIDS+=("$pid")
+  for _ in $(seq 100); do grep -q listening "$out" && break; sleep 0.05; done
+  A timeout 5 /usr/bin/python3 "$TMP/hostile.py" "$1" "$2" "$IFA"
+  A "$IO_PROBE" send "$IFA" "$1" --src "$3" --dst "$2" --vrid 51 --vip "$4" >/dev/null
+  wait "$pid" || true
+  if [[ $(grep -Em1 '^(ok|drop)' "$out") == "ok src=$3 dst=$2 ttl=255 "* ]]; then
+    ok "$1 socket filter: TTL-1 and oversized datagrams not read, the advert is"
+  else bad "$1 socket filter: the reader got: $(tr '\n' '|' <"$out")"; fi
+}
+filter_check v4 224.0.0.18 192.0.2.1 203.0.113.51
+filter_check v6 ff02::12 "$LLA" 2001:db8:51::51
+
 # Addresses: add with a label, see it in `ip addr`, remove (twice).
 LABEL="${IFA}:v51"; LABEL=${LABEL:0:15}
 A "$IO_PROBE" addr add "$IFA" 203.0.113.51/32 "$LABEL" >/dev/null

@@ -20,6 +20,7 @@ write_config() {  # write_config [EXTRA_SERVICE_YAML]
   cat >"$CONF" <<YAML
 interfaces: [d0, d1]
 api: {socket: $SOCK, metrics: "127.0.0.1:9470"}
+tables: {connections: ${CONN_TABLE_SIZE:-131072}}
 services:
   - name: web
     vip: $LAB_VIP4
@@ -170,7 +171,7 @@ check "(6) counters continue ($before -> $after packets)" test "$after" -gt "$be
 cp "$CONF" "$LAB_RUN/good.yaml"
 sed -i 's/interval: 200ms, timeout: 100ms, rise: 2/interval: 5x, timeout: 100ms, rise: 2/' "$CONF"
 check "(7) --check-config fails naming file, line and field" \
-  fails_with 1 "^$CONF:11: services\[0\]\.health\.interval: '5x' is not a duration" \
+  fails_with 1 "^$CONF:12: services\[0\]\.health\.interval: '5x' is not a duration" \
   ip netns exec "$D" "$LAB_BUILD/controlplane/xlbd" --check-config "$CONF"
 check "(7) --check-config accepts the good file" \
   ip netns exec "$D" "$LAB_BUILD/controlplane/xlbd" --check-config "$LAB_RUN/good.yaml"
@@ -200,9 +201,24 @@ check "xlbctl list --rate measures rates" bash -c "ip netns exec '$D' '$LAB_BUIL
 metrics=$(ip netns exec "$D" curl -sf 127.0.0.1:9470/metrics || true)
 check "metrics: per-real counters and health" \
   grep -q "xlb_real_health{vip=\"$LAB_VIP4\",port=\"80\",protocol=\"tcp\",real=\"203.0.113.11\",real_port=\"80\"} 1" <<<"$metrics"
+check "metrics: the configured connection table size and its fill" \
+  grep -q '^xlb_table_capacity{table="connections"} 131072$' <<<"$metrics"
+check "metrics: the persistence table's failed inserts" \
+  grep -q '^xlb_table_insert_failures_total{table="persistence"} 0$' <<<"$metrics"
+check "xlbctl status shows each table's fill" \
+  grep -Eq '^  connections: [1-9][0-9]*/131072 \([0-9.]+%\), 0 failed inserts, 0 not recorded \(flood\)$' \
+  <<<"$(xlbctl status)"
+write_config
+sed -i 's/connections: 131072/connections: 65536/' "$CONF"
+kill -HUP "$XLBD_PID"
+check "a changed table size is logged as taking effect at restart" \
+  lab_wait_for 5 "table size warning" grep -q "table sizes changed .*take effect when xlbd restarts" "$XLBD_LOG"
 
 kill -TERM "$XLBD_PID"
 wait "$XLBD_PID" || true
 out=$(lab_client connect --target "$LAB_VIP4:80" --count 50 || true)
 check "after SIGTERM the program stays and forwards" passed_all "$out" connect 50
+check "a table pinned with another size is refused, saying what to do" \
+  fails_with 1 "pinned map .*/conn_table has max entries 131072 but this xlb wants 65536 .*remove $LAB_PINS to start afresh" \
+  ip netns exec "$D" "$LAB_BUILD/controlplane/xlbd" --config "$CONF" --pin-dir "$LAB_PINS"
 lab_checks_done "lab xlbd" || { echo "--- xlbd log"; tail -40 "$XLBD_LOG"; exit 1; }

@@ -70,6 +70,7 @@ const std::vector<Case>& Cases() {
        [] {
          return F("198.51.100.1", "224.0.0.18", kVrrp, 0, [](Frame& f) {
            f.raw_l4 = std::string("\x31\x33\x96\x01\x00\x64\x00\x00\xc0\x00\x02\x0a", 12);
+           f.ttl = 255;  // as sent; anything else is dropped (vrrp_test.cc)
          });
        },
        XDP_PASS, 0, XLB_STAT_PASSED},

@@ -121,6 +121,27 @@ TEST_F(NatTest, MidFlowPacketsAndFinAreTranslatedBothWays) {
   EXPECT_EQ((*conns)[0].real_port, 8080);
 }
 
+TEST_F(NatTest, AnEvictedReplyEntryIsMadeAgainByTheFlowsNextPacket) {
+  Exchange x = Make("198.51.100.2", "192.0.2.20", "203.0.113.21", kTcp, 40005, 80, 8080);
+  ExpectExchange(x);
+  // The LRU evicts the reply half alone (the two tables age apart).
+  xlb_flow_key key;
+  auto first = prog_->maps().nat_replies.NextKey(nullptr, &key);
+  ASSERT_TRUE(first.ok() && *first);
+  ASSERT_TRUE(prog_->maps().nat_replies.Delete(&key).ok());
+  const uint64_t unmatched = Global(XLB_STAT_NAT_UNMATCHED);
+  EXPECT_STREQ(VerdictName(Run(Build(x.reply)).verdict), "XDP_PASS");
+  EXPECT_EQ(Global(XLB_STAT_NAT_UNMATCHED), unmatched + 1);
+  // The client's next packet hits its connection entry and restores the
+  // reply half, so the reply after it is translated again.
+  for (Frame* f : {&x.request, &x.to_real, &x.reply, &x.to_client}) f->tcp_flags = kAck;
+  const uint64_t restored = Global(XLB_STAT_NAT_REPLY_RESTORED);
+  ExpectExchange(x);
+  EXPECT_EQ(Global(XLB_STAT_NAT_REPLY_RESTORED), restored + 1);
+  ExpectExchange(x);
+  EXPECT_EQ(Global(XLB_STAT_NAT_REPLY_RESTORED), restored + 1) << "restored once, not per packet";
+}
+
 TEST_F(NatTest, UnmatchedReplyIsPassedUpUnchangedAndCounted) {
   Exchange x = Make("198.51.100.2", "192.0.2.20", "203.0.113.21", kTcp, 40004, 80, 8080);
   uint64_t unmatched = Global(XLB_STAT_NAT_UNMATCHED);

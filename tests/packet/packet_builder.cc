@@ -82,7 +82,7 @@ std::string IpPart(const Frame& f) {
     Put16(ip, static_cast<uint16_t>(hlen + l4.size()));
     Put16(ip, 0x1234);  // id
     Put16(ip, f.ipv4_frag);
-    ip.push_back(64);
+    ip.push_back(static_cast<char>(f.ttl));
     ip.push_back(static_cast<char>(f.proto));
     Put16(ip, 0);
     ip.append(f.saddr.bytes());
@@ -108,7 +108,7 @@ std::string IpPart(const Frame& f) {
   Put32(ip, 0x60000000);
   Put16(ip, static_cast<uint16_t>(ext.size() + l4.size()));
   ip.push_back(static_cast<char>(next));
-  ip.push_back(64);
+  ip.push_back(static_cast<char>(f.ttl));
   ip.append(f.saddr.bytes());
   ip.append(f.daddr.bytes());
   return ip + ext + l4;

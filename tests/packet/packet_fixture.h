@@ -59,14 +59,15 @@ class PacketTest : public ::testing::Test {
  protected:
   void SetUp() override { Load(""); }
 
-  void Load(const std::string& pin_dir, uint32_t syn_flood_rate = XLB_SYN_FLOOD_RATE_DEFAULT) {
+  void Load(const std::string& pin_dir, uint32_t flood_rate = XLB_FLOOD_RATE_DEFAULT) {
     table_.reset();
     prog_.reset();
     dataplane::ProgramOptions o;
     o.pin_dir = pin_dir;
     o.conn_table_size = 4096;
+    o.nat_reply_table_size = 4096;
     o.persist_table_size = 1024;
-    o.syn_flood_rate = syn_flood_rate;
+    o.flood_rate = flood_rate;
     auto p = dataplane::Program::Load(o);
     ASSERT_TRUE(p.ok()) << p.status();
     prog_ = std::move(*p);

@@ -1,0 +1,156 @@
+#!/bin/bash
+# VRRP under hostile input from off-link: two xlbd directors (A priority 150,
+# B 100, 100 ms adverts) and an attacker (X) on one bridge. For 6 s X sends
+# B protocol-112 datagrams no advert can be: 9000 bytes (fragmented at MTU
+# 1500; longer than the speaker's receive buffer once reassembled) with TTL
+# 255, and advert-sized ones with TTL 1 (off-link), to the VRRP group and to
+# B's address. Neither director may change state, A keeps the VIP, and B
+# counts the drops (the XDP program's vrrp_dropped).
+# Before the fix a truncated read paused B's receiving 100 ms per datagram:
+# its socket filled with junk, adverts were lost and B took the VIP.
+# Needs root and python3. Everything it creates is removed on exit, also on
+# failure.
+set -euo pipefail
+BUILD=$(cd "${1:?usage: vrrp_hostile_test.sh BUILD_DIR}" && pwd)
+PYTHON=/usr/bin/python3
+[[ -x $PYTHON ]] || { echo "FAIL: $PYTHON is needed to send the attack"; exit 1; }
+source "$(dirname "$0")/../../scripts/lib/lab_checks.sh"
+
+P=vh$(printf '%04x' $((RANDOM % 65536)))$$
+P=${P:0:10}
+A=$P-a B=$P-b X=$P-x S=$P-s
+TMP=$(mktemp -d "/tmp/$P.XXXX")
+PIDS=()
+MOUNTS=()
+
+cleanup() {
+  local pid m ns
+  for pid in "${PIDS[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  for m in "${MOUNTS[@]}"; do umount "$m" 2>/dev/null || true; done
+  for ns in "$A" "$B" "$X" "$S"; do ip netns del "$ns" 2>/dev/null || true; done
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+log() { printf '[%s] %s\n' "$(date +%T.%3N)" "$*"; }
+in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+
+# --- the lab ---------------------------------------------------------------
+for ns in "$A" "$B" "$X" "$S"; do
+  ip netns add "$ns"
+  in_ns "$ns" ip link set lo up
+done
+in_ns "$S" ip link add br0 type bridge
+in_ns "$S" ip link set br0 up
+declare -A ADDR=([$A]=198.51.100.2 [$B]=198.51.100.3 [$X]=198.51.100.66)
+for ns in "$A" "$B" "$X"; do
+  port=p${ns##*-}
+  ip link add eth0 netns "$ns" type veth peer name "$port" netns "$S"
+  in_ns "$S" ip link set "$port" master br0
+  in_ns "$S" ip link set "$port" up
+  in_ns "$ns" ip addr add "${ADDR[$ns]}/24" dev eth0
+  in_ns "$ns" ip link set eth0 mtu 1500 up
+done
+VIP=198.51.100.10
+
+# wait_for SECONDS DESCRIPTION CMD...: polls CMD every 20 ms until it succeeds.
+wait_for() {
+  local limit=$1 what=$2 start now
+  shift 2
+  start=$(date +%s%N)
+  while true; do
+    if "$@" >/dev/null 2>&1; then
+      now=$(date +%s%N)
+      log "  $what after $(((now - start) / 1000000)) ms"
+      return 0
+    fi
+    now=$(date +%s%N)
+    if (((now - start) / 1000000 > limit * 1000)); then
+      log "  $what: not within $limit s"
+      return 1
+    fi
+    sleep 0.02
+  done
+}
+
+has_addr() { in_ns "$1" ip -o addr show dev eth0 | grep -q " $2/"; }
+only_on() { has_addr "$1" "$3" && ! has_addr "$2" "$3"; }  # only_on NS OTHER VIP
+
+start_xlbd() {  # start_xlbd NS PRIORITY
+  local ns=$1 dir=$TMP/$1
+  mkdir -p "$dir/bpf"
+  mount -t bpf bpf "$dir/bpf"
+  MOUNTS+=("$dir/bpf")
+  cat >"$dir/xlb.yaml" <<EOF
+interfaces: [eth0]
+api: {socket: $dir/xlbd.sock, metrics: ""}
+services:
+  - {name: web, vip: 203.0.113.80, port: 80, reals: [{address: 203.0.113.81}]}
+vrrp:
+  - {name: v, interface: eth0, vrid: 70, priority: $2, advert_interval: 100ms,
+     addresses: [$VIP/24]}
+EOF
+  ip netns exec "$ns" "$BUILD/controlplane/xlbd" --config "$dir/xlb.yaml" --pin-dir "$dir/bpf" \
+    --detach-on-exit >>"$dir/xlbd.log" 2>&1 &
+  PIDS+=("$!")
+  wait_for 10 "xlbd in ${ns##*-} answers" xlbctl "$ns" status || {
+    tail -20 "$dir/xlbd.log"
+    return 1
+  }
+}
+xlbctl() { local ns=$1; shift; in_ns "$ns" "$BUILD/controlplane/xlbctl" --socket "$TMP/$ns/xlbd.sock" "$@"; }
+vrrp_field() {  # vrrp_field NS JQ_PATH: of instance v
+  xlbctl "$1" --json vrrp | jq -r ".[] | select(.name == \"v\") | $2"
+}
+state_is() { [[ $(vrrp_field "$1" .state) == "$2" ]]; }
+counter() { xlbctl "$1" --json status | jq -r ".counters.$2 // 0"; }
+
+start_xlbd "$A" 150
+start_xlbd "$B" 100
+check "A (150) is master" wait_for 5 "A master" state_is "$A" MASTER
+check "B (100) is backup" wait_for 5 "B backup" state_is "$B" BACKUP
+check "the VIP is on A only" wait_for 5 "VIP on A only" only_on "$A" "$B" "$VIP"
+changes_a=$(vrrp_field "$A" .counters.state_changes)
+changes_b=$(vrrp_field "$B" .counters.state_changes)
+dropped_b=$(counter "$B" vrrp_dropped)
+
+# --- the attack: bounded in time (6 s) and rate (about 400 datagrams/s) ----
+cat >"$TMP/attack.py" <<'EOF'
+import socket, sys, time
+group, target, source, vrid, seconds = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5])
+advert = bytes([0x31, vrid, 255, 1, 0, 10, 0, 0]) + socket.inet_aton("198.51.100.10")
+def raw(ttl, fragment):
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 112)
+    s.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, ttl)
+    s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, ttl)
+    s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(source))
+    if fragment:
+        s.setsockopt(socket.IPPROTO_IP, 10, 0)  # IP_MTU_DISCOVER: IP_PMTUDISC_DONT
+    return s
+big, low = raw(255, True), raw(1, False)
+jumbo = advert + bytes(9000 - 20 - len(advert))
+sent, end = 0, time.monotonic() + seconds
+while time.monotonic() < end:
+    for dst in (group, target):
+        big.sendto(jumbo, (dst, 0))
+        low.sendto(advert, (dst, 0))
+        sent += 2
+    time.sleep(0.01)
+print(sent)
+EOF
+log "attack: 6 s of 9000-byte (fragmented) and TTL-1 protocol-112 datagrams at B"
+sent=$(in_ns "$X" timeout 20 "$PYTHON" "$TMP/attack.py" 224.0.0.18 "${ADDR[$B]}" "${ADDR[$X]}" 70 6)
+log "  $sent datagrams sent"
+check "the attacker sent datagrams" test "${sent:-0}" -gt 1000
+check "B counted the hostile datagrams as dropped" \
+  test "$(counter "$B" vrrp_dropped)" -gt "$((dropped_b + 1000))"
+check "A changed no state during the attack" \
+  test "$(vrrp_field "$A" .counters.state_changes)" = "$changes_a"
+check "B changed no state during the attack" \
+  test "$(vrrp_field "$B" .counters.state_changes)" = "$changes_b"
+check "A is still master" state_is "$A" MASTER
+check "B is still backup" state_is "$B" BACKUP
+check "the VIP is still on A only" only_on "$A" "$B" "$VIP"
+lab_checks_done vrrp_hostile
