@@ -109,6 +109,7 @@ absl::Status Daemon::Init() {
   if (!table.ok()) return table.status();
   table_ = std::move(*table);
   LOG(INFO) << "adopted " << table_->List().size() << " services from " << options_.pin_dir;
+  RecallHealth();
   monitor_ = std::make_unique<health::Monitor>(
       io_, [this](const std::string& id, bool up, const std::string& detail) {
         OnHealthChange(id, up, detail);
@@ -202,7 +203,10 @@ void Daemon::SyncHealth() {
     for (const auto& r : s.reals) {
       std::string id = HealthId(s.service.key, r);
       ids.insert(id);
-      monitor_->Set(id, s.health, r.address, EffectivePort(s.service.key, r));
+      // A new id starts as down_ says (RecallHealth); the monitor then decides.
+      monitor_->Set(id, s.health, r.address, EffectivePort(s.service.key, r),
+                    /*initially_up=*/!down_[id]);
+      down_[id] = !monitor_->Up(id).value_or(true);
     }
   }
   for (const auto& id : monitor_->Ids())
@@ -218,7 +222,10 @@ absl::Status Daemon::Reconcile() {
     reconcile::DesiredService d{s.service, s.reals};
     bool any = false;
     for (auto& r : d.reals) {
-      if (down_[HealthId(s.service.key, r)]) r.weight = 0;
+      if (down_[HealthId(s.service.key, r)]) {
+        r.weight = 0;
+        r.health_down = true;  // recorded in the maps for the next xlbd
+      }
       any |= r.weight > 0;
     }
     up[s.name] = any;
@@ -250,6 +257,20 @@ absl::Status Daemon::Mutate(
   runtime_changes_ = true;
   LOG(INFO) << "runtime change: " << what;
   return absl::OkStatus();
+}
+
+void Daemon::RecallHealth() {
+  size_t n = 0;
+  for (const auto& service : table_->List()) {
+    for (const auto& r : service.reals) {
+      if (!r.spec.health_down) continue;
+      down_[HealthId(service.service.key, r.spec)] = true;
+      ++n;
+    }
+  }
+  if (n > 0)
+    LOG(INFO) << n << " reals were down when the previous xlbd stopped; they stay down until "
+                      "they pass their rise checks";
 }
 
 void Daemon::OnHealthChange(const std::string& id, bool up, const std::string& detail) {

@@ -77,6 +77,10 @@ class Daemon : public api::Operations {
   // data plane accepted it.
   absl::Status Mutate(const std::string& what,
                       const std::function<absl::Status(std::vector<config::ServiceConfig>&)>& change);
+  // Marks the reals the adopted maps record as down (XLB_REAL_F_HEALTH_DOWN)
+  // in down_, so health monitoring starts them down: a restart does not send
+  // traffic to a dead real for fall x interval.
+  void RecallHealth();
   void OnHealthChange(const std::string& id, bool up, const std::string& detail);
   // Next refresh of the reals' next hops: in `retry` while some are unknown
   // (doubling up to the normal period), else after the normal period.
