@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <fstream>
 #include <set>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "controlplane/api/metrics.h"
@@ -29,6 +30,10 @@ constexpr auto kNexthopRefresh = std::chrono::seconds(5);
 // which fails where forwarding is off, and a director holding the VIP would
 // answer them itself.
 constexpr auto kNexthopRetryFirst = std::chrono::milliseconds(100);
+// How long a starting xlbd waits for the kernel to resolve the reals' next
+// hops before it answers the API and VRRP may take VIPs: a real that does
+// not answer ARP/ND must not keep the others from serving.
+constexpr auto kNexthopWaitAtStart = std::chrono::seconds(3);
 
 using dataplane::EffectivePort;
 using dataplane::ServiceKey;
@@ -161,6 +166,7 @@ absl::Status Daemon::Adopt(const config::Config& cfg) {
   services_ = cfg.services;
   SyncHealth();
   absl::Status st = Reconcile();
+  if (st.ok() && !api_) AwaitNexthops();  // starting: before VRRP and the API
   // VRRP last: its instances track the services just written. Configure
   // changes nothing when it fails, so only the services roll back.
   if (st.ok()) st = speaker_->Configure(cfg.vrrp);
@@ -231,6 +237,7 @@ absl::Status Daemon::Reconcile() {
     up[s.name] = any;
     desired.push_back(std::move(d));
   }
+  KeepNexthopsResolved(/*always=*/false);
   auto changes = reconcile::Plan(table_->List(), desired);
   for (const auto& c : changes) VLOG(1) << reconcile::Describe(c);
   if (auto st = reconcile::Apply(changes, *table_); !st.ok()) return st;
@@ -257,6 +264,47 @@ absl::Status Daemon::Mutate(
   runtime_changes_ = true;
   LOG(INFO) << "runtime change: " << what;
   return absl::OkStatus();
+}
+
+void Daemon::KeepNexthopsResolved(bool always) {
+  std::set<dataplane::IpAddress> reals;
+  for (const auto& s : services_)
+    for (const auto& r : s.reals) reals.insert(r.address);
+  if (!always && reals == kept_resolved_) return;
+  auto made = resolver_.KeepResolved({reals.begin(), reals.end()});
+  if (!made.ok()) {
+    LOG(WARNING) << "keeping the reals' next hops resolved: " << made.status()
+                 << "; their next hops are resolved when first asked for";
+    return;
+  }
+  kept_resolved_ = std::move(reals);
+  if (*made > 0) VLOG(1) << *made << " managed neighbour entries made for the reals' next hops";
+}
+
+void Daemon::AwaitNexthops() {
+  const auto deadline = std::chrono::steady_clock::now() + kNexthopWaitAtStart;
+  const auto t0 = std::chrono::steady_clock::now();
+  // Bounded by the deadline: 3 s in steps of 10 ms.
+  while (table_->UnknownNexthops() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (auto st = table_->RefreshNexthops(); !st.ok()) {
+      LOG(WARNING) << "next hop refresh: " << st;
+      break;
+    }
+  }
+  const auto took =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+  if (table_->UnknownNexthops() == 0) {
+    VLOG(1) << "every real's next hop resolved in " << took.count() << " ms";
+    return;
+  }
+  for (const auto& service : table_->List())
+    for (const auto& r : service.reals)
+      if (!r.nexthop)
+        LOG(WARNING) << "real " << r.spec.address.ToString() << " of " << service.service.key.ToString()
+                     << ": next hop not resolved after " << took.count()
+                     << " ms (no ARP/ND answer?); going on, its packets use the kernel's FIB "
+                        "until it is";
 }
 
 void Daemon::RecallHealth() {
@@ -287,6 +335,7 @@ void Daemon::ScheduleNexthopRefresh(std::chrono::milliseconds retry) {
   refresh_timer_.expires_after(unknown ? retry : std::chrono::milliseconds(kNexthopRefresh));
   refresh_timer_.async_wait([this, unknown, retry](std::error_code ec) {
     if (ec) return;
+    if (!unknown) KeepNexthopsResolved(/*always=*/true);  // routes may have changed
     if (auto st = table_->RefreshNexthops(); !st.ok()) LOG(WARNING) << "next hop refresh: " << st;
     ScheduleNexthopRefresh(unknown ? std::min<std::chrono::milliseconds>(retry * 2, kNexthopRefresh)
                                    : kNexthopRetryFirst);
