@@ -373,6 +373,8 @@ void Daemon::Shutdown() {
     for (const auto& i : interfaces_)
       if (auto st = program_->Detach(i); !st.ok()) LOG(ERROR) << st;
     if (auto st = program_->Unpin(); !st.ok()) LOG(ERROR) << st;
+    if (auto st = resolver_.KeepResolved({}); !st.ok())
+      LOG(ERROR) << "removing xlb's neighbour entries: " << st.status();
     LOG(INFO) << "XDP program detached and maps unpinned";
   } else {
     LOG(INFO) << "the XDP program keeps forwarding; a new xlbd adopts its maps";
