@@ -19,7 +19,8 @@ CONF=$LAB_RUN/xlb.yaml
 XLBD_LOG=$LAB_RUN/xlbd.log
 xlbctl() { ip netns exec "$D" "$LAB_BUILD/controlplane/xlbctl" --socket "$SOCK" "$@"; }
 
-# Slow checks (rise 3 x 1 s) so that "up before rise checks passed" shows.
+# Slow checks (rise and fall 3 x 1 s): a real wrongly up after a restart
+# would stay up (and take connections) for 2 s or more.
 cat >"$CONF" <<YAML
 interfaces: [d0, d1]
 api: {socket: $SOCK}
@@ -31,7 +32,7 @@ services:
       - {address: 203.0.113.11}
       - {address: 203.0.113.12}
       - {address: 203.0.113.13, weight: 0}
-    health: {type: http, port: 8008, path: /health, interval: 1s, timeout: 300ms, rise: 3, fall: 1}
+    health: {type: http, port: 8008, path: /health, interval: 1s, timeout: 300ms, rise: 3, fall: 3}
   - name: lost  # its real answers no ARP: it must not hold the start up for long
     vip: 192.0.2.30
     port: 80
@@ -97,7 +98,7 @@ check "(6) the others stay" bash -c "ip -n '$D' neigh show 203.0.113.12 dev d1 |
 
 # ---- (7) Health survives a restart.
 lab_role 2 down
-check "(7) real2 is seen down" lab_wait_for 5 "real2 down" is_health 203.0.113.12 down
+check "(7) real2 is seen down" lab_wait_for 8 "real2 down" is_health 203.0.113.12 down
 check "(7) the drained real3 is up (drained, not down)" is_health 203.0.113.13 up
 kill9_xlbd
 start_xlbd
@@ -118,7 +119,7 @@ check "(7) real2 takes traffic again" test "$(answered_by 100)" = "real1 real2"
 
 # A graceful stop keeps the record too.
 lab_role 1 down
-check "(7) real1 is seen down" lab_wait_for 5 "real1 down" is_health 203.0.113.11 down
+check "(7) real1 is seen down" lab_wait_for 8 "real1 down" is_health 203.0.113.11 down
 kill -TERM "$XLBD_PID"
 wait "$XLBD_PID" 2>/dev/null || true
 start_xlbd
