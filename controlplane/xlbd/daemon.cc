@@ -273,10 +273,14 @@ void Daemon::KeepNexthopsResolved(bool always) {
   if (!always && reals == kept_resolved_) return;
   auto made = resolver_.KeepResolved({reals.begin(), reals.end()});
   if (!made.ok()) {
-    LOG(WARNING) << "keeping the reals' next hops resolved: " << made.status()
-                 << "; their next hops are resolved when first asked for";
+    // Once, not every refresh (e.g. a kernel before 5.16 refuses managed entries).
+    LOG_IF(WARNING, !keep_resolved_failed_)
+        << "keeping the reals' next hops resolved: " << made.status()
+        << "; their next hops are resolved when first asked for";
+    keep_resolved_failed_ = true;
     return;
   }
+  keep_resolved_failed_ = false;
   kept_resolved_ = std::move(reals);
   if (*made > 0) VLOG(1) << *made << " managed neighbour entries made for the reals' next hops";
 }

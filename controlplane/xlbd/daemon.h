@@ -107,6 +107,7 @@ class Daemon : public api::Operations {
   std::unique_ptr<health::Monitor> monitor_;
   std::map<std::string, bool> down_;              // health id -> down
   std::set<dataplane::IpAddress> kept_resolved_;  // reals given to KeepResolved last
+  bool keep_resolved_failed_ = false;             // its last call failed (logged once)
   std::unique_ptr<vrrp::SpeakerThread> speaker_;  // VRRP, on a thread of its own
   std::unique_ptr<api::HttpServer> api_, metrics_;
   asio::steady_timer refresh_timer_;
