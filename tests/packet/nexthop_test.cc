@@ -36,11 +36,13 @@ TEST(KeepResolved, MakesManagedEntriesOfItsOwnAndRemovesThemWhenNoRealNeedsThem)
             0);
   dataplane::NetlinkNexthopResolver resolver;
   // A real on the link, one behind a gateway, one with a static entry, one
-  // without a route.
+  // without a route, one over IPv6.
   auto made = resolver.KeepResolved(
-      {Ip("198.51.100.77"), Ip("192.0.2.200"), Ip("198.51.100.78"), Ip("2001:db8:99::1")});
+      {Ip("198.51.100.77"), Ip("192.0.2.200"), Ip("198.51.100.78"), Ip("2001:db8:99::1"),
+       Ip("2001:db8:1::77")});
   ASSERT_TRUE(made.ok()) << made.status();
-  EXPECT_EQ(*made, 2u);
+  EXPECT_EQ(*made, 3u);
+  EXPECT_TRUE(Has(Neigh("2001:db8:1::77"), "managed")) << Neigh("2001:db8:1::77");
   EXPECT_TRUE(Has(Neigh("198.51.100.77"), "managed")) << Neigh("198.51.100.77");
   EXPECT_TRUE(Has(Neigh("198.51.100.77"), "proto 177")) << Neigh("198.51.100.77");
   EXPECT_TRUE(Has(Neigh("198.51.100.79"), "managed")) << "the gateway's entry";
@@ -63,6 +65,7 @@ TEST(KeepResolved, MakesManagedEntriesOfItsOwnAndRemovesThemWhenNoRealNeedsThem)
   ASSERT_TRUE(made.ok()) << made.status();
   EXPECT_EQ(Neigh("198.51.100.77"), "");
   EXPECT_EQ(Neigh("198.51.100.79"), "");
+  EXPECT_EQ(Neigh("2001:db8:1::77"), "");
   EXPECT_TRUE(Has(Neigh("198.51.100.78"), "PERMANENT"));
   EXPECT_TRUE(Has(Neigh("198.51.100.2"), "PERMANENT")) << "the client's entry";
   EXPECT_EQ(system("ip neigh del 198.51.100.78 dev xlbt0 && ip route del 192.0.2.128/25"), 0);
