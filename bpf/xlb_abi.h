@@ -114,6 +114,11 @@ enum xlb_real_flags {
 	/* Removed from its service: takes no new flows (weight 0); its
 	 * established flows go on until the id is given to another real. */
 	XLB_REAL_F_RETIRED = 1 << 1,
+	/* Health checks found it down: weight is 0 for that reason (weight 0
+	 * without this flag is an operator's drain). Not read by the packet
+	 * path: it is the control plane's record, so a restarted xlbd starts
+	 * this real down until it passes `rise` checks. */
+	XLB_REAL_F_HEALTH_DOWN = 1 << 2,
 };
 
 /* Indexed by real id. A real id belongs to one (service, address, port);

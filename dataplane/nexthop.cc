@@ -12,6 +12,8 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <set>
+#include <string>
 
 #include "absl/strings/str_cat.h"
 
@@ -79,28 +81,58 @@ int OnRoute(const nlmsghdr* nlh, void* data) {
   return MNL_CB_STOP;
 }
 
+// One neighbour entry as the kernel reports it.
 struct NeighAnswer {
+  bool found = false;
   bool usable = false;
+  uint32_t ifindex = 0;
+  uint16_t state = 0;
+  uint8_t protocol = 0;
+  bool managed = false;
+  uint32_t dst[4] = {};  // network order, as IpAddress::FromWords wants
+  size_t dst_len = 0;
   uint8_t mac[6] = {};
 };
 
-int OnNeigh(const nlmsghdr* nlh, void* data) {
-  auto* a = static_cast<NeighAnswer*>(data);
+void ParseNeigh(const nlmsghdr* nlh, NeighAnswer* a) {
   auto* ndm = static_cast<const ndmsg*>(mnl_nlmsg_get_payload(nlh));
   constexpr uint16_t kUsable =
       NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE | NUD_PERMANENT | NUD_NOARP;
-  bool has_mac = false;
+  a->found = true;
+  a->ifindex = ndm->ndm_ifindex;
+  a->state = ndm->ndm_state;
   mnl_attr_parse(
       nlh, sizeof(ndmsg),
       [](const nlattr* attr, void* d) {
-        if (mnl_attr_get_type(attr) == NDA_LLADDR && mnl_attr_get_payload_len(attr) == 6) {
-          std::memcpy(static_cast<uint8_t*>(d), mnl_attr_get_payload(attr), 6);
+        auto* a = static_cast<NeighAnswer*>(d);
+        const uint16_t len = mnl_attr_get_payload_len(attr);
+        switch (mnl_attr_get_type(attr)) {
+          case NDA_LLADDR:
+            if (len == 6) std::memcpy(a->mac, mnl_attr_get_payload(attr), 6);
+            break;
+          case NDA_DST:
+            if (len <= sizeof(a->dst)) {
+              std::memcpy(a->dst, mnl_attr_get_payload(attr), len);
+              a->dst_len = len;
+            }
+            break;
+          case NDA_PROTOCOL:
+            if (len >= 1) a->protocol = mnl_attr_get_u8(attr);
+            break;
+          case NDA_FLAGS_EXT:
+            if (len >= 4) a->managed = mnl_attr_get_u32(attr) & NTF_EXT_MANAGED;
+            break;
         }
         return MNL_CB_OK;
       },
-      a->mac);
+      a);
+  bool has_mac = false;
   for (uint8_t b : a->mac) has_mac |= b != 0;
-  a->usable = (ndm->ndm_state & kUsable) && has_mac;
+  a->usable = (a->state & kUsable) && has_mac;
+}
+
+int OnNeigh(const nlmsghdr* nlh, void* data) {
+  ParseNeigh(nlh, static_cast<NeighAnswer*>(data));
   return MNL_CB_STOP;
 }
 
@@ -203,9 +235,11 @@ absl::StatusOr<std::optional<Nexthop>> NetlinkNexthopResolver::Ask(const IpAddre
                     absl::StrCat("neighbour lookup for real ", address.ToString()));
   if (!st.ok() && !absl::IsNotFound(st)) return st;
 
+  if (!neigh.usable && neigh.managed) return std::nullopt;  // the kernel is on it
   if (!neigh.usable) {
     // Unknown yet: ask the kernel to resolve it (NTF_USE starts ARP/ND
-    // like a packet would), and report "not yet".
+    // like a packet would), and report "not yet". Never on a managed entry:
+    // a request without NTF_EXT_MANAGED would clear it.
     nlh = mnl_nlmsg_put_header(buf);
     nlh->nlmsg_type = RTM_NEWNEIGH;
     nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_ACK;
@@ -228,6 +262,111 @@ absl::StatusOr<std::optional<Nexthop>> NetlinkNexthopResolver::Ask(const IpAddre
   std::memcpy(nh.dmac.data(), neigh.mac, 6);
   nh.smac = *smac;
   return nh;
+}
+
+absl::StatusOr<size_t> NetlinkNexthopResolver::KeepResolved(const std::vector<IpAddress>& reals) {
+  auto sock = OpenRtnl();
+  if (!sock.ok()) return sock.status();
+  // The next hops wanted: (egress interface, the real or its gateway).
+  std::set<std::pair<uint32_t, IpAddress>> wanted;
+  for (const IpAddress& real : std::set<IpAddress>(reals.begin(), reals.end())) {
+    auto route = LookupRoute(sock->get(), real);
+    if (!route.ok()) return route.status();
+    if (route->oif == 0) continue;  // no route: nothing to resolve
+    IpAddress hop = real;
+    if (route->has_gateway) {
+      uint32_t words[4] = {};
+      std::memcpy(words, route->gateway, sizeof(words));
+      hop = IpAddress::FromWords(real.family(), words);
+    }
+    wanted.insert({route->oif, hop});
+  }
+
+  // Every neighbour entry, IPv4 and IPv6.
+  std::vector<NeighAnswer> entries;
+  {
+    char buf[MNL_SOCKET_BUFFER_SIZE];
+    nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
+    nlh->nlmsg_type = RTM_GETNEIGH;
+    nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+    nlh->nlmsg_seq = 1;
+    auto* ndm = static_cast<ndmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ndmsg)));
+    ndm->ndm_family = AF_UNSPEC;
+    if (mnl_socket_sendto(sock->get(), nlh, nlh->nlmsg_len) < 0)
+      return absl::ErrnoToStatus(errno, "list neighbour entries");
+    const unsigned portid = mnl_socket_get_portid(sock->get());
+    int ret = MNL_CB_OK;
+    // Bounded: a datagram holds dozens of entries; a million entries is past any table.
+    for (int i = 0; i < 100000 && ret > MNL_CB_STOP; ++i) {
+      ssize_t n = mnl_socket_recvfrom(sock->get(), buf, sizeof(buf));
+      if (n < 0) return absl::ErrnoToStatus(errno, "list neighbour entries");
+      ret = mnl_cb_run(
+          buf, n, 1, portid,
+          [](const nlmsghdr* nlh, void* d) {
+            NeighAnswer a;
+            ParseNeigh(nlh, &a);
+            if (a.dst_len == 4 || a.dst_len == 16)
+              static_cast<std::vector<NeighAnswer>*>(d)->push_back(a);
+            return MNL_CB_OK;
+          },
+          &entries);
+      if (ret < 0) return absl::ErrnoToStatus(errno, "list neighbour entries");
+    }
+    if (ret != MNL_CB_STOP) return absl::InternalError("list neighbour entries: no end of answer");
+  }
+
+  auto change = [&](uint16_t type, uint16_t flags, uint32_t ifindex, const IpAddress& hop,
+                    const std::string& what) {
+    char buf[MNL_SOCKET_BUFFER_SIZE];
+    nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
+    nlh->nlmsg_type = type;
+    nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
+    auto* ndm = static_cast<ndmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ndmsg)));
+    ndm->ndm_family = hop.is_v4() ? AF_INET : AF_INET6;
+    ndm->ndm_ifindex = ifindex;
+    ndm->ndm_state = NUD_NONE;  // the kernel resolves it (managed)
+    const std::string bytes = hop.bytes();
+    mnl_attr_put(nlh, NDA_DST, bytes.size(), bytes.data());
+    if (type == RTM_NEWNEIGH) {
+      mnl_attr_put_u8(nlh, NDA_PROTOCOL, kNeighbourProtocol);
+      mnl_attr_put_u32(nlh, NDA_FLAGS_EXT, NTF_EXT_MANAGED);
+    }
+    return Request(sock->get(), nlh, [](const nlmsghdr*, void*) { return MNL_CB_STOP; }, nullptr,
+                   what);
+  };
+  auto name = [](uint32_t ifindex, const IpAddress& hop) {
+    char ifname[IF_NAMESIZE] = "?";
+    if_indextoname(ifindex, ifname);
+    return absl::StrCat(hop.ToString(), " dev ", ifname);
+  };
+
+  std::set<std::pair<uint32_t, IpAddress>> present;
+  for (const NeighAnswer& e : entries) {
+    const IpAddress hop = IpAddress::FromWords(e.dst_len == 4 ? Family::kV4 : Family::kV6, e.dst);
+    const std::pair<uint32_t, IpAddress> key{e.ifindex, hop};
+    const bool ours = e.protocol == kNeighbourProtocol;
+    if (ours && !wanted.contains(key)) {
+      auto st = change(RTM_DELNEIGH, 0, e.ifindex, hop,
+                       absl::StrCat("remove the neighbour entry of ", name(e.ifindex, hop)));
+      if (!st.ok() && !absl::IsNotFound(st)) return st;
+      continue;
+    }
+    // Kept as it is: ours, managed by someone, static, or another program's.
+    // A plain entry the kernel learned is made managed (and ours) below.
+    const bool plain = e.protocol == 0 && !e.managed && !(e.state & (NUD_PERMANENT | NUD_NOARP));
+    if (!plain) present.insert(key);
+  }
+  size_t made = 0;
+  for (const auto& [ifindex, hop] : wanted) {
+    if (present.contains({ifindex, hop})) continue;
+    if (auto st = change(RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE, ifindex, hop,
+                         absl::StrCat("make a managed neighbour entry for ", name(ifindex, hop),
+                                      " (kernel 5.16 or later)"));
+        !st.ok())
+      return st;
+    ++made;
+  }
+  return made;
 }
 
 }  // namespace xlb::dataplane

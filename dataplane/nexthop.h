@@ -8,6 +8,7 @@
 #include <map>
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "dataplane/address.h"
@@ -33,6 +34,10 @@ class NexthopResolver {
   virtual absl::StatusOr<uint32_t> EgressInterface(const IpAddress& address) = 0;
 };
 
+// The protocol (originator) of the neighbour entries xlb makes: `ip neigh
+// show proto 177` lists them.
+inline constexpr uint8_t kNeighbourProtocol = 177;
+
 // The MAC address of interface `ifindex` (also used by xlb-pktgen).
 absl::StatusOr<std::array<uint8_t, 6>> InterfaceMac(uint32_t ifindex);
 
@@ -43,6 +48,15 @@ class NetlinkNexthopResolver : public NexthopResolver {
  public:
   absl::StatusOr<std::optional<Nexthop>> Resolve(const IpAddress& address) override;
   absl::StatusOr<uint32_t> EgressInterface(const IpAddress& address) override;
+
+  // Has the kernel resolve the next hop of each of `reals` (the real, or its
+  // gateway, on its egress interface) and keep it resolved: a managed
+  // neighbour entry (NTF_EXT_MANAGED, kernel 5.16+; `ip neigh ... managed`)
+  // marked as xlb's (kNeighbourProtocol). The kernel probes it like a used
+  // entry, so it stays REACHABLE without traffic through the stack. Removes
+  // the entries xlb made that no real needs any more; leaves static entries
+  // and those of other programs alone. Returns how many entries it made.
+  absl::StatusOr<size_t> KeepResolved(const std::vector<IpAddress>& reals);
 
  private:
   absl::StatusOr<std::optional<Nexthop>> Ask(const IpAddress& address);

@@ -70,6 +70,10 @@ struct RealSpec {
   IpAddress address;
   uint16_t port = 0;  // 0: the service's port
   uint32_t weight = 1;
+  // Set only by the reconciler (with weight 0), never from a config: health
+  // checks found the real down. Written to the maps (XLB_REAL_F_HEALTH_DOWN)
+  // so that a restarted xlbd knows.
+  bool health_down = false;
 
   bool operator==(const RealSpec&) const = default;
 };

@@ -205,6 +205,7 @@ absl::Status ServiceTable::AdoptAll() {
       uint16_t port = ntohs(r.port);
       s.spec.port = port == owner->second->service.key.port ? 0 : port;
       s.spec.weight = r.weight;
+      s.spec.health_down = r.flags & XLB_REAL_F_HEALTH_DOWN;
       s.id = id;
       s.gen = r.gen;
       if (r.flags & XLB_REAL_F_NEXTHOP) {
@@ -315,6 +316,7 @@ absl::Status ServiceTable::WriteReal(const Entry& e, const RealState& r, const N
     std::memcpy(v.dmac, nh->dmac.data(), 6);
     std::memcpy(v.smac, nh->smac.data(), 6);
   }
+  if (r.spec.health_down) v.flags |= XLB_REAL_F_HEALTH_DOWN;
   r.spec.address.CopyTo(v.addr);
   v.service_id = e.value.id;
   v.gen = r.gen;
@@ -521,7 +523,7 @@ absl::Status ServiceTable::SetReals(const ServiceKey& key, const std::vector<Rea
     std::optional<Nexthop> resolved = nh.ok() ? *nh : std::nullopt;
     auto old = previous.find(k);
     if (old != previous.end() && old->second.spec.weight == r.spec.weight &&
-        old->second.nexthop == resolved && old->second.id == r.id)
+        old->second.spec.health_down == r.spec.health_down && old->second.nexthop == resolved && old->second.id == r.id)
       continue;
     r.nexthop = resolved;
     if (auto st = WriteReal(e, r, resolved ? &*resolved : nullptr); !st.ok()) return st;

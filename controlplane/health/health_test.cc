@@ -662,6 +662,38 @@ TEST_F(MonitorTest, DownAfterFallUpAfterRise) {
   EXPECT_EQ(transitions_.size(), 2u);
 }
 
+// A real the maps record as down when xlbd restarted starts down: no
+// traffic until `rise` checks pass, not after fall x interval of guessing up.
+TEST_F(MonitorTest, RealStartedDownComesUpOnlyAfterRise) {
+  TestServer server(io_);
+  const std::string id = "web 127.0.0.1:" + std::to_string(server.port());
+  server.Silent();
+  monitor_->Set(id, Check(config::HealthType::kHttp, 30ms, 20ms, /*rise=*/3, /*fall=*/1),
+                Addr("127.0.0.1"), server.port(), /*initially_up=*/false);
+  EXPECT_EQ(monitor_->Up(id), false);
+  EXPECT_FALSE(Get(id).last_ok);
+  EXPECT_TRUE(HasSubstr(Get(id).last_detail, "down when xlbd started"));
+  // Failing checks keep it down without a transition (it was never up).
+  ASSERT_TRUE(RunUntil(io_, [&] { return Get(id).checks >= 2; }));
+  EXPECT_EQ(monitor_->Up(id), false);
+  EXPECT_TRUE(transitions_.empty());
+  // Fixed: up after exactly `rise` passing checks.
+  server.Respond("HTTP/1.0 200 OK\r\n\r\nok");
+  const uint64_t at_fix = Get(id).checks;
+  ASSERT_TRUE(RunUntil(io_, [&] { return !transitions_.empty(); }));
+  EXPECT_TRUE(transitions_[0].up);
+  EXPECT_GE(Get(id).checks - at_fix, 3u);
+  EXPECT_LE(Get(id).checks - at_fix, 4u);  // one probe may have been past accept when fixed
+  // Setting it again (a reload) keeps its state; initially_up is for new reals.
+  monitor_->Set(id, Check(config::HealthType::kHttp, 30ms, 20ms, 3, 1), Addr("127.0.0.1"),
+                server.port(), /*initially_up=*/false);
+  EXPECT_EQ(monitor_->Up(id), true);
+  // Without a check a real is up whatever the record said.
+  monitor_->Set("dns 127.0.0.1:53", config::HealthCheck{}, Addr("127.0.0.1"), 53,
+                /*initially_up=*/false);
+  EXPECT_EQ(monitor_->Up("dns 127.0.0.1:53"), true);
+}
+
 TEST_F(MonitorTest, TransitionSaysWhy) {
   TestServer server(io_);
   server.Respond("HTTP/1.1 503 Service Unavailable\r\n\r\n");

@@ -61,7 +61,8 @@ Monitor::Monitor(asio::io_context& io, TransitionCallback on_change)
 Monitor::~Monitor() = default;
 
 void Monitor::Set(const std::string& id, const config::HealthCheck& check,
-                  const dataplane::IpAddress& address, uint16_t real_port) {
+                  const dataplane::IpAddress& address, uint16_t real_port,
+                  bool initially_up) {
   std::shared_ptr<Real> old;
   if (auto it = reals_.find(id); it != reals_.end()) {
     const Real& r = *it->second;
@@ -70,7 +71,7 @@ void Monitor::Set(const std::string& id, const config::HealthCheck& check,
   }
   const bool none = check.type == config::HealthType::kNone;
   auto real = std::make_shared<Real>(io_, id, check, address, real_port,
-                                     none || old == nullptr || old->state.up());
+                                     none || (old == nullptr ? initially_up : old->state.up()));
   bool came_up = false;
   if (old != nullptr) {
     real->checks = old->checks;
@@ -85,6 +86,9 @@ void Monitor::Set(const std::string& id, const config::HealthCheck& check,
   if (none) {
     real->last_ok = true;
     real->last_detail = "no health check";
+  } else if (old == nullptr && !initially_up) {
+    real->last_ok = false;
+    real->last_detail = "down when xlbd started (recorded in the maps)";
   }
   // Replacing the old Real drops the only strong reference to it: its timer
   // is cancelled and its probe in flight, if any, will be ignored.

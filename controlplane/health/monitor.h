@@ -59,11 +59,13 @@ class Monitor {
   // again with the same check, address and port changes nothing (its state
   // and schedule go on); with anything different, its checking restarts
   // (streak reset), keeping whether it is up so a config reload does not
-  // flap it. A new real starts up. With type kNone nothing runs and the real
-  // is up; if that brings a down real up, on_change is called from within
-  // Set.
+  // flap it. A new real starts up, or down with initially_up false (a real
+  // the maps record as down when xlbd restarted): then it takes `rise`
+  // passing checks, not one, to come up. With type kNone nothing runs and
+  // the real is up; if that brings a down real up, on_change is called from
+  // within Set.
   void Set(const std::string& id, const config::HealthCheck& check,
-           const dataplane::IpAddress& address, uint16_t real_port);
+           const dataplane::IpAddress& address, uint16_t real_port, bool initially_up = true);
   // Stops checking it: no callback about it after this returns, even from a
   // probe still in flight.
   void Remove(const std::string& id);

@@ -10,11 +10,13 @@ namespace {
 
 using RealKey = std::pair<dataplane::IpAddress, uint16_t>;
 
-// Reals compared as a set: by (address, effective port), with their weights.
-std::map<RealKey, uint32_t> RealSet(const dataplane::ServiceKey& key,
-                                    const std::vector<dataplane::RealSpec>& reals) {
-  std::map<RealKey, uint32_t> out;
-  for (const auto& r : reals) out[{r.address, dataplane::EffectivePort(key, r)}] = r.weight;
+// Reals compared as a set: by (address, effective port), with their weights
+// and health (a drained real going down changes no weight, but its record).
+std::map<RealKey, std::pair<uint32_t, bool>> RealSet(const dataplane::ServiceKey& key,
+                                                     const std::vector<dataplane::RealSpec>& reals) {
+  std::map<RealKey, std::pair<uint32_t, bool>> out;
+  for (const auto& r : reals)
+    out[{r.address, dataplane::EffectivePort(key, r)}] = {r.weight, r.health_down};
   return out;
 }
 

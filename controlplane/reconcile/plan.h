@@ -15,7 +15,7 @@
 namespace xlb::reconcile {
 
 // A service as the data plane should have it; reals carry the weights to
-// write (0 for a real that is down).
+// write (0 for a real that is down, with health_down set).
 struct DesiredService {
   dataplane::Service service;
   std::vector<dataplane::RealSpec> reals;

@@ -40,6 +40,19 @@ TEST(PlanTest, EqualStateNeedsNoChange) {
   EXPECT_TRUE(Plan({}, {}).empty());
 }
 
+// The record of health is part of a real: a drained real (weight 0) that
+// goes down changes no weight, but must be written.
+TEST(PlanTest, HealthDownIsAChangeEvenAtWeightZero) {
+  auto current = Current("192.0.2.1:80/tcp", {"203.0.113.1@0", "203.0.113.2"});
+  auto desired = Desired("192.0.2.1:80/tcp", {"203.0.113.1@0", "203.0.113.2"});
+  EXPECT_TRUE(Plan({current}, {desired}).empty());
+  desired.reals[0].health_down = true;
+  EXPECT_EQ(Describe(Plan({current}, {desired})),
+            (std::vector<std::string>{"set the 2 reals of 192.0.2.1:80/tcp"}));
+  current.reals[0].spec.health_down = true;
+  EXPECT_TRUE(Plan({current}, {desired}).empty());
+}
+
 TEST(PlanTest, NewServiceIsDefinedThenGetsItsReals) {
   EXPECT_EQ(Describe(Plan({}, {Desired("192.0.2.1:80/tcp", {"203.0.113.1"})})),
             (std::vector<std::string>{"define service 192.0.2.1:80/tcp",

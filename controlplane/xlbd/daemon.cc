@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <fstream>
 #include <set>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "controlplane/api/metrics.h"
@@ -30,6 +31,10 @@ constexpr auto kNexthopRefresh = std::chrono::seconds(5);
 // which fails where forwarding is off, and a director holding the VIP would
 // answer them itself.
 constexpr auto kNexthopRetryFirst = std::chrono::milliseconds(100);
+// How long a starting xlbd waits for the kernel to resolve the reals' next
+// hops before it answers the API and VRRP may take VIPs: a real that does
+// not answer ARP/ND must not keep the others from serving.
+constexpr auto kNexthopWaitAtStart = std::chrono::seconds(3);
 
 using dataplane::EffectivePort;
 using dataplane::ServiceKey;
@@ -129,6 +134,7 @@ absl::Status Daemon::Init() {
                                                 "plane forwards as before (",
                                                 table_->List().size(), " services adopted from ",
                                                 options_.pin_dir, ")"));
+  RecallHealth();
   monitor_ = std::make_unique<health::Monitor>(
       io_, [this](const std::string& id, bool up, const std::string& detail) {
         OnHealthChange(id, up, detail);
@@ -199,6 +205,7 @@ absl::Status Daemon::Adopt(const config::Config& cfg) {
   services_ = cfg.services;
   SyncHealth();
   absl::Status st = Reconcile();
+  if (st.ok() && !ready_) AwaitNexthops();  // starting: before VRRP and the API
   // VRRP last: its instances track the services just written. Configure
   // changes nothing when it fails, so only the services roll back.
   if (st.ok()) st = speaker_->Configure(cfg.vrrp);
@@ -213,7 +220,7 @@ absl::Status Daemon::Adopt(const config::Config& cfg) {
     (void)Reconcile();
     return st;
   }
-  if (!(file_config_.api == cfg.api) && api_)
+  if (!(file_config_.api == cfg.api) && ready_)
     LOG(WARNING) << "api settings changed in " << options_.config_path
                  << "; they take effect when xlbd restarts";
   if (!(cfg.tables == loaded_tables_) && !(cfg.tables == file_config_.tables))
@@ -252,7 +259,10 @@ void Daemon::SyncHealth() {
     for (const auto& r : s.reals) {
       std::string id = HealthId(s.service.key, r);
       ids.insert(id);
-      monitor_->Set(id, s.health, r.address, EffectivePort(s.service.key, r));
+      // A new id starts as down_ says (RecallHealth); the monitor then decides.
+      monitor_->Set(id, s.health, r.address, EffectivePort(s.service.key, r),
+                    /*initially_up=*/!down_[id]);
+      down_[id] = !monitor_->Up(id).value_or(true);
     }
   }
   for (const auto& id : monitor_->Ids())
@@ -268,12 +278,16 @@ absl::Status Daemon::Reconcile() {
     reconcile::DesiredService d{s.service, s.reals};
     bool any = false;
     for (auto& r : d.reals) {
-      if (down_[HealthId(s.service.key, r)]) r.weight = 0;
+      if (down_[HealthId(s.service.key, r)]) {
+        r.weight = 0;
+        r.health_down = true;  // recorded in the maps for the next xlbd
+      }
       any |= r.weight > 0;
     }
     up[s.name] = any;
     desired.push_back(std::move(d));
   }
+  KeepNexthopsResolved(/*always=*/false);
   auto changes = reconcile::Plan(table_->List(), desired);
   for (const auto& c : changes) VLOG(1) << reconcile::Describe(c);
   if (auto st = reconcile::Apply(changes, *table_); !st.ok()) return st;
@@ -302,6 +316,65 @@ absl::Status Daemon::Mutate(
   return absl::OkStatus();
 }
 
+void Daemon::KeepNexthopsResolved(bool always) {
+  std::set<dataplane::IpAddress> reals;
+  for (const auto& s : services_)
+    for (const auto& r : s.reals) reals.insert(r.address);
+  if (!always && reals == kept_resolved_) return;
+  auto made = resolver_.KeepResolved({reals.begin(), reals.end()});
+  if (!made.ok()) {
+    // Once, not every refresh (e.g. a kernel before 5.16 refuses managed entries).
+    LOG_IF(WARNING, !keep_resolved_failed_)
+        << "keeping the reals' next hops resolved: " << made.status()
+        << "; their next hops are resolved when first asked for";
+    keep_resolved_failed_ = true;
+    return;
+  }
+  keep_resolved_failed_ = false;
+  kept_resolved_ = std::move(reals);
+  if (*made > 0) VLOG(1) << *made << " managed neighbour entries made for the reals' next hops";
+}
+
+void Daemon::AwaitNexthops() {
+  const auto deadline = std::chrono::steady_clock::now() + kNexthopWaitAtStart;
+  const auto t0 = std::chrono::steady_clock::now();
+  // Bounded by the deadline: 3 s in steps of 10 ms.
+  while (table_->UnknownNexthops() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (auto st = table_->RefreshNexthops(); !st.ok()) {
+      LOG(WARNING) << "next hop refresh: " << st;
+      break;
+    }
+  }
+  const auto took =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+  if (table_->UnknownNexthops() == 0) {
+    VLOG(1) << "every real's next hop resolved in " << took.count() << " ms";
+    return;
+  }
+  for (const auto& service : table_->List())
+    for (const auto& r : service.reals)
+      if (!r.nexthop)
+        LOG(WARNING) << "real " << r.spec.address.ToString() << " of " << service.service.key.ToString()
+                     << ": next hop not resolved after " << took.count()
+                     << " ms (no ARP/ND answer?); going on, its packets use the kernel's FIB "
+                        "until it is";
+}
+
+void Daemon::RecallHealth() {
+  size_t n = 0;
+  for (const auto& service : table_->List()) {
+    for (const auto& r : service.reals) {
+      if (!r.spec.health_down) continue;
+      down_[HealthId(service.service.key, r.spec)] = true;
+      ++n;
+    }
+  }
+  if (n > 0)
+    LOG(INFO) << n << " reals were down when the previous xlbd stopped; they stay down until "
+                      "they pass their rise checks";
+}
+
 void Daemon::OnHealthChange(const std::string& id, bool up, const std::string& detail) {
   down_[id] = !up;
   if (up)
@@ -316,6 +389,7 @@ void Daemon::ScheduleNexthopRefresh(std::chrono::milliseconds retry) {
   refresh_timer_.expires_after(unknown ? retry : std::chrono::milliseconds(kNexthopRefresh));
   refresh_timer_.async_wait([this, unknown, retry](std::error_code ec) {
     if (ec) return;
+    if (!unknown) KeepNexthopsResolved(/*always=*/true);  // routes may have changed
     if (auto st = table_->RefreshNexthops(); !st.ok()) LOG(WARNING) << "next hop refresh: " << st;
     ScheduleNexthopRefresh(unknown ? std::min<std::chrono::milliseconds>(retry * 2, kNexthopRefresh)
                                    : kNexthopRetryFirst);
@@ -353,6 +427,8 @@ void Daemon::Shutdown() {
     for (const auto& i : interfaces_)
       if (auto st = program_->Detach(i); !st.ok()) LOG(ERROR) << st;
     if (auto st = program_->Unpin(); !st.ok()) LOG(ERROR) << st;
+    if (auto st = resolver_.KeepResolved({}); !st.ok())
+      LOG(ERROR) << "removing xlb's neighbour entries: " << st.status();
     LOG(INFO) << "XDP program detached and maps unpinned";
   } else {
     LOG(INFO) << "the XDP program keeps forwarding; a new xlbd adopts its maps";

@@ -9,6 +9,7 @@
 
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -79,6 +80,17 @@ class Daemon : public api::Operations {
   // data plane accepted it.
   absl::Status Mutate(const std::string& what,
                       const std::function<absl::Status(std::vector<config::ServiceConfig>&)>& change);
+  // Has the kernel keep every real's next hop resolved (managed neighbour
+  // entries, dataplane/nexthop.h); when the reals changed, or `always`.
+  void KeepNexthopsResolved(bool always);
+  // Starting: waits, bounded (kNexthopWaitAtStart), until every real's next
+  // hop is resolved and written, so that no connection meets a director that
+  // cannot forward it yet; logs the reals still unresolved.
+  void AwaitNexthops();
+  // Marks the reals the adopted maps record as down (XLB_REAL_F_HEALTH_DOWN)
+  // in down_, so health monitoring starts them down: a restart does not send
+  // traffic to a dead real for fall x interval.
+  void RecallHealth();
   void OnHealthChange(const std::string& id, bool up, const std::string& detail);
   // Next refresh of the reals' next hops: in `retry` while some are unknown
   // (doubling up to the normal period), else after the normal period.
@@ -97,6 +109,8 @@ class Daemon : public api::Operations {
   std::unique_ptr<dataplane::ServiceTable> table_;
   std::unique_ptr<health::Monitor> monitor_;
   std::map<std::string, bool> down_;              // health id -> down
+  std::set<dataplane::IpAddress> kept_resolved_;  // reals given to KeepResolved last
+  bool keep_resolved_failed_ = false;             // its last call failed (logged once)
   std::unique_ptr<vrrp::SpeakerThread> speaker_;  // VRRP, on a thread of its own
   std::unique_ptr<api::HttpServer> api_, metrics_;
   asio::steady_timer refresh_timer_;

@@ -497,6 +497,35 @@ TEST_F(PacketTest, NewInstanceAdoptsPinnedMapsAndConnections) {
   ASSERT_TRUE(prog_->Unpin().ok());
 }
 
+// The maps record why a real has weight 0: health (a restarted xlbd starts
+// it down) or an operator's drain (it does not).
+TEST_F(PacketTest, NewInstanceLearnsWhichRealsHealthChecksTookDown) {
+  const std::string pins = g_bpffs + "/adopt-health";
+  Load(pins);
+  AddService("192.0.2.10:80/tcp", {"203.0.113.11", "203.0.113.12@0", "203.0.113.13"});
+  std::vector<RealSpec> specs = {*dataplane::ParseRealSpec("203.0.113.11@0"),
+                                 *dataplane::ParseRealSpec("203.0.113.12@0"),
+                                 *dataplane::ParseRealSpec("203.0.113.13")};
+  specs[0].health_down = true;  // down; 12 is drained, 13 serves
+  ASSERT_TRUE(table_->SetReals(Key("192.0.2.10:80/tcp"), specs).ok());
+
+  Load(pins);  // as a restarted daemon would
+  auto after = table_->List();
+  ASSERT_EQ(after.size(), 1u);
+  ASSERT_EQ(after[0].reals.size(), 3u);
+  EXPECT_TRUE(after[0].reals[0].spec.health_down);
+  EXPECT_EQ(after[0].reals[0].spec.weight, 0u);
+  EXPECT_FALSE(after[0].reals[1].spec.health_down);
+  EXPECT_EQ(after[0].reals[1].spec.weight, 0u);
+  EXPECT_FALSE(after[0].reals[2].spec.health_down);
+  // Coming up clears the record, without another change of weight needed.
+  specs[0].health_down = false;
+  ASSERT_TRUE(table_->SetReals(Key("192.0.2.10:80/tcp"), specs).ok());
+  Load(pins);
+  EXPECT_FALSE(table_->List()[0].reals[0].spec.health_down);
+  ASSERT_TRUE(prog_->Unpin().ok());
+}
+
 TEST_F(PacketTest, AttachReplacesAndDetachesOnAVeth) {
   const std::string pins = g_bpffs + "/attach";
   const uint32_t xlbt0 = Ifindex("xlbt0");
