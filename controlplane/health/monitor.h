@@ -26,6 +26,7 @@
 
 #include "asio/io_context.hpp"
 #include "controlplane/config/model.h"
+#include "controlplane/health/checker.h"
 #include "controlplane/health/state.h"
 #include "dataplane/address.h"
 
@@ -61,9 +62,12 @@ class Monitor {
   // (streak reset), keeping whether it is up so a config reload does not
   // flap it. A new real starts up. With type kNone nothing runs and the real
   // is up; if that brings a down real up, on_change is called from within
-  // Set.
+  // Set. `source`: where tcp and http probes leave from unless the check
+  // says (ProbeSource); a change of it alone applies from the next probe on
+  // and restarts nothing.
   void Set(const std::string& id, const config::HealthCheck& check,
-           const dataplane::IpAddress& address, uint16_t real_port);
+           const dataplane::IpAddress& address, uint16_t real_port,
+           const ProbeSource& source = std::nullopt);
   // Stops checking it: no callback about it after this returns, even from a
   // probe still in flight.
   void Remove(const std::string& id);
