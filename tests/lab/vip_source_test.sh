@@ -11,7 +11,9 @@
 # are they would be the primary address of 203.0.113.0/25, the source of
 # everything the director sends there. The DR reals have the DR VIPs on lo,
 # so a health check leaving from a VIP is answered to the real itself and
-# the real is marked down. Then the same with VIPs added by hand (ip addr
+# the real is marked down. (Among IPv6 addresses the kernel prefers the
+# newest, so the DR VIP is added last, as a VIP of the NAT service, not on
+# the reals, would not show the fault.) Then the same with VIPs added by hand (ip addr
 # add, not deprecated) before xlbd starts: 2001:db8:2::102/64 and
 # 203.0.113.102/25, DR services too.
 set -euo pipefail
@@ -59,7 +61,7 @@ write_config() {  # write_config [with-hand-vips]
     cat <<YAML
 vrrp:
   - {name: vi6, interface: d1, vrid: 61, priority: 200, advert_interval: 100ms,
-     addresses: [2001:db8:2::100/64, 2001:db8:2::101/64]}
+     addresses: [2001:db8:2::101/64, 2001:db8:2::100/64]}
   - {name: vi4, interface: d1, vrid: 41, priority: 200, advert_interval: 100ms,
      addresses: [203.0.113.100/25, 203.0.113.101/25]}
 YAML
@@ -151,6 +153,9 @@ check "(2) the kernel would send from the hand-added VIPs" \
 write_config with-hand-vips
 start_xlbd
 check "(2) the director becomes master of both instances" lab_wait_for 10 "master" masters
+check "(2) the kernel still prefers the hand-added VIPs" \
+  bash -c "ip -n '$D' -6 route get 2001:db8:2::11 | grep -q 'src 2001:db8:2::102 ' &&
+           ip -n '$D' route get 203.0.113.11 | grep -q 'src 203.0.113.102 '"
 check "(2) every real is up" lab_wait_for 5 "reals up" all_up
 check "(2) every real stays up for 10 check intervals" stays_up_10_intervals
 check "(2) traffic through every VIP succeeds" through_all 2001:db8:2::100 2001:db8:2::101 \
