@@ -183,12 +183,26 @@ absl::StatusOr<RouteAnswer> LookupRoute(mnl_socket* sock, const IpAddress& addre
 
 }  // namespace
 
-absl::StatusOr<uint32_t> NetlinkNexthopResolver::EgressInterface(const IpAddress& address) {
+absl::StatusOr<Egress> RouteTowards(const IpAddress& address) {
   auto sock = OpenRtnl();
   if (!sock.ok()) return sock.status();
   auto route = LookupRoute(sock->get(), address);
   if (!route.ok()) return route.status();
-  return route->oif;
+  Egress egress;
+  egress.ifindex = route->oif;
+  egress.next_hop = address;
+  if (route->has_gateway) {
+    uint32_t words[4] = {};
+    std::memcpy(words, route->gateway, address.is_v4() ? 4 : 16);
+    egress.next_hop = IpAddress::FromWords(address.family(), words);
+  }
+  return egress;
+}
+
+absl::StatusOr<uint32_t> NetlinkNexthopResolver::EgressInterface(const IpAddress& address) {
+  auto egress = RouteTowards(address);
+  if (!egress.ok()) return egress.status();
+  return egress->ifindex;
 }
 
 absl::StatusOr<std::optional<Nexthop>> NetlinkNexthopResolver::Resolve(const IpAddress& address) {

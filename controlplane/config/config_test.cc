@@ -38,6 +38,8 @@ testing::AssertionResult Fails(const std::string& yaml, const std::string& prefi
   return testing_support::IsInvalidArgument(ParseConfig(yaml, "xlb.yaml").status(), prefix, words);
 }
 
+void ExpectRoundTrip(const Config& c);
+
 Config Parses(const std::string& yaml) {
   absl::StatusOr<Config> c = ParseConfig(yaml, "xlb.yaml");
   EXPECT_TRUE(c.ok()) << c.status();
@@ -369,6 +371,28 @@ TEST(ParseConfigErrors, Duplicates) {
 }
 
 // ---- health checks ----
+
+TEST(ParseConfig, HealthSource) {
+  HealthCheck h =
+      Parses(Svc("    health: {type: tcp, source: 198.51.100.2}\n")).services.at(0).health;
+  EXPECT_EQ(h.source, Ip("198.51.100.2"));
+  EXPECT_EQ(Parses(Svc("    health: {type: http}\n")).services.at(0).health.source, std::nullopt);
+  ExpectRoundTrip(Parses(Svc("    health: {type: http, source: 198.51.100.2}\n")));
+}
+
+TEST(ParseConfigErrors, HealthSource) {
+  EXPECT_TRUE(Fails(Svc("    health: {type: tcp, source: 2001:db8::2}\n"),
+                    "xlb.yaml:6: services[0].health.source: 2001:db8::2 is IPv6 but the VIP and "
+                    "its reals are IPv4"));
+  EXPECT_TRUE(Fails(Svc("    health:\n      type: tcp\n      source: 198.51.100.20\n"),
+                    "xlb.yaml:8: services[0].health.source: 198.51.100.20 is the service's VIP"));
+  EXPECT_TRUE(Fails(Svc("    health: {type: tcp, source: eth0}\n"),
+                    "xlb.yaml:6: services[0].health.source: 'eth0' is not an IP address"));
+  EXPECT_TRUE(Fails(Svc("    health: {type: exec, command: x, source: 198.51.100.2}\n"),
+                    "xlb.yaml:6: services[0].health.source: only for type tcp or http"));
+  EXPECT_TRUE(Fails(Svc("    health: {source: 198.51.100.2}\n"),
+                    "xlb.yaml:6: services[0].health.source: only for a health check"));
+}
 
 TEST(ParseConfigErrors, HealthCombinations) {
   EXPECT_TRUE(Fails(Svc("    health: {type: http, command: /bin/true}\n"),

@@ -39,6 +39,7 @@ void EmitHealth(YAML::Emitter& out, const HealthCheck& h) {
     out << YAML::Key << "expect" << YAML::Value << YAML::Flow << h.expect;
     if (!h.body.empty()) out << YAML::Key << "body" << YAML::Value << h.body;
   }
+  if (h.source) out << YAML::Key << "source" << YAML::Value << h.source->ToString();
   out << YAML::Key << "interval" << YAML::Value << FormatDuration(h.interval);
   out << YAML::Key << "timeout" << YAML::Value << FormatDuration(h.timeout);
   out << YAML::Key << "rise" << YAML::Value << h.rise;

@@ -37,6 +37,9 @@ struct HealthCheck {
   std::vector<int> expect = {200};  // http: status codes that mean "up"
   std::string body;               // http: a substring the body must hold ("" = any)
   std::string command;            // exec: run with /bin/sh -c; exit 0 = up
+  // tcp, http: the address probes leave from (one of the VIP's family);
+  // unset: the egress interface's own address toward the real, never a VIP.
+  std::optional<dataplane::IpAddress> source;
   Duration interval = Duration(1000);
   Duration timeout = Duration(500);
   int rise = 2;                   // successes in a row that bring a real up

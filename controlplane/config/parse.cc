@@ -461,8 +461,8 @@ std::vector<RealSpec> Parser::ParseReals(const Field& f, const dataplane::Servic
 }
 
 HealthCheck Parser::ParseHealth(const Field& f, const dataplane::Service& s) const {
-  Map m = ReadMap(f, {"type", "port", "path", "expect", "body", "command", "interval", "timeout",
-                      "rise", "fall"});
+  Map m = ReadMap(f, {"type", "port", "path", "expect", "body", "command", "source", "interval",
+                      "timeout", "rise", "fall"});
   HealthCheck h;
   if (const Field* t = m.Get("type"))
     h.type = Choice<HealthType>(*t, {{"none", HealthType::kNone},
@@ -479,6 +479,8 @@ HealthCheck Parser::ParseHealth(const Field& f, const dataplane::Service& s) con
       Fail(field, absl::StrCat("only for type http (type is ", HealthTypeName(h.type), ")"));
     if (key == "command" && h.type != HealthType::kExec)
       Fail(field, absl::StrCat("only for type exec (type is ", HealthTypeName(h.type), ")"));
+    if (key == "source" && h.type == HealthType::kExec)
+      Fail(field, "only for type tcp or http (type is exec: the command chooses its own)");
   }
   if (h.type == HealthType::kNone) return h;
 
@@ -504,6 +506,16 @@ HealthCheck Parser::ParseHealth(const Field& f, const dataplane::Service& s) con
     for (const Field& c : codes) h.expect.push_back(static_cast<int>(Number(c, 100, 599)));
   }
   if (const Field* b = m.Get("body")) h.body = Scalar(*b, "a string the body must contain");
+  if (const Field* src = m.Get("source")) {
+    h.source = Address(*src);
+    if (h.source->family() != s.key.vip.family())
+      Fail(*src, absl::StrCat(h.source->ToString(), " is ", h.source->is_v4() ? "IPv4" : "IPv6",
+                              " but the VIP and its reals are ", s.key.vip.is_v4() ? "IPv4" : "IPv6",
+                              " (expected an address of the director's of that family)"));
+    if (*h.source == s.key.vip)
+      Fail(*src, absl::StrCat(h.source->ToString(),
+                              " is the service's VIP (expected an address of the director's own)"));
+  }
   if (h.type == HealthType::kExec) {
     const Field& c = Require(m, "command", "a shell command for type exec");
     h.command = Scalar(c, "a shell command");

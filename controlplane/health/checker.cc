@@ -1,6 +1,7 @@
 #include "controlplane/health/checker.h"
 
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <sched.h>
 #include <signal.h>
 #include <spawn.h>
@@ -131,8 +132,9 @@ struct HttpRequest {
 class SocketProbe : public std::enable_shared_from_this<SocketProbe> {
  public:
   SocketProbe(asio::io_context& io, const IpAddress& address, uint16_t port, Duration timeout,
-              std::optional<HttpRequest> http, ProbeHandler handler)
+              std::optional<HttpRequest> http, ProbeHandler handler, const ProbeSource& source)
       : socket_(io),
+        source_(source),
         deadline_(io),
         endpoint_(ToAsio(address), port),
         name_(dataplane::FormatEndpoint(address, port)),
@@ -151,6 +153,15 @@ class SocketProbe : public std::enable_shared_from_this<SocketProbe> {
   }
 
   void Start() {
+    if (source_) {
+      if (std::string error = Bind(); !error.empty()) {
+        // Never from inside the call: the caller's handler may not expect it.
+        asio::post(socket_.get_executor(), [self = shared_from_this(), error] {
+          self->Finish(false, error);
+        });
+        return;
+      }
+    }
     deadline_.expires_after(timeout_);
     deadline_.async_wait([self = shared_from_this()](const asio::error_code& ec) {
       if (ec) return;  // cancelled: the probe finished first
@@ -164,6 +175,22 @@ class SocketProbe : public std::enable_shared_from_this<SocketProbe> {
   }
 
  private:
+  // Opens the socket bound to source_ ("" or why not).
+  std::string Bind() {
+    const tcp::endpoint local(ToAsio(*source_), 0);
+    asio::error_code ec;
+    socket_.open(local.protocol(), ec);
+    if (!ec) {
+      // The port is chosen at connect time, per destination: binding does
+      // not use up the source's ports.
+      const int one = 1;
+      setsockopt(socket_.native_handle(), IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+      socket_.bind(local, ec);
+    }
+    if (!ec) return "";
+    return absl::StrCat("connect to ", name_, " from ", source_->ToString(), ": ", ec.message());
+  }
+
   std::string Doing() const {
     if (!http_) return absl::StrCat("connect to ", name_);
     return absl::StrCat(connected_ ? "GET http://" : "connect to ", name_,
@@ -241,6 +268,7 @@ class SocketProbe : public std::enable_shared_from_this<SocketProbe> {
   }
 
   tcp::socket socket_;
+  ProbeSource source_;
   asio::steady_timer deadline_;
   tcp::endpoint endpoint_;
   std::string name_;  // "203.0.113.11:8008", "[2001:db8::11]:8008"
@@ -424,15 +452,17 @@ class ExecProbe : public std::enable_shared_from_this<ExecProbe> {
 }  // namespace
 
 void ProbeTcp(asio::io_context& io, const IpAddress& address, uint16_t port, Duration timeout,
-              ProbeHandler handler) {
-  std::make_shared<SocketProbe>(io, address, port, timeout, std::nullopt, std::move(handler))->Start();
+              ProbeHandler handler, const ProbeSource& source) {
+  std::make_shared<SocketProbe>(io, address, port, timeout, std::nullopt, std::move(handler),
+                                source)
+      ->Start();
 }
 
 void ProbeHttp(asio::io_context& io, const IpAddress& address, uint16_t port, Duration timeout,
                const std::string& path, const std::vector<int>& expect, const std::string& body,
-               ProbeHandler handler) {
+               ProbeHandler handler, const ProbeSource& source) {
   std::make_shared<SocketProbe>(io, address, port, timeout, HttpRequest{path, expect, body},
-                                std::move(handler))
+                                std::move(handler), source)
       ->Start();
 }
 
@@ -442,16 +472,17 @@ void ProbeExec(asio::io_context& io, const std::string& command, const IpAddress
 }
 
 void Probe(asio::io_context& io, const config::HealthCheck& check, const IpAddress& address,
-           uint16_t real_port, ProbeHandler handler) {
+           uint16_t real_port, ProbeHandler handler, const ProbeSource& source) {
   const uint16_t port = check.port != 0 ? check.port : real_port;
+  const ProbeSource& from = check.source ? check.source : source;
   switch (check.type) {
     case config::HealthType::kNone:
       return Post(io, std::move(handler), true, "no health check");
     case config::HealthType::kTcp:
-      return ProbeTcp(io, address, port, check.timeout, std::move(handler));
+      return ProbeTcp(io, address, port, check.timeout, std::move(handler), from);
     case config::HealthType::kHttp:
       return ProbeHttp(io, address, port, check.timeout, check.path, check.expect, check.body,
-                       std::move(handler));
+                       std::move(handler), from);
     case config::HealthType::kExec:
       return ProbeExec(io, check.command, address, port, check.timeout, std::move(handler));
   }

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,9 +33,14 @@ struct ProbeResult {
 
 using ProbeHandler = std::function<void(ProbeResult)>;
 
+// The address a probe's connection leaves from; nullopt: the kernel's
+// choice. Bound explicitly, so that no VIP on the director (which the kernel
+// might prefer; see controlplane/vrrp/vip_source.h) becomes the source.
+using ProbeSource = std::optional<dataplane::IpAddress>;
+
 // ok once a TCP connection to address:port is established; it is then closed.
 void ProbeTcp(asio::io_context& io, const dataplane::IpAddress& address, uint16_t port,
-              Duration timeout, ProbeHandler handler);
+              Duration timeout, ProbeHandler handler, const ProbeSource& source = std::nullopt);
 
 // An HTTP/1.0 GET of `path` (Host: the address, with the port unless 80).
 // The response is read until the server closes (or Content-Length is
@@ -42,7 +48,8 @@ void ProbeTcp(asio::io_context& io, const dataplane::IpAddress& address, uint16_
 // `body` is empty or a substring of the response body.
 void ProbeHttp(asio::io_context& io, const dataplane::IpAddress& address, uint16_t port,
                Duration timeout, const std::string& path, const std::vector<int>& expect,
-               const std::string& body, ProbeHandler handler);
+               const std::string& body, ProbeHandler handler,
+               const ProbeSource& source = std::nullopt);
 
 // Runs `/bin/sh -c command` in a process group of its own, with
 // XLB_REAL_ADDRESS and XLB_REAL_PORT added to the environment, stdin and
@@ -55,9 +62,11 @@ void ProbeExec(asio::io_context& io, const std::string& command,
                ProbeHandler handler);
 
 // Dispatches on check.type; the port is check.port, or real_port if that is
-// 0. kNone answers ok ("no health check") without doing anything.
+// 0; tcp and http leave from check.source, else from `source`. kNone answers
+// ok ("no health check") without doing anything.
 void Probe(asio::io_context& io, const config::HealthCheck& check,
-           const dataplane::IpAddress& address, uint16_t real_port, ProbeHandler handler);
+           const dataplane::IpAddress& address, uint16_t real_port, ProbeHandler handler,
+           const ProbeSource& source = std::nullopt);
 
 }  // namespace xlb::health
 

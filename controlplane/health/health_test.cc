@@ -108,6 +108,8 @@ class TestServer {
   const std::vector<Clock::time_point>& accept_times() const { return accept_times_; }
   int closed_by_client() const { return closed_by_client_; }
   const std::string& last_request() const { return last_request_; }
+  // The source address of each accepted connection.
+  const std::vector<std::string>& peers() const { return peers_; }
 
  private:
   struct Conn {
@@ -120,6 +122,9 @@ class TestServer {
     acceptor_.async_accept([this](const asio::error_code& ec, tcp::socket socket) {
       if (ec) return;
       accept_times_.push_back(Clock::now());
+      asio::error_code peer_ec;
+      const tcp::endpoint peer = socket.remote_endpoint(peer_ec);
+      peers_.push_back(peer_ec ? std::string("?") : peer.address().to_string());
       auto conn = std::make_shared<Conn>(std::move(socket));
       held_.push_back(conn);
       if (silent_) {
@@ -164,6 +169,7 @@ class TestServer {
   std::vector<Clock::time_point> accept_times_;
   int closed_by_client_ = 0;
   std::string last_request_;
+  std::vector<std::string> peers_;
 };
 
 struct Outcome {
@@ -251,6 +257,39 @@ TEST(ProbeTcp, ListeningPortIsOk) {
   EXPECT_TRUE(o.result.ok) << o.result.detail;
   EXPECT_TRUE(HasSubstr(o.result.detail, "connected to 127.0.0.1:"));
   EXPECT_TRUE(RunUntil(io, [&] { return server.accepted() == 1; }));
+}
+
+TEST(ProbeTcp, LeavesFromTheSourceGiven) {
+  asio::io_context io;
+  TestServer server(io);
+  Outcome o = RunProbe(io, [&](ProbeHandler h) {
+    ProbeTcp(io, Addr("127.0.0.1"), server.port(), 500ms, std::move(h), Addr("127.0.0.2"));
+  });
+  EXPECT_TRUE(o.result.ok) << o.result.detail;
+  ASSERT_TRUE(RunUntil(io, [&] { return server.accepted() == 1; }));
+  EXPECT_EQ(server.peers().at(0), "127.0.0.2");
+  // check.source wins over the one computed for the real.
+  config::HealthCheck check;
+  check.type = config::HealthType::kHttp;
+  check.source = Addr("127.0.0.3");
+  Outcome http = RunProbe(io, [&](ProbeHandler h) {
+    Probe(io, check, Addr("127.0.0.1"), server.port(), std::move(h), Addr("127.0.0.2"));
+  });
+  EXPECT_TRUE(http.result.ok) << http.result.detail;
+  ASSERT_TRUE(RunUntil(io, [&] { return server.accepted() == 2; }));
+  EXPECT_EQ(server.peers().at(1), "127.0.0.3");
+}
+
+TEST(ProbeTcp, ASourceThatIsNotLocalFails) {
+  asio::io_context io;
+  TestServer server(io);
+  Outcome o = RunProbe(io, [&](ProbeHandler h) {
+    ProbeTcp(io, Addr("127.0.0.1"), server.port(), 500ms, std::move(h), Addr("192.0.2.1"));
+  });
+  EXPECT_FALSE(o.result.ok);
+  EXPECT_EQ(o.result.detail, "connect to 127.0.0.1:" + std::to_string(server.port()) +
+                                 " from 192.0.2.1: Cannot assign requested address");
+  EXPECT_EQ(o.calls, 1);
 }
 
 TEST(ProbeTcp, ClosedPortIsRefused) {
@@ -669,7 +708,7 @@ TEST_F(MonitorTest, RealStartedDownComesUpOnlyAfterRise) {
   const std::string id = "web 127.0.0.1:" + std::to_string(server.port());
   server.Silent();
   monitor_->Set(id, Check(config::HealthType::kHttp, 30ms, 20ms, /*rise=*/3, /*fall=*/1),
-                Addr("127.0.0.1"), server.port(), /*initially_up=*/false);
+                Addr("127.0.0.1"), server.port(), std::nullopt, /*initially_up=*/false);
   EXPECT_EQ(monitor_->Up(id), false);
   EXPECT_FALSE(Get(id).last_ok);
   EXPECT_TRUE(HasSubstr(Get(id).last_detail, "down when xlbd started"));
@@ -686,12 +725,28 @@ TEST_F(MonitorTest, RealStartedDownComesUpOnlyAfterRise) {
   EXPECT_LE(Get(id).checks - at_fix, 4u);  // one probe may have been past accept when fixed
   // Setting it again (a reload) keeps its state; initially_up is for new reals.
   monitor_->Set(id, Check(config::HealthType::kHttp, 30ms, 20ms, 3, 1), Addr("127.0.0.1"),
-                server.port(), /*initially_up=*/false);
+                server.port(), std::nullopt, /*initially_up=*/false);
   EXPECT_EQ(monitor_->Up(id), true);
   // Without a check a real is up whatever the record said.
   monitor_->Set("dns 127.0.0.1:53", config::HealthCheck{}, Addr("127.0.0.1"), 53,
-                /*initially_up=*/false);
+                std::nullopt, /*initially_up=*/false);
   EXPECT_EQ(monitor_->Up("dns 127.0.0.1:53"), true);
+}
+
+TEST_F(MonitorTest, ANewSourceAppliesWithoutRestartingTheStreak) {
+  TestServer server(io_);
+  const std::string id = "web 127.0.0.1:" + std::to_string(server.port());
+  const auto check = Check(config::HealthType::kTcp, 20ms, 20ms, 1, 1);
+  monitor_->Set(id, check, Addr("127.0.0.1"), server.port(), Addr("127.0.0.2"));
+  ASSERT_TRUE(RunUntil(io_, [&] { return Get(id).checks >= 2; }));
+  const RealHealth before = Get(id);
+  monitor_->Set(id, check, Addr("127.0.0.1"), server.port(), Addr("127.0.0.3"));
+  ASSERT_TRUE(RunUntil(io_, [&] { return server.peers().back() == "127.0.0.3"; }));
+  EXPECT_EQ(server.peers().front(), "127.0.0.2");
+  const RealHealth after = Get(id);
+  EXPECT_GT(after.checks, before.checks);  // counted on: not a new real
+  EXPECT_EQ(after.since, before.since);
+  EXPECT_TRUE(transitions_.empty());
 }
 
 TEST_F(MonitorTest, TransitionSaysWhy) {

@@ -43,6 +43,7 @@ struct Monitor::Real {
   const config::HealthCheck check;
   const dataplane::IpAddress address;
   const uint16_t real_port;
+  ProbeSource source;
   HealthState state;
   bool last_ok = true;
   std::string last_detail;
@@ -62,16 +63,20 @@ Monitor::~Monitor() = default;
 
 void Monitor::Set(const std::string& id, const config::HealthCheck& check,
                   const dataplane::IpAddress& address, uint16_t real_port,
-                  bool initially_up) {
+                  const ProbeSource& source, bool initially_up) {
   std::shared_ptr<Real> old;
   if (auto it = reals_.find(id); it != reals_.end()) {
-    const Real& r = *it->second;
-    if (r.check == check && r.address == address && r.real_port == real_port) return;
+    Real& r = *it->second;
+    if (r.check == check && r.address == address && r.real_port == real_port) {
+      r.source = source;
+      return;
+    }
     old = it->second;
   }
   const bool none = check.type == config::HealthType::kNone;
   auto real = std::make_shared<Real>(io_, id, check, address, real_port,
                                      none || (old == nullptr ? initially_up : old->state.up()));
+  real->source = source;
   bool came_up = false;
   if (old != nullptr) {
     real->checks = old->checks;
@@ -154,7 +159,8 @@ void Monitor::StartProbe(const std::shared_ptr<Real>& real) {
           std::shared_ptr<Real> r = weak.lock();
           if (r == nullptr) return;  // removed or restarted meanwhile
           OnResult(r, result.ok, std::move(result.detail));
-        });
+        },
+        real->source);
 }
 
 void Monitor::OnResult(const std::shared_ptr<Real>& real, bool ok, std::string detail) {

@@ -26,6 +26,7 @@
 
 #include "asio/io_context.hpp"
 #include "controlplane/config/model.h"
+#include "controlplane/health/checker.h"
 #include "controlplane/health/state.h"
 #include "dataplane/address.h"
 
@@ -63,9 +64,12 @@ class Monitor {
   // the maps record as down when xlbd restarted): then it takes `rise`
   // passing checks, not one, to come up. With type kNone nothing runs and
   // the real is up; if that brings a down real up, on_change is called from
-  // within Set.
+  // within Set. `source`: where tcp and http probes leave from unless the
+  // check says (ProbeSource); a change of it alone applies from the next
+  // probe on and restarts nothing.
   void Set(const std::string& id, const config::HealthCheck& check,
-           const dataplane::IpAddress& address, uint16_t real_port, bool initially_up = true);
+           const dataplane::IpAddress& address, uint16_t real_port,
+           const ProbeSource& source = std::nullopt, bool initially_up = true);
   // Stops checking it: no callback about it after this returns, even from a
   // probe still in flight.
   void Remove(const std::string& id);

@@ -117,7 +117,6 @@ std::string ReasonFor(absl::string_view keyword) {
       {"regex_min_offset", "xlb has no regex check"},
       {"regex_max_offset", "xlb has no regex check"},
       {"connect_ip", "xlb checks each real at its own address"},
-      {"bindto", "xlb's checks use the host's default source address"},
       {"bind_port", "xlb's checks use the host's default source port"},
       {"bind_if", "xlb's checks use the host's routing"},
       {"notify_up", "xlb runs no script when a real changes state"},
@@ -210,6 +209,10 @@ std::string Difference(const HealthCheck& got, const HealthCheck& kept) {
   compare("path", got.path, kept.path);
   compare("status codes", Codes(got.expect), Codes(kept.expect));
   compare("command", Short(got.command), Short(kept.command));
+  auto source = [](const std::optional<IpAddress>& a) {
+    return a ? a->ToString() : std::string("the director's own");
+  };
+  compare("source", source(got.source), source(kept.source));
   compare("interval", config::FormatDuration(got.interval), config::FormatDuration(kept.interval));
   compare("timeout", config::FormatDuration(got.timeout), config::FormatDuration(kept.timeout));
   compare("fall", absl::StrCat(got.fall), absl::StrCat(kept.fall));
@@ -1117,6 +1120,13 @@ std::optional<HealthCheck> Importer::ReadChecker(const Statement& c, CheckSettin
     const std::string& key = s.keyword;
     if (key == "connect_port" && !exec) {
       h.port = static_cast<uint16_t>(Integer(s, 0, 1, 65535));
+    } else if (key == "bindto" && !exec) {
+      const IpAddress from = Address(s, Arg(s, 0, "an address to check from"));
+      absl::StatusOr<IpAddress> real = IpAddress::Parse(real_address);
+      if (real.ok() && real->family() != from.family())
+        Note(s.line, absl::StrCat(Words(s), ": not the family of the real; not carried over"));
+      else
+        h.source = from;
     } else if (ReadCheckSetting(s, settings)) {
     } else if (tcp_stand_in) {
       // The rest of an SSL_GET or SMTP_CHECK has no meaning for a TCP connect.

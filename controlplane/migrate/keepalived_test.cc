@@ -472,6 +472,18 @@ TEST(KeepalivedServices, OneCheckPerService) {
   EXPECT_EQ(r.config.services[0].reals.back().weight, 0u);
 }
 
+TEST(KeepalivedServices, BindtoIsTheChecksSource) {
+  KeepalivedImport r = Import(
+      "virtual_server 198.51.100.10 80 {\n  lb_kind DR\n"
+      "  real_server 203.0.113.11 80 {\n    TCP_CHECK {\n      bindto 203.0.113.2\n    }\n  }\n"
+      "  real_server 203.0.113.12 80 {\n    TCP_CHECK {\n      bindto 2001:db8::2\n    }\n  }\n}\n");
+  ASSERT_EQ(r.config.services.size(), 1u);
+  EXPECT_EQ(r.config.services[0].health.source, Ip("203.0.113.2"));
+  EXPECT_TRUE(HasNote(r.notes, 10, {"bindto 2001:db8::2", "not the family of the real"}));
+  EXPECT_TRUE(HasNote(r.notes, 9, {"real_server 203.0.113.12", "differs (source the director's "
+                                   "own, not 203.0.113.2)"}));
+}
+
 TEST(KeepalivedServices, DirectRoutingKeepsTheClientsPort) {
   KeepalivedImport r = Import(
       "virtual_server 198.51.100.10 80 {\n  lb_kind DR\n"

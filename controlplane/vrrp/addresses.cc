@@ -189,6 +189,11 @@ absl::Status AddAddress(uint32_t ifindex, const IpAddress& address, int prefix_l
   } else {
     static_cast<ifaddrmsg*>(mnl_nlmsg_get_payload(nlh))->ifa_flags = IFA_F_NODAD;
     mnl_attr_put_u32(nlh, IFA_FLAGS, IFA_F_NODAD);
+    // Deprecated at once: never a source the kernel picks by itself.
+    ifa_cacheinfo lifetimes{};
+    lifetimes.ifa_prefered = 0;
+    lifetimes.ifa_valid = 0xFFFFFFFFu;  // the kernel's INFINITY_LIFE_TIME: forever
+    mnl_attr_put(nlh, IFA_CACHEINFO, sizeof(lifetimes), &lifetimes);
   }
   mnl_attr_put_u8(nlh, IFA_PROTO, kVipAddressProtocol);
   return Request(sock->get(), nlh, nullptr, nullptr, what);
@@ -227,6 +232,18 @@ absl::StatusOr<std::vector<InterfaceAddress>> ListAddresses(uint32_t ifindex) {
   ListState state{ifindex, &out};
   if (auto st = Request(sock->get(), nlh, OnAddress, &state, what); !st.ok()) return st;
   return out;
+}
+
+int VipPrefixLength(const std::vector<InterfaceAddress>& on_interface, const IpAddress& address,
+                    int prefix_len) {
+  if (!address.is_v4() || prefix_len >= 32) return prefix_len;
+  for (const InterfaceAddress& a : on_interface) {
+    if (!a.address.is_v4() || a.address == address || a.prefix_len != prefix_len ||
+        (a.flags & IFA_F_SECONDARY) || a.protocol == kVipAddressProtocol)
+      continue;
+    if (a.address.Masked(prefix_len) == address.Masked(prefix_len)) return prefix_len;
+  }
+  return 32;
 }
 
 }  // namespace xlb::vrrp

@@ -6,8 +6,13 @@
 // wants it to start with the interface name and fit IFNAMSIZ-1 (15) bytes,
 // e.g. "eth0:vrrp51". IPv6 has no labels (the kernel ignores IFA_LABEL); it
 // is added with IFA_F_NODAD so the VIP is usable at once (a backup never
-// holds it, so a DAD failure would only delay the failover). Both families
-// also carry an address protocol (IFA_PROTO, kernel 6.2 and later; older
+// holds it, so a DAD failure would only delay the failover), and deprecated
+// (preferred lifetime 0, valid forever): the kernel still receives on it and
+// a socket bound to it still sends from it, but its source address selection
+// never picks it for the director's own traffic (a VIP inside the reals'
+// subnet would otherwise become the source of health checks and neighbour
+// solicitations, and a direct-routing real answers the VIP on its loopback).
+// IPv4 has no such flag: see VipPrefixLength. Both families also carry an address protocol (IFA_PROTO, kernel 6.2 and later; older
 // kernels ignore it): what finds an IPv6 VIP left by a killed xlbd, also
 // when its instance is no longer configured.
 #ifndef XLB_CONTROLPLANE_VRRP_ADDRESSES_H_
@@ -32,8 +37,8 @@ inline constexpr uint8_t kVipAddressProtocol = 112;
 // interface name leaves no room for ":" and one character.
 absl::StatusOr<std::string> AddressLabel(absl::string_view ifname, absl::string_view suffix);
 
-// Adds (or replaces, so adding twice is fine) address/prefix on ifindex.
-// `label` applies to IPv4 only and must start with the interface's name
+// Adds (or replaces, so adding twice is fine) address/prefix on ifindex;
+// IPv6 deprecated and without DAD (see above). `label` applies to IPv4 only and must start with the interface's name
 // (checked); empty means the kernel's default (the interface name).
 absl::Status AddAddress(uint32_t ifindex, const dataplane::IpAddress& address, int prefix_len,
                         absl::string_view label);
@@ -59,6 +64,17 @@ struct InterfaceAddress {
 // Every IPv4 and IPv6 address on ifindex, as the kernel reports them.
 // ifindex 0: on every interface.
 absl::StatusOr<std::vector<InterfaceAddress>> ListAddresses(uint32_t ifindex);
+
+// The prefix length to add the IPv4 VIP address/prefix_len with on an
+// interface holding `on_interface`, so that the kernel never picks it as a
+// source address: the kernel's choice (inet_select_addr, and the prefix
+// route's preferred source) only considers primary addresses, and a new
+// address is secondary when a primary of the same subnet and prefix length
+// is already there. So: prefix_len when such a primary exists that is not a
+// VIP itself (not kVipAddressProtocol), else 32 (no prefix route; still
+// received on and announced). IPv6 addresses: prefix_len unchanged.
+int VipPrefixLength(const std::vector<InterfaceAddress>& on_interface,
+                    const dataplane::IpAddress& address, int prefix_len);
 
 }  // namespace xlb::vrrp
 

@@ -235,12 +235,24 @@ void Instance::SendAdvert(uint8_t priority) {
 }
 
 void Instance::HoldAddresses() {
+  auto present = ListAddresses(static_cast<uint32_t>(ifindex_));
+  if (!present.ok()) LOG(WARNING) << "vrrp " << config_.name << ": " << present.status();
   for (const auto& [address, prefix] : config_.addresses) {
-    if (auto st = AddAddress(ifindex_, address, prefix, address.is_v4() ? label_ : "");
+    const int added = present.ok() ? VipPrefixLength(*present, address, prefix)
+                                   : (address.is_v4() ? 32 : prefix);
+    if (added != prefix)
+      LOG(INFO) << "vrrp " << config_.name << ": adding " << address.ToString() << " as /" << added
+                << " rather than /" << prefix << ": " << config_.interface
+                << " has no address of its own in " << address.Masked(prefix).ToString() << "/"
+                << prefix << ", and the VIP would become the source of the director's own "
+                << "traffic there";
+    if (auto st = AddAddress(ifindex_, address, added, address.is_v4() ? label_ : "");
         !st.ok()) {
       ++counters_.address_errors;
       LOG(ERROR) << "vrrp " << config_.name << ": " << st;
+      continue;
     }
+    held_[address] = added;
   }
   garp_timer_.cancel();
   AnnounceBurst(config_.garp.repeat);
@@ -259,11 +271,18 @@ void Instance::AnnounceBurst(int bursts_left) {
 
 void Instance::ReleaseAddresses() {
   garp_timer_.cancel();
+  // With the prefix each was added with (VipPrefixLength may have narrowed
+  // it); an address never added is removed with its configured prefix, which
+  // is harmless when it is not there.
   for (const auto& [address, prefix] : config_.addresses) {
-    if (auto st = RemoveAddress(ifindex_, address, prefix); !st.ok()) {
+    auto held = held_.find(address);
+    const int added = held != held_.end() ? held->second : prefix;
+    if (auto st = RemoveAddress(ifindex_, address, added); !st.ok()) {
       ++counters_.address_errors;
       LOG(ERROR) << "vrrp " << config_.name << ": " << st;
+      continue;
     }
+    if (held != held_.end()) held_.erase(held);
   }
 }
 

@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -126,6 +127,7 @@ class Instance {
   asio::steady_timer garp_timer_;
   uint16_t ip_id_ = 0;
   std::string label_;
+  std::map<dataplane::IpAddress, int> held_;  // VIPs added, with the prefix they were added with
   TrackVerdict tracking_;
   bool tracking_known_ = false;
   Reason reason_ = Reason::kStartup;

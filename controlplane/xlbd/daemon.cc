@@ -16,6 +16,8 @@
 #include "controlplane/config/emit.h"
 #include "controlplane/config/parse.h"
 #include "controlplane/reconcile/plan.h"
+#include "controlplane/vrrp/addresses.h"
+#include "controlplane/vrrp/vip_source.h"
 #include "dataplane/conntrack.h"
 #include "dataplane/stats.h"
 #include "glog/logging.h"
@@ -35,6 +37,8 @@ constexpr auto kNexthopRetryFirst = std::chrono::milliseconds(100);
 // hops before it answers the API and VRRP may take VIPs: a real that does
 // not answer ARP/ND must not keep the others from serving.
 constexpr auto kNexthopWaitAtStart = std::chrono::seconds(3);
+// How often the health checks' source addresses are chosen again.
+constexpr auto kHealthSourceRefresh = std::chrono::seconds(5);
 
 using dataplane::EffectivePort;
 using dataplane::ServiceKey;
@@ -97,7 +101,7 @@ std::string HealthId(const ServiceKey& key, const dataplane::RealSpec& real) {
 }
 
 Daemon::Daemon(asio::io_context& io, const Options& options)
-    : io_(io), options_(options), refresh_timer_(io) {}
+    : io_(io), options_(options), refresh_timer_(io), source_timer_(io) {}
 
 Daemon::~Daemon() = default;
 
@@ -179,6 +183,7 @@ absl::Status Daemon::Init() {
   }
   if (auto st = Adopt(*cfg); !st.ok()) return st;
   ScheduleNexthopRefresh(kNexthopRetryFirst);
+  ScheduleHealthSourceRefresh();
   ready_ = true;
   LOG(INFO) << "xlbd " << kVersion << " running: " << services_.size() << " services on "
             << interfaces_.size() << " interfaces, " << cfg->vrrp.size()
@@ -202,7 +207,9 @@ absl::Status Daemon::Preflight(const config::Config& cfg) {
 absl::Status Daemon::Adopt(const config::Config& cfg) {
   if (auto st = SyncInterfaces(cfg.interfaces); !st.ok()) return st;
   auto previous = services_;
+  auto previous_vrrp = vrrp_;
   services_ = cfg.services;
+  vrrp_ = cfg.vrrp;
   SyncHealth();
   absl::Status st = Reconcile();
   if (st.ok() && !ready_) AwaitNexthops();  // starting: before VRRP and the API
@@ -216,9 +223,16 @@ absl::Status Daemon::Adopt(const config::Config& cfg) {
   }
   if (!st.ok()) {
     services_ = std::move(previous);
+    vrrp_ = std::move(previous_vrrp);
     SyncHealth();
     (void)Reconcile();
     return st;
+  }
+  if (auto addresses = vrrp::ListAddresses(0); addresses.ok()) {
+    for (const std::string& w : vrrp::VipSourceWarnings(cfg, *addresses, [](const std::string& n) {
+           return static_cast<uint32_t>(if_nametoindex(n.c_str()));
+         }))
+      LOG(WARNING) << w;
   }
   if (!(file_config_.api == cfg.api) && ready_)
     LOG(WARNING) << "api settings changed in " << options_.config_path
@@ -254,13 +268,48 @@ absl::Status Daemon::SyncInterfaces(const std::vector<std::string>& wanted) {
 }
 
 void Daemon::SyncHealth() {
+  auto addresses = vrrp::ListAddresses(0);
+  if (!addresses.ok()) {
+    LOG_EVERY_N(WARNING, 100) << "health check sources: " << addresses.status()
+                              << " (logged every 100th)";
+  }
+  config::Config running;
+  running.services = services_;
+  running.vrrp = vrrp_;
+  const std::set<dataplane::IpAddress> vips = vrrp::ConfiguredVips(running);
+  std::map<dataplane::IpAddress, std::optional<dataplane::IpAddress>> chosen;  // per real address
+  auto source_toward = [&](const dataplane::IpAddress& real) {
+    if (auto it = chosen.find(real); it != chosen.end()) return it->second;
+    std::optional<dataplane::IpAddress> source;
+    if (addresses.ok()) {
+      if (auto egress = dataplane::RouteTowards(real); egress.ok() && egress->ifindex != 0)
+        source = vrrp::ChooseSource(*addresses, egress->ifindex, egress->next_hop, vips);
+    }
+    return chosen[real] = source;
+  };
   std::set<std::string> ids;
   for (const auto& s : services_) {
+    const bool probes_connect =
+        s.health.type == config::HealthType::kTcp || s.health.type == config::HealthType::kHttp;
     for (const auto& r : s.reals) {
       std::string id = HealthId(s.service.key, r);
       ids.insert(id);
-      // A new id starts as down_ says (RecallHealth); the monitor then decides.
-      monitor_->Set(id, s.health, r.address, EffectivePort(s.service.key, r),
+      std::optional<dataplane::IpAddress> source;
+      if (probes_connect && !s.health.source) {
+        source = source_toward(r.address);
+        auto [known, added] = health_sources_.try_emplace(id, source);
+        if (added || known->second != source) {
+          known->second = source;
+          if (source)
+            LOG(INFO) << "real " << id << ": health checks leave from " << source->ToString();
+          else
+            LOG(WARNING) << "real " << id << ": the director has no address of its own (one "
+                         << "that is not a VIP) on the way to it; its health checks leave "
+                         << "from the kernel's choice, which may be a VIP";
+        }
+      }
+            // A new id starts as down_ says (RecallHealth); the monitor then decides.
+      monitor_->Set(id, s.health, r.address, EffectivePort(s.service.key, r), source,
                     /*initially_up=*/!down_[id]);
       down_[id] = !monitor_->Up(id).value_or(true);
     }
@@ -268,6 +317,16 @@ void Daemon::SyncHealth() {
   for (const auto& id : monitor_->Ids())
     if (!ids.contains(id)) monitor_->Remove(id);
   std::erase_if(down_, [&](const auto& entry) { return !ids.contains(entry.first); });
+  std::erase_if(health_sources_, [&](const auto& entry) { return !ids.contains(entry.first); });
+}
+
+void Daemon::ScheduleHealthSourceRefresh() {
+  source_timer_.expires_after(kHealthSourceRefresh);
+  source_timer_.async_wait([this](std::error_code ec) {
+    if (ec) return;
+    SyncHealth();
+    ScheduleHealthSourceRefresh();
+  });
 }
 
 absl::Status Daemon::Reconcile() {
@@ -420,6 +479,7 @@ void Daemon::Shutdown() {
   // over after their skew time instead of the whole master-down interval.
   if (speaker_) speaker_->Shutdown();
   refresh_timer_.cancel();
+  source_timer_.cancel();
   api_.reset();
   metrics_.reset();
   monitor_.reset();

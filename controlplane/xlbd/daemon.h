@@ -9,6 +9,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -74,7 +75,12 @@ class Daemon : public api::Operations {
   // Makes `config` the running one: interfaces, services, health.
   absl::Status Adopt(const config::Config& config);
   absl::Status SyncInterfaces(const std::vector<std::string>& wanted);
+  // Gives the monitor every real's check, and the address its probes leave
+  // from (vrrp::ChooseSource; asked of the kernel again on every call).
   void SyncHealth();
+  // SyncHealth every few seconds: the director's addresses and routes change
+  // under it.
+  void ScheduleHealthSourceRefresh();
   absl::Status Reconcile();
   // Runs `change` on a copy of the running services; keeps it only if the
   // data plane accepted it.
@@ -111,9 +117,14 @@ class Daemon : public api::Operations {
   std::map<std::string, bool> down_;              // health id -> down
   std::set<dataplane::IpAddress> kept_resolved_;  // reals given to KeepResolved last
   bool keep_resolved_failed_ = false;             // its last call failed (logged once)
+  std::vector<config::VrrpInstance> vrrp_;        // running: whose addresses are VIPs too
+  // Health id -> the source its probes leave from (nullopt: none of the
+  // director's own was found), as last logged.
+  std::map<std::string, std::optional<dataplane::IpAddress>> health_sources_;
   std::unique_ptr<vrrp::SpeakerThread> speaker_;  // VRRP, on a thread of its own
   std::unique_ptr<api::HttpServer> api_, metrics_;
   asio::steady_timer refresh_timer_;
+  asio::steady_timer source_timer_;
   bool ready_ = false;  // the configuration is applied: the API answers
 };
 

@@ -3,6 +3,7 @@
 // VRRP runs on a thread of its own (controlplane/vrrp/speaker_thread.h).
 #include <gflags/gflags.h>
 #include <glog/logging.h>
+#include <net/if.h>
 
 #include <cstdio>
 #include <iostream>
@@ -11,6 +12,8 @@
 
 #include "asio.hpp"
 #include "controlplane/config/parse.h"
+#include "controlplane/vrrp/addresses.h"
+#include "controlplane/vrrp/vip_source.h"
 #include "controlplane/xlbd/daemon.h"
 #include "controlplane/xlbd/pin_lock.h"
 
@@ -73,6 +76,15 @@ int main(int argc, char** argv) {
     }
     std::cout << FLAGS_check_config << ": valid, " << cfg->services.size() << " services, "
               << cfg->vrrp.size() << " VRRP instances\n";
+    // Against this machine's addresses: what would make a VIP the source of
+    // the director's own traffic to its reals. Warnings only.
+    if (auto addresses = xlb::vrrp::ListAddresses(0); addresses.ok()) {
+      for (const std::string& w :
+           xlb::vrrp::VipSourceWarnings(*cfg, *addresses, [](const std::string& name) {
+             return static_cast<uint32_t>(if_nametoindex(name.c_str()));
+           }))
+        std::cerr << FLAGS_check_config << ": warning: " << w << "\n";
+    }
     return 0;
   }
 

@@ -151,6 +151,9 @@ if A ip -6 -o addr show dev "$IFA" | grep "2001:db8:51::51/128" | grep -q nodad 
    ! A ip -6 -o addr show dev "$IFA" | grep "2001:db8:51::51/128" | grep -q tentative; then
   ok "v6 VIP added nodad, not tentative"
 else bad "v6 VIP: $(A ip -6 -o addr show dev "$IFA" | tr '\n' '|')"; fi
+if A ip -6 -o addr show dev "$IFA" | grep "2001:db8:51::51/128" | grep -q deprecated; then
+  ok "v6 VIP added deprecated (never the kernel's choice of source)"
+else bad "v6 VIP not deprecated: $(A ip -6 -o addr show dev "$IFA" | tr '\n' '|')"; fi
 if A "$IO_PROBE" addr add "$IFA" 203.0.113.52/32 "wrong:label" >/dev/null 2>&1; then bad "bad label accepted"
 else ok "label not starting with the interface name refused"; fi
 A "$IO_PROBE" addr del "$IFA" 203.0.113.51/32 >/dev/null
