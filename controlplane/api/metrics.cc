@@ -36,6 +36,10 @@ std::string RenderMetrics(const StatusView& status, const std::vector<ServiceVie
   Family real_conns{"xlb_real_new_connections_total", "counter",
                     "New connections (flows) sent to the real.", ""};
   Family real_up{"xlb_real_health", "gauge", "1 while the real passes its health check (or has none).", ""};
+  Family real_local_errors{"xlb_health_local_errors_total", "counter",
+                           "Health checks of the real not made for a reason on this host "
+                           "(out of descriptors, memory, ports; a command not started); they "
+                           "leave its state as it was.", ""};
   Family real_weight{"xlb_real_weight", "gauge", "The weight the data plane uses (0 while down or drained).", ""};
   Family real_cfg{"xlb_real_configured_weight", "gauge", "The weight configured for the real.", ""};
   for (const auto& s : services) {
@@ -50,6 +54,7 @@ std::string RenderMetrics(const StatusView& status, const std::vector<ServiceVie
       Add(real_bytes, rl, r.counters.bytes);
       Add(real_conns, rl, r.counters.new_flows);
       Add(real_up, rl, r.health != "down");
+      if (r.health != "none") Add(real_local_errors, rl, r.local_errors);
       Add(real_weight, rl, r.effective_weight);
       Add(real_cfg, rl, r.spec.weight);
     }
@@ -96,8 +101,9 @@ std::string RenderMetrics(const StatusView& status, const std::vector<ServiceVie
 
   std::string out;
   for (const Family* f : {&svc_packets, &svc_bytes, &svc_conns, &real_packets, &real_bytes,
-                          &real_conns, &real_up, &real_weight, &real_cfg, &global, &conns,
-                          &vrrp_state, &vrrp_master, &vrrp_priority, &vrrp_sent, &vrrp_received,
+                          &real_conns, &real_up, &real_local_errors, &real_weight, &real_cfg,
+                          &global, &conns, &vrrp_state, &vrrp_master, &vrrp_priority, &vrrp_sent,
+                          &vrrp_received,
                           &vrrp_dropped, &vrrp_changes, &vrrp_late})
     absl::StrAppend(&out, "# HELP ", f->name, " ", f->help, "\n# TYPE ", f->name, " ", f->type,
                     "\n", f->samples);

@@ -25,6 +25,7 @@ struct RealView {
   std::string health_detail;      // the last check's result
   std::chrono::system_clock::time_point since{};  // of the current health state
   uint64_t checks = 0;
+  uint64_t local_errors = 0;      // checks not made for a reason on this host
   xlb_counters counters{};
 };
 

@@ -174,7 +174,8 @@ TEST(ParseConfigErrors, UnknownKeys) {
                     "vrrp)"));
   EXPECT_TRUE(
       Fails("interfaces: [eth0]\napi:\n  socket: /x.sock\n  colour: red\n",
-            "xlb.yaml:4: api.colour: unknown key (expected one of: socket, metrics, group)"));
+            "xlb.yaml:4: api.colour: unknown key (expected one of: socket, metrics, group, "
+            "max_sessions, metrics_max_sessions)"));
   EXPECT_TRUE(
       Fails(Svc("    colour: red\n"),
             "xlb.yaml:6: services[0].colour: unknown key (expected one of: name, vip, port,",
@@ -313,6 +314,21 @@ TEST(ParseConfigErrors, Api) {
   EXPECT_EQ(c.api.metrics, "[::1]:9470");
   EXPECT_EQ(c.api.socket, "/run/xlb/xlbd.sock");
   EXPECT_EQ(Parses("interfaces: [eth0]\napi: {metrics: ''}\n").api.metrics, "");
+}
+
+TEST(ParseConfig, ApiSessionCaps) {
+  Config c = Parses("interfaces: [eth0]\n");
+  EXPECT_EQ(c.api.max_sessions, 64);
+  EXPECT_EQ(c.api.metrics_max_sessions, 64);
+  c = Parses("interfaces: [eth0]\napi: {max_sessions: 8, metrics_max_sessions: 4096}\n");
+  EXPECT_EQ(c.api.max_sessions, 8);
+  EXPECT_EQ(c.api.metrics_max_sessions, 4096);
+  EXPECT_TRUE(Fails("interfaces: [eth0]\napi:\n  max_sessions: 0\n",
+                    "xlb.yaml:3: api.max_sessions: 0 is out of range (expected 1..4096)"));
+  EXPECT_TRUE(Fails("interfaces: [eth0]\napi: {metrics_max_sessions: 5000}\n",
+                    "xlb.yaml:2: api.metrics_max_sessions: 5000 is out of range (expected 1..4096)"));
+  EXPECT_TRUE(Fails("interfaces: [eth0]\napi: {max_sessions: many}\n",
+                    "xlb.yaml:2: api.max_sessions: 'many' is not a number (expected 1..4096)"));
 }
 
 // ---- missing keys: reported at the line of the map that lacks them ----
@@ -559,6 +575,8 @@ api:
   socket: /run/xlb/xlbd.sock
   metrics: 127.0.0.1:9470
   group: ""
+  max_sessions: 64
+  metrics_max_sessions: 64
 services:
   - name: web
     vip: 198.51.100.20
@@ -585,6 +603,7 @@ TEST(ToYaml, RoundTrips) {
              "group: 'adm in'}\n"));
   ExpectRoundTrip(Parses(kIssueExample));
   ExpectRoundTrip(Parses(Svc()));
+  ExpectRoundTrip(Parses("interfaces: [eth0]\napi: {max_sessions: 8, metrics_max_sessions: 4096}\n"));
 }
 
 // Built in code rather than parsed, with strings YAML would misread if

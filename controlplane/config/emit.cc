@@ -173,6 +173,8 @@ std::string ToYaml(const Config& config) {
   out << YAML::Key << "socket" << YAML::Value << config.api.socket;
   out << YAML::Key << "metrics" << YAML::Value << config.api.metrics;
   out << YAML::Key << "group" << YAML::Value << config.api.group;
+  out << YAML::Key << "max_sessions" << YAML::Value << config.api.max_sessions;
+  out << YAML::Key << "metrics_max_sessions" << YAML::Value << config.api.metrics_max_sessions;
   out << YAML::EndMap;
   out << YAML::Key << "services" << YAML::Value;
   if (config.services.empty()) out << YAML::Flow;

@@ -342,7 +342,7 @@ bool IsListenAddress(const std::string& text) {
 }
 
 ApiConfig Parser::ParseApi(const Field& f) const {
-  Map m = ReadMap(f, {"socket", "metrics", "group"});
+  Map m = ReadMap(f, {"socket", "metrics", "group", "max_sessions", "metrics_max_sessions"});
   ApiConfig api;
   if (const Field* s = m.Get("socket")) {
     api.socket = Scalar(*s, "an absolute path, e.g. /run/xlb/xlbd.sock");
@@ -362,6 +362,10 @@ ApiConfig Parser::ParseApi(const Field& f) const {
     if (!api.metrics.empty() && !IsListenAddress(api.metrics))
       Fail(*mt, absl::StrCat("'", api.metrics, "' is not ", expected));
   }
+  if (const Field* n = m.Get("max_sessions"))
+    api.max_sessions = static_cast<int>(Number(*n, 1, kMaxApiSessions));
+  if (const Field* n = m.Get("metrics_max_sessions"))
+    api.metrics_max_sessions = static_cast<int>(Number(*n, 1, kMaxApiSessions));
   return api;
 }
 

@@ -55,10 +55,14 @@ std::string TimedOut(Duration timeout) {
 }
 
 // Calls the handler at most once, asynchronously when asked to.
-void Post(asio::io_context& io, ProbeHandler handler, bool ok, std::string detail) {
-  asio::post(io, [handler = std::move(handler), ok, detail = std::move(detail)]() mutable {
-    handler(ProbeResult{ok, std::move(detail)});
+void Post(asio::io_context& io, ProbeHandler handler, ProbeResult result) {
+  asio::post(io, [handler = std::move(handler), result = std::move(result)]() mutable {
+    handler(std::move(result));
   });
+}
+
+ProbeResult LocalError(std::string detail) {
+  return ProbeResult{false, true, absl::StrCat(detail, " (local error, state kept)")};
 }
 
 // --- HTTP response parsing ---------------------------------------------------
@@ -172,13 +176,13 @@ class SocketProbe : public std::enable_shared_from_this<SocketProbe> {
 
   void OnConnect(const asio::error_code& ec) {
     if (done_) return;
-    if (ec) return Finish(false, absl::StrCat("connect to ", name_, ": ", ec.message()));
+    if (ec) return FinishWithError(absl::StrCat("connect to ", name_), ec);
     connected_ = true;
     if (!http_) return Finish(true, absl::StrCat("connected to ", name_));
     asio::async_write(socket_, asio::buffer(request_),
                       [self = shared_from_this()](const asio::error_code& ec, size_t) {
                         if (self->done_) return;
-                        if (ec) return self->Finish(false, absl::StrCat(self->Doing(), ": ", ec.message()));
+                        if (ec) return self->FinishWithError(self->Doing(), ec);
                         self->Read();
                       });
   }
@@ -196,7 +200,7 @@ class SocketProbe : public std::enable_shared_from_this<SocketProbe> {
     if (ec == asio::error::eof || response_.size() >= kMaxResponse) return Evaluate();
     if (ec) {
       // A reset right after a complete answer still counts as the answer.
-      if (response_.empty()) return Finish(false, absl::StrCat(Doing(), ": ", ec.message()));
+      if (response_.empty()) return FinishWithError(Doing(), ec);
       return Evaluate();
     }
     // Servers that keep the connection open despite HTTP/1.0 are done once
@@ -230,14 +234,23 @@ class SocketProbe : public std::enable_shared_from_this<SocketProbe> {
     Finish(true, absl::StrCat("HTTP ", *status));
   }
 
-  void Finish(bool ok, std::string detail) {
+  void FinishWithError(const std::string& doing, const asio::error_code& ec) {
+    std::string detail = absl::StrCat(doing, ": ", ec.message());
+    if (ec.category() == asio::system_category() && IsLocalError(ec.value()))
+      return Finish(LocalError(std::move(detail)));
+    Finish(false, std::move(detail));
+  }
+
+  void Finish(bool ok, std::string detail) { Finish(ProbeResult{ok, false, std::move(detail)}); }
+
+  void Finish(ProbeResult result) {
     if (done_) return;
     done_ = true;
     deadline_.cancel();
     asio::error_code ignored;
     socket_.close(ignored);  // also aborts whatever is still pending on it
     ProbeHandler handler = std::move(handler_);
-    handler(ProbeResult{ok, std::move(detail)});
+    handler(std::move(result));
   }
 
   tcp::socket socket_;
@@ -285,7 +298,7 @@ class ExecProbe : public std::enable_shared_from_this<ExecProbe> {
   void Start(const std::string& command, const IpAddress& address, uint16_t port) {
     if (int err = Spawn(command, address, port); err != 0) {
       done_ = true;
-      return Post(io_, std::move(handler_), false, absl::StrCat("spawn /bin/sh: ", std::strerror(err)));
+      return Post(io_, std::move(handler_), LocalError(absl::StrCat("spawn /bin/sh: ", std::strerror(err))));
     }
     int fd = static_cast<int>(syscall(SYS_pidfd_open, pid_, 0));
     if (fd < 0) {
@@ -297,7 +310,7 @@ class ExecProbe : public std::enable_shared_from_this<ExecProbe> {
       }
       reaped_ = true;
       done_ = true;
-      return Post(io_, std::move(handler_), false, absl::StrCat("pidfd_open: ", std::strerror(err)));
+      return Post(io_, std::move(handler_), LocalError(absl::StrCat("pidfd_open: ", std::strerror(err))));
     }
     pidfd_.assign(fd);
     WaitForExit();
@@ -398,17 +411,19 @@ class ExecProbe : public std::enable_shared_from_this<ExecProbe> {
     reaped_ = true;
     if (r < 0) {
       // Someone else reaped it (SIGCHLD ignored?): the status is lost.
-      return Finish(false, absl::StrCat("waitpid: ", std::strerror(errno)));
+      return Finish(LocalError(absl::StrCat("waitpid: ", std::strerror(errno))));
     }
     Finish(WIFEXITED(status) && WEXITSTATUS(status) == 0, DescribeExit(status));
   }
 
-  void Finish(bool ok, std::string detail) {
+  void Finish(bool ok, std::string detail) { Finish(ProbeResult{ok, false, std::move(detail)}); }
+
+  void Finish(ProbeResult result) {
     if (done_) return;
     done_ = true;
     deadline_.cancel();
     ProbeHandler handler = std::move(handler_);
-    handler(ProbeResult{ok, std::move(detail)});
+    handler(std::move(result));
   }
 
   asio::io_context& io_;
@@ -422,6 +437,19 @@ class ExecProbe : public std::enable_shared_from_this<ExecProbe> {
 };
 
 }  // namespace
+
+bool IsLocalError(int err) {
+  switch (err) {
+    case EMFILE:
+    case ENFILE:
+    case ENOBUFS:
+    case ENOMEM:
+    case EADDRNOTAVAIL:
+    case EAGAIN:  // spawn: out of processes
+      return true;
+  }
+  return false;
+}
 
 void ProbeTcp(asio::io_context& io, const IpAddress& address, uint16_t port, Duration timeout,
               ProbeHandler handler) {
@@ -446,7 +474,7 @@ void Probe(asio::io_context& io, const config::HealthCheck& check, const IpAddre
   const uint16_t port = check.port != 0 ? check.port : real_port;
   switch (check.type) {
     case config::HealthType::kNone:
-      return Post(io, std::move(handler), true, "no health check");
+      return Post(io, std::move(handler), ProbeResult{true, false, "no health check"});
     case config::HealthType::kTcp:
       return ProbeTcp(io, address, port, check.timeout, std::move(handler));
     case config::HealthType::kHttp:
@@ -455,7 +483,7 @@ void Probe(asio::io_context& io, const config::HealthCheck& check, const IpAddre
     case config::HealthType::kExec:
       return ProbeExec(io, check.command, address, port, check.timeout, std::move(handler));
   }
-  Post(io, std::move(handler), false, "unknown health check type");
+  Post(io, std::move(handler), ProbeResult{false, false, "unknown health check type"});
 }
 
 }  // namespace xlb::health

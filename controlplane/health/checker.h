@@ -23,14 +23,23 @@ namespace xlb::health {
 
 using Duration = std::chrono::milliseconds;  // the same type as config::Duration
 
+// A probe that could not be made for a reason on this host (out of
+// descriptors, memory, buffers or local ports; a command that could not be
+// started) says nothing about the real: it is `local_error`, neither up nor
+// down, and must not count towards rise or fall.
 struct ProbeResult {
   bool ok = false;
+  bool local_error = false;  // then ok is false and means nothing
   // Why, for logs and the API: "connect to 203.0.113.11:8008: Connection
   // refused", "HTTP 503 (expected 200)", "timed out after 500ms", ...
   std::string detail;
 };
 
 using ProbeHandler = std::function<void(ProbeResult)>;
+
+// Whether a failed socket(), bind(), connect() or spawn with this errno is
+// this host's fault (EMFILE, ENFILE, ENOBUFS, ENOMEM, EADDRNOTAVAIL, EAGAIN).
+bool IsLocalError(int err);
 
 // ok once a TCP connection to address:port is established; it is then closed.
 void ProbeTcp(asio::io_context& io, const dataplane::IpAddress& address, uint16_t port,
@@ -47,7 +56,8 @@ void ProbeHttp(asio::io_context& io, const dataplane::IpAddress& address, uint16
 // Runs `/bin/sh -c command` in a process group of its own, with
 // XLB_REAL_ADDRESS and XLB_REAL_PORT added to the environment, stdin and
 // stdout/stderr on /dev/null and no other inherited descriptors. ok iff it
-// exits with status 0. On timeout the whole group is killed (SIGKILL); once
+// exits with status 0; if it cannot be started, the result is a
+// local_error. On timeout the whole group is killed (SIGKILL); once
 // the shell has exited, whatever it left behind in its group is killed too.
 // The shell is always reaped, without blocking the loop.
 void ProbeExec(asio::io_context& io, const std::string& command,

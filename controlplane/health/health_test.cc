@@ -2,6 +2,7 @@
 // by a deadline while the loop runs (never a bare sleep).
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -86,6 +87,28 @@ uint16_t ClosedPort(const char* address) {
   tcp::acceptor a(io, tcp::endpoint(asio::ip::make_address(address), 0));
   return a.local_endpoint().port();
 }
+
+// While it lives, this process can open no descriptor: the soft
+// RLIMIT_NOFILE is lowered to the lowest free one (what an xlbd whose
+// descriptors were taken by idle API clients sees).
+class NoFreeDescriptors {
+ public:
+  NoFreeDescriptors() {
+    EXPECT_EQ(getrlimit(RLIMIT_NOFILE, &saved_), 0);
+    const int lowest = dup(0);
+    EXPECT_GE(lowest, 0);
+    close(lowest);
+    rlimit low = saved_;
+    low.rlim_cur = static_cast<rlim_t>(lowest);
+    EXPECT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
+    EXPECT_LT(dup(0), 0);
+    EXPECT_EQ(errno, EMFILE);
+  }
+  ~NoFreeDescriptors() { setrlimit(RLIMIT_NOFILE, &saved_); }
+
+ private:
+  rlimit saved_{};
+};
 
 // A tiny HTTP server on the test's loop: reads a request, sends the canned
 // response, closes (unless keep_open). Silent: accepts and never answers.
@@ -412,6 +435,29 @@ TEST(ProbeHttp, ConnectRefused) {
   EXPECT_TRUE(HasSubstr(o.result.detail, "Connection refused"));
 }
 
+TEST(ProbeTcp, OutOfDescriptorsIsALocalError) {
+  asio::io_context io;
+  const uint16_t port = ClosedPort("127.0.0.1");
+  asio::steady_timer warm_up(io);  // the loop's own descriptors exist before
+  Outcome o = RunProbe(io, [&](ProbeHandler h) {
+    NoFreeDescriptors exhausted;
+    ProbeTcp(io, Addr("127.0.0.1"), port, 500ms, std::move(h));
+  });
+  EXPECT_FALSE(o.result.ok);
+  EXPECT_TRUE(o.result.local_error);
+  EXPECT_TRUE(HasSubstr(o.result.detail, "Too many open files")) << o.result.detail;
+  // A real failure is not one.
+  o = RunProbe(io, [&](ProbeHandler h) { ProbeTcp(io, Addr("127.0.0.1"), port, 500ms, std::move(h)); });
+  EXPECT_FALSE(o.result.ok);
+  EXPECT_FALSE(o.result.local_error);
+}
+
+TEST(ProbeHealth, LocalErrnos) {
+  for (int e : {EMFILE, ENFILE, ENOBUFS, ENOMEM, EADDRNOTAVAIL}) EXPECT_TRUE(IsLocalError(e)) << e;
+  for (int e : {ECONNREFUSED, ETIMEDOUT, EHOSTUNREACH, ENETUNREACH, ECONNRESET})
+    EXPECT_FALSE(IsLocalError(e)) << e;
+}
+
 // ---- ProbeExec ---------------------------------------------------------------
 
 class ProbeExecTest : public ::testing::Test {
@@ -465,6 +511,16 @@ TEST_F(ProbeExecTest, ExitZeroIsOk) {
   Outcome o = Exec("exit 0");
   EXPECT_TRUE(o.result.ok);
   EXPECT_EQ(o.result.detail, "exit status 0");
+}
+
+TEST_F(ProbeExecTest, NotStartedIsALocalError) {
+  asio::steady_timer warm_up(io_);
+  Outcome o = RunProbe(io_, [&](ProbeHandler h) {
+    NoFreeDescriptors exhausted;
+    ProbeExec(io_, "exit 1", Addr("127.0.0.1"), 80, 2000ms, std::move(h));
+  });
+  EXPECT_FALSE(o.result.ok);
+  EXPECT_TRUE(o.result.local_error) << o.result.detail;
 }
 
 TEST_F(ProbeExecTest, ExitStatus) {
@@ -691,6 +747,28 @@ TEST_F(MonitorTest, ExecCheck) {
   EXPECT_TRUE(transitions_[1].up);
   monitor_.reset();
   std::filesystem::remove_all(dir_template);
+}
+
+// Out of descriptors, a real's checks cannot be made: that says nothing
+// about the real, which keeps its state (up here, though its port is
+// closed), while the errors are counted. Once descriptors are free, the
+// same checks take it down.
+TEST_F(MonitorTest, LocalErrorsKeepTheState) {
+  const uint16_t port = ClosedPort("127.0.0.1");
+  const std::string id = "web 127.0.0.1:" + std::to_string(port);
+  monitor_->Set(id, Check(config::HealthType::kTcp, 20ms, 100ms, 1, 1), Addr("127.0.0.1"), port);
+  {
+    NoFreeDescriptors exhausted;
+    ASSERT_TRUE(RunUntil(io_, [&] { return Get(id).local_errors >= 5; }));
+  }
+  RealHealth r = Get(id);
+  EXPECT_TRUE(r.up);
+  EXPECT_EQ(r.checks, 0u);
+  EXPECT_TRUE(transitions_.empty());
+  EXPECT_TRUE(HasSubstr(r.last_local_error, "Too many open files"));
+  ASSERT_TRUE(RunUntil(io_, [&] { return !transitions_.empty(); }));
+  EXPECT_FALSE(transitions_[0].up);
+  EXPECT_TRUE(HasSubstr(transitions_[0].detail, "Connection refused"));
 }
 
 TEST_F(MonitorTest, TypeNoneIsAlwaysUp) {

@@ -127,11 +127,11 @@ absl::Status Daemon::Init() {
   const auto& api = cfg->api;
   auto handler = [this](const api::HttpRequest& r) { return api::Route(*this, r); };
   auto server = api::HttpServer::ListenUnix(io_, api.socket, api.group.empty() ? 0600 : 0660,
-                                            api.group, handler);
+                                            api.group, api.max_sessions, handler);
   if (!server.ok()) return server.status();
   api_ = std::move(*server);
   if (!api.metrics.empty()) {
-    auto metrics = api::HttpServer::ListenTcp(io_, api.metrics, [this](const api::HttpRequest& r) {
+    auto metrics = api::HttpServer::ListenTcp(io_, api.metrics, api.metrics_max_sessions, [this](const api::HttpRequest& r) {
       api::HttpResponse resp;
       if (r.method != "GET" || r.path != "/metrics") {
         resp.status = 404;
@@ -347,6 +347,7 @@ std::vector<api::ServiceView> Daemon::Services() {
         rv.health_detail = h->second.last_detail;
         rv.since = h->second.since;
         rv.checks = h->second.checks;
+        rv.local_errors = h->second.local_errors;
       }
       if (state.ok()) {
         for (const auto& rs : state->reals) {

@@ -2,9 +2,12 @@
 // program, health-checks the reals and serves the API, on one event loop;
 // VRRP runs on a thread of its own (controlplane/vrrp/speaker_thread.h).
 #include <gflags/gflags.h>
+#include <sys/resource.h>
 #include <glog/logging.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -43,6 +46,26 @@ std::vector<std::string> DashesToUnderscores(int argc, char** argv) {
       if (a[j] == '-') a[j] = '_';
   }
   return args;
+}
+
+// Descriptors run out first under load (one per API or metrics client, per
+// health probe in flight, per notify): take all the hard limit allows. The
+// soft default of 1024 is for select(), which xlbd does not use.
+void RaiseFileLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    PLOG(WARNING) << "getrlimit(RLIMIT_NOFILE)";
+    return;
+  }
+  const rlim_t before = limit.rlim_cur;
+  if (limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+      PLOG(WARNING) << "raising the open files limit from " << before << " to " << limit.rlim_max;
+      return;
+    }
+  }
+  LOG(INFO) << "open files limit " << limit.rlim_cur << " (was " << before << ")";
 }
 
 }  // namespace
@@ -85,6 +108,7 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  RaiseFileLimit();
   asio::io_context io;
   xlb::xlbd::Options options;
   options.config_path = FLAGS_config;
