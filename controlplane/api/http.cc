@@ -86,6 +86,17 @@ struct ServerState {
   asio::steady_timer retry;  // the pause after an accept error
   std::chrono::milliseconds backoff{0};
   bool closed = false;  // the HttpServer is gone: accept no more
+
+  // Floods are logged once per 10 s per server, with running totals.
+  bool ShouldLog() {
+    const auto now = std::chrono::steady_clock::now();
+    if (logged && now - last_log < std::chrono::seconds(10)) return false;
+    logged = true;
+    last_log = now;
+    return true;
+  }
+  bool logged = false;
+  std::chrono::steady_clock::time_point last_log;
 };
 
 constexpr std::chrono::milliseconds kFirstBackoff{50};
@@ -189,14 +200,14 @@ bool MakeRoom(ServerState& server) {
     if (s->head_done) continue;
     s->Evict();
     ++server.stats.evicted;
-    LOG_EVERY_T(WARNING, 10) << server.name << ": " << server.max_sessions
+    LOG_IF(WARNING, server.ShouldLog()) << server.name << ": " << server.max_sessions
                              << " connections open, closed the oldest idle one ("
                              << server.stats.evicted << " evicted, " << server.stats.refused
                              << " refused so far)";
     return true;
   }
   ++server.stats.refused;
-  LOG_EVERY_T(WARNING, 10) << server.name << ": " << server.max_sessions
+  LOG_IF(WARNING, server.ShouldLog()) << server.name << ": " << server.max_sessions
                            << " connections busy, refused a new one (" << server.stats.refused
                            << " refused so far)";
   return false;
@@ -213,7 +224,7 @@ void Accept(Acceptor& acceptor, std::shared_ptr<ServerState> server) {
       ++server->stats.accept_errors;
       server->backoff = std::min(kMaxBackoff, server->backoff.count() == 0 ? kFirstBackoff
                                                                            : server->backoff * 2);
-      LOG_EVERY_T(WARNING, 10) << server->name << ": accept: " << ec.message() << " ("
+      LOG_IF(WARNING, server->ShouldLog()) << server->name << ": accept: " << ec.message() << " ("
                                << server->stats.accept_errors << " errors so far); retrying in "
                                << server->backoff.count() << "ms";
       server->retry.expires_after(server->backoff);
