@@ -176,6 +176,9 @@ std::string ToYaml(const Config& config) {
   out << YAML::Key << "max_sessions" << YAML::Value << config.api.max_sessions;
   out << YAML::Key << "metrics_max_sessions" << YAML::Value << config.api.metrics_max_sessions;
   out << YAML::EndMap;
+  out << YAML::Key << "scripts" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "user" << YAML::Value << config.scripts.user;
+  out << YAML::EndMap;
   out << YAML::Key << "services" << YAML::Value;
   if (config.services.empty()) out << YAML::Flow;
   out << YAML::BeginSeq;

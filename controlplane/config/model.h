@@ -127,9 +127,18 @@ struct VrrpInstance {
   bool operator==(const VrrpInstance&) const = default;
 };
 
+// Exec health checks, exec tracks and notify scripts run as this user, with
+// a small fixed environment (controlplane/config/scripts.h).
+struct ScriptsConfig {
+  std::string user;  // "" = xlb_script if that user exists, else root
+
+  bool operator==(const ScriptsConfig&) const = default;
+};
+
 struct Config {
   std::vector<std::string> interfaces;  // where the XDP program runs
   ApiConfig api;
+  ScriptsConfig scripts;
   std::vector<ServiceConfig> services;
   std::vector<VrrpInstance> vrrp;
 
