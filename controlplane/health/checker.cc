@@ -1,9 +1,8 @@
 #include "controlplane/health/checker.h"
+#include "controlplane/health/spawn.h"
 
 #include <fcntl.h>
-#include <sched.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -27,8 +26,6 @@
 #include "asio/posix/stream_descriptor.hpp"
 #include "asio/steady_timer.hpp"
 #include "asio/write.hpp"
-
-extern char** environ;
 
 namespace xlb::health {
 namespace {
@@ -298,7 +295,7 @@ class ExecProbe : public std::enable_shared_from_this<ExecProbe> {
   void Start(const std::string& command, const IpAddress& address, uint16_t port) {
     if (int err = Spawn(command, address, port); err != 0) {
       done_ = true;
-      return Post(io_, std::move(handler_), LocalError(absl::StrCat("spawn /bin/sh: ", std::strerror(err))));
+      return Post(io_, std::move(handler_), LocalError(absl::StrCat("start /bin/sh: ", std::strerror(err))));
     }
     int fd = static_cast<int>(syscall(SYS_pidfd_open, pid_, 0));
     if (fd < 0) {
@@ -328,58 +325,10 @@ class ExecProbe : public std::enable_shared_from_this<ExecProbe> {
  private:
   // Returns 0 or an errno value.
   int Spawn(const std::string& command, const IpAddress& address, uint16_t port) {
-    std::vector<std::string> env;
-    for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
-      std::string_view var(*e);
-      if (var.starts_with("XLB_REAL_ADDRESS=") || var.starts_with("XLB_REAL_PORT=")) continue;
-      env.emplace_back(var);
-    }
-    env.push_back(absl::StrCat("XLB_REAL_ADDRESS=", address.ToString()));
-    env.push_back(absl::StrCat("XLB_REAL_PORT=", port));
-    std::vector<char*> envp;
-    for (std::string& var : env) envp.push_back(var.data());
-    envp.push_back(nullptr);
-    std::string arg0 = "sh", arg1 = "-c", arg2 = command;
-    char* argv[] = {arg0.data(), arg1.data(), arg2.data(), nullptr};
-
-    // posix_spawn rather than fork: glibc uses clone(CLONE_VM|CLONE_VFORK),
-    // so no copy of the daemon's page tables per probe and nothing unsafe
-    // runs between fork and exec in a process that may have threads.
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    // Sockets, BPF maps and the like are not the command's business (asio
-    // does not open its descriptors close-on-exec).
-    posix_spawn_file_actions_addclosefrom_np(&actions, 3);
-
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    // Its own process group, so that a timeout kills the whole pipeline;
-    // default signal handling whatever the daemon blocks or ignores; and the
-    // normal scheduler even when spawned by xlbd's real-time VRRP thread (a
-    // notify script must not run before everything else on the CPU).
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-                                        POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSCHEDULER);
-    posix_spawnattr_setpgroup(&attr, 0);
-    posix_spawnattr_setschedpolicy(&attr, SCHED_OTHER);
-    sched_param normal{};
-    posix_spawnattr_setschedparam(&attr, &normal);
-    sigset_t signals;
-    sigemptyset(&signals);
-    posix_spawnattr_setsigmask(&attr, &signals);
-    sigfillset(&signals);
-    sigdelset(&signals, SIGKILL);
-    sigdelset(&signals, SIGSTOP);
-    posix_spawnattr_setsigdefault(&attr, &signals);
-
-    pid_t pid = -1;
-    int err = posix_spawn(&pid, "/bin/sh", &actions, &attr, argv, envp.data());
-    posix_spawnattr_destroy(&attr);
-    posix_spawn_file_actions_destroy(&actions);
-    if (err == 0) pid_ = pid;
-    return err;
+    return SpawnScript(command,
+                       {absl::StrCat("XLB_REAL_ADDRESS=", address.ToString()),
+                        absl::StrCat("XLB_REAL_PORT=", port)},
+                       &pid_);
   }
 
   void WaitForExit() {
@@ -467,6 +416,31 @@ void ProbeHttp(asio::io_context& io, const IpAddress& address, uint16_t port, Du
 void ProbeExec(asio::io_context& io, const std::string& command, const IpAddress& address,
                uint16_t port, Duration timeout, ProbeHandler handler) {
   std::make_shared<ExecProbe>(io, timeout, std::move(handler))->Start(command, address, port);
+}
+
+std::shared_ptr<ScriptQueue> ScriptQueue::Create(asio::io_context& io, Duration timeout) {
+  return std::shared_ptr<ScriptQueue>(new ScriptQueue(io, timeout));
+}
+
+void ScriptQueue::Push(std::string command, const IpAddress& address, Done done) {
+  pending_.push_back(Item{std::move(command), address, std::move(done)});
+  if (!running_) StartNext();
+}
+
+void ScriptQueue::StartNext() {
+  if (pending_.empty()) {
+    running_ = false;
+    return;
+  }
+  running_ = true;
+  Item item = std::move(pending_.front());
+  pending_.pop_front();
+  ProbeExec(io_, item.command, item.address, 0, timeout_,
+            [self = shared_from_this(), command = item.command,
+             done = std::move(item.done)](ProbeResult r) {
+              if (done) done(command, r);
+              self->StartNext();
+            });
 }
 
 void Probe(asio::io_context& io, const config::HealthCheck& check, const IpAddress& address,

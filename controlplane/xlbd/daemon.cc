@@ -7,12 +7,15 @@
 #include <cstdio>
 #include <fstream>
 #include <set>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "controlplane/api/metrics.h"
 #include "controlplane/api/routes.h"
 #include "controlplane/config/emit.h"
 #include "controlplane/config/parse.h"
+#include "controlplane/config/scripts.h"
+#include "controlplane/health/spawn.h"
 #include "controlplane/reconcile/plan.h"
 #include "dataplane/conntrack.h"
 #include "dataplane/stats.h"
@@ -155,7 +158,20 @@ absl::Status Daemon::Init() {
 }
 
 absl::Status Daemon::Adopt(const config::Config& cfg) {
-  if (auto st = SyncInterfaces(cfg.interfaces); !st.ok()) return st;
+  absl::StatusOr<config::ScriptUser> script_user = config::ResolveScriptUser(cfg.scripts.user);
+  if (!script_user.ok()) return script_user.status();
+  if (script_user->defaulted_to_root) {
+    static bool warned = false;  // once per run, not per reload
+    LOG_IF(WARNING, !std::exchange(warned, true))
+        << "scripts run as root: no scripts.user configured and no user "
+        << config::kDefaultScriptUser << " (create one, or set scripts: {user: NAME})";
+  }
+  const config::ScriptUser previous_user = health::ScriptUserNow();
+  health::SetScriptUser(*script_user);
+  if (auto st = SyncInterfaces(cfg.interfaces); !st.ok()) {
+    health::SetScriptUser(previous_user);
+    return st;
+  }
   auto previous = services_;
   services_ = cfg.services;
   SyncHealth();
@@ -165,6 +181,7 @@ absl::Status Daemon::Adopt(const config::Config& cfg) {
   if (st.ok()) st = speaker_->Configure(cfg.vrrp);
   if (!st.ok()) {
     services_ = std::move(previous);
+    health::SetScriptUser(previous_user);
     SyncHealth();
     (void)Reconcile();
     return st;
