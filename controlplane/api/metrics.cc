@@ -1,5 +1,7 @@
 #include "controlplane/api/metrics.h"
 
+#include <utility>
+
 #include "absl/strings/str_cat.h"
 
 namespace xlb::api {
@@ -65,6 +67,19 @@ std::string RenderMetrics(const StatusView& status, const std::vector<ServiceVie
     Add(global, absl::StrCat("reason=\"", dataplane::GlobalStatName(i), "\""), status.counters[i]);
   Family conns{"xlb_conn_table_entries", "gauge", "Entries in the connection table.", ""};
   Add(conns, "", status.conn_table_entries);
+  Family api_closed{"xlb_api_connections_closed_total", "counter",
+                    "Connections to the API socket or the metrics listener closed at its session "
+                    "cap: evicted (idle, for a newcomer) or refused (all busy).", ""};
+  Family api_errors{"xlb_api_accept_errors_total", "counter",
+                    "Failed accepts on the API socket or the metrics listener (each followed by "
+                    "a pause).", ""};
+  for (const auto& [listener, stats] : {std::pair{"api", &status.api_server},
+                                        std::pair{"metrics", &status.metrics_server}}) {
+    const std::string l = absl::StrCat("listener=\"", listener, "\"");
+    Add(api_closed, absl::StrCat(l, ",reason=\"evicted\""), stats->evicted);
+    Add(api_closed, absl::StrCat(l, ",reason=\"refused\""), stats->refused);
+    Add(api_errors, l, stats->accept_errors);
+  }
 
   Family vrrp_state{"xlb_vrrp_state", "gauge",
                     "VRRP state: 0 initialize, 1 backup, 2 master, 3 fault.", ""};
@@ -102,8 +117,8 @@ std::string RenderMetrics(const StatusView& status, const std::vector<ServiceVie
   std::string out;
   for (const Family* f : {&svc_packets, &svc_bytes, &svc_conns, &real_packets, &real_bytes,
                           &real_conns, &real_up, &real_local_errors, &real_weight, &real_cfg,
-                          &global, &conns, &vrrp_state, &vrrp_master, &vrrp_priority, &vrrp_sent,
-                          &vrrp_received,
+                          &global, &conns, &api_closed, &api_errors, &vrrp_state, &vrrp_master,
+                          &vrrp_priority, &vrrp_sent, &vrrp_received,
                           &vrrp_dropped, &vrrp_changes, &vrrp_late})
     absl::StrAppend(&out, "# HELP ", f->name, " ", f->help, "\n# TYPE ", f->name, " ", f->type,
                     "\n", f->samples);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "controlplane/api/http.h"
 #include "controlplane/config/model.h"
 #include "controlplane/vrrp/instance.h"
 #include "dataplane/conntrack.h"
@@ -44,6 +45,8 @@ struct StatusView {
   size_t services = 0, reals = 0, reals_down = 0;
   dataplane::GlobalCounters counters{};
   uint64_t conn_table_entries = 0;
+  // Of the API socket and the metrics listener (session caps, accept errors).
+  HttpServerStats api_server, metrics_server;
 };
 
 // Changes a real: its weight, or drained (weight 0).

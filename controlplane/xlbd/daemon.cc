@@ -332,6 +332,8 @@ api::StatusView Daemon::Status() {
   s.version = kVersion;
   s.config_file = options_.config_path;
   s.runtime_changes = runtime_changes_;
+  if (api_) s.api_server = api_->stats();
+  if (metrics_) s.metrics_server = metrics_->stats();
   s.interfaces = interfaces_;
   s.started = started_;
   s.services = services_.size();
