@@ -73,7 +73,7 @@ struct ServerState {
    public:
     virtual ~SessionBase() = default;
     virtual void Evict() = 0;
-    bool head_done = false;  // its request head has arrived
+    bool answering = false;  // its whole request has arrived
   };
 
   explicit ServerState(asio::io_context& io) : retry(io) {}
@@ -140,7 +140,6 @@ class Session : public ServerState::SessionBase,
         socket_, asio::dynamic_buffer(buffer_, kMaxHead), "\r\n\r\n",
         [self = this->shared_from_this()](std::error_code ec, size_t n) {
           if (ec) return self->Fail(ec == asio::error::not_found ? 413 : 0, "request head too long");
-          self->head_done = true;
           std::string head = self->buffer_.substr(0, n);
           self->buffer_.erase(0, n);
           size_t length = 0;
@@ -155,6 +154,7 @@ class Session : public ServerState::SessionBase,
   void ReadBody(size_t length) {
     if (buffer_.size() >= length) {
       request_.body = buffer_.substr(0, length);
+      answering = true;
       return Answer(server_->handler(request_));
     }
     asio::async_read(socket_, asio::dynamic_buffer(buffer_), asio::transfer_exactly(length - buffer_.size()),
@@ -192,24 +192,25 @@ class Session : public ServerState::SessionBase,
 };
 
 // Makes room for one more session: closes the oldest one still waiting for
-// its request head (an idle connection costs its owner nothing, so idle ones
-// must never keep a real client out). False if all are busy answering.
+// its request (an idle or trickling connection costs its owner nothing, so
+// such ones must never keep a real client out). False if all are busy
+// answering (a client that does not read a long answer, until the deadline).
 bool MakeRoom(ServerState& server) {
   if (server.sessions.size() < server.max_sessions) return true;
   for (ServerState::SessionBase* s : server.sessions) {
-    if (s->head_done) continue;
+    if (s->answering) continue;
     s->Evict();
     ++server.stats.evicted;
-    LOG_IF(WARNING, server.ShouldLog()) << server.name << ": " << server.max_sessions
-                             << " connections open, closed the oldest idle one ("
-                             << server.stats.evicted << " evicted, " << server.stats.refused
-                             << " refused so far)";
+    LOG_IF(WARNING, server.ShouldLog())
+        << server.name << ": " << server.max_sessions
+        << " connections open, closed the oldest idle one (" << server.stats.evicted
+        << " evicted, " << server.stats.refused << " refused so far)";
     return true;
   }
   ++server.stats.refused;
-  LOG_IF(WARNING, server.ShouldLog()) << server.name << ": " << server.max_sessions
-                           << " connections busy, refused a new one (" << server.stats.refused
-                           << " refused so far)";
+  LOG_IF(WARNING, server.ShouldLog())
+      << server.name << ": " << server.max_sessions << " connections busy, refused a new one ("
+      << server.stats.refused << " refused so far)";
   return false;
 }
 
@@ -224,9 +225,9 @@ void Accept(Acceptor& acceptor, std::shared_ptr<ServerState> server) {
       ++server->stats.accept_errors;
       server->backoff = std::min(kMaxBackoff, server->backoff.count() == 0 ? kFirstBackoff
                                                                            : server->backoff * 2);
-      LOG_IF(WARNING, server->ShouldLog()) << server->name << ": accept: " << ec.message() << " ("
-                               << server->stats.accept_errors << " errors so far); retrying in "
-                               << server->backoff.count() << "ms";
+      LOG_IF(WARNING, server->ShouldLog())
+          << server->name << ": accept: " << ec.message() << " (" << server->stats.accept_errors
+          << " errors so far); retrying in " << server->backoff.count() << "ms";
       server->retry.expires_after(server->backoff);
       server->retry.async_wait([&acceptor, server](std::error_code ec) {
         if (server->closed || ec) return;

@@ -6,8 +6,9 @@
 // Both listeners are open to local users, so neither may let idle
 // connections use up the daemon's descriptors (the health checks need
 // them): at most `max_sessions` connections are served at once; at the cap
-// the oldest one still sending its request head is closed for the newcomer
-// (with none such, the newcomer is closed). Accept errors (out of
+// the oldest one still sending its request is closed for the newcomer (with
+// none such, all being answered, the newcomer is closed). A connection
+// lasts 10 s at most. Accept errors (out of
 // descriptors or memory) are retried after a pause growing from 50 ms to
 // 1 s, not in a spin.
 #ifndef XLB_CONTROLPLANE_API_HTTP_H_
@@ -45,7 +46,7 @@ absl::StatusOr<HttpRequest> ParseRequestHead(const std::string& head, size_t* co
 // Counted since the server started; for tests, logs and metrics.
 struct HttpServerStats {
   uint64_t accepted = 0;
-  uint64_t evicted = 0;        // closed before their request head, for a newcomer
+  uint64_t evicted = 0;        // closed before their whole request came, for a newcomer
   uint64_t refused = 0;        // closed on arrival: the cap was full of busy sessions
   uint64_t accept_errors = 0;  // failed accepts (each followed by a pause)
   int sessions = 0;            // open now

@@ -117,20 +117,42 @@ TEST_F(HttpServerTest, IdleConnectionsAreEvictedOldestFirst) {
   EXPECT_EQ(s.sessions, 3);
 }
 
-// Sessions whose request head has arrived are never evicted: with all of
-// them busy, a newcomer is closed instead.
-TEST_F(HttpServerTest, BusySessionsAreKeptAndNewcomersRefused) {
+// A client trickling its request body is as idle as one that sent nothing.
+TEST_F(HttpServerTest, TricklingRequestsAreEvictedToo) {
   Listen(2);
+  std::vector<int> slow = {Connect(), Connect()};
+  const std::string head = "POST /services HTTP/1.1\r\nContent-Length: 100\r\n\r\n{";
+  for (int fd : slow)
+    ASSERT_EQ(send(fd, head.data(), head.size(), MSG_NOSIGNAL), ssize_t(head.size()));
+  Run(200ms);
+  const int client = Connect();
+  EXPECT_EQ(Request(client, "GET /status HTTP/1.0\r\n\r\n").substr(0, 15), "HTTP/1.1 200 OK");
+  EXPECT_TRUE(Closed(slow[0]));
+  EXPECT_FALSE(Closed(slow[1]));
+  EXPECT_EQ(server_->stats().evicted, 1u);
+}
+
+// Sessions being answered are never evicted: with all of them busy (their
+// clients do not read a long answer), a newcomer is closed instead.
+TEST_F(HttpServerTest, AnsweringSessionsAreKeptAndNewcomersRefused) {
+  auto s = HttpServer::ListenUnix(io_, path_, 0600, "", 2, [](const HttpRequest&) {
+    HttpResponse resp;
+    resp.body.assign(16 << 20, 'x');  // more than the socket buffers
+    return resp;
+  });
+  ASSERT_TRUE(s.ok()) << s.status();
+  server_ = std::move(*s);
   std::vector<int> busy = {Connect(), Connect()};
-  const std::string head = "POST /services HTTP/1.1\r\nContent-Length: 100\r\n\r\n";
-  for (int fd : busy) ASSERT_EQ(send(fd, head.data(), head.size(), MSG_NOSIGNAL), ssize_t(head.size()));
+  const std::string request = "GET /metrics HTTP/1.0\r\n\r\n";
+  for (int fd : busy)
+    ASSERT_EQ(send(fd, request.data(), request.size(), MSG_NOSIGNAL), ssize_t(request.size()));
   Run(200ms);
   const int newcomer = Connect();
   Run(200ms);
   EXPECT_TRUE(Closed(newcomer));
-  for (int fd : busy) EXPECT_FALSE(Closed(fd));
   EXPECT_EQ(server_->stats().refused, 1u);
   EXPECT_EQ(server_->stats().evicted, 0u);
+  EXPECT_EQ(server_->stats().sessions, 2);
 }
 
 // Out of descriptors, accept fails while the connection stays queued:

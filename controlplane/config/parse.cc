@@ -177,7 +177,8 @@ class Parser {
   // The script of a command (or a notify path) exists and is safe to run.
   void CheckScriptAt(const Field& f, const std::string& command, bool whole_path) const {
     if (!check_scripts_) return;
-    absl::Status st = whole_path ? CheckScriptFile(command, script_uid_) : CheckScript(command, script_uid_);
+    absl::Status st = whole_path ? CheckScriptFile(command, script_uid_)
+                                 : CheckScript(command, script_uid_);
     if (!st.ok()) Fail(f, std::string(st.message()));
   }
 
@@ -825,7 +826,10 @@ Config Parser::Parse(const YAML::Node& root) {
     if (const Field* u = sm.Get("user")) {
       config.scripts.user = Scalar(*u, "a user name");
       if (std::any_of(config.scripts.user.begin(), config.scripts.user.end(),
-                      [](char c) { return c == ':' || c == '/' || absl::ascii_isspace(c) || absl::ascii_iscntrl(c); }))
+                      [](char c) {
+                        return c == ':' || c == '/' || absl::ascii_isspace(c) ||
+                               absl::ascii_iscntrl(c);
+                      }))
         Fail(*u, absl::StrCat("'", config.scripts.user, "' is not a user name"));
     }
   }

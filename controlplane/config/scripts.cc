@@ -63,8 +63,9 @@ absl::StatusOr<ScriptUser> ResolveScriptUser(const std::string& name) {
       root.defaulted_to_root = true;
       return root;
     }
-    return absl::NotFoundError(absl::StrCat(
-        "user '", name, "' does not exist", err != 0 ? absl::StrCat(" (", std::strerror(err), ")") : ""));
+    return absl::NotFoundError(
+        absl::StrCat("user '", name, "' does not exist",
+                     err != 0 ? absl::StrCat(" (", std::strerror(err), ")") : ""));
   }
   ScriptUser u;
   u.name = pw.pw_name;
@@ -73,7 +74,8 @@ absl::StatusOr<ScriptUser> ResolveScriptUser(const std::string& name) {
   u.home = pw.pw_dir != nullptr && pw.pw_dir[0] == '/' ? pw.pw_dir : "/";
   int n = 64;
   std::vector<gid_t> groups(n);
-  while (getgrouplist(u.name.c_str(), u.gid, groups.data(), &n) < 0 && n < 65536) groups.resize(n *= 2);
+  while (getgrouplist(u.name.c_str(), u.gid, groups.data(), &n) < 0 && n < 65536)
+    groups.resize(n *= 2);
   groups.resize(n > 0 ? static_cast<size_t>(n) : 0);
   u.groups = std::move(groups);
   return u;
@@ -86,8 +88,9 @@ absl::StatusOr<std::string> ScriptFile(const std::string& command) {
   if (word.empty()) return absl::InvalidArgumentError("is empty (expected a command)");
   if (word.find('/') != std::string::npos) {
     if (word[0] != '/')
-      return absl::InvalidArgumentError(absl::StrCat(
-          "'", word, "' is a relative path (expected an absolute path or a name on ", kScriptPath, ")"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("'", word, "' is a relative path (expected an absolute path or a name on ",
+                       kScriptPath, ")"));
     return word;
   }
   for (absl::string_view dir : absl::StrSplit(kScriptPath, ':')) {

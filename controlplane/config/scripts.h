@@ -16,7 +16,8 @@
 namespace xlb::config {
 
 // The only PATH scripts get, and where a bare command name is looked up.
-inline constexpr char kScriptPath[] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+inline constexpr char kScriptPath[] =
+    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 // The user scripts run as when the configuration names none, if it exists.
 inline constexpr char kDefaultScriptUser[] = "xlb_script";
 

@@ -295,7 +295,8 @@ class ExecProbe : public std::enable_shared_from_this<ExecProbe> {
   void Start(const std::string& command, const IpAddress& address, uint16_t port) {
     if (int err = Spawn(command, address, port); err != 0) {
       done_ = true;
-      return Post(io_, std::move(handler_), LocalError(absl::StrCat("start /bin/sh: ", std::strerror(err))));
+      return Post(io_, std::move(handler_),
+                  LocalError(absl::StrCat("start /bin/sh: ", std::strerror(err))));
     }
     int fd = static_cast<int>(syscall(SYS_pidfd_open, pid_, 0));
     if (fd < 0) {
@@ -307,7 +308,8 @@ class ExecProbe : public std::enable_shared_from_this<ExecProbe> {
       }
       reaped_ = true;
       done_ = true;
-      return Post(io_, std::move(handler_), LocalError(absl::StrCat("pidfd_open: ", std::strerror(err))));
+      return Post(io_, std::move(handler_),
+                  LocalError(absl::StrCat("pidfd_open: ", std::strerror(err))));
     }
     pidfd_.assign(fd);
     WaitForExit();

@@ -26,8 +26,9 @@ config::ScriptUser& ScriptUserLocked() {
 // has threads; any lock may be held by a thread that no longer exists
 // here): raw system calls, no allocation. An error is written to `report`
 // (close-on-exec, so a successful exec closes it with nothing written).
-[[noreturn]] void Child(int report, const char* const* argv, const char* const* envp, bool switch_user,
-                        uid_t uid, gid_t gid, const gid_t* groups, size_t ngroups) {
+[[noreturn]] void Child(int report, const char* const* argv, const char* const* envp,
+                        bool switch_user, uid_t uid, gid_t gid, const gid_t* groups,
+                        size_t ngroups) {
   auto fail = [report](int err) {
     while (write(report, &err, sizeof(err)) < 0 && errno == EINTR) {
     }

@@ -103,7 +103,8 @@ std::string Health(const json& services) {
       absl::StrAppend(&out, absl::StrFormat("%-28s %-30s %-6s %-6s %-21s %-9d %s\n",
                                             s.value("service", ""), Remote(r),
                                             s.value("check", ""), r.value("health", ""),
-                                            r.value("since", ""), r.value("local_errors", uint64_t{0}),
+                                            r.value("since", ""),
+                                            r.value("local_errors", uint64_t{0}),
                                             r.value("health_detail", "")));
   return out;
 }

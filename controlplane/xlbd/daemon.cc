@@ -134,7 +134,7 @@ absl::Status Daemon::Init() {
   if (!server.ok()) return server.status();
   api_ = std::move(*server);
   if (!api.metrics.empty()) {
-    auto metrics = api::HttpServer::ListenTcp(io_, api.metrics, api.metrics_max_sessions, [this](const api::HttpRequest& r) {
+    auto serve_metrics = [this](const api::HttpRequest& r) {
       api::HttpResponse resp;
       if (r.method != "GET" || r.path != "/metrics") {
         resp.status = 404;
@@ -145,7 +145,9 @@ absl::Status Daemon::Init() {
       resp.content_type = "text/plain; version=0.0.4";
       resp.body = api::RenderMetrics(Status(), Services(), Vrrp());
       return resp;
-    });
+    };
+    auto metrics =
+        api::HttpServer::ListenTcp(io_, api.metrics, api.metrics_max_sessions, serve_metrics);
     if (!metrics.ok()) return metrics.status();
     metrics_ = std::move(*metrics);
   }
