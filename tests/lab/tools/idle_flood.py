@@ -30,14 +30,25 @@ def main():
 
     def opened(family, address):
         nonlocal failed
-        s = socket.socket(family, socket.SOCK_STREAM)
-        s.settimeout(2)
-        try:
-            s.connect(address)
-            socks.append(s)
-        except OSError:
-            failed += 1
-            s.close()
+        # A full backlog makes a unix connect fail with EAGAIN at once:
+        # retry that for up to 2 s (the server is accepting meanwhile).
+        until = time.monotonic() + 2
+        while True:
+            s = socket.socket(family, socket.SOCK_STREAM)
+            s.settimeout(2)
+            try:
+                s.connect(address)
+                socks.append(s)
+                return
+            except BlockingIOError:
+                s.close()
+                if time.monotonic() > until:
+                    break
+                time.sleep(0.001)
+            except OSError:
+                s.close()
+                break
+        failed += 1
 
     if a.tcp:
         host, port = a.tcp[0].rsplit(":", 1)
