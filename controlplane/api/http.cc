@@ -6,8 +6,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <list>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
@@ -15,6 +17,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "glog/logging.h"
 
 namespace xlb::api {
 namespace {
@@ -65,22 +68,75 @@ std::string Serialize(const HttpResponse& r) {
                       r.body);
 }
 
+// What the sessions of one server share with it, and outlives it while any
+// of them, or an accept or retry handler, is still pending.
+struct ServerState {
+  class SessionBase {
+   public:
+    virtual ~SessionBase() = default;
+    virtual void Evict() = 0;
+    bool answering = false;  // its whole request has arrived
+  };
+
+  explicit ServerState(asio::io_context& io) : retry(io) {}
+
+  std::string name;  // for logs: "API socket /run/xlb/xlbd.sock"
+  HttpHandler handler;
+  size_t max_sessions = 64;
+  std::list<SessionBase*> sessions;  // open ones, oldest first
+  HttpServerStats stats;
+  asio::steady_timer retry;  // the pause after an accept error
+  std::chrono::milliseconds backoff{0};
+  bool closed = false;  // the HttpServer is gone: accept no more
+
+  // Floods are logged once per 10 s per server, with running totals.
+  bool ShouldLog() {
+    const auto now = std::chrono::steady_clock::now();
+    if (logged && now - last_log < std::chrono::seconds(10)) return false;
+    logged = true;
+    last_log = now;
+    return true;
+  }
+  bool logged = false;
+  std::chrono::steady_clock::time_point last_log;
+};
+
+constexpr std::chrono::milliseconds kFirstBackoff{50};
+constexpr std::chrono::milliseconds kMaxBackoff{1000};
+
 // One connection: read the head, then the body, answer, close.
 template <typename Socket>
-class Session : public std::enable_shared_from_this<Session<Socket>> {
+class Session : public ServerState::SessionBase,
+                public std::enable_shared_from_this<Session<Socket>> {
  public:
-  Session(Socket socket, const HttpHandler* handler)
-      : socket_(std::move(socket)), timer_(socket_.get_executor()), handler_(handler) {}
+  Session(Socket socket, std::shared_ptr<ServerState> server)
+      : socket_(std::move(socket)), timer_(socket_.get_executor()), server_(std::move(server)) {
+    server_->sessions.push_back(this);
+    position_ = std::prev(server_->sessions.end());
+  }
+  ~Session() override { Close(); }
 
   void Start() {
     timer_.expires_after(kDeadline);
     timer_.async_wait([self = this->shared_from_this()](std::error_code ec) {
-      if (!ec) self->socket_.close();
+      if (!ec) self->Close();
     });
     ReadHead();
   }
 
+  // Pending operations end with an error and drop their references.
+  void Evict() override { Close(); }
+
  private:
+  void Close() {
+    if (!open_) return;
+    open_ = false;
+    server_->sessions.erase(position_);
+    std::error_code ignored;
+    socket_.close(ignored);
+    timer_.cancel();
+  }
+
   void ReadHead() {
     asio::async_read_until(
         socket_, asio::dynamic_buffer(buffer_, kMaxHead), "\r\n\r\n",
@@ -100,7 +156,8 @@ class Session : public std::enable_shared_from_this<Session<Socket>> {
   void ReadBody(size_t length) {
     if (buffer_.size() >= length) {
       request_.body = buffer_.substr(0, length);
-      return Answer((*handler_)(request_));
+      answering = true;
+      return Answer(server_->handler(request_));
     }
     asio::async_read(socket_, asio::dynamic_buffer(buffer_), asio::transfer_exactly(length - buffer_.size()),
                      [self = this->shared_from_this(), length](std::error_code ec, size_t) {
@@ -110,7 +167,7 @@ class Session : public std::enable_shared_from_this<Session<Socket>> {
   }
 
   void Fail(int status, const std::string& why) {
-    if (status == 0) return socket_.close();
+    if (status == 0 || !open_) return Close();
     HttpResponse r;
     r.status = status;
     r.body = absl::StrCat("{\"error\": \"", why, "\"}\n");
@@ -123,26 +180,82 @@ class Session : public std::enable_shared_from_this<Session<Socket>> {
                       [self = this->shared_from_this()](std::error_code, size_t) {
                         std::error_code ignored;
                         self->socket_.shutdown(Socket::shutdown_both, ignored);
-                        self->socket_.close(ignored);
-                        self->timer_.cancel();
+                        self->Close();
                       });
   }
 
   Socket socket_;
   asio::steady_timer timer_;
-  const HttpHandler* handler_;
+  std::shared_ptr<ServerState> server_;
+  std::list<ServerState::SessionBase*>::iterator position_;
+  bool open_ = true;
   std::string buffer_, out_;
   HttpRequest request_;
 };
 
+// Makes room for one more session: closes the oldest one still waiting for
+// its request (an idle or trickling connection costs its owner nothing, so
+// such ones must never keep a real client out). False if all are busy
+// answering (a client that does not read a long answer, until the deadline).
+bool MakeRoom(ServerState& server) {
+  if (server.sessions.size() < server.max_sessions) return true;
+  for (ServerState::SessionBase* s : server.sessions) {
+    if (s->answering) continue;
+    s->Evict();
+    ++server.stats.evicted;
+    LOG_IF(WARNING, server.ShouldLog())
+        << server.name << ": " << server.max_sessions
+        << " connections open, closed the oldest idle one (" << server.stats.evicted
+        << " evicted, " << server.stats.refused << " refused so far)";
+    return true;
+  }
+  ++server.stats.refused;
+  LOG_IF(WARNING, server.ShouldLog())
+      << server.name << ": " << server.max_sessions << " connections busy, refused a new one ("
+      << server.stats.refused << " refused so far)";
+  return false;
+}
+
 template <typename Acceptor>
-void Accept(Acceptor& acceptor, const HttpHandler* handler) {
-  acceptor.async_accept([&acceptor, handler](std::error_code ec, auto socket) {
-    if (ec == asio::error::operation_aborted) return;  // shutting down
-    if (!ec)
-      std::make_shared<Session<decltype(socket)>>(std::move(socket), handler)->Start();
-    Accept(acceptor, handler);
+void Accept(Acceptor& acceptor, std::shared_ptr<ServerState> server) {
+  acceptor.async_accept([&acceptor, server](std::error_code ec, auto socket) {
+    // Closed: `acceptor` may be gone already.
+    if (server->closed || ec == asio::error::operation_aborted) return;
+    if (ec) {
+      // EMFILE, ENFILE, ENOBUFS, ENOMEM, ...: the pending connection stays
+      // queued, so retrying at once would spin. Pause, longer each time.
+      ++server->stats.accept_errors;
+      server->backoff = std::min(kMaxBackoff, server->backoff.count() == 0 ? kFirstBackoff
+                                                                           : server->backoff * 2);
+      LOG_IF(WARNING, server->ShouldLog())
+          << server->name << ": accept: " << ec.message() << " (" << server->stats.accept_errors
+          << " errors so far); retrying in " << server->backoff.count() << "ms";
+      server->retry.expires_after(server->backoff);
+      server->retry.async_wait([&acceptor, server](std::error_code ec) {
+        if (server->closed || ec) return;
+        Accept(acceptor, server);
+      });
+      return;
+    }
+    server->backoff = std::chrono::milliseconds(0);
+    ++server->stats.accepted;
+    if (MakeRoom(*server)) {
+      std::make_shared<Session<decltype(socket)>>(std::move(socket), server)->Start();
+    } else {
+      std::error_code ignored;
+      socket.close(ignored);
+    }
+    Accept(acceptor, server);
   });
+}
+
+std::shared_ptr<ServerState> NewState(asio::io_context& io, std::string name, int max_sessions,
+                                      HttpHandler handler) {
+  auto state = std::make_shared<ServerState>(io);
+  state->name = std::move(name);
+  state->max_sessions = static_cast<size_t>(std::max(max_sessions, 1));
+  state->handler = std::move(handler);
+  return state;
 }
 
 }  // namespace
@@ -195,7 +308,7 @@ absl::Status CheckUnixSocketFree(const std::string& path) {
 }
 
 struct HttpServer::Impl {
-  HttpHandler handler;
+  std::shared_ptr<ServerState> state;
   std::unique_ptr<asio::local::stream_protocol::acceptor> unix_acceptor;
   std::unique_ptr<asio::ip::tcp::acceptor> tcp_acceptor;
   std::string unix_path;
@@ -204,6 +317,8 @@ struct HttpServer::Impl {
 HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 HttpServer::~HttpServer() {
+  impl_->state->closed = true;
+  impl_->state->retry.cancel();
   std::error_code ignored;
   if (impl_->unix_acceptor) {
     impl_->unix_acceptor->close(ignored);
@@ -212,13 +327,20 @@ HttpServer::~HttpServer() {
   if (impl_->tcp_acceptor) impl_->tcp_acceptor->close(ignored);
 }
 
+HttpServerStats HttpServer::stats() const {
+  HttpServerStats s = impl_->state->stats;
+  s.sessions = static_cast<int>(impl_->state->sessions.size());
+  return s;
+}
+
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::ListenUnix(asio::io_context& io,
                                                                    const std::string& path,
                                                                    unsigned mode,
                                                                    const std::string& group,
+                                                                   int max_sessions,
                                                                    HttpHandler handler) {
   auto impl = std::make_unique<Impl>();
-  impl->handler = std::move(handler);
+  impl->state = NewState(io, absl::StrCat("API socket ", path), max_sessions, std::move(handler));
   impl->unix_path = path;
   gid_t gid = static_cast<gid_t>(-1);
   if (!group.empty()) {
@@ -240,12 +362,13 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::ListenUnix(asio::io_cont
   if (ec) return absl::UnavailableError(absl::StrCat("API socket ", path, ": ", ec.message()));
   if (chmod(path.c_str(), mode) != 0 || (gid != static_cast<gid_t>(-1) && chown(path.c_str(), -1, gid) != 0))
     return absl::ErrnoToStatus(errno, absl::StrCat("set owner/mode of ", path));
-  Accept(*impl->unix_acceptor, &impl->handler);
+  Accept(*impl->unix_acceptor, impl->state);
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
 }
 
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::ListenTcp(asio::io_context& io,
                                                                   const std::string& address,
+                                                                  int max_sessions,
                                                                   HttpHandler handler) {
   std::string host, port;
   if (!address.empty() && address[0] == '[') {
@@ -267,7 +390,8 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::ListenTcp(asio::io_conte
   if (ec || !absl::SimpleAtoi(port, &p) || p > 65535)
     return absl::InvalidArgumentError(absl::StrCat("'", address, "' is not ADDRESS:PORT"));
   auto impl = std::make_unique<Impl>();
-  impl->handler = std::move(handler);
+  impl->state = NewState(io, absl::StrCat("metrics listener ", address), max_sessions,
+                         std::move(handler));
   asio::ip::tcp::endpoint ep(ip, static_cast<uint16_t>(p));
   impl->tcp_acceptor = std::make_unique<asio::ip::tcp::acceptor>(io);
   impl->tcp_acceptor->open(ep.protocol(), ec);
@@ -275,7 +399,7 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::ListenTcp(asio::io_conte
   if (!ec) impl->tcp_acceptor->bind(ep, ec);
   if (!ec) impl->tcp_acceptor->listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return absl::UnavailableError(absl::StrCat("listen on ", address, ": ", ec.message()));
-  Accept(*impl->tcp_acceptor, &impl->handler);
+  Accept(*impl->tcp_acceptor, impl->state);
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
 }
 

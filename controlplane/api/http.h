@@ -2,6 +2,15 @@
 // socket) and the metrics (TCP). One request per connection, bodies up to
 // 1 MiB, a deadline per connection: enough for a local control API, and no
 // thread of its own, so handlers run on the loop like everything else.
+//
+// Both listeners are open to local users, so neither may let idle
+// connections use up the daemon's descriptors (the health checks need
+// them): at most `max_sessions` connections are served at once; at the cap
+// the oldest one still sending its request is closed for the newcomer (with
+// none such, all being answered, the newcomer is closed). A connection
+// lasts 10 s at most. Accept errors (out of
+// descriptors or memory) are retried after a pause growing from 50 ms to
+// 1 s, not in a spin.
 #ifndef XLB_CONTROLPLANE_API_HTTP_H_
 #define XLB_CONTROLPLANE_API_HTTP_H_
 
@@ -39,6 +48,15 @@ absl::StatusOr<HttpRequest> ParseRequestHead(const std::string& head, size_t* co
 // off from its operators. A socket file nobody listens on is stale: fine.
 absl::Status CheckUnixSocketFree(const std::string& path);
 
+// Counted since the server started; for tests, logs and metrics.
+struct HttpServerStats {
+  uint64_t accepted = 0;
+  uint64_t evicted = 0;        // closed before their whole request came, for a newcomer
+  uint64_t refused = 0;        // closed on arrival: the cap was full of busy sessions
+  uint64_t accept_errors = 0;  // failed accepts (each followed by a pause)
+  int sessions = 0;            // open now
+};
+
 class HttpServer {
  public:
   // Listens on a unix socket (replacing a stale socket file, never a live
@@ -48,12 +66,16 @@ class HttpServer {
                                                                 const std::string& path,
                                                                 unsigned mode,
                                                                 const std::string& group,
+                                                                int max_sessions,
                                                                 HttpHandler handler);
   // Listens on "HOST:PORT" or "[V6]:PORT".
   static absl::StatusOr<std::unique_ptr<HttpServer>> ListenTcp(asio::io_context& io,
                                                                const std::string& address,
+                                                               int max_sessions,
                                                                HttpHandler handler);
   ~HttpServer();
+
+  HttpServerStats stats() const;
 
  private:
   struct Impl;

@@ -1,5 +1,7 @@
 #include "controlplane/api/metrics.h"
 
+#include <utility>
+
 #include "absl/strings/str_cat.h"
 
 namespace xlb::api {
@@ -36,6 +38,10 @@ std::string RenderMetrics(const StatusView& status, const std::vector<ServiceVie
   Family real_conns{"xlb_real_new_connections_total", "counter",
                     "New connections (flows) sent to the real.", ""};
   Family real_up{"xlb_real_health", "gauge", "1 while the real passes its health check (or has none).", ""};
+  Family real_local_errors{"xlb_health_local_errors_total", "counter",
+                           "Health checks of the real not made for a reason on this host "
+                           "(out of descriptors, memory, ports; a command not started); they "
+                           "leave its state as it was.", ""};
   Family real_weight{"xlb_real_weight", "gauge", "The weight the data plane uses (0 while down or drained).", ""};
   Family real_cfg{"xlb_real_configured_weight", "gauge", "The weight configured for the real.", ""};
   for (const auto& s : services) {
@@ -50,6 +56,7 @@ std::string RenderMetrics(const StatusView& status, const std::vector<ServiceVie
       Add(real_bytes, rl, r.counters.bytes);
       Add(real_conns, rl, r.counters.new_flows);
       Add(real_up, rl, r.health != "down");
+      if (r.health != "none") Add(real_local_errors, rl, r.local_errors);
       Add(real_weight, rl, r.effective_weight);
       Add(real_cfg, rl, r.spec.weight);
     }
@@ -74,6 +81,19 @@ std::string RenderMetrics(const StatusView& status, const std::vector<ServiceVie
     Add(table_entries, l, t.entries);
     Add(table_failures, l, t.insert_failures);
     Add(table_unrecorded, l, t.unrecorded);
+  }
+  Family api_closed{"xlb_api_connections_closed_total", "counter",
+                    "Connections to the API socket or the metrics listener closed at its session "
+                    "cap: evicted (idle, for a newcomer) or refused (all busy).", ""};
+  Family api_errors{"xlb_api_accept_errors_total", "counter",
+                    "Failed accepts on the API socket or the metrics listener (each followed by "
+                    "a pause).", ""};
+  for (const auto& [listener, stats] : {std::pair{"api", &status.api_server},
+                                        std::pair{"metrics", &status.metrics_server}}) {
+    const std::string l = absl::StrCat("listener=\"", listener, "\"");
+    Add(api_closed, absl::StrCat(l, ",reason=\"evicted\""), stats->evicted);
+    Add(api_closed, absl::StrCat(l, ",reason=\"refused\""), stats->refused);
+    Add(api_errors, l, stats->accept_errors);
   }
 
   Family vrrp_state{"xlb_vrrp_state", "gauge",
@@ -111,9 +131,10 @@ std::string RenderMetrics(const StatusView& status, const std::vector<ServiceVie
 
   std::string out;
   for (const Family* f : {&svc_packets, &svc_bytes, &svc_conns, &real_packets, &real_bytes,
-                          &real_conns, &real_up, &real_weight, &real_cfg, &global, &conns,
-                          &table_capacity, &table_entries, &table_failures, &table_unrecorded,
-                          &vrrp_state, &vrrp_master, &vrrp_priority, &vrrp_sent, &vrrp_received,
+                          &real_conns, &real_up, &real_local_errors, &real_weight, &real_cfg,
+                          &global, &conns, &table_capacity, &table_entries, &table_failures,
+                          &table_unrecorded, &api_closed, &api_errors, &vrrp_state, &vrrp_master,
+                          &vrrp_priority, &vrrp_sent, &vrrp_received,
                           &vrrp_dropped, &vrrp_changes, &vrrp_late})
     absl::StrAppend(&out, "# HELP ", f->name, " ", f->help, "\n# TYPE ", f->name, " ", f->type,
                     "\n", f->samples);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "controlplane/api/http.h"
 #include "controlplane/config/model.h"
 #include "controlplane/vrrp/instance.h"
 #include "dataplane/conntrack.h"
@@ -25,6 +26,7 @@ struct RealView {
   std::string health_detail;      // the last check's result
   std::chrono::system_clock::time_point since{};  // of the current health state
   uint64_t checks = 0;
+  uint64_t local_errors = 0;      // checks not made for a reason on this host
   xlb_counters counters{};
 };
 
@@ -44,6 +46,8 @@ struct StatusView {
   dataplane::GlobalCounters counters{};
   uint64_t conn_table_entries = 0;
   std::vector<dataplane::TableStats> tables;  // connections, nat_replies, persistence
+  // Of the API socket and the metrics listener (session caps, accept errors).
+  HttpServerStats api_server, metrics_server;
 };
 
 // Changes a real: its weight, or drained (weight 0).

@@ -51,6 +51,7 @@ json ServiceJson(const ServiceView& v) {
                      {"health_detail", r.health_detail},
                      {"since", Iso8601(r.since)},
                      {"checks", r.checks},
+                     {"local_errors", r.local_errors},
                      {"counters", Counters(r.counters)}});
   return json{{"name", v.config.name},
               {"service", s.key.ToString()},

@@ -1,8 +1,12 @@
 // The YAML configuration: parsing into the model, every validation error
 // (with the "FILE:LINE: FIELD:" prefix an operator relies on), the emitter's
 // round trip, and the example files under config/.
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <set>
@@ -173,11 +177,12 @@ TEST(ParseConfig, SameVipPortOtherProtocolIsAnotherService) {
 
 TEST(ParseConfigErrors, UnknownKeys) {
   EXPECT_TRUE(Fails("interfaces: [eth0]\nvrrpp: {}\n",
-                    "xlb.yaml:2: vrrpp: unknown key (expected one of: interfaces, api, tables, "
+                    "xlb.yaml:2: vrrpp: unknown key (expected one of: interfaces, api, tables, scripts, "
                     "services, vrrp)"));
   EXPECT_TRUE(
       Fails("interfaces: [eth0]\napi:\n  socket: /x.sock\n  colour: red\n",
-            "xlb.yaml:4: api.colour: unknown key (expected one of: socket, metrics, group)"));
+            "xlb.yaml:4: api.colour: unknown key (expected one of: socket, metrics, group, "
+            "max_sessions, metrics_max_sessions)"));
   EXPECT_TRUE(
       Fails(Svc("    colour: red\n"),
             "xlb.yaml:6: services[0].colour: unknown key (expected one of: name, vip, port,",
@@ -316,6 +321,21 @@ TEST(ParseConfigErrors, Api) {
   EXPECT_EQ(c.api.metrics, "[::1]:9470");
   EXPECT_EQ(c.api.socket, "/run/xlb/xlbd.sock");
   EXPECT_EQ(Parses("interfaces: [eth0]\napi: {metrics: ''}\n").api.metrics, "");
+}
+
+TEST(ParseConfig, ApiSessionCaps) {
+  Config c = Parses("interfaces: [eth0]\n");
+  EXPECT_EQ(c.api.max_sessions, 64);
+  EXPECT_EQ(c.api.metrics_max_sessions, 64);
+  c = Parses("interfaces: [eth0]\napi: {max_sessions: 8, metrics_max_sessions: 4096}\n");
+  EXPECT_EQ(c.api.max_sessions, 8);
+  EXPECT_EQ(c.api.metrics_max_sessions, 4096);
+  EXPECT_TRUE(Fails("interfaces: [eth0]\napi:\n  max_sessions: 0\n",
+                    "xlb.yaml:3: api.max_sessions: 0 is out of range (expected 1..4096)"));
+  EXPECT_TRUE(Fails("interfaces: [eth0]\napi: {metrics_max_sessions: 5000}\n",
+                    "xlb.yaml:2: api.metrics_max_sessions: 5000 is out of range (expected 1..4096)"));
+  EXPECT_TRUE(Fails("interfaces: [eth0]\napi: {max_sessions: many}\n",
+                    "xlb.yaml:2: api.max_sessions: 'many' is not a number (expected 1..4096)"));
 }
 
 // ---- missing keys: reported at the line of the map that lacks them ----
@@ -531,6 +551,86 @@ TEST(LoadConfigFile, MissingFile) {
   EXPECT_TRUE(absl::StrContains(c.status().message(), "Is a directory")) << c.status();
 }
 
+// Scripts (exec checks, exec tracks, notify) are checked when a file is
+// loaded (xlbd --check-config, start, reload): they must exist, and nobody
+// but root and the script user may change them or a directory on their path.
+class ScriptSecurityTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/xlb-scripts-XXXXXX";  // root's, 0700, in sticky /tmp
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    Script(dir_ + "/ok.sh");
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  static void Script(const std::string& path) {
+    std::ofstream(path) << "#!/bin/sh\nexit 0\n";
+    chmod(path.c_str(), 0755);
+  }
+
+  // Loads a config whose exec check runs `command`: "" if it loads, else the error.
+  std::string Load(const std::string& command, const std::string& scripts = "") {
+    const std::string path = dir_ + "/xlb.yaml";
+    std::ofstream(path) << "interfaces: [eth0]\n" << scripts
+                        << "services:\n  - name: web\n    vip: 198.51.100.20\n    port: 80\n"
+                           "    reals: [{address: 203.0.113.1}]\n"
+                           "    health: {type: exec, command: '" << command << "'}\n";
+    absl::StatusOr<Config> c = LoadConfigFile(path);
+    return c.ok() ? "" : std::string(c.status().message());
+  }
+
+  std::string dir_;
+};
+
+TEST_F(ScriptSecurityTest, SafeScriptsLoad) {
+  EXPECT_EQ(Load(dir_ + "/ok.sh --port 80"), "");
+  EXPECT_EQ(Load("test -e /etc/passwd"), "");  // a name on the fixed PATH
+  chmod(dir_.c_str(), 01777);  // sticky: others cannot replace root's file
+  EXPECT_EQ(Load(dir_ + "/ok.sh"), "");
+  // Owned by the script user: fine when it is that user.
+  chmod(dir_.c_str(), 0755);
+  ASSERT_EQ(chown((dir_ + "/ok.sh").c_str(), 65534, 65534), 0);
+  EXPECT_EQ(Load(dir_ + "/ok.sh", "scripts: {user: nobody}\n"), "");
+  // ParseConfig alone looks at no file.
+  EXPECT_TRUE(ParseConfig("interfaces: [eth0]\nservices:\n  - {name: w, vip: 198.51.100.20, "
+                          "port: 80, health: {type: exec, command: /nonexistent}}\n", "x.yaml").ok());
+}
+
+TEST_F(ScriptSecurityTest, UnsafeScriptsAreRefused) {
+  const std::string at = dir_ + "/xlb.yaml:7: services[0].health.command: ";
+  chmod(dir_.c_str(), 0777);
+  EXPECT_EQ(Load(dir_ + "/ok.sh"), at + "script " + dir_ + "/ok.sh is refused: " + dir_ +
+                                       " is writable by anyone (mode 0777)");
+  chmod(dir_.c_str(), 0775);
+  EXPECT_EQ(Load(dir_ + "/ok.sh"), at + "script " + dir_ + "/ok.sh is refused: " + dir_ +
+                                       " is writable by its group (mode 0775)");
+  chmod(dir_.c_str(), 0700);
+  chmod((dir_ + "/ok.sh").c_str(), 0757);
+  EXPECT_TRUE(absl::StrContains(Load(dir_ + "/ok.sh"), "ok.sh is writable by anyone (mode 0757)"));
+  chmod((dir_ + "/ok.sh").c_str(), 0755);
+  // In a sticky directory, an entry of another user is not safe.
+  chmod(dir_.c_str(), 01777);
+  ASSERT_EQ(chown((dir_ + "/ok.sh").c_str(), 65534, 65534), 0);
+  EXPECT_TRUE(absl::StrContains(Load(dir_ + "/ok.sh"), "ok.sh is owned by uid 65534, not root"));
+  // Through a symlink: the target's directories count too.
+  chmod(dir_.c_str(), 0700);
+  ASSERT_EQ(chown((dir_ + "/ok.sh").c_str(), 0, 0), 0);
+  std::filesystem::create_directory(dir_ + "/open");
+  chmod((dir_ + "/open").c_str(), 0777);
+  Script(dir_ + "/open/real.sh");
+  std::filesystem::create_symlink(dir_ + "/open/real.sh", dir_ + "/link.sh");
+  EXPECT_TRUE(absl::StrContains(Load(dir_ + "/link.sh"),
+                                dir_ + "/open is writable by anyone (mode 0777)"));
+  // Missing, relative, a shell builtin, an unknown user.
+  EXPECT_TRUE(absl::StrContains(Load(dir_ + "/missing.sh"),
+                                "script " + dir_ + "/missing.sh: No such file or directory"));
+  EXPECT_TRUE(absl::StrContains(Load("./ok.sh"), "'./ok.sh' is a relative path"));
+  EXPECT_TRUE(absl::StrContains(Load("exit 0"), at + "'exit' is not a file on /usr/local/sbin:"));
+  EXPECT_EQ(Load(dir_ + "/ok.sh", "scripts: {user: no-such-user}\n"),
+            dir_ + "/xlb.yaml:2: scripts.user: user 'no-such-user' does not exist");
+}
+
 TEST(LoadConfigFile, ErrorsNameThePath) {
   const std::string path = testing::TempDir() + "/config_test_bad.yaml";
   std::ofstream(path) << "interfaces: [eth0]\nservices:\n  - name: web\n    vip: nowhere\n";
@@ -611,6 +711,10 @@ api:
   socket: /run/xlb/xlbd.sock
   metrics: 127.0.0.1:9470
   group: ""
+  max_sessions: 64
+  metrics_max_sessions: 64
+scripts:
+  user: ""
 services:
   - name: web
     vip: 198.51.100.20
@@ -637,6 +741,7 @@ TEST(ToYaml, RoundTrips) {
              "group: 'adm in'}\n"));
   ExpectRoundTrip(Parses(kIssueExample));
   ExpectRoundTrip(Parses(Svc()));
+  ExpectRoundTrip(Parses("interfaces: [eth0]\napi: {max_sessions: 8, metrics_max_sessions: 4096}\n"));
 }
 
 // Built in code rather than parsed, with strings YAML would misread if

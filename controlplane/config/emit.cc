@@ -174,6 +174,11 @@ std::string ToYaml(const Config& config) {
   out << YAML::Key << "socket" << YAML::Value << config.api.socket;
   out << YAML::Key << "metrics" << YAML::Value << config.api.metrics;
   out << YAML::Key << "group" << YAML::Value << config.api.group;
+  out << YAML::Key << "max_sessions" << YAML::Value << config.api.max_sessions;
+  out << YAML::Key << "metrics_max_sessions" << YAML::Value << config.api.metrics_max_sessions;
+  out << YAML::EndMap;
+  out << YAML::Key << "scripts" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "user" << YAML::Value << config.scripts.user;
   out << YAML::EndMap;
   // Only when set: most files keep the default sizes.
   if (!(config.tables == TablesConfig{})) {

@@ -57,10 +57,18 @@ struct ServiceConfig {
   bool operator==(const ServiceConfig&) const = default;
 };
 
+inline constexpr int kMaxApiSessions = 4096;
+
 struct ApiConfig {
   std::string socket = "/run/xlb/xlbd.sock";  // HTTP/JSON API, mode 0600
   std::string group;                          // if set: this group may use it too (0660)
   std::string metrics = "127.0.0.1:9470";     // Prometheus text; "" = off
+  // Connections served at once on the socket / the metrics listener; at the
+  // cap the oldest one still sending its request is dropped for the new one,
+  // so an idle flood by a local user cannot lock out real clients nor eat
+  // the descriptors the health checks need.
+  int max_sessions = 64;                      // 1..kMaxApiSessions
+  int metrics_max_sessions = 64;              // 1..kMaxApiSessions
 
   bool operator==(const ApiConfig&) const = default;
 };
@@ -135,10 +143,19 @@ struct TablesConfig {
   bool operator==(const TablesConfig&) const = default;
 };
 
+// Exec health checks, exec tracks and notify scripts run as this user, with
+// a small fixed environment (controlplane/config/scripts.h).
+struct ScriptsConfig {
+  std::string user;  // "" = xlb_script if that user exists, else root
+
+  bool operator==(const ScriptsConfig&) const = default;
+};
+
 struct Config {
   std::vector<std::string> interfaces;  // where the XDP program runs
   ApiConfig api;
   TablesConfig tables;
+  ScriptsConfig scripts;
   std::vector<ServiceConfig> services;
   std::vector<VrrpInstance> vrrp;
 

@@ -1,4 +1,5 @@
 #include "controlplane/config/parse.h"
+#include "controlplane/config/scripts.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -129,7 +130,10 @@ std::string Index(const std::string& path, size_t i) { return absl::StrCat(path,
 
 class Parser {
  public:
-  explicit Parser(std::string file) : file_(std::move(file)) {}
+  // check_scripts: also check what depends on the machine about scripts
+  // (the user exists; every script exists and is safe, see scripts.h).
+  Parser(std::string file, bool check_scripts)
+      : file_(std::move(file)), check_scripts_(check_scripts) {}
 
   Config Parse(const YAML::Node& root);
 
@@ -173,7 +177,17 @@ class Parser {
   VrrpTrack ParseVrrpTrack(const Field& f, const Config& config) const;
   std::vector<ServiceConfig> ParseServices(const Field& f) const;
 
+  // The script of a command (or a notify path) exists and is safe to run.
+  void CheckScriptAt(const Field& f, const std::string& command, bool whole_path) const {
+    if (!check_scripts_) return;
+    absl::Status st = whole_path ? CheckScriptFile(command, script_uid_)
+                                 : CheckScript(command, script_uid_);
+    if (!st.ok()) Fail(f, std::string(st.message()));
+  }
+
   std::string file_;
+  bool check_scripts_ = false;
+  uid_t script_uid_ = 0;
 };
 
 Map Parser::ReadMap(const Field& f, const std::vector<std::string>& allowed) const {
@@ -345,7 +359,7 @@ bool IsListenAddress(const std::string& text) {
 }
 
 ApiConfig Parser::ParseApi(const Field& f) const {
-  Map m = ReadMap(f, {"socket", "metrics", "group"});
+  Map m = ReadMap(f, {"socket", "metrics", "group", "max_sessions", "metrics_max_sessions"});
   ApiConfig api;
   if (const Field* s = m.Get("socket")) {
     api.socket = Scalar(*s, "an absolute path, e.g. /run/xlb/xlbd.sock");
@@ -365,6 +379,10 @@ ApiConfig Parser::ParseApi(const Field& f) const {
     if (!api.metrics.empty() && !IsListenAddress(api.metrics))
       Fail(*mt, absl::StrCat("'", api.metrics, "' is not ", expected));
   }
+  if (const Field* n = m.Get("max_sessions"))
+    api.max_sessions = static_cast<int>(Number(*n, 1, kMaxApiSessions));
+  if (const Field* n = m.Get("metrics_max_sessions"))
+    api.metrics_max_sessions = static_cast<int>(Number(*n, 1, kMaxApiSessions));
   return api;
 }
 
@@ -521,6 +539,7 @@ HealthCheck Parser::ParseHealth(const Field& f, const dataplane::Service& s) con
     h.command = Scalar(c, "a shell command");
     if (absl::StripAsciiWhitespace(h.command).empty())
       Fail(c, "is empty (expected a shell command)");
+    CheckScriptAt(c, h.command, false);
   }
   const Field* interval = m.Get("interval");
   const Field* timeout = m.Get("timeout");
@@ -645,6 +664,7 @@ VrrpInstance Parser::ParseVrrpInstance(const Field& f, const Config& config) con
                     [](char c) { return absl::ascii_iscntrl(c); }))
       Fail(*n, absl::StrCat("'", v.notify, "' is not ", expected,
                             " (it is run with: instance name, new state, priority)"));
+    CheckScriptAt(*n, v.notify, true);
   }
   return v;
 }
@@ -791,6 +811,7 @@ VrrpTrack Parser::ParseVrrpTrack(const Field& f, const Config& config) const {
       t.target = Scalar(*what, "a shell command");
       if (absl::StripAsciiWhitespace(t.target).empty())
         Fail(*what, "is empty (expected a shell command)");
+      CheckScriptAt(*what, t.target, false);
       break;
   }
   for (const auto& [key, field] : m.entries)
@@ -819,12 +840,34 @@ TablesConfig Parser::ParseTables(const Field& f) const {
 }
 
 Config Parser::Parse(const YAML::Node& root) {
-  Map m = ReadMap(Field{root, "", 1}, {"interfaces", "api", "tables", "services", "vrrp"});
+  Map m = ReadMap(Field{root, "", 1}, {"interfaces", "api", "tables", "scripts", "services", "vrrp"});
   Config config;
   config.interfaces =
       ParseInterfaces(Require(m, "interfaces", "a list of interface names, e.g. [eth0]"));
   if (const Field* a = m.Get("api")) config.api = ParseApi(*a);
   if (const Field* t = m.Get("tables")) config.tables = ParseTables(*t);
+  // Before the services and instances, whose scripts are checked for its user.
+  const Field* scripts = m.Get("scripts");
+  if (scripts != nullptr) {
+    Map sm = ReadMap(*scripts, {"user"});
+    if (const Field* u = sm.Get("user")) {
+      config.scripts.user = Scalar(*u, "a user name");
+      if (std::any_of(config.scripts.user.begin(), config.scripts.user.end(),
+                      [](char c) {
+                        return c == ':' || c == '/' || absl::ascii_isspace(c) ||
+                               absl::ascii_iscntrl(c);
+                      }))
+        Fail(*u, absl::StrCat("'", config.scripts.user, "' is not a user name"));
+    }
+  }
+  if (check_scripts_) {
+    absl::StatusOr<ScriptUser> user = ResolveScriptUser(config.scripts.user);
+    if (!user.ok()) {
+      const Field* u = scripts == nullptr ? nullptr : ReadMap(*scripts, {"user"}).Get("user");
+      Fail(u != nullptr ? u->line : 1, "scripts.user", std::string(user.status().message()));
+    }
+    script_uid_ = user->uid;
+  }
   if (const Field* services = m.Get("services")) config.services = ParseServices(*services);
   // After the services, which tracks refer to.
   if (const Field* v = m.Get("vrrp")) config.vrrp = ParseVrrp(*v, config);
@@ -935,7 +978,10 @@ absl::Status CheckUtf8(absl::string_view text, const std::string& file_name) {
       ": not UTF-8 text (column ", bad - line_start + 1, ")"));
 }
 
-absl::StatusOr<Config> ParseConfig(const std::string& yaml_text, const std::string& file_name) {
+namespace {
+
+absl::StatusOr<Config> ParseText(const std::string& yaml_text, const std::string& file_name,
+                                 bool check_scripts) {
   // YAML is Unicode text; yaml-cpp reads other bytes into strings, but writes
   // them back (ToYaml) as U+FFFD: a saved config would differ from the file.
   if (absl::Status utf8 = CheckUtf8(yaml_text, file_name); !utf8.ok()) return utf8;
@@ -966,7 +1012,7 @@ absl::StatusOr<Config> ParseConfig(const std::string& yaml_text, const std::stri
     return absl::InvalidArgumentError(absl::StrCat(
         file_name, ":", e.mark.is_null() ? 1 : e.mark.line + 1, ": YAML syntax: ", e.msg, hint));
   }
-  Parser parser(file_name);
+  Parser parser(file_name, check_scripts);
   try {
     if (marks.documents.size() > 1)
       parser.Fail(marks.documents[1].node.line + 1, "",
@@ -978,6 +1024,12 @@ absl::StatusOr<Config> ParseConfig(const std::string& yaml_text, const std::stri
     return absl::InvalidArgumentError(
         absl::StrCat(file_name, ":", e.mark.is_null() ? 1 : e.mark.line + 1, ": YAML: ", e.msg));
   }
+}
+
+}  // namespace
+
+absl::StatusOr<Config> ParseConfig(const std::string& yaml_text, const std::string& file_name) {
+  return ParseText(yaml_text, file_name, false);
 }
 
 absl::StatusOr<Config> LoadConfigFile(const std::string& path) {
@@ -997,7 +1049,7 @@ absl::StatusOr<Config> LoadConfigFile(const std::string& path) {
     text.append(buf, static_cast<size_t>(n));
   }
   close(fd);
-  return ParseConfig(text, path);
+  return ParseText(text, path, true);
 }
 
 }  // namespace xlb::config

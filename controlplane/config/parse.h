@@ -25,6 +25,10 @@ absl::StatusOr<Config> ParseConfig(const std::string& yaml_text, const std::stri
 
 // Reads and parses the file at `path`. A file that cannot be read gives an
 // error naming the path and the errno text (NotFound, PermissionDenied, ...).
+// Unlike ParseConfig, it also checks what depends on the machine about
+// scripts: scripts.user exists, and each exec check, exec track and notify
+// script exists and can be changed by nobody but root and that user
+// (config/scripts.h); errors name the field's line.
 absl::StatusOr<Config> LoadConfigFile(const std::string& path);
 
 // "500ms", "1s", "1.5s", "2m", "1h", "0s": a non-negative number and a unit

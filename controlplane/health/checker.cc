@@ -1,10 +1,10 @@
 #include "controlplane/health/checker.h"
+#include "controlplane/health/spawn.h"
 
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sched.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -28,8 +28,6 @@
 #include "asio/posix/stream_descriptor.hpp"
 #include "asio/steady_timer.hpp"
 #include "asio/write.hpp"
-
-extern char** environ;
 
 namespace xlb::health {
 namespace {
@@ -56,10 +54,14 @@ std::string TimedOut(Duration timeout) {
 }
 
 // Calls the handler at most once, asynchronously when asked to.
-void Post(asio::io_context& io, ProbeHandler handler, bool ok, std::string detail) {
-  asio::post(io, [handler = std::move(handler), ok, detail = std::move(detail)]() mutable {
-    handler(ProbeResult{ok, std::move(detail)});
+void Post(asio::io_context& io, ProbeHandler handler, ProbeResult result) {
+  asio::post(io, [handler = std::move(handler), result = std::move(result)]() mutable {
+    handler(std::move(result));
   });
+}
+
+ProbeResult LocalError(std::string detail) {
+  return ProbeResult{false, true, absl::StrCat(detail, " (local error, state kept)")};
 }
 
 // --- HTTP response parsing ---------------------------------------------------
@@ -199,13 +201,13 @@ class SocketProbe : public std::enable_shared_from_this<SocketProbe> {
 
   void OnConnect(const asio::error_code& ec) {
     if (done_) return;
-    if (ec) return Finish(false, absl::StrCat("connect to ", name_, ": ", ec.message()));
+    if (ec) return FinishWithError(absl::StrCat("connect to ", name_), ec);
     connected_ = true;
     if (!http_) return Finish(true, absl::StrCat("connected to ", name_));
     asio::async_write(socket_, asio::buffer(request_),
                       [self = shared_from_this()](const asio::error_code& ec, size_t) {
                         if (self->done_) return;
-                        if (ec) return self->Finish(false, absl::StrCat(self->Doing(), ": ", ec.message()));
+                        if (ec) return self->FinishWithError(self->Doing(), ec);
                         self->Read();
                       });
   }
@@ -223,7 +225,7 @@ class SocketProbe : public std::enable_shared_from_this<SocketProbe> {
     if (ec == asio::error::eof || response_.size() >= kMaxResponse) return Evaluate();
     if (ec) {
       // A reset right after a complete answer still counts as the answer.
-      if (response_.empty()) return Finish(false, absl::StrCat(Doing(), ": ", ec.message()));
+      if (response_.empty()) return FinishWithError(Doing(), ec);
       return Evaluate();
     }
     // Servers that keep the connection open despite HTTP/1.0 are done once
@@ -257,14 +259,23 @@ class SocketProbe : public std::enable_shared_from_this<SocketProbe> {
     Finish(true, absl::StrCat("HTTP ", *status));
   }
 
-  void Finish(bool ok, std::string detail) {
+  void FinishWithError(const std::string& doing, const asio::error_code& ec) {
+    std::string detail = absl::StrCat(doing, ": ", ec.message());
+    if (ec.category() == asio::system_category() && IsLocalError(ec.value()))
+      return Finish(LocalError(std::move(detail)));
+    Finish(false, std::move(detail));
+  }
+
+  void Finish(bool ok, std::string detail) { Finish(ProbeResult{ok, false, std::move(detail)}); }
+
+  void Finish(ProbeResult result) {
     if (done_) return;
     done_ = true;
     deadline_.cancel();
     asio::error_code ignored;
     socket_.close(ignored);  // also aborts whatever is still pending on it
     ProbeHandler handler = std::move(handler_);
-    handler(ProbeResult{ok, std::move(detail)});
+    handler(std::move(result));
   }
 
   tcp::socket socket_;
@@ -313,7 +324,8 @@ class ExecProbe : public std::enable_shared_from_this<ExecProbe> {
   void Start(const std::string& command, const IpAddress& address, uint16_t port) {
     if (int err = Spawn(command, address, port); err != 0) {
       done_ = true;
-      return Post(io_, std::move(handler_), false, absl::StrCat("spawn /bin/sh: ", std::strerror(err)));
+      return Post(io_, std::move(handler_),
+                  LocalError(absl::StrCat("start /bin/sh: ", std::strerror(err))));
     }
     int fd = static_cast<int>(syscall(SYS_pidfd_open, pid_, 0));
     if (fd < 0) {
@@ -325,7 +337,8 @@ class ExecProbe : public std::enable_shared_from_this<ExecProbe> {
       }
       reaped_ = true;
       done_ = true;
-      return Post(io_, std::move(handler_), false, absl::StrCat("pidfd_open: ", std::strerror(err)));
+      return Post(io_, std::move(handler_),
+                  LocalError(absl::StrCat("pidfd_open: ", std::strerror(err))));
     }
     pidfd_.assign(fd);
     WaitForExit();
@@ -343,58 +356,10 @@ class ExecProbe : public std::enable_shared_from_this<ExecProbe> {
  private:
   // Returns 0 or an errno value.
   int Spawn(const std::string& command, const IpAddress& address, uint16_t port) {
-    std::vector<std::string> env;
-    for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
-      std::string_view var(*e);
-      if (var.starts_with("XLB_REAL_ADDRESS=") || var.starts_with("XLB_REAL_PORT=")) continue;
-      env.emplace_back(var);
-    }
-    env.push_back(absl::StrCat("XLB_REAL_ADDRESS=", address.ToString()));
-    env.push_back(absl::StrCat("XLB_REAL_PORT=", port));
-    std::vector<char*> envp;
-    for (std::string& var : env) envp.push_back(var.data());
-    envp.push_back(nullptr);
-    std::string arg0 = "sh", arg1 = "-c", arg2 = command;
-    char* argv[] = {arg0.data(), arg1.data(), arg2.data(), nullptr};
-
-    // posix_spawn rather than fork: glibc uses clone(CLONE_VM|CLONE_VFORK),
-    // so no copy of the daemon's page tables per probe and nothing unsafe
-    // runs between fork and exec in a process that may have threads.
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    // Sockets, BPF maps and the like are not the command's business (asio
-    // does not open its descriptors close-on-exec).
-    posix_spawn_file_actions_addclosefrom_np(&actions, 3);
-
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    // Its own process group, so that a timeout kills the whole pipeline;
-    // default signal handling whatever the daemon blocks or ignores; and the
-    // normal scheduler even when spawned by xlbd's real-time VRRP thread (a
-    // notify script must not run before everything else on the CPU).
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-                                        POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSCHEDULER);
-    posix_spawnattr_setpgroup(&attr, 0);
-    posix_spawnattr_setschedpolicy(&attr, SCHED_OTHER);
-    sched_param normal{};
-    posix_spawnattr_setschedparam(&attr, &normal);
-    sigset_t signals;
-    sigemptyset(&signals);
-    posix_spawnattr_setsigmask(&attr, &signals);
-    sigfillset(&signals);
-    sigdelset(&signals, SIGKILL);
-    sigdelset(&signals, SIGSTOP);
-    posix_spawnattr_setsigdefault(&attr, &signals);
-
-    pid_t pid = -1;
-    int err = posix_spawn(&pid, "/bin/sh", &actions, &attr, argv, envp.data());
-    posix_spawnattr_destroy(&attr);
-    posix_spawn_file_actions_destroy(&actions);
-    if (err == 0) pid_ = pid;
-    return err;
+    return SpawnScript(command,
+                       {absl::StrCat("XLB_REAL_ADDRESS=", address.ToString()),
+                        absl::StrCat("XLB_REAL_PORT=", port)},
+                       &pid_);
   }
 
   void WaitForExit() {
@@ -426,17 +391,19 @@ class ExecProbe : public std::enable_shared_from_this<ExecProbe> {
     reaped_ = true;
     if (r < 0) {
       // Someone else reaped it (SIGCHLD ignored?): the status is lost.
-      return Finish(false, absl::StrCat("waitpid: ", std::strerror(errno)));
+      return Finish(LocalError(absl::StrCat("waitpid: ", std::strerror(errno))));
     }
     Finish(WIFEXITED(status) && WEXITSTATUS(status) == 0, DescribeExit(status));
   }
 
-  void Finish(bool ok, std::string detail) {
+  void Finish(bool ok, std::string detail) { Finish(ProbeResult{ok, false, std::move(detail)}); }
+
+  void Finish(ProbeResult result) {
     if (done_) return;
     done_ = true;
     deadline_.cancel();
     ProbeHandler handler = std::move(handler_);
-    handler(ProbeResult{ok, std::move(detail)});
+    handler(std::move(result));
   }
 
   asio::io_context& io_;
@@ -450,6 +417,19 @@ class ExecProbe : public std::enable_shared_from_this<ExecProbe> {
 };
 
 }  // namespace
+
+bool IsLocalError(int err) {
+  switch (err) {
+    case EMFILE:
+    case ENFILE:
+    case ENOBUFS:
+    case ENOMEM:
+    case EADDRNOTAVAIL:
+    case EAGAIN:  // spawn: out of processes
+      return true;
+  }
+  return false;
+}
 
 void ProbeTcp(asio::io_context& io, const IpAddress& address, uint16_t port, Duration timeout,
               ProbeHandler handler, const ProbeSource& source) {
@@ -471,13 +451,38 @@ void ProbeExec(asio::io_context& io, const std::string& command, const IpAddress
   std::make_shared<ExecProbe>(io, timeout, std::move(handler))->Start(command, address, port);
 }
 
+std::shared_ptr<ScriptQueue> ScriptQueue::Create(asio::io_context& io, Duration timeout) {
+  return std::shared_ptr<ScriptQueue>(new ScriptQueue(io, timeout));
+}
+
+void ScriptQueue::Push(std::string command, const IpAddress& address, Done done) {
+  pending_.push_back(Item{std::move(command), address, std::move(done)});
+  if (!running_) StartNext();
+}
+
+void ScriptQueue::StartNext() {
+  if (pending_.empty()) {
+    running_ = false;
+    return;
+  }
+  running_ = true;
+  Item item = std::move(pending_.front());
+  pending_.pop_front();
+  ProbeExec(io_, item.command, item.address, 0, timeout_,
+            [self = shared_from_this(), command = item.command,
+             done = std::move(item.done)](ProbeResult r) {
+              if (done) done(command, r);
+              self->StartNext();
+            });
+}
+
 void Probe(asio::io_context& io, const config::HealthCheck& check, const IpAddress& address,
            uint16_t real_port, ProbeHandler handler, const ProbeSource& source) {
   const uint16_t port = check.port != 0 ? check.port : real_port;
   const ProbeSource& from = check.source ? check.source : source;
   switch (check.type) {
     case config::HealthType::kNone:
-      return Post(io, std::move(handler), true, "no health check");
+      return Post(io, std::move(handler), ProbeResult{true, false, "no health check"});
     case config::HealthType::kTcp:
       return ProbeTcp(io, address, port, check.timeout, std::move(handler), from);
     case config::HealthType::kHttp:
@@ -486,7 +491,7 @@ void Probe(asio::io_context& io, const config::HealthCheck& check, const IpAddre
     case config::HealthType::kExec:
       return ProbeExec(io, check.command, address, port, check.timeout, std::move(handler));
   }
-  Post(io, std::move(handler), false, "unknown health check type");
+  Post(io, std::move(handler), ProbeResult{false, false, "unknown health check type"});
 }
 
 }  // namespace xlb::health

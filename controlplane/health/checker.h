@@ -11,8 +11,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <optional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -24,8 +26,13 @@ namespace xlb::health {
 
 using Duration = std::chrono::milliseconds;  // the same type as config::Duration
 
+// A probe that could not be made for a reason on this host (out of
+// descriptors, memory, buffers or local ports; a command that could not be
+// started) says nothing about the real: it is `local_error`, neither up nor
+// down, and must not count towards rise or fall.
 struct ProbeResult {
   bool ok = false;
+  bool local_error = false;  // then ok is false and means nothing
   // Why, for logs and the API: "connect to 203.0.113.11:8008: Connection
   // refused", "HTTP 503 (expected 200)", "timed out after 500ms", ...
   std::string detail;
@@ -37,6 +44,10 @@ using ProbeHandler = std::function<void(ProbeResult)>;
 // choice. Bound explicitly, so that no VIP on the director (which the kernel
 // might prefer; see controlplane/vrrp/vip_source.h) becomes the source.
 using ProbeSource = std::optional<dataplane::IpAddress>;
+
+// Whether a failed socket(), bind(), connect() or spawn with this errno is
+// this host's fault (EMFILE, ENFILE, ENOBUFS, ENOMEM, EADDRNOTAVAIL, EAGAIN).
+bool IsLocalError(int err);
 
 // ok once a TCP connection to address:port is established; it is then closed.
 void ProbeTcp(asio::io_context& io, const dataplane::IpAddress& address, uint16_t port,
@@ -51,15 +62,46 @@ void ProbeHttp(asio::io_context& io, const dataplane::IpAddress& address, uint16
                const std::string& body, ProbeHandler handler,
                const ProbeSource& source = std::nullopt);
 
-// Runs `/bin/sh -c command` in a process group of its own, with
-// XLB_REAL_ADDRESS and XLB_REAL_PORT added to the environment, stdin and
-// stdout/stderr on /dev/null and no other inherited descriptors. ok iff it
-// exits with status 0. On timeout the whole group is killed (SIGKILL); once
-// the shell has exited, whatever it left behind in its group is killed too.
-// The shell is always reaped, without blocking the loop.
+// Runs `/bin/sh -c command` as the script user (spawn.h: SpawnScript), in a
+// process group of its own, with the fixed script environment plus
+// XLB_REAL_ADDRESS and XLB_REAL_PORT, stdin and stdout/stderr on /dev/null
+// and no other inherited descriptors. ok iff it exits with status 0; if it
+// cannot be started, the result is a local_error. On timeout the whole
+// group is killed (SIGKILL); once the shell has exited, whatever it left
+// behind in its group is killed too. The shell is always reaped, without
+// blocking the loop.
 void ProbeExec(asio::io_context& io, const std::string& command,
                const dataplane::IpAddress& address, uint16_t port, Duration timeout,
                ProbeHandler handler);
+
+// Runs commands (ProbeExec) one at a time, in the order given: the next
+// starts once the previous one has ended or been killed at `timeout`. For
+// notify scripts, which must see an instance's states in order. Pending
+// commands still run if the owner drops the queue.
+class ScriptQueue : public std::enable_shared_from_this<ScriptQueue> {
+ public:
+  using Done = std::function<void(const std::string& command, const ProbeResult&)>;
+  static std::shared_ptr<ScriptQueue> Create(asio::io_context& io, Duration timeout);
+
+  // XLB_REAL_ADDRESS is `address`, XLB_REAL_PORT 0.
+  void Push(std::string command, const dataplane::IpAddress& address, Done done);
+  size_t pending() const { return pending_.size(); }
+  bool running() const { return running_; }
+
+ private:
+  ScriptQueue(asio::io_context& io, Duration timeout) : io_(io), timeout_(timeout) {}
+  void StartNext();
+
+  struct Item {
+    std::string command;
+    dataplane::IpAddress address;
+    Done done;
+  };
+  asio::io_context& io_;
+  Duration timeout_;
+  std::deque<Item> pending_;
+  bool running_ = false;
+};
 
 // Dispatches on check.type; the port is check.port, or real_port if that is
 // 0; tcp and http leave from check.source, else from `source`. kNone answers

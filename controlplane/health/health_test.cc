@@ -2,6 +2,7 @@
 // by a deadline while the loop runs (never a bare sleep).
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <functional>
 #include <map>
 #include <iostream>
@@ -26,6 +28,7 @@
 #include "asio/write.hpp"
 #include "controlplane/health/checker.h"
 #include "controlplane/health/monitor.h"
+#include "controlplane/health/spawn.h"
 #include "controlplane/health/state.h"
 #include "gtest/gtest.h"
 
@@ -86,6 +89,28 @@ uint16_t ClosedPort(const char* address) {
   tcp::acceptor a(io, tcp::endpoint(asio::ip::make_address(address), 0));
   return a.local_endpoint().port();
 }
+
+// While it lives, this process can open no descriptor: the soft
+// RLIMIT_NOFILE is lowered to the lowest free one (what an xlbd whose
+// descriptors were taken by idle API clients sees).
+class NoFreeDescriptors {
+ public:
+  NoFreeDescriptors() {
+    EXPECT_EQ(getrlimit(RLIMIT_NOFILE, &saved_), 0);
+    const int lowest = dup(0);
+    EXPECT_GE(lowest, 0);
+    close(lowest);
+    rlimit low = saved_;
+    low.rlim_cur = static_cast<rlim_t>(lowest);
+    EXPECT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
+    EXPECT_LT(dup(0), 0);
+    EXPECT_EQ(errno, EMFILE);
+  }
+  ~NoFreeDescriptors() { setrlimit(RLIMIT_NOFILE, &saved_); }
+
+ private:
+  rlimit saved_{};
+};
 
 // A tiny HTTP server on the test's loop: reads a request, sends the canned
 // response, closes (unless keep_open). Silent: accepts and never answers.
@@ -451,6 +476,29 @@ TEST(ProbeHttp, ConnectRefused) {
   EXPECT_TRUE(HasSubstr(o.result.detail, "Connection refused"));
 }
 
+TEST(ProbeTcp, OutOfDescriptorsIsALocalError) {
+  asio::io_context io;
+  const uint16_t port = ClosedPort("127.0.0.1");
+  asio::steady_timer warm_up(io);  // the loop's own descriptors exist before
+  Outcome o = RunProbe(io, [&](ProbeHandler h) {
+    NoFreeDescriptors exhausted;
+    ProbeTcp(io, Addr("127.0.0.1"), port, 500ms, std::move(h));
+  });
+  EXPECT_FALSE(o.result.ok);
+  EXPECT_TRUE(o.result.local_error);
+  EXPECT_TRUE(HasSubstr(o.result.detail, "Too many open files")) << o.result.detail;
+  // A real failure is not one.
+  o = RunProbe(io, [&](ProbeHandler h) { ProbeTcp(io, Addr("127.0.0.1"), port, 500ms, std::move(h)); });
+  EXPECT_FALSE(o.result.ok);
+  EXPECT_FALSE(o.result.local_error);
+}
+
+TEST(ProbeHealth, LocalErrnos) {
+  for (int e : {EMFILE, ENFILE, ENOBUFS, ENOMEM, EADDRNOTAVAIL}) EXPECT_TRUE(IsLocalError(e)) << e;
+  for (int e : {ECONNREFUSED, ETIMEDOUT, EHOSTUNREACH, ENETUNREACH, ECONNRESET})
+    EXPECT_FALSE(IsLocalError(e)) << e;
+}
+
 // ---- ProbeExec ---------------------------------------------------------------
 
 class ProbeExecTest : public ::testing::Test {
@@ -506,6 +554,46 @@ TEST_F(ProbeExecTest, ExitZeroIsOk) {
   EXPECT_EQ(o.result.detail, "exit status 0");
 }
 
+TEST_F(ProbeExecTest, NotStartedIsALocalError) {
+  asio::steady_timer warm_up(io_);
+  Outcome o = RunProbe(io_, [&](ProbeHandler h) {
+    NoFreeDescriptors exhausted;
+    ProbeExec(io_, "exit 1", Addr("127.0.0.1"), 80, 2000ms, std::move(h));
+  });
+  EXPECT_FALSE(o.result.ok);
+  EXPECT_TRUE(o.result.local_error) << o.result.detail;
+}
+
+// Notify scripts of an instance: one at a time, in order, even when each
+// takes a while and they are queued at once.
+TEST_F(ProbeExecTest, ScriptQueueRunsInOrderOneAtATime) {
+  const std::string log = (dir_ / "log").string();
+  auto queue = ScriptQueue::Create(io_, 2000ms);
+  std::vector<std::string> done;
+  for (int i = 1; i <= 3; ++i) {
+    queue->Push("echo start " + std::to_string(i) + " >> " + log + "; sleep 0.2; echo end " +
+                    std::to_string(i) + " >> " + log,
+                Addr("127.0.0.1"),
+                [&done](const std::string& command, const ProbeResult& r) {
+                  done.push_back(r.ok ? "ok" : r.detail);
+                });
+  }
+  // A hung one is killed at the timeout, and the next runs after it.
+  auto short_queue = ScriptQueue::Create(io_, 100ms);
+  std::vector<std::string> short_done;
+  short_queue->Push("sleep 5", Addr("127.0.0.1"),
+                    [&](const std::string&, const ProbeResult& r) { short_done.push_back(r.detail); });
+  short_queue->Push("exit 0", Addr("127.0.0.1"),
+                    [&](const std::string&, const ProbeResult& r) { short_done.push_back(r.detail); });
+  queue.reset();  // pending ones still run
+  ASSERT_TRUE(RunUntil(io_, [&] { return done.size() == 3 && short_done.size() == 2; }, 10s));
+  std::ifstream in(log);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text, "start 1\nend 1\nstart 2\nend 2\nstart 3\nend 3\n");
+  EXPECT_EQ(done, (std::vector<std::string>{"ok", "ok", "ok"}));
+  EXPECT_EQ(short_done, (std::vector<std::string>{"command timed out after 100ms, killed", "exit status 0"}));
+}
+
 TEST_F(ProbeExecTest, ExitStatus) {
   Outcome o = Exec("exit 3");
   EXPECT_FALSE(o.result.ok);
@@ -524,10 +612,48 @@ TEST_F(ProbeExecTest, Environment) {
   EXPECT_TRUE(Exec("test \"$XLB_REAL_ADDRESS\" = 2001:db8::11 && test \"$XLB_REAL_PORT\" = 5432", 2000ms,
                    "2001:db8::11", 5432)
                   .result.ok);
-  // The daemon's own environment is passed on.
+  // Nothing of the daemon's own environment is passed on: a fixed one.
+  setenv("NOTIFY_SOCKET", "/run/systemd/notify", 1);
   setenv("XLB_HEALTH_TEST_VAR", "kept", 1);
-  EXPECT_TRUE(Exec("test \"$XLB_HEALTH_TEST_VAR\" = kept").result.ok);
+  setenv("PATH", "/nonexistent", 1);
+  const std::string out = (dir_ / "env").string();
+  EXPECT_TRUE(Exec("env | sort > " + out).result.ok);
+  unsetenv("NOTIFY_SOCKET");
   unsetenv("XLB_HEALTH_TEST_VAR");
+  setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", 1);
+  std::ifstream in(out);
+  std::string env((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(env,
+            "HOME=/\nLANG=C.UTF-8\nLOGNAME=root\n"
+            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"
+            "PWD=" + std::filesystem::current_path().string() + "\n"
+            "USER=root\nXLB_REAL_ADDRESS=127.0.0.1\nXLB_REAL_PORT=8008\n");
+}
+
+// As the configured script user: its uid, gid and groups, and its HOME.
+TEST_F(ProbeExecTest, RunsAsTheScriptUser) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to switch users";
+  config::ScriptUser nobody;
+  nobody.name = "nobody";
+  nobody.uid = 65534;
+  nobody.gid = 65534;
+  nobody.groups = {65534};
+  nobody.home = "/nonexistent";
+  SetScriptUser(nobody);
+  std::filesystem::create_directory(dir_ / "out");
+  std::filesystem::permissions(dir_ / "out", std::filesystem::perms::all);  // nobody writes here
+  std::filesystem::permissions(dir_, std::filesystem::perms::others_exec,
+                               std::filesystem::perm_options::add);
+  const std::string out = (dir_ / "out" / "id").string();
+  Outcome o = Exec("echo $(id -u) $(id -g) $(id -G) $USER $HOME > " + out);
+  SetScriptUser(config::ScriptUser{});
+  EXPECT_TRUE(o.result.ok) << o.result.detail;
+  std::ifstream in(out);
+  std::string line;
+  std::getline(in, line);
+  EXPECT_EQ(line, "65534 65534 65534 nobody /nonexistent");
+  // Root again afterwards.
+  EXPECT_TRUE(Exec("test $(id -u) = 0").result.ok);
 }
 
 TEST_F(ProbeExecTest, StdioAndDescriptors) {
@@ -778,6 +904,28 @@ TEST_F(MonitorTest, ExecCheck) {
   EXPECT_TRUE(transitions_[1].up);
   monitor_.reset();
   std::filesystem::remove_all(dir_template);
+}
+
+// Out of descriptors, a real's checks cannot be made: that says nothing
+// about the real, which keeps its state (up here, though its port is
+// closed), while the errors are counted. Once descriptors are free, the
+// same checks take it down.
+TEST_F(MonitorTest, LocalErrorsKeepTheState) {
+  const uint16_t port = ClosedPort("127.0.0.1");
+  const std::string id = "web 127.0.0.1:" + std::to_string(port);
+  monitor_->Set(id, Check(config::HealthType::kTcp, 20ms, 100ms, 1, 1), Addr("127.0.0.1"), port);
+  {
+    NoFreeDescriptors exhausted;
+    ASSERT_TRUE(RunUntil(io_, [&] { return Get(id).local_errors >= 5; }));
+  }
+  RealHealth r = Get(id);
+  EXPECT_TRUE(r.up);
+  EXPECT_EQ(r.checks, 0u);
+  EXPECT_TRUE(transitions_.empty());
+  EXPECT_TRUE(HasSubstr(r.last_local_error, "Too many open files"));
+  ASSERT_TRUE(RunUntil(io_, [&] { return !transitions_.empty(); }));
+  EXPECT_FALSE(transitions_[0].up);
+  EXPECT_TRUE(HasSubstr(transitions_[0].detail, "Connection refused"));
 }
 
 TEST_F(MonitorTest, TypeNoneIsAlwaysUp) {

@@ -4,6 +4,7 @@
 
 #include "asio/steady_timer.hpp"
 #include "controlplane/health/checker.h"
+#include "glog/logging.h"
 
 namespace xlb::health {
 namespace {
@@ -49,6 +50,8 @@ struct Monitor::Real {
   std::string last_detail;
   std::chrono::system_clock::time_point since = std::chrono::system_clock::now();
   uint64_t checks = 0;
+  uint64_t local_errors = 0;
+  std::string last_local_error;
   asio::steady_timer timer;  // the next probe's start
   bool probing = false;      // a probe is in flight
   bool due = false;          // the next start came while probing
@@ -83,6 +86,8 @@ void Monitor::Set(const std::string& id, const config::HealthCheck& check,
     real->last_ok = old->last_ok;
     real->last_detail = old->last_detail;
     real->since = old->since;
+    real->local_errors = old->local_errors;
+    real->last_local_error = old->last_local_error;
     if (!old->state.up() && real->state.up()) {
       came_up = true;
       real->since = std::chrono::system_clock::now();
@@ -122,7 +127,8 @@ std::vector<RealHealth> Monitor::Snapshot() const {
   out.reserve(reals_.size());
   for (const auto& [id, r] : reals_) {
     out.push_back(RealHealth{r->id, r->check.type, r->address, r->port(), r->state.up(),
-                             r->last_ok, r->last_detail, r->since, r->checks});
+                             r->last_ok, r->last_detail, r->since, r->checks,
+                             r->local_errors, r->last_local_error});
   }
   return out;
 }
@@ -158,17 +164,26 @@ void Monitor::StartProbe(const std::shared_ptr<Real>& real) {
         [this, weak = std::weak_ptr<Real>(real)](ProbeResult result) {
           std::shared_ptr<Real> r = weak.lock();
           if (r == nullptr) return;  // removed or restarted meanwhile
-          OnResult(r, result.ok, std::move(result.detail));
+          OnResult(r, std::move(result));
         },
         real->source);
 }
 
-void Monitor::OnResult(const std::shared_ptr<Real>& real, bool ok, std::string detail) {
+void Monitor::OnResult(const std::shared_ptr<Real>& real, ProbeResult result) {
   real->probing = false;
+  if (result.local_error) {
+    // Says nothing about the real: its state and streak stay as they are.
+    ++real->local_errors;
+    real->last_local_error = std::move(result.detail);
+    LOG_EVERY_T(WARNING, 10) << "health " << real->id << ": " << real->last_local_error << " ("
+                             << real->local_errors << " local errors of this real so far)";
+    if (real->due) StartProbe(real);
+    return;
+  }
   ++real->checks;
-  real->last_ok = ok;
-  real->last_detail = std::move(detail);
-  const bool changed = real->state.Record(ok);
+  real->last_ok = result.ok;
+  real->last_detail = std::move(result.detail);
+  const bool changed = real->state.Record(result.ok);
   if (changed) real->since = std::chrono::system_clock::now();
   if (real->due) StartProbe(real);
   // Last: the callback may Set, Remove, or read a Snapshot; `real` stays

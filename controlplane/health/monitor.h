@@ -42,6 +42,10 @@ struct RealHealth {
   std::string last_detail;  // and why; "" before the first probe
   std::chrono::system_clock::time_point since;  // when `up` last changed (or monitoring began)
   uint64_t checks = 0;      // probes completed
+  // Probes that failed for a reason on this host (out of descriptors, ...):
+  // not counted in `checks` and not towards rise/fall; the state is kept.
+  uint64_t local_errors = 0;
+  std::string last_local_error;  // the latest one's detail ("" before any)
 };
 
 class Monitor {
@@ -87,7 +91,7 @@ class Monitor {
   void ArmTimer(const std::shared_ptr<Real>& real);
   void OnTimer(const std::shared_ptr<Real>& real);
   void StartProbe(const std::shared_ptr<Real>& real);
-  void OnResult(const std::shared_ptr<Real>& real, bool ok, std::string detail);
+  void OnResult(const std::shared_ptr<Real>& real, ProbeResult result);
 
   asio::io_context& io_;
   TransitionCallback on_change_;

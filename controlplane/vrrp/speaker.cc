@@ -313,12 +313,17 @@ void Speaker::OnStateChange(const Instance& instance, const StateChanged& change
       absl::StrCat(ShellQuote(v.notify), " ", ShellQuote(v.name), " ", StateName(change.to), " ",
                    int{instance.effective_priority()});
   const std::string name = v.name;
-  health::ProbeExec(io_, command, instance.source(), 0,
-                    std::chrono::duration_cast<health::Duration>(kNotifyTimeout),
-                    [name, command](health::ProbeResult r) {
-                      if (!r.ok)
-                        LOG(WARNING) << "vrrp " << name << ": notify " << command << ": " << r.detail;
-                    });
+  // One at a time per instance, in order: a script must never see BACKUP
+  // after MASTER when the instance went BACKUP -> MASTER.
+  auto& queue = notify_queues_[name];
+  if (queue == nullptr)
+    queue = health::ScriptQueue::Create(
+        io_, std::chrono::duration_cast<health::Duration>(kNotifyTimeout));
+  queue->Push(command, instance.source(),
+              [name](const std::string& command, const health::ProbeResult& r) {
+                if (!r.ok)
+                  LOG(WARNING) << "vrrp " << name << ": notify " << command << ": " << r.detail;
+              });
 }
 
 void Speaker::RemoveStaleAddresses() {

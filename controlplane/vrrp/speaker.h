@@ -9,7 +9,8 @@
 //     link-local address (IPv6, RFC 5798 5.1.2.1);
 //   - tracking: services (from the daemon), links (netlink events), exec
 //     scripts (run by a health monitor of its own), fed to tracking.h;
-//   - notify scripts, run on every state change with: name, state, priority;
+//   - notify scripts, run on every state change with: name, state, priority (one at a
+//     time per instance, in order);
 //   - at the first Configure, addresses a killed xlbd left (marked with
 //     kVipAddressProtocol, or labelled by an older xlbd) are removed from
 //     every interface, so a VIP is never held twice.
@@ -87,6 +88,8 @@ class Speaker {
   TrackedObjects objects_;
   std::unique_ptr<LinkWatcher> links_;
   std::unique_ptr<health::Monitor> scripts_;
+  // Notify scripts, per instance name: run one at a time, in order.
+  std::map<std::string, std::shared_ptr<health::ScriptQueue>> notify_queues_;
   bool configured_once_ = false;
 };
 

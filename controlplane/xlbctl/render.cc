@@ -111,14 +111,16 @@ std::string Conns(const json& conns) {
 }
 
 std::string Health(const json& services) {
-  std::string out = absl::StrFormat("%-28s %-30s %-6s %-6s %-21s %s\n", "Service", "Real", "Check",
-                                    "State", "Since", "Last result");
+  std::string out = absl::StrFormat("%-28s %-30s %-6s %-6s %-21s %-9s %s\n", "Service", "Real",
+                                    "Check", "State", "Since", "LocalErr", "Last result");
   for (const auto& s : services)
     for (const auto& r : s["reals"])
-      absl::StrAppend(&out, absl::StrFormat("%-28s %-30s %-6s %-6s %-21s %s\n",
+      absl::StrAppend(&out, absl::StrFormat("%-28s %-30s %-6s %-6s %-21s %-9d %s\n",
                                             s.value("service", ""), Remote(r),
                                             s.value("check", ""), r.value("health", ""),
-                                            r.value("since", ""), r.value("health_detail", "")));
+                                            r.value("since", ""),
+                                            r.value("local_errors", uint64_t{0}),
+                                            r.value("health_detail", "")));
   return out;
 }
 

@@ -9,12 +9,15 @@
 #include <fstream>
 #include <set>
 #include <thread>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "controlplane/api/metrics.h"
 #include "controlplane/api/routes.h"
 #include "controlplane/config/emit.h"
 #include "controlplane/config/parse.h"
+#include "controlplane/config/scripts.h"
+#include "controlplane/health/spawn.h"
 #include "controlplane/reconcile/plan.h"
 #include "controlplane/vrrp/addresses.h"
 #include "controlplane/vrrp/vip_source.h"
@@ -161,11 +164,11 @@ absl::Status Daemon::Init() {
     return ready_ ? api::Route(*this, r) : Starting();
   };
   auto server = api::HttpServer::ListenUnix(io_, api.socket, api.group.empty() ? 0600 : 0660,
-                                            api.group, handler);
+                                            api.group, api.max_sessions, handler);
   if (!server.ok()) return server.status();
   api_ = std::move(*server);
   if (!api.metrics.empty()) {
-    auto metrics = api::HttpServer::ListenTcp(io_, api.metrics, [this](const api::HttpRequest& r) {
+    auto serve_metrics = [this](const api::HttpRequest& r) {
       if (!ready_) return Starting();
       api::HttpResponse resp;
       if (r.method != "GET" || r.path != "/metrics") {
@@ -177,7 +180,9 @@ absl::Status Daemon::Init() {
       resp.content_type = "text/plain; version=0.0.4";
       resp.body = api::RenderMetrics(Status(), Services(), Vrrp());
       return resp;
-    });
+    };
+    auto metrics =
+        api::HttpServer::ListenTcp(io_, api.metrics, api.metrics_max_sessions, serve_metrics);
     if (!metrics.ok()) return metrics.status();
     metrics_ = std::move(*metrics);
   }
@@ -205,7 +210,20 @@ absl::Status Daemon::Preflight(const config::Config& cfg) {
 }
 
 absl::Status Daemon::Adopt(const config::Config& cfg) {
-  if (auto st = SyncInterfaces(cfg.interfaces); !st.ok()) return st;
+  absl::StatusOr<config::ScriptUser> script_user = config::ResolveScriptUser(cfg.scripts.user);
+  if (!script_user.ok()) return script_user.status();
+  if (script_user->defaulted_to_root) {
+    static bool warned = false;  // once per run, not per reload
+    LOG_IF(WARNING, !std::exchange(warned, true))
+        << "scripts run as root: no scripts.user configured and no user "
+        << config::kDefaultScriptUser << " (create one, or set scripts: {user: NAME})";
+  }
+  const config::ScriptUser previous_user = health::ScriptUserNow();
+  health::SetScriptUser(*script_user);
+  if (auto st = SyncInterfaces(cfg.interfaces); !st.ok()) {
+    health::SetScriptUser(previous_user);
+    return st;
+  }
   auto previous = services_;
   auto previous_vrrp = vrrp_;
   services_ = cfg.services;
@@ -224,6 +242,7 @@ absl::Status Daemon::Adopt(const config::Config& cfg) {
   if (!st.ok()) {
     services_ = std::move(previous);
     vrrp_ = std::move(previous_vrrp);
+    health::SetScriptUser(previous_user);
     SyncHealth();
     (void)Reconcile();
     return st;
@@ -501,6 +520,8 @@ api::StatusView Daemon::Status() {
   s.version = kVersion;
   s.config_file = options_.config_path;
   s.runtime_changes = runtime_changes_;
+  if (api_) s.api_server = api_->stats();
+  if (metrics_) s.metrics_server = metrics_->stats();
   s.interfaces = interfaces_;
   s.started = started_;
   s.services = services_.size();
@@ -539,6 +560,7 @@ std::vector<api::ServiceView> Daemon::Services() {
         rv.health_detail = h->second.last_detail;
         rv.since = h->second.since;
         rv.checks = h->second.checks;
+        rv.local_errors = h->second.local_errors;
       }
       if (state.ok()) {
         for (const auto& rs : state->reals) {

@@ -2,10 +2,13 @@
 // program, health-checks the reals and serves the API, on one event loop;
 // VRRP runs on a thread of its own (controlplane/vrrp/speaker_thread.h).
 #include <gflags/gflags.h>
+#include <sys/resource.h>
 #include <glog/logging.h>
 #include <net/if.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -48,6 +51,26 @@ std::vector<std::string> DashesToUnderscores(int argc, char** argv) {
       if (a[j] == '-') a[j] = '_';
   }
   return args;
+}
+
+// Descriptors run out first under load (one per API or metrics client, per
+// health probe in flight, per notify): take all the hard limit allows. The
+// soft default of 1024 is for select(), which xlbd does not use.
+void RaiseFileLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    PLOG(WARNING) << "getrlimit(RLIMIT_NOFILE)";
+    return;
+  }
+  const rlim_t before = limit.rlim_cur;
+  if (limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+      PLOG(WARNING) << "raising the open files limit from " << before << " to " << limit.rlim_max;
+      return;
+    }
+  }
+  LOG(INFO) << "open files limit " << limit.rlim_cur << " (was " << before << ")";
 }
 
 }  // namespace
@@ -99,6 +122,7 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  RaiseFileLimit();
   // First of all: one xlbd per pin directory (pin_lock.h). A second one
   // exits here, before it has touched the maps, the VIPs or the API socket.
   if (auto st = xlb::dataplane::EnsureBpffsDir(FLAGS_pin_dir); !st.ok()) {

@@ -1,0 +1,36 @@
+// The one way xlbd starts a process: exec health checks, exec tracks and
+// notify scripts all go through SpawnScript, so they all run as the script
+// user (config `scripts: {user}`), with the same small fixed environment.
+#ifndef XLB_CONTROLPLANE_HEALTH_SPAWN_H_
+#define XLB_CONTROLPLANE_HEALTH_SPAWN_H_
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "controlplane/config/scripts.h"
+
+namespace xlb::health {
+
+// Whom scripts run as from now on (thread-safe: the VRRP thread spawns
+// notifies). Until set: root.
+void SetScriptUser(const config::ScriptUser& user);
+config::ScriptUser ScriptUserNow();
+
+// Everything a script gets, nothing inherited from xlbd (NOTIFY_SOCKET and
+// the like must not leak): PATH (config::kScriptPath), HOME, USER, LOGNAME,
+// LANG=C.UTF-8, then `extra` ("NAME=value").
+std::vector<std::string> ScriptEnvironment(const config::ScriptUser& user,
+                                           const std::vector<std::string>& extra);
+
+// Starts `/bin/sh -c command` as the script user, in a process group of its
+// own, with stdin/stdout/stderr on /dev/null and no other descriptor, default
+// signal handling and the normal scheduler. Returns 0 and the pid, or the
+// errno value of what failed (also in the child before exec: fork, pipe,
+// setgroups, setgid, setuid, exec). The caller reaps the child.
+int SpawnScript(const std::string& command, const std::vector<std::string>& extra_env, pid_t* pid);
+
+}  // namespace xlb::health
+
+#endif  // XLB_CONTROLPLANE_HEALTH_SPAWN_H_
