@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Lab test: what a start of xlbd may and may not do to a data plane that is
+# already forwarding. (1) A second xlbd on the same pins, or on the same API
+# socket, exits at once and changes nothing: not the maps, not the VIPs, not
+# the API socket. (2) A start that cannot succeed (a NAT real without a
+# route, an interface that does not exist, a VRRP instance whose interface
+# has no address to send from) exits non-zero saying why, and leaves the
+# adopted program and maps forwarding exactly as they were.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/../../scripts/lib/lab.sh"
+source "$here/../../scripts/lib/lab_checks.sh"
+lab_init "${1:?usage: xlbd_start_test.sh BUILD_DIR}"
+trap lab_down EXIT
+
+lab_up
+lab_start_servers
+SOCK=$LAB_RUN/xlbd.sock
+XLBD_LOG=$LAB_RUN/xlbd.log
+VRRP_VIP=198.51.100.50
+xlbctl() { ip netns exec "$D" "$LAB_BUILD/controlplane/xlbctl" --socket "${XLBCTL_SOCK:-$SOCK}" "$@"; }
+xlbd() { ip netns exec "$D" timeout 20 "$LAB_BUILD/controlplane/xlbd" "$@"; }
+
+write_config() {  # write_config FILE [SOCKET] [EXTRA_TOP_LEVEL_YAML] [EXTRA_NAT_REAL] [INTERFACES]
+  cat >"$1" <<YAML
+interfaces: [${5:-d0, d1}]
+api: {socket: ${2:-$SOCK}, metrics: ""}
+services:
+  - name: web
+    vip: $LAB_VIP4
+    port: 80
+    reals: [{address: 203.0.113.11}, {address: 203.0.113.12}, {address: 203.0.113.13}]
+    health: {type: tcp, interval: 200ms, timeout: 100ms}
+  - name: nat
+    vip: $LAB_NAT_VIP4
+    port: 80
+    forward: nat
+    reals: [{address: 203.0.113.11, port: 8080}, {address: 203.0.113.12, port: 8080}${4:-}]
+vrrp:
+  - {name: front, interface: d0, vrid: 51, priority: 200, advert_interval: 100ms,
+     addresses: [$VRRP_VIP/24]}
+${3:-}
+YAML
+}
+both_vips_answer() {
+  local a b
+  a=$(lab_client connect --target "$LAB_VIP4:80" --count 30 2>/dev/null || true)
+  b=$(lab_client connect --target "$LAB_NAT_VIP4:80" --count 30 2>/dev/null || true)
+  passed_all "$a" connect 30 && passed_all "$b" connect 30
+}
+answers() { xlbctl status >/dev/null; }
+vip_held() { ip -n "$D" -4 addr show dev d0 | grep -q "inet $VRRP_VIP/"; }
+
+write_config "$LAB_RUN/good.yaml"
+ip netns exec "$D" "$LAB_BUILD/controlplane/xlbd" --config "$LAB_RUN/good.yaml" \
+  --pin-dir "$LAB_PINS" >>"$XLBD_LOG" 2>&1 &
+XLBD_PID=$!
+LAB_PIDS+=("$XLBD_PID")
+lab_wait_for 10 "xlbd's API" xlbctl status >/dev/null
+check "xlbd becomes VRRP master and holds $VRRP_VIP" lab_wait_for 5 "the VRRP VIP" vip_held
+check "traffic through the DR and the NAT VIP" both_vips_answer
+maps=$(lab_dp list)
+
+# (1) A second xlbd. With the same pins (an operator who typed --config for
+# --check-config): it names the running one and exits; nothing changes.
+write_config "$LAB_RUN/second.yaml" "$LAB_RUN/second.sock"
+check "(1) a second xlbd on the same pins exits at once, naming the first one's PID" \
+  fails_with 1 "xlbd pid $XLBD_PID already runs on the pin directory $LAB_PINS" \
+  xlbd --config "$LAB_RUN/second.yaml" --pin-dir "$LAB_PINS"
+check "(1) ... and leaves the first one's VIP" vip_held
+check "(1) ... and the maps" test "$(lab_dp list)" = "$maps"
+check "(1) ... and made no API socket of its own" test ! -e "$LAB_RUN/second.sock"
+# With other pins but the same API socket: the live socket is not replaced.
+check "(1) a second xlbd on the same API socket exits, saying it is in use" \
+  fails_with 1 "API socket $SOCK is in use" \
+  xlbd --config "$LAB_RUN/good.yaml" --pin-dir "$LAB_PINS/other"
+check "(1) ... the first one still answers on its socket" answers
+check "(1) ... and still holds its VIP" vip_held
+check "(1) traffic goes on" both_vips_answer
+
+# (2) kill -9, then starts that cannot succeed, on the adopted maps.
+kill -9 "$XLBD_PID"
+wait "$XLBD_PID" 2>/dev/null || true
+maps=$(lab_dp list)
+check "(2) the killed xlbd's services are in the maps" grep -q "$LAB_NAT_VIP4:80" <<<"$maps"
+
+write_config "$LAB_RUN/noroute.yaml" "" "" ", {address: 192.0.2.99, port: 8080}"
+check "(2) a NAT real without a route: the start fails, saying so and that nothing changed" \
+  fails_with 1 "real 192.0.2.99: the director has no route to it; nothing was changed" \
+  xlbd --config "$LAB_RUN/noroute.yaml" --pin-dir "$LAB_PINS"
+check "(2) ... the maps are as they were" test "$(lab_dp list)" = "$maps"
+check "(2) ... and forward" both_vips_answer
+
+write_config "$LAB_RUN/noiface.yaml" "" "" "" "d0, d1, nosuch0"
+check "(2) a missing interface: the start fails, naming it" \
+  fails_with 1 "no interface named 'nosuch0'; nothing was changed" \
+  xlbd --config "$LAB_RUN/noiface.yaml" --pin-dir "$LAB_PINS"
+check "(2) ... the maps are as they were" test "$(lab_dp list)" = "$maps"
+
+# An interface whose address is not up yet (at boot): VRRP has no source.
+ip -n "$D" link add v0 type veth peer name v1
+ip -n "$D" link set v0 up
+ip -n "$D" link set v1 up
+write_config "$LAB_RUN/nosource.yaml" "" \
+  "  - {name: back, interface: v0, vrid: 52, priority: 100, addresses: [198.51.100.60/24]}"
+check "(2) a VRRP interface without an address: the start fails, saying so" \
+  fails_with 1 "vrrp back: interface v0 has no IPv4 address .*; nothing was changed" \
+  xlbd --config "$LAB_RUN/nosource.yaml" --pin-dir "$LAB_PINS"
+check "(2) ... the maps are as they were" test "$(lab_dp list)" = "$maps"
+check "(2) ... and forward" both_vips_answer
+check "(2) ... no VIP was taken" bash -c "! ip -n '$D' addr show | grep -q 198.51.100.60"
+
+# The good configuration starts on the same maps, as before.
+ip netns exec "$D" "$LAB_BUILD/controlplane/xlbd" --config "$LAB_RUN/good.yaml" \
+  --pin-dir "$LAB_PINS" >>"$XLBD_LOG" 2>&1 &
+XLBD_PID=$!
+LAB_PIDS+=("$XLBD_PID")
+lab_wait_for 10 "xlbd's API" xlbctl status >/dev/null
+check "(2) after the failed starts, the good configuration starts and forwards" both_vips_answer
+
+kill -TERM "$XLBD_PID"
+wait "$XLBD_PID" || true
+lab_checks_done "lab xlbd_start" || { echo "--- xlbd log"; tail -30 "$XLBD_LOG"; exit 1; }
