@@ -44,8 +44,12 @@ std::string RenderMetrics(const StatusView& status, const std::vector<ServiceVie
                            "leave its state as it was.", ""};
   Family real_weight{"xlb_real_weight", "gauge", "The weight the data plane uses (0 while down or drained).", ""};
   Family real_cfg{"xlb_real_configured_weight", "gauge", "The weight configured for the real.", ""};
+  Family svc_error{"xlb_service_error", "gauge",
+                   "1 while the service's last change could not be applied to the data plane "
+                   "(it is retried; xlbctl list says why).", ""};
   for (const auto& s : services) {
     const std::string sl = ServiceLabels(s);
+    Add(svc_error, sl, !s.error.empty());
     Add(svc_packets, sl, s.counters.packets);
     Add(svc_bytes, sl, s.counters.bytes);
     Add(svc_conns, sl, s.counters.new_flows);
@@ -131,7 +135,7 @@ std::string RenderMetrics(const StatusView& status, const std::vector<ServiceVie
 
   std::string out;
   for (const Family* f : {&svc_packets, &svc_bytes, &svc_conns, &real_packets, &real_bytes,
-                          &real_conns, &real_up, &real_local_errors, &real_weight, &real_cfg,
+                          &svc_error, &real_conns, &real_up, &real_local_errors, &real_weight, &real_cfg,
                           &global, &conns, &table_capacity, &table_entries, &table_failures,
                           &table_unrecorded, &api_closed, &api_errors, &vrrp_state, &vrrp_master,
                           &vrrp_priority, &vrrp_sent, &vrrp_received,

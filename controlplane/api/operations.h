@@ -34,6 +34,7 @@ struct ServiceView {
   config::ServiceConfig config;
   std::vector<RealView> reals;
   xlb_counters counters{};
+  std::string error;  // what could not be applied to the data plane ("" = all was)
 };
 
 struct StatusView {

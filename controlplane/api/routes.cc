@@ -64,6 +64,7 @@ json ServiceJson(const ServiceView& v) {
               {"table_size", o.table_size},
               {"check", std::string(config::HealthTypeName(v.config.health.type))},
               {"counters", Counters(v.counters)},
+              {"error", v.error},
               {"reals", reals}};
 }
 

@@ -46,17 +46,20 @@ std::vector<Change> Plan(const std::vector<dataplane::ServiceState>& current,
   return changes;
 }
 
-absl::Status Apply(const std::vector<Change>& changes, dataplane::ServiceTable& table) {
+std::map<dataplane::ServiceKey, absl::Status> Apply(const std::vector<Change>& changes,
+                                                    dataplane::ServiceTable& table) {
+  std::map<dataplane::ServiceKey, absl::Status> failed;
   for (const auto& c : changes) {
+    if (failed.contains(c.key)) continue;  // its reals after its definition failed, say
     absl::Status st;
     switch (c.kind) {
       case Change::kDeleteService: st = table.Delete(c.key); break;
       case Change::kUpsertService: st = table.Upsert(c.service); break;
       case Change::kSetReals: st = table.SetReals(c.key, c.reals); break;
     }
-    if (!st.ok()) return absl::Status(st.code(), absl::StrCat(Describe(c), ": ", st.message()));
+    if (!st.ok()) failed[c.key] = absl::Status(st.code(), absl::StrCat(Describe(c), ": ", st.message()));
   }
-  return absl::OkStatus();
+  return failed;
 }
 
 std::string Describe(const Change& c) {

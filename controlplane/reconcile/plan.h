@@ -5,6 +5,7 @@
 #ifndef XLB_CONTROLPLANE_RECONCILE_PLAN_H_
 #define XLB_CONTROLPLANE_RECONCILE_PLAN_H_
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -34,8 +35,12 @@ struct Change {
 std::vector<Change> Plan(const std::vector<dataplane::ServiceState>& current,
                          const std::vector<DesiredService>& desired);
 
-// Applies `changes` in order; stops at the first error, naming the change.
-absl::Status Apply(const std::vector<Change>& changes, dataplane::ServiceTable& table);
+// Applies `changes` in order, service by service: an error in one service
+// (a NAT real without a route, a full map) skips that service's later
+// changes and never the other services'. Returns the services that failed,
+// each with its error (naming the change); empty when all was applied.
+std::map<dataplane::ServiceKey, absl::Status> Apply(const std::vector<Change>& changes,
+                                                    dataplane::ServiceTable& table);
 
 std::string Describe(const Change& change);
 

@@ -45,6 +45,8 @@ std::string List(const json& services) {
     absl::StrAppend(&out, absl::StrFormat("%-4s %-30s %-12s %-16s %s\n",
                                           Upper(s.value("protocol", "")), Local(s),
                                           s.value("scheduler", ""), Flags(s), s.value("name", "")));
+    if (const std::string error = s.value("error", ""); !error.empty())
+      absl::StrAppend(&out, "  !! not applied, retrying: ", error, "\n");
     const std::string forward = s.value("forward", "") == "nat" ? "Masq" : "Route";
     for (const auto& r : s["reals"])
       absl::StrAppend(&out, absl::StrFormat("  -> %-30s %-7s %-6d %-9d %s\n", Remote(r), forward,

@@ -40,6 +40,10 @@ constexpr auto kNexthopRetryFirst = std::chrono::milliseconds(100);
 // hops before it answers the API and VRRP may take VIPs: a real that does
 // not answer ARP/ND must not keep the others from serving.
 constexpr auto kNexthopWaitAtStart = std::chrono::seconds(3);
+// A service that could not be applied is tried again after this, doubling
+// up to kRetryMax.
+constexpr auto kRetryFirst = std::chrono::milliseconds(1000);
+constexpr auto kRetryMax = std::chrono::milliseconds(30000);
 // How often the health checks' source addresses are chosen again.
 constexpr auto kHealthSourceRefresh = std::chrono::seconds(5);
 
@@ -104,7 +108,7 @@ std::string HealthId(const ServiceKey& key, const dataplane::RealSpec& real) {
 }
 
 Daemon::Daemon(asio::io_context& io, const Options& options)
-    : io_(io), options_(options), refresh_timer_(io), source_timer_(io) {}
+    : io_(io), options_(options), refresh_timer_(io), source_timer_(io), retry_timer_(io) {}
 
 Daemon::~Daemon() = default;
 
@@ -226,10 +230,14 @@ absl::Status Daemon::Adopt(const config::Config& cfg) {
   }
   auto previous = services_;
   auto previous_vrrp = vrrp_;
+  // A reload fails when a service it changes cannot be applied; at the start
+  // (checked by Preflight) a service that fails is shown and retried.
+  const std::set<ServiceKey> changed =
+      ready_ ? ChangedServices(previous, cfg.services) : std::set<ServiceKey>{};
   services_ = cfg.services;
   vrrp_ = cfg.vrrp;
   SyncHealth();
-  absl::Status st = Reconcile();
+  absl::Status st = Reconcile(&changed);
   if (st.ok() && !ready_) AwaitNexthops();  // starting: before VRRP and the API
   // VRRP last: its instances track the services just written. Configure
   // changes nothing when it fails, so only the services roll back.
@@ -244,7 +252,7 @@ absl::Status Daemon::Adopt(const config::Config& cfg) {
     vrrp_ = std::move(previous_vrrp);
     health::SetScriptUser(previous_user);
     SyncHealth();
-    (void)Reconcile();
+    (void)Reconcile(&changed);
     return st;
   }
   if (auto addresses = vrrp::ListAddresses(0); addresses.ok()) {
@@ -348,7 +356,7 @@ void Daemon::ScheduleHealthSourceRefresh() {
   });
 }
 
-absl::Status Daemon::Reconcile() {
+absl::Status Daemon::Reconcile(const std::set<ServiceKey>* watched) {
   std::vector<reconcile::DesiredService> desired;
   // VRRP tracks a service as up while some real takes new connections.
   std::map<std::string, bool> up;
@@ -368,10 +376,67 @@ absl::Status Daemon::Reconcile() {
   KeepNexthopsResolved(/*always=*/false);
   auto changes = reconcile::Plan(table_->List(), desired);
   for (const auto& c : changes) VLOG(1) << reconcile::Describe(c);
-  if (auto st = reconcile::Apply(changes, *table_); !st.ok()) return st;
+  auto failed = reconcile::Apply(changes, *table_);
   if (speaker_) speaker_->SetServices(std::move(up));
   if (!changes.empty() && table_->UnknownNexthops() > 0) ScheduleNexthopRefresh(kNexthopRetryFirst);
-  return absl::OkStatus();
+  RecordServiceErrors(failed);
+  absl::Status first;
+  for (const auto& [key, st] : failed)
+    if (first.ok() && (watched == nullptr || watched->contains(key))) first = st;
+  return first;
+}
+
+// What failed stays on its service (xlbctl list, the API, a metric) and is
+// tried again with backoff until it applies; the others go on meanwhile.
+void Daemon::RecordServiceErrors(const std::map<ServiceKey, absl::Status>& failed) {
+  for (auto it = service_errors_.begin(); it != service_errors_.end();) {
+    const bool gone = !Find(services_, it->first);
+    if (failed.contains(it->first) && !gone) {
+      ++it;
+      continue;
+    }
+    if (!gone)
+      LOG(INFO) << "service " << it->first.ToString() << ": applied after "
+                << it->second.attempts << " attempts";
+    it = service_errors_.erase(it);
+  }
+  for (const auto& [key, st] : failed) {
+    auto [e, added] = service_errors_.try_emplace(key);
+    ++e->second.attempts;
+    if (added || e->second.message != st.message())
+      LOG(ERROR) << "service " << key.ToString() << ": " << st.message()
+                 << "; the other services go on, and this is tried again";
+    if (added) e->second.since = std::chrono::system_clock::now();
+    e->second.message = std::string(st.message());
+  }
+  if (service_errors_.empty()) {
+    retry_timer_.cancel();
+    retry_backoff_ = kRetryFirst;
+    return;
+  }
+  if (retry_armed_) return;
+  retry_armed_ = true;
+  retry_timer_.expires_after(retry_backoff_);
+  retry_backoff_ = std::min<std::chrono::milliseconds>(retry_backoff_ * 2, kRetryMax);
+  retry_timer_.async_wait([this](std::error_code ec) {
+    retry_armed_ = false;
+    if (ec) return;
+    (void)Reconcile();
+  });
+}
+
+// The services whose configuration differs between two running sets: a
+// change (reload, API call) fails only when one of these failed.
+std::set<ServiceKey> Daemon::ChangedServices(const std::vector<config::ServiceConfig>& before,
+                                             const std::vector<config::ServiceConfig>& after) {
+  std::set<ServiceKey> changed;
+  std::map<ServiceKey, const config::ServiceConfig*> old;
+  for (const auto& s : before) old[s.service.key] = &s;
+  for (const auto& s : after) {
+    auto it = old.find(s.service.key);
+    if (it == old.end() || !(*it->second == s)) changed.insert(s.service.key);
+  }
+  return changed;
 }
 
 absl::Status Daemon::Mutate(
@@ -379,13 +444,14 @@ absl::Status Daemon::Mutate(
     const std::function<absl::Status(std::vector<config::ServiceConfig>&)>& change) {
   auto next = services_;
   if (auto st = change(next); !st.ok()) return st;
+  const std::set<ServiceKey> changed = ChangedServices(services_, next);
   auto previous = std::move(services_);
   services_ = std::move(next);
   SyncHealth();
-  if (auto st = Reconcile(); !st.ok()) {
+  if (auto st = Reconcile(&changed); !st.ok()) {
     services_ = std::move(previous);
     SyncHealth();
-    if (auto back = Reconcile(); !back.ok())
+    if (auto back = Reconcile(&changed); !back.ok())
       LOG(ERROR) << "could not return to the previous state: " << back;
     return st;
   }
@@ -459,7 +525,7 @@ void Daemon::OnHealthChange(const std::string& id, bool up, const std::string& d
     LOG(INFO) << "real " << id << " is up: " << detail;
   else
     LOG(WARNING) << "real " << id << " is down: " << detail << "; it takes no new connections";
-  if (auto st = Reconcile(); !st.ok()) LOG(ERROR) << "after health change of " << id << ": " << st;
+  (void)Reconcile();  // a service that fails is logged, shown and retried
 }
 
 void Daemon::ScheduleNexthopRefresh(std::chrono::milliseconds retry) {
@@ -545,6 +611,8 @@ std::vector<api::ServiceView> Daemon::Services() {
   for (const auto& s : services_) {
     api::ServiceView v;
     v.config = s;
+    if (auto e = service_errors_.find(s.service.key); e != service_errors_.end())
+      v.error = absl::StrCat(e->second.message, " (", e->second.attempts, " attempts)");
     auto state = table_->Get(s.service.key);
     if (state.ok()) {
       if (auto c = dataplane::ReadServiceCounters(program_->maps(), state->id); c.ok())

@@ -81,7 +81,14 @@ class Daemon : public api::Operations {
   // SyncHealth every few seconds: the director's addresses and routes change
   // under it.
   void ScheduleHealthSourceRefresh();
-  absl::Status Reconcile();
+  // Writes the desired state into the maps, service by service. Returns the
+  // first error among the `watched` services (none: every error is only
+  // recorded); every error is recorded on its service and retried.
+  absl::Status Reconcile(const std::set<dataplane::ServiceKey>* watched = nullptr);
+  void RecordServiceErrors(const std::map<dataplane::ServiceKey, absl::Status>& failed);
+  static std::set<dataplane::ServiceKey> ChangedServices(
+      const std::vector<config::ServiceConfig>& before,
+      const std::vector<config::ServiceConfig>& after);
   // Runs `change` on a copy of the running services; keeps it only if the
   // data plane accepted it.
   absl::Status Mutate(const std::string& what,
@@ -125,6 +132,16 @@ class Daemon : public api::Operations {
   std::unique_ptr<api::HttpServer> api_, metrics_;
   asio::steady_timer refresh_timer_;
   asio::steady_timer source_timer_;
+  // Services the last reconcile could not apply, tried again with backoff.
+  struct ServiceError {
+    std::string message;
+    std::chrono::system_clock::time_point since;
+    uint64_t attempts = 0;
+  };
+  std::map<dataplane::ServiceKey, ServiceError> service_errors_;
+  asio::steady_timer retry_timer_;
+  std::chrono::milliseconds retry_backoff_{1000};
+  bool retry_armed_ = false;
   bool ready_ = false;  // the configuration is applied: the API answers
 };
 

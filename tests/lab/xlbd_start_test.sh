@@ -110,13 +110,35 @@ check "(2) ... the maps are as they were" test "$(lab_dp list)" = "$maps"
 check "(2) ... and forward" both_vips_answer
 check "(2) ... no VIP was taken" bash -c "! ip -n '$D' addr show | grep -q 198.51.100.60"
 
-# The good configuration starts on the same maps, as before.
-ip netns exec "$D" "$LAB_BUILD/controlplane/xlbd" --config "$LAB_RUN/good.yaml" \
+# The good configuration starts on the same maps, as before; its NAT service
+# has a third real, 192.0.2.99 on real3's lo, routed by a host route.
+ip -n "$R3" addr add 192.0.2.99/32 dev lo
+ip -n "$D" route add 192.0.2.99/32 via 203.0.113.13
+write_config "$LAB_RUN/good3.yaml" "" "" ", {address: 192.0.2.99, port: 8080}"
+ip netns exec "$D" "$LAB_BUILD/controlplane/xlbd" --config "$LAB_RUN/good3.yaml" \
   --pin-dir "$LAB_PINS" >>"$XLBD_LOG" 2>&1 &
 XLBD_PID=$!
 LAB_PIDS+=("$XLBD_PID")
 lab_wait_for 10 "xlbd's API" xlbctl status >/dev/null
 check "(2) after the failed starts, the good configuration starts and forwards" both_vips_answer
+
+# (3) One real of the NAT service loses its route: the service's other
+# changes, and other services', still apply.
+ip -n "$D" route del 192.0.2.99/32
+check "(3) draining another real of that service works" \
+  xlbctl real set "$LAB_NAT_VIP4:80" 203.0.113.11:8080 --drain
+check "(3) ... and takes effect" test "$(xlbctl --json list | jq -r --arg v "$LAB_NAT_VIP4" \
+  '.[] | select(.vip == $v) | .reals[] | select(.address == "203.0.113.11") | .effective_weight')" = 0
+check "(3) removing the real without a route works" \
+  xlbctl real del "$LAB_NAT_VIP4:80" 192.0.2.99:8080
+check "(3) a change to another service works" xlbctl real set "$LAB_VIP4:80" 203.0.113.12 --drain
+out=$(lab_client connect --target "$LAB_VIP4:80" --count 60 2>/dev/null || true)
+check "(3) ... and takes effect: no new connection reaches real2" \
+  bash -c "! grep -q '^server real2 ' <<<'$out' && grep -q 'connect: 60 passed, 0 failed' <<<'$out'"
+check "(3) adding a real without a route is refused, changing nothing" \
+  fails_with 1 "real 192.0.2.98: the director has no route to it" \
+  xlbctl real add "$LAB_NAT_VIP4:80" 192.0.2.98:8080
+check "(3) no service shows an error" test "$(xlbctl --json list | jq -r '[.[].error] | join("")')" = ""
 
 kill -TERM "$XLBD_PID"
 wait "$XLBD_PID" || true
