@@ -286,6 +286,12 @@ void Speaker::SetServices(std::map<std::string, bool> services) {
   UpdateTracking();
 }
 
+void Speaker::SetMainLoopStalled(bool stalled) {
+  if (stalled == objects_.main_loop_stalled) return;
+  objects_.main_loop_stalled = stalled;
+  UpdateTracking();
+}
+
 void Speaker::UpdateTracking() {
   std::set<std::string> interfaces;
   for (const auto& i : instances_) {

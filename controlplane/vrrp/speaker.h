@@ -53,6 +53,8 @@ class Speaker {
   static absl::Status Check(const std::vector<config::VrrpInstance>& instances);
   // Whether each service has a real taking new connections.
   void SetServices(std::map<std::string, bool> services);
+  // Whether xlbd's main loop has stalled (tracking.h: every instance faults).
+  void SetMainLoopStalled(bool stalled);
   // Every instance resigns (priority 0 when Master) and releases its VIPs.
   void Shutdown();
 

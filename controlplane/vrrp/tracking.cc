@@ -22,6 +22,10 @@ std::string ExecTrackId(const std::string& instance, size_t index) {
 
 TrackVerdict EvaluateTracks(const config::VrrpInstance& instance, const TrackedObjects& objects) {
   TrackVerdict v;
+  if (objects.main_loop_stalled) {
+    v.fault = true;
+    Explain(v.why, "xlbd's main loop stalled (fault)");
+  }
   if (!Lookup(objects.links, instance.interface, false)) {
     v.fault = true;
     Explain(v.why, absl::StrCat("interface ", instance.interface, " down (fault)"));

@@ -9,6 +9,7 @@
 //   - the instance's own interface is always tracked with weight 0 (as
 //     keepalived does unless told otherwise): adverts cannot go out on a
 //     link that is down, so holding the VIPs there would be a lie;
+//   - xlbd's main loop stalled puts every instance in Fault;
 //   - an object nobody reports on (a service deleted at run time, an
 //     interface that vanished, a script that has not run) counts as: service
 //     and interface down; script up until its first verdict (so a restart
@@ -28,6 +29,11 @@ struct TrackedObjects {
   std::map<std::string, bool> services;  // service name -> has a real taking connections
   std::map<std::string, bool> links;     // interface -> up and running
   std::map<std::string, bool> scripts;   // ExecTrackId -> last verdict
+  // xlbd's main loop (health checks, map writes) has not turned for longer
+  // than its watchdog allows: a master with frozen health checks must not
+  // keep the VIPs, so every instance goes to Fault (priority 0, then
+  // silence) until it turns again.
+  bool main_loop_stalled = false;
 };
 
 struct TrackVerdict {

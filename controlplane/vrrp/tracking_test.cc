@@ -36,6 +36,17 @@ TEST(Tracking, AllUpChangesNothing) {
   EXPECT_EQ(v.why, "");
 }
 
+TEST(Tracking, AStalledMainLoopFaultsEveryInstance) {
+  TrackedObjects o = AllUp();
+  o.main_loop_stalled = true;
+  TrackVerdict v = EvaluateTracks(Instance(), o);
+  EXPECT_TRUE(v.fault);
+  EXPECT_EQ(v.why, "xlbd's main loop stalled (fault)");
+  config::VrrpInstance plain;
+  plain.interface = "eth0";
+  EXPECT_TRUE(EvaluateTracks(plain, o).fault);
+}
+
 TEST(Tracking, WeightsAddUp) {
   TrackedObjects o = AllUp();
   o.services["pg-rw"] = false;

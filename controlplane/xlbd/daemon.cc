@@ -1,6 +1,7 @@
 #include "controlplane/xlbd/daemon.h"
 
 #include <fcntl.h>
+#include <systemd/sd-daemon.h>
 #include <net/if.h>
 #include <unistd.h>
 
@@ -108,7 +109,8 @@ std::string HealthId(const ServiceKey& key, const dataplane::RealSpec& real) {
 }
 
 Daemon::Daemon(asio::io_context& io, const Options& options)
-    : io_(io), options_(options), refresh_timer_(io), source_timer_(io), retry_timer_(io) {}
+    : io_(io), options_(options), refresh_timer_(io), source_timer_(io), retry_timer_(io),
+      heartbeat_timer_(io) {}
 
 Daemon::~Daemon() = default;
 
@@ -151,6 +153,18 @@ absl::Status Daemon::Init() {
         OnHealthChange(id, up, detail);
       });
   speaker_ = std::make_unique<vrrp::SpeakerThread>();
+  speaker_->OnFatal([this] {
+    asio::post(io_, [this] {
+      failed_ = true;
+      Shutdown();
+    });
+  });
+  Heartbeat();
+  speaker_->WatchMainLoop(
+      [this] {
+        return std::chrono::steady_clock::time_point(std::chrono::nanoseconds(last_turn_ns_.load()));
+      },
+      options_.main_loop_timeout);
   if (options_.vrrp_realtime_priority > 0) {
     if (auto st = speaker_->SetRealtimePriority(options_.vrrp_realtime_priority); !st.ok()) {
       if (options_.vrrp_realtime_required) return st;
@@ -558,8 +572,27 @@ void Daemon::Reload() {
   LOG(INFO) << "reloaded " << options_.config_path << ": " << services_.size() << " services";
 }
 
+// Every turn of the main loop's timers shows here: the VRRP thread watches
+// it, and systemd's watchdog hears of it (WATCHDOG=1) only from here, so a
+// loop that hangs is restarted by systemd while its VIPs go to a backup.
+void Daemon::Heartbeat() {
+  const auto now = std::chrono::steady_clock::now();
+  last_turn_ns_.store(std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count());
+  if (options_.systemd_watchdog.count() > 0 && now - last_notified_ >= options_.systemd_watchdog / 2) {
+    sd_notify(0, "WATCHDOG=1");
+    last_notified_ = now;
+  }
+  heartbeat_timer_.expires_after(std::min<std::chrono::milliseconds>(
+      std::chrono::milliseconds(100), options_.main_loop_timeout / 4));
+  heartbeat_timer_.async_wait([this](std::error_code ec) {
+    if (!ec) Heartbeat();
+  });
+}
+
 void Daemon::Shutdown() {
   LOG(INFO) << "stopping";
+  sd_notify(0, "STOPPING=1");
+  heartbeat_timer_.cancel();
   // First, while the data plane still forwards: the backups take the VIPs
   // over after their skew time instead of the whole master-down interval.
   if (speaker_) speaker_->Shutdown();

@@ -7,6 +7,8 @@
 #ifndef XLB_CONTROLPLANE_XLBD_DAEMON_H_
 #define XLB_CONTROLPLANE_XLBD_DAEMON_H_
 
+#include <atomic>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <optional>
@@ -37,6 +39,12 @@ struct Options {
   int vrrp_realtime_priority = kDefaultVrrpRealtimePriority;  // SCHED_RR of the VRRP thread; 0: none
   bool vrrp_realtime_required = false;  // else a priority that cannot be set is a warning
   uint32_t flood_rate = XLB_FLOOD_RATE_DEFAULT;  // dataplane::ProgramOptions
+  // The main loop must turn within this, else every VRRP instance resigns
+  // until it turns again (vrrp/speaker_thread.h, WatchMainLoop).
+  std::chrono::milliseconds main_loop_timeout{3000};
+  // systemd's watchdog (sd_watchdog_enabled): WATCHDOG=1 from the main loop
+  // at half this interval; 0: none.
+  std::chrono::microseconds systemd_watchdog{0};
 };
 
 class Daemon : public api::Operations {
@@ -51,6 +59,9 @@ class Daemon : public api::Operations {
   // at once) and release its VIPs; stop serving; detach only with
   // --detach-on-exit.
   void Shutdown();
+  // An exception escaped xlbd's VRRP thread (which then resigned): the
+  // daemon stopped as on SIGTERM, and main exits non-zero.
+  bool failed() const { return failed_; }
 
   // api::Operations
   api::StatusView Status() override;
@@ -142,6 +153,12 @@ class Daemon : public api::Operations {
   asio::steady_timer retry_timer_;
   std::chrono::milliseconds retry_backoff_{1000};
   bool retry_armed_ = false;
+  // The main loop's pulse, read by the VRRP thread's watchdog.
+  void Heartbeat();
+  std::atomic<int64_t> last_turn_ns_{0};
+  std::chrono::steady_clock::time_point last_notified_{};
+  asio::steady_timer heartbeat_timer_;
+  bool failed_ = false;
   bool ready_ = false;  // the configuration is applied: the API answers
 };
 

@@ -7,6 +7,10 @@
 #include <net/if.h>
 
 #include <cerrno>
+#include <systemd/sd-daemon.h>
+
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
@@ -34,6 +38,11 @@ DEFINE_int64(syn_flood_rate, XLB_FLOOD_RATE_DEFAULT,
              "a new flow makes no table entry: a direct-routing one is forwarded without (and "
              "recorded at a later packet), a NAT one is dropped and counted; 0: no limit (the "
              "name is kept from when it covered SYNs only)");
+DEFINE_int32(main_loop_timeout_ms, 0,
+             "if xlbd's main loop (health checks, map writes, the API) does not turn for this "
+             "long, every VRRP instance resigns (priority 0, then silence) until it turns again, "
+             "so that a backup takes the VIPs instead of a master with frozen health checks; "
+             "0: half of systemd's WatchdogSec when xlbd runs under a systemd watchdog, else 3000");
 DEFINE_bool(detach_on_exit, false,
             "on SIGTERM, detach the XDP program and remove the pinned maps (by default they "
             "stay, and traffic keeps flowing until a new xlbd adopts them)");
@@ -144,11 +153,24 @@ int main(int argc, char** argv) {
   options.flood_rate = static_cast<uint32_t>(FLAGS_syn_flood_rate);
   options.vrrp_realtime_required =
       !gflags::GetCommandLineFlagInfoOrDie("realtime_priority").is_default;
+  uint64_t watchdog_usec = 0;
+  if (sd_watchdog_enabled(0, &watchdog_usec) > 0)
+    options.systemd_watchdog = std::chrono::microseconds(watchdog_usec);
+  if (FLAGS_main_loop_timeout_ms < 0 || FLAGS_main_loop_timeout_ms > 3600000) {
+    std::cerr << "xlbd: --main-loop-timeout-ms " << FLAGS_main_loop_timeout_ms
+              << " is out of range (0..3600000)\n";
+    return 2;
+  }
+  if (FLAGS_main_loop_timeout_ms > 0)
+    options.main_loop_timeout = std::chrono::milliseconds(FLAGS_main_loop_timeout_ms);
+  else if (watchdog_usec > 0)
+    options.main_loop_timeout = std::chrono::milliseconds(std::max<uint64_t>(watchdog_usec / 2000, 1));
   auto daemon = xlb::xlbd::Daemon::Start(io, options);
   if (!daemon.ok()) {
     LOG(ERROR) << "xlbd could not start: " << daemon.status().message();
     return 1;
   }
+  sd_notify(0, "READY=1");
   asio::signal_set reload(io, SIGHUP);
   std::function<void()> wait_reload = [&] {
     reload.async_wait([&](std::error_code ec, int) {
@@ -164,6 +186,23 @@ int main(int argc, char** argv) {
     reload.cancel();
     (*daemon)->Shutdown();
   });
-  io.run();
-  return 0;
+  // An exception that escapes a handler ends xlbd as SIGTERM does (the VRRP
+  // masters resign, the data plane keeps forwarding), and non-zero, so
+  // systemd restarts it and the new xlbd adopts the maps.
+  int rc = 0;
+  try {
+    io.run();
+  } catch (const std::exception& e) {
+    LOG(ERROR) << "exception escaped xlbd's main loop: " << e.what() << "; stopping as on SIGTERM";
+    rc = 1;
+  } catch (...) {
+    LOG(ERROR) << "an exception of unknown type escaped xlbd's main loop; stopping as on SIGTERM";
+    rc = 1;
+  }
+  if (rc != 0) {
+    reload.cancel();
+    stop.cancel();
+    (*daemon)->Shutdown();
+  }
+  return rc != 0 || (*daemon)->failed() ? 1 : 0;
 }

@@ -71,8 +71,8 @@ check "xlbctl status answers during the flood" bash -c "ip netns exec '$D' \
   '$LAB_BUILD/controlplane/xlbctl' --socket '$SOCK' status >/dev/null"
 metrics=$(ip netns exec "$D" curl -sf --max-time 5 127.0.0.1:9470/metrics || true)
 check "a metrics scrape answers during the flood" grep -q '^xlb_real_health{' <<<"$metrics"
-check "no real counts a local error (descriptors were left for the checks)" \
-  bash -c "! grep -Eq '^xlb_health_local_errors_total\\{.*\\} [1-9]' <<<'$metrics'"
+no_local_errors() { ! grep -Eq '^xlb_health_local_errors_total\{.*\} [1-9]' <<<"$metrics"; }
+check "no real counts a local error (descriptors were left for the checks)" no_local_errors
 out=$(lab_client connect --target "$LAB_VIP4:80" --count 100 || true)
 check "traffic through the VIP succeeds during the flood" passed_all "$out" connect 100
 
