@@ -1,5 +1,7 @@
 #include "controlplane/xlbctl/args.h"
 
+#include <filesystem>
+
 #include <map>
 #include <set>
 
@@ -238,7 +240,10 @@ absl::StatusOr<Command> ParseArgs(const std::vector<std::string>& args) {
       if (auto st = Count(*w, 0, 1, "config save [PATH]"); !st.ok()) return st;
       c.target = "/v1/config/save";
       c.body = nlohmann::json::object();
-      if (!w->positional.empty()) c.body["path"] = w->positional[0];
+      // A relative path is the user's, from where xlbctl runs (xlbd writes
+      // only into its configuration's directory, and says so).
+      if (!w->positional.empty())
+        c.body["path"] = std::filesystem::absolute(w->positional[0]).lexically_normal().string();
       c.view = View::kSaved;
       return c;
     }

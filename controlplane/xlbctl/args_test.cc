@@ -77,6 +77,8 @@ TEST(ArgsTest, ConnsEncodesTheService) {
 TEST(ArgsTest, ConfigCommands) {
   EXPECT_EQ(Parse({"config", "save"}).body, nlohmann::json::object());
   EXPECT_EQ(Parse({"config", "save", "/etc/xlb/new.yaml"}).body["path"], "/etc/xlb/new.yaml");
+  EXPECT_EQ(Parse({"config", "save", "new.yaml"}).body["path"],
+            (std::filesystem::current_path() / "new.yaml").string());
   EXPECT_EQ(Parse({"config", "reload"}).target, "/v1/config/reload");
 }
 

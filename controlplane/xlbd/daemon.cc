@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <thread>
@@ -17,6 +18,7 @@
 #include "controlplane/api/routes.h"
 #include "controlplane/config/emit.h"
 #include "controlplane/config/parse.h"
+#include "controlplane/config/save.h"
 #include "controlplane/config/scripts.h"
 #include "controlplane/health/spawn.h"
 #include "controlplane/reconcile/plan.h"
@@ -79,19 +81,6 @@ std::vector<dataplane::RealSpec>::iterator FindReal(config::ServiceConfig& s,
   return std::find_if(s.reals.begin(), s.reals.end(), [&](const dataplane::RealSpec& r) {
     return r.address == address && EffectivePort(key, r) == want;
   });
-}
-
-absl::Status WriteFileAtomically(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << text;
-    out.flush();
-    if (!out) return absl::ErrnoToStatus(errno, absl::StrCat("write ", tmp));
-  }
-  if (rename(tmp.c_str(), path.c_str()) != 0)
-    return absl::ErrnoToStatus(errno, absl::StrCat("rename ", tmp, " to ", path));
-  return absl::OkStatus();
 }
 
 api::HttpResponse Starting() {
@@ -769,14 +758,17 @@ absl::StatusOr<std::string> Daemon::SaveConfig(const std::string& path) {
   config::Config running = file_config_;
   running.interfaces = interfaces_;
   running.services = services_;
-  const std::string target = path.empty() ? options_.config_path : path;
-  if (auto st = WriteFileAtomically(target, config::ToYaml(running)); !st.ok()) return st;
-  if (target == options_.config_path) {
+  const bool secret = std::any_of(running.vrrp.begin(), running.vrrp.end(),
+                                  [](const config::VrrpInstance& v) { return !v.auth_secret.empty(); });
+  auto target = config::SaveConfigFile(options_.config_path, path, config::ToYaml(running), secret);
+  if (!target.ok()) return target.status();
+  std::error_code ec;
+  if (std::filesystem::equivalent(*target, options_.config_path, ec)) {
     file_config_ = running;
     runtime_changes_ = false;
   }
-  LOG(INFO) << "running configuration saved to " << target;
-  return target;
+  LOG(INFO) << "running configuration saved to " << *target;
+  return *target;
 }
 
 std::vector<vrrp::InstanceStatus> Daemon::Vrrp() { return speaker_->Status(); }

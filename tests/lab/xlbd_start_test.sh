@@ -140,6 +140,22 @@ check "(3) adding a real without a route is refused, changing nothing" \
   xlbctl real add "$LAB_NAT_VIP4:80" 192.0.2.98:8080
 check "(3) no service shows an error" test "$(xlbctl --json list | jq -r '[.[].error] | join("")')" = ""
 
+# (4) config save writes only into the running config's directory, never
+# through a symlink; the previous file stays as .bak.
+mkdir "$LAB_RUN/elsewhere"
+echo keep >"$LAB_RUN/elsewhere/file"
+ln -s "$LAB_RUN/elsewhere/file" "$LAB_RUN/link.yaml"
+check "(4) config save outside the config's directory is refused" \
+  fails_with 1 "only files in the running configuration's directory" \
+  xlbctl config save "$LAB_RUN/elsewhere/file"
+check "(4) config save through a symlink is refused" \
+  fails_with 1 "link.yaml: is a symlink" xlbctl config save "$LAB_RUN/link.yaml"
+check "(4) ... and neither touched the file" test "$(cat "$LAB_RUN/elsewhere/file")" = keep
+chmod 0640 "$LAB_RUN/good3.yaml"
+check "(4) config save of the running file works" xlbctl config save
+check "(4) ... keeping its mode" test "$(stat -c %a "$LAB_RUN/good3.yaml")" = 640
+check "(4) ... and the previous file as .bak" test -s "$LAB_RUN/good3.yaml.bak"
+
 kill -TERM "$XLBD_PID"
 wait "$XLBD_PID" || true
 lab_checks_done "lab xlbd_start" || { echo "--- xlbd log"; tail -30 "$XLBD_LOG"; exit 1; }
