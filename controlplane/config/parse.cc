@@ -863,8 +863,12 @@ Config Parser::Parse(const YAML::Node& root) {
   if (check_scripts_) {
     absl::StatusOr<ScriptUser> user = ResolveScriptUser(config.scripts.user);
     if (!user.ok()) {
-      const Field* u = scripts == nullptr ? nullptr : ReadMap(*scripts, {"user"}).Get("user");
-      Fail(u != nullptr ? u->line : 1, "scripts.user", std::string(user.status().message()));
+      int line = 1;
+      if (scripts != nullptr) {
+        const Map sm = ReadMap(*scripts, {"user"});  // kept: Get points into it
+        if (const Field* u = sm.Get("user")) line = u->line;
+      }
+      Fail(line, "scripts.user", std::string(user.status().message()));
     }
     script_uid_ = user->uid;
   }

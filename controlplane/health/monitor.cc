@@ -52,6 +52,7 @@ struct Monitor::Real {
   uint64_t checks = 0;
   uint64_t local_errors = 0;
   std::string last_local_error;
+  std::chrono::steady_clock::time_point last_local_log{};  // rate of its warnings
   asio::steady_timer timer;  // the next probe's start
   bool probing = false;      // a probe is in flight
   bool due = false;          // the next start came while probing
@@ -175,8 +176,12 @@ void Monitor::OnResult(const std::shared_ptr<Real>& real, ProbeResult result) {
     // Says nothing about the real: its state and streak stay as they are.
     ++real->local_errors;
     real->last_local_error = std::move(result.detail);
-    LOG_EVERY_T(WARNING, 10) << "health " << real->id << ": " << real->last_local_error << " ("
-                             << real->local_errors << " local errors of this real so far)";
+    const auto now = std::chrono::steady_clock::now();
+    if (real->local_errors == 1 || now - real->last_local_log >= std::chrono::seconds(10)) {
+      real->last_local_log = now;  // at most every 10 s per real
+      LOG(WARNING) << "health " << real->id << ": " << real->last_local_error << " ("
+                   << real->local_errors << " local errors of this real so far)";
+    }
     if (real->due) StartProbe(real);
     return;
   }
