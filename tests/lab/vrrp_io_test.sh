@@ -225,7 +225,9 @@ CONF
   B timeout 15 "$IO_PROBE" recv "$IFB" v6 --count 2 --timeout-ms 8000 >"$TMP/ka6.out" 2>&1 &
   R6=$!; PIDS+=("$R6")
   sleep 0.3
-  A keepalived -n -l -D -f "$TMP/ka/keepalived.conf" -p "$TMP/ka/k.pid" -r "$TMP/ka/vrrp.pid" \
+  # Started without the A wrapper (a shell function, whose background copy
+  # is a subshell): $! must be keepalived's own PID for the kill to reach it.
+  ip netns exec "$NSA" keepalived -n -l -D -f "$TMP/ka/keepalived.conf" -p "$TMP/ka/k.pid" -r "$TMP/ka/vrrp.pid" \
     -c "$TMP/ka/chk.pid" >"$TMP/ka/log" 2>&1 &
   KPID=$!; PIDS+=("$KPID")
   wait "$R4" || true
@@ -240,6 +242,8 @@ CONF
   done
   kill -TERM "$KPID" 2>/dev/null || true
   wait "$KPID" 2>/dev/null || true
+  # keepalived's VRRP child ends with its parent; wait (bounded) until it has.
+  for _ in $(seq 50); do pgrep -f -- "-f $TMP/ka/keepalived.conf" >/dev/null || break; sleep 0.1; done
   if grep -Eq '^ok src=192.0.2.1 dst=224.0.0.18 ttl=255 version=2 vrid=61 prio=200 int_cs=100 addrs=203.0.113.61 auth_type=1 auth=kapass' "$TMP/ka4.out"; then
     ok "keepalived v2: $(grep '^ok' "$TMP/ka4.out" | head -1)"
   else bad "keepalived v2: $(tr '\n' '|' <"$TMP/ka4.out") log: $(tail -5 "$TMP/ka/log" | tr '\n' '|')"; fi
