@@ -276,7 +276,8 @@ log "(3) reverse roles: xlbd comes back with priority 50"
 start_xlbd "$A" "$(xlbd_vs_keepalived 50)"
 check "(3) the restarted xlbd removed the VIPs the killed one left" wait_for 5 "A clean" none_on "$A"
 check "(3) xlbd is backup to keepalived" wait_for 5 "xlbd backup" all_state "$A" BACKUP
-check "(3) xlbd sees keepalived as master" field_is "$A" v3 .master "${ADDR[$B]}"
+check "(3) xlbd sees keepalived as master" \
+  wait_for 3 "keepalived's advert" field_is "$A" v3 .master "${ADDR[$B]}"
 check "(3) at priority 100" field_is "$A" v3 .master_priority 100
 # Waited for, not read once: keepalived added its IPv6 VIP in (2) while the
 # killed xlbd's copy was still on A, and may be redoing it after a failed DAD.
