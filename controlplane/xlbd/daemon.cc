@@ -98,7 +98,12 @@ std::string HealthId(const ServiceKey& key, const dataplane::RealSpec& real) {
 }
 
 Daemon::Daemon(asio::io_context& io, const Options& options)
-    : io_(io), options_(options), refresh_timer_(io), source_timer_(io), retry_timer_(io),
+    : io_(io),
+      options_(options),
+      refresh_timer_(io),
+      source_timer_(io),
+      retry_timer_(io),
+      retry_backoff_(kRetryFirst),
       heartbeat_timer_(io) {}
 
 Daemon::~Daemon() = default;

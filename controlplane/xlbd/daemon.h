@@ -151,7 +151,7 @@ class Daemon : public api::Operations {
   };
   std::map<dataplane::ServiceKey, ServiceError> service_errors_;
   asio::steady_timer retry_timer_;
-  std::chrono::milliseconds retry_backoff_{1000};
+  std::chrono::milliseconds retry_backoff_;  // kRetryFirst, doubling
   bool retry_armed_ = false;
   // The main loop's pulse, read by the VRRP thread's watchdog.
   void Heartbeat();

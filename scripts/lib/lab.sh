@@ -30,6 +30,9 @@ lab_init() {  # lab_init BUILD_DIR
   LAB_PINS=$LAB_RUN/bpf
   C=${LAB_PREFIX}-c D=${LAB_PREFIX}-d S=${LAB_PREFIX}-s
   R1=${LAB_PREFIX}-r1 R2=${LAB_PREFIX}-r2 R3=${LAB_PREFIX}-r3
+  # xlbd in the director, for the tests that run it: its config, API socket
+  # and log (lab_start_xlbd, xlbctl).
+  CONF=$LAB_RUN/xlb.yaml SOCK=$LAB_RUN/xlbd.sock XLBD_LOG=$LAB_RUN/xlbd.log
 }
 
 lab_log() { printf '[%s] %s\n' "$(date +%T)" "$*"; }
@@ -139,6 +142,18 @@ lab_wait_for() {  # lab_wait_for SECONDS WHAT CMD...: poll CMD until it succeeds
     fi
     sleep 0.1
   done
+}
+
+xlbctl() { ip netns exec "$D" "$LAB_BUILD/controlplane/xlbctl" --socket "$SOCK" "$@"; }
+
+# lab_start_xlbd [XLBD_FLAG...]: xlbd in the director on $CONF and this
+# run's pins, its PID in XLBD_PID; returns once its API answers.
+lab_start_xlbd() {
+  ip netns exec "$D" "$LAB_BUILD/controlplane/xlbd" --config "$CONF" --pin-dir "$LAB_PINS" "$@" \
+    >>"$XLBD_LOG" 2>&1 &
+  XLBD_PID=$!
+  LAB_PIDS+=("$XLBD_PID")
+  lab_wait_for 10 "xlbd's API" xlbctl status >/dev/null
 }
 
 lab_dp() { ip netns exec "$D" "$LAB_BUILD/dataplane/tool/xlb-dp" --pin-dir "$LAB_PINS" "$@"; }

@@ -14,10 +14,6 @@ trap lab_down EXIT
 
 lab_up
 lab_start_servers
-SOCK=$LAB_RUN/xlbd.sock
-CONF=$LAB_RUN/xlb.yaml
-XLBD_LOG=$LAB_RUN/xlbd.log
-xlbctl() { ip netns exec "$D" "$LAB_BUILD/controlplane/xlbctl" --socket "$SOCK" "$@"; }
 
 cat >"$CONF" <<YAML
 interfaces: [d0, d1]

@@ -33,11 +33,7 @@ done
 # unless told to accept it (a real network routes these replies elsewhere).
 ip netns exec "$D" sysctl -qw net.ipv4.conf.d1.accept_local=1
 lab_start_servers
-SOCK=$LAB_RUN/xlbd.sock
-CONF=$LAB_RUN/xlb.yaml
-XLBD_LOG=$LAB_RUN/xlbd.log
 INTERVAL_MS=200
-xlbctl() { ip netns exec "$D" "$LAB_BUILD/controlplane/xlbctl" --socket "$SOCK" "$@"; }
 
 HEALTH="{type: tcp, interval: ${INTERVAL_MS}ms, timeout: 100ms, rise: 1, fall: 1}"
 service() {  # service NAME VIP FORWARD REAL_PREFIX REAL_PORT
@@ -68,13 +64,7 @@ YAML
   } >"$CONF"
 }
 
-start_xlbd() {
-  ip netns exec "$D" "$LAB_BUILD/controlplane/xlbd" --config "$CONF" --pin-dir "$LAB_PINS" \
-    --detach-on-exit >>"$XLBD_LOG" 2>&1 &
-  XLBD_PID=$!
-  LAB_PIDS+=("$XLBD_PID")
-  lab_wait_for 10 "xlbd's API" xlbctl status >/dev/null
-}
+start_xlbd() { lab_start_xlbd --detach-on-exit; }
 stop_xlbd() { lab_stop "$XLBD_PID"; }
 
 masters() {

@@ -11,10 +11,6 @@ trap lab_down EXIT
 
 lab_up
 lab_start_servers
-SOCK=$LAB_RUN/xlbd.sock
-CONF=$LAB_RUN/xlb.yaml
-XLBD_LOG=$LAB_RUN/xlbd.log
-xlbctl() { ip netns exec "$D" "$LAB_BUILD/controlplane/xlbctl" --socket "$SOCK" "$@"; }
 
 write_config() {  # write_config [EXTRA_SERVICE_YAML]
   cat >"$CONF" <<YAML
@@ -52,13 +48,6 @@ ${1:-}
 YAML
 }
 
-start_xlbd() {
-  ip netns exec "$D" "$LAB_BUILD/controlplane/xlbd" --config "$CONF" --pin-dir "$LAB_PINS" \
-    >>"$XLBD_LOG" 2>&1 &
-  XLBD_PID=$!
-  LAB_PIDS+=("$XLBD_PID")
-  lab_wait_for 10 "xlbd's API" xlbctl status >/dev/null
-}
 
 # Which reals answered N connections to TARGET ("real1 real3").
 answered_by() {
@@ -73,7 +62,7 @@ is_health() { [[ $(real_health "$1" "$2") == "$3" ]]; }
 
 lab_role 1 primary
 write_config
-start_xlbd
+lab_start_xlbd
 
 check "the API socket is root-only (mode 600)" test "$(stat -c %a "$SOCK")" = 600
 
@@ -158,7 +147,7 @@ kill -9 "$XLBD_PID"
 wait "$XLBD_PID" 2>/dev/null || true
 out=$(lab_client connect --target "$LAB_VIP4:80" --count 100 || true)
 check "(6) with xlbd dead, the XDP program keeps forwarding new connections" passed_all "$out" connect 100
-start_xlbd
+lab_start_xlbd
 out=$(lab_client connect --target "$LAB_VIP4:80" --count 100 || true)
 check "(6) after the restart, new connections succeed" passed_all "$out" connect 100
 wait "$hold_pid" || true

@@ -15,10 +15,7 @@ trap lab_down EXIT
 
 lab_up
 lab_start_servers
-SOCK=$LAB_RUN/xlbd.sock
-XLBD_LOG=$LAB_RUN/xlbd.log
 VRRP_VIP=198.51.100.50
-xlbctl() { ip netns exec "$D" "$LAB_BUILD/controlplane/xlbctl" --socket "${XLBCTL_SOCK:-$SOCK}" "$@"; }
 xlbd() { ip netns exec "$D" timeout 20 "$LAB_BUILD/controlplane/xlbd" "$@"; }
 
 write_config() {  # write_config FILE [SOCKET] [EXTRA_TOP_LEVEL_YAML] [EXTRA_NAT_REAL] [INTERFACES]
