@@ -8,9 +8,9 @@ absl::Status AddressFilter::Adopt() {
   return absl::OkStatus();
 }
 
-absl::Status AddressFilter::Sync(const std::set<IpAddress>& addresses) {
+absl::Status AddressFilter::Sync(const std::set<model::IpAddress>& addresses) {
   std::vector<uint64_t> want(XLB_FILTER_WORDS, 0);
-  for (const IpAddress& a : addresses) {
+  for (const model::IpAddress& a : addresses) {
     uint32_t bit = xlb_filter_bit(a.words().data());
     want[bit / 64] |= 1ull << (bit % 64);
   }

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "dataplane/address.h"
+#include "model/address.h"
 #include "dataplane/maps.h"
 
 namespace xlb::dataplane {
@@ -19,7 +19,7 @@ class AddressFilter {
   // Reads what the map holds now (after a restart).
   absl::Status Adopt();
   // Makes the filter pass exactly these addresses (and their false positives).
-  absl::Status Sync(const std::set<IpAddress>& addresses);
+  absl::Status Sync(const std::set<model::IpAddress>& addresses);
 
  private:
   const MapFd* map_;

@@ -38,8 +38,8 @@ static absl::Status ForEachEntry(const MapFd& map, Visit visit) {
   }
 }
 
-absl::StatusOr<std::vector<Connection>> ListConnections(const Maps& maps, size_t limit) {
-  std::vector<Connection> out;
+absl::StatusOr<std::vector<model::Connection>> ListConnections(const Maps& maps, size_t limit) {
+  std::vector<model::Connection> out;
   if (limit == 0) return out;
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);  // bpf_ktime_get_coarse_ns()
@@ -48,11 +48,11 @@ absl::StatusOr<std::vector<Connection>> ListConnections(const Maps& maps, size_t
   std::unordered_map<uint32_t, std::optional<xlb_real>> reals;
   auto st = ForEachEntry<xlb_conn>(maps.conn_table, [&](const xlb_flow_key& key,
                                                         const xlb_conn& conn) {
-    Connection c;
-    const auto family = static_cast<Family>(key.family);
-    c.protocol = static_cast<Protocol>(key.proto);
-    c.client = IpAddress::FromWords(family, key.src);
-    c.vip = IpAddress::FromWords(family, key.dst);
+    model::Connection c;
+    const auto family = static_cast<model::Family>(key.family);
+    c.protocol = static_cast<model::Protocol>(key.proto);
+    c.client = model::IpAddress::FromWords(family, key.src);
+    c.vip = model::IpAddress::FromWords(family, key.dst);
     c.client_port = ntohs(key.sport);
     c.vip_port = ntohs(key.dport);
     c.real_id = conn.real_id;
@@ -71,7 +71,7 @@ absl::StatusOr<std::vector<Connection>> ListConnections(const Maps& maps, size_t
       cached = reals.emplace(conn.real_id, *has_real ? std::optional(real) : std::nullopt).first;
     }
     if (const auto& real = cached->second; real && real->gen == conn.real_gen) {
-      c.real = IpAddress::FromWords(static_cast<Family>(real->family), real->addr);
+      c.real = model::IpAddress::FromWords(static_cast<model::Family>(real->family), real->addr);
       c.real_port = ntohs(real->port);
     }
     out.push_back(c);
@@ -101,7 +101,7 @@ absl::StatusOr<size_t> CountConnections(const Maps& maps) {
   return *flows + *replies;
 }
 
-absl::StatusOr<std::vector<TableStats>> ReadTableStats(const Maps& maps,
+absl::StatusOr<std::vector<model::TableStats>> ReadTableStats(const Maps& maps,
                                                        const GlobalCounters& counters) {
   auto capacity = [](const MapFd& map) -> absl::StatusOr<uint32_t> {
     bpf_map_info info = {};
@@ -110,7 +110,7 @@ absl::StatusOr<std::vector<TableStats>> ReadTableStats(const Maps& maps,
       return absl::ErrnoToStatus(errno, absl::StrCat("inspect map ", map.name()));
     return info.max_entries;
   };
-  std::vector<TableStats> out(3);
+  std::vector<model::TableStats> out(3);
   out[0].name = "connections";
   out[1].name = "nat_replies";
   out[2].name = "persistence";

@@ -11,15 +11,13 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
-#include "bpf/xlb_abi.h"
+#include "model/prime.h"
 
 namespace xlb::dataplane {
 
-// The kernel side sizes its maps from the ABI header; a table this builder
-// accepts must always fit there.
-static_assert(kMaglevMaxSize == XLB_MAGLEV_MAX_SIZE,
-              "kMaglevMaxSize must equal XLB_MAGLEV_MAX_SIZE in bpf/xlb_abi.h");
-static_assert(kMaglevMinSize <= kMaglevMaxSize);
+using model::IsPrime;
+using model::kMaglevMaxSize;
+using model::kMaglevMinSize;
 
 namespace {
 
@@ -57,25 +55,6 @@ constexpr uint64_t KeyHash(std::string_view key, uint64_t seed) {
   return Fmix64(h);
 }
 
-// ---- primality -------------------------------------------------------------
-
-__extension__ typedef unsigned __int128 Uint128;
-
-uint64_t MulMod(uint64_t a, uint64_t b, uint64_t m) {
-  return static_cast<uint64_t>(static_cast<Uint128>(a) * b % m);
-}
-
-uint64_t PowMod(uint64_t base, uint64_t exp, uint64_t m) {
-  uint64_t result = 1 % m;
-  base %= m;
-  while (exp != 0) {  // at most 64 iterations
-    if (exp & 1) result = MulMod(result, base, m);
-    base = MulMod(base, base, m);
-    exp >>= 1;
-  }
-  return result;
-}
-
 // ---- population state ------------------------------------------------------
 
 // One backend's walk through its permutation: slot_i = (offset + i*skip) % M.
@@ -90,36 +69,6 @@ struct Cursor {
 };
 
 }  // namespace
-
-bool IsPrime(uint64_t n) {
-  if (n < 2) return false;
-  // Trial division by the small primes also serves as the witness list: the
-  // first 12 primes are a deterministic Miller-Rabin base set for all n < 2^64.
-  constexpr uint64_t kBases[] = {2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37};
-  for (uint64_t p : kBases) {
-    if (n % p == 0) return n == p;
-  }
-  uint64_t d = n - 1;
-  int r = 0;
-  while ((d & 1) == 0) {
-    d >>= 1;
-    ++r;
-  }
-  for (uint64_t a : kBases) {
-    uint64_t x = PowMod(a, d, n);
-    if (x == 1 || x == n - 1) continue;
-    bool composite = true;
-    for (int i = 1; i < r; ++i) {
-      x = MulMod(x, x, n);
-      if (x == n - 1) {
-        composite = false;
-        break;
-      }
-    }
-    if (composite) return false;
-  }
-  return true;
-}
 
 absl::StatusOr<std::vector<uint32_t>> BuildMaglevTable(
     std::vector<MaglevBackend> backends, uint32_t size) {

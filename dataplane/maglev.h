@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "model/capacity.h"
 
 namespace xlb::dataplane {
 
@@ -21,14 +22,6 @@ struct MaglevBackend {
   uint32_t weight = 0;  // 0: the backend owns no slot
 };
 
-// Deterministic for every 64-bit n (Miller-Rabin with a proven base set).
-bool IsPrime(uint64_t n);
-
-inline constexpr uint32_t kMaglevMinSize = 7;
-// Largest prime below 2^20; must equal XLB_MAGLEV_MAX_SIZE in bpf/xlb_abi.h
-// (static_assert'ed in maglev.cc).
-inline constexpr uint32_t kMaglevMaxSize = 1048573;
-
 // Builds a Maglev lookup table of `size` slots.
 //
 // A pure function of (backends as a set, weights, size): the order backends
@@ -37,7 +30,7 @@ inline constexpr uint32_t kMaglevMaxSize = 1048573;
 // the weights.
 //
 // Returns absl::InvalidArgumentError (naming the offending thing) when: size is
-// not prime or outside [kMaglevMinSize, kMaglevMaxSize]; an id is 0; a key or
+// not prime or outside [model::kMaglevMinSize, model::kMaglevMaxSize]; an id is 0; a key or
 // an id appears twice; more backends have weight > 0 than there are slots.
 absl::StatusOr<std::vector<uint32_t>> BuildMaglevTable(
     std::vector<MaglevBackend> backends, uint32_t size);

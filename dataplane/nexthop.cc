@@ -161,7 +161,7 @@ namespace {
 
 // Which interface and which gateway (if any) the kernel routes `address`
 // via; oif 0 when it has no route.
-absl::StatusOr<RouteAnswer> LookupRoute(mnl_socket* sock, const IpAddress& address) {
+absl::StatusOr<RouteAnswer> LookupRoute(mnl_socket* sock, const model::IpAddress& address) {
   const std::string addr_bytes = address.bytes();
   char buf[MNL_SOCKET_BUFFER_SIZE];
   nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
@@ -183,7 +183,7 @@ absl::StatusOr<RouteAnswer> LookupRoute(mnl_socket* sock, const IpAddress& addre
 
 }  // namespace
 
-absl::StatusOr<Egress> RouteTowards(const IpAddress& address) {
+absl::StatusOr<Egress> RouteTowards(const model::IpAddress& address) {
   auto sock = OpenRtnl();
   if (!sock.ok()) return sock.status();
   auto route = LookupRoute(sock->get(), address);
@@ -194,18 +194,18 @@ absl::StatusOr<Egress> RouteTowards(const IpAddress& address) {
   if (route->has_gateway) {
     uint32_t words[4] = {};
     std::memcpy(words, route->gateway, address.is_v4() ? 4 : 16);
-    egress.next_hop = IpAddress::FromWords(address.family(), words);
+    egress.next_hop = model::IpAddress::FromWords(address.family(), words);
   }
   return egress;
 }
 
-absl::StatusOr<uint32_t> NetlinkNexthopResolver::EgressInterface(const IpAddress& address) {
+absl::StatusOr<uint32_t> NetlinkNexthopResolver::EgressInterface(const model::IpAddress& address) {
   auto egress = RouteTowards(address);
   if (!egress.ok()) return egress.status();
   return egress->ifindex;
 }
 
-absl::StatusOr<std::optional<Nexthop>> NetlinkNexthopResolver::Resolve(const IpAddress& address) {
+absl::StatusOr<std::optional<Nexthop>> NetlinkNexthopResolver::Resolve(const model::IpAddress& address) {
   constexpr auto kKeep = std::chrono::seconds(1);
   const auto now = std::chrono::steady_clock::now();
   if (auto it = cache_.find(address); it != cache_.end() && now - it->second.at < kKeep)
@@ -220,7 +220,7 @@ absl::StatusOr<std::optional<Nexthop>> NetlinkNexthopResolver::Resolve(const IpA
   return answer;
 }
 
-absl::StatusOr<std::optional<Nexthop>> NetlinkNexthopResolver::Ask(const IpAddress& address) {
+absl::StatusOr<std::optional<Nexthop>> NetlinkNexthopResolver::Ask(const model::IpAddress& address) {
   auto sock = OpenRtnl();
   if (!sock.ok()) return sock.status();
   const int family = address.is_v4() ? AF_INET : AF_INET6;
@@ -278,20 +278,20 @@ absl::StatusOr<std::optional<Nexthop>> NetlinkNexthopResolver::Ask(const IpAddre
   return nh;
 }
 
-absl::StatusOr<size_t> NetlinkNexthopResolver::KeepResolved(const std::vector<IpAddress>& reals) {
+absl::StatusOr<size_t> NetlinkNexthopResolver::KeepResolved(const std::vector<model::IpAddress>& reals) {
   auto sock = OpenRtnl();
   if (!sock.ok()) return sock.status();
   // The next hops wanted: (egress interface, the real or its gateway).
-  std::set<std::pair<uint32_t, IpAddress>> wanted;
-  for (const IpAddress& real : std::set<IpAddress>(reals.begin(), reals.end())) {
+  std::set<std::pair<uint32_t, model::IpAddress>> wanted;
+  for (const model::IpAddress& real : std::set<model::IpAddress>(reals.begin(), reals.end())) {
     auto route = LookupRoute(sock->get(), real);
     if (!route.ok()) return route.status();
     if (route->oif == 0) continue;  // no route: nothing to resolve
-    IpAddress hop = real;
+    model::IpAddress hop = real;
     if (route->has_gateway) {
       uint32_t words[4] = {};
       std::memcpy(words, route->gateway, sizeof(words));
-      hop = IpAddress::FromWords(real.family(), words);
+      hop = model::IpAddress::FromWords(real.family(), words);
     }
     wanted.insert({route->oif, hop});
   }
@@ -329,7 +329,7 @@ absl::StatusOr<size_t> NetlinkNexthopResolver::KeepResolved(const std::vector<Ip
     if (ret != MNL_CB_STOP) return absl::InternalError("list neighbour entries: no end of answer");
   }
 
-  auto change = [&](uint16_t type, uint16_t flags, uint32_t ifindex, const IpAddress& hop,
+  auto change = [&](uint16_t type, uint16_t flags, uint32_t ifindex, const model::IpAddress& hop,
                     const std::string& what) {
     char buf[MNL_SOCKET_BUFFER_SIZE];
     nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
@@ -348,16 +348,16 @@ absl::StatusOr<size_t> NetlinkNexthopResolver::KeepResolved(const std::vector<Ip
     return Request(sock->get(), nlh, [](const nlmsghdr*, void*) { return MNL_CB_STOP; }, nullptr,
                    what);
   };
-  auto name = [](uint32_t ifindex, const IpAddress& hop) {
+  auto name = [](uint32_t ifindex, const model::IpAddress& hop) {
     char ifname[IF_NAMESIZE] = "?";
     if_indextoname(ifindex, ifname);
     return absl::StrCat(hop.ToString(), " dev ", ifname);
   };
 
-  std::set<std::pair<uint32_t, IpAddress>> present;
+  std::set<std::pair<uint32_t, model::IpAddress>> present;
   for (const NeighAnswer& e : entries) {
-    const IpAddress hop = IpAddress::FromWords(e.dst_len == 4 ? Family::kV4 : Family::kV6, e.dst);
-    const std::pair<uint32_t, IpAddress> key{e.ifindex, hop};
+    const model::IpAddress hop = model::IpAddress::FromWords(e.dst_len == 4 ? model::Family::kV4 : model::Family::kV6, e.dst);
+    const std::pair<uint32_t, model::IpAddress> key{e.ifindex, hop};
     const bool ours = e.protocol == kNeighbourProtocol;
     if (ours && !wanted.contains(key)) {
       auto st = change(RTM_DELNEIGH, 0, e.ifindex, hop,

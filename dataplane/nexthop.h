@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "dataplane/address.h"
+#include "model/address.h"
 
 namespace xlb::dataplane {
 
@@ -29,9 +29,9 @@ class NexthopResolver {
   // The next hop toward `address`, or nullopt while the kernel has no
   // neighbour entry for it yet (resolution is then started, and the packet
   // path falls back to bpf_fib_lookup). An error only for a failure to ask.
-  virtual absl::StatusOr<std::optional<Nexthop>> Resolve(const IpAddress& address) = 0;
+  virtual absl::StatusOr<std::optional<Nexthop>> Resolve(const model::IpAddress& address) = 0;
   // The interface the kernel routes `address` out of; 0 when it has no route.
-  virtual absl::StatusOr<uint32_t> EgressInterface(const IpAddress& address) = 0;
+  virtual absl::StatusOr<uint32_t> EgressInterface(const model::IpAddress& address) = 0;
 };
 
 // The protocol (originator) of the neighbour entries xlb makes: `ip neigh
@@ -42,9 +42,9 @@ inline constexpr uint8_t kNeighbourProtocol = 177;
 // to `next_hop` (the gateway, or the address itself when on-link).
 struct Egress {
   uint32_t ifindex = 0;
-  IpAddress next_hop;
+  model::IpAddress next_hop;
 };
-absl::StatusOr<Egress> RouteTowards(const IpAddress& address);
+absl::StatusOr<Egress> RouteTowards(const model::IpAddress& address);
 
 // The MAC address of interface `ifindex` (also used by xlb-pktgen).
 absl::StatusOr<std::array<uint8_t, 6>> InterfaceMac(uint32_t ifindex);
@@ -54,8 +54,8 @@ absl::StatusOr<std::array<uint8_t, 6>> InterfaceMac(uint32_t ifindex);
 // of them all) is asked about once, not once per service.
 class NetlinkNexthopResolver : public NexthopResolver {
  public:
-  absl::StatusOr<std::optional<Nexthop>> Resolve(const IpAddress& address) override;
-  absl::StatusOr<uint32_t> EgressInterface(const IpAddress& address) override;
+  absl::StatusOr<std::optional<Nexthop>> Resolve(const model::IpAddress& address) override;
+  absl::StatusOr<uint32_t> EgressInterface(const model::IpAddress& address) override;
 
   // Has the kernel resolve the next hop of each of `reals` (the real, or its
   // gateway, on its egress interface) and keep it resolved: a managed
@@ -64,15 +64,15 @@ class NetlinkNexthopResolver : public NexthopResolver {
   // entry, so it stays REACHABLE without traffic through the stack. Removes
   // the entries xlb made that no real needs any more; leaves static entries
   // and those of other programs alone. Returns how many entries it made.
-  absl::StatusOr<size_t> KeepResolved(const std::vector<IpAddress>& reals);
+  absl::StatusOr<size_t> KeepResolved(const std::vector<model::IpAddress>& reals);
 
  private:
-  absl::StatusOr<std::optional<Nexthop>> Ask(const IpAddress& address);
+  absl::StatusOr<std::optional<Nexthop>> Ask(const model::IpAddress& address);
   struct Cached {
     std::chrono::steady_clock::time_point at;
     std::optional<Nexthop> nexthop;
   };
-  std::map<IpAddress, Cached> cache_;
+  std::map<model::IpAddress, Cached> cache_;
 };
 
 }  // namespace xlb::dataplane

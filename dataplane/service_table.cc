@@ -19,7 +19,7 @@
 namespace xlb::dataplane {
 namespace {
 
-xlb_service_key ToBpfKey(const ServiceKey& key) {
+xlb_service_key ToBpfKey(const model::ServiceKey& key) {
   xlb_service_key k = {};
   key.vip.CopyTo(k.addr);
   k.port = htons(key.port);
@@ -28,30 +28,30 @@ xlb_service_key ToBpfKey(const ServiceKey& key) {
   return k;
 }
 
-ServiceKey FromBpfKey(const xlb_service_key& k) {
-  ServiceKey key;
-  key.vip = IpAddress::FromWords(static_cast<Family>(k.family), k.addr);
+model::ServiceKey FromBpfKey(const xlb_service_key& k) {
+  model::ServiceKey key;
+  key.vip = model::IpAddress::FromWords(static_cast<model::Family>(k.family), k.addr);
   key.port = ntohs(k.port);
-  key.protocol = static_cast<Protocol>(k.proto);
+  key.protocol = static_cast<model::Protocol>(k.proto);
   return key;
 }
 
-xlb_service ToBpfValue(const Service& s, uint32_t id, uint32_t gen, uint32_t active) {
-  const ServiceOptions& o = s.options;
+xlb_service ToBpfValue(const model::Service& s, uint32_t id, uint32_t gen, uint32_t active) {
+  const model::ServiceOptions& o = s.options;
   xlb_service v = {};
   v.id = id;
   v.gen = gen;
   v.active_table = active;
   v.table_size = o.table_size;
-  if (o.scheduler == Scheduler::kSourceHash) v.flags |= XLB_SVC_F_SOURCE_HASH;
+  if (o.scheduler == model::Scheduler::kSourceHash) v.flags |= XLB_SVC_F_SOURCE_HASH;
   if (o.drop_fragments) v.flags |= XLB_SVC_F_DROP_FRAGMENTS;
-  if (o.forward == Forward::kNat) v.flags |= XLB_SVC_F_NAT;
+  if (o.forward == model::Forward::kNat) v.flags |= XLB_SVC_F_NAT;
   if (o.persistence_timeout_s > 0) {
     v.flags |= XLB_SVC_F_PERSIST;
     v.persist_timeout_s = o.persistence_timeout_s;
     int prefix = o.persistence_netmask < 0 ? s.key.vip.max_prefix_len() : o.persistence_netmask;
     uint32_t ones[4] = {~0u, ~0u, ~0u, ~0u};
-    IpAddress::FromWords(s.key.vip.family(), ones).Masked(prefix).CopyTo(v.persist_mask);
+    model::IpAddress::FromWords(s.key.vip.family(), ones).Masked(prefix).CopyTo(v.persist_mask);
   }
   v.tcp_timeout_s = o.tcp_timeout_s;
   v.tcp_fin_timeout_s = o.tcp_fin_timeout_s;
@@ -59,10 +59,10 @@ xlb_service ToBpfValue(const Service& s, uint32_t id, uint32_t gen, uint32_t act
   return v;
 }
 
-ServiceOptions FromBpfValue(const xlb_service& v, const ServiceKey& key) {
-  ServiceOptions o;
-  o.forward = (v.flags & XLB_SVC_F_NAT) ? Forward::kNat : Forward::kDr;
-  o.scheduler = (v.flags & XLB_SVC_F_SOURCE_HASH) ? Scheduler::kSourceHash : Scheduler::kMaglev;
+model::ServiceOptions FromBpfValue(const xlb_service& v, const model::ServiceKey& key) {
+  model::ServiceOptions o;
+  o.forward = (v.flags & XLB_SVC_F_NAT) ? model::Forward::kNat : model::Forward::kDr;
+  o.scheduler = (v.flags & XLB_SVC_F_SOURCE_HASH) ? model::Scheduler::kSourceHash : model::Scheduler::kMaglev;
   o.all_ports = key.port == 0;
   o.table_size = v.table_size;
   o.drop_fragments = v.flags & XLB_SVC_F_DROP_FRAGMENTS;
@@ -124,7 +124,7 @@ struct ServiceTable::Table {
 };
 
 struct ServiceTable::Entry {
-  Service service;
+  model::Service service;
   xlb_service value = {};
   Table tables[2];
   std::map<RealKey, RealState> reals;
@@ -201,7 +201,7 @@ absl::Status ServiceTable::AdoptAll() {
       retired.push_back(id);
     } else {
       RealState s;
-      s.spec.address = IpAddress::FromWords(static_cast<Family>(r.family), r.addr);
+      s.spec.address = model::IpAddress::FromWords(static_cast<model::Family>(r.family), r.addr);
       uint16_t port = ntohs(r.port);
       s.spec.port = port == owner->second->service.key.port ? 0 : port;
       s.spec.weight = r.weight;
@@ -228,17 +228,17 @@ absl::Status ServiceTable::AdoptAll() {
     if (!*more) break;
     first = false;
     ek = next_ek;
-    nat_reals_.insert({IpAddress::FromWords(static_cast<Family>(ek.family), ek.addr),
-                       ntohs(ek.port), static_cast<Protocol>(ek.proto)});
+    nat_reals_.insert({model::IpAddress::FromWords(static_cast<model::Family>(ek.family), ek.addr),
+                       ntohs(ek.port), static_cast<model::Protocol>(ek.proto)});
   }
   return absl::OkStatus();
 }
 
-absl::Status ServiceTable::CheckNatReachable(const Service& service,
-                                             const std::vector<RealSpec>& reals,
+absl::Status ServiceTable::CheckNatReachable(const model::Service& service,
+                                             const std::vector<model::RealSpec>& reals,
                                              const std::set<uint32_t>* interfaces) const {
-  if (service.options.forward != Forward::kNat) return absl::OkStatus();
-  for (const RealSpec& r : reals) {
+  if (service.options.forward != model::Forward::kNat) return absl::OkStatus();
+  for (const model::RealSpec& r : reals) {
     const std::string name = absl::StrCat("service ", service.key.ToString(), " (nat): real ",
                                           r.address.ToString());
     auto ifindex = resolver_->EgressInterface(r.address);
@@ -267,12 +267,12 @@ absl::Status ServiceTable::CheckNatReachable(const Service& service,
 
 // Tells the packet path where NAT replies may come from.
 absl::Status ServiceTable::SyncNat() {
-  std::set<std::tuple<IpAddress, uint16_t, Protocol>> want;
+  std::set<std::tuple<model::IpAddress, uint16_t, model::Protocol>> want;
   for (const auto& [key, e] : services_) {
-    if (e->service.options.forward != Forward::kNat) continue;
+    if (e->service.options.forward != model::Forward::kNat) continue;
     for (const auto& [k, r] : e->reals) want.insert({k.first, k.second, key.protocol});
   }
-  auto to_key = [](const std::tuple<IpAddress, uint16_t, Protocol>& t) {
+  auto to_key = [](const std::tuple<model::IpAddress, uint16_t, model::Protocol>& t) {
     xlb_endpoint_key k = {};
     std::get<0>(t).CopyTo(k.addr);
     k.port = htons(std::get<1>(t));
@@ -292,7 +292,7 @@ absl::Status ServiceTable::SyncNat() {
     if (auto st = maps_->nat_reals.Delete(&k); !st.ok()) return st;
   }
   nat_reals_ = std::move(want);
-  std::set<IpAddress> addresses;
+  std::set<model::IpAddress> addresses;
   for (const auto& t : nat_reals_) addresses.insert(std::get<0>(t));
   return nat_real_filter_.Sync(addresses);
 }
@@ -321,7 +321,7 @@ absl::Status ServiceTable::WriteReal(const Entry& e, const RealState& r, const N
   v.service_id = e.value.id;
   v.gen = r.gen;
   v.weight = r.spec.weight;
-  v.port = htons(EffectivePort(e.service.key, r.spec));
+  v.port = htons(model::EffectivePort(e.service.key, r.spec));
   v.family = static_cast<uint8_t>(r.spec.address.family());
   return maps_->reals.Update(&r.id, &v);
 }
@@ -343,7 +343,7 @@ absl::Status ServiceTable::RetireReal(const RealState& r) {
 absl::Status ServiceTable::PublishTable(Entry& e, xlb_service value) {
   std::vector<MaglevBackend> backends;
   for (const auto& [k, r] : e.reals)
-    backends.push_back({FormatEndpoint(k.first, k.second), r.id, r.spec.weight});
+    backends.push_back({model::FormatEndpoint(k.first, k.second), r.id, r.spec.weight});
   auto table = BuildMaglevTable(std::move(backends), value.table_size);
   if (!table.ok()) return table.status();
 
@@ -379,8 +379,8 @@ absl::Status ServiceTable::PublishTable(Entry& e, xlb_service value) {
 
 // Keeps the vips map entry and the VIP filter of `vip` in line with the
 // services that use it.
-absl::Status ServiceTable::UpdateVip(const IpAddress& vip) {
-  std::set<IpAddress> vips;
+absl::Status ServiceTable::UpdateVip(const model::IpAddress& vip) {
+  std::set<model::IpAddress> vips;
   for (const auto& [k, e] : services_) vips.insert(k.vip);
   if (auto st = vip_filter_.Sync(vips); !st.ok()) return st;
   bool used = false;
@@ -396,8 +396,8 @@ absl::Status ServiceTable::UpdateVip(const IpAddress& vip) {
   return used ? maps_->vips.Update(&key, &v) : maps_->vips.Delete(&key);
 }
 
-absl::Status ServiceTable::Upsert(const Service& service) {
-  if (auto st = ValidateService(service); !st.ok()) return st;
+absl::Status ServiceTable::Upsert(const model::Service& service) {
+  if (auto st = model::ValidateService(service); !st.ok()) return st;
   auto it = services_.find(service.key);
   if (it != services_.end()) {
     Entry& e = *it->second;
@@ -406,11 +406,11 @@ absl::Status ServiceTable::Upsert(const Service& service) {
       return absl::InvalidArgumentError(absl::StrCat(
           "service ", service.key.ToString(), ": table size ", service.options.table_size,
           " is smaller than its ", e.reals.size(), " reals"));
-    std::vector<RealSpec> specs;
+    std::vector<model::RealSpec> specs;
     for (const auto& [k, r] : e.reals) specs.push_back(r.spec);
-    if (auto st = ValidateReals(service, specs); !st.ok()) return st;
+    if (auto st = model::ValidateReals(service, specs); !st.ok()) return st;
     if (auto st = CheckNatReachable(service, specs); !st.ok()) return st;
-    Service old = e.service;
+    model::Service old = e.service;
     e.service = service;
     // Switching between DR and NAT changes what a flow's packets must look
     // like: a new generation makes every existing flow choose again.
@@ -459,7 +459,7 @@ absl::Status ServiceTable::Upsert(const Service& service) {
   return SyncNat();
 }
 
-absl::Status ServiceTable::Delete(const ServiceKey& key) {
+absl::Status ServiceTable::Delete(const model::ServiceKey& key) {
   auto it = services_.find(key);
   if (it == services_.end()) return NotFound(key);
   Entry& e = *it->second;
@@ -478,16 +478,16 @@ absl::Status ServiceTable::Delete(const ServiceKey& key) {
   return UpdateVip(key.vip);
 }
 
-absl::Status ServiceTable::SetReals(const ServiceKey& key, const std::vector<RealSpec>& reals) {
+absl::Status ServiceTable::SetReals(const model::ServiceKey& key, const std::vector<model::RealSpec>& reals) {
   auto it = services_.find(key);
   if (it == services_.end()) return NotFound(key);
   Entry& e = *it->second;
-  if (auto st = ValidateReals(e.service, reals); !st.ok()) return st;
+  if (auto st = model::ValidateReals(e.service, reals); !st.ok()) return st;
   // Only reals new to the service are checked: draining or removing a real
   // must work while another one has lost its route.
-  std::vector<RealSpec> new_reals;
-  for (const RealSpec& r : reals)
-    if (!e.reals.contains({r.address, EffectivePort(key, r)})) new_reals.push_back(r);
+  std::vector<model::RealSpec> new_reals;
+  for (const model::RealSpec& r : reals)
+    if (!e.reals.contains({r.address, model::EffectivePort(key, r)})) new_reals.push_back(r);
   if (auto st = CheckNatReachable(e.service, new_reals); !st.ok()) return st;
 
   const size_t added = new_reals.size();
@@ -497,8 +497,8 @@ absl::Status ServiceTable::SetReals(const ServiceKey& key, const std::vector<Rea
                                                      " real ids free"));
 
   std::map<RealKey, RealState> next;
-  for (const RealSpec& spec : reals) {
-    RealKey k{spec.address, EffectivePort(key, spec)};
+  for (const model::RealSpec& spec : reals) {
+    RealKey k{spec.address, model::EffectivePort(key, spec)};
     RealState r;
     if (auto old = e.reals.find(k); old != e.reals.end()) {
       r = old->second;
@@ -575,13 +575,13 @@ std::vector<ServiceState> ServiceTable::List() const {
   return out;
 }
 
-absl::StatusOr<ServiceState> ServiceTable::Get(const ServiceKey& key) const {
+absl::StatusOr<ServiceState> ServiceTable::Get(const model::ServiceKey& key) const {
   auto it = services_.find(key);
   if (it == services_.end()) return NotFound(key);
   return StateOf(*it->second);
 }
 
-absl::Status ServiceTable::NotFound(const ServiceKey& key) const {
+absl::Status ServiceTable::NotFound(const model::ServiceKey& key) const {
   return absl::NotFoundError(absl::StrCat("no service ", key.ToString()));
 }
 

@@ -16,19 +16,19 @@
 #include "dataplane/address_filter.h"
 #include "dataplane/maps.h"
 #include "dataplane/nexthop.h"
-#include "dataplane/service.h"
+#include "model/service.h"
 
 namespace xlb::dataplane {
 
 struct RealState {
-  RealSpec spec;
+  model::RealSpec spec;
   uint32_t id = 0;
   uint32_t gen = 0;
   std::optional<Nexthop> nexthop;  // resolved by the control plane and written; else the FIB
 };
 
 struct ServiceState {
-  Service service;
+  model::Service service;
   uint32_t id = 0;
   std::vector<RealState> reals;  // sorted by address, port
 };
@@ -41,13 +41,13 @@ class ServiceTable {
                                                              NexthopResolver* resolver);
 
   // Adds a service (with no reals) or changes an existing one's options.
-  absl::Status Upsert(const Service& service);
+  absl::Status Upsert(const model::Service& service);
   // Removes a service and its reals; its flows stop being forwarded.
-  absl::Status Delete(const ServiceKey& key);
+  absl::Status Delete(const model::ServiceKey& key);
   // Makes `reals` the reals of the service. Reals that stay keep their ids
   // and flows; weight 0 drains a real; a removed real's established flows
   // keep going to it until its id is reused.
-  absl::Status SetReals(const ServiceKey& key, const std::vector<RealSpec>& reals);
+  absl::Status SetReals(const model::ServiceKey& key, const std::vector<model::RealSpec>& reals);
   // Asks the kernel again for every real's next hop (after neighbour changes).
   absl::Status RefreshNexthops();
   // Reals whose next hop (MAC) is not known yet: their packets go through
@@ -57,40 +57,40 @@ class ServiceTable {
   // NAT sends replies back through the director: each of `reals` must be
   // routed out of an interface xlb is attached to, or, when `interfaces` is
   // given (a start, before attaching), out of one of those ifindexes.
-  absl::Status CheckNatReachable(const Service& service, const std::vector<RealSpec>& reals,
+  absl::Status CheckNatReachable(const model::Service& service, const std::vector<model::RealSpec>& reals,
                                  const std::set<uint32_t>* interfaces = nullptr) const;
 
   std::vector<ServiceState> List() const;
-  absl::StatusOr<ServiceState> Get(const ServiceKey& key) const;
+  absl::StatusOr<ServiceState> Get(const model::ServiceKey& key) const;
 
   ~ServiceTable();
 
  private:
   struct Table;
   struct Entry;
-  using RealKey = std::pair<IpAddress, uint16_t>;
+  using RealKey = std::pair<model::IpAddress, uint16_t>;
 
   ServiceTable(Maps* maps, NexthopResolver* resolver);
   absl::Status AdoptAll();
   absl::StatusOr<uint32_t> AllocateRealId();
   absl::Status WriteReal(const Entry& e, const RealState& r, const Nexthop* nh);
   absl::Status PublishTable(Entry& e, xlb_service value);
-  absl::Status UpdateVip(const IpAddress& vip);
+  absl::Status UpdateVip(const model::IpAddress& vip);
   absl::Status RetireReal(const RealState& r);
   absl::Status SyncNat();
   ServiceState StateOf(const Entry& e) const;
-  absl::Status NotFound(const ServiceKey& key) const;
+  absl::Status NotFound(const model::ServiceKey& key) const;
 
   Maps* maps_;
   NexthopResolver* resolver_;
-  std::map<ServiceKey, std::unique_ptr<Entry>> services_;
+  std::map<model::ServiceKey, std::unique_ptr<Entry>> services_;
   std::set<uint32_t> free_service_ids_;
   // Real ids in the order they should be reused: never used first, then the
   // longest retired, so a removed real's flows last as long as possible.
   std::deque<uint32_t> free_real_ids_;
   AddressFilter vip_filter_, nat_real_filter_;
   // What the nat_reals map holds: every NAT service's reals' endpoints.
-  std::set<std::tuple<IpAddress, uint16_t, Protocol>> nat_reals_;
+  std::set<std::tuple<model::IpAddress, uint16_t, model::Protocol>> nat_reals_;
   uint32_t next_gen_ = 1;
 };
 

@@ -42,12 +42,28 @@ absl::StatusOr<GlobalCounters> ReadGlobalCounters(const Maps& maps) {
   return out;
 }
 
-absl::StatusOr<xlb_counters> ReadServiceCounters(const Maps& maps, uint32_t service_id) {
-  return maps.SumPerCpu<xlb_counters>(maps.service_stats, service_id);
+std::vector<model::ReasonCounter> NamedCounters(const GlobalCounters& counters) {
+  std::vector<model::ReasonCounter> out;
+  for (int i = 0; i < XLB_STAT__COUNT; ++i)
+    out.push_back({std::string(GlobalStatName(i)), counters[i]});
+  return out;
 }
 
-absl::StatusOr<xlb_counters> ReadRealCounters(const Maps& maps, uint32_t real_id) {
-  return maps.SumPerCpu<xlb_counters>(maps.real_stats, real_id);
+namespace {
+
+absl::StatusOr<model::TrafficCounters> ToModel(absl::StatusOr<xlb_counters> c) {
+  if (!c.ok()) return c.status();
+  return model::TrafficCounters{c->packets, c->bytes, c->new_flows};
+}
+
+}  // namespace
+
+absl::StatusOr<model::TrafficCounters> ReadServiceCounters(const Maps& maps, uint32_t service_id) {
+  return ToModel(maps.SumPerCpu<xlb_counters>(maps.service_stats, service_id));
+}
+
+absl::StatusOr<model::TrafficCounters> ReadRealCounters(const Maps& maps, uint32_t real_id) {
+  return ToModel(maps.SumPerCpu<xlb_counters>(maps.real_stats, real_id));
 }
 
 }  // namespace xlb::dataplane

@@ -3,10 +3,12 @@
 #define XLB_DATAPLANE_STATS_H_
 
 #include <array>
+#include <vector>
 #include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
 #include "dataplane/maps.h"
+#include "model/traffic.h"
 
 namespace xlb::dataplane {
 
@@ -16,8 +18,10 @@ using GlobalCounters = std::array<uint64_t, XLB_STAT__COUNT>;
 absl::string_view GlobalStatName(int stat);
 
 absl::StatusOr<GlobalCounters> ReadGlobalCounters(const Maps& maps);
-absl::StatusOr<xlb_counters> ReadServiceCounters(const Maps& maps, uint32_t service_id);
-absl::StatusOr<xlb_counters> ReadRealCounters(const Maps& maps, uint32_t real_id);
+// The same, each with its name, for the API and the metrics.
+std::vector<model::ReasonCounter> NamedCounters(const GlobalCounters& counters);
+absl::StatusOr<model::TrafficCounters> ReadServiceCounters(const Maps& maps, uint32_t service_id);
+absl::StatusOr<model::TrafficCounters> ReadRealCounters(const Maps& maps, uint32_t real_id);
 
 }  // namespace xlb::dataplane
 

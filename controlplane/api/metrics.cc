@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "model/names.h"
 
 namespace xlb::api {
 namespace {
@@ -22,7 +23,7 @@ void Add(Family& f, const std::string& labels, uint64_t value) {
 std::string ServiceLabels(const ServiceView& s) {
   const auto& k = s.config.service.key;
   return absl::StrCat("vip=\"", k.vip.ToString(), "\",port=\"", k.port, "\",protocol=\"",
-                      dataplane::ProtocolName(k.protocol), "\"");
+                      model::NameOf(k.protocol), "\"");
 }
 
 }  // namespace
@@ -67,8 +68,8 @@ std::string RenderMetrics(const StatusView& status, const std::vector<ServiceVie
   }
   Family global{"xlb_packets_total", "counter",
                 "Packets the XDP program saw, by what it did with them.", ""};
-  for (int i = 0; i < XLB_STAT__COUNT; ++i)
-    Add(global, absl::StrCat("reason=\"", dataplane::GlobalStatName(i), "\""), status.counters[i]);
+  for (const auto& c : status.counters)
+    Add(global, absl::StrCat("reason=\"", c.reason, "\""), c.count);
   Family conns{"xlb_conn_table_entries", "gauge", "Entries in the connection table.", ""};
   Add(conns, "", status.conn_table_entries);
   Family table_capacity{"xlb_table_capacity", "gauge", "Entries the flow table holds at most.", ""};

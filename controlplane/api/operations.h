@@ -13,13 +13,14 @@
 #include "controlplane/api/http.h"
 #include "controlplane/config/model.h"
 #include "controlplane/vrrp/instance.h"
-#include "dataplane/conntrack.h"
-#include "dataplane/stats.h"
+#include "model/address.h"
+#include "model/service.h"
+#include "model/traffic.h"
 
 namespace xlb::api {
 
 struct RealView {
-  dataplane::RealSpec spec;       // as configured (weight: the configured one)
+  model::RealSpec spec;       // as configured (weight: the configured one)
   uint16_t port = 0;              // effective port
   uint32_t effective_weight = 0;  // what the data plane uses (0 while down)
   std::string health = "none";    // "up", "down" or "none" (not checked)
@@ -27,13 +28,13 @@ struct RealView {
   std::chrono::system_clock::time_point since{};  // of the current health state
   uint64_t checks = 0;
   uint64_t local_errors = 0;      // checks not made for a reason on this host
-  xlb_counters counters{};
+  model::TrafficCounters counters;
 };
 
 struct ServiceView {
   config::ServiceConfig config;
   std::vector<RealView> reals;
-  xlb_counters counters{};
+  model::TrafficCounters counters;
   std::string error;  // what could not be applied to the data plane ("" = all was)
 };
 
@@ -44,17 +45,17 @@ struct StatusView {
   std::vector<std::string> interfaces;
   std::chrono::system_clock::time_point started{};
   size_t services = 0, reals = 0, reals_down = 0;
-  dataplane::GlobalCounters counters{};
+  std::vector<model::ReasonCounter> counters;  // by reason, in the program's order
   uint64_t conn_table_entries = 0;
-  std::vector<dataplane::TableStats> tables;  // connections, nat_replies, persistence
+  std::vector<model::TableStats> tables;  // connections, nat_replies, persistence
   // Of the API socket and the metrics listener (session caps, accept errors).
   HttpServerStats api_server, metrics_server;
 };
 
 // Changes a real: its weight, or drained (weight 0).
 struct RealChange {
-  dataplane::ServiceKey service;
-  dataplane::IpAddress address;
+  model::ServiceKey service;
+  model::IpAddress address;
   uint16_t port = 0;  // 0: the service's port
   std::optional<uint32_t> weight;
 };
@@ -65,13 +66,13 @@ class Operations {
   virtual StatusView Status() = 0;
   virtual std::vector<ServiceView> Services() = 0;
   virtual absl::Status AddService(const config::ServiceConfig& service) = 0;
-  virtual absl::Status DeleteService(const dataplane::ServiceKey& key) = 0;
-  virtual absl::Status AddReal(const dataplane::ServiceKey& key, const dataplane::RealSpec& real) = 0;
+  virtual absl::Status DeleteService(const model::ServiceKey& key) = 0;
+  virtual absl::Status AddReal(const model::ServiceKey& key, const model::RealSpec& real) = 0;
   virtual absl::Status SetReal(const RealChange& change) = 0;
-  virtual absl::Status DeleteReal(const dataplane::ServiceKey& key, const dataplane::IpAddress& address,
+  virtual absl::Status DeleteReal(const model::ServiceKey& key, const model::IpAddress& address,
                                   uint16_t port) = 0;
-  virtual absl::StatusOr<std::vector<dataplane::Connection>> Connections(
-      const std::optional<dataplane::ServiceKey>& service, size_t limit) = 0;
+  virtual absl::StatusOr<std::vector<model::Connection>> Connections(
+      const std::optional<model::ServiceKey>& service, size_t limit) = 0;
   // Writes the running state as a config file; "" = the daemon's own file.
   // Returns the path written.
   virtual absl::StatusOr<std::string> SaveConfig(const std::string& path) = 0;

@@ -4,6 +4,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "model/names.h"
 #include "nlohmann/json.hpp"
 
 namespace xlb::api {
@@ -34,7 +35,7 @@ std::string Iso8601(std::chrono::system_clock::time_point t) {
   return buf;
 }
 
-json Counters(const xlb_counters& c) {
+json Counters(const model::TrafficCounters& c) {
   return json{{"packets", c.packets}, {"bytes", c.bytes}, {"new_flows", c.new_flows}};
 }
 
@@ -57,9 +58,9 @@ json ServiceJson(const ServiceView& v) {
               {"service", s.key.ToString()},
               {"vip", s.key.vip.ToString()},
               {"port", s.key.port},
-              {"protocol", std::string(dataplane::ProtocolName(s.key.protocol))},
-              {"forward", o.forward == dataplane::Forward::kNat ? "nat" : "dr"},
-              {"scheduler", o.scheduler == dataplane::Scheduler::kSourceHash ? "source-hash" : "maglev"},
+              {"protocol", std::string(model::NameOf(s.key.protocol))},
+              {"forward", model::NameOf(o.forward)},
+              {"scheduler", model::NameOf(o.scheduler)},
               {"persistence", o.persistence_timeout_s},
               {"table_size", o.table_size},
               {"check", std::string(config::HealthTypeName(v.config.health.type))},
@@ -84,18 +85,18 @@ absl::StatusOr<uint32_t> UintField(const json& body, const char* name, uint32_t 
   return it->get<uint32_t>();
 }
 
-absl::StatusOr<dataplane::ServiceKey> KeyField(const json& body) {
+absl::StatusOr<model::ServiceKey> KeyField(const json& body) {
   auto text = Field(body, "service");
   if (!text.ok()) return text.status();
-  return dataplane::ParseServiceKey(*text);
+  return model::ParseServiceKey(*text);
 }
 
-absl::StatusOr<dataplane::RealSpec> RealField(const json& body) {
+absl::StatusOr<model::RealSpec> RealField(const json& body) {
   auto text = Field(body, "real");
   if (!text.ok()) return text.status();
   if (text->find('@') != std::string::npos)
     return absl::InvalidArgumentError("give the weight as \"weight\", not in \"real\"");
-  return dataplane::ParseRealSpec(*text);
+  return model::ParseRealSpec(*text);
 }
 
 absl::StatusOr<config::ServiceConfig> ServiceFromJson(const json& body) {
@@ -106,15 +107,14 @@ absl::StatusOr<config::ServiceConfig> ServiceFromJson(const json& body) {
   auto& o = c.service.options;
   o.all_ports = key->port == 0;
   c.name = body.value("name", "");
-  std::string forward = body.value("forward", "dr");
-  if (forward == "nat") o.forward = dataplane::Forward::kNat;
-  else if (forward != "dr")
-    return absl::InvalidArgumentError(absl::StrCat("forward is dr or nat, not '", forward, "'"));
-  std::string scheduler = body.value("scheduler", "maglev");
-  if (scheduler == "source-hash") o.scheduler = dataplane::Scheduler::kSourceHash;
-  else if (scheduler != "maglev")
-    return absl::InvalidArgumentError(
-        absl::StrCat("scheduler is maglev or source-hash, not '", scheduler, "'"));
+  auto forward = model::ParseEnum<model::Forward>(
+      body.value("forward", std::string(model::NameOf(o.forward))));
+  if (!forward.ok()) return forward.status();
+  o.forward = *forward;
+  auto scheduler = model::ParseEnum<model::Scheduler>(
+      body.value("scheduler", std::string(model::NameOf(o.scheduler))));
+  if (!scheduler.ok()) return scheduler.status();
+  o.scheduler = *scheduler;
   auto persistence = UintField(body, "persistence", 0);
   auto netmask = UintField(body, "netmask", 1000);
   auto table_size = UintField(body, "table_size", o.table_size);
@@ -123,7 +123,7 @@ absl::StatusOr<config::ServiceConfig> ServiceFromJson(const json& body) {
   o.persistence_timeout_s = *persistence;
   if (*netmask != 1000) o.persistence_netmask = static_cast<int>(*netmask);
   o.table_size = *table_size;
-  if (auto st = dataplane::ValidateService(c.service); !st.ok()) return st;
+  if (auto st = model::ValidateService(c.service); !st.ok()) return st;
   return c;
 }
 
@@ -177,13 +177,13 @@ json VrrpJson(const vrrp::InstanceStatus& s) {
               {"counters", counters}};
 }
 
-json ConnectionJson(const dataplane::Connection& c) {
-  return json{{"protocol", std::string(dataplane::ProtocolName(c.protocol))},
-              {"client", dataplane::FormatEndpoint(c.client, c.client_port)},
-              {"virtual", dataplane::FormatEndpoint(c.vip, c.vip_port)},
-              {"real", c.real ? dataplane::FormatEndpoint(*c.real, c.real_port) : ""},
+json ConnectionJson(const model::Connection& c) {
+  return json{{"protocol", std::string(model::NameOf(c.protocol))},
+              {"client", model::FormatEndpoint(c.client, c.client_port)},
+              {"virtual", model::FormatEndpoint(c.vip, c.vip_port)},
+              {"real", c.real ? model::FormatEndpoint(*c.real, c.real_port) : ""},
               {"state", c.closing ? "closing" : "active"},
-              {"forward", c.nat ? "nat" : "dr"},
+              {"forward", model::NameOf(c.nat ? model::Forward::kNat : model::Forward::kDr)},
               {"idle_s", c.idle_s}};
 }
 
@@ -191,8 +191,7 @@ HttpResponse Get(Operations& ops, const HttpRequest& req) {
   if (req.path == "/v1/status") {
     StatusView s = ops.Status();
     json counters;
-    for (int i = 0; i < XLB_STAT__COUNT; ++i)
-      counters[std::string(dataplane::GlobalStatName(i))] = s.counters[i];
+    for (const auto& c : s.counters) counters[c.reason] = c.count;
     json tables = json::array();
     for (const auto& t : s.tables)
       tables.push_back({{"name", t.name},
@@ -218,9 +217,9 @@ HttpResponse Get(Operations& ops, const HttpRequest& req) {
     return Json(200, out);
   }
   if (req.path == "/v1/conns") {
-    std::optional<dataplane::ServiceKey> filter;
+    std::optional<model::ServiceKey> filter;
     if (auto it = req.query.find("service"); it != req.query.end()) {
-      auto key = dataplane::ParseServiceKey(it->second);
+      auto key = model::ParseServiceKey(it->second);
       if (!key.ok()) return Error(key.status());
       filter = *key;
     }

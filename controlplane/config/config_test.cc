@@ -19,19 +19,19 @@
 #include "absl/strings/str_cat.h"
 #include "controlplane/config/emit.h"
 #include "controlplane/config/parse.h"
-#include "dataplane/address.h"
-#include "dataplane/service.h"
+#include "model/address.h"
+#include "model/service.h"
 #include "gtest/gtest.h"
 #include "tests/support/status_assertions.h"
 
 namespace xlb::config {
 namespace {
 
-using dataplane::Forward;
-using dataplane::IpAddress;
-using dataplane::Protocol;
-using dataplane::RealSpec;
-using dataplane::Scheduler;
+using model::Forward;
+using model::IpAddress;
+using model::Protocol;
+using model::RealSpec;
+using model::Scheduler;
 
 IpAddress Ip(const char* text) { return *IpAddress::Parse(text); }
 
@@ -108,7 +108,7 @@ TEST(ParseConfig, Defaults) {
   const ServiceConfig& s = c.services[0];
   EXPECT_EQ(s.name, "web");
   EXPECT_EQ(s.service.key.ToString(), "198.51.100.20:80/tcp");
-  EXPECT_EQ(s.service.options, dataplane::ServiceOptions{});
+  EXPECT_EQ(s.service.options, model::ServiceOptions{});
   EXPECT_EQ(s.service.options.forward, Forward::kDr);
   EXPECT_EQ(s.service.options.scheduler, Scheduler::kMaglev);
   EXPECT_EQ(s.service.options.table_size, 65537u);
@@ -151,7 +151,7 @@ services:
     health: {type: tcp, port: 53, interval: 2s, timeout: 2s, rise: 1, fall: 100}
 )");
   ASSERT_EQ(c.services.size(), 1u);
-  const dataplane::Service& s = c.services[0].service;
+  const model::Service& s = c.services[0].service;
   EXPECT_EQ(s.key.ToString(), "[2001:db8::53]:*/udp");
   EXPECT_TRUE(s.options.all_ports);
   EXPECT_EQ(s.options.forward, Forward::kNat);
@@ -857,14 +857,14 @@ vrrp:
 
 TEST(ParseConfig, Tables) {
   const Config defaults = Parses("interfaces: [eth0]\n");
-  EXPECT_EQ(defaults.tables.connections, uint32_t{XLB_CONN_TABLE_DEFAULT});
-  EXPECT_EQ(defaults.tables.nat_replies, uint32_t{XLB_CONN_TABLE_DEFAULT});
-  EXPECT_EQ(defaults.tables.persistence, uint32_t{XLB_PERSIST_TABLE_DEFAULT});
+  EXPECT_EQ(defaults.tables.connections, model::kConnTableDefault);
+  EXPECT_EQ(defaults.tables.nat_replies, model::kConnTableDefault);
+  EXPECT_EQ(defaults.tables.persistence, model::kPersistTableDefault);
   const Config c =
       Parses("interfaces: [eth0]\ntables: {connections: 1048576, nat_replies: 4096}\n");
   EXPECT_EQ(c.tables.connections, 1048576u);
   EXPECT_EQ(c.tables.nat_replies, 4096u);
-  EXPECT_EQ(c.tables.persistence, uint32_t{XLB_PERSIST_TABLE_DEFAULT});
+  EXPECT_EQ(c.tables.persistence, model::kPersistTableDefault);
   ExpectRoundTrip(c);
   ExpectRoundTrip(Parses("interfaces: [eth0]\ntables: {persistence: 2048}\n"));
 }
@@ -1221,7 +1221,7 @@ TEST(ExampleFiles, Parse) {
   EXPECT_EQ(xlb->services[0].service.options.forward, Forward::kDr);
   EXPECT_EQ(xlb->services[0].health.type, HealthType::kTcp);
   // It shows the defaults: only the netmask written out differs from them.
-  dataplane::ServiceOptions defaults;
+  model::ServiceOptions defaults;
   defaults.persistence_netmask = 32;
   EXPECT_EQ(xlb->services[0].service.options, defaults);
   EXPECT_EQ(xlb->api, ApiConfig{});

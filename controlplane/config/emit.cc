@@ -1,8 +1,9 @@
 #include "controlplane/config/emit.h"
 
 #include "absl/strings/str_cat.h"
-#include "dataplane/address.h"
-#include "dataplane/service.h"
+#include "model/address.h"
+#include "model/names.h"
+#include "model/service.h"
 #include "yaml-cpp/yaml.h"
 
 namespace xlb::config {
@@ -18,9 +19,9 @@ std::string FormatDuration(Duration d) {
 
 namespace {
 
-using dataplane::Forward;
-using dataplane::Protocol;
-using dataplane::Scheduler;
+using model::Forward;
+using model::Protocol;
+using model::Scheduler;
 
 std::string Seconds(uint32_t s) { return FormatDuration(std::chrono::seconds(s)); }
 
@@ -48,9 +49,9 @@ void EmitHealth(YAML::Emitter& out, const HealthCheck& h) {
 }
 
 void EmitService(YAML::Emitter& out, const ServiceConfig& sc) {
-  const dataplane::ServiceKey& key = sc.service.key;
-  const dataplane::ServiceOptions& o = sc.service.options;
-  const dataplane::ServiceOptions defaults;
+  const model::ServiceKey& key = sc.service.key;
+  const model::ServiceOptions& o = sc.service.options;
+  const model::ServiceOptions defaults;
   out << YAML::BeginMap;
   out << YAML::Key << "name" << YAML::Value << sc.name;
   out << YAML::Key << "vip" << YAML::Value << key.vip.ToString();
@@ -60,10 +61,10 @@ void EmitService(YAML::Emitter& out, const ServiceConfig& sc) {
   else
     out << key.port;
   out << YAML::Key << "protocol" << YAML::Value
-      << std::string(dataplane::ProtocolName(key.protocol));
-  out << YAML::Key << "forward" << YAML::Value << (o.forward == Forward::kNat ? "nat" : "dr");
+      << std::string(model::NameOf(key.protocol));
+  out << YAML::Key << "forward" << YAML::Value << std::string(model::NameOf(o.forward));
   out << YAML::Key << "scheduler" << YAML::Value
-      << (o.scheduler == Scheduler::kSourceHash ? "source-hash" : "maglev");
+      << std::string(model::NameOf(o.scheduler));
   if (o.persistence_timeout_s != 0 || o.persistence_netmask != -1) {
     out << YAML::Key << "persistence" << YAML::Value << YAML::Flow << YAML::BeginMap;
     out << YAML::Key << "timeout" << YAML::Value << Seconds(o.persistence_timeout_s);
@@ -89,7 +90,7 @@ void EmitService(YAML::Emitter& out, const ServiceConfig& sc) {
   out << YAML::Key << "reals" << YAML::Value;
   if (sc.reals.empty()) out << YAML::Flow;
   out << YAML::BeginSeq;
-  for (const dataplane::RealSpec& r : sc.reals) {
+  for (const model::RealSpec& r : sc.reals) {
     out << YAML::Flow << YAML::BeginMap;
     out << YAML::Key << "address" << YAML::Value << r.address.ToString();
     if (r.port != 0) out << YAML::Key << "port" << YAML::Value << r.port;
@@ -124,7 +125,7 @@ void EmitVrrp(YAML::Emitter& out, const VrrpInstance& v) {
     if (v.unicast_source)
       out << YAML::Key << "source" << YAML::Value << v.unicast_source->ToString();
     out << YAML::Key << "peers" << YAML::Value << YAML::Flow << YAML::BeginSeq;
-    for (const dataplane::IpAddress& p : v.unicast_peers) out << p.ToString();
+    for (const model::IpAddress& p : v.unicast_peers) out << p.ToString();
     out << YAML::EndSeq << YAML::EndMap;
   }
   out << YAML::Key << "addresses" << YAML::Value << YAML::Flow << YAML::BeginSeq;

@@ -11,8 +11,9 @@
 #include <utility>
 #include <vector>
 
-#include "dataplane/address.h"
-#include "dataplane/service.h"
+#include "model/address.h"
+#include "model/capacity.h"
+#include "model/service.h"
 
 namespace xlb::config {
 
@@ -39,7 +40,7 @@ struct HealthCheck {
   std::string command;            // exec: run with /bin/sh -c; exit 0 = up
   // tcp, http: the address probes leave from (one of the VIP's family);
   // unset: the egress interface's own address toward the real, never a VIP.
-  std::optional<dataplane::IpAddress> source;
+  std::optional<model::IpAddress> source;
   Duration interval = Duration(1000);
   Duration timeout = Duration(500);
   int rise = 2;                   // successes in a row that bring a real up
@@ -50,8 +51,8 @@ struct HealthCheck {
 
 struct ServiceConfig {
   std::string name;                         // unique; used by track and in logs
-  dataplane::Service service;               // key and data-plane options
-  std::vector<dataplane::RealSpec> reals;   // configured weights
+  model::Service service;               // key and data-plane options
+  std::vector<model::RealSpec> reals;   // configured weights
   HealthCheck health;
 
   bool operator==(const ServiceConfig&) const = default;
@@ -120,9 +121,9 @@ struct VrrpInstance {
   Duration preempt_delay{0};
   bool accept = false;                // accept mode: a non-owner master takes their traffic
   std::string auth_secret;            // v2 PASS; "" = none
-  std::optional<dataplane::IpAddress> unicast_source;
-  std::vector<dataplane::IpAddress> unicast_peers;  // empty: multicast
-  std::vector<std::pair<dataplane::IpAddress, int>> addresses;  // address, prefix length
+  std::optional<model::IpAddress> unicast_source;
+  std::vector<model::IpAddress> unicast_peers;  // empty: multicast
+  std::vector<std::pair<model::IpAddress, int>> addresses;  // address, prefix length
   std::vector<VrrpTrack> track;
   std::string notify;                 // called with: instance name, new state, priority
   VrrpGarp garp;
@@ -136,9 +137,9 @@ struct VrrpInstance {
 struct TablesConfig {
   static constexpr uint32_t kMin = 1024;
   static constexpr uint32_t kMax = 1u << 26;  // 64 Mi entries: ~8 GiB of connections
-  uint32_t connections = XLB_CONN_TABLE_DEFAULT;
-  uint32_t nat_replies = XLB_CONN_TABLE_DEFAULT;  // one per NAT flow
-  uint32_t persistence = XLB_PERSIST_TABLE_DEFAULT;
+  uint32_t connections = model::kConnTableDefault;
+  uint32_t nat_replies = model::kConnTableDefault;  // one per NAT flow
+  uint32_t persistence = model::kPersistTableDefault;
 
   bool operator==(const TablesConfig&) const = default;
 };

@@ -20,9 +20,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "controlplane/config/emit.h"
-#include "dataplane/address.h"
-#include "dataplane/maglev.h"
-#include "dataplane/service.h"
+#include "model/address.h"
+#include "model/capacity.h"
+#include "model/names.h"
+#include "model/prime.h"
+#include "model/service.h"
 #include "yaml-cpp/eventhandler.h"
 #include "yaml-cpp/yaml.h"
 
@@ -83,12 +85,12 @@ absl::StatusOr<Duration> ParseDuration(absl::string_view text) {
 
 namespace {
 
-using dataplane::Forward;
-using dataplane::IpAddress;
-using dataplane::Protocol;
-using dataplane::RealSpec;
-using dataplane::Scheduler;
-using dataplane::ServiceKey;
+using model::Forward;
+using model::IpAddress;
+using model::Protocol;
+using model::RealSpec;
+using model::Scheduler;
+using model::ServiceKey;
 
 // A configuration error ends the parse. Thrown by the checks below and
 // caught in ParseConfig, so that each check stays one line.
@@ -156,6 +158,9 @@ class Parser {
   bool Bool(const Field& f) const;
   template <typename T>
   T Choice(const Field& f, std::initializer_list<std::pair<const char*, T>> choices) const;
+  // A value of one of the model's enums, by its one name (model/names.h).
+  template <typename E>
+  E Named(const Field& f) const;
   Duration DurationOf(const Field& f) const;
   uint32_t Seconds(const Field& f, uint32_t min_s) const;
   IpAddress Address(const Field& f) const;
@@ -164,10 +169,10 @@ class Parser {
   ApiConfig ParseApi(const Field& f) const;
   TablesConfig ParseTables(const Field& f) const;
   ServiceConfig ParseService(const Field& f) const;
-  void ParsePersistence(const Field& f, dataplane::Service& s) const;
-  void ParseTimeouts(const Field& f, dataplane::ServiceOptions& o) const;
-  std::vector<RealSpec> ParseReals(const Field& f, const dataplane::Service& s) const;
-  HealthCheck ParseHealth(const Field& f, const dataplane::Service& s) const;
+  void ParsePersistence(const Field& f, model::Service& s) const;
+  void ParseTimeouts(const Field& f, model::ServiceOptions& o) const;
+  std::vector<RealSpec> ParseReals(const Field& f, const model::Service& s) const;
+  HealthCheck ParseHealth(const Field& f, const model::Service& s) const;
   std::vector<VrrpInstance> ParseVrrp(const Field& f, const Config& config) const;
   VrrpInstance ParseVrrpInstance(const Field& f, const Config& config) const;
   void ParseVrrpAuth(const Field& f, VrrpInstance& v, const Field* version) const;
@@ -273,6 +278,16 @@ T Parser::Choice(const Field& f, std::initializer_list<std::pair<const char*, T>
   Fail(f, absl::StrCat("'", text, "' is not ", expected));
 }
 
+template <typename E>
+E Parser::Named(const Field& f) const {
+  std::vector<std::string> names;
+  for (const auto& [value, name] : model::EnumNames<E>::kValues) names.emplace_back(name);
+  const std::string expected = absl::StrCat("one of: ", absl::StrJoin(names, ", "));
+  const std::string text = Scalar(f, expected);
+  if (auto value = model::EnumFromName<E>(text)) return *value;
+  Fail(f, absl::StrCat("'", text, "' is not ", expected));
+}
+
 Duration Parser::DurationOf(const Field& f) const {
   auto d = ParseDuration(Scalar(f, "a duration, e.g. 500ms, 1s, 2m"));
   if (!d.ok()) Fail(f, std::string(d.status().message()));
@@ -317,8 +332,8 @@ std::vector<std::string> Parser::ParseInterfaces(const Field& f) const {
   const std::string expected = "a list of interface names, e.g. [eth0]";
   std::vector<Field> items = ReadList(f, expected);
   if (items.empty()) Fail(f, absl::StrCat("is empty (expected ", expected, ")"));
-  if (items.size() > XLB_MAX_IFACES)
-    Fail(f, absl::StrCat(items.size(), " interfaces, over the ", XLB_MAX_IFACES,
+  if (items.size() > model::kMaxInterfaces)
+    Fail(f, absl::StrCat(items.size(), " interfaces, over the ", model::kMaxInterfaces,
                          " the data plane holds"));
   std::vector<std::string> names;
   std::map<std::string, int> seen;
@@ -396,7 +411,7 @@ ServiceConfig Parser::ParseService(const Field& f) const {
     Fail(name,
          absl::StrCat("'", sc.name, "' is not a name (expected letters, digits, '_', '.', '-')"));
 
-  dataplane::Service& s = sc.service;
+  model::Service& s = sc.service;
   s.key.vip = Address(Require(m, "vip", "an IPv4 or IPv6 address"));
   const Field& port = Require(m, "port", "1..65535, or \"*\" for all ports");
   if (port.node.IsScalar() && port.node.Scalar() == "*") {
@@ -413,25 +428,21 @@ ServiceConfig Parser::ParseService(const Field& f) const {
     s.key.port = static_cast<uint16_t>(p);
   }
   if (const Field* p = m.Get("protocol"))
-    s.key.protocol = Choice<Protocol>(*p, {{"tcp", Protocol::kTcp}, {"udp", Protocol::kUdp}});
-  if (const Field* fw = m.Get("forward"))
-    s.options.forward = Choice<Forward>(*fw, {{"dr", Forward::kDr}, {"nat", Forward::kNat}});
-  if (const Field* sch = m.Get("scheduler"))
-    s.options.scheduler = Choice<Scheduler>(
-        *sch, {{"maglev", Scheduler::kMaglev}, {"source-hash", Scheduler::kSourceHash}});
+    s.key.protocol = Named<Protocol>(*p);
+  if (const Field* fw = m.Get("forward")) s.options.forward = Named<Forward>(*fw);
+  if (const Field* sch = m.Get("scheduler")) s.options.scheduler = Named<Scheduler>(*sch);
   if (const Field* p = m.Get("persistence")) ParsePersistence(*p, s);
   if (const Field* t = m.Get("table_size")) {
     const uint64_t size = Number(*t, 0, std::numeric_limits<uint32_t>::max());
-    if (size < dataplane::kMaglevMinSize || size > dataplane::kMaglevMaxSize ||
-        !dataplane::IsPrime(size))
-      Fail(*t, absl::StrCat(size, " is not a prime in [", dataplane::kMaglevMinSize, ", ",
-                            dataplane::kMaglevMaxSize, "] (e.g. 65537, 131071, 1021)"));
+    if (!model::IsMaglevTableSize(size))
+      Fail(*t, absl::StrCat(size, " is not a prime in [", model::kMaglevMinSize, ", ",
+                            model::kMaglevMaxSize, "] (e.g. 65537, 131071, 1021)"));
     s.options.table_size = static_cast<uint32_t>(size);
   }
   if (const Field* d = m.Get("drop_fragments")) s.options.drop_fragments = Bool(*d);
   if (const Field* t = m.Get("timeouts")) ParseTimeouts(*t, s.options);
   // Backstop: the data plane's own checks, in case they know more than ours.
-  if (absl::Status st = dataplane::ValidateService(s); !st.ok())
+  if (absl::Status st = model::ValidateService(s); !st.ok())
     Fail(m.line, f.path, std::string(st.message()));
 
   if (const Field* r = m.Get("reals")) sc.reals = ParseReals(*r, s);
@@ -439,7 +450,7 @@ ServiceConfig Parser::ParseService(const Field& f) const {
   return sc;
 }
 
-void Parser::ParsePersistence(const Field& f, dataplane::Service& s) const {
+void Parser::ParsePersistence(const Field& f, model::Service& s) const {
   Map m = ReadMap(f, {"timeout", "netmask"});
   if (const Field* t = m.Get("timeout")) s.options.persistence_timeout_s = Seconds(*t, 0);
   if (const Field* n = m.Get("netmask"))
@@ -447,14 +458,14 @@ void Parser::ParsePersistence(const Field& f, dataplane::Service& s) const {
         static_cast<int>(Number(*n, 0, static_cast<uint64_t>(s.key.vip.max_prefix_len())));
 }
 
-void Parser::ParseTimeouts(const Field& f, dataplane::ServiceOptions& o) const {
+void Parser::ParseTimeouts(const Field& f, model::ServiceOptions& o) const {
   Map m = ReadMap(f, {"tcp", "tcp_fin", "udp"});
   if (const Field* t = m.Get("tcp")) o.tcp_timeout_s = Seconds(*t, 1);
   if (const Field* t = m.Get("tcp_fin")) o.tcp_fin_timeout_s = Seconds(*t, 1);
   if (const Field* t = m.Get("udp")) o.udp_timeout_s = Seconds(*t, 1);
 }
 
-std::vector<RealSpec> Parser::ParseReals(const Field& f, const dataplane::Service& s) const {
+std::vector<RealSpec> Parser::ParseReals(const Field& f, const model::Service& s) const {
   std::vector<RealSpec> reals;
   std::map<std::pair<IpAddress, uint16_t>, int> seen;
   for (const Field& item : ReadList(f, "a list of {address, port, weight}")) {
@@ -463,22 +474,22 @@ std::vector<RealSpec> Parser::ParseReals(const Field& f, const dataplane::Servic
     r.address = Address(Require(m, "address", "an IPv4 or IPv6 address"));
     if (const Field* p = m.Get("port")) r.port = static_cast<uint16_t>(Number(*p, 0, 65535));
     if (const Field* w = m.Get("weight"))
-      r.weight = static_cast<uint32_t>(Number(*w, 0, dataplane::kMaxWeight));
+      r.weight = static_cast<uint32_t>(Number(*w, 0, model::kMaxWeight));
     // One at a time first, so that an error points at the real's line.
-    if (absl::Status st = dataplane::ValidateReals(s, {r}); !st.ok())
+    if (absl::Status st = model::ValidateReals(s, {r}); !st.ok())
       Fail(item, std::string(st.message()));
-    const std::pair<IpAddress, uint16_t> where{r.address, dataplane::EffectivePort(s.key, r)};
+    const std::pair<IpAddress, uint16_t> where{r.address, model::EffectivePort(s.key, r)};
     if (auto [it, added] = seen.emplace(where, item.line); !added)
-      Fail(item, absl::StrCat(dataplane::FormatEndpoint(where.first, where.second),
+      Fail(item, absl::StrCat(model::FormatEndpoint(where.first, where.second),
                               " is listed twice (first at line ", it->second, ")"));
     reals.push_back(r);
   }
-  if (absl::Status st = dataplane::ValidateReals(s, reals); !st.ok())
+  if (absl::Status st = model::ValidateReals(s, reals); !st.ok())
     Fail(f, std::string(st.message()));
   return reals;
 }
 
-HealthCheck Parser::ParseHealth(const Field& f, const dataplane::Service& s) const {
+HealthCheck Parser::ParseHealth(const Field& f, const model::Service& s) const {
   Map m = ReadMap(f, {"type", "port", "path", "expect", "body", "command", "source", "interval",
                       "timeout", "rise", "fall"});
   HealthCheck h;
@@ -882,8 +893,8 @@ std::vector<ServiceConfig> Parser::ParseServices(const Field& f) const {
   std::vector<ServiceConfig> out;
   const Field* services = &f;
   std::vector<Field> items = ReadList(*services, "a list of services");
-  if (items.size() > XLB_MAX_SERVICES - 1)
-    Fail(*services, absl::StrCat(items.size(), " services, over the ", XLB_MAX_SERVICES - 1,
+  if (items.size() > model::kMaxServices - 1)
+    Fail(*services, absl::StrCat(items.size(), " services, over the ", model::kMaxServices - 1,
                                  " the data plane holds"));
   std::map<std::string, int> names;
   std::map<ServiceKey, int> keys;
@@ -900,8 +911,8 @@ std::vector<ServiceConfig> Parser::ParseServices(const Field& f) const {
     out.push_back(std::move(sc));
   }
   // Each (service, real) pair takes one of the data plane's real ids.
-  if (reals > XLB_MAX_REALS - 1)
-    Fail(*services, absl::StrCat(reals, " reals in all, over the ", XLB_MAX_REALS - 1,
+  if (reals > model::kMaxReals - 1)
+    Fail(*services, absl::StrCat(reals, " reals in all, over the ", model::kMaxReals - 1,
                                  " the data plane holds"));
   return out;
 }

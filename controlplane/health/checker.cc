@@ -33,7 +33,7 @@ namespace xlb::health {
 namespace {
 
 using asio::ip::tcp;
-using dataplane::IpAddress;
+using model::IpAddress;
 
 constexpr size_t kMaxResponse = 64 * 1024;
 
@@ -139,7 +139,7 @@ class SocketProbe : public std::enable_shared_from_this<SocketProbe> {
         source_(source),
         deadline_(io),
         endpoint_(ToAsio(address), port),
-        name_(dataplane::FormatEndpoint(address, port)),
+        name_(model::FormatEndpoint(address, port)),
         timeout_(timeout),
         http_(std::move(http)),
         handler_(std::move(handler)) {

@@ -20,7 +20,7 @@
 
 #include "asio/io_context.hpp"
 #include "controlplane/config/model.h"
-#include "dataplane/address.h"
+#include "model/address.h"
 
 namespace xlb::health {
 
@@ -43,21 +43,21 @@ using ProbeHandler = std::function<void(ProbeResult)>;
 // The address a probe's connection leaves from; nullopt: the kernel's
 // choice. Bound explicitly, so that no VIP on the director (which the kernel
 // might prefer; see controlplane/vrrp/vip_source.h) becomes the source.
-using ProbeSource = std::optional<dataplane::IpAddress>;
+using ProbeSource = std::optional<model::IpAddress>;
 
 // Whether a failed socket(), bind(), connect() or spawn with this errno is
 // this host's fault (EMFILE, ENFILE, ENOBUFS, ENOMEM, EADDRNOTAVAIL, EAGAIN).
 bool IsLocalError(int err);
 
 // ok once a TCP connection to address:port is established; it is then closed.
-void ProbeTcp(asio::io_context& io, const dataplane::IpAddress& address, uint16_t port,
+void ProbeTcp(asio::io_context& io, const model::IpAddress& address, uint16_t port,
               Duration timeout, ProbeHandler handler, const ProbeSource& source = std::nullopt);
 
 // An HTTP/1.0 GET of `path` (Host: the address, with the port unless 80).
 // The response is read until the server closes (or Content-Length is
 // reached, or 64 KiB). ok iff the status is in `expect` (empty: {200}) and
 // `body` is empty or a substring of the response body.
-void ProbeHttp(asio::io_context& io, const dataplane::IpAddress& address, uint16_t port,
+void ProbeHttp(asio::io_context& io, const model::IpAddress& address, uint16_t port,
                Duration timeout, const std::string& path, const std::vector<int>& expect,
                const std::string& body, ProbeHandler handler,
                const ProbeSource& source = std::nullopt);
@@ -71,7 +71,7 @@ void ProbeHttp(asio::io_context& io, const dataplane::IpAddress& address, uint16
 // behind in its group is killed too. The shell is always reaped, without
 // blocking the loop.
 void ProbeExec(asio::io_context& io, const std::string& command,
-               const dataplane::IpAddress& address, uint16_t port, Duration timeout,
+               const model::IpAddress& address, uint16_t port, Duration timeout,
                ProbeHandler handler);
 
 // Runs commands (ProbeExec) one at a time, in the order given: the next
@@ -84,7 +84,7 @@ class ScriptQueue : public std::enable_shared_from_this<ScriptQueue> {
   static std::shared_ptr<ScriptQueue> Create(asio::io_context& io, Duration timeout);
 
   // XLB_REAL_ADDRESS is `address`, XLB_REAL_PORT 0.
-  void Push(std::string command, const dataplane::IpAddress& address, Done done);
+  void Push(std::string command, const model::IpAddress& address, Done done);
   size_t pending() const { return pending_.size(); }
   bool running() const { return running_; }
 
@@ -94,7 +94,7 @@ class ScriptQueue : public std::enable_shared_from_this<ScriptQueue> {
 
   struct Item {
     std::string command;
-    dataplane::IpAddress address;
+    model::IpAddress address;
     Done done;
   };
   asio::io_context& io_;
@@ -107,7 +107,7 @@ class ScriptQueue : public std::enable_shared_from_this<ScriptQueue> {
 // 0; tcp and http leave from check.source, else from `source`. kNone answers
 // ok ("no health check") without doing anything.
 void Probe(asio::io_context& io, const config::HealthCheck& check,
-           const dataplane::IpAddress& address, uint16_t real_port, ProbeHandler handler,
+           const model::IpAddress& address, uint16_t real_port, ProbeHandler handler,
            const ProbeSource& source = std::nullopt);
 
 }  // namespace xlb::health

@@ -37,7 +37,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using asio::ip::tcp;
-using dataplane::IpAddress;
+using model::IpAddress;
 using Clock = std::chrono::steady_clock;
 
 ::testing::AssertionResult HasSubstr(const std::string& s, const std::string& part) {

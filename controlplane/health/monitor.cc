@@ -30,7 +30,7 @@ std::chrono::microseconds Spread(const std::string& id, Duration interval) {
 
 struct Monitor::Real {
   Real(asio::io_context& io, std::string id, const config::HealthCheck& check,
-       const dataplane::IpAddress& address, uint16_t real_port, bool up)
+       const model::IpAddress& address, uint16_t real_port, bool up)
       : id(std::move(id)),
         check(check),
         address(address),
@@ -42,7 +42,7 @@ struct Monitor::Real {
 
   const std::string id;
   const config::HealthCheck check;
-  const dataplane::IpAddress address;
+  const model::IpAddress address;
   const uint16_t real_port;
   ProbeSource source;
   HealthState state;
@@ -66,7 +66,7 @@ Monitor::Monitor(asio::io_context& io, TransitionCallback on_change)
 Monitor::~Monitor() = default;
 
 void Monitor::Set(const std::string& id, const config::HealthCheck& check,
-                  const dataplane::IpAddress& address, uint16_t real_port,
+                  const model::IpAddress& address, uint16_t real_port,
                   const ProbeSource& source, bool initially_up) {
   std::shared_ptr<Real> old;
   if (auto it = reals_.find(id); it != reals_.end()) {

@@ -28,14 +28,14 @@
 #include "controlplane/config/model.h"
 #include "controlplane/health/checker.h"
 #include "controlplane/health/state.h"
-#include "dataplane/address.h"
+#include "model/address.h"
 
 namespace xlb::health {
 
 struct RealHealth {
   std::string id;
   config::HealthType type = config::HealthType::kNone;
-  dataplane::IpAddress address;
+  model::IpAddress address;
   uint16_t port = 0;        // the port probed (the check's, or the real's)
   bool up = true;
   bool last_ok = true;      // the latest probe's result (true before any)
@@ -72,7 +72,7 @@ class Monitor {
   // check says (ProbeSource); a change of it alone applies from the next
   // probe on and restarts nothing.
   void Set(const std::string& id, const config::HealthCheck& check,
-           const dataplane::IpAddress& address, uint16_t real_port,
+           const model::IpAddress& address, uint16_t real_port,
            const ProbeSource& source = std::nullopt, bool initially_up = true);
   // Stops checking it: no callback about it after this returns, even from a
   // probe still in flight.

@@ -18,8 +18,9 @@
 #include "controlplane/config/emit.h"
 #include "controlplane/config/parse.h"
 #include "controlplane/migrate/keepalived_syntax.h"
-#include "dataplane/address.h"
-#include "dataplane/service.h"
+#include "model/address.h"
+#include "model/names.h"
+#include "model/service.h"
 
 namespace xlb::migrate {
 namespace {
@@ -30,11 +31,11 @@ using config::HealthType;
 using config::ServiceConfig;
 using config::VrrpInstance;
 using config::VrrpTrack;
-using dataplane::Forward;
-using dataplane::IpAddress;
-using dataplane::Protocol;
-using dataplane::RealSpec;
-using dataplane::Scheduler;
+using model::Forward;
+using model::IpAddress;
+using model::Protocol;
+using model::RealSpec;
+using model::Scheduler;
 using Statement = KeepalivedStatement;
 
 // keepalived's defaults where xlb's differ (keepalived.conf(5)).
@@ -309,7 +310,7 @@ class Importer {
   void ApplyTracks(std::vector<PendingTrack> tracks, VrrpInstance& v);
   void ImportVirtualServer(const Statement& s);
   bool ReadCheckSetting(const Statement& s, CheckSettings& settings);
-  PendingReal ReadReal(const Statement& s, const dataplane::Service& service, Forward forward,
+  PendingReal ReadReal(const Statement& s, const model::Service& service, Forward forward,
                        const CheckSettings& inherited);
   std::optional<HealthCheck> ReadChecker(const Statement& c, CheckSettings settings,
                                          uint16_t default_port, const std::string& real_address);
@@ -645,7 +646,7 @@ void Importer::ImportInstance(const Statement& inst) {
     }
   }
 
-  const dataplane::Family family = v.addresses.front().first.family();
+  const model::Family family = v.addresses.front().first.family();
   if (unicast_source) {
     const IpAddress src = Address(*unicast_source, unicast_source->args[0]);
     if (src.family() != family)
@@ -714,7 +715,7 @@ void Importer::ImportAddresses(const Statement& block, VrrpInstance& v) {
 }
 
 void Importer::ImportUnicastPeers(const Statement& block, VrrpInstance& v, bool& skip) {
-  const dataplane::Family family = v.addresses.front().first.family();
+  const model::Family family = v.addresses.front().first.family();
   bool any = false, kept = false;
   ForEach(block.block, [&](const Statement& s) {
     any = true;
@@ -896,7 +897,7 @@ void Importer::ImportVirtualServer(const Statement& vs) {
                                ")"));
     return;
   }
-  dataplane::Service service;
+  model::Service service;
   service.key.vip = Address(vs, first);
   if (vs.args.size() > 1) service.key.port = static_cast<uint16_t>(Integer(vs, 1, 0, 65535));
   // keepalived's port 0 (or none, for a persistent service) is every port.
@@ -1005,7 +1006,7 @@ void Importer::ImportVirtualServer(const Statement& vs) {
                                             "carried over"));
       continue;
     }
-    if (!seen.emplace(p.real.address, dataplane::EffectivePort(service.key, p.real)).second) {
+    if (!seen.emplace(p.real.address, model::EffectivePort(service.key, p.real)).second) {
       Note(r->line, absl::StrCat(Words(*r), ": listed twice; carried over once"));
       continue;
     }
@@ -1034,7 +1035,7 @@ void Importer::ImportVirtualServer(const Statement& vs) {
   }
   if (checked) sc.health = *checked->health;
 
-  sc.name = absl::StrCat(dataplane::ProtocolName(service.key.protocol), "-",
+  sc.name = absl::StrCat(model::NameOf(service.key.protocol), "-",
                          service.key.vip.ToString(), "-",
                          service.options.all_ports ? std::string("all") : absl::StrCat(service.key.port));
   std::replace(sc.name.begin(), sc.name.end(), ':', '_');  // IPv6: ':' is not in a service name
@@ -1048,7 +1049,7 @@ void Importer::ImportVirtualServer(const Statement& vs) {
   config_.services.push_back(std::move(sc));
 }
 
-PendingReal Importer::ReadReal(const Statement& rs, const dataplane::Service& service,
+PendingReal Importer::ReadReal(const Statement& rs, const model::Service& service,
                                Forward forward, const CheckSettings& inherited) {
   PendingReal p;
   p.line = rs.line;
@@ -1071,13 +1072,13 @@ PendingReal Importer::ReadReal(const Statement& rs, const dataplane::Service& se
   ForEach(rs.block, [&](const Statement& s) {
     const std::string& k = s.keyword;
     if (k == "weight") {
-      p.real.weight = static_cast<uint32_t>(Integer(s, 0, 0, dataplane::kMaxWeight));
+      p.real.weight = static_cast<uint32_t>(Integer(s, 0, 0, model::kMaxWeight));
     } else if (k == "lvs_method") {
       const std::string m = absl::AsciiStrToUpper(Arg(s, 0, "NAT, DR or TUN"));
       if (m != (forward == Forward::kDr ? "DR" : "NAT"))
         Note(s.line, absl::StrCat(Words(s), ": xlb forwards to every real of a service the "
                                             "same way: ",
-                                  forward == Forward::kDr ? "dr" : "nat"));
+                                  model::NameOf(forward)));
     } else if (k == "TCP_CHECK" || k == "HTTP_GET" || k == "SSL_GET" || k == "SMTP_CHECK" ||
                k == "MISC_CHECK") {
       RequireBlock(s);
@@ -1089,7 +1090,7 @@ PendingReal Importer::ReadReal(const Statement& rs, const dataplane::Service& se
       std::optional<HealthCheck> h = ReadChecker(s, settings, check_port, rs.args[0]);
       if (!h) return;
       // Port 0: the real's port, as xlb reaches it.
-      if (h->port == dataplane::EffectivePort(service.key, p.real)) h->port = 0;
+      if (h->port == model::EffectivePort(service.key, p.real)) h->port = 0;
       if (h->port == 0 && service.options.all_ports && h->type != HealthType::kExec) {
         Note(s.line, absl::StrCat(k, ": an all-ports service has no port to check (give "
                                      "connect_port); not carried over"));

@@ -17,8 +17,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "controlplane/config/parse.h"
-#include "dataplane/address.h"
-#include "dataplane/service.h"
+#include "model/address.h"
+#include "model/service.h"
 #include "gtest/gtest.h"
 #include "tests/support/status_assertions.h"
 
@@ -28,11 +28,11 @@ namespace {
 using config::Duration;
 using config::HealthType;
 using config::VrrpTrack;
-using dataplane::Forward;
-using dataplane::IpAddress;
-using dataplane::Protocol;
-using dataplane::RealSpec;
-using dataplane::Scheduler;
+using model::Forward;
+using model::IpAddress;
+using model::Protocol;
+using model::RealSpec;
+using model::Scheduler;
 
 IpAddress Ip(const char* text) { return *IpAddress::Parse(text); }
 

@@ -8,15 +8,15 @@
 namespace xlb::reconcile {
 namespace {
 
-using RealKey = std::pair<dataplane::IpAddress, uint16_t>;
+using RealKey = std::pair<model::IpAddress, uint16_t>;
 
 // Reals compared as a set: by (address, effective port), with their weights
 // and health (a drained real going down changes no weight, but its record).
-std::map<RealKey, std::pair<uint32_t, bool>> RealSet(const dataplane::ServiceKey& key,
-                                                     const std::vector<dataplane::RealSpec>& reals) {
+std::map<RealKey, std::pair<uint32_t, bool>> RealSet(const model::ServiceKey& key,
+                                                     const std::vector<model::RealSpec>& reals) {
   std::map<RealKey, std::pair<uint32_t, bool>> out;
   for (const auto& r : reals)
-    out[{r.address, dataplane::EffectivePort(key, r)}] = {r.weight, r.health_down};
+    out[{r.address, model::EffectivePort(key, r)}] = {r.weight, r.health_down};
   return out;
 }
 
@@ -24,20 +24,20 @@ std::map<RealKey, std::pair<uint32_t, bool>> RealSet(const dataplane::ServiceKey
 
 std::vector<Change> Plan(const std::vector<dataplane::ServiceState>& current,
                          const std::vector<DesiredService>& desired) {
-  std::map<dataplane::ServiceKey, const DesiredService*> want;
+  std::map<model::ServiceKey, const DesiredService*> want;
   for (const auto& d : desired) want[d.service.key] = &d;
   std::vector<Change> changes;
   for (const auto& c : current)
     if (!want.contains(c.service.key))
       changes.push_back({Change::kDeleteService, c.service.key, {}, {}});
 
-  std::map<dataplane::ServiceKey, const dataplane::ServiceState*> have;
+  std::map<model::ServiceKey, const dataplane::ServiceState*> have;
   for (const auto& c : current) have[c.service.key] = &c;
   for (const auto& [key, d] : want) {
     auto it = have.find(key);
     if (it == have.end() || it->second->service.options != d->service.options)
       changes.push_back({Change::kUpsertService, key, d->service, {}});
-    std::vector<dataplane::RealSpec> now;
+    std::vector<model::RealSpec> now;
     if (it != have.end())
       for (const auto& r : it->second->reals) now.push_back(r.spec);
     if (it == have.end() || RealSet(key, now) != RealSet(key, d->reals))
@@ -46,9 +46,9 @@ std::vector<Change> Plan(const std::vector<dataplane::ServiceState>& current,
   return changes;
 }
 
-std::map<dataplane::ServiceKey, absl::Status> Apply(const std::vector<Change>& changes,
+std::map<model::ServiceKey, absl::Status> Apply(const std::vector<Change>& changes,
                                                     dataplane::ServiceTable& table) {
-  std::map<dataplane::ServiceKey, absl::Status> failed;
+  std::map<model::ServiceKey, absl::Status> failed;
   for (const auto& c : changes) {
     if (failed.contains(c.key)) continue;  // its reals after its definition failed, say
     absl::Status st;

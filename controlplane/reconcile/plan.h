@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "dataplane/service.h"
+#include "model/service.h"
 #include "dataplane/service_table.h"
 
 namespace xlb::reconcile {
@@ -18,15 +18,15 @@ namespace xlb::reconcile {
 // A service as the data plane should have it; reals carry the weights to
 // write (0 for a real that is down, with health_down set).
 struct DesiredService {
-  dataplane::Service service;
-  std::vector<dataplane::RealSpec> reals;
+  model::Service service;
+  std::vector<model::RealSpec> reals;
 };
 
 struct Change {
   enum Kind { kDeleteService, kUpsertService, kSetReals } kind;
-  dataplane::ServiceKey key;
-  dataplane::Service service;              // kUpsertService
-  std::vector<dataplane::RealSpec> reals;  // kSetReals
+  model::ServiceKey key;
+  model::Service service;              // kUpsertService
+  std::vector<model::RealSpec> reals;  // kSetReals
 };
 
 // The changes that turn `current` into `desired`, in a safe order: deletions
@@ -39,7 +39,7 @@ std::vector<Change> Plan(const std::vector<dataplane::ServiceState>& current,
 // (a NAT real without a route, a full map) skips that service's later
 // changes and never the other services'. Returns the services that failed,
 // each with its error (naming the change); empty when all was applied.
-std::map<dataplane::ServiceKey, absl::Status> Apply(const std::vector<Change>& changes,
+std::map<model::ServiceKey, absl::Status> Apply(const std::vector<Change>& changes,
                                                     dataplane::ServiceTable& table);
 
 std::string Describe(const Change& change);

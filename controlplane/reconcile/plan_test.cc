@@ -6,8 +6,8 @@
 namespace xlb::reconcile {
 namespace {
 
-using dataplane::ParseRealSpec;
-using dataplane::ParseServiceKey;
+using model::ParseRealSpec;
+using model::ParseServiceKey;
 
 dataplane::ServiceState Current(const std::string& key, std::vector<std::string> reals) {
   dataplane::ServiceState s;
@@ -80,7 +80,7 @@ TEST(PlanTest, OnlyTheServiceWhoseWeightChangedIsTouched) {
 
 TEST(PlanTest, OptionChangeRedefinesWithoutTouchingReals) {
   DesiredService d = Desired("192.0.2.1:80/tcp", {"203.0.113.1"});
-  d.service.options.scheduler = dataplane::Scheduler::kSourceHash;
+  d.service.options.scheduler = model::Scheduler::kSourceHash;
   auto changes = Plan({Current("192.0.2.1:80/tcp", {"203.0.113.1"})}, {d});
   ASSERT_EQ(changes.size(), 1u);
   EXPECT_EQ(changes[0].kind, Change::kUpsertService);

@@ -18,8 +18,8 @@
 namespace xlb::vrrp {
 namespace {
 
-using dataplane::Family;
-using dataplane::IpAddress;
+using model::Family;
+using model::IpAddress;
 
 struct MnlCloser {
   void operator()(mnl_socket* s) const { mnl_socket_close(s); }

@@ -25,7 +25,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "dataplane/address.h"
+#include "model/address.h"
 
 namespace xlb::vrrp {
 
@@ -40,18 +40,18 @@ absl::StatusOr<std::string> AddressLabel(absl::string_view ifname, absl::string_
 // Adds (or replaces, so adding twice is fine) address/prefix on ifindex;
 // IPv6 deprecated and without DAD (see above). `label` applies to IPv4 only and must start with the interface's name
 // (checked); empty means the kernel's default (the interface name).
-absl::Status AddAddress(uint32_t ifindex, const dataplane::IpAddress& address, int prefix_len,
+absl::Status AddAddress(uint32_t ifindex, const model::IpAddress& address, int prefix_len,
                         absl::string_view label);
 
 // Removes address/prefix from ifindex; an address that is not there is not
 // an error (so cleanup can run twice). The prefix must be the one it was
 // added with: the kernel matches it, so a wrong prefix also reads as "not
 // there" (EADDRNOTAVAIL) and returns OK while the address stays.
-absl::Status RemoveAddress(uint32_t ifindex, const dataplane::IpAddress& address, int prefix_len);
+absl::Status RemoveAddress(uint32_t ifindex, const model::IpAddress& address, int prefix_len);
 
 struct InterfaceAddress {
   uint32_t ifindex = 0;
-  dataplane::IpAddress address;
+  model::IpAddress address;
   int prefix_len = 0;
   std::string label;   // IPv4 only; empty for IPv6
   uint32_t flags = 0;  // IFA_F_* (IFA_FLAGS when present)
@@ -74,7 +74,7 @@ absl::StatusOr<std::vector<InterfaceAddress>> ListAddresses(uint32_t ifindex);
 // VIP itself (not kVipAddressProtocol), else 32 (no prefix route; still
 // received on and announced). IPv6 addresses: prefix_len unchanged.
 int VipPrefixLength(const std::vector<InterfaceAddress>& on_interface,
-                    const dataplane::IpAddress& address, int prefix_len);
+                    const model::IpAddress& address, int prefix_len);
 
 }  // namespace xlb::vrrp
 

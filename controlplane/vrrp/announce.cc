@@ -20,7 +20,7 @@
 namespace xlb::vrrp {
 namespace {
 
-using dataplane::IpAddress;
+using model::IpAddress;
 
 class Fd {
  public:

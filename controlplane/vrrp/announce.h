@@ -26,7 +26,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "dataplane/address.h"
+#include "model/address.h"
 
 namespace xlb::vrrp {
 
@@ -34,15 +34,15 @@ using MacAddress = std::array<uint8_t, 6>;
 
 // The 28-byte ARP packet (no Ethernet
 // header) announcing `vip` at `mac`. Exposed for tests.
-std::string GratuitousArp(const MacAddress& mac, const dataplane::IpAddress& vip);
+std::string GratuitousArp(const MacAddress& mac, const model::IpAddress& vip);
 // The ICMPv6 message (type 136, checksum 0: the kernel fills it in).
-std::string UnsolicitedNeighborAdvert(const MacAddress& mac, const dataplane::IpAddress& vip);
+std::string UnsolicitedNeighborAdvert(const MacAddress& mac, const model::IpAddress& vip);
 
 
 // Sends `count` announcements of every address (IPv4: GARP; IPv6: NA) on
 // `ifname`. Tries every address; the first error (naming the interface and
 // the address) is returned.
-absl::Status Announce(absl::string_view ifname, const std::vector<dataplane::IpAddress>& addresses,
+absl::Status Announce(absl::string_view ifname, const std::vector<model::IpAddress>& addresses,
                       int count = 1);
 
 }  // namespace xlb::vrrp

@@ -10,7 +10,7 @@
 
 namespace xlb::vrrp {
 
-using dataplane::IpAddress;
+using model::IpAddress;
 
 InstanceConfig MachineConfig(const config::VrrpInstance& c, const IpAddress& source) {
   InstanceConfig m;

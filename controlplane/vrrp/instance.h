@@ -64,9 +64,9 @@ struct InstanceStatus {
   State state = State::kInitialize;
   Reason reason = Reason::kStartup;   // of the last transition
   uint8_t effective_priority = 0;
-  std::optional<dataplane::IpAddress> master;  // ours while Master
+  std::optional<model::IpAddress> master;  // ours while Master
   std::optional<uint8_t> master_priority;
-  dataplane::IpAddress source;                 // our adverts' source address
+  model::IpAddress source;                 // our adverts' source address
   Duration master_adver_interval{0};
   std::chrono::system_clock::time_point since{};  // of the current state
   std::vector<TrackStatus> tracks;
@@ -84,7 +84,7 @@ class Instance {
   // must outlive the instance; `source` is what adverts are sent from.
   // `config` must be valid (config/parse.h checked it).
   Instance(asio::io_context& io, config::VrrpInstance config, Channel* channel, int ifindex,
-           dataplane::IpAddress source, StateCallback on_change);
+           model::IpAddress source, StateCallback on_change);
   ~Instance();
   Instance(const Instance&) = delete;
   Instance& operator=(const Instance&) = delete;
@@ -105,7 +105,7 @@ class Instance {
   const config::VrrpInstance& config() const { return config_; }
   State state() const { return machine_.state(); }
   uint8_t effective_priority() const { return machine_.effective_priority(); }
-  const dataplane::IpAddress& source() const { return source_; }
+  const model::IpAddress& source() const { return source_; }
 
  private:
   void Run(Actions actions);
@@ -114,12 +114,12 @@ class Instance {
   void HoldAddresses();
   void ReleaseAddresses();
   void AnnounceBurst(int bursts_left);
-  std::vector<dataplane::IpAddress> Addresses() const;
+  std::vector<model::IpAddress> Addresses() const;
 
   config::VrrpInstance config_;
   Channel* channel_;
   int ifindex_;
-  dataplane::IpAddress source_;
+  model::IpAddress source_;
   StateCallback on_change_;
   StateMachine machine_;
   Expectation expect_;
@@ -127,7 +127,7 @@ class Instance {
   asio::steady_timer garp_timer_;
   uint16_t ip_id_ = 0;
   std::string label_;
-  std::map<dataplane::IpAddress, int> held_;  // VIPs added, with the prefix they were added with
+  std::map<model::IpAddress, int> held_;  // VIPs added, with the prefix they were added with
   TrackVerdict tracking_;
   bool tracking_known_ = false;
   Reason reason_ = Reason::kStartup;
@@ -145,7 +145,7 @@ bool AppliesInPlace(const config::VrrpInstance& running, const config::VrrpInsta
 const char* DropCounterName(DecodeError error);
 
 // The InstanceConfig the state machine runs for a configured instance.
-InstanceConfig MachineConfig(const config::VrrpInstance& config, const dataplane::IpAddress& source);
+InstanceConfig MachineConfig(const config::VrrpInstance& config, const model::IpAddress& source);
 
 // The label our IPv4 VIPs carry on `ifname` for `vrid` ("eth0:vrrp51", cut
 // to the kernel's 15 bytes), and whether a label is one of ours (any VRID),

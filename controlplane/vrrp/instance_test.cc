@@ -13,7 +13,7 @@ config::VrrpInstance Running() {
   v.interface = "eth0";
   v.vrid = 51;
   v.priority = 150;
-  v.addresses = {{*dataplane::IpAddress::Parse("198.51.100.10"), 24}};
+  v.addresses = {{*model::IpAddress::Parse("198.51.100.10"), 24}};
   v.track = {config::VrrpTrack{config::VrrpTrack::kService, "pg-rw", 50}};
   return v;
 }
@@ -44,10 +44,10 @@ TEST(AppliesInPlace, OwnershipOrWhatThePeersSeeRestarts) {
   EXPECT_FALSE(changed([](auto& v) { v.accept = true; }));
   EXPECT_FALSE(changed([](auto& v) { v.auth_secret = "secret"; }));
   EXPECT_FALSE(changed([](auto& v) {
-    v.unicast_peers = {*dataplane::IpAddress::Parse("198.51.100.3")};
+    v.unicast_peers = {*model::IpAddress::Parse("198.51.100.3")};
   }));
   EXPECT_FALSE(changed([](auto& v) {
-    v.addresses.push_back({*dataplane::IpAddress::Parse("198.51.100.11"), 24});
+    v.addresses.push_back({*model::IpAddress::Parse("198.51.100.11"), 24});
   }));
 
   config::VrrpInstance owner = Running();

@@ -18,8 +18,8 @@
 namespace xlb::vrrp {
 namespace {
 
-using dataplane::Family;
-using dataplane::IpAddress;
+using model::Family;
+using model::IpAddress;
 
 constexpr size_t kMaxPacket = 8192;  // 20 + 8 + 255 * 16 fits
 
@@ -291,7 +291,7 @@ void Channel::AsyncReceive(ReceiveHandler handler) {
 }
 
 ssize_t SendIpv6(int fd, absl::string_view data, const sockaddr_in6& to, uint32_t ifindex,
-                 const std::optional<dataplane::IpAddress>& source) {
+                 const std::optional<model::IpAddress>& source) {
   iovec iov = {const_cast<char*>(data.data()), data.size()};
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(in6_pktinfo))] = {};
   msghdr msg = {};

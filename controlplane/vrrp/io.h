@@ -45,21 +45,21 @@
 #include "asio/io_context.hpp"
 #include "asio/posix/stream_descriptor.hpp"
 #include "controlplane/vrrp/packet.h"
-#include "dataplane/address.h"
+#include "model/address.h"
 
 namespace xlb::vrrp {
 
 // 224.0.0.18 and ff02::12 (RFC 5798 5.1.1.2 / 5.1.2.2).
-dataplane::IpAddress VrrpMulticastGroup(dataplane::Family family);
+model::IpAddress VrrpMulticastGroup(model::Family family);
 
 struct ChannelOptions {
   std::string ifname;
-  dataplane::Family family = dataplane::Family::kV4;
+  model::Family family = model::Family::kV4;
   // IPv6 only: the source of our adverts (the interface's link-local
   // address, RFC 5798 5.1.2.1); it must be the src given to Encode. Unset
   // (the default-constructed IPv4 0.0.0.0) lets the kernel choose, which is
   // only right if the caller encoded with the same address.
-  std::optional<dataplane::IpAddress> source;
+  std::optional<model::IpAddress> source;
   // Join the VRRP group; false when only unicast peers are used.
   bool join_multicast = true;
 };
@@ -90,7 +90,7 @@ class Channel {
   // IPv4: a whole packet (EncodeIpv4Packet) whose destination is `dst`;
   // IPv6: the VRRP message. `dst` is the group or a unicast peer. Sends
   // synchronously (a raw datagram either fits the socket buffer or fails).
-  absl::Status Send(absl::string_view data, const dataplane::IpAddress& dst);
+  absl::Status Send(absl::string_view data, const model::IpAddress& dst);
 
   // Waits for the next packet on the loop and calls `handler` once. Call
   // again from the handler to keep receiving. One receive at a time.
@@ -103,7 +103,7 @@ class Channel {
 
   const std::string& ifname() const { return options_.ifname; }
   int ifindex() const { return ifindex_; }
-  dataplane::Family family() const { return options_.family; }
+  model::Family family() const { return options_.family; }
 
  private:
   Channel(asio::io_context& io, ChannelOptions options, int ifindex, int fd);
@@ -120,7 +120,7 @@ class Channel {
 // Sends `data` to `to` out of `ifindex` with IPV6_PKTINFO, from `source`
 // (unset: the kernel chooses). Returns what sendmsg returns (-1: errno).
 ssize_t SendIpv6(int fd, absl::string_view data, const sockaddr_in6& to, uint32_t ifindex,
-                 const std::optional<dataplane::IpAddress>& source);
+                 const std::optional<model::IpAddress>& source);
 
 }  // namespace xlb::vrrp
 

@@ -33,8 +33,8 @@
 
 namespace {
 
-using xlb::dataplane::Family;
-using xlb::dataplane::IpAddress;
+using xlb::model::Family;
+using xlb::model::IpAddress;
 namespace vrrp = xlb::vrrp;
 
 [[noreturn]] void Die(const std::string& message) {

@@ -8,8 +8,8 @@
 namespace xlb::vrrp {
 namespace {
 
-using dataplane::Family;
-using dataplane::IpAddress;
+using model::Family;
+using model::IpAddress;
 
 uint8_t At(absl::string_view s, size_t i) { return static_cast<uint8_t>(s[i]); }
 uint16_t Be16(absl::string_view s, size_t i) { return static_cast<uint16_t>(At(s, i) << 8 | At(s, i + 1)); }

@@ -20,7 +20,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "dataplane/address.h"
+#include "model/address.h"
 
 namespace xlb::vrrp {
 
@@ -45,7 +45,7 @@ struct Advert {
   // v2 carries 8 bits of whole seconds, held here as seconds * 100.
   uint16_t max_advert_int_cs = 100;
   // All of one family: IPv4 for v2; for v3 the family of the IP packet.
-  std::vector<dataplane::IpAddress> addresses;
+  std::vector<model::IpAddress> addresses;
   // v2 only (v3 has no authentication). auth holds the 8-byte field without
   // its trailing NULs; it is carried whatever auth_type says so a packet
   // re-encodes byte for byte, and Validate ignores it for kAuthNone.
@@ -57,8 +57,8 @@ struct Advert {
 
 // What the IP header said; the VRRP message does not carry it.
 struct IpInfo {
-  dataplane::IpAddress src;
-  dataplane::IpAddress dst;
+  model::IpAddress src;
+  model::IpAddress dst;
   uint8_t ttl = 0;  // IPv4 TTL or IPv6 hop limit (IPV6_RECVHOPLIMIT)
 };
 
@@ -109,7 +109,7 @@ DecodeResult DecodeIpv6Payload(absl::string_view payload, const IpInfo& ip);
 
 // Local policy for one virtual router we run.
 struct Expectation {
-  dataplane::Family family = dataplane::Family::kV4;
+  model::Family family = model::Family::kV4;
   int version = 3;
   uint8_t vrid = 0;
   // v2 only: what our config says; auth is compared as the field is on the
@@ -130,14 +130,14 @@ DecodeError Validate(const Advert& advert, const IpInfo& ip, const Expectation& 
 // a version other than 2/3, v2 with IPv6, mixed families, more than 255
 // addresses, an interval out of range (v2: not whole seconds or > 255 s;
 // v3: > 4095 cs), an auth field over 8 bytes.
-absl::StatusOr<std::string> Encode(const Advert& advert, const dataplane::IpAddress& src,
-                                   const dataplane::IpAddress& dst);
+absl::StatusOr<std::string> Encode(const Advert& advert, const model::IpAddress& src,
+                                   const model::IpAddress& dst);
 
 // The full IPv4 packet as keepalived sends it: TOS 0xc0, no fragment flags,
 // TTL 255, protocol 112. `id` is the IP identification (keepalived counts up
 // from 1 per socket).
-absl::StatusOr<std::string> EncodeIpv4Packet(const Advert& advert, const dataplane::IpAddress& src,
-                                             const dataplane::IpAddress& dst, uint16_t id);
+absl::StatusOr<std::string> EncodeIpv4Packet(const Advert& advert, const model::IpAddress& src,
+                                             const model::IpAddress& dst, uint16_t id);
 
 }  // namespace xlb::vrrp
 

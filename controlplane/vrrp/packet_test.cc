@@ -16,8 +16,8 @@
 namespace xlb::vrrp {
 namespace {
 
-using dataplane::Family;
-using dataplane::IpAddress;
+using model::Family;
+using model::IpAddress;
 using samples::Sample;
 
 IpAddress Ip(const char* text) {

@@ -17,7 +17,7 @@ namespace xlb::vrrp {
 
 namespace {
 
-using dataplane::IpAddress;
+using model::IpAddress;
 
 absl::Status Bad(absl::string_view why) { return absl::InvalidArgumentError(why); }
 

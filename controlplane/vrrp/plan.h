@@ -34,7 +34,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "controlplane/config/model.h"
-#include "dataplane/address.h"
+#include "model/address.h"
 
 namespace xlb::vrrp {
 
@@ -48,7 +48,7 @@ struct PlanRequest {
 };
 
 struct PlannedVip {
-  dataplane::IpAddress address;
+  model::IpAddress address;
   int prefix = 0;
   uint8_t vrid = 0;
   std::string name;        // the instance name: "vip-" and the address, ':' -> '-'

@@ -73,8 +73,8 @@ TEST(VrrpPlan, IssueExampleThreeDirectorsSixVips) {
   EXPECT_EQ(a[4].priority, 50);   // B masters VIP 5, then C, then A
   EXPECT_EQ(a[0].advert_interval, config::VrrpInstance{}.advert_interval);
   EXPECT_EQ(a[0].addresses,
-            (std::vector<std::pair<dataplane::IpAddress, int>>{
-                {*dataplane::IpAddress::Parse("198.51.100.1"), 32}}));
+            (std::vector<std::pair<model::IpAddress, int>>{
+                {*model::IpAddress::Parse("198.51.100.1"), 32}}));
   EXPECT_EQ(a[5].addresses.at(0).second, 24);
 
   const std::string table = FormatTable(plan);

@@ -15,8 +15,8 @@
 
 namespace xlb::vrrp {
 
-using dataplane::Family;
-using dataplane::IpAddress;
+using model::Family;
+using model::IpAddress;
 
 namespace {
 

@@ -62,16 +62,16 @@ class Speaker {
 
  private:
   struct Slot;  // a channel and the instances on it
-  using SlotKey = std::pair<std::string, dataplane::Family>;
+  using SlotKey = std::pair<std::string, model::Family>;
   struct InstancePlan {
     const config::VrrpInstance* config;
     int ifindex;
-    dataplane::IpAddress source;
+    model::IpAddress source;
     SlotKey key;
   };
   struct SlotWant {
     bool multicast = false;
-    std::optional<dataplane::IpAddress> source;
+    std::optional<model::IpAddress> source;
     std::string first;  // the instance that set the source
   };
   static absl::Status PlanInstances(const std::vector<config::VrrpInstance>& wanted,

@@ -20,7 +20,7 @@ Overloaded(Ts...) -> Overloaded<Ts...>;
 // local primary IPvX address" -- as unsigned numbers, i.e. big-endian bytes
 // compared in order. (IpAddress's operator<=> compares host-order words, not
 // numeric order, so it is not used here.)
-bool AddressGreater(const dataplane::IpAddress& a, const dataplane::IpAddress& b) {
+bool AddressGreater(const model::IpAddress& a, const model::IpAddress& b) {
   if (a.family() != b.family()) return a.family() > b.family();
   return a.bytes() > b.bytes();
 }
@@ -128,7 +128,7 @@ uint8_t StateMachine::effective_priority() const {
   return static_cast<uint8_t>(std::clamp(int{config_.priority} - priority_decrease_, 1, 254));
 }
 
-std::optional<dataplane::IpAddress> StateMachine::master_address() const {
+std::optional<model::IpAddress> StateMachine::master_address() const {
   if (state_ == State::kMaster) return config_.primary;
   if (state_ == State::kBackup) return master_address_;
   return std::nullopt;

@@ -46,7 +46,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "dataplane/address.h"
+#include "model/address.h"
 
 namespace xlb::vrrp {
 
@@ -75,8 +75,8 @@ struct InstanceConfig {
   // RFC 5798 Accept_Mode: whether the host accepts packets addressed to the
   // virtual addresses while Master without owning them. Only reported.
   bool accept = false;
-  dataplane::IpAddress primary;  // our source address; breaks priority ties
-  std::vector<dataplane::IpAddress> addresses;  // the virtual addresses
+  model::IpAddress primary;  // our source address; breaks priority ties
+  std::vector<model::IpAddress> addresses;  // the virtual addresses
 };
 
 // Why the configuration cannot run: vrid 0, priority 0, version, interval
@@ -86,7 +86,7 @@ absl::Status ValidateConfig(const InstanceConfig& config);
 
 // An advert that the codec decoded and validated for our VRID.
 struct ReceivedAdvert {
-  dataplane::IpAddress src;  // the sender's primary address (IP source)
+  model::IpAddress src;  // the sender's primary address (IP source)
   uint8_t priority = 0;
   uint16_t interval_cs = 100;  // centiseconds; a v2 advert's seconds * 100
   uint8_t vrid = 0;
@@ -227,7 +227,7 @@ class StateMachine {
   bool owner() const { return effective_priority() == kPriorityOwner; }
   // Ours while Master; the last master we heard while Backup (none before
   // any, or after it resigned); none in Initialize and Fault.
-  std::optional<dataplane::IpAddress> master_address() const;
+  std::optional<model::IpAddress> master_address() const;
   std::optional<uint8_t> master_priority() const;
   // The earliest time Timer() must be called; none in Initialize and Fault.
   std::optional<TimePoint> NextDeadline() const;
@@ -254,7 +254,7 @@ class StateMachine {
   std::optional<TimePoint> deadline_;  // Master_Down_Timer or Adver_Timer
   std::optional<TimePoint> preempt_not_before_;
   std::optional<TimePoint> last_reannounce_;  // at most one per kReannounceInterval
-  std::optional<dataplane::IpAddress> master_address_;
+  std::optional<model::IpAddress> master_address_;
   std::optional<uint8_t> master_priority_;
   Counters counters_;
 };

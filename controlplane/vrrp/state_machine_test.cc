@@ -17,7 +17,7 @@
 namespace xlb::vrrp {
 namespace {
 
-using dataplane::IpAddress;
+using model::IpAddress;
 using std::chrono::milliseconds;
 
 const TimePoint kT0 = TimePoint{} + std::chrono::hours(1);  // arbitrary origin

@@ -11,7 +11,7 @@
 
 namespace xlb::vrrp {
 
-using dataplane::IpAddress;
+using model::IpAddress;
 
 namespace {
 
@@ -78,7 +78,7 @@ std::vector<std::string> VipSourceWarnings(
   std::vector<std::string> out;
   std::set<std::tuple<IpAddress, IpAddress>> said;  // (vip, real): once, however many services
   for (const config::ServiceConfig& s : config.services) {
-    for (const dataplane::RealSpec& r : s.reals) {
+    for (const model::RealSpec& r : s.reals) {
       for (const Vip& vip : vips) {
         if (vip.address.family() != r.address.family() ||
             vip.address.Masked(vip.prefix_len) != r.address.Masked(vip.prefix_len))

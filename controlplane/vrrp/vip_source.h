@@ -18,27 +18,27 @@
 
 #include "controlplane/config/model.h"
 #include "controlplane/vrrp/addresses.h"
-#include "dataplane/address.h"
+#include "model/address.h"
 
 namespace xlb::vrrp {
 
 // Every address `config` uses as a VIP: the VRRP instances' addresses and
 // the services' VIPs.
-std::set<dataplane::IpAddress> ConfiguredVips(const config::Config& config);
+std::set<model::IpAddress> ConfiguredVips(const config::Config& config);
 
 // Whether `a` is an address of the director's own that its traffic may leave
 // from: global scope, not a VIP (neither added by xlbd, kVipAddressProtocol,
 // nor in `vips`), and for IPv6 neither deprecated, tentative nor failed DAD.
-bool IsOwnAddress(const InterfaceAddress& a, const std::set<dataplane::IpAddress>& vips);
+bool IsOwnAddress(const InterfaceAddress& a, const std::set<model::IpAddress>& vips);
 
 // The address the director's own connections toward a real should leave
 // from: an own address (IsOwnAddress) of `family` on interface `ifindex`
 // (0: on any), one whose subnet holds `next_hop` (the gateway toward the
 // real, or the real itself) first. nullopt when there is none.
-std::optional<dataplane::IpAddress> ChooseSource(const std::vector<InterfaceAddress>& addresses,
+std::optional<model::IpAddress> ChooseSource(const std::vector<InterfaceAddress>& addresses,
                                                  uint32_t ifindex,
-                                                 const dataplane::IpAddress& next_hop,
-                                                 const std::set<dataplane::IpAddress>& vips);
+                                                 const model::IpAddress& next_hop,
+                                                 const std::set<model::IpAddress>& vips);
 
 // One message per real of `config` inside the subnet of a VIP (a VRRP
 // address with its prefix, or a service VIP present in `addresses` with the

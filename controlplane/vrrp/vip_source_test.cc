@@ -12,7 +12,7 @@
 namespace xlb::vrrp {
 namespace {
 
-using dataplane::IpAddress;
+using model::IpAddress;
 
 IpAddress Ip(const char* text) { return *IpAddress::Parse(text); }
 
@@ -88,11 +88,11 @@ config::Config TwoFamilies() {
   config::ServiceConfig web6;
   web6.name = "web6";
   web6.service.key.vip = Ip("2001:db8::100");
-  web6.reals = {dataplane::RealSpec{Ip("2001:db8::11")}, dataplane::RealSpec{Ip("2001:db8:9::11")}};
+  web6.reals = {model::RealSpec{Ip("2001:db8::11")}, model::RealSpec{Ip("2001:db8:9::11")}};
   config::ServiceConfig web4;
   web4.name = "web4";
   web4.service.key.vip = Ip("203.0.113.10");
-  web4.reals = {dataplane::RealSpec{Ip("192.0.2.11")}};
+  web4.reals = {model::RealSpec{Ip("192.0.2.11")}};
   c.services = {web6, web4};
   return c;
 }

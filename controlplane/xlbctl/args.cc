@@ -7,7 +7,8 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "dataplane/service.h"
+#include "model/names.h"
+#include "model/service.h"
 
 namespace xlb::xlbctl {
 
@@ -78,7 +79,7 @@ absl::Status Count(const Words& w, size_t min, size_t max, const std::string& us
 }
 
 absl::StatusOr<std::string> Key(const std::string& text) {
-  auto key = dataplane::ParseServiceKey(text);
+  auto key = model::ParseServiceKey(text);
   if (!key.ok()) return key.status();
   return key->ToString();
 }
@@ -113,11 +114,12 @@ absl::Status ServiceCmd(const std::vector<std::string>& args, size_t i, Command&
   c.body = {{"service", *key}};
   for (const auto& [flag, value] : w->flags) {
     if (flag == "--forward") {
-      if (value != "dr" && value != "nat") return Bad("--forward is dr or nat, not '" + value + "'");
+      auto forward = model::ParseEnum<model::Forward>(value);
+      if (!forward.ok()) return Bad(absl::StrCat("--", forward.status().message()));
       c.body["forward"] = value;
     } else if (flag == "--scheduler") {
-      if (value != "maglev" && value != "source-hash")
-        return Bad("--scheduler is maglev or source-hash, not '" + value + "'");
+      auto scheduler = model::ParseEnum<model::Scheduler>(value);
+      if (!scheduler.ok()) return Bad(absl::StrCat("--", scheduler.status().message()));
       c.body["scheduler"] = value;
     } else if (flag == "--persistence") {
       auto n = Number(flag, value);
@@ -143,7 +145,7 @@ absl::Status RealCmd(const std::vector<std::string>& args, size_t i, Command& c)
     return st;
   auto key = Key(w->positional[0]);
   if (!key.ok()) return key.status();
-  auto real = dataplane::ParseRealSpec(w->positional[1]);
+  auto real = model::ParseRealSpec(w->positional[1]);
   if (!real.ok()) return real.status();
   if (w->positional[1].find('@') != std::string::npos) return Bad("give the weight with --weight");
   c.method = "POST";
@@ -152,8 +154,8 @@ absl::Status RealCmd(const std::vector<std::string>& args, size_t i, Command& c)
   if (auto it = w->flags.find("--weight"); it != w->flags.end()) {
     auto n = Number("--weight", it->second);
     if (!n.ok()) return n.status();
-    if (*n > dataplane::kMaxWeight)
-      return Bad(absl::StrCat("--weight ", *n, " is over ", dataplane::kMaxWeight));
+    if (*n > model::kMaxWeight)
+      return Bad(absl::StrCat("--weight ", *n, " is over ", model::kMaxWeight));
     c.body["weight"] = *n;
   }
   if (verb == "set") {

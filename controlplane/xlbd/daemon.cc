@@ -27,6 +27,7 @@
 #include "dataplane/conntrack.h"
 #include "dataplane/stats.h"
 #include "glog/logging.h"
+#include "model/names.h"
 
 namespace xlb::xlbd {
 namespace {
@@ -50,8 +51,8 @@ constexpr auto kRetryMax = std::chrono::milliseconds(30000);
 // How often the health checks' source addresses are chosen again.
 constexpr auto kHealthSourceRefresh = std::chrono::seconds(5);
 
-using dataplane::EffectivePort;
-using dataplane::ServiceKey;
+using model::EffectivePort;
+using model::ServiceKey;
 
 config::ServiceConfig* Find(std::vector<config::ServiceConfig>& services, const ServiceKey& key) {
   for (auto& s : services)
@@ -64,7 +65,7 @@ std::string DefaultName(const ServiceKey& key) {
   std::string addr = key.vip.ToString();
   for (char& c : addr)
     if (c == ':') c = '.';
-  return absl::StrCat(dataplane::ProtocolName(key.protocol), "-", addr, "-",
+  return absl::StrCat(model::NameOf(key.protocol), "-", addr, "-",
                       key.port ? std::to_string(key.port) : std::string("all"));
 }
 
@@ -73,12 +74,12 @@ absl::Status NoService(const ServiceKey& key) {
 }
 
 // The real of `s` at address:port (port 0: the service's).
-std::vector<dataplane::RealSpec>::iterator FindReal(config::ServiceConfig& s,
-                                                    const dataplane::IpAddress& address,
+std::vector<model::RealSpec>::iterator FindReal(config::ServiceConfig& s,
+                                                    const model::IpAddress& address,
                                                     uint16_t port) {
   const ServiceKey& key = s.service.key;
   uint16_t want = port ? port : key.port;
-  return std::find_if(s.reals.begin(), s.reals.end(), [&](const dataplane::RealSpec& r) {
+  return std::find_if(s.reals.begin(), s.reals.end(), [&](const model::RealSpec& r) {
     return r.address == address && EffectivePort(key, r) == want;
   });
 }
@@ -92,9 +93,9 @@ api::HttpResponse Starting() {
 
 }  // namespace
 
-std::string HealthId(const ServiceKey& key, const dataplane::RealSpec& real) {
+std::string HealthId(const ServiceKey& key, const model::RealSpec& real) {
   return absl::StrCat(key.ToString(), " ",
-                      dataplane::FormatEndpoint(real.address, EffectivePort(key, real)));
+                      model::FormatEndpoint(real.address, EffectivePort(key, real)));
 }
 
 Daemon::Daemon(asio::io_context& io, const Options& options)
@@ -311,11 +312,11 @@ void Daemon::SyncHealth() {
   config::Config running;
   running.services = services_;
   running.vrrp = vrrp_;
-  const std::set<dataplane::IpAddress> vips = vrrp::ConfiguredVips(running);
-  std::map<dataplane::IpAddress, std::optional<dataplane::IpAddress>> chosen;  // per real address
-  auto source_toward = [&](const dataplane::IpAddress& real) {
+  const std::set<model::IpAddress> vips = vrrp::ConfiguredVips(running);
+  std::map<model::IpAddress, std::optional<model::IpAddress>> chosen;  // per real address
+  auto source_toward = [&](const model::IpAddress& real) {
     if (auto it = chosen.find(real); it != chosen.end()) return it->second;
-    std::optional<dataplane::IpAddress> source;
+    std::optional<model::IpAddress> source;
     if (addresses.ok()) {
       if (auto egress = dataplane::RouteTowards(real); egress.ok() && egress->ifindex != 0)
         source = vrrp::ChooseSource(*addresses, egress->ifindex, egress->next_hop, vips);
@@ -329,7 +330,7 @@ void Daemon::SyncHealth() {
     for (const auto& r : s.reals) {
       std::string id = HealthId(s.service.key, r);
       ids.insert(id);
-      std::optional<dataplane::IpAddress> source;
+      std::optional<model::IpAddress> source;
       if (probes_connect && !s.health.source) {
         source = source_toward(r.address);
         auto [known, added] = health_sources_.try_emplace(id, source);
@@ -469,7 +470,7 @@ absl::Status Daemon::Mutate(
 }
 
 void Daemon::KeepNexthopsResolved(bool always) {
-  std::set<dataplane::IpAddress> reals;
+  std::set<model::IpAddress> reals;
   for (const auto& s : services_)
     for (const auto& r : s.reals) reals.insert(r.address);
   if (!always && reals == kept_resolved_) return;
@@ -620,8 +621,10 @@ api::StatusView Daemon::Status() {
   s.services = services_.size();
   for (const auto& svc : services_) s.reals += svc.reals.size();
   for (const auto& [id, down] : down_) s.reals_down += down;
-  if (auto g = dataplane::ReadGlobalCounters(program_->maps()); g.ok()) s.counters = *g;
-  if (auto t = dataplane::ReadTableStats(program_->maps(), s.counters); t.ok()) {
+  dataplane::GlobalCounters counters{};
+  if (auto g = dataplane::ReadGlobalCounters(program_->maps()); g.ok()) counters = *g;
+  s.counters = dataplane::NamedCounters(counters);
+  if (auto t = dataplane::ReadTableStats(program_->maps(), counters); t.ok()) {
     s.tables = *t;
     // Both halves of NAT flows, as when they shared one table.
     s.conn_table_entries = s.tables[0].entries + s.tables[1].entries;
@@ -700,8 +703,8 @@ absl::Status Daemon::DeleteService(const ServiceKey& key) {
   });
 }
 
-absl::Status Daemon::AddReal(const ServiceKey& key, const dataplane::RealSpec& real) {
-  return Mutate(absl::StrCat("real ", dataplane::FormatEndpoint(real.address, EffectivePort(key, real)),
+absl::Status Daemon::AddReal(const ServiceKey& key, const model::RealSpec& real) {
+  return Mutate(absl::StrCat("real ", model::FormatEndpoint(real.address, EffectivePort(key, real)),
                              " added to ", key.ToString(), " with weight ", real.weight),
                 [&](std::vector<config::ServiceConfig>& services) -> absl::Status {
     config::ServiceConfig* s = Find(services, key);
@@ -709,9 +712,9 @@ absl::Status Daemon::AddReal(const ServiceKey& key, const dataplane::RealSpec& r
     if (FindReal(*s, real.address, real.port) != s->reals.end())
       return absl::AlreadyExistsError(absl::StrCat(
           "service ", key.ToString(), " has real ",
-          dataplane::FormatEndpoint(real.address, EffectivePort(key, real)), " already"));
+          model::FormatEndpoint(real.address, EffectivePort(key, real)), " already"));
     s->reals.push_back(real);
-    return dataplane::ValidateReals(s->service, s->reals);
+    return model::ValidateReals(s->service, s->reals);
   });
 }
 
@@ -726,11 +729,11 @@ absl::Status Daemon::SetReal(const api::RealChange& change) {
       return absl::NotFoundError(absl::StrCat("service ", change.service.ToString(), " has no real ",
                                               change.address.ToString()));
     if (change.weight) r->weight = *change.weight;
-    return dataplane::ValidateReals(s->service, s->reals);
+    return model::ValidateReals(s->service, s->reals);
   });
 }
 
-absl::Status Daemon::DeleteReal(const ServiceKey& key, const dataplane::IpAddress& address,
+absl::Status Daemon::DeleteReal(const ServiceKey& key, const model::IpAddress& address,
                                 uint16_t port) {
   return Mutate(absl::StrCat("real ", address.ToString(), " removed from ", key.ToString()), [&](std::vector<config::ServiceConfig>& services) -> absl::Status {
     config::ServiceConfig* s = Find(services, key);
@@ -744,12 +747,12 @@ absl::Status Daemon::DeleteReal(const ServiceKey& key, const dataplane::IpAddres
   });
 }
 
-absl::StatusOr<std::vector<dataplane::Connection>> Daemon::Connections(
+absl::StatusOr<std::vector<model::Connection>> Daemon::Connections(
     const std::optional<ServiceKey>& service, size_t limit) {
   if (service && !Find(services_, *service)) return NoService(*service);
   auto all = dataplane::ListConnections(program_->maps(), service ? SIZE_MAX : limit);
   if (!all.ok() || !service) return all;
-  std::vector<dataplane::Connection> out;
+  std::vector<model::Connection> out;
   for (const auto& c : *all) {
     if (out.size() >= limit) break;
     if (c.vip == service->vip && c.protocol == service->protocol &&

@@ -67,13 +67,13 @@ class Daemon : public api::Operations {
   api::StatusView Status() override;
   std::vector<api::ServiceView> Services() override;
   absl::Status AddService(const config::ServiceConfig& service) override;
-  absl::Status DeleteService(const dataplane::ServiceKey& key) override;
-  absl::Status AddReal(const dataplane::ServiceKey& key, const dataplane::RealSpec& real) override;
+  absl::Status DeleteService(const model::ServiceKey& key) override;
+  absl::Status AddReal(const model::ServiceKey& key, const model::RealSpec& real) override;
   absl::Status SetReal(const api::RealChange& change) override;
-  absl::Status DeleteReal(const dataplane::ServiceKey& key, const dataplane::IpAddress& address,
+  absl::Status DeleteReal(const model::ServiceKey& key, const model::IpAddress& address,
                           uint16_t port) override;
-  absl::StatusOr<std::vector<dataplane::Connection>> Connections(
-      const std::optional<dataplane::ServiceKey>& service, size_t limit) override;
+  absl::StatusOr<std::vector<model::Connection>> Connections(
+      const std::optional<model::ServiceKey>& service, size_t limit) override;
   absl::StatusOr<std::string> SaveConfig(const std::string& path) override;
   absl::Status ReloadConfig() override;
   std::vector<vrrp::InstanceStatus> Vrrp() override;
@@ -95,9 +95,9 @@ class Daemon : public api::Operations {
   // Writes the desired state into the maps, service by service. Returns the
   // first error among the `watched` services (none: every error is only
   // recorded); every error is recorded on its service and retried.
-  absl::Status Reconcile(const std::set<dataplane::ServiceKey>* watched = nullptr);
-  void RecordServiceErrors(const std::map<dataplane::ServiceKey, absl::Status>& failed);
-  static std::set<dataplane::ServiceKey> ChangedServices(
+  absl::Status Reconcile(const std::set<model::ServiceKey>* watched = nullptr);
+  void RecordServiceErrors(const std::map<model::ServiceKey, absl::Status>& failed);
+  static std::set<model::ServiceKey> ChangedServices(
       const std::vector<config::ServiceConfig>& before,
       const std::vector<config::ServiceConfig>& after);
   // Runs `change` on a copy of the running services; keeps it only if the
@@ -133,12 +133,12 @@ class Daemon : public api::Operations {
   std::unique_ptr<dataplane::ServiceTable> table_;
   std::unique_ptr<health::Monitor> monitor_;
   std::map<std::string, bool> down_;              // health id -> down
-  std::set<dataplane::IpAddress> kept_resolved_;  // reals given to KeepResolved last
+  std::set<model::IpAddress> kept_resolved_;  // reals given to KeepResolved last
   bool keep_resolved_failed_ = false;             // its last call failed (logged once)
   std::vector<config::VrrpInstance> vrrp_;        // running: whose addresses are VIPs too
   // Health id -> the source its probes leave from (nullopt: none of the
   // director's own was found), as last logged.
-  std::map<std::string, std::optional<dataplane::IpAddress>> health_sources_;
+  std::map<std::string, std::optional<model::IpAddress>> health_sources_;
   std::unique_ptr<vrrp::SpeakerThread> speaker_;  // VRRP, on a thread of its own
   std::unique_ptr<api::HttpServer> api_, metrics_;
   asio::steady_timer refresh_timer_;
@@ -149,7 +149,7 @@ class Daemon : public api::Operations {
     std::chrono::system_clock::time_point since;
     uint64_t attempts = 0;
   };
-  std::map<dataplane::ServiceKey, ServiceError> service_errors_;
+  std::map<model::ServiceKey, ServiceError> service_errors_;
   asio::steady_timer retry_timer_;
   std::chrono::milliseconds retry_backoff_;  // kRetryFirst, doubling
   bool retry_armed_ = false;
@@ -163,7 +163,7 @@ class Daemon : public api::Operations {
 };
 
 // The health id of a real of a service: "VIP:PORT/proto ADDR:PORT".
-std::string HealthId(const dataplane::ServiceKey& key, const dataplane::RealSpec& real);
+std::string HealthId(const model::ServiceKey& key, const model::RealSpec& real);
 
 }  // namespace xlb::xlbd
 

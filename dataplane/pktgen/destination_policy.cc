@@ -8,7 +8,7 @@
 
 namespace xlb::pktgen {
 
-using dataplane::IpAddress;
+using model::IpAddress;
 
 namespace {
 constexpr const char* kLabRanges[] = {"192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24",
@@ -26,7 +26,7 @@ absl::StatusOr<DestinationPolicy::Prefix> DestinationPolicy::ParsePrefix(absl::s
       return absl::InvalidArgumentError(
           absl::StrCat("--allow-dst '", text, "': bad prefix length"));
   }
-  auto addr = IpAddress::Parse(addr_text);
+  auto addr = model::IpAddress::Parse(addr_text);
   if (!addr.ok())
     return absl::InvalidArgumentError(
         absl::StrCat("--allow-dst '", text, "': ", addr.status().message()));
@@ -52,7 +52,7 @@ absl::StatusOr<DestinationPolicy> DestinationPolicy::Create(absl::string_view al
   return policy;
 }
 
-absl::Status DestinationPolicy::Check(const IpAddress& dst) const {
+absl::Status DestinationPolicy::Check(const model::IpAddress& dst) const {
   if (allow_any_) return absl::OkStatus();
   for (const Prefix& p : allowed_)
     if (p.network.family() == dst.family() && dst.Masked(p.length) == p.network)

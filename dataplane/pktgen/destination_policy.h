@@ -12,7 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "dataplane/address.h"
+#include "model/address.h"
 
 namespace xlb::pktgen {
 
@@ -22,11 +22,11 @@ class DestinationPolicy {
   static absl::StatusOr<DestinationPolicy> Create(absl::string_view allow_list, bool allow_any);
 
   // OK when `dst` may be sent to; otherwise an error that says how to allow it.
-  absl::Status Check(const dataplane::IpAddress& dst) const;
+  absl::Status Check(const model::IpAddress& dst) const;
 
  private:
   struct Prefix {
-    dataplane::IpAddress network;
+    model::IpAddress network;
     int length = 0;
     std::string text;
   };

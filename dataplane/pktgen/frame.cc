@@ -44,7 +44,7 @@ struct Layout {
 Layout LayoutOf(const Traffic& t) {
   Layout l;
   l.v4 = t.dst.vip.is_v4();
-  l.tcp = t.dst.protocol == dataplane::Protocol::kTcp;
+  l.tcp = t.dst.protocol == model::Protocol::kTcp;
   l.addr_len = l.v4 ? 4 : 16;
   l.l4 = l.l3 + (l.v4 ? 20 : 40);
   l.saddr = l.l3 + (l.v4 ? 12 : 8);

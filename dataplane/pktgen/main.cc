@@ -85,7 +85,7 @@ absl::StatusOr<Traffic> TrafficFromFlags() {
     return absl::InvalidArgumentError(
         "--dst-mac is needed: the MAC of the director's interface the frames arrive on");
   Traffic t;
-  auto dst = dataplane::ParseServiceKey(FLAGS_dst);
+  auto dst = model::ParseServiceKey(FLAGS_dst);
   if (!dst.ok()) return absl::InvalidArgumentError(absl::StrCat("--dst: ", dst.status().message()));
   t.dst = *dst;
   auto src = ParseAddressRange(FLAGS_src);

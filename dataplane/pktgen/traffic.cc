@@ -11,7 +11,7 @@
 
 namespace xlb::pktgen {
 
-using dataplane::IpAddress;
+using model::IpAddress;
 
 namespace {
 
@@ -20,18 +20,18 @@ constexpr uint32_t kMinFrame = 60;
 
 // The word of an address that a range varies (network order): the only
 // word of an IPv4 address, the last of an IPv6 one.
-size_t LowWord(const IpAddress& a) { return a.is_v4() ? 0 : 3; }
-uint32_t Low(const IpAddress& a) { return ntohl(a.words()[LowWord(a)]); }
+size_t LowWord(const model::IpAddress& a) { return a.is_v4() ? 0 : 3; }
+uint32_t Low(const model::IpAddress& a) { return ntohl(a.words()[LowWord(a)]); }
 
-IpAddress WithLow(const IpAddress& a, uint32_t low) {
+model::IpAddress WithLow(const model::IpAddress& a, uint32_t low) {
   uint32_t words[4];
   a.CopyTo(words);
   words[LowWord(a)] = htonl(low);
-  return IpAddress::FromWords(a.family(), words);
+  return model::IpAddress::FromWords(a.family(), words);
 }
 
 // The words a range does not vary are equal (none for IPv4).
-bool SameUpperWords(const IpAddress& a, const IpAddress& b) {
+bool SameUpperWords(const model::IpAddress& a, const model::IpAddress& b) {
   if (a.family() != b.family()) return false;
   return a.is_v4() || std::equal(a.words().begin(), a.words().begin() + 3, b.words().begin());
 }
@@ -65,8 +65,8 @@ absl::StatusOr<AddressRange> ParseAddressRange(absl::string_view text) {
   };
   AddressRange r;
   if (auto dash = text.find('-'); dash != absl::string_view::npos) {
-    auto first = IpAddress::Parse(text.substr(0, dash));
-    auto last = IpAddress::Parse(text.substr(dash + 1));
+    auto first = model::IpAddress::Parse(text.substr(0, dash));
+    auto last = model::IpAddress::Parse(text.substr(dash + 1));
     if (!first.ok()) return bad(first.status().message());
     if (!last.ok()) return bad(last.status().message());
     if (first->family() != last->family()) return bad("the two ends are of different families");
@@ -81,7 +81,7 @@ absl::StatusOr<AddressRange> ParseAddressRange(absl::string_view text) {
     return r;
   }
   if (auto slash = text.find('/'); slash != absl::string_view::npos) {
-    auto addr = IpAddress::Parse(text.substr(0, slash));
+    auto addr = model::IpAddress::Parse(text.substr(0, slash));
     if (!addr.ok()) return bad(addr.status().message());
     int prefix = -1;
     if (!absl::SimpleAtoi(text.substr(slash + 1), &prefix) || prefix < 0 ||
@@ -94,7 +94,7 @@ absl::StatusOr<AddressRange> ParseAddressRange(absl::string_view text) {
     r.count = 1u << host_bits;
     return r;
   }
-  auto addr = IpAddress::Parse(text);
+  auto addr = model::IpAddress::Parse(text);
   if (!addr.ok()) return bad(addr.status().message());
   r.first = *addr;
   return r;
@@ -119,7 +119,7 @@ absl::StatusOr<PortRange> ParsePortRange(absl::string_view text) {
 
 uint32_t HeadersSize(const Traffic& t) {
   return kEthernet + (t.dst.vip.is_v4() ? kIpv4 : kIpv6) +
-         (t.dst.protocol == dataplane::Protocol::kTcp ? kTcp : kUdp);
+         (t.dst.protocol == model::Protocol::kTcp ? kTcp : kUdp);
 }
 
 uint32_t FrameSize(const Traffic& t) {
@@ -154,11 +154,11 @@ xlb_pktgen_flows FlowRanges(const Traffic& t) {
   f.addr_count = t.src.count;
   f.port_first = t.sport.first;
   f.port_count = t.sport.count;
-  f.udp = t.dst.protocol == dataplane::Protocol::kUdp;
+  f.udp = t.dst.protocol == model::Protocol::kUdp;
   return f;
 }
 
-IpAddress FlowSource(const Traffic& t, uint64_t index) {
+model::IpAddress FlowSource(const Traffic& t, uint64_t index) {
   const xlb_pktgen_flows f = FlowRanges(t);
   return WithLow(t.src.first, xlb_pktgen_flow_addr(&f, index));
 }
@@ -169,13 +169,13 @@ uint16_t FlowSourcePort(const Traffic& t, uint64_t index) {
 }
 
 std::string Describe(const Traffic& t) {
-  const IpAddress last = WithLow(t.src.first, Low(t.src.first) + t.src.count - 1);
+  const model::IpAddress last = WithLow(t.src.first, Low(t.src.first) + t.src.count - 1);
   std::string src = t.src.count == 1 ? t.src.first.ToString()
                                      : absl::StrCat(t.src.first.ToString(), "-", last.ToString());
   std::string ports = t.sport.count == 1
                           ? absl::StrCat(t.sport.first)
                           : absl::StrCat(t.sport.first, "-", t.sport.first + t.sport.count - 1);
-  return absl::StrCat(t.dst.protocol == dataplane::Protocol::kTcp ? "TCP SYN" : "UDP", " from ",
+  return absl::StrCat(t.dst.protocol == model::Protocol::kTcp ? "TCP SYN" : "UDP", " from ",
                       src, " ports ", ports, " (", FlowCount(t), " flows) to ", t.dst.ToString(),
                       ", ", FrameSize(t), "-byte frames, ", FormatMac(t.src_mac), " -> ",
                       FormatMac(t.dst_mac));

@@ -11,8 +11,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "dataplane/address.h"
-#include "dataplane/service.h"
+#include "model/address.h"
+#include "model/service.h"
 
 extern "C" {
 #include "dataplane/pktgen/pktgen_abi.h"
@@ -28,7 +28,7 @@ std::string FormatMac(const Mac& mac);
 
 // Consecutive source addresses: they differ in their last 32 bits only.
 struct AddressRange {
-  dataplane::IpAddress first;
+  model::IpAddress first;
   uint32_t count = 1;
 };
 inline constexpr uint32_t kMaxAddresses = 1u << 24;
@@ -49,7 +49,7 @@ struct Traffic {
   Mac src_mac{}, dst_mac{};
   AddressRange src;
   PortRange sport;
-  dataplane::ServiceKey dst;  // address, port, tcp (SYN) or udp
+  model::ServiceKey dst;  // address, port, tcp (SYN) or udp
   // Bytes per frame without the FCS; a TCP SYN is padded to it, a UDP
   // datagram gets a payload that fills it. 0: the smallest frame, the
   // headers padded to Ethernet's minimum of 60.
@@ -71,7 +71,7 @@ uint64_t FlowCount(const Traffic& t);
 
 // Flow `index`'s source address and port (the one definition, shared with
 // the BPF program, is in pktgen_abi.h).
-dataplane::IpAddress FlowSource(const Traffic& t, uint64_t index);
+model::IpAddress FlowSource(const Traffic& t, uint64_t index);
 uint16_t FlowSourcePort(const Traffic& t, uint64_t index);
 
 // The ranges of `t` as pktgen.bpf.c takes them (the offsets left 0).

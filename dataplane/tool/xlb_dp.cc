@@ -18,6 +18,7 @@
 #include "dataplane/program.h"
 #include "dataplane/service_table.h"
 #include "dataplane/stats.h"
+#include "model/names.h"
 
 namespace xlb::dataplane {
 namespace {
@@ -111,7 +112,7 @@ absl::Status Detach(Session& s, Args& a) {
 
 absl::Status ServiceCmd(Session& s, Args& a) {
   std::string verb = a.next();
-  auto key = ParseServiceKey(a.next());
+  auto key = model::ParseServiceKey(a.next());
   if (!key.ok()) return key.status();
   if (verb == "del") {
     if (!a.empty()) return UsageError("service del: unexpected '" + a.next() + "'");
@@ -119,7 +120,7 @@ absl::Status ServiceCmd(Session& s, Args& a) {
     return s.table->Delete(*key);
   }
   if (verb != "add") return UsageError("service: 'add' or 'del', not '" + verb + "'");
-  Service svc{*key, {}};
+  model::Service svc{*key, {}};
   svc.options.all_ports = key->port == 0;
   while (!a.empty()) {
     std::string flag = a.next();
@@ -130,15 +131,15 @@ absl::Status ServiceCmd(Session& s, Args& a) {
     if (a.empty()) return UsageError(flag + " wants a value");
     std::string value = a.next();
     if (flag == "--forward") {
-      if (value == "dr") svc.options.forward = Forward::kDr;
-      else if (value == "nat") svc.options.forward = Forward::kNat;
-      else return UsageError("--forward is dr or nat, not '" + value + "'");
+      auto forward = model::ParseEnum<model::Forward>(value);
+      if (!forward.ok()) return UsageError(absl::StrCat("--", forward.status().message()));
+      svc.options.forward = *forward;
       continue;
     }
     if (flag == "--scheduler") {
-      if (value == "maglev") svc.options.scheduler = Scheduler::kMaglev;
-      else if (value == "source-hash") svc.options.scheduler = Scheduler::kSourceHash;
-      else return UsageError("--scheduler is maglev or source-hash, not '" + value + "'");
+      auto scheduler = model::ParseEnum<model::Scheduler>(value);
+      if (!scheduler.ok()) return UsageError(absl::StrCat("--", scheduler.status().message()));
+      svc.options.scheduler = *scheduler;
       continue;
     }
     auto n = Number(flag, value);
@@ -159,11 +160,11 @@ absl::Status ServiceCmd(Session& s, Args& a) {
 absl::Status RealCmd(Session& s, Args& a) {
   std::string verb = a.next();
   if (verb != "set") return UsageError("real: only 'set' (the complete set of reals)");
-  auto key = ParseServiceKey(a.next());
+  auto key = model::ParseServiceKey(a.next());
   if (!key.ok()) return key.status();
-  std::vector<RealSpec> reals;
+  std::vector<model::RealSpec> reals;
   while (!a.empty()) {
-    auto r = ParseRealSpec(a.next());
+    auto r = model::ParseRealSpec(a.next());
     if (!r.ok()) return r.status();
     reals.push_back(*r);
   }
@@ -198,8 +199,7 @@ absl::Status List(Session& s, Args& a) {
                                stats ? "Packets        Bytes  NewFlows" : "Options");
   for (const auto& svc : s.table->List()) {
     const auto& o = svc.service.options;
-    std::string opts = o.forward == Forward::kNat ? "nat " : "dr ";
-    absl::StrAppend(&opts, o.scheduler == Scheduler::kSourceHash ? "source-hash" : "maglev");
+    std::string opts = absl::StrCat(model::NameOf(o.forward), " ", model::NameOf(o.scheduler));
     if (o.persistence_timeout_s) absl::StrAppend(&opts, " persistent ", o.persistence_timeout_s);
     if (o.drop_fragments) absl::StrAppend(&opts, " drop-fragments");
     std::string figures = opts;
@@ -208,7 +208,7 @@ absl::Status List(Session& s, Args& a) {
       if (!c.ok()) return c.status();
       figures = absl::StrFormat("%7u %12u %9u", c->packets, c->bytes, c->new_flows);
     }
-    std::cout << absl::StrFormat("%-4s %-28s %-12s %s\n", svc.service.key.protocol == Protocol::kUdp ? "UDP" : "TCP",
+    std::cout << absl::StrFormat("%-4s %-28s %-12s %s\n", svc.service.key.protocol == model::Protocol::kUdp ? "UDP" : "TCP",
                                  svc.service.key.ToString(), "", figures);
     for (const auto& r : svc.reals) {
       std::string rf = r.nexthop ? "" : "(next hop via FIB)";
@@ -219,7 +219,7 @@ absl::Status List(Session& s, Args& a) {
       }
       std::cout << absl::StrFormat(
           "  -> %-28s %-12u %s\n",
-          FormatEndpoint(r.spec.address, EffectivePort(svc.service.key, r.spec)), r.spec.weight,
+          model::FormatEndpoint(r.spec.address, model::EffectivePort(svc.service.key, r.spec)), r.spec.weight,
           rf);
     }
   }
@@ -251,10 +251,10 @@ absl::Status Conns(Session& s, Args& a) {
                                "virtual", "destination");
   for (const auto& c : *conns)
     std::cout << absl::StrFormat(
-        "%-5s %-8s %-8.1f %-28s %-28s %s\n", ProtocolName(c.protocol),
-        c.closing ? "CLOSING" : "ACTIVE", c.idle_s, FormatEndpoint(c.client, c.client_port),
-        FormatEndpoint(c.vip, c.vip_port),
-        c.real ? FormatEndpoint(*c.real, c.real_port) : std::string("(real gone)"));
+        "%-5s %-8s %-8.1f %-28s %-28s %s\n", model::NameOf(c.protocol).data(),
+        c.closing ? "CLOSING" : "ACTIVE", c.idle_s, model::FormatEndpoint(c.client, c.client_port),
+        model::FormatEndpoint(c.vip, c.vip_port),
+        c.real ? model::FormatEndpoint(*c.real, c.real_port) : std::string("(real gone)"));
   return absl::OkStatus();
 }
 

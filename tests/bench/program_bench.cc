@@ -45,7 +45,7 @@ DEFINE_bool(json, false, "print one JSON object on stdout instead of a table");
 namespace xlb::testing {
 namespace {
 
-using dataplane::IpAddress;
+using model::IpAddress;
 
 constexpr char kVip[] = "192.0.2.10";
 constexpr char kNotVip[] = "192.0.2.20";  // an address with no service
@@ -79,8 +79,8 @@ void Check(const absl::Status& s, const std::string& what) {
 
 std::string TcpFrom(const std::string& src, const char* dst, uint16_t sport, uint8_t flags) {
   Frame f;
-  f.saddr = *IpAddress::Parse(src);
-  f.daddr = *IpAddress::Parse(dst);
+  f.saddr = *model::IpAddress::Parse(src);
+  f.daddr = *model::IpAddress::Parse(dst);
   f.sport = sport;
   f.dport = 80;
   f.tcp_flags = flags;
@@ -169,17 +169,17 @@ int Main() {
   FakeResolver resolver;
   Check(AddSandboxInterfaces(prog->maps()), "redirect targets");
   auto table = Check(dataplane::ServiceTable::Adopt(&prog->maps(), &resolver), "adopt maps");
-  dataplane::Service service{Check(dataplane::ParseServiceKey("192.0.2.10:80/tcp"), "key"), {}};
+  model::Service service{Check(model::ParseServiceKey("192.0.2.10:80/tcp"), "key"), {}};
   Check(table->Upsert(service), "add service 192.0.2.10:80/tcp");
-  std::vector<dataplane::RealSpec> reals;
+  std::vector<model::RealSpec> reals;
   for (const char* r : {"203.0.113.11", "203.0.113.12", "203.0.113.13"}) {
-    dataplane::RealSpec spec;
-    spec.address = *IpAddress::Parse(r);
+    model::RealSpec spec;
+    spec.address = *model::IpAddress::Parse(r);
     reals.push_back(spec);
   }
   Check(table->SetReals(service.key, reals), "set reals");
-  dataplane::Service nat{Check(dataplane::ParseServiceKey("192.0.2.30:80/tcp"), "key"), {}};
-  nat.options.forward = dataplane::Forward::kNat;
+  model::Service nat{Check(model::ParseServiceKey("192.0.2.30:80/tcp"), "key"), {}};
+  nat.options.forward = model::Forward::kNat;
   Check(table->Upsert(nat), "add service 192.0.2.30:80/tcp");
   for (auto& r : reals) r.port = 8080;
   Check(table->SetReals(nat.key, reals), "set NAT reals");
@@ -223,9 +223,9 @@ int Main() {
       to_real.packet.substr(36, 2) != std::string("\x1f\x90", 2))
     Fail("nat_conn_hit: the ACK was not rewritten to a real's port 8080");
   Frame reply;
-  reply.saddr = IpAddress::FromWords(
-      dataplane::Family::kV4, reinterpret_cast<const uint32_t*>(to_real.packet.data() + 30));
-  reply.daddr = *IpAddress::Parse(kClient);
+  reply.saddr = model::IpAddress::FromWords(
+      model::Family::kV4, reinterpret_cast<const uint32_t*>(to_real.packet.data() + 30));
+  reply.daddr = *model::IpAddress::Parse(kClient);
   reply.sport = 8080;
   reply.dport = kHitPort;
   reply.tcp_flags = kAck;

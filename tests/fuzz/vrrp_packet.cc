@@ -15,8 +15,8 @@
 
 namespace {
 
-using xlb::dataplane::Family;
-using xlb::dataplane::IpAddress;
+using xlb::model::Family;
+using xlb::model::IpAddress;
 using namespace xlb::vrrp;
 
 uint16_t Complement(const std::string& a, size_t from, size_t to, uint32_t sum = 0) {

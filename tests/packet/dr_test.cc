@@ -323,7 +323,7 @@ TEST_F(PacketTest, NoPersistenceSpreadsOneClient) {
 
 TEST_F(PacketTest, SourceHashKeepsAClientOnOneRealAndSpreadsClients) {
   AddService("192.0.2.10:80/tcp", {"203.0.113.11", "203.0.113.12", "203.0.113.13"},
-             [](auto& o) { o.scheduler = dataplane::Scheduler::kSourceHash; });
+             [](auto& o) { o.scheduler = model::Scheduler::kSourceHash; });
   int first = SentTo(Build(Tcp("198.51.100.2", "192.0.2.10", 30000, 80)));
   for (uint16_t p = 30001; p < 30040; ++p)
     EXPECT_EQ(SentTo(Build(Tcp("198.51.100.2", "192.0.2.10", p, 80))), first);
@@ -424,9 +424,9 @@ TEST_F(PacketTest, InvalidDefinitionsChangeNothing) {
   AddService("192.0.2.10:80/tcp", {"203.0.113.11"});
   auto before = table_->List();
   std::string syn = Build(Tcp("198.51.100.2", "192.0.2.10", 40001, 80));
-  Service port0{Key("192.0.2.11:0/tcp"), {}};
+  model::Service port0{Key("192.0.2.11:0/tcp"), {}};
   EXPECT_FALSE(table_->Upsert(port0).ok());
-  Service not_prime{Key("192.0.2.10:80/tcp"), {}};
+  model::Service not_prime{Key("192.0.2.10:80/tcp"), {}};
   not_prime.options.table_size = 1000;
   auto st = table_->Upsert(not_prime);
   EXPECT_NE(st.message().find("192.0.2.10:80/tcp"), std::string::npos) << st;
@@ -460,7 +460,7 @@ TEST_F(PacketTest, DeletedServiceStopsForwarding) {
 
 TEST_F(PacketTest, TableSizeChangeKeepsForwarding) {
   AddService("192.0.2.10:80/tcp", {"203.0.113.11", "203.0.113.12"});
-  Service s{Key("192.0.2.10:80/tcp"), {}};
+  model::Service s{Key("192.0.2.10:80/tcp"), {}};
   s.options.table_size = 251;
   ASSERT_TRUE(table_->Upsert(s).ok());
   std::set<int> used;
@@ -503,9 +503,9 @@ TEST_F(PacketTest, NewInstanceLearnsWhichRealsHealthChecksTookDown) {
   const std::string pins = g_bpffs + "/adopt-health";
   Load(pins);
   AddService("192.0.2.10:80/tcp", {"203.0.113.11", "203.0.113.12@0", "203.0.113.13"});
-  std::vector<RealSpec> specs = {*dataplane::ParseRealSpec("203.0.113.11@0"),
-                                 *dataplane::ParseRealSpec("203.0.113.12@0"),
-                                 *dataplane::ParseRealSpec("203.0.113.13")};
+  std::vector<model::RealSpec> specs = {*model::ParseRealSpec("203.0.113.11@0"),
+                                 *model::ParseRealSpec("203.0.113.12@0"),
+                                 *model::ParseRealSpec("203.0.113.13")};
   specs[0].health_down = true;  // down; 12 is drained, 13 serves
   ASSERT_TRUE(table_->SetReals(Key("192.0.2.10:80/tcp"), specs).ok());
 

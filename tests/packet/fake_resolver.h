@@ -12,7 +12,7 @@
 #include <optional>
 #include <string>
 
-#include "dataplane/address.h"
+#include "model/address.h"
 #include "dataplane/nexthop.h"
 #include "tests/packet/packet_builder.h"
 
@@ -23,14 +23,14 @@ class FakeResolver : public dataplane::NexthopResolver {
   static constexpr Mac kDirectorMac{0x02, 0, 0, 0, 0, 0xd1};
   static Mac RealMac(int n) { return {0x02, 0, 0, 0, 1, static_cast<uint8_t>(n)}; }
   // The N of a real's default MAC: the address's last byte.
-  static int MacNumber(const dataplane::IpAddress& a) {
+  static int MacNumber(const model::IpAddress& a) {
     return a.is_v4() ? ntohl(a.words()[0]) & 0xff : ntohl(a.words()[3]) & 0xff;
   }
 
-  std::map<dataplane::IpAddress, std::optional<dataplane::Nexthop>> overrides;
+  std::map<model::IpAddress, std::optional<dataplane::Nexthop>> overrides;
 
   absl::StatusOr<std::optional<dataplane::Nexthop>> Resolve(
-      const dataplane::IpAddress& a) override {
+      const model::IpAddress& a) override {
     if (auto it = overrides.find(a); it != overrides.end()) return it->second;
     dataplane::Nexthop nh;
     nh.ifindex = 1;
@@ -41,8 +41,8 @@ class FakeResolver : public dataplane::NexthopResolver {
 
   // The route: the resolved next hop's interface, else 1 (lo), unless
   // `routes` says otherwise (0: no route).
-  std::map<dataplane::IpAddress, uint32_t> routes;
-  absl::StatusOr<uint32_t> EgressInterface(const dataplane::IpAddress& a) override {
+  std::map<model::IpAddress, uint32_t> routes;
+  absl::StatusOr<uint32_t> EgressInterface(const model::IpAddress& a) override {
     if (auto it = routes.find(a); it != routes.end()) return it->second;
     if (auto it = overrides.find(a); it != overrides.end() && it->second) return it->second->ifindex;
     return 1;
@@ -50,7 +50,7 @@ class FakeResolver : public dataplane::NexthopResolver {
 
   // `addr` resolves to `ifindex` with MAC RealMac(mac); nullopt: unresolved.
   void Set(const std::string& addr, std::optional<int> ifindex, int mac) {
-    dataplane::IpAddress ip = *dataplane::IpAddress::Parse(addr);
+    model::IpAddress ip = *model::IpAddress::Parse(addr);
     if (!ifindex) {
       overrides[ip] = std::nullopt;
       return;

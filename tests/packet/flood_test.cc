@@ -130,9 +130,9 @@ TEST_F(FloodTest, AcksAndUdpOfUnknownFlowsPastTheRateAreForwardedWithoutEntries)
 
 TEST_F(FloodTest, NewNatFlowsPastTheRateAreDroppedAndCounted) {
   AddService("192.0.2.10:80/tcp", {"203.0.113.11:8080"},
-             [](auto& o) { o.forward = dataplane::Forward::kNat; });
+             [](auto& o) { o.forward = model::Forward::kNat; });
   AddService("192.0.2.10:53/udp", {"203.0.113.11:5353"},
-             [](auto& o) { o.forward = dataplane::Forward::kNat; });
+             [](auto& o) { o.forward = model::Forward::kNat; });
   const uint64_t dropped = Global(XLB_STAT_NAT_FLOOD_DROPPED);
   for (uint16_t port = 30000; port < 30000 + kRate; ++port)
     EXPECT_STREQ(VerdictName(Run(Build(Tcp("198.51.100.2", "192.0.2.10", port, 80))).verdict),

@@ -13,7 +13,7 @@ namespace {
 constexpr Mac kClientMac{0x02, 0, 0, 0, 0, 0xc1};
 constexpr Mac kToClientsMac{0x02, 0, 0, 0, 0, 0xd0};  // xlbt0, see main.cc
 
-void UseNat(dataplane::ServiceOptions& o) { o.forward = dataplane::Forward::kNat; }
+void UseNat(model::ServiceOptions& o) { o.forward = model::Forward::kNat; }
 
 class NatTest : public PacketTest {
  protected:
@@ -283,10 +283,10 @@ TEST_F(NatTest, DirectRoutingBesideNatOnOneVip) {
 TEST_F(NatTest, RealsNotBehindTheDirectorAreRefused) {
   auto before = table_->Get(Key("192.0.2.20:80/tcp"));
   resolver_.routes[Ip("203.0.113.30")] = 0;
-  auto st = table_->SetReals(Key("192.0.2.20:80/tcp"), {*dataplane::ParseRealSpec("203.0.113.30:8080")});
+  auto st = table_->SetReals(Key("192.0.2.20:80/tcp"), {*model::ParseRealSpec("203.0.113.30:8080")});
   EXPECT_NE(st.message().find("no route"), std::string::npos) << st;
   resolver_.routes[Ip("203.0.113.31")] = Ifindex("xlbt1");
-  st = table_->SetReals(Key("192.0.2.20:80/tcp"), {*dataplane::ParseRealSpec("203.0.113.31:8080")});
+  st = table_->SetReals(Key("192.0.2.20:80/tcp"), {*model::ParseRealSpec("203.0.113.31:8080")});
   EXPECT_NE(st.message().find("xlbt1, where xlb is not attached"), std::string::npos) << st;
   // Nothing changed.
   auto after = table_->Get(Key("192.0.2.20:80/tcp"));
@@ -298,8 +298,8 @@ TEST_F(NatTest, RealsNotBehindTheDirectorAreRefused) {
 TEST_F(NatTest, SwitchingDrToNatReselectsExistingFlows) {
   std::string ack = Build(Tcp("198.51.100.2", "192.0.2.20", 40016, 443, kAck));
   ASSERT_EQ(SentTo(ack), 1);  // direct routing: only the MACs change
-  Service s{Key("192.0.2.20:443/tcp"), {}};
-  s.options.forward = dataplane::Forward::kNat;
+  model::Service s{Key("192.0.2.20:443/tcp"), {}};
+  s.options.forward = model::Forward::kNat;
   ASSERT_TRUE(table_->Upsert(s).ok());
   Exchange x = Make("198.51.100.2", "192.0.2.20", "203.0.113.1", kTcp, 40016, 443, 443);
   x.request.tcp_flags = x.to_real.tcp_flags = kAck;
@@ -309,7 +309,7 @@ TEST_F(NatTest, SwitchingDrToNatReselectsExistingFlows) {
 }
 
 TEST_F(NatTest, PortMappingNeedsNat) {
-  auto st = table_->SetReals(Key("192.0.2.20:443/tcp"), {*dataplane::ParseRealSpec("203.0.113.1:8443")});
+  auto st = table_->SetReals(Key("192.0.2.20:443/tcp"), {*model::ParseRealSpec("203.0.113.1:8443")});
   EXPECT_NE(st.message().find("use forward nat"), std::string::npos) << st;
 }
 

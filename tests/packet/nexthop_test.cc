@@ -10,7 +10,7 @@
 namespace xlb::testing {
 namespace {
 
-using dataplane::IpAddress;
+using model::IpAddress;
 
 std::string Shell(const std::string& command) {
   std::string out;
@@ -28,7 +28,7 @@ std::string Neigh(const std::string& addr) {
 bool Has(const std::string& text, const std::string& word) {
   return text.find(word) != std::string::npos;
 }
-IpAddress Ip(const std::string& text) { return *IpAddress::Parse(text); }
+model::IpAddress Ip(const std::string& text) { return *model::IpAddress::Parse(text); }
 
 TEST(KeepResolved, MakesManagedEntriesOfItsOwnAndRemovesThemWhenNoRealNeedsThem) {
   ASSERT_EQ(system("ip neigh replace 198.51.100.78 lladdr 02:00:00:00:00:78 dev xlbt0 nud permanent "

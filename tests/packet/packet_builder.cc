@@ -27,7 +27,7 @@ uint32_t SumWords(const std::string& data, uint32_t sum) {
   return sum;
 }
 
-uint32_t PseudoHeaderSum(const dataplane::IpAddress& s, const dataplane::IpAddress& d,
+uint32_t PseudoHeaderSum(const model::IpAddress& s, const model::IpAddress& d,
                          uint8_t proto, size_t len) {
   std::string ph(s.bytes());
   ph.append(d.bytes());
@@ -130,7 +130,7 @@ std::string Build(const Frame& f) {
 }
 
 std::string IcmpPmtuError(const std::string& quoted, bool v6, uint16_t mtu,
-                          const dataplane::IpAddress& src, const dataplane::IpAddress& dst) {
+                          const model::IpAddress& src, const model::IpAddress& dst) {
   std::string icmp;
   icmp.push_back(v6 ? 2 : 3);  // packet too big / destination unreachable
   icmp.push_back(v6 ? 0 : 4);  // - / fragmentation needed

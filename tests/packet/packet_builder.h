@@ -10,7 +10,7 @@
 #include <optional>
 #include <string>
 
-#include "dataplane/address.h"
+#include "model/address.h"
 
 namespace xlb::testing {
 
@@ -24,7 +24,7 @@ struct Frame {
   Mac src{0x02, 0, 0, 0, 0, 0xc1};  // the client
   std::optional<uint16_t> vlan;     // one 802.1Q tag
   bool second_vlan = false;         // a second (QinQ) tag inside the first
-  dataplane::IpAddress saddr, daddr;
+  model::IpAddress saddr, daddr;
   uint8_t proto = kTcp;
   uint16_t sport = 40000, dport = 80;
   uint8_t tcp_flags = kSyn;
@@ -47,7 +47,7 @@ std::string IpPart(const Frame& f);
 // An ICMP (IPv4: type 3 code 4, MTU `mtu`) or ICMPv6 (type 2) error quoting
 // `quoted` (an IP packet), as raw_l4 for a Frame.
 std::string IcmpPmtuError(const std::string& quoted, bool v6, uint16_t mtu,
-                          const dataplane::IpAddress& src, const dataplane::IpAddress& dst);
+                          const model::IpAddress& src, const model::IpAddress& dst);
 
 // Same frame with other Ethernet addresses.
 std::string WithMacs(std::string frame, const Mac& dst, const Mac& src);

@@ -30,16 +30,16 @@ namespace xlb::testing {
 // Where main() mounted a private bpffs, for tests that pin.
 extern std::string g_bpffs;
 
-using dataplane::IpAddress;
+using model::IpAddress;
 using dataplane::Nexthop;
-using dataplane::RealSpec;
-using dataplane::Service;
-using dataplane::ServiceKey;
+using model::RealSpec;
+using model::Service;
+using model::ServiceKey;
 
 constexpr Mac kDirectorMac = FakeResolver::kDirectorMac;
 
-inline IpAddress Ip(const std::string& s) { return *IpAddress::Parse(s); }
-inline ServiceKey Key(const std::string& s) { return *dataplane::ParseServiceKey(s); }
+inline model::IpAddress Ip(const std::string& s) { return *model::IpAddress::Parse(s); }
+inline model::ServiceKey Key(const std::string& s) { return *model::ParseServiceKey(s); }
 inline Mac RealMac(int n) { return FakeResolver::RealMac(n); }
 inline int Ifindex(const char* name) { return static_cast<int>(if_nametoindex(name)); }
 
@@ -78,8 +78,8 @@ class PacketTest : public ::testing::Test {
   }
 
   void AddService(const std::string& key, std::vector<std::string> reals,
-                  std::function<void(dataplane::ServiceOptions&)> tweak = nullptr) {
-    Service s{Key(key), {}};
+                  std::function<void(model::ServiceOptions&)> tweak = nullptr) {
+    model::Service s{Key(key), {}};
     s.options.all_ports = s.key.port == 0;
     if (tweak) tweak(s.options);
     ASSERT_TRUE(table_->Upsert(s).ok()) << table_->Upsert(s);
@@ -88,9 +88,9 @@ class PacketTest : public ::testing::Test {
 
   // Each real as ParseRealSpec reads it: "203.0.113.1", "203.0.113.1:8080@0".
   void SetReals(const std::string& key, const std::vector<std::string>& reals) {
-    std::vector<RealSpec> specs;
+    std::vector<model::RealSpec> specs;
     for (const auto& r : reals) {
-      auto spec = dataplane::ParseRealSpec(r);
+      auto spec = model::ParseRealSpec(r);
       ASSERT_TRUE(spec.ok()) << spec.status();
       specs.push_back(*spec);
     }

@@ -58,29 +58,6 @@ void ExpectInvalid(std::vector<MaglevBackend> backends, uint32_t size,
       << "\"";
 }
 
-TEST(IsPrimeTest, SmallAndLarge) {
-  EXPECT_FALSE(IsPrime(0));
-  EXPECT_FALSE(IsPrime(1));
-  EXPECT_TRUE(IsPrime(2));
-  EXPECT_TRUE(IsPrime(3));
-  EXPECT_FALSE(IsPrime(4));
-  EXPECT_TRUE(IsPrime(13));
-  EXPECT_FALSE(IsPrime(561));  // Carmichael number
-  EXPECT_TRUE(IsPrime(65537));
-  EXPECT_FALSE(IsPrime(65536));
-  EXPECT_FALSE(IsPrime(3215031751ULL));  // strong pseudoprime to 2, 3, 5, 7
-  EXPECT_TRUE(IsPrime(18446744073709551557ULL));  // largest 64-bit prime
-  EXPECT_FALSE(IsPrime(18446744073709551615ULL));
-}
-
-TEST(IsPrimeTest, MaxSizeIsLargestPrimeBelow2To20) {
-  EXPECT_TRUE(IsPrime(kMaglevMaxSize));
-  for (uint64_t n = kMaglevMaxSize + 1; n < (uint64_t{1} << 20); ++n) {
-    EXPECT_FALSE(IsPrime(n)) << n;
-  }
-  EXPECT_TRUE(IsPrime(kMaglevMinSize));
-}
-
 TEST(MaglevTest, EqualWeightsAreBalanced) {
   const std::vector<uint32_t> t = MustBuild(Reals(100), kM);
   const std::map<uint32_t, int> counts = Counts(t);
@@ -191,9 +168,9 @@ TEST(MaglevTest, EveryPositiveWeightOwnsASlot) {
 }
 
 TEST(MaglevTest, MinAndMaxSizes) {
-  EXPECT_EQ(MustBuild(Reals(3), kMaglevMinSize).size(), kMaglevMinSize);
+  EXPECT_EQ(MustBuild(Reals(3), model::kMaglevMinSize).size(), model::kMaglevMinSize);
   const std::map<uint32_t, int> counts =
-      Counts(MustBuild(Reals(4), kMaglevMaxSize));
+      Counts(MustBuild(Reals(4), model::kMaglevMaxSize));
   EXPECT_EQ(counts.size(), 4u);
 }
 

@@ -18,13 +18,13 @@
 namespace xlb::pktgen {
 namespace {
 
-using dataplane::IpAddress;
+using model::IpAddress;
 
-IpAddress Ip(const char* s) { return *IpAddress::Parse(s); }
+model::IpAddress Ip(const char* s) { return *model::IpAddress::Parse(s); }
 
 Traffic MakeTraffic(const char* dst, const char* src, const char* sport, uint32_t size = 0) {
   Traffic t;
-  t.dst = *dataplane::ParseServiceKey(dst);
+  t.dst = *model::ParseServiceKey(dst);
   t.src = *ParseAddressRange(src);
   t.sport = *ParsePortRange(sport);
   t.src_mac = {0x02, 0, 0, 0, 0, 0xc1};
@@ -34,7 +34,7 @@ Traffic MakeTraffic(const char* dst, const char* src, const char* sport, uint32_
 }
 
 // The same frame from tests/packet/packet_builder.
-std::string Reference(const Traffic& t, const IpAddress& src, uint16_t sport) {
+std::string Reference(const Traffic& t, const model::IpAddress& src, uint16_t sport) {
   testing::Frame f;
   f.src = t.src_mac;
   f.dst = t.dst_mac;
@@ -43,7 +43,7 @@ std::string Reference(const Traffic& t, const IpAddress& src, uint16_t sport) {
   f.sport = sport;
   f.dport = t.dst.port;
   f.ipv4_frag = 0x4000;  // DF
-  const bool tcp = t.dst.protocol == dataplane::Protocol::kTcp;
+  const bool tcp = t.dst.protocol == model::Protocol::kTcp;
   f.proto = tcp ? testing::kTcp : testing::kUdp;
   f.tcp_flags = testing::kSyn;
   f.l4_payload = tcp ? "" : std::string(FrameSize(t) - HeadersSize(t), '\0');
@@ -80,7 +80,7 @@ TEST(FrameTest, DefaultSizeIsTheHeadersAtLeastSixty) {
 TEST(FlowTest, EveryAddressAndPortPairOnce) {
   Traffic t = MakeTraffic("192.0.2.10:80/udp", "198.51.100.1-198.51.100.3", "1000-1003");
   ASSERT_EQ(FlowCount(t), 12u);
-  std::set<std::pair<IpAddress, uint16_t>> seen;
+  std::set<std::pair<model::IpAddress, uint16_t>> seen;
   for (uint64_t i = 0; i < FlowCount(t); ++i) seen.insert({FlowSource(t, i), FlowSourcePort(t, i)});
   EXPECT_EQ(seen.size(), 12u);
   EXPECT_EQ(seen.begin()->first, Ip("198.51.100.1"));
@@ -121,7 +121,7 @@ TEST(BpfFlowsTest, OffsetsPointAtTheFields) {
     EXPECT_EQ(ntohl(low), want_low);
     EXPECT_EQ(f.addr_first, want_low);
     EXPECT_EQ(at16(f.sport_off), 4242);
-    EXPECT_EQ(f.udp, t.dst.protocol == dataplane::Protocol::kUdp);
+    EXPECT_EQ(f.udp, t.dst.protocol == model::Protocol::kUdp);
     if (v4) {
       EXPECT_EQ(f.ip_csum_off, 24);
       EXPECT_EQ(testing::InetChecksum(frame.substr(14, 20)), 0);

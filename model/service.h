@@ -1,7 +1,7 @@
 // What a service and a real are, in the library's terms, with validation and
 // the "VIP:PORT/proto" text form shared by every tool.
-#ifndef XLB_DATAPLANE_SERVICE_H_
-#define XLB_DATAPLANE_SERVICE_H_
+#ifndef XLB_MODEL_SERVICE_H_
+#define XLB_MODEL_SERVICE_H_
 
 #include <compare>
 #include <cstdint>
@@ -11,13 +11,10 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "dataplane/address.h"
+#include "model/address.h"
+#include "model/capacity.h"
 
-extern "C" {
-#include "bpf/xlb_abi.h"
-}
-
-namespace xlb::dataplane {
+namespace xlb::model {
 
 enum class Protocol : uint8_t { kTcp = 6, kUdp = 17 };
 enum class Scheduler : uint8_t { kMaglev, kSourceHash };
@@ -25,8 +22,6 @@ enum class Scheduler : uint8_t { kMaglev, kSourceHash };
 // the VIP on its loopback. NAT (IPVS -m): the destination becomes the real's
 // address and port, and the real's replies come back through the director.
 enum class Forward : uint8_t { kDr, kNat };
-
-absl::string_view ProtocolName(Protocol p);
 
 struct ServiceKey {
   IpAddress vip;
@@ -42,13 +37,11 @@ struct ServiceKey {
 // an all-ports service; the protocol defaults to tcp.
 absl::StatusOr<ServiceKey> ParseServiceKey(absl::string_view text);
 
-inline constexpr uint32_t kMaxWeight = 65535;
-
 struct ServiceOptions {
   Forward forward = Forward::kDr;
   Scheduler scheduler = Scheduler::kMaglev;
   bool all_ports = false;  // forward every port of the VIP (the key's port is 0)
-  uint32_t table_size = XLB_MAGLEV_DEFAULT_SIZE;
+  uint32_t table_size = kMaglevDefaultSize;
   uint32_t persistence_timeout_s = 0;  // 0: no persistence (IPVS -p)
   int persistence_netmask = -1;        // prefix length (IPVS -M); -1: the whole address
   bool drop_fragments = false;         // IP fragments for the VIP are dropped, not passed up
@@ -92,6 +85,6 @@ inline uint16_t EffectivePort(const ServiceKey& key, const RealSpec& real) {
   return real.port ? real.port : key.port;
 }
 
-}  // namespace xlb::dataplane
+}  // namespace xlb::model
 
-#endif  // XLB_DATAPLANE_SERVICE_H_
+#endif  // XLB_MODEL_SERVICE_H_

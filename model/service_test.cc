@@ -1,9 +1,9 @@
 // Validation and the text form of services and reals: no root needed.
-#include "dataplane/service.h"
+#include "model/service.h"
 
 #include "gtest/gtest.h"
 
-namespace xlb::dataplane {
+namespace xlb::model {
 namespace {
 
 IpAddress Ip(const char* s) { return *IpAddress::Parse(s); }
@@ -78,4 +78,4 @@ TEST(ValidateRealsTest, RejectsBadReals) {
 }
 
 }  // namespace
-}  // namespace xlb::dataplane
+}  // namespace xlb::model

@@ -1,4 +1,4 @@
-#include "dataplane/service.h"
+#include "model/service.h"
 
 #include <algorithm>
 #include <set>
@@ -7,16 +7,15 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "dataplane/maglev.h"
+#include "model/names.h"
+#include "model/prime.h"
 
-namespace xlb::dataplane {
-
-absl::string_view ProtocolName(Protocol p) { return p == Protocol::kUdp ? "udp" : "tcp"; }
+namespace xlb::model {
 
 std::string ServiceKey::ToString() const {
   std::string addr = vip.is_v4() ? vip.ToString() : absl::StrCat("[", vip.ToString(), "]");
   return absl::StrCat(addr, ":", port == 0 ? std::string("*") : std::to_string(port), "/",
-                      ProtocolName(protocol));
+                      NameOf(protocol));
 }
 
 namespace {
@@ -58,9 +57,9 @@ absl::StatusOr<ServiceKey> ParseServiceKey(absl::string_view text) {
   absl::string_view rest = text;
   if (auto slash = rest.rfind('/'); slash != absl::string_view::npos) {
     std::string proto = absl::AsciiStrToLower(rest.substr(slash + 1));
-    if (proto == "tcp") key.protocol = Protocol::kTcp;
-    else if (proto == "udp") key.protocol = Protocol::kUdp;
-    else return bad(absl::StrCat("unknown protocol '", proto, "'"));
+    auto protocol = EnumFromName<Protocol>(proto);
+    if (!protocol) return bad(absl::StrCat("unknown protocol '", proto, "'"));
+    key.protocol = *protocol;
     rest = rest.substr(0, slash);
   }
   absl::string_view addr, port;
@@ -112,7 +111,7 @@ absl::Status ValidateService(const Service& s) {
   if (o.all_ports && s.key.port != 0) return bad("an all-ports service has port 0");
   if (!o.all_ports && s.key.port == 0)
     return bad("port 0 is only for an all-ports service");
-  if (o.table_size < kMaglevMinSize || o.table_size > kMaglevMaxSize || !IsPrime(o.table_size))
+  if (!IsMaglevTableSize(o.table_size))
     return bad(absl::StrCat("table size ", o.table_size, " is not a prime in [", kMaglevMinSize,
                             ", ", kMaglevMaxSize, "]"));
   if (o.persistence_netmask < -1 || o.persistence_netmask > s.key.vip.max_prefix_len())
@@ -154,4 +153,4 @@ absl::Status ValidateReals(const Service& s, const std::vector<RealSpec>& reals)
   return absl::OkStatus();
 }
 
-}  // namespace xlb::dataplane
+}  // namespace xlb::model

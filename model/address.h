@@ -1,6 +1,6 @@
 // An IPv4 or IPv6 address in the form the BPF maps use (4 big-endian words).
-#ifndef XLB_DATAPLANE_ADDRESS_H_
-#define XLB_DATAPLANE_ADDRESS_H_
+#ifndef XLB_MODEL_ADDRESS_H_
+#define XLB_MODEL_ADDRESS_H_
 
 #include <array>
 #include <compare>
@@ -10,7 +10,7 @@
 
 #include "absl/status/statusor.h"
 
-namespace xlb::dataplane {
+namespace xlb::model {
 
 enum class Family : uint8_t { kV4 = 4, kV6 = 6 };
 
@@ -43,6 +43,6 @@ class IpAddress {
 // "ADDR:PORT" with ADDR an IPv4 address, or "[ADDR]:PORT" for IPv6.
 std::string FormatEndpoint(const IpAddress& address, uint16_t port);
 
-}  // namespace xlb::dataplane
+}  // namespace xlb::model
 
-#endif  // XLB_DATAPLANE_ADDRESS_H_
+#endif  // XLB_MODEL_ADDRESS_H_

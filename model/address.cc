@@ -1,4 +1,4 @@
-#include "dataplane/address.h"
+#include "model/address.h"
 
 #include <arpa/inet.h>
 
@@ -8,7 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 
-namespace xlb::dataplane {
+namespace xlb::model {
 
 absl::StatusOr<IpAddress> IpAddress::Parse(absl::string_view text) {
   std::string s(text);
@@ -58,4 +58,4 @@ std::string FormatEndpoint(const IpAddress& address, uint16_t port) {
                          : absl::StrCat("[", address.ToString(), "]:", port);
 }
 
-}  // namespace xlb::dataplane
+}  // namespace xlb::model

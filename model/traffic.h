@@ -1,0 +1,56 @@
+// What the data plane reports, in the model's terms: traffic counters, the
+// flow tables' fill, the connections it tracks. dataplane/ reads them from
+// the maps; the API and xlbctl show them without knowing the maps.
+#ifndef XLB_MODEL_TRAFFIC_H_
+#define XLB_MODEL_TRAFFIC_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "model/address.h"
+#include "model/service.h"
+
+namespace xlb::model {
+
+// Of a service or a real, summed over CPUs.
+struct TrafficCounters {
+  uint64_t packets = 0;
+  uint64_t bytes = 0;
+  uint64_t new_flows = 0;
+};
+
+// One of the program's global counters: why packets went where they went
+// ("passed", "malformed", "conn_hit", ...), in the program's order.
+struct ReasonCounter {
+  std::string reason;
+  uint64_t count = 0;
+};
+
+struct Connection {
+  Protocol protocol = Protocol::kTcp;
+  IpAddress client, vip;
+  uint16_t client_port = 0, vip_port = 0;
+  uint32_t real_id = 0;
+  std::optional<IpAddress> real;  // unset when the id went to another real
+  uint16_t real_port = 0;
+  bool closing = false;  // FIN or RST seen
+  bool nat = false;      // a NAT flow (else direct routing)
+  double idle_s = 0;     // since the entry was last refreshed (~0.25 s steps)
+};
+
+// One of the program's flow tables (LRU hashes), for status and metrics.
+struct TableStats {
+  std::string name;          // "connections", "nat_replies", "persistence" (config keys)
+  uint32_t capacity = 0;     // the map's max_entries
+  size_t entries = 0;        // entries now (counted in batches)
+  // bpf_map_update_elem failures (the kernel could not get an element).
+  uint64_t insert_failures = 0;
+  // Entries a new flow did not make past the flood rate (bpf/flood.h).
+  uint64_t unrecorded = 0;
+};
+
+}  // namespace xlb::model
+
+#endif  // XLB_MODEL_TRAFFIC_H_
