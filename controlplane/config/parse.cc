@@ -152,6 +152,8 @@ class Parser {
   Map ReadMap(const Field& f, const std::vector<std::string>& allowed) const;
   std::vector<Field> ReadList(const Field& f, const std::string& expected) const;
   const Field& Require(const Map& m, const std::string& key, const std::string& expected) const;
+  // The required `name` of a service or an instance: letters, digits, '_', '.', '-'.
+  std::string Name(const Map& m) const;
 
   std::string Scalar(const Field& f, const std::string& expected) const;
   uint64_t Number(const Field& f, uint64_t min, uint64_t max) const;
@@ -276,6 +278,15 @@ T Parser::Choice(const Field& f, std::initializer_list<std::pair<const char*, T>
   for (const auto& c : choices)
     if (text == c.first) return c.second;
   Fail(f, absl::StrCat("'", text, "' is not ", expected));
+}
+
+std::string Parser::Name(const Map& m) const {
+  const Field& field = Require(m, "name", "a name of letters, digits, '_', '.', '-'");
+  std::string name = Scalar(field, "a name of letters, digits, '_', '.', '-'");
+  if (!IsServiceName(name))
+    Fail(field,
+         absl::StrCat("'", name, "' is not a name (expected letters, digits, '_', '.', '-')"));
+  return name;
 }
 
 template <typename E>
@@ -405,11 +416,7 @@ ServiceConfig Parser::ParseService(const Field& f) const {
   Map m = ReadMap(f, {"name", "vip", "port", "protocol", "forward", "scheduler", "persistence",
                       "table_size", "drop_fragments", "timeouts", "reals", "health"});
   ServiceConfig sc;
-  const Field& name = Require(m, "name", "a name of letters, digits, '_', '.', '-'");
-  sc.name = Scalar(name, "a name of letters, digits, '_', '.', '-'");
-  if (!IsServiceName(sc.name))
-    Fail(name,
-         absl::StrCat("'", sc.name, "' is not a name (expected letters, digits, '_', '.', '-')"));
+  sc.name = Name(m);
 
   model::Service& s = sc.service;
   s.key.vip = Address(Require(m, "vip", "an IPv4 or IPv6 address"));
@@ -606,11 +613,7 @@ VrrpInstance Parser::ParseVrrpInstance(const Field& f, const Config& config) con
                       "preempt", "preempt_delay", "accept", "auth", "unicast", "addresses",
                       "track", "notify", "garp"});
   VrrpInstance v;
-  const Field& name = Require(m, "name", "a name of letters, digits, '_', '.', '-'");
-  v.name = Scalar(name, "a name of letters, digits, '_', '.', '-'");
-  if (!IsServiceName(v.name))
-    Fail(name,
-         absl::StrCat("'", v.name, "' is not a name (expected letters, digits, '_', '.', '-')"));
+  v.name = Name(m);
   const Field& iface = Require(m, "interface", "an interface name, e.g. eth0");
   v.interface = Scalar(iface, "an interface name, e.g. eth0");
   if (!IsInterfaceName(v.interface))
