@@ -1,4 +1,4 @@
-#include "controlplane/migrate/keepalived.h"
+#include "controlplane/offline/keepalived.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -17,7 +17,7 @@
 #include "absl/strings/str_join.h"
 #include "controlplane/config/emit.h"
 #include "controlplane/config/parse.h"
-#include "controlplane/migrate/keepalived_syntax.h"
+#include "controlplane/offline/keepalived_syntax.h"
 #include "dataplane/address.h"
 #include "dataplane/service.h"
 

@@ -7,8 +7,8 @@
 // (VRRP version 2, NAT forwarding, accept mode, a 60 s delay_loop, ...), so
 // the result behaves as the file did. What cannot be carried over is left out
 // and said in a note, with its line: nothing is dropped silently.
-#ifndef XLB_CONTROLPLANE_MIGRATE_KEEPALIVED_H_
-#define XLB_CONTROLPLANE_MIGRATE_KEEPALIVED_H_
+#ifndef XLB_CONTROLPLANE_OFFLINE_KEEPALIVED_H_
+#define XLB_CONTROLPLANE_OFFLINE_KEEPALIVED_H_
 
 #include <string>
 #include <vector>
@@ -43,4 +43,4 @@ absl::StatusOr<KeepalivedImport> ImportKeepalived(absl::string_view text,
 
 }  // namespace xlb::migrate
 
-#endif  // XLB_CONTROLPLANE_MIGRATE_KEEPALIVED_H_
+#endif  // XLB_CONTROLPLANE_OFFLINE_KEEPALIVED_H_

@@ -1,4 +1,4 @@
-#include "controlplane/migrate/keepalived_syntax.h"
+#include "controlplane/offline/keepalived_syntax.h"
 
 #include <utility>
 

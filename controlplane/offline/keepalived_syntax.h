@@ -1,13 +1,13 @@
 // keepalived.conf's syntax, without its meaning: statements of words, each
 // on its own line, some followed by a { block } of statements. What the
-// statements mean for xlb is in migrate/keepalived.h.
+// statements mean for xlb is in offline/keepalived.h.
 //
 // Read as keepalived reads it: '#' and '!' at the start of a word begin a
 // comment; "double quotes" make one word of what they hold (spaces, '{', '#');
 // '{' and '}' are words of their own even when glued to others; a line ending
 // in '\' continues on the next. A block's '{' may also open the next line.
-#ifndef XLB_CONTROLPLANE_MIGRATE_KEEPALIVED_SYNTAX_H_
-#define XLB_CONTROLPLANE_MIGRATE_KEEPALIVED_SYNTAX_H_
+#ifndef XLB_CONTROLPLANE_OFFLINE_KEEPALIVED_SYNTAX_H_
+#define XLB_CONTROLPLANE_OFFLINE_KEEPALIVED_SYNTAX_H_
 
 #include <string>
 #include <vector>
@@ -43,4 +43,4 @@ absl::StatusOr<std::vector<KeepalivedStatement>> ParseKeepalivedSyntax(
 
 }  // namespace xlb::migrate
 
-#endif  // XLB_CONTROLPLANE_MIGRATE_KEEPALIVED_SYNTAX_H_
+#endif  // XLB_CONTROLPLANE_OFFLINE_KEEPALIVED_SYNTAX_H_

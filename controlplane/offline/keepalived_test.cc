@@ -1,7 +1,7 @@
 // keepalived.conf -> xlb config: a realistic director's file field by field,
 // the notes (with their lines) for what does not carry over, keepalived's
 // syntax, its errors, and the sample files Debian ships with keepalived.
-#include "controlplane/migrate/keepalived.h"
+#include "controlplane/offline/keepalived.h"
 
 #include <dirent.h>
 
@@ -106,7 +106,7 @@ class DirectorFile : public testing::Test {
  protected:
   void SetUp() override {
     ASSERT_FALSE(SourceRoot().empty()) << "set XLB_SOURCE_ROOT to the repository root";
-    path_ = SourceRoot() + "/controlplane/migrate/testdata/director1.conf";
+    path_ = SourceRoot() + "/controlplane/offline/testdata/director1.conf";
     text_ = ReadFile(path_);
     ASSERT_FALSE(text_.empty()) << path_;
     absl::StatusOr<KeepalivedImport> r = ImportKeepalived(text_, path_);

@@ -1,4 +1,4 @@
-#include "controlplane/vrrp/plan.h"
+#include "controlplane/offline/vrrp_plan.h"
 
 #include <algorithm>
 #include <map>

@@ -19,13 +19,13 @@
 //   when A fails. After two or more failures the same rule spreads the VIPs
 //   whose first choices are exactly the failed set, the best it can do from
 //   what the earlier choices left. For 3..7 directors and N..4N VIPs
-//   (plan_test.cc), after two failures the counts differ by at most 2, and
+//   (vrrp_plan_test.cc), after two failures the counts differ by at most 2, and
 //   by at most 1 in 935 of the 1015 cases.
 // Priorities: the k-th choice (0 = master) of N gets (N - k) * step, with
 // step = min(50, 254 / N): 3 directors get 150/100/50. Never 255: RFC 5798
 // keeps that for the router that owns the addresses.
-#ifndef XLB_CONTROLPLANE_VRRP_PLAN_H_
-#define XLB_CONTROLPLANE_VRRP_PLAN_H_
+#ifndef XLB_CONTROLPLANE_OFFLINE_VRRP_PLAN_H_
+#define XLB_CONTROLPLANE_OFFLINE_VRRP_PLAN_H_
 
 #include <cstdint>
 #include <string>
@@ -108,4 +108,4 @@ std::string FormatCapacity(const Plan& plan, const CapacityReport& report);
 
 }  // namespace xlb::vrrp
 
-#endif  // XLB_CONTROLPLANE_VRRP_PLAN_H_
+#endif  // XLB_CONTROLPLANE_OFFLINE_VRRP_PLAN_H_

@@ -1,6 +1,6 @@
 // The VIP planner: who masters what, who takes over, what the sections say,
 // what it refuses, and whether the links hold after a failure.
-#include "controlplane/vrrp/plan.h"
+#include "controlplane/offline/vrrp_plan.h"
 
 #include <algorithm>
 
