@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "controlplane/vrrp/packet_samples.h"
+#include "controlplane/vrrp/testdata/packet_samples.h"
 #include "gtest/gtest.h"
 
 namespace xlb::vrrp {
