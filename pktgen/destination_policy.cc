@@ -1,4 +1,4 @@
-#include "dataplane/pktgen/destination_policy.h"
+#include "pktgen/destination_policy.h"
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"

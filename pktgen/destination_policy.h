@@ -3,8 +3,8 @@
 // 2001:db8::/32) and the prefixes the user adds with --allow-dst; any other
 // destination only with --allow-any-destination, so that a typo cannot
 // flood someone's real address.
-#ifndef XLB_DATAPLANE_PKTGEN_DESTINATION_POLICY_H_
-#define XLB_DATAPLANE_PKTGEN_DESTINATION_POLICY_H_
+#ifndef XLB_PKTGEN_DESTINATION_POLICY_H_
+#define XLB_PKTGEN_DESTINATION_POLICY_H_
 
 #include <string>
 #include <vector>
@@ -38,4 +38,4 @@ class DestinationPolicy {
 
 }  // namespace xlb::pktgen
 
-#endif  // XLB_DATAPLANE_PKTGEN_DESTINATION_POLICY_H_
+#endif  // XLB_PKTGEN_DESTINATION_POLICY_H_

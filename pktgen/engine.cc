@@ -1,4 +1,4 @@
-#include "dataplane/pktgen/engine.h"
+#include "pktgen/engine.h"
 
 #include "absl/strings/str_cat.h"
 

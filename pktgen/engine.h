@@ -1,7 +1,7 @@
 // What both engines share: the bounds of a run (it always stops), its
 // result, and the pacing of a set rate.
-#ifndef XLB_DATAPLANE_PKTGEN_ENGINE_H_
-#define XLB_DATAPLANE_PKTGEN_ENGINE_H_
+#ifndef XLB_PKTGEN_ENGINE_H_
+#define XLB_PKTGEN_ENGINE_H_
 
 #include <algorithm>
 #include <cstdint>
@@ -39,4 +39,4 @@ inline uint64_t PacedAllowance(uint64_t rate_pps, double elapsed_s) {
 
 }  // namespace xlb::pktgen
 
-#endif  // XLB_DATAPLANE_PKTGEN_ENGINE_H_
+#endif  // XLB_PKTGEN_ENGINE_H_

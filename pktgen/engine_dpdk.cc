@@ -1,4 +1,4 @@
-#include "dataplane/pktgen/engine_dpdk.h"
+#include "pktgen/engine_dpdk.h"
 
 #include <rte_cycles.h>
 #include <rte_eal.h>
@@ -14,7 +14,7 @@
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "dataplane/pktgen/frame.h"
+#include "pktgen/frame.h"
 #include "glog/logging.h"
 
 namespace xlb::pktgen {

@@ -1,17 +1,17 @@
 // The DPDK engine, the one for real hardware: EAL arguments from the user
 // (after `--`), one port (a NIC's PMD, or a net_af_xdp / net_af_packet vdev
 // on a Linux interface), a TX burst loop paced by the TSC.
-#ifndef XLB_DATAPLANE_PKTGEN_ENGINE_DPDK_H_
-#define XLB_DATAPLANE_PKTGEN_ENGINE_DPDK_H_
+#ifndef XLB_PKTGEN_ENGINE_DPDK_H_
+#define XLB_PKTGEN_ENGINE_DPDK_H_
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "dataplane/pktgen/engine.h"
-#include "dataplane/pktgen/stop_signals.h"
-#include "dataplane/pktgen/traffic.h"
+#include "pktgen/engine.h"
+#include "pktgen/stop_signals.h"
+#include "pktgen/traffic.h"
 
 namespace xlb::pktgen {
 
@@ -29,4 +29,4 @@ absl::StatusOr<SendResult> SendWithDpdk(Traffic traffic, const SendBounds& bound
 
 }  // namespace xlb::pktgen
 
-#endif  // XLB_DATAPLANE_PKTGEN_ENGINE_DPDK_H_
+#endif  // XLB_PKTGEN_ENGINE_DPDK_H_

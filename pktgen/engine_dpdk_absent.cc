@@ -1,5 +1,5 @@
 // Built instead of engine_dpdk.cc when meson did not find libdpdk.
-#include "dataplane/pktgen/engine_dpdk.h"
+#include "pktgen/engine_dpdk.h"
 
 namespace xlb::pktgen {
 

@@ -1,4 +1,4 @@
-#include "dataplane/pktgen/engine_xdp.h"
+#include "pktgen/engine_xdp.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -14,8 +14,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "dataplane/maps.h"
-#include "dataplane/pktgen/frame.h"
-#include "dataplane/pktgen/pktgen.skel.h"
+#include "pktgen/frame.h"
+#include "pktgen/pktgen.skel.h"
 #include "dataplane/test_run.h"
 
 namespace xlb::pktgen {

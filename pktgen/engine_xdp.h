@@ -3,16 +3,16 @@
 // XDP_TX sends the frame out of the interface given as its ingress (from a
 // veth, to its peer). The fastest generator here; works on any interface
 // with native XDP.
-#ifndef XLB_DATAPLANE_PKTGEN_ENGINE_XDP_H_
-#define XLB_DATAPLANE_PKTGEN_ENGINE_XDP_H_
+#ifndef XLB_PKTGEN_ENGINE_XDP_H_
+#define XLB_PKTGEN_ENGINE_XDP_H_
 
 #include <cstdint>
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "dataplane/pktgen/engine.h"
-#include "dataplane/pktgen/stop_signals.h"
-#include "dataplane/pktgen/traffic.h"
+#include "pktgen/engine.h"
+#include "pktgen/stop_signals.h"
+#include "pktgen/traffic.h"
 
 namespace xlb::pktgen {
 
@@ -28,4 +28,4 @@ absl::StatusOr<SendResult> SendWithXdp(const Traffic& traffic, const SendBounds&
 
 }  // namespace xlb::pktgen
 
-#endif  // XLB_DATAPLANE_PKTGEN_ENGINE_XDP_H_
+#endif  // XLB_PKTGEN_ENGINE_XDP_H_

@@ -1,4 +1,4 @@
-#include "dataplane/pktgen/frame.h"
+#include "pktgen/frame.h"
 
 #include <cstring>
 

@@ -1,13 +1,13 @@
 // The frames xlb-pktgen sends: Ethernet, IPv4 or IPv6, a TCP SYN or a UDP
 // datagram, checksums complete (a director after XDP forwards them as they
 // are). Pure functions of the traffic and the flow index.
-#ifndef XLB_DATAPLANE_PKTGEN_FRAME_H_
-#define XLB_DATAPLANE_PKTGEN_FRAME_H_
+#ifndef XLB_PKTGEN_FRAME_H_
+#define XLB_PKTGEN_FRAME_H_
 
 #include <cstdint>
 #include <string>
 
-#include "dataplane/pktgen/traffic.h"
+#include "pktgen/traffic.h"
 
 namespace xlb::pktgen {
 
@@ -23,4 +23,4 @@ xlb_pktgen_flows BpfFlows(const Traffic& t);
 
 }  // namespace xlb::pktgen
 
-#endif  // XLB_DATAPLANE_PKTGEN_FRAME_H_
+#endif  // XLB_PKTGEN_FRAME_H_

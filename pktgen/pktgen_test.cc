@@ -8,10 +8,10 @@
 #include <set>
 #include <utility>
 
-#include "dataplane/pktgen/destination_policy.h"
-#include "dataplane/pktgen/engine.h"
-#include "dataplane/pktgen/frame.h"
-#include "dataplane/pktgen/traffic.h"
+#include "pktgen/destination_policy.h"
+#include "pktgen/engine.h"
+#include "pktgen/frame.h"
+#include "pktgen/traffic.h"
 #include "gtest/gtest.h"
 #include "tests/packet/packet_builder.h"
 

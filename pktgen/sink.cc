@@ -1,4 +1,4 @@
-#include "dataplane/pktgen/sink.h"
+#include "pktgen/sink.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -13,11 +13,11 @@
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "dataplane/maps.h"
-#include "dataplane/pktgen/engine.h"
-#include "dataplane/pktgen/sink.skel.h"
+#include "pktgen/engine.h"
+#include "pktgen/sink.skel.h"
 
 extern "C" {
-#include "dataplane/pktgen/pktgen_abi.h"
+#include "pktgen/pktgen_abi.h"
 }
 
 namespace xlb::pktgen {

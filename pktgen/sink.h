@@ -1,8 +1,8 @@
 // The sink: sink.bpf.c attached (native XDP, through a bpf_link, so it goes
 // away with the process) to the interfaces of a real server, counting what
 // arrives per interface and dropping it, or passing it up.
-#ifndef XLB_DATAPLANE_PKTGEN_SINK_H_
-#define XLB_DATAPLANE_PKTGEN_SINK_H_
+#ifndef XLB_PKTGEN_SINK_H_
+#define XLB_PKTGEN_SINK_H_
 
 #include <cstdint>
 #include <functional>
@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "dataplane/pktgen/stop_signals.h"
+#include "pktgen/stop_signals.h"
 
 namespace xlb::pktgen {
 
@@ -37,4 +37,4 @@ absl::StatusOr<std::vector<SinkCount>> RunSink(const SinkOptions& options, StopS
 
 }  // namespace xlb::pktgen
 
-#endif  // XLB_DATAPLANE_PKTGEN_SINK_H_
+#endif  // XLB_PKTGEN_SINK_H_

@@ -1,4 +1,4 @@
-#include "dataplane/pktgen/stop_signals.h"
+#include "pktgen/stop_signals.h"
 
 #include <pthread.h>
 

@@ -2,8 +2,8 @@
 // thread (create this before any thread) and taken synchronously between
 // bursts, so a signal never cuts a BPF_PROG_RUN call short and the count of
 // what was sent stays exact.
-#ifndef XLB_DATAPLANE_PKTGEN_STOP_SIGNALS_H_
-#define XLB_DATAPLANE_PKTGEN_STOP_SIGNALS_H_
+#ifndef XLB_PKTGEN_STOP_SIGNALS_H_
+#define XLB_PKTGEN_STOP_SIGNALS_H_
 
 #include <signal.h>
 
@@ -31,4 +31,4 @@ class StopSignals {
 
 }  // namespace xlb::pktgen
 
-#endif  // XLB_DATAPLANE_PKTGEN_STOP_SIGNALS_H_
+#endif  // XLB_PKTGEN_STOP_SIGNALS_H_

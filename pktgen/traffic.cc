@@ -1,4 +1,4 @@
-#include "dataplane/pktgen/traffic.h"
+#include "pktgen/traffic.h"
 
 #include <arpa/inet.h>
 

@@ -1,8 +1,8 @@
 // What xlb-pktgen sends: TCP SYNs or UDP datagrams to one destination
 // (VIP:PORT) from ranges of source addresses and ports, one flow per
 // (address, port) pair. Parsing and validation of the user's text, pure.
-#ifndef XLB_DATAPLANE_PKTGEN_TRAFFIC_H_
-#define XLB_DATAPLANE_PKTGEN_TRAFFIC_H_
+#ifndef XLB_PKTGEN_TRAFFIC_H_
+#define XLB_PKTGEN_TRAFFIC_H_
 
 #include <array>
 #include <cstdint>
@@ -15,7 +15,7 @@
 #include "dataplane/service.h"
 
 extern "C" {
-#include "dataplane/pktgen/pktgen_abi.h"
+#include "pktgen/pktgen_abi.h"
 }
 
 namespace xlb::pktgen {
@@ -82,4 +82,4 @@ std::string Describe(const Traffic& t);
 
 }  // namespace xlb::pktgen
 
-#endif  // XLB_DATAPLANE_PKTGEN_TRAFFIC_H_
+#endif  // XLB_PKTGEN_TRAFFIC_H_
