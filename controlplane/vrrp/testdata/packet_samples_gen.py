@@ -2,8 +2,10 @@
 """Writes packet_samples.h from the keepalived captures (run by hand, not by
 the build): python3 packet_samples_gen.py [--check] [SAMPLES_DIR]. SAMPLES_DIR
 defaults to captures/ beside this script (our own captures, committed).
---check writes nothing and fails if packet_samples.h is not what the captures
-give (the unit test vrrp_packet_samples runs it). Field values
+It also writes the VRRP fuzz target's seeds of the same frames
+(tests/fuzz/vrrp_packet/seeds/kNAME-ipv4 and -ipv6; the other seeds there are
+made by hand). --check writes nothing and fails if packet_samples.h or those
+seeds are not what the captures give (the unit test vrrp_packet_samples). Field values
 come from the .txt annotations and from this script's own decoding of the
 pcaps, so the test compares the C++ codec against something independent of
 it."""
@@ -113,11 +115,23 @@ emit('PcapFrame',pc)
 P('}  // namespace xlb::vrrp::samples')
 P('')
 P('#endif  // XLB_CONTROLPLANE_VRRP_TESTDATA_PACKET_SAMPLES_H_')
-OUT=os.path.join(HERE,'packet_samples.h')
+# The fuzz seeds (tests/fuzz/vrrp_packet.cc reads a mode byte first): mode 0,
+# the IPv4 packet as captured; mode 3 (checksums filled in by the target), the
+# same VRRP message over IPv6 from fe80::1 to ff02::12, hop limit 255.
+SEEDS=os.path.join(HERE,'../../../tests/fuzz/vrrp_packet/seeds')
+V6=ipaddress.IPv6Address('fe80::1').packed+ipaddress.IPv6Address('ff02::12').packed+bytes([255])
+files={os.path.join(HERE,'packet_samples.h'): '\n'.join(lines).encode()}
+for name,items in (('AnnotatedSample',ann),('PcapFrame',pc)):
+    for k,it in enumerate(items):
+        frame=it[1]
+        files[os.path.join(SEEDS,'k%s%d-ipv4'%(name,k))]=b'\x00'+frame[14:]
+        files[os.path.join(SEEDS,'k%s%d-ipv6'%(name,k))]=b'\x03'+V6+frame[34:]
 if CHECK:
-    if open(OUT).read()!='\n'.join(lines):
-        sys.exit('%s differs from what %s gives: run %s' % (OUT, D, ' '.join(sys.argv[:1])))
-    print('%s: as generated from %s' % (OUT, D))
+    for path,data in sorted(files.items()):
+        if not os.path.exists(path) or open(path,'rb').read()!=data:
+            sys.exit('%s differs from what %s gives: run %s' % (os.path.normpath(path), D, sys.argv[0]))
+    print('packet_samples.h and %d fuzz seeds: as generated from %s' % (len(files)-1, D))
     sys.exit(0)
-open(OUT,'w').write('\n'.join(lines))
-print('%d annotated samples, %d pcap frames' % (len(ann), len(pc)))
+for path,data in files.items():
+    open(path,'wb').write(data)
+print('%d annotated samples, %d pcap frames, %d fuzz seeds' % (len(ann), len(pc), len(files)-1))
