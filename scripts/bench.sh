@@ -114,7 +114,7 @@ case "$1" in
   throughput)
     need_root "$@"
     shift
-    for target in dataplane/pktgen/xlb-pktgen tests/bench/floor_forwarder dataplane/tool/xlb-dp \
+    for target in pktgen/xlb-pktgen tests/bench/floor_forwarder dataplane/tool/xlb-dp \
       bpf/pass.bpf.o; do
       build_target "$target"
     done
@@ -124,7 +124,7 @@ case "$1" in
     need_root "$@"
     shift
     for target in controlplane/xlbd controlplane/xlbctl tests/lab/xlb-lab-server \
-      tests/lab/xlb-lab-client bpf/pass.bpf.o dataplane/pktgen/xlb-pktgen; do
+      tests/lab/xlb-lab-client bpf/pass.bpf.o pktgen/xlb-pktgen; do
       build_target "$target"
     done
     exec "$root/scripts/bench/failover_active_active.sh" "$build" "$@"

@@ -149,6 +149,14 @@ DecodeResult DecodeIpv6Payload(absl::string_view payload, const IpInfo& ip) {
   return DecodeMessage(payload, ip);
 }
 
+std::optional<uint8_t> FindVrid(absl::string_view p, bool ipv4_header) {
+  constexpr size_t kVridOffset = 1;  // after the version/type byte
+  size_t at = kVridOffset;
+  if (ipv4_header && !p.empty()) at += static_cast<size_t>(At(p, 0) & 0x0f) * 4;
+  if (p.size() <= at) return std::nullopt;
+  return At(p, at);
+}
+
 DecodeError Validate(const Advert& a, const IpInfo& ip, const Expectation& want) {
   if (ip.src.family() != want.family || ip.dst.family() != want.family) return DecodeError::kBadAddressFamily;
   for (const IpAddress& address : a.addresses) {

@@ -107,6 +107,13 @@ DecodeResult DecodeIpv4Packet(absl::string_view packet);
 // Requires ip.src/ip.dst to be IPv6.
 DecodeResult DecodeIpv6Payload(absl::string_view payload, const IpInfo& ip);
 
+// What a packet that failed to decode still tells: its VRID byte, when the
+// bytes reach that far, so that a receiver counts the drop against the
+// virtual router it names. `packet` is what was given to DecodeIpv4Packet
+// (ipv4_header: the message starts where the IPv4 header's IHL says) or to
+// DecodeIpv6Payload. Nothing else is checked: the byte may be garbage.
+std::optional<uint8_t> FindVrid(absl::string_view packet, bool ipv4_header);
+
 // Local policy for one virtual router we run.
 struct Expectation {
   model::Family family = model::Family::kV4;

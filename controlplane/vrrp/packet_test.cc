@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "controlplane/vrrp/packet_samples.h"
+#include "controlplane/vrrp/testdata/packet_samples.h"
 #include "gtest/gtest.h"
 
 namespace xlb::vrrp {
@@ -309,6 +309,28 @@ TEST(VrrpPacketMalformedTest, ShortPackets) {
       EXPECT_EQ(DecodeIpv4Packet(p.substr(0, n)).error, DecodeError::kTooShort) << n;
     }
   }
+}
+
+TEST(VrrpPacketMalformedTest, FindVridOfPacketsThatFailToDecode) {
+  const Sample& s = V3Sample();
+  ASSERT_EQ(s.vrid, 51);
+  std::string p = IpPacketOf(s);
+  p[kIpv4HeaderLen + 6] = static_cast<char>(p[kIpv4HeaderLen + 6] ^ 1);  // VRRP checksum
+  ASSERT_EQ(DecodeIpv4Packet(p).error, DecodeError::kBadChecksum);
+  EXPECT_EQ(FindVrid(p, true), std::optional<uint8_t>(51));
+  // Past IP options: the IHL says where the message starts.
+  std::string with_options =
+      p.substr(0, kIpv4HeaderLen) + std::string("\x01\x01\x01\x00", 4) + p.substr(kIpv4HeaderLen);
+  with_options[0] = 0x46;
+  EXPECT_EQ(FindVrid(with_options, true), std::optional<uint8_t>(51));
+  // Cut short: the VRID is there up to the IP header and one byte of VRRP.
+  EXPECT_EQ(FindVrid(p.substr(0, kIpv4HeaderLen + 2), true), std::optional<uint8_t>(51));
+  EXPECT_EQ(FindVrid(p.substr(0, kIpv4HeaderLen + 1), true), std::nullopt);
+  EXPECT_EQ(FindVrid("", true), std::nullopt);
+  // An IPv6 payload is the message alone.
+  const std::string m = MessageOf(s);
+  EXPECT_EQ(FindVrid(m.substr(0, 2), false), std::optional<uint8_t>(51));
+  EXPECT_EQ(FindVrid(m.substr(0, 1), false), std::nullopt);
 }
 
 TEST(VrrpPacketMalformedTest, BadVersion) {

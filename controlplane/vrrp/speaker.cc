@@ -257,14 +257,7 @@ void Speaker::Dispatch(Slot& slot, const Received& packet) {
     r = v4 ? DecodeIpv4Packet(packet.data) : DecodeIpv6Payload(packet.data, packet.ip);
   // The VRID byte, when the packet is long enough to have one, tells whose
   // error a malformed advert is.
-  std::optional<uint8_t> vrid;
-  if (r.ok()) {
-    vrid = r.advert->vrid;
-  } else {
-    size_t at = 1;
-    if (v4 && !packet.data.empty()) at = (static_cast<uint8_t>(packet.data[0]) & 0x0f) * 4 + 1;
-    if (packet.data.size() > at) vrid = static_cast<uint8_t>(packet.data[at]);
-  }
+  const std::optional<uint8_t> vrid = r.ok() ? r.advert->vrid : FindVrid(packet.data, v4);
   Instance* owner = nullptr;
   for (Instance* i : slot.instances)
     if (vrid && i->config().vrid == *vrid) owner = i;

@@ -12,7 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "controlplane/config/emit.h"
-#include "controlplane/migrate/keepalived.h"
+#include "controlplane/offline/keepalived.h"
 #include "controlplane/xlbctl/local_commands.h"
 
 namespace xlb::xlbctl {

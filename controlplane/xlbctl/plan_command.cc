@@ -1,5 +1,5 @@
 // `xlbctl vrrp plan`: the vrrp: sections of N active-active directors
-// (controlplane/vrrp/plan.h has the plan itself). What it prints on stdout:
+// (controlplane/offline/vrrp_plan.h has the plan itself). What it prints on stdout:
 //   1. the plan as one table: VIP, VRID, one column per director with its
 //      priority, '*' on the master's;
 //   2. with --check-capacity TRAFFIC,LINK: the VIPs and load of each director
@@ -28,7 +28,7 @@
 #include "absl/strings/str_split.h"
 #include "controlplane/config/emit.h"
 #include "controlplane/config/parse.h"
-#include "controlplane/vrrp/plan.h"
+#include "controlplane/offline/vrrp_plan.h"
 #include "controlplane/xlbctl/local_commands.h"
 
 namespace xlb::xlbctl {

@@ -121,7 +121,7 @@ if ((flood_seconds > 0)); then
   mac=$(ip netns exec "${DL_D[1]}" cat /sys/class/net/eth0/address)
   # SYNs from 256 x 64512 source addresses and ports: every one a new flow
   # for the director's connection table and Maglev.
-  ip netns exec "$DL_C" "$DL_BUILD/dataplane/pktgen/xlb-pktgen" --engine xdp --interface eth0 \
+  ip netns exec "$DL_C" "$DL_BUILD/pktgen/xlb-pktgen" --engine xdp --interface eth0 \
     --dst-mac "$mac" --dst "$(dl_vip 1):80/tcp" --src 203.0.113.0/24 --sport 1024-65535 \
     --count 10000000000 --duration "$flood_seconds" --rate "$flood_rate" --json >"$DL_RUN/pktgen.json" \
     2>"$DL_RUN/pktgen.err" || {

@@ -71,7 +71,7 @@ lab_init "$build_dir"
 trap lab_down EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-PKTGEN=$LAB_BUILD/dataplane/pktgen/xlb-pktgen
+PKTGEN=$LAB_BUILD/pktgen/xlb-pktgen
 FLOOR=$LAB_BUILD/tests/bench/floor_forwarder
 for f in "$PKTGEN" "$FLOOR" "$LAB_BUILD/dataplane/tool/xlb-dp" "$LAB_BUILD/bpf/pass.bpf.o"; do
   [[ -e $f ]] || { echo "throughput.sh: $f is missing (build it first)" >&2; exit 1; }

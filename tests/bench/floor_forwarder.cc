@@ -17,7 +17,7 @@
 
 #include "absl/strings/str_split.h"
 #include "bpf/baseline.skel.h"
-#include "dataplane/pktgen/stop_signals.h"
+#include "pktgen/stop_signals.h"
 
 DEFINE_string(in, "", "the interface the frames arrive on");
 DEFINE_string(out, "", "the interfaces to send them out of, IF,IF,...");

@@ -12,7 +12,7 @@
 
 #include "controlplane/config/emit.h"
 #include "controlplane/config/parse.h"
-#include "controlplane/migrate/keepalived.h"
+#include "controlplane/offline/keepalived.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);

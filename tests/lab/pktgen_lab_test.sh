@@ -10,7 +10,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../../scripts/lib/lab.sh"
 source "$here/../../scripts/lib/lab_checks.sh"
 lab_init "${1:?usage: pktgen_lab_test.sh BUILD_DIR}"
-PKTGEN=$LAB_BUILD/dataplane/pktgen/xlb-pktgen
+PKTGEN=$LAB_BUILD/pktgen/xlb-pktgen
 G=$C
 DPDK_RUN=/var/run/dpdk/$LAB_PREFIX  # the EAL's files for --file-prefix $LAB_PREFIX
 cleanup() {

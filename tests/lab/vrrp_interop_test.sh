@@ -260,7 +260,7 @@ check "(1) xlbctl vrrp shows the instance as master at priority 200" \
 check "(1) keepalived's PASS secret matched ours: no advert dropped for auth" \
   test "$(vrrp_field "$A" v2 .counters.bad_auth)" = 0
 # An advert with the wrong secret, at a priority that would win, is dropped.
-ip netns exec "$B" "$BUILD/controlplane/vrrp-io-probe" send eth0 v4 --src "${ADDR[$B]}" \
+ip netns exec "$B" "$BUILD/tests/lab/vrrp-io-probe" send eth0 v4 --src "${ADDR[$B]}" \
   --dst 224.0.0.18 --vrid 51 --prio 254 --version 2 --auth wrong --int-cs 100 --vip "$VIP2" \
   >/dev/null
 check "(1) an advert with a wrong PASS secret is counted as bad_auth" \
@@ -350,9 +350,9 @@ in_ns "$C" sysctl -qw net.ipv4.neigh.eth0.locktime=0
 in_ns "$C" ping -c 1 -W 1 "$VIP3" >/dev/null || true
 neigh_is() { in_ns "$C" ip neigh show "$1" dev eth0 | grep -qi "lladdr $(in_ns "$2" cat /sys/class/net/eth0/address)"; }
 check "(4) the client reaches $VIP3 at A" neigh_is "$VIP3" "$A"
-in_ns "$B" "$BUILD/controlplane/vrrp-io-probe" announce eth0 "$VIP3" --count 1 >/dev/null
+in_ns "$B" "$BUILD/tests/lab/vrrp-io-probe" announce eth0 "$VIP3" --count 1 >/dev/null
 check "(4) B's gratuitous ARP moves the client to B" wait_for 2 "client at B" neigh_is "$VIP3" "$B"
-in_ns "$B" "$BUILD/controlplane/vrrp-io-probe" send eth0 v4 --src "${ADDR[$B]}" \
+in_ns "$B" "$BUILD/tests/lab/vrrp-io-probe" send eth0 v4 --src "${ADDR[$B]}" \
   --dst "${ADDR[$A]}" --vrid 60 --prio 50 --int-cs 10 --vip "$VIP3" >/dev/null
 check "(4) A hears B's lower-priority advert and announces the VIP again: the client is back" \
   wait_for 2 "client back at A" neigh_is "$VIP3" "$A"
@@ -429,7 +429,7 @@ log "(8) kill -9, and the next xlbd's config no longer has two of the instances"
 start_xlbd "$A" "$(xlbd_vs_keepalived 200)"  # alone on the segment now
 check "(8) A holds the three VIPs" wait_for 6 "A master of all" all_on "$A"
 check "(8) marked as xlb's: address protocol 112" grep -q "^$VIP6/64 .* proto=112$" \
-  <<<"$(in_ns "$A" "$BUILD/controlplane/vrrp-io-probe" addr list eth0)"
+  <<<"$(in_ns "$A" "$BUILD/tests/lab/vrrp-io-probe" addr list eth0)"
 kill9 "$A"
 start_xlbd "$A" "$(xlbd_vs_keepalived 200 | head -2)"  # v2 only
 check "(8) the IPv4 VIP of the removed instance is gone" lacks_addr "$A" "$VIP3"

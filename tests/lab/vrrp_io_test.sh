@@ -6,7 +6,7 @@
 # unsolicited NA update the peer's neighbour table; and, if keepalived is
 # installed, its adverts are received and decoded.
 # Needs root. Everything it creates is removed on exit, also on failure.
-# IO_PROBE=/path/to/io_probe skips the build.
+# IO_PROBE=/path/to/vrrp-io-probe (meson test gives it; default build/tests/lab/).
 set -euo pipefail
 command -v keepalived >/dev/null || {
   echo "FAIL: keepalived is not installed (scripts/setup.sh installs it); the interop part needs it"
@@ -37,13 +37,13 @@ bad() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
 A() { ip netns exec "$NSA" "$@"; }
 B() { ip netns exec "$NSB" "$@"; }
 
-if [[ -z "${IO_PROBE:-}" ]]; then
-  IO_PROBE="$TMP/io_probe"
-  # shellcheck disable=SC2046
-  g++ -std=c++20 -O1 -Wall -Wextra -Werror -DASIO_STANDALONE -I"$ROOT" -o "$IO_PROBE" \
-    "$ROOT"/controlplane/vrrp/{io_probe,io,addresses,announce,packet}.cc "$ROOT"/dataplane/address.cc \
-    $(pkg-config --cflags --libs libmnl absl_statusor absl_status absl_strings) -pthread
-fi
+# The probe is built by meson (tests/lab/meson.build): a hand-made g++ line
+# here had fallen behind the libraries it needs.
+IO_PROBE=${IO_PROBE:-$ROOT/build/tests/lab/vrrp-io-probe}
+[[ -x "$IO_PROBE" ]] || {
+  echo "FAIL: $IO_PROBE is not built (ninja -C build tests/lab/vrrp-io-probe, or set IO_PROBE)"
+  exit 1
+}
 
 ip netns add "$NSA"
 ip netns add "$NSB"
