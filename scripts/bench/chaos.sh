@@ -393,7 +393,11 @@ fault_begin spoofed_flood "$flood_seconds s of SYN, ACK and UDP from spoofed 203
 expected_down=
 mac=$(ip netns exec "${DL_D[1]}" cat /sys/class/net/eth0/address)
 status_before=$(dl_xlbctl 1 --json status)
+# Frames the client's veth could not pass on (its peer's ring full): lost
+# on the generators' side, before the segment.
+client_drops() { ip -n "$DL_C" -j -s link show eth0 | jq '.[0].stats64.tx.dropped'; }
 reached_before=$(dl_port_stat 1 packets) ring_before=$(dl_port_stat 1 dropped) backlog_before=$(dl_backlog_drops)
+client_before=$(client_drops)
 pktgen() {  # pktgen PROTO OUT: its PID in DL_LAST_PID
   dl_start "$DL_C" "$DL_BUILD/dataplane/pktgen/xlb-pktgen" --engine xdp --interface eth0 \
     --dst-mac "$mac" --dst "$VIP:80/$1" --src 203.0.113.0/24 --sport 1024-65535 \
@@ -416,13 +420,15 @@ done
 status_after=$(dl_xlbctl 1 --json status)
 reached=$((($(dl_port_stat 1 packets) - reached_before) / flood_seconds))
 ring_drops=$(($(dl_port_stat 1 dropped) - ring_before)) backlog_drops=$(($(dl_backlog_drops) - backlog_before))
+client_dropped=$(($(client_drops) - client_before))
 pps() { jq -r '.pps | floor' "$1"; }
 fault_end "$(jq -n --argjson syn "$(pps "$DL_RUN/syn.json")" --argjson udp "$(pps "$DL_RUN/udp.json")" \
   --argjson ack "$(pps "$DL_RUN/ack.json")" --argjson want "$each" \
   --argjson before "$status_before" --argjson after "$status_after" --argjson reached "$reached" \
-  --argjson ring "$ring_drops" --argjson backlog "$backlog_drops" \
+  --argjson ring "$ring_drops" --argjson backlog "$backlog_drops" --argjson client "$client_dropped" \
   '{asked_pps_each: $want, sent_pps: {syn: $syn, ack: $ack, udp: $udp, total: ($syn + $ack + $udp)},
-    reached_d1_pps: $reached, d1_ring_full_drops: $ring, cpu_backlog_drops: $backlog,
+    client_veth_drops: $client, reached_d1_pps: $reached, d1_ring_full_drops: $ring,
+    cpu_backlog_drops: $backlog,
     d1_counters: ([$after.counters | to_entries[] | select(.value | type == "number")
                    | {key, value: (.value - ($before.counters[.key] // 0))} | select(.value != 0)]
                   | from_entries)}')"
