@@ -13,7 +13,8 @@
 # its client traffic is not part of the run: the one-armed lab sends the
 # reals' replies straight to the client). The client runs, throughout,
 # short requests through the VIP (one every --pace-ms) and 30 long-lived
-# connections exchanging a line every 50 ms.
+# connections exchanging a line every 50 ms. An attacker, a host of its own
+# on the segment (198.51.100.66), sends the floods of (f) and (h).
 #
 # The faults, each followed by a wait (with a deadline) for the steady state:
 # d1 master and alone holding the VIP, every real up on both directors,
@@ -100,6 +101,13 @@ trap dl_down EXIT
 trap 'exit 1' INT TERM
 dl_up 1 >&2
 VIP=$(dl_vip 1)
+# The attacker (faults f and h): a host of its own on the segment, so its
+# floods do not share the client's link. xlb-pktgen sends with XDP: its
+# bridge port needs a program (PLATFORM.md).
+DL_X=$DL_PREFIX-x ATTACKER_ADDR=198.51.100.66
+dl_ns "$DL_X"
+dl_attach "$DL_X" "$ATTACKER_ADDR" px
+ip -n "$DL_S" link set dev px xdpdrv obj "$DL_BUILD/bpf/pass.bpf.o" sec xdp
 NAT_VIP=198.51.100.120
 NAT_REAL_DRAINED=192.0.2.98 NAT_REAL_LOST=192.0.2.99
 
@@ -264,7 +272,7 @@ xlbd_try() {  # xlbd_try I OUT ARGS...: a bounded run of xlbd in director I; "ST
   echo "$rc"
 }
 maps_of() { ip netns exec "${DL_D[$1]}" "$DL_BUILD/dataplane/tool/xlb-dp" --pin-dir "$DL_RUN/d$1/bpf" list; }
-last_line() { grep -v '^\s*$' "$1" | tail -1 | sed -E 's/^[IWEF][0-9]{4} [0-9:.]+ +[0-9]+ [^]]+\] //'; }
+last_line() { grep -v '^\s*$' "$1" | tail -1 | sed -E 's/^[IWEF][0-9]{4,8} [0-9:.]+ +[0-9]+ [^]]+\] //'; }
 
 # (a) idle connections to the metrics listener and the API socket ----------------
 fault_begin idle_connections "$idle_conns idle connections to d1's metrics listener and $idle_conns to its API socket"
@@ -349,8 +357,8 @@ fault_end "$(jq -n --arg msg "$(since 1 "${log_at[1]}" | grep 'reload refused' |
 fault_begin vrrp_hostile "$flood_seconds s of 9000-byte and TTL-1 protocol-112 datagrams at d2"
 dropped() { dl_xlbctl 2 --json status | jq -r '.counters.vrrp_dropped // 0'; }
 dropped_before=$(dropped)
-sent=$(ip netns exec "$DL_C" timeout $((flood_seconds + 10)) /usr/bin/python3 "$tools/vrrp_attack.py" \
-  224.0.0.18 "$(dl_director_addr 2)" "$DL_CLIENT_ADDR" 51 "$flood_seconds") || die "vrrp_attack.py failed"
+sent=$(ip netns exec "$DL_X" timeout $((flood_seconds + 10)) /usr/bin/python3 "$tools/vrrp_attack.py" \
+  224.0.0.18 "$(dl_director_addr 2)" "$ATTACKER_ADDR" 51 "$flood_seconds") || die "vrrp_attack.py failed"
 fault_end "$(jq -n --argjson sent "$sent" --argjson dropped "$(($(dropped) - dropped_before))" \
   '{datagrams_sent: $sent, dropped_by_d2: $dropped}')"
 
@@ -393,21 +401,31 @@ fault_begin spoofed_flood "$flood_seconds s of SYN, ACK and UDP from spoofed 203
 expected_down=
 mac=$(ip netns exec "${DL_D[1]}" cat /sys/class/net/eth0/address)
 status_before=$(dl_xlbctl 1 --json status)
-# Frames the client's veth could not pass on (its peer's ring full): lost
+# Frames the attacker's veth could not pass on (its peer's ring full): lost
 # on the generators' side, before the segment.
-client_drops() { ip -n "$DL_C" -j -s link show eth0 | jq '.[0].stats64.tx.dropped'; }
+attacker_drops() { ip -n "$DL_X" -j -s link show eth0 | jq '.[0].stats64.tx.dropped'; }
 reached_before=$(dl_port_stat 1 packets) ring_before=$(dl_port_stat 1 dropped) backlog_before=$(dl_backlog_drops)
-client_before=$(client_drops)
+attacker_before=$(attacker_drops)
+# SYNs the reals' listeners dropped (a full queue), over the three reals.
+listen_drops() {
+  local j n=0
+  for j in 1 2 3; do
+    n=$((n + $(ip netns exec "${DL_R[j]}" awk '/^TcpExt:/ { if (!h++) for (i = 1; i <= NF; i++) k[i] = $i;
+      else for (i = 1; i <= NF; i++) if (k[i] == "ListenDrops") print $i }' /proc/net/netstat)))
+  done
+  echo "$n"
+}
+listen_before=$(listen_drops)
 pktgen() {  # pktgen PROTO OUT: its PID in DL_LAST_PID
-  dl_start "$DL_C" "$DL_BUILD/dataplane/pktgen/xlb-pktgen" --engine xdp --interface eth0 \
+  dl_start "$DL_X" "$DL_BUILD/dataplane/pktgen/xlb-pktgen" --engine xdp --interface eth0 \
     --dst-mac "$mac" --dst "$VIP:80/$1" --src 203.0.113.0/24 --sport 1024-65535 \
-    --count 10000000000 --duration "$flood_seconds" --rate "$each" --json >"$2" 2>"$2.err"
+    --count 10000000000 --duration "$flood_seconds" --rate "$each" --batch 16 --json >"$2" 2>"$2.err"
 }
 pktgen tcp "$DL_RUN/syn.json"
 flood_pids=("$DL_LAST_PID")
 pktgen udp "$DL_RUN/udp.json"
 flood_pids+=("$DL_LAST_PID")
-dl_start "$DL_C" /usr/bin/python3 "$tools/ack_flood.py" --interface eth0 --dst-mac "$mac" \
+dl_start "$DL_X" /usr/bin/python3 "$tools/ack_flood.py" --interface eth0 --dst-mac "$mac" \
   --dst "$VIP:80" --src 203.0.113.0/24 --rate "$each" --seconds "$flood_seconds" >"$DL_RUN/ack.json" \
   2>"$DL_RUN/ack.err"
 flood_pids+=("$DL_LAST_PID")
@@ -420,15 +438,16 @@ done
 status_after=$(dl_xlbctl 1 --json status)
 reached=$((($(dl_port_stat 1 packets) - reached_before) / flood_seconds))
 ring_drops=$(($(dl_port_stat 1 dropped) - ring_before)) backlog_drops=$(($(dl_backlog_drops) - backlog_before))
-client_dropped=$(($(client_drops) - client_before))
+attacker_dropped=$(($(attacker_drops) - attacker_before))
+listen_dropped=$(($(listen_drops) - listen_before))
 pps() { jq -r '.pps | floor' "$1"; }
 fault_end "$(jq -n --argjson syn "$(pps "$DL_RUN/syn.json")" --argjson udp "$(pps "$DL_RUN/udp.json")" \
   --argjson ack "$(pps "$DL_RUN/ack.json")" --argjson want "$each" \
   --argjson before "$status_before" --argjson after "$status_after" --argjson reached "$reached" \
-  --argjson ring "$ring_drops" --argjson backlog "$backlog_drops" --argjson client "$client_dropped" \
+  --argjson ring "$ring_drops" --argjson backlog "$backlog_drops" --argjson attacker "$attacker_dropped" --argjson listen "$listen_dropped" \
   '{asked_pps_each: $want, sent_pps: {syn: $syn, ack: $ack, udp: $udp, total: ($syn + $ack + $udp)},
-    client_veth_drops: $client, reached_d1_pps: $reached, d1_ring_full_drops: $ring,
-    cpu_backlog_drops: $backlog,
+    attacker_veth_drops: $attacker, reached_d1_pps: $reached, d1_ring_full_drops: $ring,
+    cpu_backlog_drops: $backlog, reals_listen_drops: $listen,
     d1_counters: ([$after.counters | to_entries[] | select(.value | type == "number")
                    | {key, value: (.value - ($before.counters[.key] // 0))} | select(.value != 0)]
                   | from_entries)}')"
