@@ -265,10 +265,10 @@ fault_end() {
   say "    $(jq -c --arg n "$fault" '.[$n]' "$PER_FAULT")"
 }
 faults=0
-xlbd_try() {  # xlbd_try I OUT ARGS...: a bounded run of xlbd in director I; "STATUS" in OUT
-  local i=$1 out=$2 rc=0
+xlbd_try() {  # xlbd_try I LOG ARGS...: a bounded run of xlbd in director I, its output in LOG; prints its exit status
+  local i=$1 log=$2 rc=0
   shift 2
-  ip netns exec "${DL_D[i]}" timeout 20 "$DL_BUILD/controlplane/xlbd" "$@" >"$out" 2>&1 || rc=$?
+  ip netns exec "${DL_D[i]}" timeout 20 "$DL_BUILD/controlplane/xlbd" "$@" >"$log" 2>&1 || rc=$?
   echo "$rc"
 }
 maps_of() { ip netns exec "${DL_D[$1]}" "$DL_BUILD/dataplane/tool/xlb-dp" --pin-dir "$DL_RUN/d$1/bpf" list; }
