@@ -406,7 +406,8 @@ status_before=$(dl_xlbctl 1 --json status)
 attacker_drops() { ip -n "$DL_X" -j -s link show eth0 | jq '.[0].stats64.tx.dropped'; }
 reached_before=$(dl_port_stat 1 packets) ring_before=$(dl_port_stat 1 dropped) backlog_before=$(dl_backlog_drops)
 attacker_before=$(attacker_drops)
-# SYNs the reals' listeners dropped (a full queue), over the three reals.
+# SYNs the reals' listeners dropped, over the three reals (the spoofed ones
+# are: a real has no route back to their sources).
 listen_drops() {
   local j n=0
   for j in 1 2 3; do
