@@ -27,6 +27,13 @@
 #       new TCP connections/s (short exchanges) through a VIP to three reals:
 #       xlb DR beside HAProxy in TCP mode and the client straight to a real
 #       (the floor), one client (scripts/bench/connections.sh).
+#   scripts/bench.sh chaos [--json] [--advert MS] [--pace-ms MS] [--flood-seconds S]
+#                          [--flood-rate PPS] [--idle-conns N]
+#       two directors with VRRP, three reals, short requests and 30
+#       long-lived connections; nine faults one after the other (idle
+#       connections, kill -9 and restart, a second xlbd, a failed start,
+#       a bad SIGHUP, hostile VRRP datagrams, a NAT real without a route,
+#       a spoofed flood, SIGSTOP); what each cost (scripts/bench/chaos.sh).
 #
 # Needs root (re-runs itself with sudo). Builds the benchmark first; build
 # output goes to stderr, so with --json stdout holds the JSON object only.
@@ -57,6 +64,11 @@ benchmarks:
                      --flows N (default 65536)  --syn-flood-rate N (xlb's; 0: no limit)
   connections  new TCP connections/s: xlb DR vs HAProxy (TCP mode) vs the client straight to a real
             options: --json  --runs N (default 5)  --count N (default 30000)  --parallel K (default 64)
+  chaos     nine faults under traffic (two directors, VRRP): requests failed, connections lost,
+            reals marked down wrongly, VRRP state changes, longest gap, per fault
+            options: --json  --advert MS (default 100)  --pace-ms MS (default 20, between requests)
+                     --flood-seconds S (default 10)  --flood-rate PPS (default 200000)
+                     --idle-conns N (default 5000 per listener)
 
 Needs root; without it the script re-runs itself with sudo.
 EOF
@@ -137,6 +149,15 @@ case "$1" in
       build_target "$target"
     done
     exec "$root/scripts/bench/connections.sh" "$build" "$@"
+    ;;
+  chaos)
+    need_root "$@"
+    shift
+    for target in controlplane/xlbd controlplane/xlbctl tests/lab/xlb-lab-server \
+      tests/lab/xlb-lab-client bpf/pass.bpf.o dataplane/pktgen/xlb-pktgen dataplane/tool/xlb-dp; do
+      build_target "$target"
+    done
+    exec "$root/scripts/bench/chaos.sh" "$build" "$@"
     ;;
   *)
     echo "bench.sh: unknown benchmark '$1'" >&2

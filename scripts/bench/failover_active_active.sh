@@ -91,19 +91,10 @@ say "after the return: $survived_return of 60 connections alive, longest gap ${g
 
 # --- 3: a flood must not cause a failover -----------------------------------------
 flood_changes=null flood_timers_late=null flood_survived=null flood_pps=null flood_director_pps=null flood_backlog_drops=null flood_ring_drops=null
-# Packets the kernel dropped because a CPU's input backlog was full (all
-# namespaces share it: /proc/net/softnet_stat, second column, hex).
-backlog_drops() {
-  local n=0 processed dropped rest
-  while read -r processed dropped rest; do n=$((n + 16#$dropped)); done </proc/net/softnet_stat
-  echo "$n"
-}
-# What the segment handed to director 1 (its port's sent frames), and what
-# it could not: director 1's receive ring (a veth's, 256 frames) was full.
-# Adverts to it are lost there too.
-port_stat() { ip -n "$DL_S" -j -s link show pd1 | jq ".[0].stats64.tx.$1"; }
-ring_drops() { port_stat dropped; }
-director_packets() { port_stat packets; }
+# Director 1's receive ring full: adverts to it are lost there too.
+backlog_drops() { dl_backlog_drops; }
+ring_drops() { dl_port_stat 1 dropped; }
+director_packets() { dl_port_stat 1 packets; }
 if ((flood_seconds > 0)); then
   aa_stop_holds
   for i in 1 2 3; do kill -TERM "${DL_XLBD[$i]}"; wait "${DL_XLBD[$i]}" 2>/dev/null || true; done

@@ -125,11 +125,13 @@ EOF
 
 # dl_start_xlbd I BODY [XLBD_FLAGS...]: xlbd in director I, its config the
 # lab's interface and API socket plus BODY (services:, vrrp: sections); its
-# PID in DL_XLBD[I].
+# PID in DL_XLBD[I]. DL_METRICS: the metrics listener's address in each
+# director (default none).
 declare -A DL_XLBD
+DL_METRICS=${DL_METRICS:-}
 dl_start_xlbd() {
   local i=$1 dir=$DL_RUN/d$1
-  printf 'interfaces: [eth0]\napi: {socket: %s, metrics: ""}\n%s\n' "$dir/xlbd.sock" "$2" \
+  printf 'interfaces: [eth0]\napi: {socket: %s, metrics: "%s"}\n%s\n' "$dir/xlbd.sock" "$DL_METRICS" "$2" \
     >"$dir/xlb.yaml"
   dl_start "${DL_D[i]}" "$DL_BUILD/controlplane/xlbd" --config "$dir/xlb.yaml" --pin-dir "$dir/bpf" \
     "${@:3}" >>"$dir/xlbd.log" 2>&1
@@ -152,6 +154,18 @@ dl_kill_director() {
 dl_xlbctl() {  # dl_xlbctl I ARGS...
   ip netns exec "${DL_D[$1]}" "$DL_BUILD/controlplane/xlbctl" --socket "$DL_RUN/d$1/xlbd.sock" "${@:2}"
 }
+
+# Packets the kernel dropped because a CPU's input backlog was full (all
+# namespaces share it: /proc/net/softnet_stat, second column, hex).
+dl_backlog_drops() {
+  local n=0 processed dropped rest
+  while read -r processed dropped rest; do n=$((n + 16#$dropped)); done </proc/net/softnet_stat
+  echo "$n"
+}
+# dl_port_stat I FIELD: a tx counter of director I's bridge port (what the
+# segment handed to director I: packets; what it could not because I's
+# receive ring, a veth's 256 frames, was full: dropped).
+dl_port_stat() { ip -n "$DL_S" -j -s link show "pd$1" | jq ".[0].stats64.tx.$2"; }
 
 dl_has_addr() { ip -n "${DL_D[$1]}" -o addr show dev eth0 | grep -q " $2/"; }  # dl_has_addr I ADDR
 

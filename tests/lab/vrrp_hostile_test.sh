@@ -117,31 +117,8 @@ changes_b=$(vrrp_field "$B" .counters.state_changes)
 dropped_b=$(counter "$B" vrrp_dropped)
 
 # --- the attack: bounded in time (6 s) and rate (about 400 datagrams/s) ----
-cat >"$TMP/attack.py" <<'EOF'
-import socket, sys, time
-group, target, source, vrid, seconds = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5])
-advert = bytes([0x31, vrid, 255, 1, 0, 10, 0, 0]) + socket.inet_aton("198.51.100.10")
-def raw(ttl, fragment):
-    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 112)
-    s.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, ttl)
-    s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, ttl)
-    s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(source))
-    if fragment:
-        s.setsockopt(socket.IPPROTO_IP, 10, 0)  # IP_MTU_DISCOVER: IP_PMTUDISC_DONT
-    return s
-big, low = raw(255, True), raw(1, False)
-jumbo = advert + bytes(9000 - 20 - len(advert))
-sent, end = 0, time.monotonic() + seconds
-while time.monotonic() < end:
-    for dst in (group, target):
-        big.sendto(jumbo, (dst, 0))
-        low.sendto(advert, (dst, 0))
-        sent += 2
-    time.sleep(0.01)
-print(sent)
-EOF
 log "attack: 6 s of 9000-byte (fragmented) and TTL-1 protocol-112 datagrams at B"
-sent=$(in_ns "$X" timeout 20 "$PYTHON" "$TMP/attack.py" 224.0.0.18 "${ADDR[$B]}" "${ADDR[$X]}" 70 6)
+sent=$(in_ns "$X" timeout 20 "$PYTHON" "$(dirname "$0")/tools/vrrp_attack.py" 224.0.0.18 "${ADDR[$B]}" "${ADDR[$X]}" 70 6)
 log "  $sent datagrams sent"
 check "the attacker sent datagrams" test "${sent:-0}" -gt 1000
 check "B counted the hostile datagrams as dropped" \
