@@ -154,7 +154,7 @@ case "$1" in
     need_root "$@"
     shift
     for target in controlplane/xlbd controlplane/xlbctl tests/lab/xlb-lab-server \
-      tests/lab/xlb-lab-client bpf/pass.bpf.o dataplane/pktgen/xlb-pktgen dataplane/tool/xlb-dp; do
+      tests/lab/xlb-lab-client bpf/pass.bpf.o pktgen/xlb-pktgen dataplane/tool/xlb-dp; do
       build_target "$target"
     done
     exec "$root/scripts/bench/chaos.sh" "$build" "$@"

@@ -418,7 +418,7 @@ listen_drops() {
 }
 listen_before=$(listen_drops)
 pktgen() {  # pktgen PROTO OUT: its PID in DL_LAST_PID
-  dl_start "$DL_X" "$DL_BUILD/dataplane/pktgen/xlb-pktgen" --engine xdp --interface eth0 \
+  dl_start "$DL_X" "$DL_BUILD/pktgen/xlb-pktgen" --engine xdp --interface eth0 \
     --dst-mac "$mac" --dst "$VIP:80/$1" --src 203.0.113.0/24 --sport 1024-65535 \
     --count 10000000000 --duration "$flood_seconds" --rate "$each" --batch 16 --json >"$2" 2>"$2.err"
 }
