@@ -18,7 +18,7 @@ ninja -C "$XLB_BUILD" >/dev/null
 source "$XLB_ROOT/scripts/lib/directors_lab.sh"
 source "$XLB_ROOT/scripts/lib/active_active.sh"
 dl_init "$XLB_BUILD" 3
-trap dl_down EXIT
+trap netns_down EXIT
 say() { dl_log "$@"; }
 show() { sed 's/^/    /'; }
 ADVERT_MS=100
@@ -33,19 +33,19 @@ for i in 1 2 3; do
   aa_start_director "$i"
   say "director d$i: xlbd started (6 services, VRRP: $(grep -c 'name:' "$DL_RUN/plan/d$i.vrrp.yaml") instances, adverts every ${ADVERT_MS} ms)"
 done
-dl_wait_for 10 "every VIP on its planned master" aa_masters_as_planned
+netns_wait_for 10 "every VIP on its planned master" aa_masters_as_planned
 for i in 1 2 3; do say "d$i is master of $(aa_vips_of "$i")"; done
 
 say "client: 60 long-lived connections (10 per VIP) and $REQUESTS_PER_VIP short requests per VIP"
 aa_start_holds
 REQ_PIDS=()
 for ((k = 1; k <= AA_VIPS; k++)); do
-  dl_start "$DL_C" "$DL_BUILD/tests/lab/xlb-lab-client" connect --target "$(dl_vip "$k"):80" \
+  netns_start "$DL_C" "$DL_BUILD/tests/lab/xlb-lab-client" connect --target "$(dl_vip "$k"):80" \
     --count "$REQUESTS_PER_VIP" --parallel 16 --pace-ms 20 --timeout-ms 3000 \
     >"$DL_RUN/requests$k.out" 2>/dev/null
-  REQ_PIDS+=("$DL_LAST_PID")
+  REQ_PIDS+=("$NETNS_LAST_PID")
 done
-dl_wait_for 5 "every connection exchanging" aa_all_alive_fresh
+netns_wait_for 5 "every connection exchanging" aa_all_alive_fresh
 say "d1: xlbctl list --stats"
 dl_xlbctl 1 list --stats | head -9 | show
 say "d1: xlbctl vrrp (one line per instance)"
@@ -60,7 +60,7 @@ say "killing director d1 (kill -9 of its xlbd, link down): $moved_vips must move
 t0=$(date +%s%N)
 dl_kill_director 1
 failover_ms=-1
-if dl_wait_for 10 "d1's VIPs on the survivors" held_by_survivor; then
+if netns_wait_for 10 "d1's VIPs on the survivors" held_by_survivor; then
   failover_ms=$((($(date +%s%N) - t0) / 1000000))
 fi
 for v in $moved_vips; do
@@ -76,7 +76,7 @@ say "long-lived connections: $alive of 60 alive, longest pause in a stream ${gap
 say "director d1 comes back (link up, xlbd started again; it preempts its VIPs)"
 ip -n "${DL_D[1]}" link set eth0 up
 aa_start_director 1
-dl_wait_for 15 "every VIP back on its planned master" aa_masters_as_planned &&
+netns_wait_for 15 "every VIP back on its planned master" aa_masters_as_planned &&
   say "d1 is master of $(aa_vips_of 1) again"
 for pid in "${REQ_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
 read -r alive gap < <(aa_hold_status)

@@ -97,7 +97,7 @@ die() { say "chaos.sh: $*"; exit 1; }
 DL_METRICS=127.0.0.1:9470
 WATCHDOG_MS=1000
 dl_init "$build" 2
-trap dl_down EXIT
+trap netns_down EXIT
 trap 'exit 1' INT TERM
 dl_up 1 >&2
 VIP=$(dl_vip 1)
@@ -105,8 +105,8 @@ VIP=$(dl_vip 1)
 # floods do not share the client's link. xlb-pktgen sends with XDP: its
 # bridge port needs a program (PLATFORM.md).
 DL_X=$DL_PREFIX-x ATTACKER_ADDR=198.51.100.66
-dl_ns "$DL_X"
-dl_attach "$DL_X" "$ATTACKER_ADDR" px
+netns_add "$DL_X"
+netns_attach "$DL_X" "$DL_S" px "$ATTACKER_ADDR/24"
 ip -n "$DL_S" link set dev px xdpdrv obj "$DL_BUILD/bpf/pass.bpf.o" sec xdp
 NAT_VIP=198.51.100.120
 NAT_REAL_DRAINED=192.0.2.98 NAT_REAL_LOST=192.0.2.99
@@ -144,21 +144,16 @@ priority() { (($1 == 1)) && echo 200 || echo 100; }  # priority I
 start_director() {  # start_director I
   dl_start_xlbd "$1" "$(body "$(priority "$1")")" --main-loop-timeout-ms "$WATCHDOG_MS"
 }
-forget_pid() {  # forget_pid PID: a process that ended, so dl_down never signals its reused PID
-  local kept=() p
-  for p in "${DL_PIDS[@]}"; do [[ $p == "$1" ]] || kept+=("$p"); done
-  DL_PIDS=("${kept[@]}")
-}
 kill9_xlbd() {  # kill9_xlbd I (bash's report of the killed job goes nowhere)
   exec 3>&2 2>/dev/null
   kill -9 "${DL_XLBD[$1]}"
   wait "${DL_XLBD[$1]}" || true
   exec 2>&3 3>&-
-  forget_pid "${DL_XLBD[$1]}"
+  netns_forget "${DL_XLBD[$1]}"
 }
 
 start_director 1 >&2
-dl_wait_for 10 "d1 master" dl_has_addr 1 "$VIP" || die "d1 did not become master"
+netns_wait_for 10 "d1 master" dl_has_addr 1 "$VIP" || die "d1 did not become master"
 start_director 2 >&2
 
 # --- the steady state ---------------------------------------------------------
@@ -172,25 +167,25 @@ steady() {
     [[ $(vrrp_state 2) == BACKUP ]] && reals_up 1 && reals_up 2
 }
 wait_steady() {  # wait_steady SECONDS: the VIP as planned, reals up, connections exchanging
-  dl_wait_for "$1" "the steady state (d1 master, every real up)" steady || {
+  netns_wait_for "$1" "the steady state (d1 master, every real up)" steady || {
     say "not steady: d1 $(vrrp_state 1 2>&1), d2 $(vrrp_state 2 2>&1)"
     dl_xlbctl 1 list >&2 || true
     return 1
   }
-  dl_wait_for 15 "every living connection exchanging" aa_all_alive_fresh || true
+  netns_wait_for 15 "every living connection exchanging" aa_all_alive_fresh || true
 }
 wait_steady 15 || die "the lab did not reach its steady state"
 
 # --- the traffic ----------------------------------------------------------------
 aa_start_holds || die "the long-lived connections did not start"
 REQUESTS=$DL_RUN/requests.out
-dl_start "$DL_C" "$DL_BUILD/tests/lab/xlb-lab-client" connect --target "$VIP:80" \
+netns_start "$DL_C" "$DL_BUILD/tests/lab/xlb-lab-client" connect --target "$VIP:80" \
   --count 1000000 --pace-ms "$pace_ms" --parallel 64 --timeout-ms 2000 --timestamps \
   >"$REQUESTS" 2>"$DL_RUN/requests.err"
-REQUESTS_PID=$DL_LAST_PID
+REQUESTS_PID=$NETNS_LAST_PID
 requests_flow() { (($(grep -c '^ok ' "$REQUESTS") >= 10)); }
-dl_wait_for 10 "short requests through the VIP" requests_flow || die "no request through the VIP passed"
-dl_wait_for 5 "every connection exchanging" aa_all_alive_fresh || die "the long-lived connections do not exchange"
+netns_wait_for 10 "short requests through the VIP" requests_flow || die "no request through the VIP passed"
+netns_wait_for 5 "every connection exchanging" aa_all_alive_fresh || die "the long-lived connections do not exchange"
 read -r _ baseline_gap < <(aa_hold_status)
 say "traffic runs: short requests every $pace_ms ms, 30 long-lived connections (longest gap so far ${baseline_gap} ms)"
 
@@ -277,10 +272,10 @@ last_line() { grep -v '^\s*$' "$1" | tail -1 | sed -E 's/^[IWEF][0-9]{4,8} [0-9:
 # (a) idle connections to the metrics listener and the API socket ----------------
 fault_begin idle_connections "$idle_conns idle connections to d1's metrics listener and $idle_conns to its API socket"
 FLOOD=$DL_RUN/idle
-dl_start "${DL_D[1]}" "$tools/idle_flood.py" --tcp "$DL_METRICS" "$idle_conns" --unix "$DL_RUN/d1/xlbd.sock" \
+netns_start "${DL_D[1]}" "$tools/idle_flood.py" --tcp "$DL_METRICS" "$idle_conns" --unix "$DL_RUN/d1/xlbd.sock" \
   "$idle_conns" --status "$FLOOD.status" --stop "$FLOOD.stop" --max-seconds 60
-flood_pid=$DL_LAST_PID
-dl_wait_for 50 "the idle connections" grep -q opened "$FLOOD.status" || die "idle_flood.py did not open its connections"
+flood_pid=$NETNS_LAST_PID
+netns_wait_for 50 "the idle connections" grep -q opened "$FLOOD.status" || die "idle_flood.py did not open its connections"
 # Held for 2 s (10 check intervals) while xlbctl and a scraper ask.
 asked=0 answered=0 scraped=0 scrape_errors=()
 hold_until=$((SECONDS + 2))
@@ -297,9 +292,9 @@ while ((SECONDS < hold_until && asked < 100)); do
   fi
 done
 touch "$FLOOD.stop"
-dl_wait_for 20 "idle_flood.py's report" grep -q closed_by_peer "$FLOOD.status" || true
+netns_wait_for 20 "idle_flood.py's report" grep -q closed_by_peer "$FLOOD.status" || true
 wait "$flood_pid" 2>/dev/null || true
-forget_pid "$flood_pid"
+netns_forget "$flood_pid"
 fault_end "$(jq -n --argjson asked "$asked" --argjson answered "$answered" --argjson scraped "$scraped" \
   --arg status "$(tr '\n' ' ' <"$FLOOD.status")" \
   --argjson errors "$(printf '%s\n' "${scrape_errors[@]}" | grep . | jq -R . | jq -s 'group_by(.) | map({key: .[0], value: length}) | from_entries')" \
@@ -313,7 +308,7 @@ t0=$(now_ns)
 kill9_xlbd 1
 start_director 1 >&2 || die "d1's xlbd did not start again"
 t1=$(now_ns)
-dl_wait_for 15 "d1 master again" dl_has_addr 1 "$VIP" || true
+netns_wait_for 15 "d1 master again" dl_has_addr 1 "$VIP" || true
 fault_end "$(jq -n --argjson r "$(((t1 - t0) / 1000000))" '{restart_to_api_ms: $r}')"
 
 # (c) a second xlbd on the master's pins ---------------------------------------------
@@ -348,7 +343,7 @@ cp "$conf" "$DL_RUN/d1/good.yaml"
 printf 'services: [ {name: web, vip: \n' >>"$conf"
 kill -HUP "${DL_XLBD[1]}"
 refused() { since 1 "${log_at[1]}" | grep -q 'reload refused'; }
-dl_wait_for 10 "d1 to refuse the reload" refused || die "d1 never answered the SIGHUP"
+netns_wait_for 10 "d1 to refuse the reload" refused || die "d1 never answered the SIGHUP"
 cp "$DL_RUN/d1/good.yaml" "$conf"
 fault_end "$(jq -n --arg msg "$(since 1 "${log_at[1]}" | grep 'reload refused' | head -1 |
   sed -E 's/.*\] //' | cut -c1-200)" '{refused: true, message: $msg}')"
@@ -380,7 +375,7 @@ done
 lost_down() {
   [[ $(nat_real 1 "$NAT_REAL_LOST" health) == down && $(nat_real 2 "$NAT_REAL_LOST" health) == down ]]
 }
-dl_wait_for 2 "$NAT_REAL_LOST seen down" lost_down || true
+netns_wait_for 2 "$NAT_REAL_LOST seen down" lost_down || true
 lost_health="d1 $(nat_real 1 "$NAT_REAL_LOST" health), d2 $(nat_real 2 "$NAT_REAL_LOST" health)"
 # The DR service goes on meanwhile, and no service shows an error.
 dr_ok=$(ip netns exec "$DL_C" "$DL_BUILD/tests/lab/xlb-lab-client" connect --target "$VIP:80" --count 50 \
@@ -417,23 +412,23 @@ listen_drops() {
   echo "$n"
 }
 listen_before=$(listen_drops)
-pktgen() {  # pktgen PROTO OUT: its PID in DL_LAST_PID
-  dl_start "$DL_X" "$DL_BUILD/pktgen/xlb-pktgen" --engine xdp --interface eth0 \
+pktgen() {  # pktgen PROTO OUT: its PID in NETNS_LAST_PID
+  netns_start "$DL_X" "$DL_BUILD/pktgen/xlb-pktgen" --engine xdp --interface eth0 \
     --dst-mac "$mac" --dst "$VIP:80/$1" --src 203.0.113.0/24 --sport 1024-65535 \
     --count 10000000000 --duration "$flood_seconds" --rate "$each" --batch 16 --json >"$2" 2>"$2.err"
 }
 pktgen tcp "$DL_RUN/syn.json"
-flood_pids=("$DL_LAST_PID")
+flood_pids=("$NETNS_LAST_PID")
 pktgen udp "$DL_RUN/udp.json"
-flood_pids+=("$DL_LAST_PID")
-dl_start "$DL_X" /usr/bin/python3 "$tools/ack_flood.py" --interface eth0 --dst-mac "$mac" \
+flood_pids+=("$NETNS_LAST_PID")
+netns_start "$DL_X" /usr/bin/python3 "$tools/ack_flood.py" --interface eth0 --dst-mac "$mac" \
   --dst "$VIP:80" --src 203.0.113.0/24 --rate "$each" --seconds "$flood_seconds" >"$DL_RUN/ack.json" \
   2>"$DL_RUN/ack.err"
-flood_pids+=("$DL_LAST_PID")
+flood_pids+=("$NETNS_LAST_PID")
 flood_rc=0
 for pid in "${flood_pids[@]}"; do
   wait "$pid" || flood_rc=$?
-  forget_pid "$pid"
+  netns_forget "$pid"
 done
 ((flood_rc == 0)) || die "a flood generator failed: $(cat "$DL_RUN"/{syn,udp}.json.err "$DL_RUN/ack.err" | tail -5)"
 status_after=$(dl_xlbctl 1 --json status)
@@ -459,7 +454,7 @@ d2_master() { dl_has_addr 2 "$VIP"; }
 kill -STOP "${DL_XLBD[1]}"
 t0=$(now_ns)
 failover=true
-dl_wait_for 10 "d2 to take the VIP" d2_master || failover=false
+netns_wait_for 10 "d2 to take the VIP" d2_master || failover=false
 t_failover=$(now_ns)
 # The stimulus: the stop lasts three watchdog intervals in all.
 stop_left=$(((3 * WATCHDOG_MS * 1000000 - (t_failover - t0)) / 1000000))
@@ -468,7 +463,7 @@ kill -CONT "${DL_XLBD[1]}"
 t_cont=$(now_ns)
 back=true
 d1_alone() { dl_has_addr 1 "$VIP" && ! dl_has_addr 2 "$VIP"; }
-dl_wait_for 10 "d1 to take its VIP back" d1_alone || back=false
+netns_wait_for 10 "d1 to take its VIP back" d1_alone || back=false
 t_back=$(now_ns)
 fault_end "$(jq -n --argjson failover "$failover" --argjson failover_ms "$(((t_failover - t0) / 1000000))" \
   --argjson back "$back" --argjson back_ms "$(((t_back - t_cont) / 1000000))" \
@@ -478,7 +473,7 @@ fault_end "$(jq -n --argjson failover "$failover" --argjson failover_ms "$(((t_f
 # --- the totals ----------------------------------------------------------------------
 kill -TERM "$REQUESTS_PID" 2>/dev/null || true
 wait "$REQUESTS_PID" 2>/dev/null || true
-forget_pid "$REQUESTS_PID"
+netns_forget "$REQUESTS_PID"
 read -r alive gap < <(aa_hold_status)
 aa_stop_holds
 read -r requests failed < <(awk '$1 == "ok" || $1 == "fail" { n++; f += ($1 == "fail") } END { print n + 0, f + 0 }' "$REQUESTS")

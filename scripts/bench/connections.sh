@@ -78,7 +78,7 @@ done
 command -v haproxy >/dev/null || { echo "connections.sh: haproxy is not installed (scripts/setup.sh)" >&2; exit 1; }
 
 lab_init "$build_dir"
-trap lab_down EXIT
+trap netns_down EXIT
 trap 'exit 1' INT TERM
 for f in tests/lab/xlb-lab-client tests/lab/xlb-lab-server dataplane/tool/xlb-dp bpf/pass.bpf.o; do
   [[ -e $LAB_BUILD/$f ]] || { echo "connections.sh: $LAB_BUILD/$f is missing (build it first)" >&2; exit 1; }
@@ -114,8 +114,8 @@ path_on() {  # path_on xlb|haproxy|direct
     xlb) lab_dp attach d0 d1 >&2 ;;
     haproxy)
       ip -n "$D" addr add "$VIP/32" dev lo
-      lab_start "$D" haproxy -f "$LAB_RUN/haproxy.cfg" -db 2>>"$LAB_RUN/haproxy.err"
-      HAPROXY_PID=${LAB_PIDS[-1]}
+      netns_start "$D" haproxy -f "$LAB_RUN/haproxy.cfg" -db 2>>"$LAB_RUN/haproxy.err"
+      HAPROXY_PID=$NETNS_LAST_PID
       ;;
     direct) ;;
   esac
@@ -125,7 +125,7 @@ path_off() {
   case "$1" in
     xlb) lab_dp detach d0 d1 >&2 ;;
     haproxy)
-      lab_stop "$HAPROXY_PID"
+      netns_stop "$HAPROXY_PID"
       ip -n "$D" addr del "$VIP/32" dev lo
       ;;
     direct) ;;
@@ -147,7 +147,7 @@ measure() {
   sleep 1
   path_on "$path"
   # Ready when a few exchanges pass; they also warm the path up.
-  lab_wait_for 10 "$path answering on $target" answers "$target" ||
+  netns_wait_for 10 "$path answering on $target" answers "$target" ||
     { [[ $path != haproxy ]] || cat "$LAB_RUN/haproxy.err" >&2; exit 1; }
   t0=$(date +%s%N)
   out=$(lab_client connect --target "$target" --count "$count" --parallel "$parallel" \

@@ -46,7 +46,7 @@ command -v keepalived >/dev/null || { echo "failover.sh: keepalived is not insta
 
 say() { echo "$@" >&2; }
 dl_init "$build" 2
-trap dl_down EXIT
+trap netns_down EXIT
 trap 'exit 1' INT TERM
 dl_up 1 >&2
 VIP=$(dl_vip 1)
@@ -91,11 +91,11 @@ xlbd_hears() { dl_xlbctl 2 --json vrrp | jq -e --arg m "$(dl_director_addr 1)" '
 
 xlbd_pair_up() {  # ADVERT_MS
   dl_start_xlbd 1 "$(xlbd_config 200 "$1")" --detach-on-exit
-  dl_wait_for 10 "director 1 master" xlbd_state_is 1 MASTER
+  netns_wait_for 10 "director 1 master" xlbd_state_is 1 MASTER
   dl_start_xlbd 2 "$(xlbd_config 100 "$1")" --detach-on-exit
-  dl_wait_for 10 "director 2 backup of director 1" xlbd_hears
+  netns_wait_for 10 "director 2 backup of director 1" xlbd_hears
   # The service must answer through director 1 before we break it.
-  dl_wait_for 10 "TCP through the VIP" \
+  netns_wait_for 10 "TCP through the VIP" \
     ip netns exec "$DL_C" "$DL_BUILD/tests/lab/xlb-lab-client" connect --target "$VIP:80" --count 3 --timeout-ms 500
 }
 
@@ -126,17 +126,17 @@ vrrp_instance vip1 {
   }
 }
 EOF
-  dl_start "${DL_D[$1]}" keepalived -n -l -D -f "$dir/keepalived.conf" -p "$dir/k.pid" \
+  netns_start "${DL_D[$1]}" keepalived -n -l -D -f "$dir/keepalived.conf" -p "$dir/k.pid" \
     -r "$dir/vrrp.pid" -c "$dir/chk.pid"
-  KA_PID[$1]=$DL_LAST_PID
+  KA_PID[$1]=$NETNS_LAST_PID
 }
 ka_pair_up() {  # ADVERT_MS
   ka_start 1 200 "$1" >"$DL_RUN/ka1.log" 2>&1
-  dl_wait_for 10 "keepalived 1 master" dl_has_addr 1 "$VIP" || { tail -20 "$DL_RUN/ka1.log"; return 1; }
+  netns_wait_for 10 "keepalived 1 master" dl_has_addr 1 "$VIP" || { tail -20 "$DL_RUN/ka1.log"; return 1; }
   ka_start 2 100 "$1" >"$DL_RUN/ka2.log" 2>&1
   # Its VRRP child running as backup, before the master is broken.
-  dl_wait_for 5 "keepalived 2 backup" grep -q 'Entering BACKUP STATE' "$DL_RUN/ka2.log"
-  dl_wait_for 5 "keepalived 2 not holding the VIP" bash -c "! ip -n '${DL_D[2]}' -o addr show dev eth0 | grep -q ' $VIP/'"
+  netns_wait_for 5 "keepalived 2 backup" grep -q 'Entering BACKUP STATE' "$DL_RUN/ka2.log"
+  netns_wait_for 5 "keepalived 2 not holding the VIP" bash -c "! ip -n '${DL_D[2]}' -o addr show dev eth0 | grep -q ' $VIP/'"
 }
 
 stop_pid() { kill -9 "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
@@ -151,18 +151,18 @@ run_trial() {
   : >"$mon"
   ip -n "${DL_D[2]}" -tshort monitor address dev eth0 >"$mon" 2>/dev/null &
   mon_pid=$!
-  DL_PIDS+=("$mon_pid")
+  netns_own "$mon_pid"
   : >"$probe"
   if [[ $kind == xlbd ]]; then
-    dl_start "$DL_C" "$DL_BUILD/tests/lab/xlb-lab-client" connect --target "$VIP:80" --count 500 \
+    netns_start "$DL_C" "$DL_BUILD/tests/lab/xlb-lab-client" connect --target "$VIP:80" --count 500 \
       --parallel 64 --pace-ms 5 --timeout-ms 200 --timestamps >"$probe" 2>/dev/null
-    probe_pid=$DL_LAST_PID
+    probe_pid=$NETNS_LAST_PID
   fi
   # The monitor listens (it reports a throwaway address), and the prober
   # sees the VIP answer, before the master is broken.
-  dl_wait_for 5 "ip monitor listening" monitor_sees_probe "$mon"
+  netns_wait_for 5 "ip monitor listening" monitor_sees_probe "$mon"
   ip -n "${DL_D[2]}" addr del "$MONITOR_PROBE/32" dev eth0
-  if [[ $kind == xlbd ]]; then dl_wait_for 5 "the prober's first answer" grep -q '^ok ' "$probe"; fi
+  if [[ $kind == xlbd ]]; then netns_wait_for 5 "the prober's first answer" grep -q '^ok ' "$probe"; fi
   t0=$(now_ns)
   if [[ $how == kill ]]; then
     # keepalived's VRRP work is done by a child, which would resign (send
@@ -177,11 +177,11 @@ run_trial() {
   # started a moment before the link went down may still complete).
   t1=$(now_ns)
   wait "$master_pid" 2>/dev/null || true
-  dl_wait_for 10 "director 2 holding the VIP" dl_has_addr 2 "$VIP" || true
+  netns_wait_for 10 "director 2 holding the VIP" dl_has_addr 2 "$VIP" || true
   if [[ $kind == xlbd ]]; then
     wait "$probe_pid" 2>/dev/null || true
   fi
-  dl_wait_for 2 "the monitor's report of the VIP" grep -q "inet $VIP/" "$mon" || true
+  netns_wait_for 2 "the monitor's report of the VIP" grep -q "inet $VIP/" "$mon" || true
   kill "$mon_pid" 2>/dev/null || true
   wait "$mon_pid" 2>/dev/null || true
   vip_ns=$(vip_added_ns "$mon" || true)

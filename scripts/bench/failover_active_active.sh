@@ -60,22 +60,22 @@ fi
 
 say() { dl_log "$@" >&2; }
 dl_init "$build" 3
-trap dl_down EXIT
+trap netns_down EXIT
 trap 'exit 1' INT TERM
 dl_up "$AA_VIPS" >&2
 
 # --- 1 and 2: a director dies and comes back ------------------------------------
 say "three directors, six VIPs, adverts every ${advert} ms"
 aa_plan_and_start "$advert" >&2
-dl_wait_for 10 "every VIP on its planned master" aa_masters_as_planned
+netns_wait_for 10 "every VIP on its planned master" aa_masters_as_planned
 sed 's/^/  /' "$DL_RUN/plan.txt" | head -8 >&2
 aa_start_holds
 say "60 connections established (10 per VIP)"
-dl_wait_for 5 "every connection exchanging" aa_all_alive_fresh
+netns_wait_for 5 "every connection exchanging" aa_all_alive_fresh
 say "SIGKILL director 1 (master of $(dl_vip 1) and $(dl_vip 4)) and its link down"
 t0=$(date +%s%N)
 dl_kill_director 1
-dl_wait_for 10 "every VIP answering again" aa_all_vips_answer || true
+netns_wait_for 10 "every VIP answering again" aa_all_vips_answer || true
 t1=$(date +%s%N)
 all_back_ms=$(((t1 - t0) / 1000000))
 say "every VIP answers new connections again after $all_back_ms ms"
@@ -85,7 +85,7 @@ say "after the failure: $survived of 60 connections alive, longest gap ${gap1} m
 say "director 1 comes back (link up, xlbd started again: it preempts its VIPs)"
 ip -n "${DL_D[1]}" link set eth0 up
 aa_start_director 1 >&2
-dl_wait_for 15 "every VIP back on its planned master" aa_masters_as_planned
+netns_wait_for 15 "every VIP back on its planned master" aa_masters_as_planned
 read -r survived_return gap2 < <(aa_hold_status)
 say "after the return: $survived_return of 60 connections alive, longest gap ${gap2} ms"
 
@@ -100,9 +100,9 @@ if ((flood_seconds > 0)); then
   for i in 1 2 3; do kill -TERM "${DL_XLBD[$i]}"; wait "${DL_XLBD[$i]}" 2>/dev/null || true; done
   say "adverts every 20 ms; xlb-pktgen floods $(dl_vip 1) for $flood_seconds s"
   aa_plan_and_start 20 >&2
-  dl_wait_for 10 "every VIP on its planned master" aa_masters_as_planned
+  netns_wait_for 10 "every VIP on its planned master" aa_masters_as_planned
   aa_start_holds
-  dl_wait_for 5 "every connection exchanging" aa_all_alive_fresh
+  netns_wait_for 5 "every connection exchanging" aa_all_alive_fresh
   declare -A changes_before
   for i in 1 2 3; do changes_before[$i]=$(aa_state_changes "$i"); done
   late_before=$(aa_vrrp_sum timers_late 1 2 3)

@@ -68,7 +68,7 @@ done
   { echo "throughput.sh: --flows '$flows': a multiple of 128, 128..1048576" >&2; exit 2; }
 
 lab_init "$build_dir"
-trap lab_down EXIT
+trap netns_down EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 PKTGEN=$LAB_BUILD/pktgen/xlb-pktgen
@@ -92,7 +92,7 @@ mac_of() { ip -n "$1" -br link show "$2" | awk '{print $3}'; }
 build_lab() {
   local ns i
   for ns in "$G" "$D" "${REALS[@]}"; do
-    lab_ns "$ns"
+    netns_add "$ns"
     # No IPv6: no router solicitations or MLD reports reach a sink's counter.
     ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
   done
@@ -127,9 +127,9 @@ declare -A XLB_STATS  # xlb's counters at the end of the last dr and nat runs
 forwarder_on() {  # forwarder_on floor|dr|nat|kernel
   case "$1" in
     floor)
-      lab_start "$D" "$FLOOR" --in d0 --out d1,d2,d3 2>"$LAB_RUN/floor.err"
-      FLOOR_PID=${LAB_PIDS[-1]}
-      lab_wait_for 10 "the floor forwarder" grep -q ready "$LAB_RUN/floor.err"
+      netns_start "$D" "$FLOOR" --in d0 --out d1,d2,d3 2>"$LAB_RUN/floor.err"
+      FLOOR_PID=$NETNS_LAST_PID
+      netns_wait_for 10 "the floor forwarder" grep -q ready "$LAB_RUN/floor.err"
       ;;
     # A new xlb for each run, with the one service the run measures: its
     # connection table holds that run's flows only, as on a director that
@@ -165,7 +165,7 @@ EOF
 
 forwarder_off() {
   case "$1" in
-    floor) lab_stop "$FLOOR_PID" ;;
+    floor) netns_stop "$FLOOR_PID" ;;
     dr | nat)
       XLB_STATS[$1]=$(lab_dp stats)
       lab_dp detach d0 d1 d2 d3
@@ -186,26 +186,26 @@ measure() {
   [[ $variant == nat ]] && vip=$NAT_VIP
   forwarder_on "$variant"
   for i in 1 2 3; do
-    lab_start "${REALS[i - 1]}" "$PKTGEN" sink --interface eth0 --warmup "$WARMUP" \
+    netns_start "${REALS[i - 1]}" "$PKTGEN" sink --interface eth0 --warmup "$WARMUP" \
       --duration "$seconds" --json >"$LAB_RUN/sink$i.json" 2>"$LAB_RUN/sink$i.err"
-    pids+=("${LAB_PIDS[-1]}")
+    pids+=("$NETNS_LAST_PID")
   done
-  lab_wait_for 10 "the sinks" bash -c "grep -q ready '$LAB_RUN/sink1.err' &&
+  netns_wait_for 10 "the sinks" bash -c "grep -q ready '$LAB_RUN/sink1.err' &&
     grep -q ready '$LAB_RUN/sink2.err' && grep -q ready '$LAB_RUN/sink3.err'"
-  lab_start "$G" "$PKTGEN" --interface g0 --dst "$vip:80/$proto" --src "$SRC" --sport "$SPORTS" \
+  netns_start "$G" "$PKTGEN" --interface g0 --dst "$vip:80/$proto" --src "$SRC" --sport "$SPORTS" \
     --dst-mac "$D0_MAC" --count 10000000000 --duration $((WARMUP + seconds + 5)) --json \
     >"$LAB_RUN/gen.json" 2>"$LAB_RUN/gen.err"
-  local gen_pid=${LAB_PIDS[-1]}
+  local gen_pid=$NETNS_LAST_PID
   # The sinks end on their own after WARMUP + seconds; then the generator
   # is stopped (it would stop at its own bound too).
   for i in 0 1 2; do
     wait "${pids[i]}" || rc=$?
-    lab_stop "${pids[i]}"
+    netns_stop "${pids[i]}"
   done
   kill -TERM "$gen_pid" 2>/dev/null || true
   local gen_rc=0
   wait "$gen_pid" || gen_rc=$?
-  lab_stop "$gen_pid"
+  netns_stop "$gen_pid"
   forwarder_off "$variant"
   if ((rc != 0 || gen_rc != 0)); then
     echo "throughput.sh: $variant run failed (sinks $rc, generator $gen_rc):" >&2

@@ -73,12 +73,12 @@ aa_state_changes() { aa_vrrp_sum state_changes "$@"; }  # aa_state_changes I...
 aa_start_holds() {
   local k
   for ((k = 1; k <= AA_VIPS; k++)); do
-    dl_start "$DL_C" "$DL_BUILD/tests/lab/xlb-lab-client" hold --target "$(dl_vip "$k"):80" \
+    netns_start "$DL_C" "$DL_BUILD/tests/lab/xlb-lab-client" hold --target "$(dl_vip "$k"):80" \
       --conns "$AA_CONNS_PER_VIP" --interval-ms 50 --seconds 600 --timeout-ms 10000 \
       >"$DL_RUN/hold$k.out" 2>"$DL_RUN/hold$k.err"
-    AA_HOLD_PIDS[k]=$DL_LAST_PID
+    AA_HOLD_PIDS[k]=$NETNS_LAST_PID
   done
-  dl_wait_for 15 "the long-lived connections ready" aa_holds_ready || {
+  netns_wait_for 15 "the long-lived connections ready" aa_holds_ready || {
     tail -n 3 "$DL_RUN"/hold*.err >&2
     return 1
   }
@@ -96,7 +96,7 @@ aa_hold_status_once() {
   for ((k = 1; k <= AA_VIPS; k++)); do
     before=$(aa_status_count "$k")
     kill -USR2 "${AA_HOLD_PIDS[k]}"
-    dl_wait_for 5 "status of client $k" aa_status_grew "$k" "$before" || true
+    netns_wait_for 5 "status of client $k" aa_status_grew "$k" "$before" || true
     line=$(grep '^status ' "$DL_RUN/hold$k.out" | tail -1)
     alive=$((alive + $(awk '{print $3}' <<<"$line")))
     fresh=$((fresh + $(awk '{print $9}' <<<"$line")))
@@ -112,7 +112,7 @@ aa_all_alive_fresh() {
 # aa_hold_status: "ALIVE MAX_GAP_MS" once every living connection exchanges
 # again (a stalled one fails by its 10 s echo deadline, within the wait).
 aa_hold_status() {
-  dl_wait_for 15 "every living connection exchanging" aa_all_alive_fresh >&2 || true
+  netns_wait_for 15 "every living connection exchanging" aa_all_alive_fresh >&2 || true
   local alive gap fresh
   read -r alive gap fresh < <(aa_hold_status_once)
   echo "$alive $gap"

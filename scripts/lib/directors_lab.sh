@@ -2,8 +2,8 @@
 # Ethernet segment (a bridge in its own namespace), as directors with VRRP
 # usually sit: one-armed, VIPs in the segment's subnet, direct routing.
 # Sourced by the failover benchmarks, the active-active lab test and the
-# demo. Every name starts with a per-run prefix; dl_down removes everything
-# dl_up made (callers trap EXIT), processes by the PIDs we started.
+# demo. Every name starts with a per-run prefix; netns_down (netns.sh) removes
+# everything dl_up made (callers trap EXIT), processes by the PIDs we started.
 #
 #   client C   198.51.100.9
 #   director i 198.51.100.i (i = 1..N, N <= 8), xlbd or keepalived
@@ -15,16 +15,13 @@
 # the veths sending TCP into directors have tx checksum offload off.
 
 DL_CLIENT_ADDR=198.51.100.9
-DL_PIDS=()
-DL_NETNS=()
-DL_MOUNTS=()
+source "$(dirname "${BASH_SOURCE[0]}")/netns.sh"
 
 dl_init() {  # dl_init BUILD_DIR DIRECTORS
   DL_BUILD=$(cd "$1" && pwd)
   DL_N=$2
-  DL_PREFIX=xa$(printf '%04x' $((RANDOM % 65536)))$$
-  DL_PREFIX=${DL_PREFIX:0:10}
-  DL_RUN=$(mktemp -d "/tmp/${DL_PREFIX}.XXXX")
+  netns_init xa
+  DL_PREFIX=$NETNS_PREFIX DL_RUN=$NETNS_RUN
   DL_S=$DL_PREFIX-s DL_C=$DL_PREFIX-c
   DL_D=() DL_R=()
   local i
@@ -36,75 +33,37 @@ dl_log() { printf '[%s] %s\n' "$(date +%T.%3N)" "$*"; }
 dl_director_addr() { echo "198.51.100.$1"; }
 dl_vip() { echo "198.51.100.$((100 + $1))"; }  # dl_vip K (K = 1..)
 
-dl_ns() {
-  ip netns add "$1"
-  DL_NETNS+=("$1")
-  ip -n "$1" link set lo up
-}
-
-# dl_attach NS ADDR PORT_NAME: eth0 in NS on the bridge, with ADDR/24.
-dl_attach() {
-  ip link add eth0 netns "$1" type veth peer name "$3" netns "$DL_S"
-  ip -n "$DL_S" link set "$3" master br0
-  ip -n "$DL_S" link set "$3" up
-  ip -n "$1" addr add "$2/24" dev eth0
-  ip -n "$1" link set eth0 up
-  ip netns exec "$1" ethtool -K eth0 tx off >/dev/null
-}
-
 dl_up() {  # dl_up VIP_COUNT
   local vips=$1 i j
-  dl_ns "$DL_S"
-  ip -n "$DL_S" link add br0 type bridge
-  ip -n "$DL_S" link set br0 up
-  dl_ns "$DL_C"
-  dl_attach "$DL_C" "$DL_CLIENT_ADDR" pc
+  netns_add "$DL_S"
+  netns_bridge "$DL_S"
+  netns_add "$DL_C"
+  netns_attach "$DL_C" "$DL_S" pc "$DL_CLIENT_ADDR/24"
   # xlb-pktgen sends out of the client's eth0 with XDP: its peer needs a program.
   ip -n "$DL_S" link set dev pc xdpdrv obj "$DL_BUILD/bpf/pass.bpf.o" sec xdp
   for ((i = 1; i <= DL_N; i++)); do
-    dl_ns "${DL_D[i]}"
-    dl_attach "${DL_D[i]}" "$(dl_director_addr "$i")" "pd$i"
+    netns_add "${DL_D[i]}"
+    netns_attach "${DL_D[i]}" "$DL_S" "pd$i" "$(dl_director_addr "$i")/24"
     ip -n "$DL_S" link set dev "pd$i" xdpdrv obj "$DL_BUILD/bpf/pass.bpf.o" sec xdp
-    mkdir -p "$DL_RUN/d$i/bpf"
-    mount -t bpf bpf "$DL_RUN/d$i/bpf"
-    DL_MOUNTS+=("$DL_RUN/d$i/bpf")
+    netns_mount_bpf "$DL_RUN/d$i/bpf"
   done
   for j in 1 2 3; do
-    dl_ns "${DL_R[j]}"
-    dl_attach "${DL_R[j]}" "198.51.100.2$j" "pr$j"
+    netns_add "${DL_R[j]}"
+    netns_attach "${DL_R[j]}" "$DL_S" "pr$j" "198.51.100.2$j/24"
     for ((i = 1; i <= vips; i++)); do ip -n "${DL_R[j]}" addr add "$(dl_vip "$i")/32" dev lo; done
     # The VIPs are on lo: never answer ARP for them, never use them as a source.
     ip netns exec "${DL_R[j]}" sysctl -qw net.ipv4.conf.all.arp_ignore=1 \
       net.ipv4.conf.all.arp_announce=2 net.ipv4.conf.eth0.arp_ignore=1 \
       net.ipv4.conf.eth0.arp_announce=2
-    dl_start "${DL_R[j]}" "$DL_BUILD/tests/lab/xlb-lab-server" --name "real$j" --port 80 \
+    netns_start "${DL_R[j]}" "$DL_BUILD/tests/lab/xlb-lab-server" --name "real$j" --port 80 \
       >"$DL_RUN/server$j.out"
   done
-  dl_wait_for 5 "servers ready" dl_servers_ready
+  netns_wait_for 5 "servers ready" dl_servers_ready
 }
 
 dl_servers_ready() {
   grep -qx ready "$DL_RUN/server1.out" && grep -qx ready "$DL_RUN/server2.out" &&
     grep -qx ready "$DL_RUN/server3.out"
-}
-
-dl_start() {  # dl_start NS CMD...: a process we own; its PID in DL_LAST_PID
-  # ip netns exec execs CMD, so $! is CMD's own PID.
-  ip netns exec "$1" "${@:2}" &
-  DL_LAST_PID=$!
-  DL_PIDS+=("$DL_LAST_PID")
-}
-
-dl_wait_for() {  # dl_wait_for SECONDS WHAT CMD...: poll CMD every 20 ms
-  local deadline=$((SECONDS + $1)) what=$2
-  shift 2
-  until "$@" >/dev/null 2>&1; do
-    if ((SECONDS >= deadline)); then
-      echo "timed out waiting for $what" >&2
-      return 1
-    fi
-    sleep 0.02
-  done
 }
 
 # dl_services_yaml VIP_COUNT: one DR service per VIP on port 80, the same
@@ -133,10 +92,10 @@ dl_start_xlbd() {
   local i=$1 dir=$DL_RUN/d$1
   printf 'interfaces: [eth0]\napi: {socket: %s, metrics: "%s"}\n%s\n' "$dir/xlbd.sock" "$DL_METRICS" "$2" \
     >"$dir/xlb.yaml"
-  dl_start "${DL_D[i]}" "$DL_BUILD/controlplane/xlbd" --config "$dir/xlb.yaml" --pin-dir "$dir/bpf" \
+  netns_start "${DL_D[i]}" "$DL_BUILD/controlplane/xlbd" --config "$dir/xlb.yaml" --pin-dir "$dir/bpf" \
     "${@:3}" >>"$dir/xlbd.log" 2>&1
-  DL_XLBD[$i]=$DL_LAST_PID
-  dl_wait_for 10 "xlbd in director $i" dl_xlbctl "$i" status
+  DL_XLBD[$i]=$NETNS_LAST_PID
+  netns_wait_for 10 "xlbd in director $i" dl_xlbctl "$i" status
 }
 
 # dl_kill_director I: a director dies: kill -9 of its xlbd and its link
@@ -167,17 +126,4 @@ dl_backlog_drops() {
 # receive ring, a veth's 256 frames, was full: dropped).
 dl_port_stat() { ip -n "$DL_S" -j -s link show "pd$1" | jq ".[0].stats64.tx.$2"; }
 
-dl_has_addr() { ip -n "${DL_D[$1]}" -o addr show dev eth0 | grep -q " $2/"; }  # dl_has_addr I ADDR
-
-dl_down() {
-  local pid ns m
-  for pid in "${DL_PIDS[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
-  for pid in "${DL_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  DL_PIDS=()
-  for m in "${DL_MOUNTS[@]}"; do umount "$m" 2>/dev/null || true; done
-  DL_MOUNTS=()
-  for ns in "${DL_NETNS[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
-  DL_NETNS=()
-  [[ -n "${DL_RUN:-}" && -d "$DL_RUN" ]] && rm -rf "$DL_RUN"
-  return 0
-}
+dl_has_addr() { netns_has_addr "${DL_D[$1]}" "$2"; }  # dl_has_addr I ADDR

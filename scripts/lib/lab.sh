@@ -1,6 +1,6 @@
 # The direct-routing lab, built from network namespaces (sourced by the lab
 # tests and the demo). Every name starts with a per-run prefix so two runs
-# never collide; lab_down removes everything lab_up made, also after a
+# never collide; netns_down removes everything lab_up made, also after a
 # failure (callers trap EXIT).
 #
 #   client (C)  198.51.100.2  2001:db8:1::2
@@ -19,14 +19,12 @@ LAB_VIP4=192.0.2.10
 LAB_VIP6=2001:db8:10::10
 LAB_NAT_VIP4=192.0.2.20
 LAB_NAT_VIP6=2001:db8:10::20
-LAB_PIDS=()
-LAB_NETNS=()
+source "$(dirname "${BASH_SOURCE[0]}")/netns.sh"
 
 lab_init() {  # lab_init BUILD_DIR
   LAB_BUILD=$(cd "$1" && pwd)
-  LAB_PREFIX=xlb$(printf '%04x' $((RANDOM % 65536)))$$
-  LAB_PREFIX=${LAB_PREFIX:0:11}
-  LAB_RUN=$(mktemp -d "/tmp/${LAB_PREFIX}.XXXX")
+  netns_init xlb
+  LAB_PREFIX=$NETNS_PREFIX LAB_RUN=$NETNS_RUN
   LAB_PINS=$LAB_RUN/bpf
   C=${LAB_PREFIX}-c D=${LAB_PREFIX}-d S=${LAB_PREFIX}-s
   R1=${LAB_PREFIX}-r1 R2=${LAB_PREFIX}-r2 R3=${LAB_PREFIX}-r3
@@ -37,14 +35,8 @@ lab_init() {  # lab_init BUILD_DIR
 
 lab_log() { printf '[%s] %s\n' "$(date +%T)" "$*"; }
 
-lab_ns() {  # lab_ns NAME: create a namespace we own
-  ip netns add "$1"
-  LAB_NETNS+=("$1")
-  ip -n "$1" link set lo up
-}
-
 lab_up() {
-  for ns in "$C" "$D" "$S" "$R1" "$R2" "$R3"; do lab_ns "$ns"; done
+  for ns in "$C" "$D" "$S" "$R1" "$R2" "$R3"; do netns_add "$ns"; done
   # client <-> director
   ip -n "$C" link add c0 type veth peer name d0 netns "$D"
   ip -n "$C" addr add 198.51.100.2/24 dev c0
@@ -59,17 +51,12 @@ lab_up() {
   ip -n "$S" link set sd master br0
   local i=1
   for r in "$R1" "$R2" "$R3"; do
-    ip -n "$r" link add eth0 type veth peer name "s$i" netns "$S"
-    ip -n "$S" link set "s$i" master br0
-    ip -n "$r" addr add "203.0.113.1$i/24" dev eth0
-    ip -n "$r" addr add "2001:db8:2::1$i/64" dev eth0 nodad
+    netns_attach "$r" "$S" "s$i" "203.0.113.1$i/24" "2001:db8:2::1$i/64"
     ip -n "$r" addr add "$LAB_VIP4/32" dev lo
     ip -n "$r" addr add "$LAB_VIP6/128" dev lo
     # The VIP is on lo: never answer ARP for it, never use it as a source.
     ip netns exec "$r" sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2 \
       net.ipv4.conf.eth0.arp_ignore=1 net.ipv4.conf.eth0.arp_announce=2
-    ip -n "$r" link set eth0 up
-    ip -n "$S" link set "s$i" up
     i=$((i + 1))
   done
   ip -n "$S" link set br0 up
@@ -92,27 +79,10 @@ lab_up() {
   # director, and the peer of a veth it sends into needs an XDP program
   # (PLATFORM.md): sd toward the reals, c0 toward the client (NAT replies).
   ip netns exec "$C" ethtool -K c0 tx off >/dev/null
-  for r in "$R1" "$R2" "$R3"; do ip netns exec "$r" ethtool -K eth0 tx off >/dev/null; done
   ip -n "$S" link set dev sd xdpdrv obj "$LAB_BUILD/bpf/pass.bpf.o" sec xdp
   ip -n "$C" link set dev c0 xdpdrv obj "$LAB_BUILD/bpf/pass.bpf.o" sec xdp
   # Private bpffs for this run's pins.
-  mkdir -p "$LAB_PINS"
-  mount -t bpf bpf "$LAB_PINS"
-}
-
-lab_start() {  # lab_start NS CMD...: a process we own, by PID
-  ip netns exec "$1" "${@:2}" &
-  LAB_PIDS+=($!)
-}
-
-# lab_stop PID: stops a process started with lab_start and forgets it (its
-# PID may be reused later).
-lab_stop() {
-  kill "$1" 2>/dev/null || true
-  wait "$1" 2>/dev/null || true
-  local kept=() pid
-  for pid in "${LAB_PIDS[@]}"; do [[ $pid == "$1" ]] || kept+=("$pid"); done
-  LAB_PIDS=("${kept[@]}")
+  netns_mount_bpf "$LAB_PINS"
 }
 
 # Starts the name server in each real: TCP and UDP on port 80 (direct
@@ -122,27 +92,15 @@ lab_start_servers() {
   local i=1
   for r in "$R1" "$R2" "$R3"; do
     echo replica >"$LAB_RUN/role$i"
-    lab_start "$r" "$LAB_BUILD/tests/lab/xlb-lab-server" --name "real$i" --port 80 --port 8080 --udp \
+    netns_start "$r" "$LAB_BUILD/tests/lab/xlb-lab-server" --name "real$i" --port 80 --port 8080 --udp \
       --patroni-port 8008 --role-file "$LAB_RUN/role$i" >"$LAB_RUN/server$i.out"
     i=$((i + 1))
   done
-  lab_wait_for 5 "servers ready" bash -c "grep -qx ready '$LAB_RUN/server1.out' && \
+  netns_wait_for 5 "servers ready" bash -c "grep -qx ready '$LAB_RUN/server1.out' && \
     grep -qx ready '$LAB_RUN/server2.out' && grep -qx ready '$LAB_RUN/server3.out'"
 }
 
 lab_role() { echo "$2" >"$LAB_RUN/role$1"; }  # lab_role N primary|replica|down
-
-lab_wait_for() {  # lab_wait_for SECONDS WHAT CMD...: poll CMD until it succeeds
-  local deadline=$((SECONDS + $1)) what=$2
-  shift 2
-  until "$@" 2>/dev/null; do
-    if ((SECONDS >= deadline)); then
-      echo "timed out waiting for $what" >&2
-      return 1
-    fi
-    sleep 0.1
-  done
-}
 
 xlbctl() { ip netns exec "$D" "$LAB_BUILD/controlplane/xlbctl" --socket "$SOCK" "$@"; }
 
@@ -152,8 +110,8 @@ lab_start_xlbd() {
   ip netns exec "$D" "$LAB_BUILD/controlplane/xlbd" --config "$CONF" --pin-dir "$LAB_PINS" "$@" \
     >>"$XLBD_LOG" 2>&1 &
   XLBD_PID=$!
-  LAB_PIDS+=("$XLBD_PID")
-  lab_wait_for 10 "xlbd's API" xlbctl status >/dev/null
+  netns_own "$XLBD_PID"
+  netns_wait_for 10 "xlbd's API" xlbctl status >/dev/null
 }
 
 lab_dp() { ip netns exec "$D" "$LAB_BUILD/dataplane/tool/xlb-dp" --pin-dir "$LAB_PINS" "$@"; }
@@ -170,18 +128,4 @@ lab_csum_errors() {
     /^Udp:/ { if (!u++) for (i = 1; i <= NF; i++) udp[i] = $i; else add($0, udp) }
     /^Udp6InCsumErrors/ { n += $2; found++ }
     END { print (found == 3 ? n : "missing") }'
-}
-
-lab_down() {
-  local pid
-  for pid in "${LAB_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${LAB_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  LAB_PIDS=()
-  local ns
-  for ns in "${LAB_NETNS[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
-  LAB_NETNS=()
-  if [[ -n "${LAB_RUN:-}" && -d "$LAB_RUN" ]]; then
-    umount "$LAB_PINS" 2>/dev/null || true
-    rm -rf "$LAB_RUN"
-  fi
 }

@@ -9,7 +9,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../../scripts/lib/lab.sh"
 source "$here/../../scripts/lib/lab_checks.sh"
 lab_init "${1:?usage: dr_lab_test.sh BUILD_DIR}"
-trap lab_down EXIT
+trap netns_down EXIT
 
 lab_up
 lab_start_servers
@@ -46,8 +46,8 @@ for target in 192.0.2.10:80 "[2001:db8:10::10]:80"; do
   ip netns exec "$C" "$LAB_BUILD/tests/lab/xlb-lab-client" hold --target "$target" --conns 10 \
     --interval-ms 50 --seconds 3 >"$hold_out" &
   hold_pid=$!
-  LAB_PIDS+=("$hold_pid")
-  lab_wait_for 10 "long-lived connections" grep -qx ready "$hold_out"
+  netns_own "$hold_pid"
+  netns_wait_for 10 "long-lived connections" grep -qx ready "$hold_out"
   lab_dp attach d0 d1 >/dev/null
   svc="$target/tcp"
   if [[ $target == 192.* ]]; then

@@ -10,7 +10,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../../scripts/lib/lab.sh"
 source "$here/../../scripts/lib/lab_checks.sh"
 lab_init "${1:?usage: exhaustion_test.sh BUILD_DIR}"
-trap lab_down EXIT
+trap netns_down EXIT
 
 lab_up
 lab_start_servers
@@ -40,18 +40,18 @@ YAML
 ip netns exec "$D" prlimit --nofile=1024:1024 "$LAB_BUILD/controlplane/xlbd" --config "$CONF" \
   --pin-dir "$LAB_PINS" >>"$XLBD_LOG" 2>&1 &
 XLBD_PID=$!
-LAB_PIDS+=("$XLBD_PID")
-lab_wait_for 10 "xlbd's API" xlbctl status >/dev/null
+netns_own "$XLBD_PID"
+netns_wait_for 10 "xlbd's API" xlbctl status >/dev/null
 
 # health of every real as "up"/"down", one per line
 healths() { xlbctl --json list | jq -r '.[].reals[].health'; }
 all_up() { [[ $(healths | sort -u) == up && $(healths | wc -l) -eq 6 ]]; }
-check "all six reals are up before the flood" lab_wait_for 5 "reals up" all_up
+check "all six reals are up before the flood" netns_wait_for 5 "reals up" all_up
 
 FLOOD=$LAB_RUN/flood
-lab_start "$D" "$here/tools/idle_flood.py" --tcp 127.0.0.1:9470 5000 --unix "$SOCK" 5000 \
+netns_start "$D" "$here/tools/idle_flood.py" --tcp 127.0.0.1:9470 5000 --unix "$SOCK" 5000 \
   --status "$FLOOD.status" --stop "$FLOOD.stop" --max-seconds 45
-lab_wait_for 40 "the flood" grep -q opened "$FLOOD.status" || true
+netns_wait_for 40 "the flood" grep -q opened "$FLOOD.status" || true
 cat "$FLOOD.status"
 check "10000 idle connections opened (at least 9900)" \
   test "$(awk '$1 == "opened" {print $2}' "$FLOOD.status")" -ge 9900
@@ -73,7 +73,7 @@ out=$(lab_client connect --target "$LAB_VIP4:80" --count 100 || true)
 check "traffic through the VIP succeeds during the flood" passed_all "$out" connect 100
 
 touch "$FLOOD.stop"
-lab_wait_for 10 "the flood's report" grep -q closed_by_peer "$FLOOD.status" || true
+netns_wait_for 10 "the flood's report" grep -q closed_by_peer "$FLOOD.status" || true
 cat "$FLOOD.status"
 closed=$(awk '$1 == "closed_by_peer" {print $2}' "$FLOOD.status")
 opened=$(awk '$1 == "opened" {print $2}' "$FLOOD.status")

@@ -11,7 +11,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../../scripts/lib/lab.sh"
 source "$here/../../scripts/lib/lab_checks.sh"
 lab_init "${1:?usage: nat_lab_test.sh BUILD_DIR}"
-trap lab_down EXIT
+trap netns_down EXIT
 
 lab_up
 lab_start_servers
@@ -47,8 +47,8 @@ hold_out=$LAB_RUN/hold.out
 ip netns exec "$C" "$LAB_BUILD/tests/lab/xlb-lab-client" hold --target "$LAB_NAT_VIP4:80" \
   --conns 10 --interval-ms 50 --seconds 2 >"$hold_out" &
 hold_pid=$!
-LAB_PIDS+=("$hold_pid")
-lab_wait_for 10 "long-lived connections" grep -qx ready "$hold_out"
+netns_own "$hold_pid"
+netns_wait_for 10 "long-lived connections" grep -qx ready "$hold_out"
 lab_dp attach d0 d1 >/dev/null
 hold_rc=0
 wait "$hold_pid" || hold_rc=$?

@@ -14,7 +14,7 @@ PKTGEN=$LAB_BUILD/pktgen/xlb-pktgen
 G=$C
 DPDK_RUN=/var/run/dpdk/$LAB_PREFIX  # the EAL's files for --file-prefix $LAB_PREFIX
 cleanup() {
-  lab_down
+  netns_down
   rm -rf "$DPDK_RUN"
   rmdir /var/run/dpdk 2>/dev/null || true  # only if nothing else is in it
 }
@@ -23,7 +23,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 for ns in "$G" "$R1"; do
-  lab_ns "$ns"
+  netns_add "$ns"
   # No IPv6 on the link: nothing but the generator's frames reaches the sink.
   ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
 done
@@ -37,10 +37,10 @@ SINK_MAC=$(ip -n "$R1" -br link show eth0 | awk '{print $3}')
 # child) and sets SINK_GOT to what it counted.
 SINK_PID= SINK_GOT=
 sink_start() {
-  lab_start "$R1" "$PKTGEN" sink --interface eth0 --until-count "$1" --duration 15 --json \
+  netns_start "$R1" "$PKTGEN" sink --interface eth0 --until-count "$1" --duration 15 --json \
     >"$LAB_RUN/sink.json" 2>"$LAB_RUN/sink.err"
-  SINK_PID=${LAB_PIDS[-1]}
-  lab_wait_for 10 "the sink" grep -q ready "$LAB_RUN/sink.err"
+  SINK_PID=$NETNS_LAST_PID
+  netns_wait_for 10 "the sink" grep -q ready "$LAB_RUN/sink.err"
 }
 sink_wait() {
   wait "$SINK_PID" || true

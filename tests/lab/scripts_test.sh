@@ -8,7 +8,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../../scripts/lib/lab.sh"
 source "$here/../../scripts/lib/lab_checks.sh"
 lab_init "${1:?usage: scripts_test.sh BUILD_DIR}"
-trap lab_down EXIT
+trap netns_down EXIT
 
 lab_up
 lab_start_servers
@@ -46,10 +46,10 @@ write_config "$SCRIPTS/check.sh --real"
 ip netns exec "$D" env NOTIFY_SOCKET=/run/xlb-test-notify XLB_LEAK=1 \
   "$LAB_BUILD/controlplane/xlbd" --config "$CONF" --pin-dir "$LAB_PINS" >>"$XLBD_LOG" 2>&1 &
 XLBD_PID=$!
-LAB_PIDS+=("$XLBD_PID")
-lab_wait_for 10 "xlbd's API" xlbctl status >/dev/null || { cat "$XLBD_LOG"; exit 1; }
+netns_own "$XLBD_PID"
+netns_wait_for 10 "xlbd's API" xlbctl status >/dev/null || { cat "$XLBD_LOG"; exit 1; }
 
-check "the exec check ran" lab_wait_for 5 "the check's output" test -s "$OUT/env"
+check "the exec check ran" netns_wait_for 5 "the check's output" test -s "$OUT/env"
 check "it ran as nobody (uid 65534)" test "$(cat "$OUT/uid")" = 65534
 expected="HOME=/nonexistent
 LANG=C.UTF-8
@@ -60,7 +60,7 @@ check "with the fixed environment, nothing of xlbd's (no NOTIFY_SOCKET)" bash -c
 check "with the real's address and port" bash -c \
   "grep -qx XLB_REAL_ADDRESS=203.0.113.11 '$OUT/env' && grep -qx XLB_REAL_PORT=80 '$OUT/env' && grep -qx USER=nobody '$OUT/env'"
 up() { [[ $(xlbctl --json list | jq -r '.[].reals[].health') == up ]]; }
-check "the real is up by its check" lab_wait_for 5 "real up" up
+check "the real is up by its check" netns_wait_for 5 "real up" up
 
 # A script in a directory anyone can write is refused: by --check-config
 # and by a reload, which keeps the running configuration.
@@ -71,10 +71,10 @@ check "--check-config refuses a script others can change" fails_with 1 \
   "xlb.yaml:10: services\[0\]\.health\.command: script $LAB_RUN/open/check.sh is refused: $LAB_RUN/open is writable by anyone \(mode 0777\)" \
   "$LAB_BUILD/controlplane/xlbd" --check-config "$CONF"
 kill -HUP "$XLBD_PID"
-check "a reload with it is refused and logged" lab_wait_for 5 "the refusal" \
+check "a reload with it is refused and logged" netns_wait_for 5 "the refusal" \
   grep -q "$LAB_RUN/open is writable by anyone" "$XLBD_LOG"
 rm -f "$OUT/uid"
 check "xlbd keeps running" kill -0 "$XLBD_PID"
-check "with its configuration: the old check runs on" lab_wait_for 5 "the old check" test -s "$OUT/uid"
+check "with its configuration: the old check runs on" netns_wait_for 5 "the old check" test -s "$OUT/uid"
 
 lab_checks_done "lab scripts" || { echo "--- xlbd log"; tail -40 "$XLBD_LOG"; exit 1; }

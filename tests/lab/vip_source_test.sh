@@ -21,7 +21,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../../scripts/lib/lab.sh"
 source "$here/../../scripts/lib/lab_checks.sh"
 lab_init "${1:?usage: vip_source_test.sh BUILD_DIR}"
-trap lab_down EXIT
+trap netns_down EXIT
 
 lab_up
 for r in "$R1" "$R2" "$R3"; do
@@ -65,7 +65,7 @@ YAML
 }
 
 start_xlbd() { lab_start_xlbd --detach-on-exit; }
-stop_xlbd() { lab_stop "$XLBD_PID"; }
+stop_xlbd() { netns_stop "$XLBD_PID"; }
 
 masters() {
   [[ $(xlbctl --json vrrp | jq -r '[.[] | select(.state == "MASTER")] | length') == 2 ]]
@@ -116,21 +116,21 @@ write_config
 check "(1) --check-config warns of nothing: d1 has addresses of its own" \
   bash -c "! ip netns exec '$D' '$LAB_BUILD/controlplane/xlbd' --check-config '$CONF' 2>&1 | grep -q warning"
 start_xlbd
-check "(1) the director becomes master of both instances" lab_wait_for 10 "master" masters
+check "(1) the director becomes master of both instances" netns_wait_for 10 "master" masters
 check "(1) the VIPs are on d1: IPv6 deprecated, IPv4 as /32 (d1 has no primary of their /25)" \
-  lab_wait_for 5 "VIPs on d1" test "$(vip_lines)" = \
+  netns_wait_for 5 "VIPs on d1" test "$(vip_lines)" = \
   "2001:db8:2::100/64 deprecated 2001:db8:2::101/64 deprecated 203.0.113.100/32 203.0.113.101/32"
 check "(1) the kernel's source toward a real is d1's own address again" \
   bash -c "ip -n '$D' -6 route get 2001:db8:2::11 | grep -q 'src 2001:db8:2::1 ' &&
            ip -n '$D' route get 203.0.113.11 | grep -q 'src 203.0.113.1 '"
-check "(1) every real is up" lab_wait_for 5 "reals up" all_up
+check "(1) every real is up" netns_wait_for 5 "reals up" all_up
 check "(1) every real stays up for 10 check intervals" stays_up_10_intervals
 check "(1) the health checks leave from d1's own addresses" \
   test "$(sources)" = "2001:db8:2::1 203.0.113.1"
 check "(1) traffic through every VIP succeeds" \
   through_all 2001:db8:2::100 2001:db8:2::101 203.0.113.100 203.0.113.101
 stop_xlbd
-check "(1) SIGTERM removes exactly the VIPs it added" lab_wait_for 5 "VIPs gone" test -z "$(vip_lines)"
+check "(1) SIGTERM removes exactly the VIPs it added" netns_wait_for 5 "VIPs gone" test -z "$(vip_lines)"
 
 # (2) And VIPs added by hand before xlbd starts, as an operator would: not
 # deprecated, the IPv4 one the primary of its /25. The kernel now picks them
@@ -142,11 +142,11 @@ check "(2) the kernel would send from the hand-added VIPs" \
            ip -n '$D' route get 203.0.113.11 | grep -q 'src 203.0.113.102 '"
 write_config with-hand-vips
 start_xlbd
-check "(2) the director becomes master of both instances" lab_wait_for 10 "master" masters
+check "(2) the director becomes master of both instances" netns_wait_for 10 "master" masters
 check "(2) the kernel still prefers the hand-added VIPs" \
   bash -c "ip -n '$D' -6 route get 2001:db8:2::11 | grep -q 'src 2001:db8:2::102 ' &&
            ip -n '$D' route get 203.0.113.11 | grep -q 'src 203.0.113.102 '"
-check "(2) every real is up" lab_wait_for 5 "reals up" all_up
+check "(2) every real is up" netns_wait_for 5 "reals up" all_up
 check "(2) every real stays up for 10 check intervals" stays_up_10_intervals
 check "(2) traffic through every VIP succeeds" through_all 2001:db8:2::100 2001:db8:2::101 \
   2001:db8:2::102 203.0.113.100 203.0.113.101 203.0.113.102

@@ -18,49 +18,22 @@ BUILD=$(cd "${1:?usage: vrrp_frr_test.sh BUILD_DIR}" && pwd)
 }
 source "$(dirname "$0")/../../scripts/lib/lab_checks.sh"
 
-P=vf$(printf '%04x' $((RANDOM % 65536)))$$
-P=${P:0:10}
-A=$P-a B=$P-b S=$P-s
-TMP=$(mktemp -d "/tmp/$P.XXXX")
-FRR_ETC=/etc/frr/$P FRR_RUN=/var/run/frr/$P
-PIDS=()
-VIP=198.51.100.12 VRID=71
+source "$(dirname "$0")/../../scripts/lib/netns.sh"
 
-cleanup() {
-  local pid ns
-  for pid in "${PIDS[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  umount "$TMP/bpf" 2>/dev/null || true
-  for ns in "$A" "$B" "$S"; do ip netns del "$ns" 2>/dev/null || true; done
-  rm -rf "$TMP" "$FRR_ETC" "$FRR_RUN"
-}
-trap cleanup EXIT
+netns_init vf
+P=$NETNS_PREFIX TMP=$NETNS_RUN
+A=$P-a B=$P-b S=$P-s
+FRR_ETC=/etc/frr/$P FRR_RUN=/var/run/frr/$P
+VIP=198.51.100.12 VRID=71
+trap 'netns_down; rm -rf "$FRR_ETC" "$FRR_RUN"' EXIT
 trap 'exit 1' INT TERM
 
 log() { printf '[%s] %s\n' "$(date +%T.%3N)" "$*"; }
-wait_for() {  # wait_for SECONDS DESCRIPTION CMD...
-  local deadline=$((SECONDS + $1)) what=$2
-  shift 2
-  until "$@" >/dev/null 2>&1; do
-    ((SECONDS < deadline)) || { log "  $what: not within the deadline"; return 1; }
-    sleep 0.05
-  done
-}
 
-for ns in "$A" "$B" "$S"; do
-  ip netns add "$ns"
-  ip -n "$ns" link set lo up
-done
-ip -n "$S" link add br0 type bridge
-ip -n "$S" link set br0 up
-for x in a b; do
-  ip link add eth0 netns "$P-$x" type veth peer name "p$x" netns "$S"
-  ip -n "$S" link set "p$x" master br0
-  ip -n "$S" link set "p$x" up
-  ip -n "$P-$x" link set eth0 up
-done
-ip -n "$A" addr add 198.51.100.2/24 dev eth0
-ip -n "$B" addr add 198.51.100.3/24 dev eth0
+for ns in "$A" "$B" "$S"; do netns_add "$ns"; done
+netns_bridge "$S"
+netns_attach "$A" "$S" pa 198.51.100.2/24
+netns_attach "$B" "$S" pb 198.51.100.3/24
 # FRR's VRRP interface: a macvlan with the virtual MAC 00:00:5e:00:01:VRID.
 ip -n "$B" link add "vrrp4-2-$VRID" link eth0 type macvlan mode bridge
 ip -n "$B" link set "vrrp4-2-$VRID" address "00:00:5e:00:01:$(printf '%02x' $VRID)"
@@ -78,18 +51,15 @@ interface eth0
 EOF
 touch "$FRR_ETC/vtysh.conf"
 chown -R frr:frr "$FRR_ETC" "$FRR_RUN"
-ip netns exec "$B" /usr/lib/frr/zebra -N "$P" -f /dev/null >"$TMP/zebra.log" 2>&1 &
-PIDS+=($!)
-wait_for 10 "zebra's socket" test -S "$FRR_RUN/zserv.api"
-ip netns exec "$B" /usr/lib/frr/vrrpd -N "$P" -f "$FRR_ETC/vrrpd.conf" >"$TMP/vrrpd.log" 2>&1 &
-PIDS+=($!)
+netns_start "$B" /usr/lib/frr/zebra -N "$P" -f /dev/null >"$TMP/zebra.log" 2>&1
+netns_wait_for 10 "zebra's socket" test -S "$FRR_RUN/zserv.api"
+netns_start "$B" /usr/lib/frr/vrrpd -N "$P" -f "$FRR_ETC/vrrpd.conf" >"$TMP/vrrpd.log" 2>&1
 frr_show() { ip netns exec "$B" vtysh -N "$P" -c "show vrrp $VRID"; }
 frr_field() { frr_show | awk -v f="$1" 'index($0, f) == 2 { print $NF; exit }'; }
 frr_status_is() { [[ $(frr_show | awk '/Status \(v4\)/ { print $3 }') == "$1" ]]; }
 
 # --- xlbd ---------------------------------------------------------------------
-mkdir -p "$TMP/bpf"
-mount -t bpf bpf "$TMP/bpf"
+netns_mount_bpf "$TMP/bpf"
 XPID=
 start_xlbd() {  # start_xlbd PRIORITY
   cat >"$TMP/xlb.yaml" <<EOF
@@ -98,12 +68,10 @@ api: {socket: $TMP/xlbd.sock, metrics: ""}
 vrrp:
   - {name: f, interface: eth0, vrid: $VRID, priority: $1, advert_interval: 100ms, addresses: [$VIP/24]}
 EOF
-  # ip netns exec execs xlbd: $! is xlbd's own PID.
-  ip netns exec "$A" "$BUILD/controlplane/xlbd" --config "$TMP/xlb.yaml" --pin-dir "$TMP/bpf" \
-    --detach-on-exit >>"$TMP/xlbd.log" 2>&1 &
-  XPID=$!
-  PIDS+=("$XPID")
-  wait_for 10 "xlbd answers" xlbctl status
+  netns_start "$A" "$BUILD/controlplane/xlbd" --config "$TMP/xlb.yaml" --pin-dir "$TMP/bpf" \
+    --detach-on-exit >>"$TMP/xlbd.log" 2>&1
+  XPID=$NETNS_LAST_PID
+  netns_wait_for 10 "xlbd answers" xlbctl status
 }
 xlbctl() { ip netns exec "$A" "$BUILD/controlplane/xlbctl" --socket "$TMP/xlbd.sock" "$@"; }
 field() { xlbctl --json vrrp | jq -r ".[0]$1"; }
@@ -112,29 +80,29 @@ positive() { (($(field "$1") > 0)); }
 no_drops() { xlbctl --json vrrp | jq -e '[.[0].counters | to_entries[] | select((.key | test("^(bad|too|not|wrong)_")) and .value > 0)] | length == 0' >/dev/null; }
 
 log "(1) FRR alone"
-check "(1) FRR becomes master" wait_for 10 "FRR master" frr_status_is Master
+check "(1) FRR becomes master" netns_wait_for 10 "FRR master" frr_status_is Master
 start_xlbd 200
-check "(1) xlbd receives FRR's adverts" wait_for 5 "adverts from FRR" positive .counters.adverts_received
+check "(1) xlbd receives FRR's adverts" netns_wait_for 5 "adverts from FRR" positive .counters.adverts_received
 check "(1) and drops none of them (checksum, length, TTL, version...)" no_drops
 log "(2) xlbd at priority 200"
-check "(2) xlbd preempts FRR" wait_for 5 "xlbd master" field_is .state MASTER
-check "(2) FRR goes to Backup" wait_for 5 "FRR backup" frr_status_is Backup
+check "(2) xlbd preempts FRR" netns_wait_for 5 "xlbd master" field_is .state MASTER
+check "(2) FRR goes to Backup" netns_wait_for 5 "FRR backup" frr_status_is Backup
 check "(2) FRR counts our adverts as received" \
-  wait_for 5 "FRR Rx" bash -c "(( \$(ip netns exec '$B' vtysh -N '$P' -c 'show vrrp $VRID' | awk '/Advertisements Rx \\(v4\\)/ { print \$NF }') > 0 ))"
+  netns_wait_for 5 "FRR Rx" bash -c "(( \$(ip netns exec '$B' vtysh -N '$P' -c 'show vrrp $VRID' | awk '/Advertisements Rx \\(v4\\)/ { print \$NF }') > 0 ))"
 check "(2) xlbd holds the VIP" bash -c "ip -n '$A' -o addr show dev eth0 | grep -q ' $VIP/'"
 log "(3) kill -9 xlbd"
 kill -9 "$XPID"
 wait "$XPID" 2>/dev/null || true
-check "(3) FRR takes over" wait_for 5 "FRR master" frr_status_is Master
+netns_forget "$XPID"
+check "(3) FRR takes over" netns_wait_for 5 "FRR master" frr_status_is Master
 log "(4) xlbd back at priority 50"
 start_xlbd 50
-check "(4) xlbd is backup" wait_for 5 "xlbd backup" field_is .state BACKUP
-check "(4) seeing FRR as master" wait_for 5 "master is FRR" field_is .master 198.51.100.3
+check "(4) xlbd is backup" netns_wait_for 5 "xlbd backup" field_is .state BACKUP
+check "(4) seeing FRR as master" netns_wait_for 5 "master is FRR" field_is .master 198.51.100.3
 check "(4) at priority 100" field_is .master_priority 100
 check "(4) the restarted xlbd removed the VIP the killed one left" \
   bash -c "! ip -n '$A' -o addr show dev eth0 | grep -q ' $VIP/'"
-kill -TERM "$XPID"
-wait "$XPID" 2>/dev/null || true
+netns_stop "$XPID"
 
 lab_checks_done "lab vrrp frr" || {
   for f in "$TMP/xlbd.log" "$TMP/vrrpd.log"; do echo "--- $f"; tail -20 "$f"; done

@@ -15,74 +15,30 @@ BUILD=$(cd "${1:?usage: vrrp_hostile_test.sh BUILD_DIR}" && pwd)
 PYTHON=/usr/bin/python3
 [[ -x $PYTHON ]] || { echo "FAIL: $PYTHON is needed to send the attack"; exit 1; }
 source "$(dirname "$0")/../../scripts/lib/lab_checks.sh"
+source "$(dirname "$0")/../../scripts/lib/netns.sh"
 
-P=vh$(printf '%04x' $((RANDOM % 65536)))$$
-P=${P:0:10}
+netns_init vh
+P=$NETNS_PREFIX TMP=$NETNS_RUN NETNS_WAIT_LOG=1
 A=$P-a B=$P-b X=$P-x S=$P-s
-TMP=$(mktemp -d "/tmp/$P.XXXX")
-PIDS=()
-MOUNTS=()
-
-cleanup() {
-  local pid m ns
-  for pid in "${PIDS[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  for m in "${MOUNTS[@]}"; do umount "$m" 2>/dev/null || true; done
-  for ns in "$A" "$B" "$X" "$S"; do ip netns del "$ns" 2>/dev/null || true; done
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
+trap netns_down EXIT
 trap 'exit 1' INT TERM
 
 log() { printf '[%s] %s\n' "$(date +%T.%3N)" "$*"; }
 in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 
 # --- the lab ---------------------------------------------------------------
-for ns in "$A" "$B" "$X" "$S"; do
-  ip netns add "$ns"
-  in_ns "$ns" ip link set lo up
-done
-in_ns "$S" ip link add br0 type bridge
-in_ns "$S" ip link set br0 up
-declare -A ADDR=([$A]=198.51.100.2 [$B]=198.51.100.3 [$X]=198.51.100.66)
-for ns in "$A" "$B" "$X"; do
-  port=p${ns##*-}
-  ip link add eth0 netns "$ns" type veth peer name "$port" netns "$S"
-  in_ns "$S" ip link set "$port" master br0
-  in_ns "$S" ip link set "$port" up
-  in_ns "$ns" ip addr add "${ADDR[$ns]}/24" dev eth0
-  in_ns "$ns" ip link set eth0 mtu 1500 up
-done
+for ns in "$A" "$B" "$X" "$S"; do netns_add "$ns"; done
+netns_bridge "$S"
+netns_attach "$A" "$S" pa 198.51.100.2/24
+netns_attach "$B" "$S" pb 198.51.100.3/24
+netns_attach "$X" "$S" px 198.51.100.66/24
 VIP=198.51.100.10
 
-# wait_for SECONDS DESCRIPTION CMD...: polls CMD every 20 ms until it succeeds.
-wait_for() {
-  local limit=$1 what=$2 start now
-  shift 2
-  start=$(date +%s%N)
-  while true; do
-    if "$@" >/dev/null 2>&1; then
-      now=$(date +%s%N)
-      log "  $what after $(((now - start) / 1000000)) ms"
-      return 0
-    fi
-    now=$(date +%s%N)
-    if (((now - start) / 1000000 > limit * 1000)); then
-      log "  $what: not within $limit s"
-      return 1
-    fi
-    sleep 0.02
-  done
-}
-
-has_addr() { in_ns "$1" ip -o addr show dev eth0 | grep -q " $2/"; }
-only_on() { has_addr "$1" "$3" && ! has_addr "$2" "$3"; }  # only_on NS OTHER VIP
+only_on() { netns_has_addr "$1" "$3" && ! netns_has_addr "$2" "$3"; }  # only_on NS OTHER VIP
 
 start_xlbd() {  # start_xlbd NS PRIORITY
   local ns=$1 dir=$TMP/$1
-  mkdir -p "$dir/bpf"
-  mount -t bpf bpf "$dir/bpf"
-  MOUNTS+=("$dir/bpf")
+  netns_mount_bpf "$dir/bpf"
   cat >"$dir/xlb.yaml" <<EOF
 interfaces: [eth0]
 api: {socket: $dir/xlbd.sock, metrics: ""}
@@ -92,10 +48,9 @@ vrrp:
   - {name: v, interface: eth0, vrid: 70, priority: $2, advert_interval: 100ms,
      addresses: [$VIP/24]}
 EOF
-  ip netns exec "$ns" "$BUILD/controlplane/xlbd" --config "$dir/xlb.yaml" --pin-dir "$dir/bpf" \
-    --detach-on-exit >>"$dir/xlbd.log" 2>&1 &
-  PIDS+=("$!")
-  wait_for 10 "xlbd in ${ns##*-} answers" xlbctl "$ns" status || {
+  netns_start "$ns" "$BUILD/controlplane/xlbd" --config "$dir/xlb.yaml" --pin-dir "$dir/bpf" \
+    --detach-on-exit >>"$dir/xlbd.log" 2>&1
+  netns_wait_for 10 "xlbd in ${ns##*-} answers" xlbctl "$ns" status || {
     tail -20 "$dir/xlbd.log"
     return 1
   }
@@ -109,16 +64,16 @@ counter() { xlbctl "$1" --json status | jq -r ".counters.$2 // 0"; }
 
 start_xlbd "$A" 150
 start_xlbd "$B" 100
-check "A (150) is master" wait_for 5 "A master" state_is "$A" MASTER
-check "B (100) is backup" wait_for 5 "B backup" state_is "$B" BACKUP
-check "the VIP is on A only" wait_for 5 "VIP on A only" only_on "$A" "$B" "$VIP"
+check "A (150) is master" netns_wait_for 5 "A master" state_is "$A" MASTER
+check "B (100) is backup" netns_wait_for 5 "B backup" state_is "$B" BACKUP
+check "the VIP is on A only" netns_wait_for 5 "VIP on A only" only_on "$A" "$B" "$VIP"
 changes_a=$(vrrp_field "$A" .counters.state_changes)
 changes_b=$(vrrp_field "$B" .counters.state_changes)
 dropped_b=$(counter "$B" vrrp_dropped)
 
 # --- the attack: bounded in time (6 s) and rate (about 400 datagrams/s) ----
 log "attack: 6 s of 9000-byte (fragmented) and TTL-1 protocol-112 datagrams at B"
-sent=$(in_ns "$X" timeout 20 "$PYTHON" "$(dirname "$0")/tools/vrrp_attack.py" 224.0.0.18 "${ADDR[$B]}" "${ADDR[$X]}" 70 6)
+sent=$(in_ns "$X" timeout 20 "$PYTHON" "$(dirname "$0")/tools/vrrp_attack.py" 224.0.0.18 198.51.100.3 198.51.100.66 70 6)
 log "  $sent datagrams sent"
 check "the attacker sent datagrams" test "${sent:-0}" -gt 1000
 check "B counted the hostile datagrams as dropped" \

@@ -29,48 +29,27 @@ command -v keepalived >/dev/null || {
 }
 source "$(dirname "$0")/../../scripts/lib/lab_checks.sh"
 
-P=vi$(printf '%04x' $((RANDOM % 65536)))$$
-P=${P:0:10}
-A=$P-a B=$P-b C=$P-c S=$P-s
-TMP=$(mktemp -d "/tmp/$P.XXXX")
-PIDS=()
-MOUNTS=()
+source "$(dirname "$0")/../../scripts/lib/netns.sh"
 
-cleanup() {
-  local pid m ns
-  for pid in "${PIDS[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  for m in "${MOUNTS[@]}"; do umount "$m" 2>/dev/null || true; done
-  for ns in "$A" "$B" "$C" "$S"; do ip netns del "$ns" 2>/dev/null || true; done
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
+netns_init vi
+P=$NETNS_PREFIX TMP=$NETNS_RUN NETNS_WAIT_LOG=1
+A=$P-a B=$P-b C=$P-c S=$P-s
+trap netns_down EXIT
 trap 'exit 1' INT TERM
 
 log() { printf '[%s] %s\n' "$(date +%T.%3N)" "$*"; }
 in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 
 # --- the lab ---------------------------------------------------------------
-for ns in "$A" "$B" "$C" "$S"; do
-  ip netns add "$ns"
-  in_ns "$ns" ip link set lo up
-done
-in_ns "$S" ip link add br0 type bridge
-in_ns "$S" ip link set br0 up
+# xlbd's XDP program runs on eth0; frames it sends back out would need a
+# program on the peer (PLATFORM.md). This test sends no traffic through it.
+for ns in "$A" "$B" "$C" "$S"; do netns_add "$ns"; done
+netns_bridge "$S"
 declare -A ADDR=([$A]=198.51.100.2 [$B]=198.51.100.3 [$C]=198.51.100.9)
 declare -A ADDR6=([$A]=2001:db8:51::2 [$B]=2001:db8:51::3 [$C]=2001:db8:51::9)
 for ns in "$A" "$B" "$C"; do
-  port=p${ns##*-}
-  ip link add eth0 netns "$ns" type veth peer name "$port" netns "$S"
-  in_ns "$S" ip link set "$port" master br0
-  in_ns "$S" ip link set "$port" up
-  in_ns "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 \
-    net.ipv6.conf.eth0.accept_dad=0
-  in_ns "$ns" ip addr add "${ADDR[$ns]}/24" dev eth0
-  in_ns "$ns" ip addr add "${ADDR6[$ns]}/64" dev eth0 nodad
-  in_ns "$ns" ip link set eth0 up
-  # xlbd's XDP program runs on eth0; frames it sends back out need a program
-  # on the peer (PLATFORM.md). This test sends no traffic through it.
+  in_ns "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+  netns_attach "$ns" "$S" "p${ns##*-}" "${ADDR[$ns]}/24" "${ADDR6[$ns]}/64"
 done
 # A link-local address is what IPv6 adverts come from.
 for ns in "$A" "$B"; do
@@ -84,29 +63,8 @@ VIP2=198.51.100.10  # v2, PASS auth, 1 s adverts
 VIP3=198.51.100.11  # v3 IPv4
 VIP6=2001:db8:51::11  # v3 IPv6
 
-# wait_for SECONDS DESCRIPTION CMD...: polls CMD every 20 ms until it
-# succeeds; prints how long it took.
-wait_for() {
-  local limit=$1 what=$2 start now
-  shift 2
-  start=$(date +%s%N)
-  while true; do
-    if "$@" >/dev/null 2>&1; then
-      now=$(date +%s%N)
-      log "  $what after $(((now - start) / 1000000)) ms"
-      return 0
-    fi
-    now=$(date +%s%N)
-    if (((now - start) / 1000000 > limit * 1000)); then
-      log "  $what: not within $limit s"
-      return 1
-    fi
-    sleep 0.02
-  done
-}
-
-has_addr() { in_ns "$1" ip -o addr show dev eth0 | grep -q " $2/"; }
-lacks_addr() { ! has_addr "$@"; }
+has_addr() { netns_has_addr "$@"; }
+lacks_addr() { ! netns_has_addr "$@"; }
 only_on() { has_addr "$1" "$3" && lacks_addr "$2" "$3"; }  # only_on NS OTHER VIP
 # Who answers for the VIP, seen from the client: its neighbour entry after a
 # ping (what a router in front of the directors learns).
@@ -123,11 +81,7 @@ declare -A XPID
 start_xlbd() {  # start_xlbd NS CONFIG_BODY(vrrp section) [XLBD_FLAG...]
   local ns=$1 dir=$TMP/$1 body=$2
   shift 2
-  mkdir -p "$dir/bpf"
-  if ! mountpoint -q "$dir/bpf"; then
-    mount -t bpf bpf "$dir/bpf"
-    MOUNTS+=("$dir/bpf")
-  fi
+  mountpoint -q "$dir/bpf" || netns_mount_bpf "$dir/bpf"
   cat >"$dir/xlb.yaml" <<EOF
 interfaces: [eth0]
 api: {socket: $dir/xlbd.sock, metrics: ""}
@@ -145,8 +99,8 @@ EOF
   ip netns exec "$ns" "$BUILD/controlplane/xlbd" --config "$dir/xlb.yaml" --pin-dir "$dir/bpf" \
     --detach-on-exit "$@" >>"$dir/xlbd.log" 2>&1 &
   XPID[$ns]=$!
-  PIDS+=("${XPID[$ns]}")
-  wait_for 10 "xlbd in ${ns##*-} answers" xlbctl "$ns" status || {
+  netns_own "${XPID[$ns]}"
+  netns_wait_for 10 "xlbd in ${ns##*-} answers" xlbctl "$ns" status || {
     tail -20 "$dir/xlbd.log"
     return 1
   }
@@ -165,8 +119,8 @@ ka_all_backup() { (($(grep -c 'Entering BACKUP STATE$' "$TMP/ka/log") >= 3)); }
 thread_sched() {
   ps -L -o comm=,cls=,rtprio= -p "${XPID[$1]}" | awk -v n="$2" '$1 == n {print $2, $3}'
 }
-kill9() { kill -9 "${XPID[$1]}"; wait "${XPID[$1]}" 2>/dev/null || true; }
-stop_xlbd() { kill -TERM "${XPID[$1]}"; wait "${XPID[$1]}" 2>/dev/null || true; }
+kill9() { kill -9 "${XPID[$1]}"; wait "${XPID[$1]}" 2>/dev/null || true; netns_forget "${XPID[$1]}"; }
+stop_xlbd() { netns_stop "${XPID[$1]}"; }
 
 # --- keepalived -------------------------------------------------------------
 KPID=
@@ -218,7 +172,7 @@ EOF
   ip netns exec "$1" keepalived -n -l -D -f "$dir/keepalived.conf" -p "$dir/k.pid" -r "$dir/vrrp.pid" \
     -c "$dir/chk.pid" >>"$dir/log" 2>&1 &
   KPID=$!
-  PIDS+=("$KPID")
+  netns_own "$KPID"
 }
 
 # The same three instances in xlbd's words.
@@ -243,15 +197,15 @@ touch "$TMP/real-up-$A" "$TMP/real-up-$B"
 
 log "(1) keepalived (priority 100) starts first, then xlbd (priority 200)"
 start_keepalived "$B" 100
-check "(1) keepalived becomes master of all three VIPs" wait_for 10 "keepalived master" all_on "$B"
+check "(1) keepalived becomes master of all three VIPs" netns_wait_for 10 "keepalived master" all_on "$B"
 start_xlbd "$A" "$(xlbd_vs_keepalived 200)"
-check "(1) xlbd becomes master of all three (it preempts)" wait_for 10 "xlbd master" all_state "$A" MASTER
-check "(1) the VIPs are on xlbd's side" wait_for 5 "VIPs on A" all_on "$A"
-check "(1) and gone from keepalived's" wait_for 5 "VIPs gone from B" none_on "$B"
-check "(1) keepalived says it went back to BACKUP" wait_for 5 "keepalived backup" ka_all_backup
+check "(1) xlbd becomes master of all three (it preempts)" netns_wait_for 10 "xlbd master" all_state "$A" MASTER
+check "(1) the VIPs are on xlbd's side" netns_wait_for 5 "VIPs on A" all_on "$A"
+check "(1) and gone from keepalived's" netns_wait_for 5 "VIPs gone from B" none_on "$B"
+check "(1) keepalived says it went back to BACKUP" netns_wait_for 5 "keepalived backup" ka_all_backup
 check "(1) the client's ARP for $VIP2 is answered by xlbd" arp_owner_is "$A" "$VIP2"
 check "(1) xlbd hears keepalived's v2 adverts with PASS auth" \
-  wait_for 5 "v2 adverts received" field_positive "$A" v2 .counters.adverts_received
+  netns_wait_for 5 "v2 adverts received" field_positive "$A" v2 .counters.adverts_received
 check "(1) VRRP has a thread of its own, at real-time priority 10 (xlbd's default)" \
   test "$(thread_sched "$A" xlbd-vrrp)" = "RR 10"
 check "(1) and the rest of xlbd keeps the normal scheduler" test "$(thread_sched "$A" xlbd)" = "TS -"
@@ -264,30 +218,29 @@ ip netns exec "$B" "$BUILD/tests/lab/vrrp-io-probe" send eth0 v4 --src "${ADDR[$
   --dst 224.0.0.18 --vrid 51 --prio 254 --version 2 --auth wrong --int-cs 100 --vip "$VIP2" \
   >/dev/null
 check "(1) an advert with a wrong PASS secret is counted as bad_auth" \
-  wait_for 2 "bad_auth counted" field_positive "$A" v2 .counters.bad_auth
+  netns_wait_for 2 "bad_auth counted" field_positive "$A" v2 .counters.bad_auth
 check "(1) and changes nothing: xlbd is still master" vrrp_state "$A" v2 MASTER
 
 log "(2) kill -9 xlbd"
 kill9 "$A"
-check "(2) keepalived takes every VIP over" wait_for 10 "keepalived master again" all_on "$B"
+check "(2) keepalived takes every VIP over" netns_wait_for 10 "keepalived master again" all_on "$B"
 check "(2) the client's ARP for $VIP3 now goes to keepalived" arp_owner_is "$B" "$VIP3"
 
 log "(3) reverse roles: xlbd comes back with priority 50"
 start_xlbd "$A" "$(xlbd_vs_keepalived 50)"
-check "(3) the restarted xlbd removed the VIPs the killed one left" wait_for 5 "A clean" none_on "$A"
-check "(3) xlbd is backup to keepalived" wait_for 5 "xlbd backup" all_state "$A" BACKUP
+check "(3) the restarted xlbd removed the VIPs the killed one left" netns_wait_for 5 "A clean" none_on "$A"
+check "(3) xlbd is backup to keepalived" netns_wait_for 5 "xlbd backup" all_state "$A" BACKUP
 check "(3) xlbd sees keepalived as master" \
-  wait_for 3 "keepalived's advert" field_is "$A" v3 .master "${ADDR[$B]}"
+  netns_wait_for 3 "keepalived's advert" field_is "$A" v3 .master "${ADDR[$B]}"
 check "(3) at priority 100" field_is "$A" v3 .master_priority 100
 # Waited for, not read once: keepalived added its IPv6 VIP in (2) while the
 # killed xlbd's copy was still on A, and may be redoing it after a failed DAD.
 # What matters is that they end up there, and not on xlbd's side.
-check "(3) the VIPs stay with keepalived" wait_for 3 "VIPs on keepalived's side" all_on "$B" ||
+check "(3) the VIPs stay with keepalived" netns_wait_for 3 "VIPs on keepalived's side" all_on "$B" ||
   in_ns "$B" ip -o addr show dev eth0
 check "(3) and none is on xlbd's side" none_on "$A"
 stop_xlbd "$A"
-kill -TERM "$KPID"
-wait "$KPID" 2>/dev/null || true
+netns_stop "$KPID"
 check "xlbd stopped: no VIP left on its side" none_on "$A"
 check "keepalived stopped: no VIP left on its side" none_on "$B"
 
@@ -302,9 +255,9 @@ start_xlbd "$A" "$(unicast 150 "${ADDR[$A]}" "${ADDR[$B]}" ", track: [{service: 
 start_xlbd "$B" "$(unicast 100 "${ADDR[$B]}" "${ADDR[$A]}")" --realtime-priority 0
 check "(4) --realtime-priority 0 leaves the VRRP thread on the normal scheduler" \
   test "$(thread_sched "$B" xlbd-vrrp)" = "TS -"
-check "(4) A (150) is master over unicast" wait_for 5 "A master" vrrp_state "$A" u MASTER
-check "(4) B (100) is backup" wait_for 5 "B backup" vrrp_state "$B" u BACKUP
-check "(4) B hears A as master" wait_for 5 "A heard" field_is "$B" u .master "${ADDR[$A]}"
+check "(4) A (150) is master over unicast" netns_wait_for 5 "A master" vrrp_state "$A" u MASTER
+check "(4) B (100) is backup" netns_wait_for 5 "B backup" vrrp_state "$B" u BACKUP
+check "(4) B hears A as master" netns_wait_for 5 "A heard" field_is "$B" u .master "${ADDR[$A]}"
 check "(4) the VIP is on A only" only_on "$A" "$B" "$VIP3"
 # A director starved of CPU (here: stopped for 250 ms, 2.5 advert intervals,
 # short of B's master-down interval) says so in its counters.
@@ -312,21 +265,21 @@ kill -STOP "${XPID[$A]}"
 sleep 0.25
 kill -CONT "${XPID[$A]}"
 check "(4) a VRRP thread held off the CPU counts its late timer" \
-  wait_for 2 "timers_late counted" field_positive "$A" u .counters.timers_late
+  netns_wait_for 2 "timers_late counted" field_positive "$A" u .counters.timers_late
 check "(4) and xlbctl vrrp says so" grep -q "timers late by more than an advert interval: " \
   <<<"$(xlbctl "$A" vrrp)"
 kill9 "$A"
-check "(4) after kill -9 of A, B is master" wait_for 5 "B master" vrrp_state "$B" u MASTER
-check "(4) B holds the VIP" wait_for 2 "VIP on B" has_addr "$B" "$VIP3"
+check "(4) after kill -9 of A, B is master" netns_wait_for 5 "B master" vrrp_state "$B" u MASTER
+check "(4) B holds the VIP" netns_wait_for 2 "VIP on B" has_addr "$B" "$VIP3"
 start_xlbd "$A" "$(unicast 150 "${ADDR[$A]}" "${ADDR[$B]}" ", track: [{service: web, weight: 100}]")"
-check "(4) A back: it preempts B again" wait_for 5 "A master again" vrrp_state "$A" u MASTER
-check "(4) and B gave the VIP back" wait_for 2 "VIP gone from B" lacks_addr "$B" "$VIP3"
+check "(4) A back: it preempts B again" netns_wait_for 5 "A master again" vrrp_state "$A" u MASTER
+check "(4) and B gave the VIP back" netns_wait_for 2 "VIP gone from B" lacks_addr "$B" "$VIP3"
 # A reload that leaves the instance as it was must not touch it.
 changes=$(vrrp_field "$A" u .counters.state_changes)
 sed -i 's/port: 80$/port: 81/' "$TMP/$A/xlb.yaml"
 kill -HUP "${XPID[$A]}"
 reloaded() { grep -q "reloaded $TMP/$A/xlb.yaml" "$TMP/$A/xlbd.log"; }
-check "(4) SIGHUP with a changed service reloads" wait_for 5 "reload" reloaded
+check "(4) SIGHUP with a changed service reloads" netns_wait_for 5 "reload" reloaded
 check "(4) and leaves the unchanged VRRP instance alone (no state change)" \
   field_is "$A" u .counters.state_changes "$changes"
 check "(4) A is still master" vrrp_state "$A" u MASTER
@@ -335,13 +288,13 @@ check "(4) A is still master" vrrp_state "$A" u MASTER
 sed -i 's/priority: 150, advert_interval/priority: 170, advert_interval/' "$TMP/$A/xlb.yaml"
 kill -HUP "${XPID[$A]}"
 check "(4) SIGHUP with A's priority 150 -> 170: B hears A at 170" \
-  wait_for 5 "B hears 170" field_is "$B" u .master_priority 170
+  netns_wait_for 5 "B hears 170" field_is "$B" u .master_priority 170
 check "(4) and A applied it without a restart (no state change)" \
   field_is "$A" u .counters.state_changes "$changes"
 check "(4) A says so in its log" grep -q "vrrp u: configuration changed (priority 150 -> 170), applied without a restart" "$TMP/$A/xlbd.log"
 sed -i 's/priority: 170, advert_interval/priority: 150, advert_interval/' "$TMP/$A/xlb.yaml"
 kill -HUP "${XPID[$A]}"
-check "(4) and back to 150 the same way" wait_for 5 "B hears 150" field_is "$B" u .master_priority 150
+check "(4) and back to 150 the same way" netns_wait_for 5 "B hears 150" field_is "$B" u .master_priority 150
 # Split brain: B, at a lower priority, claims the VIP. Its gratuitous ARP
 # moves the client; when its advert reaches A, A answers and announces the
 # VIP again, and the client comes back. (locktime 0: the client takes every
@@ -351,24 +304,24 @@ in_ns "$C" ping -c 1 -W 1 "$VIP3" >/dev/null || true
 neigh_is() { in_ns "$C" ip neigh show "$1" dev eth0 | grep -qi "lladdr $(in_ns "$2" cat /sys/class/net/eth0/address)"; }
 check "(4) the client reaches $VIP3 at A" neigh_is "$VIP3" "$A"
 in_ns "$B" "$BUILD/tests/lab/vrrp-io-probe" announce eth0 "$VIP3" --count 1 >/dev/null
-check "(4) B's gratuitous ARP moves the client to B" wait_for 2 "client at B" neigh_is "$VIP3" "$B"
+check "(4) B's gratuitous ARP moves the client to B" netns_wait_for 2 "client at B" neigh_is "$VIP3" "$B"
 in_ns "$B" "$BUILD/tests/lab/vrrp-io-probe" send eth0 v4 --src "${ADDR[$B]}" \
   --dst "${ADDR[$A]}" --vrid 60 --prio 50 --int-cs 10 --vip "$VIP3" >/dev/null
 check "(4) A hears B's lower-priority advert and announces the VIP again: the client is back" \
-  wait_for 2 "client back at A" neigh_is "$VIP3" "$A"
+  netns_wait_for 2 "client back at A" neigh_is "$VIP3" "$A"
 check "(4) counted as reannounced" field_positive "$A" u .counters.reannounced
 check "(4) A stayed master" vrrp_state "$A" u MASTER
 
 log "(5) A's tracked service loses its only real"
 rm -f "$TMP/real-up-$A"
 check "(5) A's priority drops by the weight (150 -> 50)" \
-  wait_for 5 "A at 50" field_is "$A" u .effective_priority 50
-check "(5) B takes the VIP over" wait_for 5 "B master" vrrp_state "$B" u MASTER
-check "(5) the VIP moved to B" wait_for 2 "VIP on B" only_on "$B" "$A" "$VIP3"
+  netns_wait_for 5 "A at 50" field_is "$A" u .effective_priority 50
+check "(5) B takes the VIP over" netns_wait_for 5 "B master" vrrp_state "$B" u MASTER
+check "(5) the VIP moved to B" netns_wait_for 2 "VIP on B" only_on "$B" "$A" "$VIP3"
 check "(5) xlbctl vrrp says why" grep -q 'service web down (-100)' <<<"$(xlbctl "$A" vrrp)"
 touch "$TMP/real-up-$A"
-check "(5) the real is back: A preempts again" wait_for 5 "A master" vrrp_state "$A" u MASTER
-check "(5) the VIP is back on A only" wait_for 2 "VIP back on A" only_on "$A" "$B" "$VIP3"
+check "(5) the real is back: A preempts again" netns_wait_for 5 "A master" vrrp_state "$A" u MASTER
+check "(5) the VIP is back on A only" netns_wait_for 2 "VIP back on A" only_on "$A" "$B" "$VIP3"
 
 log "(7) an exec track, the notify script, and the instance's own link"
 stop_xlbd "$A"
@@ -385,36 +338,36 @@ start_xlbd "$A" "  - {name: t, interface: eth0, vrid: 62, priority: 150, advert_
 start_xlbd "$B" "  - {name: t, interface: eth0, vrid: 62, priority: 100, advert_interval: 100ms,
      addresses: [$VIP3/24]}"
 notified() { grep -qx "t $1 $2" "$TMP/notify-a.log" 2>/dev/null; }
-check "(7) A is master" wait_for 5 "A master" vrrp_state "$A" t MASTER
-check "(7) notify ran with: name, state, priority" wait_for 5 "notify MASTER" notified MASTER 150
+check "(7) A is master" netns_wait_for 5 "A master" vrrp_state "$A" t MASTER
+check "(7) notify ran with: name, state, priority" netns_wait_for 5 "notify MASTER" notified MASTER 150
 check "(7) notify ran on the normal scheduler, not the VRRP thread's real-time one" \
   grep -qx ' *TS' "$TMP/notify-a.cls"
 rm -f "$TMP/check-ok"
-check "(7) the failing exec track lowers A to 50" wait_for 5 "A at 50" field_is "$A" t .effective_priority 50
-check "(7) and B takes over" wait_for 5 "B master" vrrp_state "$B" t MASTER
-check "(7) notify ran for BACKUP at the lowered priority" wait_for 5 "notify BACKUP" notified BACKUP 50
+check "(7) the failing exec track lowers A to 50" netns_wait_for 5 "A at 50" field_is "$A" t .effective_priority 50
+check "(7) and B takes over" netns_wait_for 5 "B master" vrrp_state "$B" t MASTER
+check "(7) notify ran for BACKUP at the lowered priority" netns_wait_for 5 "notify BACKUP" notified BACKUP 50
 touch "$TMP/check-ok"
-check "(7) the track recovers: A master again" wait_for 5 "A master" vrrp_state "$A" t MASTER
+check "(7) the track recovers: A master again" netns_wait_for 5 "A master" vrrp_state "$A" t MASTER
 ip -n "$A" link set eth0 down
-check "(7) A's link down: FAULT" wait_for 5 "A fault" vrrp_state "$A" t FAULT
+check "(7) A's link down: FAULT" netns_wait_for 5 "A fault" vrrp_state "$A" t FAULT
 check "(7) a faulted instance holds no VIP" lacks_addr "$A" "$VIP3"
-check "(7) notify ran for FAULT" wait_for 5 "notify FAULT" notified FAULT 150
-check "(7) B took over" wait_for 5 "B master" vrrp_state "$B" t MASTER
+check "(7) notify ran for FAULT" netns_wait_for 5 "notify FAULT" notified FAULT 150
+check "(7) B took over" netns_wait_for 5 "B master" vrrp_state "$B" t MASTER
 ip -n "$A" link set eth0 up
-check "(7) A's link up: A master again (preempt)" wait_for 8 "A master" vrrp_state "$A" t MASTER
-check "(7) holding the VIP, B not" wait_for 2 "VIP on A" only_on "$A" "$B" "$VIP3"
+check "(7) A's link up: A master again (preempt)" netns_wait_for 8 "A master" vrrp_state "$A" t MASTER
+check "(7) holding the VIP, B not" netns_wait_for 2 "VIP on A" only_on "$A" "$B" "$VIP3"
 
 log "(6) graceful stop of A (SIGTERM) with 1 s adverts: master-down interval 3.6 s, skew 0.6 s"
 stop_xlbd "$A"
 stop_xlbd "$B"
 start_xlbd "$A" "  - {name: g, interface: eth0, vrid: 61, priority: 150, addresses: [$VIP2/24]}"
 start_xlbd "$B" "  - {name: g, interface: eth0, vrid: 61, priority: 100, addresses: [$VIP2/24]}"
-check "(6) A is master" wait_for 6 "A master" vrrp_state "$A" g MASTER
-check "(6) B is backup, with A as its master" wait_for 6 "A heard" field_is "$B" g .master "${ADDR[$A]}"
+check "(6) A is master" netns_wait_for 6 "A master" vrrp_state "$A" g MASTER
+check "(6) B is backup, with A as its master" netns_wait_for 6 "A heard" field_is "$B" g .master "${ADDR[$A]}"
 t0=$(date +%s%N)
 kill -TERM "${XPID[$A]}"
 check "(6) B takes over within 2 s (skew time 0.6 s; without priority 0 it would take 3.6 s)" \
-  wait_for 2 "B master" vrrp_state "$B" g MASTER
+  netns_wait_for 2 "B master" vrrp_state "$B" g MASTER
 t1=$(date +%s%N)
 log "  graceful takeover: $(((t1 - t0) / 1000000)) ms"
 wait "${XPID[$A]}" 2>/dev/null || true
@@ -427,14 +380,14 @@ check "B stopped: nothing left on its interface" lacks_addr "$B" "$VIP2"
 
 log "(8) kill -9, and the next xlbd's config no longer has two of the instances"
 start_xlbd "$A" "$(xlbd_vs_keepalived 200)"  # alone on the segment now
-check "(8) A holds the three VIPs" wait_for 6 "A master of all" all_on "$A"
+check "(8) A holds the three VIPs" netns_wait_for 6 "A master of all" all_on "$A"
 check "(8) marked as xlb's: address protocol 112" grep -q "^$VIP6/64 .* proto=112$" \
   <<<"$(in_ns "$A" "$BUILD/tests/lab/vrrp-io-probe" addr list eth0)"
 kill9 "$A"
 start_xlbd "$A" "$(xlbd_vs_keepalived 200 | head -2)"  # v2 only
 check "(8) the IPv4 VIP of the removed instance is gone" lacks_addr "$A" "$VIP3"
 check "(8) and the IPv6 one, though IPv6 addresses carry no label" lacks_addr "$A" "$VIP6"
-check "(8) v2 takes its VIP again" wait_for 6 "v2 master" has_addr "$A" "$VIP2"
+check "(8) v2 takes its VIP again" netns_wait_for 6 "v2 master" has_addr "$A" "$VIP2"
 stop_xlbd "$A"
 
 lab_checks_done "lab vrrp interop" || {

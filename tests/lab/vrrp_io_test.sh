@@ -14,22 +14,13 @@ command -v keepalived >/dev/null || {
 }
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-P="vrrpio$$"
-NSA="${P}a" NSB="${P}b"
-IFA=vioa$$ IFB=viob$$
-IFA=${IFA:0:15} IFB=${IFB:0:15}
-TMP=$(mktemp -d /tmp/vrrp_io_test.XXXXXX)
-PIDS=()
+source "$ROOT/scripts/lib/netns.sh"
+netns_init vio
+P=$NETNS_PREFIX TMP=$NETNS_RUN
+NSA="$P-a" NSB="$P-b"
+IFA=$P-a IFB=$P-b  # interface names: 15 characters at most
 FAILS=0
-
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  ip netns del "$NSA" 2>/dev/null || true
-  ip netns del "$NSB" 2>/dev/null || true
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
+trap netns_down EXIT
 trap 'exit 1' INT TERM
 
 ok() { echo "PASS: $*"; }
@@ -45,21 +36,22 @@ IO_PROBE=${IO_PROBE:-$ROOT/build/tests/lab/vrrp-io-probe}
   exit 1
 }
 
-ip netns add "$NSA"
-ip netns add "$NSB"
+netns_add "$NSA"
+netns_add "$NSB"
 ip link add "$IFA" netns "$NSA" type veth peer name "$IFB" netns "$NSB"
 for side in A B; do
   ns=NS$side; ifn=IF$side
   ip netns exec "${!ns}" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
   ip netns exec "${!ns}" sysctl -qw "net.ipv6.conf.${!ifn}.accept_dad=0"
-  ip netns exec "${!ns}" ip link set lo up
   ip netns exec "${!ns}" ip link set "${!ifn}" up
 done
 A ip addr add 192.0.2.1/24 dev "$IFA"
 B ip addr add 192.0.2.2/24 dev "$IFB"
 A ip addr add 2001:db8:51::1/64 dev "$IFA" nodad
 B ip addr add 2001:db8:51::2/64 dev "$IFB" nodad
-sleep 0.3
+link_local() { ip -n "$1" -6 -o addr show dev "$2" scope link | awk '{print $4}' | cut -d/ -f1; }
+have_link_locals() { [[ -n $(link_local "$NSA" "$IFA") && -n $(link_local "$NSB" "$IFB") ]]; }
+netns_wait_for 5 "link-local addresses" have_link_locals
 LLA=$(A ip -6 -o addr show dev "$IFA" scope link | awk '{print $4}' | cut -d/ -f1)
 LLB=$(B ip -6 -o addr show dev "$IFB" scope link | awk '{print $4}' | cut -d/ -f1)
 MACA=$(A cat /sys/class/net/"$IFA"/address)
@@ -76,7 +68,7 @@ recv_check() {
   : >"$out"
   B timeout 10 "$IO_PROBE" recv "$IFB" "$fam" --count 1 --timeout-ms 3000 "${ropts[@]}" >"$out" 2>&1 &
   local pid=$!
-  PIDS+=("$pid")
+  netns_own "$pid"
   for _ in $(seq 100); do grep -q listening "$out" && break; sleep 0.05; done
   A "$IO_PROBE" send "$IFA" "$fam" "${sopts[@]}" >/dev/null
   wait "$pid" || true
@@ -127,7 +119,7 @@ filter_check() {  # filter_check FAMILY GROUP SRC VIP
   : >"$out"
   B timeout 10 "$IO_PROBE" recv "$IFB" "$1" --count 1 --timeout-ms 3000 >"$out" 2>&1 &
   local pid=$!
-  PIDS+=("$pid")
+  netns_own "$pid"
   for _ in $(seq 100); do grep -q listening "$out" && break; sleep 0.05; done
   A timeout 5 /usr/bin/python3 "$TMP/hostile.py" "$1" "$2" "$IFA"
   A "$IO_PROBE" send "$IFA" "$1" --src "$3" --dst "$2" --vrid 51 --vip "$4" >/dev/null
@@ -172,7 +164,7 @@ A "$IO_PROBE" addr add "$IFA" 192.0.2.51/32 "$LABEL" >/dev/null
 A "$IO_PROBE" addr add "$IFA" 2001:db8:51::51/128 >/dev/null
 sleep 1.1  # past neigh locktime (1 s) since the entries were written
 B timeout 5 tcpdump -l -n -c 4 -i "$IFB" 'arp or icmp6[0] == 136' >"$TMP/tcpdump.out" 2>/dev/null &
-TPID=$!; PIDS+=("$TPID")
+TPID=$!; netns_own "$TPID"
 sleep 1
 A "$IO_PROBE" announce "$IFA" 192.0.2.51 2001:db8:51::51 --count 2 >/dev/null
 wait "$TPID" || true
@@ -221,15 +213,15 @@ vrrp_instance V6 {
 }
 CONF
   B timeout 15 "$IO_PROBE" recv "$IFB" v4 --count 2 --timeout-ms 8000 >"$TMP/ka4.out" 2>&1 &
-  R4=$!; PIDS+=("$R4")
+  R4=$!; netns_own "$R4"
   B timeout 15 "$IO_PROBE" recv "$IFB" v6 --count 2 --timeout-ms 8000 >"$TMP/ka6.out" 2>&1 &
-  R6=$!; PIDS+=("$R6")
+  R6=$!; netns_own "$R6"
   sleep 0.3
   # Started without the A wrapper (a shell function, whose background copy
   # is a subshell): $! must be keepalived's own PID for the kill to reach it.
   ip netns exec "$NSA" keepalived -n -l -D -f "$TMP/ka/keepalived.conf" -p "$TMP/ka/k.pid" -r "$TMP/ka/vrrp.pid" \
     -c "$TMP/ka/chk.pid" >"$TMP/ka/log" 2>&1 &
-  KPID=$!; PIDS+=("$KPID")
+  KPID=$!; netns_own "$KPID"
   wait "$R4" || true
   wait "$R6" || true
   # The other way: our adverts, with a higher priority, make keepalived back off.

@@ -14,7 +14,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 source "$ROOT/scripts/lib/directors_lab.sh"
 source "$ROOT/scripts/lib/lab_checks.sh"
 dl_init "$BUILD" 2
-trap dl_down EXIT
+trap netns_down EXIT
 dl_up 1
 VIP=$(dl_vip 1)
 
@@ -25,7 +25,7 @@ body() { dl_services_yaml 1; vrrp "$1"; }
 
 # What xlbd tells "systemd", one datagram a line.
 NOTES=$DL_RUN/notify.log
-dl_start "${DL_S}" /usr/bin/python3 -c '
+netns_start "${DL_S}" /usr/bin/python3 -c '
 import socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 s.bind(sys.argv[1])
@@ -33,23 +33,23 @@ out = open(sys.argv[2], "a", buffering=1)
 while True:
     out.write(s.recv(4096).decode(errors="replace").replace("\n", " ") + "\n")
 ' "$DL_RUN/notify.sock" "$NOTES"
-dl_wait_for 5 "the notify listener" test -S "$DL_RUN/notify.sock"
+netns_wait_for 5 "the notify listener" test -S "$DL_RUN/notify.sock"
 
 dl_start_xlbd 2 "$(body 100)"
 NOTIFY_SOCKET=$DL_RUN/notify.sock WATCHDOG_USEC=1000000 dl_start_xlbd 1 "$(body 200)"
 check "READY=1 once xlbd answers" grep -q "^READY=1" "$NOTES"
-check "d1 becomes master and holds the VIP" dl_wait_for 5 "d1 master" dl_has_addr 1 "$VIP"
+check "d1 becomes master and holds the VIP" netns_wait_for 5 "d1 master" dl_has_addr 1 "$VIP"
 pings() { grep -c "^WATCHDOG=1" "$NOTES" || true; }
 more_pings_than() { test "$(pings)" -gt "$1"; }
 before=$(pings)
-check "WATCHDOG=1 pings come from the main loop" dl_wait_for 3 "pings" more_pings_than "$((before + 1))"
+check "WATCHDOG=1 pings come from the main loop" netns_wait_for 3 "pings" more_pings_than "$((before + 1))"
 
 # Hang d1's main loop.
 conf=$DL_RUN/d1/xlb.yaml
 mv "$conf" "$DL_RUN/d1/good.yaml"
 mkfifo "$conf"
 kill -HUP "${DL_XLBD[1]}"
-check "the hung loop's VRRP resigns: d2 takes the VIP" dl_wait_for 5 "d2 master" dl_has_addr 2 "$VIP"
+check "the hung loop's VRRP resigns: d2 takes the VIP" netns_wait_for 5 "d2 master" dl_has_addr 2 "$VIP"
 check "... and d1 holds it no more" bash -c "! ip -n '${DL_D[1]}' -o addr show dev eth0 | grep -q ' $VIP/'"
 check "d1 says why" grep -q "main loop has not turned for" "$DL_RUN/d1/xlbd.log"
 stalled=$(pings)
@@ -62,9 +62,9 @@ check "traffic through the VIP goes on (via d2)" grep -q "connect: 20 passed, 0 
 cat "$DL_RUN/d1/good.yaml" >"$conf"
 rm -f "$conf"
 mv "$DL_RUN/d1/good.yaml" "$conf"
-check "when the loop turns again, d1 takes its VIP back" dl_wait_for 5 "d1 master again" dl_has_addr 1 "$VIP"
+check "when the loop turns again, d1 takes its VIP back" netns_wait_for 5 "d1 master again" dl_has_addr 1 "$VIP"
 resumed=$(pings)
-check "... and the pings resume" dl_wait_for 3 "pings again" more_pings_than "$((resumed + 1))"
+check "... and the pings resume" netns_wait_for 3 "pings again" more_pings_than "$((resumed + 1))"
 answers() { dl_xlbctl 1 status >/dev/null; }
 check "xlbd's API answers again" answers
 

@@ -7,7 +7,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../../scripts/lib/lab.sh"
 source "$here/../../scripts/lib/lab_checks.sh"
 lab_init "${1:?usage: xlbd_lab_test.sh BUILD_DIR}"
-trap lab_down EXIT
+trap netns_down EXIT
 
 lab_up
 lab_start_servers
@@ -75,21 +75,21 @@ check "(1) all three reals serve" test "$(answered_by "$LAB_VIP4:80")" = "real1 
 # given 2 s here for a loaded machine) new connections avoid it; it recovers.
 lab_role 2 down
 t0=$SECONDS
-check "(2) real2 is marked down" lab_wait_for 3 "real2 down" is_health web 203.0.113.12 down
+check "(2) real2 is marked down" netns_wait_for 3 "real2 down" is_health web 203.0.113.12 down
 check "(2) new connections avoid real2" test "$(answered_by "$LAB_VIP4:80" 150)" = "real1 real3"
 lab_role 2 replica
-check "(2) real2 comes back after its checks pass" lab_wait_for 3 "real2 up" is_health web 203.0.113.12 up
+check "(2) real2 comes back after its checks pass" netns_wait_for 3 "real2 up" is_health web 203.0.113.12 up
 check "(2) real2 takes traffic again" test "$(answered_by "$LAB_VIP4:80" 150)" = "real1 real2 real3"
 
 # (3) Patroni: port 5002 goes to the primary, 5003 to the replicas; the
 # primary role moves from real1 to real3 and 5002 follows.
-lab_wait_for 3 "primary checks" is_health pg-primary 203.0.113.11 up || true
+netns_wait_for 3 "primary checks" is_health pg-primary 203.0.113.11 up || true
 check "(3) 5002 reaches the primary (real1)" test "$(answered_by "$LAB_NAT_VIP4:5002")" = "real1"
 check "(3) 5003 reaches the replicas" test "$(answered_by "$LAB_NAT_VIP4:5003")" = "real2 real3"
 lab_role 1 replica
 lab_role 3 primary
-check "(3) the primary check follows the role" lab_wait_for 3 "real3 primary" is_health pg-primary 203.0.113.13 up
-lab_wait_for 3 "real1 not primary" is_health pg-primary 203.0.113.11 down || true
+check "(3) the primary check follows the role" netns_wait_for 3 "real3 primary" is_health pg-primary 203.0.113.13 up
+netns_wait_for 3 "real1 not primary" is_health pg-primary 203.0.113.11 down || true
 check "(3) 5002 now reaches real3" test "$(answered_by "$LAB_NAT_VIP4:5002")" = "real3"
 check "(3) 5003 now reaches real1 and real2" test "$(answered_by "$LAB_NAT_VIP4:5003")" = "real1 real2"
 
@@ -125,7 +125,7 @@ check "(4) a bad argument is refused before asking xlbd, exit 2" \
 # none fails.
 lab_client connect --target "$LAB_VIP4:80" --count 3000 --parallel 200 >"$LAB_RUN/reload.out" 2>&1 &
 load_pid=$!
-LAB_PIDS+=("$load_pid")
+netns_own "$load_pid"
 write_config "  - {name: extra, vip: 192.0.2.31, port: 80, reals: [{address: 203.0.113.11}]}"
 for _ in 1 2 3; do
   kill -HUP "$XLBD_PID"
@@ -141,8 +141,8 @@ before=$(packets)
 ip netns exec "$C" "$LAB_BUILD/tests/lab/xlb-lab-client" hold --target "$LAB_VIP4:80" --conns 20 \
   --interval-ms 50 --seconds 4 >"$LAB_RUN/hold.out" &
 hold_pid=$!
-LAB_PIDS+=("$hold_pid")
-lab_wait_for 10 "held connections" grep -qx ready "$LAB_RUN/hold.out"
+netns_own "$hold_pid"
+netns_wait_for 10 "held connections" grep -qx ready "$LAB_RUN/hold.out"
 kill -9 "$XLBD_PID"
 wait "$XLBD_PID" 2>/dev/null || true
 out=$(lab_client connect --target "$LAB_VIP4:80" --count 100 || true)
@@ -174,7 +174,7 @@ check "(7) a negative SYN flood rate is refused" \
   --pin-dir "$LAB_RUN/unused-pins" --syn-flood-rate -5
 listed=$(xlbctl list)
 kill -HUP "$XLBD_PID"
-check "(7) the reload is refused in the log" lab_wait_for 5 "reload refused" grep -q "reload refused" "$XLBD_LOG"
+check "(7) the reload is refused in the log" netns_wait_for 5 "reload refused" grep -q "reload refused" "$XLBD_LOG"
 check "(7) nothing changed" test "$(xlbctl list)" = "$listed"
 out=$(lab_client connect --target "$LAB_VIP4:80" --count 100 || true)
 check "(7) traffic goes on" passed_all "$out" connect 100
@@ -201,7 +201,7 @@ write_config
 sed -i 's/connections: 131072/connections: 65536/' "$CONF"
 kill -HUP "$XLBD_PID"
 check "a changed table size is logged as taking effect at restart" \
-  lab_wait_for 5 "table size warning" grep -q "table sizes changed .*take effect when xlbd restarts" "$XLBD_LOG"
+  netns_wait_for 5 "table size warning" grep -q "table sizes changed .*take effect when xlbd restarts" "$XLBD_LOG"
 
 kill -TERM "$XLBD_PID"
 wait "$XLBD_PID" || true

@@ -10,7 +10,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../../scripts/lib/lab.sh"
 source "$here/../../scripts/lib/lab_checks.sh"
 lab_init "${1:?usage: xlbd_restart_test.sh BUILD_DIR}"
-trap lab_down EXIT
+trap netns_down EXIT
 
 lab_up
 lab_start_servers
@@ -41,7 +41,7 @@ start_xlbd() {  # returns as soon as the API answers: the moment systemd hears "
   ip netns exec "$D" "$LAB_BUILD/controlplane/xlbd" --config "$CONF" --pin-dir "$LAB_PINS" \
     >>"$XLBD_LOG" 2>&1 &
   XLBD_PID=$!
-  LAB_PIDS+=("$XLBD_PID")
+  netns_own "$XLBD_PID"
   local i
   for ((i = 0; i < 400; i++)); do  # 10 s, polled every 25 ms
     xlbctl status >/dev/null 2>&1 && return 0
@@ -89,12 +89,12 @@ check "(6) ... and is named in the log" \
   grep -q "real 203.0.113.99 of 192.0.2.30:80/tcp: next hop not resolved" "$XLBD_LOG"
 xlbctl service del 192.0.2.30:80
 check "(6) its neighbour entry goes with it (xlbd made it)" \
-  lab_wait_for 3 "entry removed" bash -c "[[ -z \$(ip -n '$D' neigh show 203.0.113.99) ]]"
+  netns_wait_for 3 "entry removed" bash -c "[[ -z \$(ip -n '$D' neigh show 203.0.113.99) ]]"
 check "(6) the others stay" bash -c "ip -n '$D' neigh show 203.0.113.12 dev d1 | grep -q managed"
 
 # ---- (7) Health survives a restart.
 lab_role 2 down
-check "(7) real2 is seen down" lab_wait_for 8 "real2 down" is_health 203.0.113.12 down
+check "(7) real2 is seen down" netns_wait_for 8 "real2 down" is_health 203.0.113.12 down
 check "(7) the drained real3 is up (drained, not down)" is_health 203.0.113.13 up
 kill9_xlbd
 start_xlbd
@@ -109,13 +109,13 @@ lab_role 2 replica
 t_fix=$SECONDS
 check "(7) until it passed its rise checks real2 takes no new connections" \
   test "$(answered_by 60)" = "real1"
-check "(7) real2 comes up once its checks pass" lab_wait_for 8 "real2 up" is_health 203.0.113.12 up
+check "(7) real2 comes up once its checks pass" netns_wait_for 8 "real2 up" is_health 203.0.113.12 up
 check "(7) ... not before 2 s (3 checks, 1 s apart)" test $((SECONDS - t_fix)) -ge 2
 check "(7) real2 takes traffic again" test "$(answered_by 100)" = "real1 real2"
 
 # A graceful stop keeps the record too.
 lab_role 1 down
-check "(7) real1 is seen down" lab_wait_for 8 "real1 down" is_health 203.0.113.11 down
+check "(7) real1 is seen down" netns_wait_for 8 "real1 down" is_health 203.0.113.11 down
 kill -TERM "$XLBD_PID"
 wait "$XLBD_PID" 2>/dev/null || true
 start_xlbd

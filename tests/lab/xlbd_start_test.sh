@@ -11,7 +11,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../../scripts/lib/lab.sh"
 source "$here/../../scripts/lib/lab_checks.sh"
 lab_init "${1:?usage: xlbd_start_test.sh BUILD_DIR}"
-trap lab_down EXIT
+trap netns_down EXIT
 
 lab_up
 lab_start_servers
@@ -52,9 +52,9 @@ write_config "$LAB_RUN/good.yaml"
 ip netns exec "$D" "$LAB_BUILD/controlplane/xlbd" --config "$LAB_RUN/good.yaml" \
   --pin-dir "$LAB_PINS" >>"$XLBD_LOG" 2>&1 &
 XLBD_PID=$!
-LAB_PIDS+=("$XLBD_PID")
-lab_wait_for 10 "xlbd's API" xlbctl status >/dev/null
-check "xlbd becomes VRRP master and holds $VRRP_VIP" lab_wait_for 5 "the VRRP VIP" vip_held
+netns_own "$XLBD_PID"
+netns_wait_for 10 "xlbd's API" xlbctl status >/dev/null
+check "xlbd becomes VRRP master and holds $VRRP_VIP" netns_wait_for 5 "the VRRP VIP" vip_held
 check "traffic through the DR and the NAT VIP" both_vips_answer
 maps=$(lab_dp list)
 
@@ -115,8 +115,8 @@ write_config "$LAB_RUN/good3.yaml" "" "" ", {address: 192.0.2.99, port: 8080}"
 ip netns exec "$D" "$LAB_BUILD/controlplane/xlbd" --config "$LAB_RUN/good3.yaml" \
   --pin-dir "$LAB_PINS" >>"$XLBD_LOG" 2>&1 &
 XLBD_PID=$!
-LAB_PIDS+=("$XLBD_PID")
-lab_wait_for 10 "xlbd's API" xlbctl status >/dev/null
+netns_own "$XLBD_PID"
+netns_wait_for 10 "xlbd's API" xlbctl status >/dev/null
 check "(2) after the failed starts, the good configuration starts and forwards" both_vips_answer
 
 # (3) One real of the NAT service loses its route: the service's other
