@@ -907,6 +907,16 @@ TEST(ToYaml, RoundTripsAwkwardStrings) {
   s.health.type = HealthType::kExec;
   s.health.command = "test \"$(curl -s http://x/)\" = 'ok' && exit 0\n";
   c.services.push_back(s);
+  s.name = "https";
+  s.service.key.port = 82;
+  s.reals = {{Ip("203.0.113.1"), 82, 1}};
+  s.health = HealthCheck{};
+  s.health.type = HealthType::kHttps;
+  s.health.tls.ca_file = "/etc/xlb/ca: #1.pem";
+  s.health.tls.server_name = "2001:db8::";
+  s.health.tls.client_cert = "/true";
+  s.health.tls.client_key = "/null";
+  c.services.push_back(s);
   ExpectRoundTrip(c);
 }
 
