@@ -759,6 +759,11 @@ TEST_F(TlsFilesTest, BadFilesAreRefusedWithFileLineAndField) {
                   "/other.key\n"),
             at + "9: services[0].health.client_key: " + dir_ +
                 "/other.key: the private key is not the certificate's (" + dir_ + "/client.pem)");
+  // One that would need a passphrase.
+  Write("locked.key", "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIB\n-----END ENCRYPTED PRIVATE KEY-----\n");
+  EXPECT_TRUE(absl::StrContains(
+      Error("      client_cert: " + dir_ + "/client.pem\n      client_key: " + dir_ + "/locked.key\n"),
+      "client_key: " + dir_ + "/locked.key: the private key is encrypted"));
   // A certificate cut short.
   Write("cut.pem", ca_.cert_pem.substr(0, ca_.cert_pem.size() / 2));
   EXPECT_TRUE(absl::StrContains(Error("      ca_file: " + dir_ + "/cut.pem\n"),

@@ -639,7 +639,8 @@ void Parser::ParseTls(const Map& m, TlsCheck& tls) const {
   const Field* cert = m.Get("client_cert");
   const Field* key = m.Get("client_key");
   if (cert && !key)
-    Fail(m.line, Child(m.self.path, "client_key"), "missing (required with client_cert: its PEM private key)");
+    Fail(m.line, Child(m.self.path, "client_key"),
+         "missing (required with client_cert: its PEM private key)");
   if (key && !cert)
     Fail(*key, "without client_cert (expected both or neither)");
   if (cert) {

@@ -87,7 +87,8 @@ absl::StatusOr<PkeyPtr> ReadPemPrivateKey(absl::string_view pem) {
   if (!absl::StrContains(pem, "PRIVATE KEY-----"))
     return absl::InvalidArgumentError("no PEM private key (expected -----BEGIN PRIVATE KEY-----)");
   if (absl::StrContains(pem, "ENCRYPTED"))
-    return absl::InvalidArgumentError("the private key is encrypted (expected one without a passphrase)");
+    return absl::InvalidArgumentError(
+        "the private key is encrypted (expected one without a passphrase)");
   BioPtr bio = MemoryBio(pem);
   if (!bio) return absl::ResourceExhaustedError("out of memory");
   ERR_clear_error();

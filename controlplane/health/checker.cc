@@ -133,6 +133,10 @@ struct SslCtxFree {
 };
 using SslCtxPtr = std::shared_ptr<SSL_CTX>;
 
+absl::Status Prefixed(const std::string& file, const absl::Status& st) {
+  return absl::Status(st.code(), absl::StrCat(file, ": ", st.message()));
+}
+
 // A client context for `tls`, from the PEM contents loaded with the config.
 // An error here is this host's (no memory, or a check that was never loaded
 // from its files), never the real's.
@@ -150,7 +154,7 @@ absl::StatusOr<SslCtxPtr> BuildContext(const config::TlsCheck& tls) {
     if (tls.ca_pem.empty())
       return absl::FailedPreconditionError(absl::StrCat(tls.ca_file, " was not loaded"));
     auto certs = config::ReadPemCertificates(tls.ca_pem);
-    if (!certs.ok()) return absl::Status(certs.status().code(), absl::StrCat(tls.ca_file, ": ", certs.status().message()));
+    if (!certs.ok()) return Prefixed(tls.ca_file, certs.status());
     X509_STORE* store = SSL_CTX_get_cert_store(ctx.get());
     for (const config::X509Ptr& cert : *certs) {
       if (X509_STORE_add_cert(store, cert.get()) != 1)
@@ -161,16 +165,18 @@ absl::StatusOr<SslCtxPtr> BuildContext(const config::TlsCheck& tls) {
     if (tls.cert_pem.empty() || tls.key_pem.empty())
       return absl::FailedPreconditionError(absl::StrCat(tls.client_cert, " was not loaded"));
     auto certs = config::ReadPemCertificates(tls.cert_pem);
-    if (!certs.ok()) return absl::Status(certs.status().code(), absl::StrCat(tls.client_cert, ": ", certs.status().message()));
+    if (!certs.ok()) return Prefixed(tls.client_cert, certs.status());
     auto key = config::ReadPemPrivateKey(tls.key_pem);
-    if (!key.ok()) return absl::Status(key.status().code(), absl::StrCat(tls.client_key, ": ", key.status().message()));
+    if (!key.ok()) return Prefixed(tls.client_key, key.status());
     // use_certificate and add1_chain_cert take references of their own.
     bool ok = SSL_CTX_use_certificate(ctx.get(), certs->front().get()) == 1 &&
               SSL_CTX_use_PrivateKey(ctx.get(), key->get()) == 1 &&
               SSL_CTX_check_private_key(ctx.get()) == 1;
     for (size_t i = 1; ok && i < certs->size(); ++i)
       ok = SSL_CTX_add1_chain_cert(ctx.get(), (*certs)[i].get()) == 1;
-    if (!ok) return absl::InternalError(absl::StrCat(tls.client_cert, ": ", config::OpenSslError("not usable")));
+    if (!ok)
+      return absl::InternalError(
+          absl::StrCat(tls.client_cert, ": ", config::OpenSslError("not usable")));
   }
   return ctx;
 }
@@ -214,6 +220,13 @@ struct HttpRequest {
   std::string body;
 };
 
+// What a probe needs of an https check: the shared context, and the name.
+struct TlsClient {
+  SslCtxPtr ctx;
+  std::string server_name;  // "" = the real's address
+  bool verify = true;
+};
+
 // One connection with a deadline. Every completion handler holds a
 // shared_ptr, so the probe lives until the last of them has run; done_ makes
 // the first outcome (result or deadline) the only one reported.
@@ -224,7 +237,7 @@ class SocketProbe : public std::enable_shared_from_this<SocketProbe> {
  public:
   SocketProbe(asio::io_context& io, const IpAddress& address, uint16_t port, Duration timeout,
               std::optional<HttpRequest> http, ProbeHandler handler, const ProbeSource& source,
-              std::optional<config::TlsCheck> tls = std::nullopt)
+              std::optional<TlsClient> tls = std::nullopt)
       : socket_(io),
         source_(source),
         deadline_(io),
@@ -294,13 +307,12 @@ class SocketProbe : public std::enable_shared_from_this<SocketProbe> {
   }
 
   // The TLS stream over socket_, set to verify the real's name: nullopt, or
-  // a local error (no context, no memory for the SSL object).
+  // a local error (no memory for the SSL object).
   std::optional<ProbeResult> SetUpTls() {
-    absl::StatusOr<SslCtxPtr> ctx = ContextFor(*tls_);
-    if (!ctx.ok()) return LocalError(absl::StrCat("TLS context: ", ctx.status().message()));
     ERR_clear_error();
-    SSL* ssl = SSL_new(ctx->get());
-    if (ssl == nullptr) return LocalError(absl::StrCat("TLS: SSL_new: ", config::OpenSslError("out of memory")));
+    SSL* ssl = SSL_new(tls_->ctx.get());
+    if (ssl == nullptr)
+      return LocalError(absl::StrCat("TLS: SSL_new: ", config::OpenSslError("out of memory")));
     // The name to verify: server_name, else the address the probe connects
     // to (which must then be an IP SAN of the certificate).
     const std::string name = tls_->server_name.empty() ? address_.ToString() : tls_->server_name;
@@ -319,7 +331,8 @@ class SocketProbe : public std::enable_shared_from_this<SocketProbe> {
     }
     if (!ok) {
       SSL_free(ssl);
-      return LocalError(absl::StrCat("TLS: setting the name ", name, ": ", config::OpenSslError("out of memory")));
+      return LocalError(
+          absl::StrCat("TLS: setting the name ", name, ": ", config::OpenSslError("out of memory")));
     }
     tls_stream_.emplace(socket_, ssl);  // takes ownership of ssl
     return std::nullopt;
@@ -460,7 +473,7 @@ class SocketProbe : public std::enable_shared_from_this<SocketProbe> {
   std::string name_;  // "203.0.113.11:8008", "[2001:db8::11]:8008"
   Duration timeout_;
   std::optional<HttpRequest> http_;
-  std::optional<config::TlsCheck> tls_;
+  std::optional<TlsClient> tls_;
   std::optional<asio::ssl::stream<tcp::socket&>> tls_stream_;  // https, once set up
   ProbeHandler handler_;
   std::string request_;
@@ -627,8 +640,14 @@ void ProbeHttp(asio::io_context& io, const IpAddress& address, uint16_t port, Du
 void ProbeHttps(asio::io_context& io, const IpAddress& address, uint16_t port, Duration timeout,
                 const std::string& path, const std::vector<int>& expect, const std::string& body,
                 const config::TlsCheck& tls, ProbeHandler handler, const ProbeSource& source) {
+  absl::StatusOr<SslCtxPtr> ctx = ContextFor(tls);
+  if (!ctx.ok()) {
+    return Post(io, std::move(handler),
+                LocalError(absl::StrCat("TLS context: ", ctx.status().message())));
+  }
   std::make_shared<SocketProbe>(io, address, port, timeout, HttpRequest{path, expect, body},
-                                std::move(handler), source, tls)
+                                std::move(handler), source,
+                                TlsClient{*std::move(ctx), tls.server_name, tls.verify})
       ->Start();
 }
 
