@@ -38,7 +38,7 @@ make_cert real3 other-ca IP:203.0.113.13
 lab_up
 lab_start_servers  # the service's traffic (8080) and the role files
 for i in 1 2 3; do
-  lab_start "${LAB_PREFIX}-r$i" python3 "$here/tools/patroni_tls.py" --port 8009 \
+  lab_start "${LAB_PREFIX}-r$i" "$here/tools/patroni_tls.py" --port 8009 \
     --cert "$PKI/real$i.pem" --key "$PKI/real$i.key" --role-file "$LAB_RUN/role$i" \
     >"$LAB_RUN/tls$i.out" 2>"$LAB_RUN/tls$i.err"
 done
