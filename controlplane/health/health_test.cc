@@ -1254,6 +1254,30 @@ TEST_F(MonitorTest, SetKeepsOrRestarts) {
   EXPECT_EQ(transitions_.size(), 4u);
 }
 
+// A reload that read another CA file hands the monitor a check with other
+// PEM contents: that restarts it, with the new CA.
+TEST_F(MonitorTest, HttpsCheckTakesTheCaOfTheLatestLoad) {
+  const pki::Identity ca = pki::Make("test CA", nullptr);
+  const pki::Identity other = pki::Make("another CA", nullptr);
+  TlsTestServer server(io_, pki::Make("pg1", &ca, "IP:127.0.0.1"));
+  const std::string id = "pg 127.0.0.1:" + std::to_string(server.port());
+  auto check = Check(config::HealthType::kHttps, 30ms, 1000ms, /*rise=*/1, /*fall=*/1);
+  check.path = "/primary";
+  check.tls.ca_file = "/etc/xlb/ca.pem";
+  check.tls.ca_pem = other.cert_pem;
+  monitor_->Set(id, check, Addr("127.0.0.1"), server.port());
+  ASSERT_TRUE(RunUntil(io_, [&] { return transitions_.size() == 1; }));
+  EXPECT_FALSE(transitions_[0].up);
+  EXPECT_EQ(transitions_[0].detail,
+            "TLS: certificate verify failed: unable to get local issuer certificate");
+  EXPECT_EQ(Get(id).type, config::HealthType::kHttps);
+  check.tls.ca_pem = ca.cert_pem;  // the same path, new contents
+  monitor_->Set(id, check, Addr("127.0.0.1"), server.port());
+  ASSERT_TRUE(RunUntil(io_, [&] { return transitions_.size() == 2; }));
+  EXPECT_TRUE(transitions_[1].up);
+  EXPECT_EQ(transitions_[1].detail, "HTTP 200");
+}
+
 TEST_F(MonitorTest, CallbackMayRemoveOrSet) {
   const uint16_t closed = ClosedPort("127.0.0.1");
   auto check = Check(config::HealthType::kTcp, 20ms, 500ms, 1, 1);
