@@ -10,11 +10,13 @@ packages=(
   g++ clang llvm meson ninja-build pkg-config bpftool
   libbpf-dev libxdp-dev xdp-tools libabsl-dev libgflags-dev libgoogle-glog-dev
   libgtest-dev libgmock-dev libmnl-dev libyaml-cpp-dev libasio-dev nlohmann-json3-dev
+  libssl-dev  # https health checks (OpenSSL)
   libsystemd-dev  # sd_notify: READY, WATCHDOG (Type=notify in config/xlbd.service)
   libclang-rt-14-dev  # build-asan/: clang's sanitizer runtimes and libFuzzer
   dpdk-dev libdpdk-dev  # xlb-pktgen --engine dpdk
   # the lab and the tests
   iproute2 ethtool iputils-ping tcpdump curl jq
+  openssl  # the https lab test makes its CA with the CLI
   keepalived frr  # VRRP interop tests: keepalived, and FRR's vrrpd
   haproxy gnuplot-nox  # scripts/bench.sh connections (the baseline), scripts/bench/plot.sh
   nftables  # scripts/bench.sh throughput: the kernel path

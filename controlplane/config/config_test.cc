@@ -19,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "controlplane/config/emit.h"
 #include "controlplane/config/parse.h"
+#include "controlplane/config/tls_testing.h"
 #include "model/address.h"
 #include "model/service.h"
 #include "gtest/gtest.h"
@@ -257,7 +258,7 @@ TEST(ParseConfigErrors, BadChoices) {
                     "xlb.yaml:6: services[0].scheduler: 'wrr' is not one of: maglev, source-hash"));
   EXPECT_TRUE(Fails(Svc("    health: {type: icmp}\n"),
                     "xlb.yaml:6: services[0].health.type: 'icmp' is not one of: none, tcp, http, "
-                    "exec"));
+                    "https, exec"));
   EXPECT_TRUE(Fails(Svc("    drop_fragments: maybe\n"),
                     "xlb.yaml:6: services[0].drop_fragments: 'maybe' is not true or false"));
 }
@@ -409,7 +410,7 @@ TEST(ParseConfigErrors, HealthSource) {
   EXPECT_TRUE(Fails(Svc("    health: {type: tcp, source: eth0}\n"),
                     "xlb.yaml:6: services[0].health.source: 'eth0' is not an IP address"));
   EXPECT_TRUE(Fails(Svc("    health: {type: exec, command: x, source: 198.51.100.2}\n"),
-                    "xlb.yaml:6: services[0].health.source: only for type tcp or http"));
+                    "xlb.yaml:6: services[0].health.source: only for type tcp, http or https"));
   EXPECT_TRUE(Fails(Svc("    health: {source: 198.51.100.2}\n"),
                     "xlb.yaml:6: services[0].health.source: only for a health check"));
 }
@@ -437,9 +438,9 @@ TEST(ParseConfigErrors, HealthCombinations) {
   EXPECT_TRUE(Fails(Svc("    health: {type: tcp, fall: 101}\n"),
                     "xlb.yaml:6: services[0].health.fall: 101 is out of range (expected 1..100)"));
   EXPECT_TRUE(Fails(Svc("    health: {type: tcp, path: /health}\n"),
-                    "xlb.yaml:6: services[0].health.path: only for type http (type is tcp)"));
+                    "xlb.yaml:6: services[0].health.path: only for type http or https (type is tcp)"));
   EXPECT_TRUE(Fails(Svc("    health: {type: exec, command: x, expect: [200]}\n"),
-                    "xlb.yaml:6: services[0].health.expect: only for type http (type is exec)"));
+                    "xlb.yaml:6: services[0].health.expect: only for type http or https (type is exec)"));
   EXPECT_TRUE(Fails(Svc("    health: {port: 8008, path: /health}\n"),
                     "xlb.yaml:6: services[0].health.port: only for a health check (set type:"));
   EXPECT_TRUE(Fails(Svc("    health: {type: http, path: health}\n"),
@@ -631,6 +632,147 @@ TEST_F(ScriptSecurityTest, UnsafeScriptsAreRefused) {
             dir_ + "/xlb.yaml:2: scripts.user: user 'no-such-user' does not exist");
 }
 
+// ---- https checks ----
+
+TEST(ParseConfig, HttpsCheck) {
+  Config c = Parses(Svc(
+      "    health: {type: https, port: 8008, path: /primary, ca_file: /etc/xlb/ca.pem,\n"
+      "             server_name: pg1.example.com, client_cert: /etc/xlb/c.pem,\n"
+      "             client_key: /etc/xlb/c.key}\n"));
+  const HealthCheck& h = c.services[0].health;
+  EXPECT_EQ(h.type, HealthType::kHttps);
+  EXPECT_EQ(h.path, "/primary");
+  EXPECT_EQ(h.expect, std::vector<int>{200});
+  EXPECT_EQ(h.tls.ca_file, "/etc/xlb/ca.pem");
+  EXPECT_EQ(h.tls.server_name, "pg1.example.com");
+  EXPECT_EQ(h.tls.client_cert, "/etc/xlb/c.pem");
+  EXPECT_EQ(h.tls.client_key, "/etc/xlb/c.key");
+  EXPECT_TRUE(h.tls.verify);
+  EXPECT_EQ(h.tls.ca_pem, "");  // ParseConfig reads no file
+  // Defaults: the system's trust store, the real's address as the name.
+  const HealthCheck d = Parses(Svc("    health: {type: https}\n")).services[0].health;
+  EXPECT_EQ(d.tls, TlsCheck{});
+  EXPECT_TRUE(d.tls.verify);
+  EXPECT_FALSE(Parses(Svc("    health: {type: https, verify: false, server_name: 203.0.113.1}\n"))
+                   .services[0].health.tls.verify);
+  ExpectRoundTrip(c);
+  ExpectRoundTrip(Parses(Svc("    health: {type: https, verify: false}\n")));
+}
+
+TEST(ParseConfigErrors, HttpsCheck) {
+  EXPECT_TRUE(Fails(Svc("    health: {type: http, ca_file: /ca.pem}\n"),
+                    "xlb.yaml:6: services[0].health.ca_file: only for type https (type is http)"));
+  EXPECT_TRUE(Fails(Svc("    health: {type: tcp, verify: false}\n"),
+                    "xlb.yaml:6: services[0].health.verify: only for type https (type is tcp)"));
+  EXPECT_TRUE(Fails(Svc("    health: {type: https, verify: no}\n"),
+                    "xlb.yaml:6: services[0].health.verify: 'no' is not true or false"));
+  EXPECT_TRUE(Fails(Svc("    health: {type: https, ca_file: ca.pem}\n"),
+                    "xlb.yaml:6: services[0].health.ca_file: 'ca.pem' is not an absolute path"));
+  EXPECT_TRUE(Fails(Svc("    health: {type: https, verify: false, ca_file: /ca.pem}\n"),
+                    "xlb.yaml:6: services[0].health.ca_file: is unused with verify: false"));
+  EXPECT_TRUE(Fails(Svc("    health:\n      type: https\n      client_cert: /c.pem\n"),
+                    "xlb.yaml:7: services[0].health.client_key: missing (required with client_cert"));
+  EXPECT_TRUE(Fails(Svc("    health:\n      type: https\n      client_key: /c.key\n"),
+                    "xlb.yaml:8: services[0].health.client_key: without client_cert"));
+  EXPECT_TRUE(Fails(Svc("    health: {type: https, server_name: 'a b'}\n"),
+                    "xlb.yaml:6: services[0].health.server_name: 'a b' is not a host name or an IP"));
+  EXPECT_TRUE(Fails(Svc("    health: {type: https, server_name: a..b}\n"),
+                    "xlb.yaml:6: services[0].health.server_name: 'a..b' is not"));
+}
+
+// The PEM files of https checks are read and checked when a file is loaded
+// (start, reload, --check-config); their contents are kept in the config.
+class TlsFilesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/xlb-tls-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    ca_ = testing_tls::Make("test CA", nullptr);
+    client_ = testing_tls::Make("xlb", &ca_);
+    Write("ca.pem", ca_.cert_pem);
+    Write("client.pem", client_.cert_pem);
+    Write("client.key", client_.key_pem);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  void Write(const std::string& name, const std::string& text) {
+    std::ofstream(dir_ + "/" + name) << text;
+  }
+
+  // Loads a config with an https check of these keys (line 7 onwards).
+  absl::StatusOr<Config> Load(const std::string& keys) {
+    const std::string path = dir_ + "/xlb.yaml";
+    std::ofstream(path) << "interfaces: [eth0]\nservices:\n  - name: web\n    vip: 198.51.100.20\n"
+                           "    port: 80\n    health:\n      type: https\n" << keys;
+    return LoadConfigFile(path);
+  }
+  std::string Error(const std::string& keys) {
+    absl::StatusOr<Config> c = Load(keys);
+    return c.ok() ? "" : std::string(c.status().message());
+  }
+
+  std::string dir_;
+  testing_tls::Identity ca_, client_;
+};
+
+TEST_F(TlsFilesTest, ContentsAreLoaded) {
+  absl::StatusOr<Config> c = Load("      ca_file: " + dir_ + "/ca.pem\n      client_cert: " + dir_ +
+                                  "/client.pem\n      client_key: " + dir_ + "/client.key\n");
+  ASSERT_TRUE(c.ok()) << c.status();
+  const TlsCheck& t = c->services[0].health.tls;
+  EXPECT_EQ(t.ca_pem, ca_.cert_pem);
+  EXPECT_EQ(t.cert_pem, client_.cert_pem);
+  EXPECT_EQ(t.key_pem, client_.key_pem);
+  // Saved, then loaded again: the same config, contents included.
+  Write("xlb.yaml", ToYaml(*c));
+  absl::StatusOr<Config> again = LoadConfigFile(dir_ + "/xlb.yaml");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(*again, *c);
+  // A reload reads the files again: a new CA makes another config.
+  Write("ca.pem", testing_tls::Make("another CA", nullptr).cert_pem);
+  again = LoadConfigFile(dir_ + "/xlb.yaml");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_NE(again->services[0].health.tls.ca_pem, ca_.cert_pem);
+  EXPECT_FALSE(*again == *c);
+}
+
+TEST_F(TlsFilesTest, BadFilesAreRefusedWithFileLineAndField) {
+  const std::string at = dir_ + "/xlb.yaml:";
+  EXPECT_EQ(Error("      ca_file: " + dir_ + "/missing.pem\n"),
+            at + "8: services[0].health.ca_file: " + dir_ +
+                "/missing.pem: cannot open: No such file or directory");
+  Write("junk.pem", "not a certificate\n");
+  EXPECT_EQ(Error("      ca_file: " + dir_ + "/junk.pem\n"),
+            at + "8: services[0].health.ca_file: " + dir_ +
+                "/junk.pem: no PEM certificate (expected -----BEGIN CERTIFICATE-----)");
+  // A key where a certificate belongs, and the other way round.
+  EXPECT_TRUE(absl::StrContains(Error("      ca_file: " + dir_ + "/client.key\n"),
+                                "ca_file: " + dir_ + "/client.key: no PEM certificate"));
+  EXPECT_EQ(Error("      client_cert: " + dir_ + "/client.pem\n      client_key: " + dir_ +
+                  "/client.pem\n"),
+            at + "9: services[0].health.client_key: " + dir_ +
+                "/client.pem: no PEM private key (expected -----BEGIN PRIVATE KEY-----)");
+  // A key that is not the certificate's.
+  Write("other.key", testing_tls::Make("x", &ca_).key_pem);
+  EXPECT_EQ(Error("      client_cert: " + dir_ + "/client.pem\n      client_key: " + dir_ +
+                  "/other.key\n"),
+            at + "9: services[0].health.client_key: " + dir_ +
+                "/other.key: the private key is not the certificate's (" + dir_ + "/client.pem)");
+  // One that would need a passphrase.
+  Write("locked.key", "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIB\n-----END ENCRYPTED PRIVATE KEY-----\n");
+  EXPECT_TRUE(absl::StrContains(
+      Error("      client_cert: " + dir_ + "/client.pem\n      client_key: " + dir_ + "/locked.key\n"),
+      "client_key: " + dir_ + "/locked.key: the private key is encrypted"));
+  // A certificate cut short.
+  Write("cut.pem", ca_.cert_pem.substr(0, ca_.cert_pem.size() / 2));
+  EXPECT_TRUE(absl::StrContains(Error("      ca_file: " + dir_ + "/cut.pem\n"),
+                                "ca_file: " + dir_ + "/cut.pem: "));
+  EXPECT_TRUE(absl::StrContains(Error("      ca_file: " + dir_ + "\n"), "Is a directory"));
+  // Unreadable (as a user other than root would see it) is not checked
+  // here: tests run as root, for whom mode 000 still reads.
+}
+
 TEST(LoadConfigFile, ErrorsNameThePath) {
   const std::string path = testing::TempDir() + "/config_test_bad.yaml";
   std::ofstream(path) << "interfaces: [eth0]\nservices:\n  - name: web\n    vip: nowhere\n";
@@ -769,6 +911,16 @@ TEST(ToYaml, RoundTripsAwkwardStrings) {
   s.health = HealthCheck{};
   s.health.type = HealthType::kExec;
   s.health.command = "test \"$(curl -s http://x/)\" = 'ok' && exit 0\n";
+  c.services.push_back(s);
+  s.name = "https";
+  s.service.key.port = 82;
+  s.reals = {{Ip("203.0.113.1"), 82, 1}};
+  s.health = HealthCheck{};
+  s.health.type = HealthType::kHttps;
+  s.health.tls.ca_file = "/etc/xlb/ca: #1.pem";
+  s.health.tls.server_name = "2001:db8::";
+  s.health.tls.client_cert = "/true";
+  s.health.tls.client_key = "/null";
   c.services.push_back(s);
   ExpectRoundTrip(c);
 }

@@ -35,10 +35,20 @@ void EmitHealth(YAML::Emitter& out, const HealthCheck& h) {
   out << YAML::Key << "type" << YAML::Value << HealthTypeName(h.type);
   if (h.type == HealthType::kExec) out << YAML::Key << "command" << YAML::Value << h.command;
   out << YAML::Key << "port" << YAML::Value << h.port;
-  if (h.type == HealthType::kHttp) {
+  if (IsHttp(h.type)) {
     out << YAML::Key << "path" << YAML::Value << h.path;
     out << YAML::Key << "expect" << YAML::Value << YAML::Flow << h.expect;
     if (!h.body.empty()) out << YAML::Key << "body" << YAML::Value << h.body;
+  }
+  if (h.type == HealthType::kHttps) {
+    const TlsCheck& t = h.tls;
+    if (!t.ca_file.empty()) out << YAML::Key << "ca_file" << YAML::Value << t.ca_file;
+    if (!t.server_name.empty()) out << YAML::Key << "server_name" << YAML::Value << t.server_name;
+    if (!t.client_cert.empty()) {
+      out << YAML::Key << "client_cert" << YAML::Value << t.client_cert;
+      out << YAML::Key << "client_key" << YAML::Value << t.client_key;
+    }
+    out << YAML::Key << "verify" << YAML::Value << t.verify;
   }
   if (h.source) out << YAML::Key << "source" << YAML::Value << h.source->ToString();
   out << YAML::Key << "interval" << YAML::Value << FormatDuration(h.interval);

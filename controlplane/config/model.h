@@ -19,26 +19,53 @@ namespace xlb::config {
 
 using Duration = std::chrono::milliseconds;
 
-enum class HealthType { kNone, kTcp, kHttp, kExec };
+enum class HealthType { kNone, kTcp, kHttp, kHttps, kExec };
 
 inline const char* HealthTypeName(HealthType t) {
   switch (t) {
     case HealthType::kTcp: return "tcp";
     case HealthType::kHttp: return "http";
+    case HealthType::kHttps: return "https";
     case HealthType::kExec: return "exec";
     case HealthType::kNone: break;
   }
   return "none";
 }
 
+// Whether the check connects to the real from the director (and so leaves
+// from a source address): tcp, http, https.
+inline bool ConnectsToReal(HealthType t) {
+  return t == HealthType::kTcp || t == HealthType::kHttp || t == HealthType::kHttps;
+}
+
+// GET over HTTP or HTTPS: path, expect and body apply to both.
+inline bool IsHttp(HealthType t) { return t == HealthType::kHttp || t == HealthType::kHttps; }
+
+// https: how the real's certificate is checked, and the one xlb shows.
+struct TlsCheck {
+  std::string ca_file;      // PEM CA certificates; "" = the system's trust store
+  std::string server_name;  // SNI and the name verified; "" = the real's address (an IP SAN)
+  std::string client_cert;  // PEM certificate (then its chain) shown when asked; "" = none
+  std::string client_key;   // client_cert's PEM private key (both or neither)
+  bool verify = true;       // false: any certificate is accepted (warned at load)
+  // The files' contents as read when the file was loaded (LoadConfigFile;
+  // ParseConfig leaves them empty). Probes use these, so a file changed or
+  // removed later changes nothing until a reload reads it again; being part
+  // of ==, a reload that reads new contents restarts the check.
+  std::string ca_pem, cert_pem, key_pem;
+
+  bool operator==(const TlsCheck&) const = default;
+};
+
 struct HealthCheck {
   HealthType type = HealthType::kNone;
   uint16_t port = 0;              // 0: the real's port
-  std::string path = "/";         // http: the path to GET
-  std::vector<int> expect = {200};  // http: status codes that mean "up"
-  std::string body;               // http: a substring the body must hold ("" = any)
+  std::string path = "/";         // http(s): the path to GET
+  std::vector<int> expect = {200};  // http(s): status codes that mean "up"
+  std::string body;               // http(s): a substring the body must hold ("" = any)
+  TlsCheck tls;                   // https
   std::string command;            // exec: run with /bin/sh -c; exit 0 = up
-  // tcp, http: the address probes leave from (one of the VIP's family);
+  // tcp, http(s): the address probes leave from (one of the VIP's family);
   // unset: the egress interface's own address toward the real, never a VIP.
   std::optional<model::IpAddress> source;
   Duration interval = Duration(1000);

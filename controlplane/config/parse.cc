@@ -1,5 +1,6 @@
 #include "controlplane/config/parse.h"
 #include "controlplane/config/scripts.h"
+#include "controlplane/config/tls.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -132,10 +133,10 @@ std::string Index(const std::string& path, size_t i) { return absl::StrCat(path,
 
 class Parser {
  public:
-  // check_scripts: also check what depends on the machine about scripts
+  // check_machine: also check what depends on the machine: scripts, and
   // (the user exists; every script exists and is safe, see scripts.h).
-  Parser(std::string file, bool check_scripts)
-      : file_(std::move(file)), check_scripts_(check_scripts) {}
+  Parser(std::string file, bool check_machine)
+      : file_(std::move(file)), check_machine_(check_machine) {}
 
   Config Parse(const YAML::Node& root);
 
@@ -175,6 +176,9 @@ class Parser {
   void ParseTimeouts(const Field& f, model::ServiceOptions& o) const;
   std::vector<RealSpec> ParseReals(const Field& f, const model::Service& s) const;
   HealthCheck ParseHealth(const Field& f, const model::Service& s) const;
+  void ParseTls(const Map& m, TlsCheck& tls) const;
+  // A PEM file's contents (read only when checking the machine).
+  std::string PemFile(const Field& f, const std::string& path) const;
   std::vector<VrrpInstance> ParseVrrp(const Field& f, const Config& config) const;
   VrrpInstance ParseVrrpInstance(const Field& f, const Config& config) const;
   void ParseVrrpAuth(const Field& f, VrrpInstance& v, const Field* version) const;
@@ -186,14 +190,14 @@ class Parser {
 
   // The script of a command (or a notify path) exists and is safe to run.
   void CheckScriptAt(const Field& f, const std::string& command, bool whole_path) const {
-    if (!check_scripts_) return;
+    if (!check_machine_) return;
     absl::Status st = whole_path ? CheckScriptFile(command, script_uid_)
                                  : CheckScript(command, script_uid_);
     if (!st.ok()) Fail(f, std::string(st.message()));
   }
 
   std::string file_;
-  bool check_scripts_ = false;
+  bool check_machine_ = false;
   uid_t script_uid_ = 0;
 };
 
@@ -497,26 +501,33 @@ std::vector<RealSpec> Parser::ParseReals(const Field& f, const model::Service& s
 }
 
 HealthCheck Parser::ParseHealth(const Field& f, const model::Service& s) const {
-  Map m = ReadMap(f, {"type", "port", "path", "expect", "body", "command", "source", "interval",
+  Map m = ReadMap(f, {"type", "port", "path", "expect", "body", "ca_file", "server_name",
+                      "client_cert", "client_key", "verify", "command", "source", "interval",
                       "timeout", "rise", "fall"});
   HealthCheck h;
   if (const Field* t = m.Get("type"))
     h.type = Choice<HealthType>(*t, {{"none", HealthType::kNone},
                                      {"tcp", HealthType::kTcp},
                                      {"http", HealthType::kHttp},
+                                     {"https", HealthType::kHttps},
                                      {"exec", HealthType::kExec}});
   // Keys that the type ignores are refused: they are most likely a
   // forgotten or mistyped `type`.
   for (const auto& [key, field] : m.entries) {
     if (key == "type") continue;
     if (h.type == HealthType::kNone)
-      Fail(field, "only for a health check (set type: tcp, http or exec; the default is none)");
-    if ((key == "path" || key == "expect" || key == "body") && h.type != HealthType::kHttp)
-      Fail(field, absl::StrCat("only for type http (type is ", HealthTypeName(h.type), ")"));
+      Fail(field,
+           "only for a health check (set type: tcp, http, https or exec; the default is none)");
+    if ((key == "path" || key == "expect" || key == "body") && !IsHttp(h.type))
+      Fail(field, absl::StrCat("only for type http or https (type is ", HealthTypeName(h.type), ")"));
+    if ((key == "ca_file" || key == "server_name" || key == "client_cert" ||
+         key == "client_key" || key == "verify") &&
+        h.type != HealthType::kHttps)
+      Fail(field, absl::StrCat("only for type https (type is ", HealthTypeName(h.type), ")"));
     if (key == "command" && h.type != HealthType::kExec)
       Fail(field, absl::StrCat("only for type exec (type is ", HealthTypeName(h.type), ")"));
     if (key == "source" && h.type == HealthType::kExec)
-      Fail(field, "only for type tcp or http (type is exec: the command chooses its own)");
+      Fail(field, "only for type tcp, http or https (type is exec: the command chooses its own)");
   }
   if (h.type == HealthType::kNone) return h;
 
@@ -542,6 +553,7 @@ HealthCheck Parser::ParseHealth(const Field& f, const model::Service& s) const {
     for (const Field& c : codes) h.expect.push_back(static_cast<int>(Number(c, 100, 599)));
   }
   if (const Field* b = m.Get("body")) h.body = Scalar(*b, "a string the body must contain");
+  if (h.type == HealthType::kHttps) ParseTls(m, h.tls);
   if (const Field* src = m.Get("source")) {
     h.source = Address(*src);
     if (h.source->family() != s.key.vip.family())
@@ -581,6 +593,71 @@ HealthCheck Parser::ParseHealth(const Field& f, const model::Service& s) const {
   return h;
 }
 
+
+std::string Parser::PemFile(const Field& f, const std::string& path) const {
+  if (!check_machine_) return "";
+  absl::StatusOr<std::string> text = ReadPemFile(path);
+  if (!text.ok()) Fail(f, std::string(text.status().message()));
+  return *std::move(text);
+}
+
+// A host name as SNI carries it (letters, digits, '-', dots between labels).
+bool IsDnsName(const std::string& name) {
+  if (name.empty() || name.size() > 253 || name.front() == '.' || name.back() == '.' ||
+      absl::StrContains(name, ".."))
+    return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return absl::ascii_isalnum(c) || c == '-' || c == '.';
+  });
+}
+
+void Parser::ParseTls(const Map& m, TlsCheck& tls) const {
+  const Field* verify = m.Get("verify");
+  if (verify) tls.verify = Bool(*verify);
+  auto path_of = [&](const Field& f) {
+    std::string path = Scalar(f, "an absolute path of a PEM file");
+    if (!absl::StartsWith(path, "/"))
+      Fail(f, absl::StrCat("'", path, "' is not an absolute path (expected e.g. /etc/xlb/ca.pem)"));
+    return path;
+  };
+  if (const Field* ca = m.Get("ca_file")) {
+    if (!tls.verify)
+      Fail(*ca, "is unused with verify: false (remove one of them)");
+    tls.ca_file = path_of(*ca);
+    tls.ca_pem = PemFile(*ca, tls.ca_file);
+    if (check_machine_) {
+      auto certs = ReadPemCertificates(tls.ca_pem);
+      if (!certs.ok()) Fail(*ca, absl::StrCat(tls.ca_file, ": ", certs.status().message()));
+    }
+  }
+  if (const Field* sn = m.Get("server_name")) {
+    const std::string expected = "a host name or an IP address, e.g. pg1.example.com";
+    tls.server_name = Scalar(*sn, expected);
+    if (!IsDnsName(tls.server_name) && !IpAddress::Parse(tls.server_name).ok())
+      Fail(*sn, absl::StrCat("'", tls.server_name, "' is not ", expected));
+  }
+  const Field* cert = m.Get("client_cert");
+  const Field* key = m.Get("client_key");
+  if (cert && !key)
+    Fail(m.line, Child(m.self.path, "client_key"),
+         "missing (required with client_cert: its PEM private key)");
+  if (key && !cert)
+    Fail(*key, "without client_cert (expected both or neither)");
+  if (cert) {
+    tls.client_cert = path_of(*cert);
+    tls.client_key = path_of(*key);
+    tls.cert_pem = PemFile(*cert, tls.client_cert);
+    tls.key_pem = PemFile(*key, tls.client_key);
+    if (check_machine_) {
+      auto certs = ReadPemCertificates(tls.cert_pem);
+      if (!certs.ok()) Fail(*cert, absl::StrCat(tls.client_cert, ": ", certs.status().message()));
+      auto pkey = ReadPemPrivateKey(tls.key_pem);
+      if (!pkey.ok()) Fail(*key, absl::StrCat(tls.client_key, ": ", pkey.status().message()));
+      if (absl::Status st = CheckKeyMatches(certs->front().get(), pkey->get()); !st.ok())
+        Fail(*key, absl::StrCat(tls.client_key, ": ", st.message(), " (", tls.client_cert, ")"));
+    }
+  }
+}
 
 // ---- vrrp ----
 
@@ -874,7 +951,7 @@ Config Parser::Parse(const YAML::Node& root) {
         Fail(*u, absl::StrCat("'", config.scripts.user, "' is not a user name"));
     }
   }
-  if (check_scripts_) {
+  if (check_machine_) {
     absl::StatusOr<ScriptUser> user = ResolveScriptUser(config.scripts.user);
     if (!user.ok()) {
       int line = 1;
@@ -999,7 +1076,7 @@ absl::Status CheckUtf8(absl::string_view text, const std::string& file_name) {
 namespace {
 
 absl::StatusOr<Config> ParseText(const std::string& yaml_text, const std::string& file_name,
-                                 bool check_scripts) {
+                                 bool check_machine) {
   // YAML is Unicode text; yaml-cpp reads other bytes into strings, but writes
   // them back (ToYaml) as U+FFFD: a saved config would differ from the file.
   if (absl::Status utf8 = CheckUtf8(yaml_text, file_name); !utf8.ok()) return utf8;
@@ -1030,7 +1107,7 @@ absl::StatusOr<Config> ParseText(const std::string& yaml_text, const std::string
     return absl::InvalidArgumentError(absl::StrCat(
         file_name, ":", e.mark.is_null() ? 1 : e.mark.line + 1, ": YAML syntax: ", e.msg, hint));
   }
-  Parser parser(file_name, check_scripts);
+  Parser parser(file_name, check_machine);
   try {
     if (marks.documents.size() > 1)
       parser.Fail(marks.documents[1].node.line + 1, "",

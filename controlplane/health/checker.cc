@@ -26,8 +26,14 @@
 #include "asio/ip/tcp.hpp"
 #include "asio/post.hpp"
 #include "asio/posix/stream_descriptor.hpp"
+#include "asio/ssl/error.hpp"
+#include "asio/ssl/stream.hpp"
 #include "asio/steady_timer.hpp"
 #include "asio/write.hpp"
+#include "controlplane/config/tls.h"
+#include "openssl/err.h"
+#include "openssl/ssl.h"
+#include "openssl/x509v3.h"
 
 namespace xlb::health {
 namespace {
@@ -120,7 +126,93 @@ std::optional<size_t> ContentLength(std::string_view headers) {
   return std::nullopt;
 }
 
-// --- TCP and HTTP ------------------------------------------------------------
+// --- TLS contexts -------------------------------------------------------------
+
+struct SslCtxFree {
+  void operator()(SSL_CTX* c) const { SSL_CTX_free(c); }
+};
+using SslCtxPtr = std::shared_ptr<SSL_CTX>;
+
+absl::Status Prefixed(const std::string& file, const absl::Status& st) {
+  return absl::Status(st.code(), absl::StrCat(file, ": ", st.message()));
+}
+
+// A client context for `tls`, from the PEM contents loaded with the config.
+// An error here is this host's (no memory, or a check that was never loaded
+// from its files), never the real's.
+absl::StatusOr<SslCtxPtr> BuildContext(const config::TlsCheck& tls) {
+  ERR_clear_error();
+  SslCtxPtr ctx(SSL_CTX_new(TLS_client_method()), SslCtxFree());
+  if (!ctx) return absl::ResourceExhaustedError(config::OpenSslError("SSL_CTX_new failed"));
+  SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
+  SSL_CTX_set_verify(ctx.get(), tls.verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, nullptr);
+  if (tls.verify && tls.ca_file.empty()) {
+    if (SSL_CTX_set_default_verify_paths(ctx.get()) != 1)
+      return absl::InternalError(
+          absl::StrCat("the system's trust store: ", config::OpenSslError("not loaded")));
+  } else if (tls.verify) {
+    if (tls.ca_pem.empty())
+      return absl::FailedPreconditionError(absl::StrCat(tls.ca_file, " was not loaded"));
+    auto certs = config::ReadPemCertificates(tls.ca_pem);
+    if (!certs.ok()) return Prefixed(tls.ca_file, certs.status());
+    X509_STORE* store = SSL_CTX_get_cert_store(ctx.get());
+    for (const config::X509Ptr& cert : *certs) {
+      if (X509_STORE_add_cert(store, cert.get()) != 1)
+        return absl::ResourceExhaustedError(config::OpenSslError("X509_STORE_add_cert failed"));
+    }
+  }
+  if (!tls.client_cert.empty()) {
+    if (tls.cert_pem.empty() || tls.key_pem.empty())
+      return absl::FailedPreconditionError(absl::StrCat(tls.client_cert, " was not loaded"));
+    auto certs = config::ReadPemCertificates(tls.cert_pem);
+    if (!certs.ok()) return Prefixed(tls.client_cert, certs.status());
+    auto key = config::ReadPemPrivateKey(tls.key_pem);
+    if (!key.ok()) return Prefixed(tls.client_key, key.status());
+    // use_certificate and add1_chain_cert take references of their own.
+    bool ok = SSL_CTX_use_certificate(ctx.get(), certs->front().get()) == 1 &&
+              SSL_CTX_use_PrivateKey(ctx.get(), key->get()) == 1 &&
+              SSL_CTX_check_private_key(ctx.get()) == 1;
+    for (size_t i = 1; ok && i < certs->size(); ++i)
+      ok = SSL_CTX_add1_chain_cert(ctx.get(), (*certs)[i].get()) == 1;
+    if (!ok)
+      return absl::InternalError(
+          absl::StrCat(tls.client_cert, ": ", config::OpenSslError("not usable")));
+  }
+  return ctx;
+}
+
+// Contexts are built once per distinct TlsCheck (CA and certificate parsing
+// is the costly part of a TLS client), not per probe. The loop's thread is
+// the only user; a few configs' worth are kept, then the cache starts over
+// (probes in flight hold their own reference).
+absl::StatusOr<SslCtxPtr> ContextFor(const config::TlsCheck& tls) {
+  constexpr size_t kMaxContexts = 32;
+  thread_local std::vector<std::pair<config::TlsCheck, SslCtxPtr>> cache;
+  for (const auto& [key, ctx] : cache)
+    if (key == tls) return ctx;
+  absl::StatusOr<SslCtxPtr> ctx = BuildContext(tls);
+  if (!ctx.ok()) return ctx;
+  if (cache.size() >= kMaxContexts) cache.clear();
+  cache.emplace_back(tls, *ctx);
+  return ctx;
+}
+
+// "TLS: certificate verify failed: unable to get local issuer certificate".
+std::string TlsFailure(SSL* ssl, const asio::error_code& ec) {
+  if (ec.category() == asio::error::get_ssl_category()) {
+    const long verify = ssl != nullptr ? SSL_get_verify_result(ssl) : X509_V_OK;
+    const char* reason = ERR_reason_error_string(static_cast<unsigned long>(ec.value()));
+    std::string text = reason != nullptr ? reason : ec.message();
+    if (verify != X509_V_OK && ERR_GET_REASON(static_cast<unsigned long>(ec.value())) ==
+                                   SSL_R_CERTIFICATE_VERIFY_FAILED)
+      absl::StrAppend(&text, ": ", X509_verify_cert_error_string(verify));
+    return absl::StrCat("TLS: ", text);
+  }
+  if (ec == asio::ssl::error::stream_truncated) return "TLS: connection closed without close_notify";
+  return ec.message();
+}
+
+// --- TCP and HTTP(S) ---------------------------------------------------------
 
 struct HttpRequest {
   std::string path;
@@ -128,20 +220,33 @@ struct HttpRequest {
   std::string body;
 };
 
+// What a probe needs of an https check: the shared context, and the name.
+struct TlsClient {
+  SslCtxPtr ctx;
+  std::string server_name;  // "" = the real's address
+  bool verify = true;
+};
+
 // One connection with a deadline. Every completion handler holds a
 // shared_ptr, so the probe lives until the last of them has run; done_ makes
 // the first outcome (result or deadline) the only one reported.
+//
+// With TLS, the same HTTP exchange runs over a TLS stream on the socket,
+// after a handshake; everything else (deadline, source, errors) is shared.
 class SocketProbe : public std::enable_shared_from_this<SocketProbe> {
  public:
   SocketProbe(asio::io_context& io, const IpAddress& address, uint16_t port, Duration timeout,
-              std::optional<HttpRequest> http, ProbeHandler handler, const ProbeSource& source)
+              std::optional<HttpRequest> http, ProbeHandler handler, const ProbeSource& source,
+              std::optional<TlsClient> tls = std::nullopt)
       : socket_(io),
         source_(source),
         deadline_(io),
+        address_(address),
         endpoint_(ToAsio(address), port),
         name_(model::FormatEndpoint(address, port)),
         timeout_(timeout),
         http_(std::move(http)),
+        tls_(std::move(tls)),
         handler_(std::move(handler)) {
     if (http_) {
       if (http_->path.empty()) http_->path = "/";
@@ -155,6 +260,14 @@ class SocketProbe : public std::enable_shared_from_this<SocketProbe> {
   }
 
   void Start() {
+    if (tls_) {
+      if (std::optional<ProbeResult> error = SetUpTls()) {
+        asio::post(socket_.get_executor(), [self = shared_from_this(), error = *error] {
+          self->Finish(error);
+        });
+        return;
+      }
+    }
     if (source_) {
       if (std::string error = Bind(); !error.empty()) {
         // Never from inside the call: the caller's handler may not expect it.
@@ -193,10 +306,52 @@ class SocketProbe : public std::enable_shared_from_this<SocketProbe> {
     return absl::StrCat("connect to ", name_, " from ", source_->ToString(), ": ", ec.message());
   }
 
+  // The TLS stream over socket_, set to verify the real's name: nullopt, or
+  // a local error (no memory for the SSL object).
+  std::optional<ProbeResult> SetUpTls() {
+    ERR_clear_error();
+    SSL* ssl = SSL_new(tls_->ctx.get());
+    if (ssl == nullptr)
+      return LocalError(absl::StrCat("TLS: SSL_new: ", config::OpenSslError("out of memory")));
+    // The name to verify: server_name, else the address the probe connects
+    // to (which must then be an IP SAN of the certificate).
+    const std::string name = tls_->server_name.empty() ? address_.ToString() : tls_->server_name;
+    const bool is_ip = IpAddress::Parse(name).ok();
+    bool ok = true;
+    // SNI carries host names only (RFC 6066: no address literals).
+    if (!is_ip) ok = SSL_set_tlsext_host_name(ssl, name.c_str()) == 1;
+    if (ok && tls_->verify) {
+      X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+      if (is_ip) {
+        ok = X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str()) == 1;
+      } else {
+        X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+        ok = X509_VERIFY_PARAM_set1_host(param, name.c_str(), 0) == 1;
+      }
+    }
+    if (!ok) {
+      SSL_free(ssl);
+      return LocalError(
+          absl::StrCat("TLS: setting the name ", name, ": ", config::OpenSslError("out of memory")));
+    }
+    tls_stream_.emplace(socket_, ssl);  // takes ownership of ssl
+    return std::nullopt;
+  }
+
   std::string Doing() const {
-    if (!http_) return absl::StrCat("connect to ", name_);
-    return absl::StrCat(connected_ ? "GET http://" : "connect to ", name_,
-                        connected_ ? http_->path : "");
+    if (!http_ || !connected_) return absl::StrCat("connect to ", name_);
+    if (tls_ && !handshaken_) return absl::StrCat("TLS handshake with ", name_);
+    return absl::StrCat("GET ", tls_ ? "https://" : "http://", name_, http_->path);
+  }
+
+  // Runs f on the stream the HTTP exchange goes over: the TLS stream or
+  // the plain socket.
+  template <typename F>
+  void OnStream(F&& f) {
+    if (tls_stream_)
+      f(*tls_stream_);
+    else
+      f(socket_);
   }
 
   void OnConnect(const asio::error_code& ec) {
@@ -204,25 +359,44 @@ class SocketProbe : public std::enable_shared_from_this<SocketProbe> {
     if (ec) return FinishWithError(absl::StrCat("connect to ", name_), ec);
     connected_ = true;
     if (!http_) return Finish(true, absl::StrCat("connected to ", name_));
-    asio::async_write(socket_, asio::buffer(request_),
-                      [self = shared_from_this()](const asio::error_code& ec, size_t) {
-                        if (self->done_) return;
-                        if (ec) return self->FinishWithError(self->Doing(), ec);
-                        self->Read();
-                      });
+    if (!tls_stream_) return Send();
+    tls_stream_->async_handshake(asio::ssl::stream_base::client,
+                                 [self = shared_from_this()](const asio::error_code& ec) {
+                                   if (self->done_) return;
+                                   // The reason alone: "TLS: certificate verify failed: ..."
+                                   if (ec) return self->FinishWithError("", ec);
+                                   self->handshaken_ = true;
+                                   self->Send();
+                                 });
+  }
+
+  void Send() {
+    OnStream([this](auto& stream) {
+      asio::async_write(stream, asio::buffer(request_),
+                        [self = shared_from_this()](const asio::error_code& ec, size_t) {
+                          if (self->done_) return;
+                          if (ec) return self->FinishWithError(self->Doing(), ec);
+                          self->Read();
+                        });
+    });
   }
 
   void Read() {
-    socket_.async_read_some(asio::buffer(chunk_),
-                            [self = shared_from_this()](const asio::error_code& ec, size_t n) {
-                              self->OnRead(ec, n);
-                            });
+    OnStream([this](auto& stream) {
+      stream.async_read_some(asio::buffer(chunk_),
+                             [self = shared_from_this()](const asio::error_code& ec, size_t n) {
+                               self->OnRead(ec, n);
+                             });
+    });
   }
 
   void OnRead(const asio::error_code& ec, size_t n) {
     if (done_) return;
     response_.append(chunk_.data(), std::min(n, kMaxResponse - response_.size()));
-    if (ec == asio::error::eof || response_.size() >= kMaxResponse) return Evaluate();
+    // A TLS server that closes without close_notify ends the response too
+    // (HTTP/1.0 reads until the close; the length is checked below).
+    const bool closed = ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
+    if (closed || response_.size() >= kMaxResponse) return Evaluate();
     if (ec) {
       // A reset right after a complete answer still counts as the answer.
       if (response_.empty()) return FinishWithError(Doing(), ec);
@@ -259,10 +433,23 @@ class SocketProbe : public std::enable_shared_from_this<SocketProbe> {
     Finish(true, absl::StrCat("HTTP ", *status));
   }
 
+  // doing: what failed ("" for a TLS handshake: its reason says it).
   void FinishWithError(const std::string& doing, const asio::error_code& ec) {
-    std::string detail = absl::StrCat(doing, ": ", ec.message());
+    const bool tls = ec.category() == asio::error::get_ssl_category() ||
+                     ec == asio::ssl::error::stream_truncated;
+    const std::string what =
+        tls ? TlsFailure(tls_stream_ ? tls_stream_->native_handle() : nullptr, ec) : ec.message();
+    std::string detail = doing.empty() ? what : absl::StrCat(doing, ": ", what);
     if (ec.category() == asio::system_category() && IsLocalError(ec.value()))
       return Finish(LocalError(std::move(detail)));
+    // OpenSSL out of memory (or out of descriptors, reported as a system
+    // error through it) is this host's trouble too.
+    if (ec.category() == asio::error::get_ssl_category()) {
+      const unsigned long e = static_cast<unsigned long>(ec.value());
+      if (ERR_GET_REASON(e) == ERR_R_MALLOC_FAILURE ||
+          (ERR_SYSTEM_ERROR(e) && IsLocalError(ERR_GET_REASON(e))))
+        return Finish(LocalError(std::move(detail)));
+    }
     Finish(false, std::move(detail));
   }
 
@@ -281,15 +468,19 @@ class SocketProbe : public std::enable_shared_from_this<SocketProbe> {
   tcp::socket socket_;
   ProbeSource source_;
   asio::steady_timer deadline_;
+  IpAddress address_;
   tcp::endpoint endpoint_;
   std::string name_;  // "203.0.113.11:8008", "[2001:db8::11]:8008"
   Duration timeout_;
   std::optional<HttpRequest> http_;
+  std::optional<TlsClient> tls_;
+  std::optional<asio::ssl::stream<tcp::socket&>> tls_stream_;  // https, once set up
   ProbeHandler handler_;
   std::string request_;
   std::string response_;
   std::array<char, 4096> chunk_;
   bool connected_ = false;
+  bool handshaken_ = false;
   bool done_ = false;
 };
 
@@ -446,6 +637,20 @@ void ProbeHttp(asio::io_context& io, const IpAddress& address, uint16_t port, Du
       ->Start();
 }
 
+void ProbeHttps(asio::io_context& io, const IpAddress& address, uint16_t port, Duration timeout,
+                const std::string& path, const std::vector<int>& expect, const std::string& body,
+                const config::TlsCheck& tls, ProbeHandler handler, const ProbeSource& source) {
+  absl::StatusOr<SslCtxPtr> ctx = ContextFor(tls);
+  if (!ctx.ok()) {
+    return Post(io, std::move(handler),
+                LocalError(absl::StrCat("TLS context: ", ctx.status().message())));
+  }
+  std::make_shared<SocketProbe>(io, address, port, timeout, HttpRequest{path, expect, body},
+                                std::move(handler), source,
+                                TlsClient{*std::move(ctx), tls.server_name, tls.verify})
+      ->Start();
+}
+
 void ProbeExec(asio::io_context& io, const std::string& command, const IpAddress& address,
                uint16_t port, Duration timeout, ProbeHandler handler) {
   std::make_shared<ExecProbe>(io, timeout, std::move(handler))->Start(command, address, port);
@@ -488,6 +693,9 @@ void Probe(asio::io_context& io, const config::HealthCheck& check, const IpAddre
     case config::HealthType::kHttp:
       return ProbeHttp(io, address, port, check.timeout, check.path, check.expect, check.body,
                        std::move(handler), from);
+    case config::HealthType::kHttps:
+      return ProbeHttps(io, address, port, check.timeout, check.path, check.expect, check.body,
+                        check.tls, std::move(handler), from);
     case config::HealthType::kExec:
       return ProbeExec(io, check.command, address, port, check.timeout, std::move(handler));
   }

@@ -1,5 +1,5 @@
 // One health probe of one real, asynchronous on the daemon's event loop:
-// a TCP connect, an HTTP GET, or a command. Each call starts one probe and
+// a TCP connect, an HTTP GET (plain or TLS), or a command. Each call starts one probe and
 // calls its handler exactly once, never from inside the call itself, and
 // never later than the timeout (plus the loop's own latency).
 //
@@ -62,6 +62,17 @@ void ProbeHttp(asio::io_context& io, const model::IpAddress& address, uint16_t p
                const std::string& body, ProbeHandler handler,
                const ProbeSource& source = std::nullopt);
 
+// The same GET over TLS (verified as `tls` says, from the PEM contents it
+// holds: see config::TlsCheck). A failed handshake or verification is a
+// failed probe with the reason ("TLS: certificate verify failed: unable to
+// get local issuer certificate"); a TLS context or SSL object this host
+// cannot make (out of memory, files never loaded) is a local_error. The
+// timeout bounds the whole probe, handshake included.
+void ProbeHttps(asio::io_context& io, const model::IpAddress& address, uint16_t port,
+                Duration timeout, const std::string& path, const std::vector<int>& expect,
+                const std::string& body, const config::TlsCheck& tls, ProbeHandler handler,
+                const ProbeSource& source = std::nullopt);
+
 // Runs `/bin/sh -c command` as the script user (spawn.h: SpawnScript), in a
 // process group of its own, with the fixed script environment plus
 // XLB_REAL_ADDRESS and XLB_REAL_PORT, stdin and stdout/stderr on /dev/null
@@ -104,7 +115,7 @@ class ScriptQueue : public std::enable_shared_from_this<ScriptQueue> {
 };
 
 // Dispatches on check.type; the port is check.port, or real_port if that is
-// 0; tcp and http leave from check.source, else from `source`. kNone answers
+// 0; tcp, http and https leave from check.source, else from `source`. kNone answers
 // ok ("no health check") without doing anything.
 void Probe(asio::io_context& io, const config::HealthCheck& check,
            const model::IpAddress& address, uint16_t real_port, ProbeHandler handler,

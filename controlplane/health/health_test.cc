@@ -24,8 +24,11 @@
 #include "asio/ip/tcp.hpp"
 #include "asio/read.hpp"
 #include "asio/read_until.hpp"
+#include "asio/ssl/context.hpp"
+#include "asio/ssl/stream.hpp"
 #include "asio/steady_timer.hpp"
 #include "asio/write.hpp"
+#include "controlplane/config/tls_testing.h"
 #include "controlplane/health/checker.h"
 #include "controlplane/health/monitor.h"
 #include "controlplane/health/spawn.h"
@@ -474,6 +477,245 @@ TEST(ProbeHttp, ConnectRefused) {
   });
   EXPECT_FALSE(o.result.ok);
   EXPECT_TRUE(HasSubstr(o.result.detail, "Connection refused"));
+}
+
+// ---- ProbeHttps --------------------------------------------------------------
+
+namespace pki = config::testing_tls;
+
+// An HTTPS server on the test's loop with a certificate made by the test:
+// answers one canned response per connection, then closes. Optionally
+// demands a client certificate of `client_ca`; Stall() accepts TCP and
+// never answers the ClientHello.
+class TlsTestServer {
+ public:
+  TlsTestServer(asio::io_context& io, const pki::Identity& id,
+                const pki::Identity* client_ca = nullptr)
+      : ctx_(asio::ssl::context::tls_server),
+        acceptor_(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
+    ctx_.use_certificate_chain(asio::buffer(id.cert_pem));
+    ctx_.use_private_key(asio::buffer(id.key_pem), asio::ssl::context::pem);
+    if (client_ca) {
+      ctx_.add_certificate_authority(asio::buffer(client_ca->cert_pem));
+      ctx_.set_verify_mode(asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert);
+    }
+    Accept();
+  }
+  uint16_t port() const { return acceptor_.local_endpoint().port(); }
+  void Stall() { stall_ = true; }
+  const std::string& last_request() const { return last_request_; }
+  const std::string& last_sni() const { return last_sni_; }
+  int handshakes() const { return handshakes_; }
+
+ private:
+  struct Conn {
+    Conn(tcp::socket s, asio::ssl::context& ctx) : stream(std::move(s), ctx) {}
+    asio::ssl::stream<tcp::socket> stream;
+    std::string in;
+  };
+
+  void Accept() {
+    acceptor_.async_accept([this](const asio::error_code& ec, tcp::socket socket) {
+      if (ec) return;
+      auto conn = std::make_shared<Conn>(std::move(socket), ctx_);
+      held_.push_back(conn);
+      if (!stall_) Serve(conn);
+      Accept();
+    });
+  }
+
+  void Serve(std::shared_ptr<Conn> conn) {
+    conn->stream.async_handshake(asio::ssl::stream_base::server, [this, conn](const asio::error_code& ec) {
+      if (ec) return;
+      ++handshakes_;
+      const char* sni = SSL_get_servername(conn->stream.native_handle(), TLSEXT_NAMETYPE_host_name);
+      last_sni_ = sni ? sni : "";
+      asio::async_read_until(conn->stream, asio::dynamic_buffer(conn->in), "\r\n\r\n",
+                             [this, conn](const asio::error_code& ec, size_t) {
+                               if (ec) return;
+                               last_request_ = conn->in;
+                               asio::async_write(conn->stream, asio::buffer(response_),
+                                                 [conn](const asio::error_code&, size_t) {
+                                                   asio::error_code ignored;
+                                                   conn->stream.lowest_layer().close(ignored);
+                                                 });
+                             });
+    });
+  }
+
+  asio::ssl::context ctx_;
+  tcp::acceptor acceptor_;
+  const std::string response_ = "HTTP/1.0 200 OK\r\n\r\nrole: leader\n";
+  bool stall_ = false;
+  std::vector<std::shared_ptr<Conn>> held_;
+  std::string last_request_, last_sni_;
+  int handshakes_ = 0;
+};
+
+class ProbeHttpsTest : public ::testing::Test {
+ protected:
+  ProbeHttpsTest()
+      : ca_(pki::Make("test CA", nullptr)),
+        other_ca_(pki::Make("another CA", nullptr)),
+        server_id_(pki::Make("pg1", &ca_, "IP:127.0.0.1,DNS:pg1.example.com")) {
+    trusting_.ca_file = "/test/ca.pem";
+    trusting_.ca_pem = ca_.cert_pem;
+  }
+
+  Outcome Https(uint16_t port, const config::TlsCheck& tls, Duration timeout = 2000ms) {
+    return RunProbe(io_, [&](ProbeHandler h) {
+      ProbeHttps(io_, Addr("127.0.0.1"), port, timeout, "/primary", {200}, "leader", tls, std::move(h));
+    });
+  }
+
+  asio::io_context io_;
+  pki::Identity ca_, other_ca_, server_id_;
+  config::TlsCheck trusting_;  // trusts ca_ only
+};
+
+TEST_F(ProbeHttpsTest, VerifiedCertificateIsOk) {
+  TlsTestServer server(io_, server_id_);
+  Outcome o = Https(server.port(), trusting_);
+  EXPECT_TRUE(o.result.ok) << o.result.detail;
+  EXPECT_EQ(o.result.detail, "HTTP 200");
+  EXPECT_EQ(server.last_request().rfind("GET /primary HTTP/1.0\r\n", 0), 0u) << server.last_request();
+  EXPECT_EQ(server.last_sni(), "");  // an address is no SNI
+  // By name: sent as SNI, verified against the DNS SAN.
+  config::TlsCheck named = trusting_;
+  named.server_name = "pg1.example.com";
+  o = Https(server.port(), named);
+  EXPECT_TRUE(o.result.ok) << o.result.detail;
+  EXPECT_EQ(server.last_sni(), "pg1.example.com");
+}
+
+TEST_F(ProbeHttpsTest, UnknownIssuerIsDownWithTheReason) {
+  TlsTestServer server(io_, server_id_);
+  config::TlsCheck other = trusting_;
+  other.ca_pem = other_ca_.cert_pem;
+  Outcome o = Https(server.port(), other);
+  EXPECT_FALSE(o.result.ok);
+  EXPECT_FALSE(o.result.local_error);
+  EXPECT_EQ(o.result.detail, "TLS: certificate verify failed: unable to get local issuer certificate");
+  EXPECT_EQ(server.handshakes(), 0);
+  // The system's trust store (the default) knows no test CA either.
+  o = Https(server.port(), config::TlsCheck{});
+  EXPECT_FALSE(o.result.ok);
+  EXPECT_EQ(o.result.detail, "TLS: certificate verify failed: unable to get local issuer certificate");
+}
+
+TEST_F(ProbeHttpsTest, WrongNameIsDown) {
+  TlsTestServer server(io_, server_id_);
+  config::TlsCheck named = trusting_;
+  named.server_name = "pg2.example.com";
+  Outcome o = Https(server.port(), named);
+  EXPECT_FALSE(o.result.ok);
+  EXPECT_EQ(o.result.detail, "TLS: certificate verify failed: hostname mismatch");
+  // With no server_name, the real's address must be an IP SAN.
+  pki::Identity dns_only = pki::Make("pg1", &ca_, "DNS:pg1.example.com");
+  TlsTestServer server2(io_, dns_only);
+  o = Https(server2.port(), trusting_);
+  EXPECT_FALSE(o.result.ok);
+  EXPECT_EQ(o.result.detail, "TLS: certificate verify failed: IP address mismatch");
+  named.server_name = "127.0.0.1";  // an address given as the name: the same
+  EXPECT_FALSE(Https(server2.port(), named).result.ok);
+}
+
+TEST_F(ProbeHttpsTest, VerifyFalseAcceptsAnyCertificate) {
+  pki::Identity stranger = pki::Make("stranger", &other_ca_, "DNS:elsewhere.example.org");
+  TlsTestServer server(io_, stranger);
+  config::TlsCheck unverified;
+  unverified.verify = false;
+  Outcome o = Https(server.port(), unverified);
+  EXPECT_TRUE(o.result.ok) << o.result.detail;
+  EXPECT_FALSE(Https(server.port(), trusting_).result.ok);
+}
+
+TEST_F(ProbeHttpsTest, ClientCertificateWhenTheServerDemandsOne) {
+  TlsTestServer server(io_, server_id_, /*client_ca=*/&ca_);
+  Outcome o = Https(server.port(), trusting_);
+  EXPECT_FALSE(o.result.ok);
+  EXPECT_FALSE(o.result.local_error);
+  // TLS 1.3: the server refuses after the client's handshake is done.
+  EXPECT_EQ(o.result.detail, "GET https://127.0.0.1:" + std::to_string(server.port()) +
+                                 "/primary: TLS: tlsv13 alert certificate required");
+  pki::Identity client = pki::Make("xlb", &ca_);
+  config::TlsCheck with_cert = trusting_;
+  with_cert.client_cert = "/test/client.pem";
+  with_cert.client_key = "/test/client.key";
+  with_cert.cert_pem = client.cert_pem;
+  with_cert.key_pem = client.key_pem;
+  o = Https(server.port(), with_cert);
+  EXPECT_TRUE(o.result.ok) << o.result.detail;
+  // One the server's CA did not sign is refused.
+  pki::Identity foreign = pki::Make("xlb", &other_ca_);
+  with_cert.cert_pem = foreign.cert_pem;
+  with_cert.key_pem = foreign.key_pem;
+  EXPECT_FALSE(Https(server.port(), with_cert).result.ok);
+}
+
+TEST_F(ProbeHttpsTest, StalledHandshakeIsBoundedByTheTimeout) {
+  TlsTestServer server(io_, server_id_);
+  server.Stall();
+  Outcome o = Https(server.port(), trusting_, 300ms);
+  EXPECT_FALSE(o.result.ok);
+  EXPECT_EQ(o.result.detail, "TLS handshake with 127.0.0.1:" + std::to_string(server.port()) +
+                                 ": timed out after 300ms");
+  EXPECT_GE(o.took, 300ms);
+  EXPECT_LT(o.took, 2s);
+}
+
+TEST_F(ProbeHttpsTest, PlainHttpServerIsDown) {
+  // What a plain HTTP server answers to a ClientHello.
+  tcp::acceptor plain(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  tcp::socket conn(io_);
+  const std::string answer = "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n";
+  plain.async_accept(conn, [&](const asio::error_code& ec) {
+    if (!ec) asio::async_write(conn, asio::buffer(answer), [&](const asio::error_code&, size_t) {
+      asio::error_code ignored;
+      conn.close(ignored);
+    });
+  });
+  Outcome o = Https(plain.local_endpoint().port(), trusting_);
+  EXPECT_FALSE(o.result.ok);
+  EXPECT_FALSE(o.result.local_error);
+  EXPECT_EQ(o.result.detail, "TLS: wrong version number");
+}
+
+// What this host cannot set up (here: a check whose files were never
+// loaded, as ParseConfig leaves them) says nothing about the real.
+TEST_F(ProbeHttpsTest, ContextThatCannotBeMadeIsALocalError) {
+  TlsTestServer server(io_, server_id_);
+  config::TlsCheck unloaded;
+  unloaded.ca_file = "/test/ca.pem";
+  Outcome o = Https(server.port(), unloaded);
+  EXPECT_FALSE(o.result.ok);
+  EXPECT_TRUE(o.result.local_error);
+  EXPECT_TRUE(HasSubstr(o.result.detail, "TLS context: /test/ca.pem was not loaded")) << o.result.detail;
+  EXPECT_EQ(server.handshakes(), 0);
+}
+
+TEST_F(ProbeHttpsTest, OutOfDescriptorsIsALocalError) {
+  TlsTestServer server(io_, server_id_);
+  ASSERT_TRUE(Https(server.port(), trusting_).result.ok);  // the context is cached from here on
+  Outcome o = RunProbe(io_, [&](ProbeHandler h) {
+    NoFreeDescriptors exhausted;
+    ProbeHttps(io_, Addr("127.0.0.1"), server.port(), 500ms, "/", {200}, "", trusting_, std::move(h));
+  });
+  EXPECT_FALSE(o.result.ok);
+  EXPECT_TRUE(o.result.local_error) << o.result.detail;
+}
+
+TEST_F(ProbeHttpsTest, ProbeDispatchesHttps) {
+  TlsTestServer server(io_, server_id_);
+  config::HealthCheck check;
+  check.type = config::HealthType::kHttps;
+  check.path = "/primary";
+  check.tls = trusting_;
+  check.timeout = 2000ms;
+  Outcome o = RunProbe(io_, [&](ProbeHandler h) {
+    Probe(io_, check, Addr("127.0.0.1"), server.port(), std::move(h));
+  });
+  EXPECT_TRUE(o.result.ok) << o.result.detail;
 }
 
 TEST(ProbeTcp, OutOfDescriptorsIsALocalError) {
@@ -1010,6 +1252,30 @@ TEST_F(MonitorTest, SetKeepsOrRestarts) {
   RunFor(io_, 150ms);
   EXPECT_EQ(Get(id).checks, checks);
   EXPECT_EQ(transitions_.size(), 4u);
+}
+
+// A reload that read another CA file hands the monitor a check with other
+// PEM contents: that restarts it, with the new CA.
+TEST_F(MonitorTest, HttpsCheckTakesTheCaOfTheLatestLoad) {
+  const pki::Identity ca = pki::Make("test CA", nullptr);
+  const pki::Identity other = pki::Make("another CA", nullptr);
+  TlsTestServer server(io_, pki::Make("pg1", &ca, "IP:127.0.0.1"));
+  const std::string id = "pg 127.0.0.1:" + std::to_string(server.port());
+  auto check = Check(config::HealthType::kHttps, 30ms, 1000ms, /*rise=*/1, /*fall=*/1);
+  check.path = "/primary";
+  check.tls.ca_file = "/etc/xlb/ca.pem";
+  check.tls.ca_pem = other.cert_pem;
+  monitor_->Set(id, check, Addr("127.0.0.1"), server.port());
+  ASSERT_TRUE(RunUntil(io_, [&] { return transitions_.size() == 1; }));
+  EXPECT_FALSE(transitions_[0].up);
+  EXPECT_EQ(transitions_[0].detail,
+            "TLS: certificate verify failed: unable to get local issuer certificate");
+  EXPECT_EQ(Get(id).type, config::HealthType::kHttps);
+  check.tls.ca_pem = ca.cert_pem;  // the same path, new contents
+  monitor_->Set(id, check, Addr("127.0.0.1"), server.port());
+  ASSERT_TRUE(RunUntil(io_, [&] { return transitions_.size() == 2; }));
+  EXPECT_TRUE(transitions_[1].up);
+  EXPECT_EQ(transitions_[1].detail, "HTTP 200");
 }
 
 TEST_F(MonitorTest, CallbackMayRemoveOrSet) {

@@ -78,6 +78,8 @@ void Monitor::Set(const std::string& id, const config::HealthCheck& check,
     old = it->second;
   }
   const bool none = check.type == config::HealthType::kNone;
+  if (check.type == config::HealthType::kHttps && !check.tls.verify)
+    LOG(WARNING) << "real " << id << ": https check with verify: false accepts any certificate";
   auto real = std::make_shared<Real>(io_, id, check, address, real_port,
                                      none || (old == nullptr ? initially_up : old->state.up()));
   real->source = source;

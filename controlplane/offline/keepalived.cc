@@ -1110,14 +1110,23 @@ std::optional<HealthCheck> Importer::ReadChecker(const Statement& c, CheckSettin
                                                  const std::string& real_address) {
   HealthCheck h;
   const std::string& k = c.keyword;
-  const bool http = k == "HTTP_GET";
+  const bool https = k == "SSL_GET";
+  const bool http = k == "HTTP_GET" || https;
   const bool exec = k == "MISC_CHECK";
-  const bool tcp_stand_in = k == "SSL_GET" || k == "SMTP_CHECK";
-  h.type = http ? HealthType::kHttp : exec ? HealthType::kExec : HealthType::kTcp;
+  const bool tcp_stand_in = k == "SMTP_CHECK";
+  h.type = https ? HealthType::kHttps
+           : http ? HealthType::kHttp
+           : exec ? HealthType::kExec
+                  : HealthType::kTcp;
   h.port = default_port;
   if (tcp_stand_in)
-    Note(c.line, absl::StrCat(k, ": xlb has no ", k == "SSL_GET" ? "HTTPS" : "SMTP",
-                              " check; a TCP connect to the same port stands in for it"));
+    Note(c.line, absl::StrCat(k, ": xlb has no SMTP check; a TCP connect to the same port "
+                                 "stands in for it"));
+  if (https) {  // keepalived's SSL_GET accepts any certificate: so does the import
+    h.tls.verify = false;
+    Note(c.line, "SSL_GET: type https with verify: false, as keepalived does not verify the "
+                 "real's certificate; set ca_file (and drop verify: false) to have xlb verify it");
+  }
   std::optional<Duration> misc_timeout;
   bool url_seen = false;
   ForEach(c.block, [&](const Statement& s) {
@@ -1133,7 +1142,7 @@ std::optional<HealthCheck> Importer::ReadChecker(const Statement& c, CheckSettin
         h.source = from;
     } else if (ReadCheckSetting(s, settings)) {
     } else if (tcp_stand_in) {
-      // The rest of an SSL_GET or SMTP_CHECK has no meaning for a TCP connect.
+      // The rest of an SMTP_CHECK has no meaning for a TCP connect.
     } else if (http && key == "url") {
       RequireBlock(s);
       if (url_seen) {
@@ -1180,7 +1189,7 @@ std::optional<HealthCheck> Importer::ReadChecker(const Statement& c, CheckSettin
   });
 
   if (http && !url_seen) {
-    Note(c.line, "HTTP_GET without url: xlb GETs / and expects a 2xx status");
+    Note(c.line, absl::StrCat(k, " without url: xlb GETs / and expects a 2xx status"));
     h.expect.clear();
     for (int n = 200; n <= 299; ++n) h.expect.push_back(n);
   }

@@ -484,6 +484,23 @@ TEST(KeepalivedServices, BindtoIsTheChecksSource) {
                                    "own, not 203.0.113.2)"}));
 }
 
+TEST(KeepalivedServices, SslGetIsAnHttpsCheckWithoutVerification) {
+  KeepalivedImport r = Import(
+      "virtual_server 198.51.100.10 5432 {\n  lb_kind DR\n"                      // 1-2
+      "  real_server 203.0.113.11 5432 {\n    SSL_GET {\n      connect_port 8008\n"  // 3-5
+      "      url {\n        path /primary\n        status_code 200\n      }\n"        // 6-9
+      "    }\n  }\n}\n");
+  ASSERT_EQ(r.config.services.size(), 1u);
+  const config::HealthCheck& h = r.config.services[0].health;
+  EXPECT_EQ(h.type, HealthType::kHttps);
+  EXPECT_EQ(h.port, 8008);
+  EXPECT_EQ(h.path, "/primary");
+  EXPECT_EQ(h.expect, std::vector<int>{200});
+  EXPECT_FALSE(h.tls.verify);
+  EXPECT_TRUE(HasNote(r.notes, 4, {"SSL_GET", "verify: false", "ca_file"}));
+  EXPECT_FALSE(NoteMentions(r.notes, "stands in"));
+}
+
 TEST(KeepalivedServices, DirectRoutingKeepsTheClientsPort) {
   KeepalivedImport r = Import(
       "virtual_server 198.51.100.10 80 {\n  lb_kind DR\n"

@@ -325,8 +325,7 @@ void Daemon::SyncHealth() {
   };
   std::set<std::string> ids;
   for (const auto& s : services_) {
-    const bool probes_connect =
-        s.health.type == config::HealthType::kTcp || s.health.type == config::HealthType::kHttp;
+    const bool probes_connect = config::ConnectsToReal(s.health.type);
     for (const auto& r : s.reals) {
       std::string id = HealthId(s.service.key, r);
       ids.insert(id);
