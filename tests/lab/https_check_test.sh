@@ -13,7 +13,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../../scripts/lib/lab.sh"
 source "$here/../../scripts/lib/lab_checks.sh"
 lab_init "${1:?usage: https_check_test.sh BUILD_DIR}"
-trap lab_down EXIT
+trap netns_down EXIT
 
 PKI=$LAB_RUN/pki
 mkdir -p "$PKI"
@@ -38,11 +38,11 @@ make_cert real3 other-ca IP:203.0.113.13
 lab_up
 lab_start_servers  # the service's traffic (8080) and the role files
 for i in 1 2 3; do
-  lab_start "${LAB_PREFIX}-r$i" "$here/tools/patroni_tls.py" --port 8009 \
+  netns_start "${LAB_PREFIX}-r$i" "$here/tools/patroni_tls.py" --port 8009 \
     --cert "$PKI/real$i.pem" --key "$PKI/real$i.key" --role-file "$LAB_RUN/role$i" \
     >"$LAB_RUN/tls$i.out" 2>"$LAB_RUN/tls$i.err"
 done
-lab_wait_for 10 "TLS servers ready" bash -c "grep -qx ready '$LAB_RUN/tls1.out' && \
+netns_wait_for 10 "TLS servers ready" bash -c "grep -qx ready '$LAB_RUN/tls1.out' && \
   grep -qx ready '$LAB_RUN/tls2.out' && grep -qx ready '$LAB_RUN/tls3.out'"
 
 HEALTH="type: https, port: 8009, path: /primary, interval: 300ms, timeout: 250ms, rise: 1, fall: 1"
@@ -85,22 +85,22 @@ lab_start_xlbd
 
 # (1) The primary, verified, is up; a replica is down for its answer; real3
 # is down for its certificate, with the reason.
-check "(1) real1, the primary, is up" lab_wait_for 10 "real1 up" is_health "$PRIMARY" 203.0.113.11 up
+check "(1) real1, the primary, is up" netns_wait_for 10 "real1 up" is_health "$PRIMARY" 203.0.113.11 up
 check "(1) real2, a replica, is down (HTTP 503)" \
-  lab_wait_for 10 "real2 down" bash -c "ip netns exec '$D' '$LAB_BUILD/controlplane/xlbctl' --socket '$SOCK' health | grep -E '^$PRIMARY +203\.0\.113\.12:8080 +https +down .*HTTP 503 \(expected 200\)'"
+  netns_wait_for 10 "real2 down" bash -c "ip netns exec '$D' '$LAB_BUILD/controlplane/xlbctl' --socket '$SOCK' health | grep -E '^$PRIMARY +203\.0\.113\.12:8080 +https +down .*HTTP 503 \(expected 200\)'"
 check "(1) real3 (another CA) is down with the TLS reason in xlbctl health" \
-  lab_wait_for 10 "real3's TLS reason" bash -c "ip netns exec '$D' '$LAB_BUILD/controlplane/xlbctl' --socket '$SOCK' health | grep -E '^$PRIMARY +203\.0\.113\.13:8080 +https +down .*TLS: certificate verify failed: unable to get local issuer certificate'"
+  netns_wait_for 10 "real3's TLS reason" bash -c "ip netns exec '$D' '$LAB_BUILD/controlplane/xlbctl' --socket '$SOCK' health | grep -E '^$PRIMARY +203\.0\.113\.13:8080 +https +down .*TLS: certificate verify failed: unable to get local issuer certificate'"
 check "(1) 5002 reaches the primary only" test "$(answered_by "$LAB_NAT_VIP4:5002")" = "real1"
 check "(1) verify: false accepts real3's certificate" \
-  lab_wait_for 10 "real3 up unverified" is_health "$LAB_NAT_VIP4:5003/tcp" 203.0.113.13 up
+  netns_wait_for 10 "real3 up unverified" is_health "$LAB_NAT_VIP4:5003/tcp" 203.0.113.13 up
 check "(1) verify: false is warned about at load" \
   grep -q "https check with verify: false accepts any certificate" "$XLBD_LOG"
 
 # (2) Patroni switches over: the check follows the role.
 lab_role 1 replica
 lab_role 2 primary
-check "(2) real2, the new primary, comes up" lab_wait_for 10 "real2 up" is_health "$PRIMARY" 203.0.113.12 up
-check "(2) real1 goes down" lab_wait_for 10 "real1 down" is_health "$PRIMARY" 203.0.113.11 down
+check "(2) real2, the new primary, comes up" netns_wait_for 10 "real2 up" is_health "$PRIMARY" 203.0.113.12 up
+check "(2) real1 goes down" netns_wait_for 10 "real1 down" is_health "$PRIMARY" 203.0.113.11 down
 check "(2) 5002 now reaches real2 only" test "$(answered_by "$LAB_NAT_VIP4:5002")" = "real2"
 
 # (3) The CA file disappears: a reload is refused naming the file, line and
@@ -111,14 +111,14 @@ check "(3) --check-config names the missing CA file, line and field" \
   ip netns exec "$D" "$LAB_BUILD/controlplane/xlbd" --check-config "$CONF"
 kill -HUP "$XLBD_PID"
 check "(3) the reload is refused with that reason" \
-  lab_wait_for 5 "reload refused" grep -q "reload refused.*ca_file: $PKI/ca.pem: cannot open" "$XLBD_LOG"
+  netns_wait_for 5 "reload refused" grep -q "reload refused.*ca_file: $PKI/ca.pem: cannot open" "$XLBD_LOG"
 checks_before=$(xlbctl --json list | jq '[.[] | select(.name == "pg-primary") | .reals[] | select(.address == "203.0.113.12") | .checks] | add')
 more_checks() {
   local now
   now=$(xlbctl --json list | jq '[.[] | select(.name == "pg-primary") | .reals[] | select(.address == "203.0.113.12") | .checks] | add')
   ((now >= checks_before + 3))
 }
-check "(3) the checks go on with the loaded CA" lab_wait_for 10 "three more checks" more_checks
+check "(3) the checks go on with the loaded CA" netns_wait_for 10 "three more checks" more_checks
 check "(3) real2 is still up, verified" is_health "$PRIMARY" 203.0.113.12 up
 check "(3) 5002 still reaches real2" test "$(answered_by "$LAB_NAT_VIP4:5002")" = "real2"
 
@@ -128,7 +128,7 @@ mv "$PKI/ca.pem.gone" "$PKI/ca.pem"
 cat "$PKI/other-ca.pem" >>"$PKI/ca.pem"
 kill -HUP "$XLBD_PID"
 check "(4) after a reload with both CAs, real3 is up" \
-  lab_wait_for 10 "real3 up" is_health "$PRIMARY" 203.0.113.13 up
+  netns_wait_for 10 "real3 up" is_health "$PRIMARY" 203.0.113.13 up
 
 lab_checks_done "lab https_check" || {
   echo "--- xlbd log"; tail -40 "$XLBD_LOG"; echo "--- xlbctl health"; xlbctl health || true
