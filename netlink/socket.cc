@@ -21,6 +21,9 @@ constexpr absl::string_view kErrnoPayload = "xlb.netlink/errno";
 // A dump of every address or neighbour entry is a few datagrams per hundred
 // entries: a million entries is past any table.
 constexpr int kMaxDatagrams = 100000;
+// Room for the largest datagram of a dump (libmnl 1.0.5's MNL_SOCKET_DUMP_SIZE):
+// the kernel fills datagrams up to the size of the reader's buffer.
+constexpr size_t kReceiveBuffer = 32768;
 
 }  // namespace
 
@@ -68,7 +71,7 @@ absl::Status Socket::Request(Message& request, OnMessage on_message, absl::strin
   nlmsghdr* nlh = request.nlh();
   nlh->nlmsg_seq = ++seq_;
   if (mnl_socket_sendto(socket_.get(), nlh, nlh->nlmsg_len) < 0) return ErrnoError(errno, what);
-  std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
+  std::vector<char> buf(kReceiveBuffer);
   const uint32_t portid = mnl_socket_get_portid(socket_.get());
   for (int i = 0; i < kMaxDatagrams; ++i) {
     const ssize_t n = mnl_socket_recvfrom(socket_.get(), buf.data(), buf.size());
