@@ -48,10 +48,6 @@ class Socket {
   // Sends `request` (with the next sequence number) and runs `on_message` on
   // each message of its answer until its ACK or NLMSG_DONE. Errors name `what`.
   absl::Status Request(Message& request, OnMessage on_message, absl::string_view what);
-  // The same, for a request whose answer is only its ACK.
-  absl::Status Request(Message& request, absl::string_view what) {
-    return Request(request, [](const nlmsghdr*) {}, what);
-  }
 
   // For a socket bound to groups: readable when notifications are waiting.
   int fd() const { return mnl_socket_get_fd(socket_.get()); }
@@ -72,6 +68,7 @@ class Socket {
 // Opens a socket, makes one request and closes it: what every operation of
 // this library does, so each runs in its caller's network namespace.
 absl::Status Request(Message& request, OnMessage on_message, absl::string_view what);
+// The same, for a request whose answer is only its ACK.
 absl::Status Request(Message& request, absl::string_view what);
 
 }  // namespace xlb::netlink
