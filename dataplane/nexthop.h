@@ -38,17 +38,6 @@ class NexthopResolver {
 // show proto 177` lists them.
 inline constexpr uint8_t kNeighbourProtocol = 177;
 
-// How the kernel routes toward an address: out of `ifindex` (0: no route),
-// to `next_hop` (the gateway, or the address itself when on-link).
-struct Egress {
-  uint32_t ifindex = 0;
-  model::IpAddress next_hop;
-};
-absl::StatusOr<Egress> RouteTowards(const model::IpAddress& address);
-
-// The MAC address of interface `ifindex` (also used by xlb-pktgen).
-absl::StatusOr<std::array<uint8_t, 6>> InterfaceMac(uint32_t ifindex);
-
 // Asks the kernel over rtnetlink, in the calling thread's network namespace.
 // Answers are kept for a second: a real behind many services (or a refresh
 // of them all) is asked about once, not once per service.

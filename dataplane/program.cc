@@ -20,7 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "bpf/xlb.skel.h"
 #include "dataplane/interface_macs.h"
-#include "dataplane/nexthop.h"
+#include "netlink/links.h"
 #include "glog/logging.h"
 
 namespace xlb::dataplane {
@@ -232,7 +232,7 @@ absl::Status Program::Attach(const std::string& ifname, AttachMode mode) {
   // Asked before attaching, so that a failure changes nothing. The program
   // forwards only frames for this MAC (or multicast); a MAC changed while
   // attached is taken up by attaching again.
-  auto mac = InterfaceMac(*ifindex);
+  auto mac = netlink::InterfaceMac(*ifindex);
   if (!mac.ok()) return mac.status();
   auto current = QueryAttached(*ifindex, ifname);
   if (!current.ok()) return current.status();
@@ -281,7 +281,7 @@ absl::Status Program::Attach(const std::string& ifname, AttachMode mode) {
 absl::Status CheckAttachable(const std::string& ifname) {
   auto ifindex = IfIndex(ifname);
   if (!ifindex.ok()) return ifindex.status();
-  if (auto mac = InterfaceMac(*ifindex); !mac.ok()) return mac.status();
+  if (auto mac = netlink::InterfaceMac(*ifindex); !mac.ok()) return mac.status();
   auto current = QueryAttached(*ifindex, ifname);
   if (!current.ok()) return current.status();
   if (current->id != 0 && ProgName(current->id) != kProgName)

@@ -14,7 +14,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "dataplane/nexthop.h"
+#include "netlink/links.h"
 #include "pktgen/destination_policy.h"
 #include "pktgen/engine.h"
 #include "pktgen/engine_dpdk.h"
@@ -145,7 +145,7 @@ int Send(const std::vector<std::string>& eal_args) {
       return FailFor(absl::NotFoundError(
           absl::StrCat("--interface: no interface named '", FLAGS_interface, "'")));
     if (FLAGS_src_mac.empty()) {
-      auto mac = dataplane::InterfaceMac(ifindex);
+      auto mac = netlink::InterfaceMac(ifindex);
       if (!mac.ok()) return FailFor(mac.status());
       traffic->src_mac = *mac;
     }

@@ -1,5 +1,6 @@
-// The virtual addresses on an interface, through rtnetlink (libmnl). No
-// policy: the VRRP instance decides when; these only add, remove and list.
+// The virtual addresses on an interface (netlink/addresses.h does the
+// talking). No policy of when: the VRRP instance decides; these only add,
+// remove and list, the way VIPs must be added.
 //
 // IPv4 addresses carry a label (IFA_LABEL, shown by `ip addr` as the name
 // of the address), so ours can be found again after a crash: the kernel
@@ -12,9 +13,10 @@
 // never picks it for the director's own traffic (a VIP inside the reals'
 // subnet would otherwise become the source of health checks and neighbour
 // solicitations, and a direct-routing real answers the VIP on its loopback).
-// IPv4 has no such flag: see VipPrefixLength. Both families also carry an address protocol (IFA_PROTO, kernel 6.2 and later; older
-// kernels ignore it): what finds an IPv6 VIP left by a killed xlbd, also
-// when its instance is no longer configured.
+// IPv4 has no such flag: see VipPrefixLength. Both families also carry an
+// address protocol (IFA_PROTO, kernel 6.2 and later; older kernels ignore
+// it): what finds an IPv6 VIP left by a killed xlbd, also when its instance
+// is no longer configured.
 #ifndef XLB_CONTROLPLANE_VRRP_ADDRESSES_H_
 #define XLB_CONTROLPLANE_VRRP_ADDRESSES_H_
 
@@ -26,6 +28,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "model/address.h"
+#include "netlink/addresses.h"
 
 namespace xlb::vrrp {
 
@@ -37,33 +40,19 @@ inline constexpr uint8_t kVipAddressProtocol = 112;
 // interface name leaves no room for ":" and one character.
 absl::StatusOr<std::string> AddressLabel(absl::string_view ifname, absl::string_view suffix);
 
-// Adds (or replaces, so adding twice is fine) address/prefix on ifindex;
-// IPv6 deprecated and without DAD (see above). `label` applies to IPv4 only and must start with the interface's name
-// (checked); empty means the kernel's default (the interface name).
+// Adds (or replaces, so adding twice is fine) the VIP address/prefix on
+// ifindex, as described above: of kVipAddressProtocol, IPv6 deprecated and
+// without DAD. `label` applies to IPv4 only and must start with the
+// interface's name (checked); empty means the kernel's default (the
+// interface name).
 absl::Status AddAddress(uint32_t ifindex, const model::IpAddress& address, int prefix_len,
                         absl::string_view label);
 
-// Removes address/prefix from ifindex; an address that is not there is not
-// an error (so cleanup can run twice). The prefix must be the one it was
-// added with: the kernel matches it, so a wrong prefix also reads as "not
-// there" (EADDRNOTAVAIL) and returns OK while the address stays.
-absl::Status RemoveAddress(uint32_t ifindex, const model::IpAddress& address, int prefix_len);
-
-struct InterfaceAddress {
-  uint32_t ifindex = 0;
-  model::IpAddress address;
-  int prefix_len = 0;
-  std::string label;   // IPv4 only; empty for IPv6
-  uint32_t flags = 0;  // IFA_F_* (IFA_FLAGS when present)
-  uint8_t scope = 0;   // RT_SCOPE_*
-  uint8_t protocol = 0;  // IFA_PROTO (0 when the kernel sent none)
-
-  bool operator==(const InterfaceAddress&) const = default;
-};
-
-// Every IPv4 and IPv6 address on ifindex, as the kernel reports them.
-// ifindex 0: on every interface.
-absl::StatusOr<std::vector<InterfaceAddress>> ListAddresses(uint32_t ifindex);
+// Removing and listing need no policy: netlink's, under the names the
+// instances have always used.
+using netlink::InterfaceAddress;
+using netlink::ListAddresses;
+using netlink::RemoveAddress;
 
 // The prefix length to add the IPv4 VIP address/prefix_len with on an
 // interface holding `on_interface`, so that the kernel never picks it as a

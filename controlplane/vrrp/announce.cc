@@ -15,7 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "controlplane/vrrp/io.h"
-#include "dataplane/nexthop.h"
+#include "netlink/links.h"
 
 namespace xlb::vrrp {
 namespace {
@@ -119,7 +119,7 @@ absl::Status Announce(absl::string_view ifname_view, const std::vector<IpAddress
   const std::string ifname(ifname_view);
   const int ifindex = static_cast<int>(if_nametoindex(ifname.c_str()));
   if (ifindex == 0) return absl::ErrnoToStatus(errno, absl::StrCat("announce on ", ifname));
-  auto mac = dataplane::InterfaceMac(ifindex);
+  auto mac = netlink::InterfaceMac(ifindex);
   if (!mac.ok()) return mac.status();
   absl::Status first;
   for (const IpAddress& vip : addresses) {

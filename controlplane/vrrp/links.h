@@ -1,24 +1,25 @@
 // Whether interfaces are up, and a wake-up when any link changes: the input
 // of `track: {interface: ...}` and of every instance's own interface.
-// Link events come from rtnetlink (RTMGRP_LINK) on the daemon's loop, so a
-// cable pull is seen at once rather than at the next poll; the state itself
-// is read with SIOCGIFFLAGS when asked.
+// Link events come from rtnetlink (RTMGRP_LINK, netlink/links.h) on the
+// daemon's loop, so a cable pull is seen at once rather than at the next
+// poll; the state itself is read when asked.
 #ifndef XLB_CONTROLPLANE_VRRP_LINKS_H_
 #define XLB_CONTROLPLANE_VRRP_LINKS_H_
 
 #include <functional>
 #include <memory>
-#include <string>
 
 #include "absl/status/statusor.h"
 #include "asio/io_context.hpp"
 #include "asio/posix/stream_descriptor.hpp"
+#include "netlink/links.h"
+#include "netlink/socket.h"
 
 namespace xlb::vrrp {
 
-// Administratively up and with carrier (IFF_UP and IFF_RUNNING); false for
-// an interface that does not exist.
-bool LinkUp(const std::string& ifname);
+// Administratively up and with carrier; false for an interface that does
+// not exist.
+using netlink::LinkUp;
 
 class LinkWatcher {
  public:
@@ -29,9 +30,10 @@ class LinkWatcher {
   ~LinkWatcher();
 
  private:
-  LinkWatcher(asio::io_context& io, int fd, std::function<void()> on_change);
+  LinkWatcher(asio::io_context& io, netlink::Socket events, std::function<void()> on_change);
   void Wait();
 
+  netlink::Socket events_;  // owns the descriptor that descriptor_ waits on
   asio::posix::stream_descriptor descriptor_;
   std::function<void()> on_change_;
 };

@@ -2,26 +2,16 @@
 
 #include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
-#include <net/if.h>
 
 #include <map>
 #include <tuple>
 
 #include "absl/strings/str_cat.h"
+#include "netlink/links.h"
 
 namespace xlb::vrrp {
 
 using model::IpAddress;
-
-namespace {
-
-std::string InterfaceName(uint32_t ifindex) {
-  char name[IF_NAMESIZE] = {};
-  if (if_indextoname(ifindex, name) == nullptr) return absl::StrCat("interface ", ifindex);
-  return name;
-}
-
-}  // namespace
 
 std::set<IpAddress> ConfiguredVips(const config::Config& config) {
   std::set<IpAddress> vips;
@@ -73,7 +63,7 @@ std::vector<std::string> VipSourceWarnings(
     for (const InterfaceAddress& a : addresses)
       if (a.address == s.service.key.vip && a.prefix_len < a.address.max_prefix_len())
         vips.push_back({a.address, a.prefix_len, a.ifindex,
-                        absl::StrCat("of service ", s.name, " on ", InterfaceName(a.ifindex))});
+                        absl::StrCat("of service ", s.name, " on ", netlink::InterfaceName(a.ifindex))});
   const std::set<IpAddress> configured = ConfiguredVips(config);
   std::vector<std::string> out;
   std::set<std::tuple<IpAddress, IpAddress>> said;  // (vip, real): once, however many services

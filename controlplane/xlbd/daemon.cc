@@ -28,6 +28,7 @@
 #include "dataplane/stats.h"
 #include "glog/logging.h"
 #include "model/names.h"
+#include "netlink/routes.h"
 
 namespace xlb::xlbd {
 namespace {
@@ -318,8 +319,8 @@ void Daemon::SyncHealth() {
     if (auto it = chosen.find(real); it != chosen.end()) return it->second;
     std::optional<model::IpAddress> source;
     if (addresses.ok()) {
-      if (auto egress = dataplane::RouteTowards(real); egress.ok() && egress->ifindex != 0)
-        source = vrrp::ChooseSource(*addresses, egress->ifindex, egress->next_hop, vips);
+      if (auto route = netlink::RouteTowards(real); route.ok() && route->ifindex != 0)
+        source = vrrp::ChooseSource(*addresses, route->ifindex, route->next_hop, vips);
     }
     return chosen[real] = source;
   };

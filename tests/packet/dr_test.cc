@@ -6,6 +6,7 @@
 #include <set>
 
 #include "dataplane/conntrack.h"
+#include "netlink/links.h"
 #include "tests/packet/packet_fixture.h"
 
 namespace xlb::testing {
@@ -559,7 +560,7 @@ TEST_F(PacketTest, AttachingAgainTakesUpAChangedMac) {
   // xlbt1: changing xlbt0's MAC would flush the neighbours the NAT tests use.
   const uint32_t xlbt1 = Ifindex("xlbt1");
   ASSERT_TRUE(prog_->Attach("xlbt1", dataplane::AttachMode::kNative).ok());
-  auto mac = dataplane::InterfaceMac(xlbt1);
+  auto mac = netlink::InterfaceMac(xlbt1);
   ASSERT_TRUE(mac.ok()) << mac.status();
   EXPECT_EQ(RecordedMac(xlbt1), Hex(std::string(mac->begin(), mac->end())));
   EXPECT_EQ(system("ip link set xlbt1 address 02:00:00:00:00:e1"), 0);
