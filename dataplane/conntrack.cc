@@ -20,8 +20,8 @@ static_assert(sizeof(xlb_flow_key) + sizeof(xlb_conn) == 80,
 // system call per few thousand entries, where walking the keys one at a time
 // (two calls an entry) took half a second on a full table, with xlbd's loop
 // waiting. `visit` returns false to stop.
-template <typename Value, typename Key = xlb_flow_key, typename Visit>
-static absl::Status ForEachEntry(const MapFd& map, Visit visit) {
+template <typename Key, typename Value, typename Visit>
+static absl::Status ForEachEntry(const Map<Key, Value>& map, Visit visit) {
   constexpr uint32_t kBatch = 4096;
   std::vector<Key> keys(kBatch);
   std::vector<Value> values(kBatch);
@@ -46,7 +46,7 @@ absl::StatusOr<std::vector<model::Connection>> ListConnections(const Maps& maps,
   const uint64_t now = ts.tv_sec * 1000000000ull + ts.tv_nsec;
   absl::Status error;
   std::unordered_map<uint32_t, std::optional<xlb_real>> reals;
-  auto st = ForEachEntry<xlb_conn>(maps.conn_table, [&](const xlb_flow_key& key,
+  auto st = ForEachEntry(maps.conn_table, [&](const xlb_flow_key& key,
                                                         const xlb_conn& conn) {
     model::Connection c;
     const auto family = static_cast<model::Family>(key.family);
@@ -82,10 +82,10 @@ absl::StatusOr<std::vector<model::Connection>> ListConnections(const Maps& maps,
   return out;
 }
 
-template <typename Value, typename Key = xlb_flow_key>
-static absl::StatusOr<size_t> CountEntries(const MapFd& map) {
+template <typename Key, typename Value>
+static absl::StatusOr<size_t> CountEntries(const Map<Key, Value>& map) {
   size_t n = 0;
-  auto st = ForEachEntry<Value, Key>(map, [&n](const Key&, const Value&) {
+  auto st = ForEachEntry(map, [&n](const Key&, const Value&) {
     ++n;
     return true;
   });
@@ -94,9 +94,9 @@ static absl::StatusOr<size_t> CountEntries(const MapFd& map) {
 }
 
 absl::StatusOr<size_t> CountConnections(const Maps& maps) {
-  auto flows = CountEntries<xlb_conn>(maps.conn_table);
+  auto flows = CountEntries(maps.conn_table);
   if (!flows.ok()) return flows.status();
-  auto replies = CountEntries<xlb_nat_reply>(maps.nat_replies);
+  auto replies = CountEntries(maps.nat_replies);
   if (!replies.ok()) return replies.status();
   return *flows + *replies;
 }
@@ -114,9 +114,9 @@ absl::StatusOr<std::vector<model::TableStats>> ReadTableStats(const Maps& maps,
   out[0].name = "connections";
   out[1].name = "nat_replies";
   out[2].name = "persistence";
-  absl::StatusOr<size_t> entries[] = {CountEntries<xlb_conn>(maps.conn_table),
-                                      CountEntries<xlb_nat_reply>(maps.nat_replies),
-                                      CountEntries<xlb_persist, xlb_persist_key>(maps.persist_table)};
+  absl::StatusOr<size_t> entries[] = {CountEntries(maps.conn_table),
+                                      CountEntries(maps.nat_replies),
+                                      CountEntries(maps.persist_table)};
   const MapFd* maps_of[] = {&maps.conn_table, &maps.nat_replies, &maps.persist_table};
   for (int i = 0; i < 3; ++i) {
     if (!entries[i].ok()) return entries[i].status();
