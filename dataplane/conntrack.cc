@@ -1,7 +1,7 @@
 #include "dataplane/conntrack.h"
 
 #include <arpa/inet.h>
-#include <bpf/bpf.h>
+#include <bpf/bpf.h>  // bpf_obj_get_info_by_fd
 #include <time.h>
 
 #include <cerrno>
@@ -16,28 +16,6 @@ namespace xlb::dataplane {
 static_assert(sizeof(xlb_flow_key) + sizeof(xlb_conn) == 80,
               "a connection-table element should stay two cache lines (bpf/xlb_abi.h)");
 
-// Visits the entries of a hash map, read in batches of keys and values: one
-// system call per few thousand entries, where walking the keys one at a time
-// (two calls an entry) took half a second on a full table, with xlbd's loop
-// waiting. `visit` returns false to stop.
-template <typename Key, typename Value, typename Visit>
-static absl::Status ForEachEntry(const Map<Key, Value>& map, Visit visit) {
-  constexpr uint32_t kBatch = 4096;
-  std::vector<Key> keys(kBatch);
-  std::vector<Value> values(kBatch);
-  uint32_t token = 0;  // a hash map's batch position: a bucket index
-  for (bool first = true;; first = false) {
-    uint32_t count = kBatch;
-    int rc = bpf_map_lookup_batch(map.fd(), first ? nullptr : &token, &token, keys.data(),
-                                  values.data(), &count, nullptr);
-    if (rc != 0 && errno != ENOENT)
-      return absl::ErrnoToStatus(errno, absl::StrCat("read map ", map.name(), " in batches"));
-    for (uint32_t i = 0; i < count; ++i)
-      if (!visit(keys[i], values[i])) return absl::OkStatus();
-    if (rc != 0) return absl::OkStatus();  // ENOENT: that was the last batch
-  }
-}
-
 absl::StatusOr<std::vector<model::Connection>> ListConnections(const Maps& maps, size_t limit) {
   std::vector<model::Connection> out;
   if (limit == 0) return out;
@@ -46,8 +24,7 @@ absl::StatusOr<std::vector<model::Connection>> ListConnections(const Maps& maps,
   const uint64_t now = ts.tv_sec * 1000000000ull + ts.tv_nsec;
   absl::Status error;
   std::unordered_map<uint32_t, std::optional<xlb_real>> reals;
-  auto st = ForEachEntry(maps.conn_table, [&](const xlb_flow_key& key,
-                                                        const xlb_conn& conn) {
+  auto st = maps.conn_table.ForEachEntry([&](const xlb_flow_key& key, const xlb_conn& conn) {
     model::Connection c;
     const auto family = static_cast<model::Family>(key.family);
     c.protocol = static_cast<model::Protocol>(key.proto);
@@ -85,7 +62,7 @@ absl::StatusOr<std::vector<model::Connection>> ListConnections(const Maps& maps,
 template <typename Key, typename Value>
 static absl::StatusOr<size_t> CountEntries(const Map<Key, Value>& map) {
   size_t n = 0;
-  auto st = ForEachEntry(map, [&n](const Key&, const Value&) {
+  auto st = map.ForEachEntry([&n](const Key&, const Value&) {
     ++n;
     return true;
   });

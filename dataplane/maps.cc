@@ -51,6 +51,13 @@ absl::StatusOr<bool> MapFd::NextKeyRaw(const void* key, void* next) const {
   return Errno(absl::StrCat("iteration of map ", name_), errno);
 }
 
+absl::StatusOr<bool> MapFd::LookupBatchRaw(uint32_t* in, uint32_t* out, void* keys,
+                                           void* values, uint32_t* count) const {
+  if (bpf_map_lookup_batch(fd_, in, out, keys, values, count, nullptr) == 0) return true;
+  if (errno == ENOENT) return false;  // the last batch, *count entries in it
+  return Errno(absl::StrCat("read map ", name_, " in batches"), errno);
+}
+
 int PossibleCpus() {
   static const int n = libbpf_num_possible_cpus();
   return n;

@@ -49,6 +49,11 @@ class MapFd {
   absl::Status DeleteRaw(const void* key) const;
   // Key after `key` (nullptr: the first); false at the end.
   absl::StatusOr<bool> NextKeyRaw(const void* key, void* next) const;
+  // Up to *count entries from batch position `in` (nullptr: the start) into
+  // `keys` and `values`; sets *count to the number read and `out` to the
+  // next position. False when that was the last batch.
+  absl::StatusOr<bool> LookupBatchRaw(uint32_t* in, uint32_t* out, void* keys,
+                                      void* values, uint32_t* count) const;
 
  private:
   int fd_ = -1;
@@ -71,6 +76,27 @@ class Map : public MapFd {
   }
   absl::Status Delete(const K* key) const { return DeleteRaw(key); }
   absl::StatusOr<bool> NextKey(const K* key, K* next) const { return NextKeyRaw(key, next); }
+
+  // Calls visit(key, value) for each entry until it returns false, reading
+  // keys and values in batches: one system call per few thousand entries,
+  // where walking the keys one at a time (two calls an entry) took half a
+  // second on a full connection table, with xlbd's loop waiting.
+  template <typename Visit>
+  absl::Status ForEachEntry(Visit visit) const {
+    constexpr uint32_t kBatch = 4096;
+    std::vector<K> keys(kBatch);
+    std::vector<V> values(kBatch);
+    uint32_t position = 0;  // a hash map's: a bucket index
+    for (bool first = true;; first = false) {
+      uint32_t count = kBatch;
+      auto more = LookupBatchRaw(first ? nullptr : &position, &position, keys.data(),
+                                 values.data(), &count);
+      if (!more.ok()) return more.status();
+      for (uint32_t i = 0; i < count; ++i)
+        if (!visit(keys[i], values[i])) return absl::OkStatus();
+      if (!*more) return absl::OkStatus();
+    }
+  }
 };
 
 // A per-CPU array: one V per CPU and key, read summed over the CPUs. It has
