@@ -99,8 +99,8 @@ class Map : public MapFd {
   }
 };
 
-// A per-CPU array: one V per CPU and key, read summed over the CPUs. It has
-// no Lookup or Update: a single V would be too small a buffer.
+// A per-CPU map: one V per CPU and key, read summed over the CPUs. It has no
+// Lookup or Update: a single V would be too small a buffer.
 template <typename K, typename V>
 class PerCpuMap : public MapFd {
  public:
@@ -109,7 +109,8 @@ class PerCpuMap : public MapFd {
   static constexpr size_t kValueSize = sizeof(V);
   using MapFd::MapFd;
 
-  // Sums the value at `key` over CPUs (V is made of u64 counters).
+  // Sums the value at `key` over CPUs (V is made of u64 counters); zero where
+  // a per-CPU hash has no such key.
   absl::StatusOr<V> Sum(const std::same_as<K> auto& key) const {
     static_assert(sizeof(V) % sizeof(uint64_t) == 0, "per-CPU values are made of u64 counters");
     constexpr size_t kWords = sizeof(V) / sizeof(uint64_t);
@@ -148,9 +149,12 @@ class MapOfMaps : public MapFd {
   absl::Status Delete(const K* key) const { return DeleteRaw(key); }
 };
 
-// The handle for a map of `type`: per-CPU arrays are summed, others read as is.
+// The handle for a map of `type`: per-CPU maps are summed, others read as is.
 template <bpf_map_type type, typename K, typename V>
-using MapOf = std::conditional_t<type == BPF_MAP_TYPE_PERCPU_ARRAY, PerCpuMap<K, V>, Map<K, V>>;
+using MapOf = std::conditional_t<type == BPF_MAP_TYPE_PERCPU_ARRAY ||
+                                     type == BPF_MAP_TYPE_PERCPU_HASH ||
+                                     type == BPF_MAP_TYPE_LRU_PERCPU_HASH,
+                                 PerCpuMap<K, V>, Map<K, V>>;
 
 // Every pinned map of the program, as XLB_MAPS in bpf/maps.h lists them.
 struct Maps {

@@ -10,7 +10,7 @@ namespace xlb::testing {
 namespace {
 
 TEST_F(PacketTest, EachMapHandleHoldsItsMapWithItsTypesSizes) {
-  int seen = 0;
+  size_t seen = 0;
   auto st = prog_->maps().ForEach([&](const char* name, const auto& map) {
     using Handle = std::remove_cvref_t<decltype(map)>;
     bpf_map_info info = {};
