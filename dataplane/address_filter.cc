@@ -9,7 +9,7 @@ absl::Status AddressFilter::Adopt() {
 }
 
 absl::Status AddressFilter::Sync(const std::set<model::IpAddress>& addresses) {
-  std::vector<uint64_t> want(XLB_FILTER_WORDS, 0);
+  std::vector<Word> want(XLB_FILTER_WORDS, 0);
   for (const model::IpAddress& a : addresses) {
     uint32_t bit = xlb_filter_bit(a.words().data());
     want[bit / 64] |= 1ull << (bit % 64);

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <set>
+#include <type_traits>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -15,15 +16,20 @@ namespace xlb::dataplane {
 
 class AddressFilter {
  public:
-  explicit AddressFilter(const MapFd* map) : map_(map) {}
+  // vip_filter or nat_real_filter: words of filter bits.
+  using FilterMap = decltype(Maps::vip_filter);
+  static_assert(std::is_same_v<FilterMap, decltype(Maps::nat_real_filter)>);
+
+  explicit AddressFilter(const FilterMap* map) : map_(map) {}
   // Reads what the map holds now (after a restart).
   absl::Status Adopt();
   // Makes the filter pass exactly these addresses (and their false positives).
   absl::Status Sync(const std::set<model::IpAddress>& addresses);
 
  private:
-  const MapFd* map_;
-  std::vector<uint64_t> words_ = std::vector<uint64_t>(XLB_FILTER_WORDS, 0);
+  using Word = FilterMap::Value;
+  const FilterMap* map_;
+  std::vector<Word> words_ = std::vector<Word>(XLB_FILTER_WORDS, 0);
 };
 
 }  // namespace xlb::dataplane

@@ -1,7 +1,7 @@
 #include "dataplane/conntrack.h"
 
 #include <arpa/inet.h>
-#include <bpf/bpf.h>
+#include <bpf/bpf.h>  // bpf_obj_get_info_by_fd
 #include <time.h>
 
 #include <cerrno>
@@ -16,28 +16,6 @@ namespace xlb::dataplane {
 static_assert(sizeof(xlb_flow_key) + sizeof(xlb_conn) == 80,
               "a connection-table element should stay two cache lines (bpf/xlb_abi.h)");
 
-// Visits the entries of a hash map, read in batches of keys and values: one
-// system call per few thousand entries, where walking the keys one at a time
-// (two calls an entry) took half a second on a full table, with xlbd's loop
-// waiting. `visit` returns false to stop.
-template <typename Value, typename Key = xlb_flow_key, typename Visit>
-static absl::Status ForEachEntry(const MapFd& map, Visit visit) {
-  constexpr uint32_t kBatch = 4096;
-  std::vector<Key> keys(kBatch);
-  std::vector<Value> values(kBatch);
-  uint32_t token = 0;  // a hash map's batch position: a bucket index
-  for (bool first = true;; first = false) {
-    uint32_t count = kBatch;
-    int rc = bpf_map_lookup_batch(map.fd(), first ? nullptr : &token, &token, keys.data(),
-                                  values.data(), &count, nullptr);
-    if (rc != 0 && errno != ENOENT)
-      return absl::ErrnoToStatus(errno, absl::StrCat("read map ", map.name(), " in batches"));
-    for (uint32_t i = 0; i < count; ++i)
-      if (!visit(keys[i], values[i])) return absl::OkStatus();
-    if (rc != 0) return absl::OkStatus();  // ENOENT: that was the last batch
-  }
-}
-
 absl::StatusOr<std::vector<model::Connection>> ListConnections(const Maps& maps, size_t limit) {
   std::vector<model::Connection> out;
   if (limit == 0) return out;
@@ -46,8 +24,7 @@ absl::StatusOr<std::vector<model::Connection>> ListConnections(const Maps& maps,
   const uint64_t now = ts.tv_sec * 1000000000ull + ts.tv_nsec;
   absl::Status error;
   std::unordered_map<uint32_t, std::optional<xlb_real>> reals;
-  auto st = ForEachEntry<xlb_conn>(maps.conn_table, [&](const xlb_flow_key& key,
-                                                        const xlb_conn& conn) {
+  auto st = maps.conn_table.ForEachEntry([&](const xlb_flow_key& key, const xlb_conn& conn) {
     model::Connection c;
     const auto family = static_cast<model::Family>(key.family);
     c.protocol = static_cast<model::Protocol>(key.proto);
@@ -82,10 +59,10 @@ absl::StatusOr<std::vector<model::Connection>> ListConnections(const Maps& maps,
   return out;
 }
 
-template <typename Value, typename Key = xlb_flow_key>
-static absl::StatusOr<size_t> CountEntries(const MapFd& map) {
+template <typename Key, typename Value>
+static absl::StatusOr<size_t> CountEntries(const Map<Key, Value>& map) {
   size_t n = 0;
-  auto st = ForEachEntry<Value, Key>(map, [&n](const Key&, const Value&) {
+  auto st = map.ForEachEntry([&n](const Key&, const Value&) {
     ++n;
     return true;
   });
@@ -94,9 +71,9 @@ static absl::StatusOr<size_t> CountEntries(const MapFd& map) {
 }
 
 absl::StatusOr<size_t> CountConnections(const Maps& maps) {
-  auto flows = CountEntries<xlb_conn>(maps.conn_table);
+  auto flows = CountEntries(maps.conn_table);
   if (!flows.ok()) return flows.status();
-  auto replies = CountEntries<xlb_nat_reply>(maps.nat_replies);
+  auto replies = CountEntries(maps.nat_replies);
   if (!replies.ok()) return replies.status();
   return *flows + *replies;
 }
@@ -114,9 +91,9 @@ absl::StatusOr<std::vector<model::TableStats>> ReadTableStats(const Maps& maps,
   out[0].name = "connections";
   out[1].name = "nat_replies";
   out[2].name = "persistence";
-  absl::StatusOr<size_t> entries[] = {CountEntries<xlb_conn>(maps.conn_table),
-                                      CountEntries<xlb_nat_reply>(maps.nat_replies),
-                                      CountEntries<xlb_persist, xlb_persist_key>(maps.persist_table)};
+  absl::StatusOr<size_t> entries[] = {CountEntries(maps.conn_table),
+                                      CountEntries(maps.nat_replies),
+                                      CountEntries(maps.persist_table)};
   const MapFd* maps_of[] = {&maps.conn_table, &maps.nat_replies, &maps.persist_table};
   for (int i = 0; i < 3; ++i) {
     if (!entries[i].ok()) return entries[i].status();

@@ -14,6 +14,7 @@
 #include <cstring>
 #include <filesystem>
 #include <set>
+#include <utility>
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/match.h"
@@ -65,6 +66,27 @@ absl::StatusOr<Attached> QueryAttached(unsigned ifindex, const std::string& ifna
   if (q.skb_prog_id) return Attached{q.skb_prog_id, XDP_FLAGS_SKB_MODE};
   if (q.hw_prog_id) return Attached{q.hw_prog_id, XDP_FLAGS_HW_MODE};
   return Attached{};
+}
+
+// The skeleton's maps are the pinned ones (XLB_MAPS, bpf/maps.h) and these,
+// which each program starts afresh: flood_windows (bpf/flood.h) and the
+// constants (.rodata). A map added to the program outside XLB_MAPS fails
+// this until it is listed here (not pinned) or moved into XLB_MAPS.
+struct SkeletonMaps {
+#define XLB_SKELETON_MAP(name, ...) decltype(std::declval<xlb_bpf&>().maps.name) name;
+  XLB_MAPS(XLB_SKELETON_MAP, XLB_SKELETON_MAP)
+  XLB_SKELETON_MAP(flood_windows)
+  XLB_SKELETON_MAP(rodata)
+#undef XLB_SKELETON_MAP
+};
+static_assert(sizeof(SkeletonMaps) == sizeof(std::declval<xlb_bpf&>().maps),
+              "the skeleton has a map that is neither in XLB_MAPS nor listed as not pinned");
+
+// The object's map `name`, one of Maps::kNames (all in the object, as above).
+struct bpf_map* ObjectMap(xlb_bpf* skel, const char* name) {
+  struct bpf_map* m = bpf_object__find_map_by_name(skel->obj, name);
+  CHECK(m) << "the xlb object has no map " << name;
+  return m;
 }
 
 // Counter maps hold no forwarding state: one pinned by an xlb with other
@@ -190,33 +212,32 @@ absl::StatusOr<std::unique_ptr<Program>> Program::Load(const ProgramOptions& opt
   bpf_map__set_max_entries(p->skel_->maps.nat_replies, options.nat_reply_table_size);
   bpf_map__set_max_entries(p->skel_->maps.persist_table, options.persist_table_size);
   p->skel_->rodata->xlb_flood_rate = options.flood_rate;
-  struct bpf_map* m;
   std::set<std::string> repin;  // pins to replace by this instance's maps
   if (!options.pin_dir.empty()) {
-    bpf_object__for_each_map(m, p->skel_->obj) {
-      if (!p->maps_.ByName(bpf_map__name(m))) continue;  // .bss/.rodata and the like
+    for (const char* name : Maps::kNames) {
       bool replace = false;
-      if (auto st = ReusePinned(m, options.pin_dir, &replace); !st.ok()) return st;
-      if (replace) repin.insert(bpf_map__name(m));
+      if (auto st = ReusePinned(ObjectMap(p->skel_, name), options.pin_dir, &replace); !st.ok())
+        return st;
+      if (replace) repin.insert(name);
     }
   }
   if (int err = xlb_bpf__load(p->skel_); err != 0)
     return absl::ErrnoToStatus(-err, "load the xlb XDP program");
-  bpf_object__for_each_map(m, p->skel_->obj) {
-    std::string name = bpf_map__name(m);
-    MapFd* slot = p->maps_.ByName(name);
-    if (!slot) continue;
+  auto st = p->maps_.ForEach([&](const char* name, MapFd& slot) {
+    const int map_fd = bpf_map__fd(ObjectMap(p->skel_, name));
     if (!options.pin_dir.empty()) {
       std::string path = absl::StrCat(options.pin_dir, "/", name);
       if (repin.count(name) && unlink(path.c_str()) != 0 && errno != ENOENT)
         return absl::ErrnoToStatus(errno, absl::StrCat("unpin replaced map ", path));
-      if (access(path.c_str(), F_OK) != 0 && bpf_obj_pin(bpf_map__fd(m), path.c_str()) != 0)
+      if (access(path.c_str(), F_OK) != 0 && bpf_obj_pin(map_fd, path.c_str()) != 0)
         return absl::ErrnoToStatus(errno, absl::StrCat("pin map ", name, " at ", path));
     }
-    int fd = fcntl(bpf_map__fd(m), F_DUPFD_CLOEXEC, 3);
+    int fd = fcntl(map_fd, F_DUPFD_CLOEXEC, 3);
     if (fd < 0) return absl::ErrnoToStatus(errno, absl::StrCat("dup fd of map ", name));
-    *slot = MapFd(fd, name);
-  }
+    slot = MapFd(fd, name);
+    return absl::OkStatus();
+  });
+  if (!st.ok()) return st;
   return p;
 }
 
@@ -323,7 +344,7 @@ absl::Status Program::Unpin() { return UnpinMaps(pin_dir_); }
 
 absl::Status UnpinMaps(const std::string& pin_dir) {
   if (pin_dir.empty()) return absl::OkStatus();
-  for (const auto& name : Maps::Names()) {
+  for (const char* name : Maps::kNames) {
     std::string path = absl::StrCat(pin_dir, "/", name);
     if (unlink(path.c_str()) != 0 && errno != ENOENT)
       return absl::ErrnoToStatus(errno, absl::StrCat("unpin ", path));

@@ -303,8 +303,7 @@ absl::StatusOr<uint32_t> ServiceTable::AllocateRealId() {
         absl::StrCat("all ", XLB_MAX_REALS - 1, " real ids are in use"));
   uint32_t id = free_real_ids_.front();
   free_real_ids_.pop_front();
-  if (auto st = maps_->ZeroPerCpu(maps_->real_stats, id, sizeof(xlb_counters)); !st.ok())
-    return st;
+  if (auto st = maps_->real_stats.Zero(id); !st.ok()) return st;
   return id;
 }
 
@@ -432,8 +431,7 @@ absl::Status ServiceTable::Upsert(const model::Service& service) {
     return absl::ResourceExhaustedError(absl::StrCat(
         "service ", service.key.ToString(), ": all ", XLB_MAX_SERVICES - 1, " service ids in use"));
   const uint32_t id = *free_service_ids_.begin();
-  if (auto st = maps_->ZeroPerCpu(maps_->service_stats, id, sizeof(xlb_counters)); !st.ok())
-    return st;
+  if (auto st = maps_->service_stats.Zero(id); !st.ok()) return st;
   auto owned = std::make_unique<Entry>();
   Entry& e = *owned;
   e.service = service;

@@ -35,7 +35,7 @@ absl::string_view GlobalStatName(int stat) {
 absl::StatusOr<GlobalCounters> ReadGlobalCounters(const Maps& maps) {
   GlobalCounters out{};
   for (uint32_t i = 0; i < XLB_STAT__COUNT; ++i) {
-    auto v = maps.SumPerCpu<uint64_t>(maps.global_stats, i);
+    auto v = maps.global_stats.Sum(i);
     if (!v.ok()) return v.status();
     out[i] = *v;
   }
@@ -59,11 +59,11 @@ absl::StatusOr<model::TrafficCounters> ToModel(absl::StatusOr<xlb_counters> c) {
 }  // namespace
 
 absl::StatusOr<model::TrafficCounters> ReadServiceCounters(const Maps& maps, uint32_t service_id) {
-  return ToModel(maps.SumPerCpu<xlb_counters>(maps.service_stats, service_id));
+  return ToModel(maps.service_stats.Sum(service_id));
 }
 
 absl::StatusOr<model::TrafficCounters> ReadRealCounters(const Maps& maps, uint32_t real_id) {
-  return ToModel(maps.SumPerCpu<xlb_counters>(maps.real_stats, real_id));
+  return ToModel(maps.real_stats.Sum(real_id));
 }
 
 }  // namespace xlb::dataplane

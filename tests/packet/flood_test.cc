@@ -45,7 +45,7 @@ class FloodTest : public PacketTest {
   size_t PersistEntries() {
     size_t n = 0;
     xlb_persist_key key, next;
-    const void* at = nullptr;
+    const xlb_persist_key* at = nullptr;
     for (int i = 0; i < 10000; ++i) {
       auto more = prog_->maps().persist_table.NextKey(at, &next);
       if (!more.ok() || !*more) break;

@@ -207,8 +207,9 @@ TEST_F(NatTest, ExpiredFlowIsReselectedAndItsReplyNoLongerTranslated) {
   ExpectExchange(x);
   // Age both entries (the request's and the reply's) past the 900 s timeout
   // instead of waiting.
-  auto age_all = [](const dataplane::MapFd& map, auto entry) {
+  auto age_all = [](const auto& map) {
     xlb_flow_key key, next;
+    typename std::remove_cvref_t<decltype(map)>::Value entry;
     int aged = 0;
     for (bool first = true; *map.NextKey(first ? nullptr : &key, &next); first = false) {
       key = next;
@@ -222,8 +223,8 @@ TEST_F(NatTest, ExpiredFlowIsReselectedAndItsReplyNoLongerTranslated) {
     }
     return aged;
   };
-  ASSERT_EQ(age_all(prog_->maps().conn_table, xlb_conn{}), 1);
-  ASSERT_EQ(age_all(prog_->maps().nat_replies, xlb_nat_reply{}), 1);
+  ASSERT_EQ(age_all(prog_->maps().conn_table), 1);
+  ASSERT_EQ(age_all(prog_->maps().nat_replies), 1);
   std::string reply = Build(x.reply);
   auto r = Run(reply);
   EXPECT_STREQ(VerdictName(r.verdict), "XDP_PASS");
