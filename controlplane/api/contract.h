@@ -34,6 +34,8 @@ namespace xlb::api {
 using nlohmann::json;
 
 enum class ConnState { kActive, kClosing };
+// A real's health check verdict; kNone: not checked.
+enum class RealHealth { kNone, kUp, kDown };
 
 }  // namespace xlb::api
 
@@ -43,6 +45,14 @@ struct EnumNames<api::ConnState> {
   static constexpr absl::string_view kWhat = "connection state";
   static constexpr std::array<std::pair<api::ConnState, absl::string_view>, 2> kValues{
       {{api::ConnState::kActive, "active"}, {api::ConnState::kClosing, "closing"}}};
+};
+template <>
+struct EnumNames<api::RealHealth> {
+  static constexpr absl::string_view kWhat = "health";
+  static constexpr std::array<std::pair<api::RealHealth, absl::string_view>, 3> kValues{
+      {{api::RealHealth::kNone, "none"},
+       {api::RealHealth::kUp, "up"},
+       {api::RealHealth::kDown, "down"}}};
 };
 }  // namespace xlb::model
 
@@ -150,10 +160,8 @@ void Put(json& out, const char* key, const std::optional<T>& value) {
 template <typename T>
 void Get(const json& in, const char* key, T& value) {
   auto it = in.find(key);
-  if (it == in.end()) {
-    Check<T>(key, json(), true);  // the string field's own message
-    Fail(absl::StrCat("missing field \"", key, "\""));
-  }
+  if (it == in.end())
+    Fail(absl::StrCat(kStringOnWire<T> ? "missing string field \"" : "missing field \"", key, "\""));
   Check<T>(key, *it, true);
   it->get_to(value);
 }
@@ -276,7 +284,7 @@ struct RealInfo {
   uint16_t port = 0;              // effective
   uint32_t weight = 0;            // configured
   uint32_t effective_weight = 0;  // in the data plane (0 while down)
-  std::string health;             // "up", "down" or "none"
+  RealHealth health = RealHealth::kNone;
   std::string health_detail;      // the last check's result
   Timestamp since;                // of the health state
   uint64_t checks = 0;
@@ -540,6 +548,8 @@ struct adl_serializer<xlb::config::VrrpTrack::Kind>
     : NamedEnumSerializer<xlb::config::VrrpTrack::Kind> {};
 template <>
 struct adl_serializer<xlb::api::ConnState> : NamedEnumSerializer<xlb::api::ConnState> {};
+template <>
+struct adl_serializer<xlb::api::RealHealth> : NamedEnumSerializer<xlb::api::RealHealth> {};
 
 // The types written as a string.
 template <>

@@ -47,7 +47,7 @@ class FakeOperations : public Operations {
     up.spec = *model::ParseRealSpec("203.0.113.11:8080@5");
     up.port = 8080;
     up.effective_weight = 5;
-    up.health = "up";
+    up.health = RealHealth::kUp;
     up.health_detail = "HTTP 200";
     up.since = At(1764720005);
     up.checks = 12;
@@ -55,7 +55,7 @@ class FakeOperations : public Operations {
     RealView down;
     down.spec = *model::ParseRealSpec("203.0.113.12");
     down.port = 80;
-    down.health = "down";
+    down.health = RealHealth::kDown;
     down.health_detail = "connection refused";
     down.since = At(1764720009);
     down.checks = 12;
@@ -490,7 +490,8 @@ TEST(ContractTest, RequestsRoundTrip) {
   RoundTrip(RealAddRequest{Key("198.51.100.20:443/tcp"), {Ip("2001:db8::1"), 8443}, 7});
   RoundTrip(RealAddRequest{Key("198.51.100.20:443/tcp"), {Ip("203.0.113.1"), 0}, std::nullopt});
   RoundTrip(RealSetRequest{Key("198.51.100.20:443/tcp"), {Ip("203.0.113.1"), 80}, 3, std::nullopt});
-  RoundTrip(RealSetRequest{Key("198.51.100.20:443/tcp"), {Ip("203.0.113.1"), 80}, std::nullopt, true});
+  RoundTrip(
+      RealSetRequest{Key("198.51.100.20:443/tcp"), {Ip("203.0.113.1"), 80}, std::nullopt, true});
   RoundTrip(RealDelRequest{Key("198.51.100.20:443/tcp"), {Ip("203.0.113.1"), 0}});
   RoundTrip(ConfigSaveRequest{"/etc/xlb/new.yaml"});
   RoundTrip(ConfigSaveRequest{});
@@ -515,8 +516,10 @@ TEST(ContractTest, BadRequests) {
     int status;
     std::string error;
   } cases[] = {
-      {{"POST", "/v1/service/add", {}, R"({"name": "x"})"}, 400, R"(missing string field "service")"},
-      {{"POST", "/v1/service/add", {}, R"({"service": 5})"}, 400, R"(missing string field "service")"},
+      {{"POST", "/v1/service/add", {}, R"({"name": "x"})"},
+       400, R"(missing string field "service")"},
+      {{"POST", "/v1/service/add", {}, R"({"service": 5})"},
+       400, R"(missing string field "service")"},
       {{"POST", "/v1/service/add", {}, R"({"service": "198.51.100.1"})"}, 400,
        "service '198.51.100.1': no port (expected VIP:PORT[/tcp|udp])"},
       {{"POST", "/v1/service/add", {}, R"({"service": "198.51.100.1:80", "name": 3})"}, 400,
@@ -533,12 +536,15 @@ TEST(ContractTest, BadRequests) {
        R"(missing string field "real")"},
       {{"POST", "/v1/real/add", {}, R"({"service": "198.51.100.1:80", "real": "203.0.113.1@3"})"},
        400, R"(give the weight as "weight", not in "real")"},
-      {{"POST", "/v1/real/add", {}, R"({"service": "198.51.100.1:80", "real": "203.0.113.1", "weight": -2})"},
+      {{"POST", "/v1/real/add", {},
+        R"({"service": "198.51.100.1:80", "real": "203.0.113.1", "weight": -2})"},
        400, R"("weight" must be a non-negative integer)"},
       {{"POST", "/v1/real/set", {}, R"({"service": "198.51.100.1:80", "real": "203.0.113.1"})"},
        400, R"(real/set needs "weight" or "drain": true)"},
-      {{"POST", "/v1/real/set", {}, R"({"service": "198.51.100.1:80", "real": "203.0.113.1", "drain": "yes"})"},
-       400, "bad request body: [json.exception.type_error.302] type must be boolean, but is string"},
+      {{"POST", "/v1/real/set", {},
+        R"({"service": "198.51.100.1:80", "real": "203.0.113.1", "drain": "yes"})"},
+       400,
+       "bad request body: [json.exception.type_error.302] type must be boolean, but is string"},
       {{"POST", "/v1/config/save", {}, R"({"path": 1})"}, 400,
        "bad request body: [json.exception.type_error.302] type must be string, but is number"},
       {{"POST", "/v1/config/reload", {}, "[1]"}, 400, "the body is not a JSON object"},

@@ -27,26 +27,36 @@ absl::StatusOr<Done> DoneOr(const absl::Status& st) {
 
 // ---- Each route's handler: its request in, its answer out ----
 
+// Designated initializers: a field added to or moved in the contract is a
+// build error here, not a value in the wrong key.
 RealInfo RealOf(const RealView& r) {
-  return {r.spec.address, r.port,   r.spec.weight,        r.effective_weight, r.health,
-          r.health_detail, {r.since}, r.checks, r.local_errors, r.counters};
+  return {.address = r.spec.address,
+          .port = r.port,
+          .weight = r.spec.weight,
+          .effective_weight = r.effective_weight,
+          .health = r.health,
+          .health_detail = r.health_detail,
+          .since = {r.since},
+          .checks = r.checks,
+          .local_errors = r.local_errors,
+          .counters = r.counters};
 }
 
 ServiceInfo ServiceOf(const ServiceView& v) {
   const model::Service& s = v.config.service;
-  ServiceInfo out{v.config.name,
-                  s.key,
-                  s.key.vip,
-                  s.key.port,
-                  s.key.protocol,
-                  s.options.forward,
-                  s.options.scheduler,
-                  s.options.persistence_timeout_s,
-                  s.options.table_size,
-                  v.config.health.type,
-                  v.counters,
-                  v.error,
-                  {}};
+  ServiceInfo out{.name = v.config.name,
+                  .service = s.key,
+                  .vip = s.key.vip,
+                  .port = s.key.port,
+                  .protocol = s.key.protocol,
+                  .forward = s.options.forward,
+                  .scheduler = s.options.scheduler,
+                  .persistence = s.options.persistence_timeout_s,
+                  .table_size = s.options.table_size,
+                  .check = v.config.health.type,
+                  .counters = v.counters,
+                  .error = v.error,
+                  .reals = {}};
   for (const auto& r : v.reals) out.reals.push_back(RealOf(r));
   return out;
 }
@@ -76,30 +86,46 @@ VrrpInfo VrrpOf(const vrrp::InstanceStatus& s) {
     out.tracks.push_back({t.track.kind, t.track.target, t.track.weight, t.up});
   out.track_why = s.track_why;
   const vrrp::InstanceCounters& n = s.counters;
-  out.counters = {n.adverts_sent,   n.adverts_received, n.send_errors,
-                  n.priority_zero_sent, n.priority_zero_received, n.unknown_peer,
-                  n.address_errors, n.reannounced,      n.timers_late,
-                  n.max_timer_late_ms, s.transitions,   {}};
+  out.counters = {.adverts_sent = n.adverts_sent,
+                  .adverts_received = n.adverts_received,
+                  .send_errors = n.send_errors,
+                  .priority_zero_sent = n.priority_zero_sent,
+                  .priority_zero_received = n.priority_zero_received,
+                  .unknown_peer = n.unknown_peer,
+                  .address_errors = n.address_errors,
+                  .reannounced = n.reannounced,
+                  .timers_late = n.timers_late,
+                  .max_timer_late_ms = n.max_timer_late_ms,
+                  .state_changes = s.transitions,
+                  .dropped = {}};
   for (size_t i = 1; i < n.dropped.size(); ++i)
     out.counters.dropped[vrrp::DropCounterName(static_cast<vrrp::DecodeError>(i))] = n.dropped[i];
   return out;
 }
 
 ConnectionInfo ConnectionOf(const model::Connection& c) {
-  return {c.protocol,
-          model::FormatEndpoint(c.client, c.client_port),
-          model::FormatEndpoint(c.vip, c.vip_port),
-          c.real ? model::FormatEndpoint(*c.real, c.real_port) : "",
-          c.closing ? ConnState::kClosing : ConnState::kActive,
-          c.nat ? model::Forward::kNat : model::Forward::kDr,
-          c.idle_s};
+  return {.protocol = c.protocol,
+          .client = model::FormatEndpoint(c.client, c.client_port),
+          .virtual_address = model::FormatEndpoint(c.vip, c.vip_port),
+          .real = c.real ? model::FormatEndpoint(*c.real, c.real_port) : "",
+          .state = c.closing ? ConnState::kClosing : ConnState::kActive,
+          .forward = c.nat ? model::Forward::kNat : model::Forward::kDr,
+          .idle_s = c.idle_s};
 }
 
 absl::StatusOr<StatusInfo> Handle(Operations& ops, const StatusRequest&) {
   StatusView s = ops.Status();
-  StatusInfo out{s.version,  s.config_file,        s.runtime_changes, s.interfaces,
-                 {s.started}, s.services,          s.reals,           s.reals_down,
-                 s.conn_table_entries, s.tables,   {}};
+  StatusInfo out{.version = s.version,
+                 .config_file = s.config_file,
+                 .runtime_changes = s.runtime_changes,
+                 .interfaces = s.interfaces,
+                 .started = {s.started},
+                 .services = s.services,
+                 .reals = s.reals,
+                 .reals_down = s.reals_down,
+                 .conn_table_entries = s.conn_table_entries,
+                 .tables = s.tables,
+                 .counters = {}};
   for (const auto& c : s.counters) out.counters.by_reason[c.reason] = c.count;
   return out;
 }
@@ -144,7 +170,8 @@ absl::StatusOr<Done> Handle(Operations& ops, const ServiceDelRequest& r) {
 }
 
 absl::StatusOr<Done> Handle(Operations& ops, const RealAddRequest& r) {
-  model::RealSpec real{r.real.address, r.real.port, r.weight.value_or(1)};
+  model::RealSpec real{.address = r.real.address, .port = r.real.port,
+                       .weight = r.weight.value_or(1)};
   return DoneOr(ops.AddReal(r.service, real));
 }
 

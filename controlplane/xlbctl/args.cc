@@ -103,7 +103,7 @@ absl::Status ServiceCmd(const std::vector<std::string>& args, size_t i, Command&
     if (auto st = Count(*w, 1, 1, "service del VIP:PORT[/proto]"); !st.ok()) return st;
     auto key = model::ParseServiceKey(w->positional[0]);
     if (!key.ok()) return key.status();
-    Ask(c, api::kServiceDel, {*key});
+    Ask(c, api::kServiceDel, {.service = *key});
     return absl::OkStatus();
   }
   if (verb != "add") return Bad(absl::StrCat("service: add or del, not '", verb, "'"));
@@ -112,7 +112,7 @@ absl::Status ServiceCmd(const std::vector<std::string>& args, size_t i, Command&
   if (auto st = Count(*w, 1, 1, "service add VIP:PORT[/tcp|udp] [options]"); !st.ok()) return st;
   auto key = model::ParseServiceKey(w->positional[0]);
   if (!key.ok()) return key.status();
-  api::ServiceAddRequest request{*key};
+  api::ServiceAddRequest request{.service = *key};
   for (const auto& [flag, value] : w->flags) {
     if (flag == "--forward") {
       auto forward = model::ParseEnum<model::Forward>(value);
@@ -160,13 +160,17 @@ absl::Status RealCmd(const std::vector<std::string>& args, size_t i, Command& c)
     weight = *n;
   }
   if (verb == "add") {
-    Ask(c, api::kRealAdd, {*key, real_ref, weight});
+    Ask(c, api::kRealAdd, {.service = *key, .real = real_ref, .weight = weight});
   } else if (verb == "set") {
     bool drain = w->flags.contains("--drain");
     if (drain == weight.has_value()) return Bad("real set needs --weight N or --drain");
-    Ask(c, api::kRealSet, {*key, real_ref, weight, drain ? std::optional(true) : std::nullopt});
+    Ask(c, api::kRealSet,
+        {.service = *key,
+         .real = real_ref,
+         .weight = weight,
+         .drain = drain ? std::optional(true) : std::nullopt});
   } else {
-    Ask(c, api::kRealDel, {*key, real_ref});
+    Ask(c, api::kRealDel, {.service = *key, .real = real_ref});
   }
   return absl::OkStatus();
 }

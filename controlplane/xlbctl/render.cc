@@ -57,7 +57,7 @@ std::string List(const std::vector<ServiceInfo>& services) {
     for (const auto& r : s.reals)
       absl::StrAppend(&out, absl::StrFormat("  -> %-30s %-7s %-6d %-9d %s\n", Remote(r),
                                             IpvsForward(s.forward), r.weight, r.effective_weight,
-                                            r.health));
+                                            model::NameOf(r.health)));
   }
   return out;
 }
@@ -120,7 +120,7 @@ std::string Health(const std::vector<ServiceInfo>& services) {
     for (const auto& r : s.reals)
       absl::StrAppend(&out, absl::StrFormat("%-28s %-30s %-6s %-6s %-21s %-9d %s\n",
                                             s.service.ToString(), Remote(r),
-                                            model::NameOf(s.check), r.health,
+                                            model::NameOf(s.check), model::NameOf(r.health),
                                             api::Iso8601(r.since.time), r.local_errors,
                                             r.health_detail));
   return out;
@@ -153,7 +153,8 @@ std::string Vrrp(const std::vector<VrrpInfo>& instances) {
       return it == c.dropped.end() ? 0 : it->second;
     };
     for (const std::string name : kShown)
-      absl::StrAppend(&out, " ", name, "=", name == "unknown_peer" ? c.unknown_peer : dropped(name));
+      absl::StrAppend(&out, " ", name, "=",
+                      name == "unknown_peer" ? c.unknown_peer : dropped(name));
     for (const auto& [name, count] : c.dropped)
       if (count != 0 && std::find(std::begin(kShown), std::end(kShown), name) == std::end(kShown))
         absl::StrAppend(&out, " ", name, "=", count);
@@ -235,7 +236,8 @@ absl::StatusOr<std::string> Render(View view, const json& answer) {
       return Show<api::Saved>(answer, [](const api::Saved& s) {
         return absl::StrCat("saved to ", s.path, "\n");
       });
-    case View::kListRate: return Show<std::vector<ServiceInfo>>(answer, Nothing<std::vector<ServiceInfo>>);
+    case View::kListRate:
+      return Show<std::vector<ServiceInfo>>(answer, Nothing<std::vector<ServiceInfo>>);
     case View::kDone: return Show<api::Done>(answer, Nothing<api::Done>);
   }
   return "";
