@@ -469,6 +469,20 @@ TEST(ContractTest, AnswersMissingAKeyDoNotDecode) {
   std::apply([&](const auto&... endpoint) { (run(endpoint), ...); }, kEndpoints);
 }
 
+// What xlbctl says of an answer that lacks a key (an older or newer xlbd).
+TEST(ContractTest, XlbctlRefusesAnAnswerWithoutAKey) {
+  FakeOperations ops;
+  auto services = nlohmann::json::parse(Route(ops, {"GET", "/v1/services", {}, ""}).body);
+  services[1].erase("reals");
+  auto printed = xlbctl::Render(xlbctl::View::kList, services);
+  ASSERT_FALSE(printed.ok());
+  EXPECT_EQ(printed.status().message(),
+            "xlbd's answer is not what this xlbctl expects (missing field \"reals\")");
+  auto status = nlohmann::json::parse(Route(ops, {"GET", "/v1/status", {}, ""}).body);
+  status["started"] = "yesterday";
+  EXPECT_FALSE(xlbctl::Render(xlbctl::View::kStatus, status).ok());
+}
+
 // Each request survives its trip through JSON.
 template <typename T>
 void RoundTrip(const T& request) {
