@@ -60,8 +60,8 @@ std::string RenderMetrics(const StatusView& status, const std::vector<ServiceVie
       Add(real_packets, rl, r.counters.packets);
       Add(real_bytes, rl, r.counters.bytes);
       Add(real_conns, rl, r.counters.new_flows);
-      Add(real_up, rl, r.health != "down");
-      if (r.health != "none") Add(real_local_errors, rl, r.local_errors);
+      Add(real_up, rl, r.health != RealHealth::kDown);
+      if (r.health != RealHealth::kNone) Add(real_local_errors, rl, r.local_errors);
       Add(real_weight, rl, r.effective_weight);
       Add(real_cfg, rl, r.spec.weight);
     }

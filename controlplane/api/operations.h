@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "controlplane/api/contract.h"
 #include "controlplane/api/http.h"
 #include "controlplane/config/model.h"
 #include "controlplane/vrrp/instance.h"
@@ -23,7 +24,7 @@ struct RealView {
   model::RealSpec spec;       // as configured (weight: the configured one)
   uint16_t port = 0;              // effective port
   uint32_t effective_weight = 0;  // what the data plane uses (0 while down)
-  std::string health = "none";    // "up", "down" or "none" (not checked)
+  RealHealth health = RealHealth::kNone;
   std::string health_detail;      // the last check's result
   std::chrono::system_clock::time_point since{};  // of the current health state
   uint64_t checks = 0;

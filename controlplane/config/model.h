@@ -13,6 +13,7 @@
 
 #include "model/address.h"
 #include "model/capacity.h"
+#include "model/names.h"
 #include "model/service.h"
 
 namespace xlb::config {
@@ -21,16 +22,6 @@ using Duration = std::chrono::milliseconds;
 
 enum class HealthType { kNone, kTcp, kHttp, kHttps, kExec };
 
-inline const char* HealthTypeName(HealthType t) {
-  switch (t) {
-    case HealthType::kTcp: return "tcp";
-    case HealthType::kHttp: return "http";
-    case HealthType::kHttps: return "https";
-    case HealthType::kExec: return "exec";
-    case HealthType::kNone: break;
-  }
-  return "none";
-}
 
 // Whether the check connects to the real from the director (and so leaves
 // from a source address): tcp, http, https.
@@ -114,14 +105,6 @@ struct VrrpTrack {
   bool operator==(const VrrpTrack&) const = default;
 };
 
-inline const char* VrrpTrackKindName(VrrpTrack::Kind k) {
-  switch (k) {
-    case VrrpTrack::kInterface: return "interface";
-    case VrrpTrack::kExec: return "exec";
-    case VrrpTrack::kService: break;
-  }
-  return "service";
-}
 
 // Gratuitous ARPs / unsolicited neighbour advertisements when becoming
 // master: `count` of each address back to back, then `repeat` more bursts
@@ -189,6 +172,40 @@ struct Config {
 
   bool operator==(const Config&) const = default;
 };
+
+}  // namespace xlb::config
+
+// The names of the config's enums (model/names.h): the config file, the
+// API's JSON and xlbctl's output spell them from these tables.
+namespace xlb::model {
+
+template <>
+struct EnumNames<config::HealthType> {
+  static constexpr absl::string_view kWhat = "health check type";
+  static constexpr std::array<std::pair<config::HealthType, absl::string_view>, 5> kValues{
+      {{config::HealthType::kNone, "none"},
+       {config::HealthType::kTcp, "tcp"},
+       {config::HealthType::kHttp, "http"},
+       {config::HealthType::kHttps, "https"},
+       {config::HealthType::kExec, "exec"}}};
+};
+
+template <>
+struct EnumNames<config::VrrpTrack::Kind> {
+  static constexpr absl::string_view kWhat = "track kind";
+  static constexpr std::array<std::pair<config::VrrpTrack::Kind, absl::string_view>, 3> kValues{
+      {{config::VrrpTrack::kService, "service"},
+       {config::VrrpTrack::kInterface, "interface"},
+       {config::VrrpTrack::kExec, "exec"}}};
+};
+
+}  // namespace xlb::model
+
+namespace xlb::config {
+
+// For the callers that want a C string (the tables' names are literals).
+inline const char* HealthTypeName(HealthType t) { return model::NameOf(t).data(); }
+inline const char* VrrpTrackKindName(VrrpTrack::Kind k) { return model::NameOf(k).data(); }
 
 }  // namespace xlb::config
 

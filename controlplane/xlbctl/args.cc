@@ -7,6 +7,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "controlplane/api/contract.h"
 #include "model/names.h"
 #include "model/service.h"
 
@@ -78,10 +79,13 @@ absl::Status Count(const Words& w, size_t min, size_t max, const std::string& us
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::string> Key(const std::string& text) {
-  auto key = model::ParseServiceKey(text);
-  if (!key.ok()) return key.status();
-  return key->ToString();
+// The command asks `endpoint` (of the API's route table) for `request`.
+template <typename Req, typename Resp>
+void Ask(Command& c, const api::Endpoint<Req, Resp>& endpoint, const Req& request) {
+  api::WireRequest wire = api::ToWire(endpoint, request);
+  c.method = std::move(wire.method);
+  c.target = std::move(wire.target);
+  c.body = std::move(wire.body);
 }
 
 absl::StatusOr<uint32_t> Number(const std::string& flag, const std::string& value) {
@@ -93,42 +97,40 @@ absl::StatusOr<uint32_t> Number(const std::string& flag, const std::string& valu
 absl::Status ServiceCmd(const std::vector<std::string>& args, size_t i, Command& c) {
   if (i >= args.size()) return Bad("service: add or del?");
   const std::string verb = args[i];
-  c.method = "POST";
   if (verb == "del") {
     auto w = Split(args, i + 1, {}, {});
     if (!w.ok()) return w.status();
     if (auto st = Count(*w, 1, 1, "service del VIP:PORT[/proto]"); !st.ok()) return st;
-    auto key = Key(w->positional[0]);
+    auto key = model::ParseServiceKey(w->positional[0]);
     if (!key.ok()) return key.status();
-    c.target = "/v1/service/del";
-    c.body = {{"service", *key}};
+    Ask(c, api::kServiceDel, {.service = *key});
     return absl::OkStatus();
   }
   if (verb != "add") return Bad(absl::StrCat("service: add or del, not '", verb, "'"));
   auto w = Split(args, i + 1, {"--forward", "--scheduler", "--persistence", "--name"}, {});
   if (!w.ok()) return w.status();
   if (auto st = Count(*w, 1, 1, "service add VIP:PORT[/tcp|udp] [options]"); !st.ok()) return st;
-  auto key = Key(w->positional[0]);
+  auto key = model::ParseServiceKey(w->positional[0]);
   if (!key.ok()) return key.status();
-  c.target = "/v1/service/add";
-  c.body = {{"service", *key}};
+  api::ServiceAddRequest request{.service = *key};
   for (const auto& [flag, value] : w->flags) {
     if (flag == "--forward") {
       auto forward = model::ParseEnum<model::Forward>(value);
       if (!forward.ok()) return Bad(absl::StrCat("--", forward.status().message()));
-      c.body["forward"] = value;
+      request.forward = *forward;
     } else if (flag == "--scheduler") {
       auto scheduler = model::ParseEnum<model::Scheduler>(value);
       if (!scheduler.ok()) return Bad(absl::StrCat("--", scheduler.status().message()));
-      c.body["scheduler"] = value;
+      request.scheduler = *scheduler;
     } else if (flag == "--persistence") {
       auto n = Number(flag, value);
       if (!n.ok()) return n.status();
-      c.body["persistence"] = *n;
+      request.persistence = *n;
     } else if (flag == "--name") {
-      c.body["name"] = value;
+      request.name = value;
     }
   }
+  Ask(c, api::kServiceAdd, request);
   return absl::OkStatus();
 }
 
@@ -143,25 +145,32 @@ absl::Status RealCmd(const std::vector<std::string>& args, size_t i, Command& c)
   if (auto st = Count(*w, 2, 2, absl::StrCat("real ", verb, " VIP:PORT[/proto] ADDRESS[:PORT]"));
       !st.ok())
     return st;
-  auto key = Key(w->positional[0]);
+  auto key = model::ParseServiceKey(w->positional[0]);
   if (!key.ok()) return key.status();
   auto real = model::ParseRealSpec(w->positional[1]);
   if (!real.ok()) return real.status();
   if (w->positional[1].find('@') != std::string::npos) return Bad("give the weight with --weight");
-  c.method = "POST";
-  c.target = absl::StrCat("/v1/real/", verb);
-  c.body = {{"service", *key}, {"real", w->positional[1]}};
+  const api::RealRef real_ref{real->address, real->port};
+  std::optional<uint32_t> weight;
   if (auto it = w->flags.find("--weight"); it != w->flags.end()) {
     auto n = Number("--weight", it->second);
     if (!n.ok()) return n.status();
     if (*n > model::kMaxWeight)
       return Bad(absl::StrCat("--weight ", *n, " is over ", model::kMaxWeight));
-    c.body["weight"] = *n;
+    weight = *n;
   }
-  if (verb == "set") {
+  if (verb == "add") {
+    Ask(c, api::kRealAdd, {.service = *key, .real = real_ref, .weight = weight});
+  } else if (verb == "set") {
     bool drain = w->flags.contains("--drain");
-    if (drain == c.body.contains("weight")) return Bad("real set needs --weight N or --drain");
-    if (drain) c.body["drain"] = true;
+    if (drain == weight.has_value()) return Bad("real set needs --weight N or --drain");
+    Ask(c, api::kRealSet,
+        {.service = *key,
+         .real = real_ref,
+         .weight = weight,
+         .drain = drain ? std::optional(true) : std::nullopt});
+  } else {
+    Ask(c, api::kRealDel, {.service = *key, .real = real_ref});
   }
   return absl::OkStatus();
 }
@@ -184,13 +193,20 @@ absl::StatusOr<Command> ParseArgs(const std::vector<std::string>& args) {
   }
   if (i >= args.size()) return Bad("no command (see xlbctl --help)");
   const std::string cmd = args[i++];
-  c.method = "GET";
   if (cmd == "status" || cmd == "health" || cmd == "vrrp") {
     auto w = Split(args, i, {}, {});
     if (!w.ok()) return w.status();
     if (auto st = Count(*w, 0, 0, cmd); !st.ok()) return st;
-    c.target = cmd == "status" ? "/v1/status" : cmd == "vrrp" ? "/v1/vrrp" : "/v1/services";
-    c.view = cmd == "status" ? View::kStatus : cmd == "vrrp" ? View::kVrrp : View::kHealth;
+    if (cmd == "status") {
+      Ask(c, api::kStatus, {});
+      c.view = View::kStatus;
+    } else if (cmd == "vrrp") {
+      Ask(c, api::kVrrp, {});
+      c.view = View::kVrrp;
+    } else {
+      Ask(c, api::kServices, {});
+      c.view = View::kHealth;
+    }
     return c;
   }
   if (cmd == "list") {
@@ -198,7 +214,7 @@ absl::StatusOr<Command> ParseArgs(const std::vector<std::string>& args) {
     if (!w.ok()) return w.status();
     if (auto st = Count(*w, 0, 0, "list [--stats | --rate]"); !st.ok()) return st;
     if (w->flags.size() > 1) return Bad("--stats or --rate, not both");
-    c.target = "/v1/services";
+    Ask(c, api::kServices, {});
     c.view = w->flags.contains("--stats") ? View::kListStats
              : w->flags.contains("--rate") ? View::kListRate
                                            : View::kList;
@@ -208,19 +224,13 @@ absl::StatusOr<Command> ParseArgs(const std::vector<std::string>& args) {
     auto w = Split(args, i, {}, {});
     if (!w.ok()) return w.status();
     if (auto st = Count(*w, 0, 1, "conns [VIP:PORT[/proto]]"); !st.ok()) return st;
-    c.target = "/v1/conns";
+    api::ConnsQuery query;
     if (!w->positional.empty()) {
-      auto key = Key(w->positional[0]);
+      auto key = model::ParseServiceKey(w->positional[0]);
       if (!key.ok()) return key.status();
-      std::string q;
-      for (char ch : *key) {  // percent-encode what a query must not hold
-        if (isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '-' || ch == '_')
-          q.push_back(ch);
-        else
-          absl::StrAppend(&q, "%", absl::Hex(static_cast<unsigned char>(ch), absl::kZeroPad2));
-      }
-      c.target += "?service=" + q;
+      query.service = *key;
     }
+    Ask(c, api::kConns, query);
     c.view = View::kConns;
     return c;
   }
@@ -237,22 +247,20 @@ absl::StatusOr<Command> ParseArgs(const std::vector<std::string>& args) {
     const std::string verb = args[i];
     auto w = Split(args, i + 1, {}, {});
     if (!w.ok()) return w.status();
-    c.method = "POST";
     if (verb == "save") {
       if (auto st = Count(*w, 0, 1, "config save [PATH]"); !st.ok()) return st;
-      c.target = "/v1/config/save";
-      c.body = nlohmann::json::object();
+      api::ConfigSaveRequest request;
       // A relative path is the user's, from where xlbctl runs (xlbd writes
       // only into its configuration's directory, and says so).
       if (!w->positional.empty())
-        c.body["path"] = std::filesystem::absolute(w->positional[0]).lexically_normal().string();
+        request.path = std::filesystem::absolute(w->positional[0]).lexically_normal().string();
+      Ask(c, api::kConfigSave, request);
       c.view = View::kSaved;
       return c;
     }
     if (verb == "reload") {
       if (auto st = Count(*w, 0, 0, "config reload"); !st.ok()) return st;
-      c.target = "/v1/config/reload";
-      c.body = nlohmann::json::object();
+      Ask(c, api::kConfigReload, {});
       return c;
     }
     return Bad(absl::StrCat("config: save or reload, not '", verb, "'"));

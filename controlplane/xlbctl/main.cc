@@ -4,6 +4,7 @@
 #include <iostream>
 #include <thread>
 
+#include "controlplane/api/contract.h"
 #include "controlplane/xlbctl/args.h"
 #include "controlplane/xlbctl/client.h"
 #include "controlplane/xlbctl/local_commands.h"
@@ -37,8 +38,10 @@ int main(int argc, char** argv) {
     if (!answer.ok()) return answer.status();
     auto json = nlohmann::json::parse(answer->body, nullptr, false);
     if (json.is_discarded()) return absl::InternalError("xlbd answered something that is not JSON");
-    if (answer->status >= 400)
-      return absl::UnknownError(json.is_object() ? json.value("error", "error") : "error");
+    if (answer->status >= 400) {
+      auto error = xlb::api::Decode<xlb::api::ErrorAnswer>(json, "error");
+      return absl::UnknownError(error.ok() ? error->error : "error");
+    }
     return json;
   };
   auto first = call();
@@ -50,9 +53,21 @@ int main(int argc, char** argv) {
     auto second = call();
     if (!second.ok()) return Fail(std::string(second.status().message()));
     double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    std::cout << (cmd->json ? second->dump(2) + "\n" : RenderRate(*first, *second, s));
+    if (cmd->json) {
+      std::cout << second->dump(2) << "\n";
+      return 0;
+    }
+    auto text = RenderRate(*first, *second, s);
+    if (!text.ok()) return Fail(std::string(text.status().message()));
+    std::cout << *text;
     return 0;
   }
-  std::cout << (cmd->json ? first->dump(2) + "\n" : Render(cmd->view, *first));
+  if (cmd->json) {
+    std::cout << first->dump(2) << "\n";
+    return 0;
+  }
+  auto text = Render(cmd->view, *first);
+  if (!text.ok()) return Fail(std::string(text.status().message()));
+  std::cout << *text;
   return 0;
 }

@@ -654,7 +654,7 @@ std::vector<api::ServiceView> Daemon::Services() {
       rv.port = EffectivePort(s.service.key, r);
       const std::string id = HealthId(s.service.key, r);
       if (auto h = health.find(id); h != health.end() && s.health.type != config::HealthType::kNone) {
-        rv.health = h->second.up ? "up" : "down";
+        rv.health = h->second.up ? api::RealHealth::kUp : api::RealHealth::kDown;
         rv.health_detail = h->second.last_detail;
         rv.since = h->second.since;
         rv.checks = h->second.checks;

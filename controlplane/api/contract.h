@@ -1,0 +1,600 @@
+// The API's contract, written once: every request and answer as a struct,
+// the JSON of each in one place (its JsonFields list, or its serializer
+// below), and the route table that xlbd's routes serve from and xlbctl
+// builds its requests from. Renaming a key here changes both sides; an
+// answer missing a key fails to decode (controlplane/api/contract_test.cc).
+//
+// No data plane here (xlbctl links this): model/ and the config's types only.
+#ifndef XLB_CONTROLPLANE_API_CONTRACT_H_
+#define XLB_CONTROLPLANE_API_CONTRACT_H_
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "controlplane/config/model.h"
+#include "model/address.h"
+#include "model/names.h"
+#include "model/service.h"
+#include "model/traffic.h"
+#include "nlohmann/json.hpp"
+
+namespace xlb::api {
+
+using nlohmann::json;
+
+enum class ConnState { kActive, kClosing };
+// A real's health check verdict; kNone: not checked.
+enum class RealHealth { kNone, kUp, kDown };
+
+}  // namespace xlb::api
+
+namespace xlb::model {
+template <>
+struct EnumNames<api::ConnState> {
+  static constexpr absl::string_view kWhat = "connection state";
+  static constexpr std::array<std::pair<api::ConnState, absl::string_view>, 2> kValues{
+      {{api::ConnState::kActive, "active"}, {api::ConnState::kClosing, "closing"}}};
+};
+template <>
+struct EnumNames<api::RealHealth> {
+  static constexpr absl::string_view kWhat = "health";
+  static constexpr std::array<std::pair<api::RealHealth, absl::string_view>, 3> kValues{
+      {{api::RealHealth::kNone, "none"},
+       {api::RealHealth::kUp, "up"},
+       {api::RealHealth::kDown, "down"}}};
+};
+}  // namespace xlb::model
+
+namespace xlb::api {
+
+// ---- How a struct's JSON is written -------------------------------------
+//
+// A struct whose JSON is an object of its fields lists them once:
+//   template <> struct JsonFields<S> {
+//     static void Each(auto& s, auto&& field) { field("key", s.member); ... }
+//   };
+// A std::optional member is left out while unset and may be missing; every
+// other member must be there. Values are checked as the API always did:
+// a required string that is missing or not a string is `missing string
+// field "key"`, an unsigned field that is not one is `"key" must be a
+// non-negative integer`.
+template <typename T>
+struct JsonFields {};
+
+template <typename T>
+concept HasJsonFields = requires(T& t) { JsonFields<T>::Each(t, [](const char*, auto&) {}); };
+
+// A value that is there but wrong (an address that does not parse, an
+// unknown name, a missing key): from_json throws it, Decode returns it.
+class ContractError : public std::runtime_error {
+ public:
+  explicit ContractError(absl::Status status)
+      : std::runtime_error(std::string(status.message())), status_(std::move(status)) {}
+  const absl::Status& status() const { return status_; }
+
+ private:
+  absl::Status status_;
+};
+
+// `value` from JSON, or why not: a ContractError's status, or nlohmann's own
+// error (a value of the wrong JSON type) after `what`.
+template <typename T>
+absl::StatusOr<T> Decode(const json& value, absl::string_view what) {
+  try {
+    return value.get<T>();
+  } catch (const ContractError& e) {
+    return e.status();
+  } catch (const json::exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat(what, ": ", e.what()));
+  }
+}
+
+// A time as ISO 8601 UTC to the second, "2026-12-03T07:21:49Z"; "" for none
+// (the epoch).
+struct Timestamp {
+  std::chrono::system_clock::time_point time{};
+};
+std::string Iso8601(std::chrono::system_clock::time_point time);
+
+// A real as a request names it: "ADDR[:PORT]" (the weight has a field of
+// its own).
+struct RealRef {
+  model::IpAddress address;
+  uint16_t port = 0;  // 0: the service's port
+
+  bool operator==(const RealRef&) const = default;
+};
+
+// Always written, as null while unset.
+template <typename T>
+struct Nullable {
+  std::optional<T> value;
+};
+
+// Values that are JSON strings (for the "missing string field" check).
+template <typename T>
+inline constexpr bool kStringOnWire = std::is_same_v<T, std::string> || std::is_enum_v<T>;
+template <>
+inline constexpr bool kStringOnWire<model::ServiceKey> = true;
+template <>
+inline constexpr bool kStringOnWire<model::IpAddress> = true;
+template <>
+inline constexpr bool kStringOnWire<RealRef> = true;
+template <>
+inline constexpr bool kStringOnWire<Timestamp> = true;
+
+namespace internal {
+
+[[noreturn]] void Fail(std::string message);
+
+template <typename T>
+void Check(const char* key, const json& value, bool required) {
+  if constexpr (kStringOnWire<T>) {
+    if (required && !value.is_string()) Fail(absl::StrCat("missing string field \"", key, "\""));
+  } else if constexpr (std::is_unsigned_v<T> && !std::is_same_v<T, bool>) {
+    if (!value.is_number_unsigned())
+      Fail(absl::StrCat("\"", key, "\" must be a non-negative integer"));
+  }
+}
+
+template <typename T>
+void Put(json& out, const char* key, const T& value) {
+  out[key] = value;
+}
+template <typename T>
+void Put(json& out, const char* key, const std::optional<T>& value) {
+  if (value) out[key] = *value;
+}
+
+template <typename T>
+void Get(const json& in, const char* key, T& value) {
+  auto it = in.find(key);
+  if (it == in.end())
+    Fail(absl::StrCat(kStringOnWire<T> ? "missing string field \"" : "missing field \"", key, "\""));
+  Check<T>(key, *it, true);
+  it->get_to(value);
+}
+template <typename T>
+void Get(const json& in, const char* key, std::optional<T>& value) {
+  auto it = in.find(key);
+  if (it == in.end()) return value.reset();
+  Check<T>(key, *it, false);
+  value = it->get<T>();
+}
+
+}  // namespace internal
+
+template <HasJsonFields T>
+void WriteFields(json& out, const T& value) {
+  if (!out.is_object()) out = json::object();
+  JsonFields<T>::Each(value, [&](const char* key, const auto& field) {
+    internal::Put(out, key, field);
+  });
+}
+
+template <HasJsonFields T>
+void ReadFields(const json& in, T& value) {
+  if (!in.is_object()) internal::Fail(absl::StrCat("expected an object, not ", in.type_name()));
+  JsonFields<T>::Each(value, [&](const char* key, auto& field) { internal::Get(in, key, field); });
+}
+
+// ---- Requests -------------------------------------------------------------
+
+struct StatusRequest {
+  bool operator==(const StatusRequest&) const = default;
+};
+struct ServicesRequest {
+  bool operator==(const ServicesRequest&) const = default;
+};
+struct VrrpRequest {
+  bool operator==(const VrrpRequest&) const = default;
+};
+
+// GET /v1/conns?service=VIP:PORT/proto&limit=N: in the query, not a body.
+struct ConnsQuery {
+  std::optional<model::ServiceKey> service;
+  std::optional<uint32_t> limit;
+
+  static absl::StatusOr<ConnsQuery> FromQuery(const std::map<std::string, std::string>& query);
+  std::string ToQuery() const;  // "" or "?service=...", percent-encoded
+};
+
+struct ServiceAddRequest {
+  model::ServiceKey service;
+  std::optional<std::string> name;
+  std::optional<model::Forward> forward;
+  std::optional<model::Scheduler> scheduler;
+  std::optional<uint32_t> persistence;  // seconds
+  std::optional<uint32_t> netmask;      // persistence prefix length
+  std::optional<uint32_t> table_size;
+
+  bool operator==(const ServiceAddRequest&) const = default;
+};
+
+struct ServiceDelRequest {
+  model::ServiceKey service;
+
+  bool operator==(const ServiceDelRequest&) const = default;
+};
+
+struct RealAddRequest {
+  model::ServiceKey service;
+  RealRef real;
+  std::optional<uint32_t> weight;
+
+  bool operator==(const RealAddRequest&) const = default;
+};
+
+// Exactly one of a weight and drain: true (routes.cc says so).
+struct RealSetRequest {
+  model::ServiceKey service;
+  RealRef real;
+  std::optional<uint32_t> weight;
+  std::optional<bool> drain;
+
+  bool operator==(const RealSetRequest&) const = default;
+};
+
+struct RealDelRequest {
+  model::ServiceKey service;
+  RealRef real;
+
+  bool operator==(const RealDelRequest&) const = default;
+};
+
+struct ConfigSaveRequest {
+  std::optional<std::string> path;  // unset: the daemon's own file
+
+  bool operator==(const ConfigSaveRequest&) const = default;
+};
+
+struct ConfigReloadRequest {
+  bool operator==(const ConfigReloadRequest&) const = default;
+};
+
+// ---- Answers --------------------------------------------------------------
+
+struct Done {
+  bool ok = true;
+};
+
+struct Saved {
+  bool ok = true;
+  std::string path;
+};
+
+// Every error: its status code says what kind (routes.h).
+struct ErrorAnswer {
+  std::string error;
+};
+
+struct RealInfo {
+  model::IpAddress address;
+  uint16_t port = 0;              // effective
+  uint32_t weight = 0;            // configured
+  uint32_t effective_weight = 0;  // in the data plane (0 while down)
+  RealHealth health = RealHealth::kNone;
+  std::string health_detail;      // the last check's result
+  Timestamp since;                // of the health state
+  uint64_t checks = 0;
+  uint64_t local_errors = 0;
+  model::TrafficCounters counters;
+};
+
+struct ServiceInfo {
+  std::string name;
+  model::ServiceKey service;
+  model::IpAddress vip;
+  uint16_t port = 0;
+  model::Protocol protocol = model::Protocol::kTcp;
+  model::Forward forward = model::Forward::kDr;
+  model::Scheduler scheduler = model::Scheduler::kMaglev;
+  uint32_t persistence = 0;
+  uint32_t table_size = 0;
+  config::HealthType check = config::HealthType::kNone;
+  model::TrafficCounters counters;
+  std::string error;  // what could not be applied ("" = all was)
+  std::vector<RealInfo> reals;
+};
+
+// Packets by reason, in the reasons' alphabetical order (null when none).
+struct ReasonCounts {
+  std::map<std::string, uint64_t> by_reason;
+};
+
+struct StatusInfo {
+  std::string version;
+  std::string config_file;
+  bool runtime_changes = false;
+  std::vector<std::string> interfaces;
+  Timestamp started;
+  uint64_t services = 0, reals = 0, reals_down = 0;
+  uint64_t conn_table_entries = 0;
+  std::vector<model::TableStats> tables;
+  ReasonCounts counters;
+};
+
+struct ConnectionInfo {
+  model::Protocol protocol = model::Protocol::kTcp;
+  std::string client;   // "ADDR:PORT"
+  std::string virtual_address;
+  std::string real;     // "" when the real is gone
+  ConnState state = ConnState::kActive;
+  model::Forward forward = model::Forward::kDr;
+  double idle_s = 0;
+};
+
+struct VrrpTrackInfo {
+  config::VrrpTrack::Kind kind = config::VrrpTrack::kService;
+  std::string target;
+  int weight = 0;
+  bool up = true;
+};
+
+// Written as one object: these, and each drop reason's count by its name.
+struct VrrpCounters {
+  uint64_t adverts_sent = 0, adverts_received = 0, send_errors = 0;
+  uint64_t priority_zero_sent = 0, priority_zero_received = 0, unknown_peer = 0;
+  uint64_t address_errors = 0, reannounced = 0, timers_late = 0, max_timer_late_ms = 0;
+  uint64_t state_changes = 0;
+  std::map<std::string, uint64_t> dropped;  // "bad_ttl", "wrong_vrid", ...
+};
+
+struct VrrpInfo {
+  std::string name;
+  std::string interface;
+  uint8_t vrid = 0;
+  int version = 3;
+  std::string state;   // "MASTER", "BACKUP", ... (vrrp::StateName)
+  std::string reason;  // of the last transition (vrrp::ReasonName)
+  Timestamp since;
+  uint8_t priority = 0;
+  uint8_t effective_priority = 0;
+  std::string master;  // "" when none is known
+  Nullable<uint8_t> master_priority;
+  model::IpAddress source;
+  int64_t advert_interval_ms = 0;
+  int64_t master_advert_interval_ms = 0;
+  bool preempt = true;
+  std::vector<model::IpAddress> unicast_peers;
+  std::vector<std::string> addresses;  // "ADDR/PREFIX"
+  std::vector<VrrpTrackInfo> tracks;
+  std::string track_why;
+  VrrpCounters counters;
+};
+
+// ---- The JSON of each struct: one line per key ----------------------------
+
+#define XLB_JSON_FIELDS(Type, ...)                       \
+  template <>                                            \
+  struct JsonFields<Type> {                              \
+    static void Each(auto& s, auto&& field) { __VA_ARGS__; } \
+  }
+
+XLB_JSON_FIELDS(StatusRequest, (void)s, (void)field);
+XLB_JSON_FIELDS(ServicesRequest, (void)s, (void)field);
+XLB_JSON_FIELDS(VrrpRequest, (void)s, (void)field);
+XLB_JSON_FIELDS(ConfigReloadRequest, (void)s, (void)field);
+XLB_JSON_FIELDS(ServiceAddRequest, field("service", s.service); field("name", s.name);
+                field("forward", s.forward); field("scheduler", s.scheduler);
+                field("persistence", s.persistence); field("netmask", s.netmask);
+                field("table_size", s.table_size));
+XLB_JSON_FIELDS(ServiceDelRequest, field("service", s.service));
+XLB_JSON_FIELDS(RealAddRequest, field("service", s.service); field("real", s.real);
+                field("weight", s.weight));
+XLB_JSON_FIELDS(RealSetRequest, field("service", s.service); field("real", s.real);
+                field("weight", s.weight); field("drain", s.drain));
+XLB_JSON_FIELDS(RealDelRequest, field("service", s.service); field("real", s.real));
+XLB_JSON_FIELDS(ConfigSaveRequest, field("path", s.path));
+XLB_JSON_FIELDS(Done, field("ok", s.ok));
+XLB_JSON_FIELDS(Saved, field("ok", s.ok); field("path", s.path));
+XLB_JSON_FIELDS(ErrorAnswer, field("error", s.error));
+XLB_JSON_FIELDS(model::TrafficCounters, field("packets", s.packets); field("bytes", s.bytes);
+                field("new_flows", s.new_flows));
+XLB_JSON_FIELDS(model::TableStats, field("name", s.name); field("capacity", s.capacity);
+                field("entries", s.entries); field("insert_failures", s.insert_failures);
+                field("unrecorded", s.unrecorded));
+XLB_JSON_FIELDS(RealInfo, field("address", s.address); field("port", s.port);
+                field("weight", s.weight); field("effective_weight", s.effective_weight);
+                field("health", s.health); field("health_detail", s.health_detail);
+                field("since", s.since); field("checks", s.checks);
+                field("local_errors", s.local_errors); field("counters", s.counters));
+XLB_JSON_FIELDS(ServiceInfo, field("name", s.name); field("service", s.service);
+                field("vip", s.vip); field("port", s.port); field("protocol", s.protocol);
+                field("forward", s.forward); field("scheduler", s.scheduler);
+                field("persistence", s.persistence); field("table_size", s.table_size);
+                field("check", s.check); field("counters", s.counters);
+                field("error", s.error); field("reals", s.reals));
+XLB_JSON_FIELDS(StatusInfo, field("version", s.version); field("config_file", s.config_file);
+                field("runtime_changes", s.runtime_changes);
+                field("interfaces", s.interfaces); field("started", s.started);
+                field("services", s.services); field("reals", s.reals);
+                field("reals_down", s.reals_down);
+                field("conn_table_entries", s.conn_table_entries); field("tables", s.tables);
+                field("counters", s.counters));
+XLB_JSON_FIELDS(ConnectionInfo, field("protocol", s.protocol); field("client", s.client);
+                field("virtual", s.virtual_address); field("real", s.real);
+                field("state", s.state); field("forward", s.forward);
+                field("idle_s", s.idle_s));
+XLB_JSON_FIELDS(VrrpTrackInfo, field("kind", s.kind); field("target", s.target);
+                field("weight", s.weight); field("up", s.up));
+// The fixed counters; `dropped` is merged in by VrrpCounters' serializer.
+XLB_JSON_FIELDS(VrrpCounters, field("adverts_sent", s.adverts_sent);
+                field("adverts_received", s.adverts_received);
+                field("send_errors", s.send_errors);
+                field("priority_zero_sent", s.priority_zero_sent);
+                field("priority_zero_received", s.priority_zero_received);
+                field("unknown_peer", s.unknown_peer);
+                field("address_errors", s.address_errors);
+                field("reannounced", s.reannounced); field("timers_late", s.timers_late);
+                field("max_timer_late_ms", s.max_timer_late_ms);
+                field("state_changes", s.state_changes));
+XLB_JSON_FIELDS(VrrpInfo, field("name", s.name); field("interface", s.interface);
+                field("vrid", s.vrid); field("version", s.version); field("state", s.state);
+                field("reason", s.reason); field("since", s.since);
+                field("priority", s.priority);
+                field("effective_priority", s.effective_priority);
+                field("master", s.master); field("master_priority", s.master_priority);
+                field("source", s.source);
+                field("advert_interval_ms", s.advert_interval_ms);
+                field("master_advert_interval_ms", s.master_advert_interval_ms);
+                field("preempt", s.preempt); field("unicast_peers", s.unicast_peers);
+                field("addresses", s.addresses); field("tracks", s.tracks);
+                field("track_why", s.track_why); field("counters", s.counters));
+
+#undef XLB_JSON_FIELDS
+
+// ---- The routes -----------------------------------------------------------
+
+struct RouteSpec {
+  std::string_view verb;    // what xlbctl calls it
+  std::string_view method;  // "GET" or "POST"
+  std::string_view path;
+  int ok_status = 200;
+};
+
+// A route with the types of its request and its answer.
+template <typename Req, typename Resp>
+struct Endpoint {
+  using Request = Req;
+  using Response = Resp;
+  RouteSpec spec;
+};
+
+inline constexpr Endpoint<StatusRequest, StatusInfo> kStatus{{"status", "GET", "/v1/status"}};
+inline constexpr Endpoint<ServicesRequest, std::vector<ServiceInfo>> kServices{
+    {"services", "GET", "/v1/services"}};
+inline constexpr Endpoint<ConnsQuery, std::vector<ConnectionInfo>> kConns{
+    {"conns", "GET", "/v1/conns"}};
+inline constexpr Endpoint<VrrpRequest, std::vector<VrrpInfo>> kVrrp{{"vrrp", "GET", "/v1/vrrp"}};
+inline constexpr Endpoint<ServiceAddRequest, Done> kServiceAdd{
+    {"service add", "POST", "/v1/service/add", 201}};
+inline constexpr Endpoint<ServiceDelRequest, Done> kServiceDel{
+    {"service del", "POST", "/v1/service/del"}};
+inline constexpr Endpoint<RealAddRequest, Done> kRealAdd{{"real add", "POST", "/v1/real/add", 201}};
+inline constexpr Endpoint<RealSetRequest, Done> kRealSet{{"real set", "POST", "/v1/real/set"}};
+inline constexpr Endpoint<RealDelRequest, Done> kRealDel{{"real del", "POST", "/v1/real/del"}};
+inline constexpr Endpoint<ConfigSaveRequest, Saved> kConfigSave{
+    {"config save", "POST", "/v1/config/save"}};
+inline constexpr Endpoint<ConfigReloadRequest, Done> kConfigReload{
+    {"config reload", "POST", "/v1/config/reload"}};
+
+// Every route; the server has a handler for each request type.
+inline constexpr auto kEndpoints = std::make_tuple(kStatus, kServices, kConns, kVrrp, kServiceAdd,
+                                                   kServiceDel, kRealAdd, kRealSet, kRealDel,
+                                                   kConfigSave, kConfigReload);
+inline constexpr auto kRoutes =
+    std::apply([](const auto&... e) { return std::array<RouteSpec, sizeof...(e)>{e.spec...}; },
+               kEndpoints);
+
+// A request as it goes on the wire.
+struct WireRequest {
+  std::string method;
+  std::string target;  // path and query
+  json body;           // null: none (GET)
+};
+
+template <typename Req, typename Resp>
+WireRequest ToWire(const Endpoint<Req, Resp>& endpoint, const Req& request) {
+  WireRequest out{std::string(endpoint.spec.method), std::string(endpoint.spec.path), nullptr};
+  if constexpr (requires { request.ToQuery(); }) out.target += request.ToQuery();
+  else if (endpoint.spec.method != "GET") out.body = request;
+  return out;
+}
+
+}  // namespace xlb::api
+
+// How nlohmann reads and writes the types above, and the named enums and
+// model types they hold.
+namespace nlohmann {
+
+template <typename T>
+struct adl_serializer<T, std::enable_if_t<xlb::api::HasJsonFields<T>>> {
+  static void to_json(json& out, const T& value) { xlb::api::WriteFields(out, value); }
+  static void from_json(const json& in, T& value) { xlb::api::ReadFields(in, value); }
+};
+
+// A named enum as its name (model/names.h); an unknown name is an error.
+template <typename E>
+struct NamedEnumSerializer {
+  static void to_json(json& out, E value) { out = std::string(xlb::model::NameOf(value)); }
+  static void from_json(const json& in, E& value) {
+    auto parsed = xlb::model::ParseEnum<E>(in.get<std::string>());
+    if (!parsed.ok()) throw xlb::api::ContractError(parsed.status());
+    value = *parsed;
+  }
+};
+template <>
+struct adl_serializer<xlb::model::Protocol> : NamedEnumSerializer<xlb::model::Protocol> {};
+template <>
+struct adl_serializer<xlb::model::Forward> : NamedEnumSerializer<xlb::model::Forward> {};
+template <>
+struct adl_serializer<xlb::model::Scheduler> : NamedEnumSerializer<xlb::model::Scheduler> {};
+template <>
+struct adl_serializer<xlb::config::HealthType> : NamedEnumSerializer<xlb::config::HealthType> {};
+template <>
+struct adl_serializer<xlb::config::VrrpTrack::Kind>
+    : NamedEnumSerializer<xlb::config::VrrpTrack::Kind> {};
+template <>
+struct adl_serializer<xlb::api::ConnState> : NamedEnumSerializer<xlb::api::ConnState> {};
+template <>
+struct adl_serializer<xlb::api::RealHealth> : NamedEnumSerializer<xlb::api::RealHealth> {};
+
+// The types written as a string.
+template <>
+struct adl_serializer<xlb::model::IpAddress> {
+  static void to_json(json& out, const xlb::model::IpAddress& value);
+  static void from_json(const json& in, xlb::model::IpAddress& value);
+};
+template <>
+struct adl_serializer<xlb::model::ServiceKey> {
+  static void to_json(json& out, const xlb::model::ServiceKey& value);
+  static void from_json(const json& in, xlb::model::ServiceKey& value);
+};
+template <>
+struct adl_serializer<xlb::api::RealRef> {
+  static void to_json(json& out, const xlb::api::RealRef& value);
+  static void from_json(const json& in, xlb::api::RealRef& value);
+};
+template <>
+struct adl_serializer<xlb::api::Timestamp> {
+  static void to_json(json& out, const xlb::api::Timestamp& value);
+  static void from_json(const json& in, xlb::api::Timestamp& value);
+};
+
+// The shapes that are not an object of fields.
+template <typename T>
+struct adl_serializer<xlb::api::Nullable<T>> {
+  static void to_json(json& out, const xlb::api::Nullable<T>& value) {
+    out = value.value ? json(*value.value) : json(nullptr);
+  }
+  static void from_json(const json& in, xlb::api::Nullable<T>& value) {
+    if (in.is_null()) value.value.reset();
+    else value.value = in.get<T>();
+  }
+};
+template <>
+struct adl_serializer<xlb::api::ReasonCounts> {
+  static void to_json(json& out, const xlb::api::ReasonCounts& value);
+  static void from_json(const json& in, xlb::api::ReasonCounts& value);
+};
+template <>
+struct adl_serializer<xlb::api::VrrpCounters> {
+  static void to_json(json& out, const xlb::api::VrrpCounters& value);
+  static void from_json(const json& in, xlb::api::VrrpCounters& value);
+};
+
+}  // namespace nlohmann
+
+#endif  // XLB_CONTROLPLANE_API_CONTRACT_H_
