@@ -87,9 +87,12 @@ std::string ShellCommandOf(absl::string_view script) {
   if (in_word) words.push_back(std::move(word));
   std::string out;
   for (const std::string& w : words) {
-    const bool plain = !w.empty() && std::all_of(w.begin(), w.end(), [](char c) {
-      return absl::ascii_isalnum(c) || absl::string_view("/._-+,:=@%").find(c) != absl::string_view::npos;
-    });
+    constexpr absl::string_view kPlain = "/._-+,:=@%";  // and letters, digits
+    // A first word with '=' would be a variable assignment to the shell.
+    const bool plain = !w.empty() && !(out.empty() && absl::StrContains(w, '=')) &&
+                       std::all_of(w.begin(), w.end(), [&](char c) {
+                         return absl::ascii_isalnum(c) || kPlain.find(c) != absl::string_view::npos;
+                       });
     absl::StrAppend(&out, out.empty() ? "" : " ", plain ? w : config::ShellQuote(w));
   }
   return out;

@@ -321,6 +321,9 @@ TEST(KeepalivedNotify, EveryHookCarriedOverWithItsArguments) {
   // keepalived's own word splitting, written for /bin/sh: the same words.
   EXPECT_EQ(v.notify_fault, "/etc/keepalived/notify.sh fault ' a b '");
   EXPECT_EQ(v.notify_stop, "/etc/keepalived/stop.sh '$HOME;x'");
+  // A first word with '=' is no assignment; "\ " keeps the space in the word.
+  const KeepalivedImport escaped = Import(Instance("  notify_backup \"A=1 /bin/x a\\ b\"\n"));
+  EXPECT_EQ(escaped.config.vrrp.at(0).notify_backup, "'A=1' /bin/x 'a b'");
   // keepalived's notify has keepalived's arguments: notify_keepalived.
   EXPECT_EQ(v.notify_keepalived, "/etc/keepalived/all.sh");
   EXPECT_EQ(v.notify, "");

@@ -47,13 +47,14 @@ bool AppliesInPlace(const config::VrrpInstance& running, const config::VrrpInsta
 
 std::vector<std::string> NotifyCommands(const config::VrrpInstance& v, State to,
                                         uint8_t priority) {
-  const std::string* specific = nullptr;
+  // kInitialize: the instance stops.
+  const std::string* specific = &v.notify_stop;
   const char* keepalived_state = "STOP";
   switch (to) {
     case State::kMaster: specific = &v.notify_master; keepalived_state = "MASTER"; break;
     case State::kBackup: specific = &v.notify_backup; keepalived_state = "BACKUP"; break;
     case State::kFault: specific = &v.notify_fault; keepalived_state = "FAULT"; break;
-    case State::kInitialize: specific = &v.notify_stop; break;
+    case State::kInitialize: break;
   }
   std::vector<std::string> out;
   if (!specific->empty()) out.push_back(*specific);
@@ -61,8 +62,8 @@ std::vector<std::string> NotifyCommands(const config::VrrpInstance& v, State to,
     out.push_back(absl::StrCat(v.notify_keepalived, " INSTANCE ", config::ShellQuote(v.name), " ",
                                keepalived_state, " ", int{priority}));
   if (!v.notify.empty())
-    out.push_back(absl::StrCat(config::ShellQuote(v.notify), " ", config::ShellQuote(v.name), " ", StateName(to),
-                               " ", int{priority}));
+    out.push_back(absl::StrCat(config::ShellQuote(v.notify), " ", config::ShellQuote(v.name),
+                               " ", StateName(to), " ", int{priority}));
   return out;
 }
 
