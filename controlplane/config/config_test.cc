@@ -773,6 +773,34 @@ TEST_F(TlsFilesTest, BadFilesAreRefusedWithFileLineAndField) {
   // here: tests run as root, for whom mode 000 still reads.
 }
 
+// Every notify hook is checked as `notify` is.
+TEST_F(ScriptSecurityTest, NotifyHooksAreChecked) {
+  auto load = [&](const std::string& key, const std::string& command) {
+    const std::string path = dir_ + "/xlb.yaml";
+    std::ofstream(path) << "interfaces: [eth0]\nvrrp:\n  - name: v\n    interface: eth0\n"
+                           "    vrid: 1\n    addresses: [198.51.100.10]\n    "
+                        << key << ": '" << command << "'\n";
+    absl::StatusOr<Config> c = LoadConfigFile(path);
+    return c.ok() ? "" : std::string(c.status().message());
+  };
+  for (const std::string key :
+       {"notify", "notify_master", "notify_backup", "notify_fault", "notify_stop",
+        "notify_keepalived"}) {
+    chmod(dir_.c_str(), 0700);
+    EXPECT_EQ(load(key, dir_ + "/ok.sh"), "") << key;
+    chmod(dir_.c_str(), 0777);
+    EXPECT_EQ(load(key, dir_ + "/ok.sh"),
+              dir_ + "/xlb.yaml:7: vrrp[0]." + key + ": script " + dir_ + "/ok.sh is refused: " +
+                  dir_ + " is writable by anyone (mode 0777)")
+        << key;
+  }
+  chmod(dir_.c_str(), 0700);
+  EXPECT_EQ(load("notify_master", dir_ + "/ok.sh master"), "");  // the first word is the script
+  EXPECT_TRUE(absl::StrContains(load("notify_backup", dir_ + "/missing.sh backup"),
+                                "vrrp[0].notify_backup: script " + dir_ +
+                                    "/missing.sh: No such file or directory"));
+}
+
 TEST(LoadConfigFile, ErrorsNameThePath) {
   const std::string path = testing::TempDir() + "/config_test_bad.yaml";
   std::ofstream(path) << "interfaces: [eth0]\nservices:\n  - name: web\n    vip: nowhere\n";
@@ -1305,6 +1333,44 @@ TEST(ParseVrrpErrors, Notify) {
                     "xlb.yaml:11: vrrp[0].notify: is a list (expected an absolute path"));
 }
 
+// keepalived's notify scripts: command lines, each validated like an exec
+// track's command.
+TEST(ParseVrrp, KeepalivedNotifies) {
+  const VrrpInstance v = Parses(VrrpFile(
+      "    notify_master: \"/etc/keepalived/notify.sh master 'a b'\"\n"
+      "    notify_backup: /etc/keepalived/notify.sh backup\n"
+      "    notify_fault: /etc/keepalived/fault.sh\n"
+      "    notify_stop: stop-haproxy.sh\n"
+      "    notify_keepalived: /etc/keepalived/notify-all.sh --log\n")).vrrp.at(0);
+  EXPECT_EQ(v.notify_master, "/etc/keepalived/notify.sh master 'a b'");
+  EXPECT_EQ(v.notify_backup, "/etc/keepalived/notify.sh backup");
+  EXPECT_EQ(v.notify_fault, "/etc/keepalived/fault.sh");
+  EXPECT_EQ(v.notify_stop, "stop-haproxy.sh");
+  EXPECT_EQ(v.notify_keepalived, "/etc/keepalived/notify-all.sh --log");
+  EXPECT_EQ(v.notify, "");
+  const VrrpInstance none = Parses(VrrpFile()).vrrp.at(0);
+  EXPECT_EQ(none.notify_master + none.notify_backup + none.notify_fault + none.notify_stop +
+                none.notify_keepalived,
+            "");
+}
+
+TEST(ParseVrrpErrors, KeepalivedNotifies) {
+  for (const std::string key :
+       {"notify_master", "notify_backup", "notify_fault", "notify_stop", "notify_keepalived"}) {
+    const std::string at = "xlb.yaml:11: vrrp[0]." + key + ": ";
+    EXPECT_TRUE(Fails(VrrpFile("    " + key + ": ''\n"),
+                      at + "is empty (expected a command line, e.g. \"/usr/local/bin/notify.sh "
+                           "master\")"))
+        << key;
+    EXPECT_TRUE(Fails(VrrpFile("    " + key + ": \"/bin/a\\n/bin/b\"\n"),
+                      at + "holds a control character such as a newline"))
+        << key;
+    EXPECT_TRUE(Fails(VrrpFile("    " + key + ": [/bin/a]\n"),
+                      at + "is a list (expected a command line"))
+        << key;
+  }
+}
+
 TEST(ParseVrrp, Garp) {
   // keepalived's defaults: 5 at once, 5 more after 5 s.
   EXPECT_EQ(Parses(VrrpFile()).vrrp.at(0).garp, (VrrpGarp{5, 1, Duration(5000)}));
@@ -1349,8 +1415,14 @@ TEST(ToYaml, RoundTripsVrrp) {
              VrrpTrack{VrrpTrack::kExec, "test \"$(cat /x)\" = 'ok: yes' # c", 0, Duration(1), 100,
                        100}};
   v.notify = "/usr/local/bin/notify #1.sh";
+  v.notify_master = "/bin/notify.sh master 'a: b' \"#2\"";
+  v.notify_backup = "/bin/notify.sh backup";
+  v.notify_fault = "true";
+  v.notify_stop = "/bin/stop.sh";
+  v.notify_keepalived = "/bin/notify-all.sh";
   c.vrrp.push_back(v);
   ExpectRoundTrip(c);
+  ExpectRoundTrip(Parses(VrrpFile("    notify_stop: /bin/stop.sh\n")));
 }
 
 // ---- the example files ----

@@ -1,5 +1,7 @@
 #include "controlplane/config/emit.h"
 
+#include <utility>
+
 #include "absl/strings/str_cat.h"
 #include "model/address.h"
 #include "model/names.h"
@@ -158,7 +160,13 @@ void EmitVrrp(YAML::Emitter& out, const VrrpInstance& v) {
     }
     out << YAML::EndSeq;
   }
-  if (!v.notify.empty()) out << YAML::Key << "notify" << YAML::Value << v.notify;
+  for (auto [key, command] : {std::pair{"notify", &v.notify},
+                              std::pair{"notify_master", &v.notify_master},
+                              std::pair{"notify_backup", &v.notify_backup},
+                              std::pair{"notify_fault", &v.notify_fault},
+                              std::pair{"notify_stop", &v.notify_stop},
+                              std::pair{"notify_keepalived", &v.notify_keepalived}})
+    if (!command->empty()) out << YAML::Key << key << YAML::Value << *command;
   if (!(v.garp == VrrpGarp{})) {
     out << YAML::Key << "garp" << YAML::Value << YAML::Flow << YAML::BeginMap;
     out << YAML::Key << "count" << YAML::Value << v.garp.count;

@@ -136,6 +136,16 @@ struct VrrpInstance {
   std::vector<std::pair<model::IpAddress, int>> addresses;  // address, prefix length
   std::vector<VrrpTrack> track;
   std::string notify;                 // called with: instance name, new state, priority
+  // keepalived's notify scripts, for the scripts people already have:
+  // command lines (run with /bin/sh -c), "" = none. notify_STATE runs on
+  // entering that state (stop: the instance stops) with only its own
+  // arguments; notify_keepalived runs on every change with INSTANCE, the
+  // name, the state (MASTER, BACKUP, FAULT, STOP) and the priority appended.
+  std::string notify_master;
+  std::string notify_backup;
+  std::string notify_fault;
+  std::string notify_stop;
+  std::string notify_keepalived;
   VrrpGarp garp;
 
   bool operator==(const VrrpInstance&) const = default;

@@ -688,7 +688,8 @@ std::vector<VrrpInstance> Parser::ParseVrrp(const Field& f, const Config& config
 VrrpInstance Parser::ParseVrrpInstance(const Field& f, const Config& config) const {
   Map m = ReadMap(f, {"name", "interface", "vrid", "priority", "version", "advert_interval",
                       "preempt", "preempt_delay", "accept", "auth", "unicast", "addresses",
-                      "track", "notify", "garp"});
+                      "track", "notify", "notify_master", "notify_backup", "notify_fault",
+                      "notify_stop", "notify_keepalived", "garp"});
   VrrpInstance v;
   v.name = Name(m);
   const Field& iface = Require(m, "interface", "an interface name, e.g. eth0");
@@ -756,6 +757,23 @@ VrrpInstance Parser::ParseVrrpInstance(const Field& f, const Config& config) con
       Fail(*n, absl::StrCat("'", v.notify, "' is not ", expected,
                             " (it is run with: instance name, new state, priority)"));
     CheckScriptAt(*n, v.notify, true);
+  }
+  for (auto [key, command] : {std::pair{"notify_master", &v.notify_master},
+                              std::pair{"notify_backup", &v.notify_backup},
+                              std::pair{"notify_fault", &v.notify_fault},
+                              std::pair{"notify_stop", &v.notify_stop},
+                              std::pair{"notify_keepalived", &v.notify_keepalived}}) {
+    const Field* n = m.Get(key);
+    if (n == nullptr) continue;
+    const std::string expected = "a command line, e.g. \"/usr/local/bin/notify.sh master\"";
+    *command = Scalar(*n, expected);
+    if (absl::StripAsciiWhitespace(*command).empty())
+      Fail(*n, absl::StrCat("is empty (expected ", expected, ")"));
+    if (std::any_of(command->begin(), command->end(),
+                    [](char c) { return absl::ascii_iscntrl(c); }))
+      Fail(*n, absl::StrCat("holds a control character such as a newline (expected ", expected,
+                            " on one line)"));
+    CheckScriptAt(*n, *command, false);
   }
   return v;
 }

@@ -102,6 +102,17 @@ absl::StatusOr<std::string> ScriptFile(const std::string& command) {
                                           " (a script must be a file; shell builtins are not)"));
 }
 
+std::string ShellQuote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'')
+      out += "'\\''";
+    else
+      out += c;
+  }
+  return out + "'";
+}
+
 absl::Status CheckScript(const std::string& command, uid_t uid) {
   absl::StatusOr<std::string> file = ScriptFile(command);
   if (!file.ok()) return file.status();

@@ -49,6 +49,9 @@ absl::Status CheckScript(const std::string& command, uid_t uid);
 // The same for a file given whole (a notify script's path may hold spaces).
 absl::Status CheckScriptFile(const std::string& file, uid_t uid);
 
+// `s` as one word for /bin/sh: single-quoted, every ' written '\''.
+std::string ShellQuote(const std::string& s);
+
 }  // namespace xlb::config
 
 #endif  // XLB_CONTROLPLANE_CONFIG_SCRIPTS_H_

@@ -17,6 +17,7 @@
 #include "absl/strings/str_join.h"
 #include "controlplane/config/emit.h"
 #include "controlplane/config/parse.h"
+#include "controlplane/config/scripts.h"
 #include "controlplane/offline/keepalived_syntax.h"
 #include "model/address.h"
 #include "model/names.h"
@@ -52,6 +53,50 @@ constexpr int kMaxTrackedPriority = 254;
 struct ImportError {
   absl::Status status;
 };
+
+// A keepalived script line as a /bin/sh command line. keepalived splits the
+// line into words itself (unquoted spaces separate them, '...' keeps spaces,
+// '\' takes the next character as it is) and runs them without a shell; xlb
+// runs /bin/sh -c, so a word the shell would read otherwise ($, *, ;, ...)
+// is quoted. A line of plain words comes out as it went in.
+std::string ShellCommandOf(absl::string_view script) {
+  std::vector<std::string> words;
+  std::string word;
+  bool in_word = false, in_quote = false;
+  for (size_t i = 0; i < script.size(); ++i) {
+    const char c = script[i];
+    if (in_quote) {
+      if (c == '\'')
+        in_quote = false;
+      else
+        word += c;
+    } else if (c == '\'') {
+      in_quote = in_word = true;
+    } else if (c == '\\' && i + 1 < script.size()) {
+      word += script[++i];
+      in_word = true;
+    } else if (absl::ascii_isspace(c)) {
+      if (in_word) words.push_back(std::move(word));
+      word.clear();
+      in_word = false;
+    } else {
+      word += c;
+      in_word = true;
+    }
+  }
+  if (in_word) words.push_back(std::move(word));
+  std::string out;
+  for (const std::string& w : words) {
+    constexpr absl::string_view kPlain = "/._-+,:=@%";  // and letters, digits
+    // A first word with '=' would be a variable assignment to the shell.
+    const bool plain = !w.empty() && !(out.empty() && absl::StrContains(w, '=')) &&
+                       std::all_of(w.begin(), w.end(), [&](char c) {
+                         return absl::ascii_isalnum(c) || kPlain.find(c) != absl::string_view::npos;
+                       });
+    absl::StrAppend(&out, out.empty() ? "" : " ", plain ? w : config::ShellQuote(w));
+  }
+  return out;
+}
 
 // A statement as written, for notes: `virtual_server 192.0.2.10 80`.
 std::string Words(const Statement& s) {
@@ -125,13 +170,12 @@ std::string ReasonFor(absl::string_view keyword) {
       {"bind_if", "xlb's checks use the host's routing"},
       {"notify_up", "xlb runs no script when a real changes state"},
       {"notify_down", "xlb runs no script when a real changes state"},
-      {"notify_master", "xlb calls only `notify` (with the instance name, new state, priority)"},
-      {"notify_backup", "xlb calls only `notify` (with the instance name, new state, priority)"},
-      {"notify_fault", "xlb calls only `notify` (with the instance name, new state, priority)"},
-      {"notify_stop", "xlb calls only `notify` (with the instance name, new state, priority)"},
-      {"notify_deleted", "xlb calls only `notify` (with the instance name, new state, priority)"},
+      {"notify_deleted",
+       "xlb has no such hook: an instance that a reload removes runs notify_stop, and "
+       "notify_keepalived with STOP"},
       {"notify_master_rx_lower_pri",
-       "xlb calls only `notify` (with the instance name, new state, priority)"},
+       "xlb has no such hook (as master it announces the VIPs again when a lower-priority "
+       "router claims them)"},
       {"uthreshold", "xlb has no connection limits per real"},
       {"lthreshold", "xlb has no connection limits per real"},
       {"persistence_engine", "xlb has no persistence engines"},
@@ -556,22 +600,17 @@ void Importer::ImportInstance(const Statement& inst) {
     } else if (k == "track_interface") {
       RequireBlock(s);
       ReadTrackInterfaces(s, tracks);
-    } else if (k == "notify") {
-      const std::string& command = Arg(s, 0, "a script");
+    } else if (std::string* hook = k == "notify"          ? &v.notify_keepalived
+                                   : k == "notify_master" ? &v.notify_master
+                                   : k == "notify_backup" ? &v.notify_backup
+                                   : k == "notify_fault"  ? &v.notify_fault
+                                   : k == "notify_stop"   ? &v.notify_stop
+                                                          : nullptr) {
+      *hook = ShellCommandOf(Arg(s, 0, "a script"));
       if (s.args.size() > 1)
         Note(s.line, absl::StrCat(Words(s), ": the user/group words are dropped (",
                                   ReasonFor("user"), ")"));
-      if (!absl::StartsWith(command, "/") || absl::StrContains(command, ' ')) {
-        Note(s.line, absl::StrCat("notify \"", Short(command),
-                                  "\": xlb runs one program given by its absolute path, "
-                                  "without arguments; write a wrapper script"));
-      } else {
-        v.notify = command;
-        Note(s.line, absl::StrCat("notify ", command,
-                                  ": keepalived calls it with INSTANCE NAME STATE PRIORITY, xlb "
-                                  "with NAME STATE PRIORITY (no \"INSTANCE\" first): shift the "
-                                  "script's arguments"));
-      }
+      if (hook->empty()) Note(s.line, absl::StrCat(Words(s), ": runs nothing; not carried over"));
     } else if (!ReadGarp(s, "", v.garp)) {
       NotCarried(s);
     }
@@ -1251,6 +1290,17 @@ KeepalivedImport Importer::Run(const std::vector<Statement>& top) {
     } else if (k == "virtual_server") {
       if (!first_server_line) first_server_line = s.line;
       ImportVirtualServer(s);
+    } else if (k == "vrrp_sync_group") {
+      NotCarried(s);
+      const std::string group = absl::StrCat("vrrp_sync_group ", s.args.empty() ? "" : s.args[0]);
+      for (const Statement& n : s.block)
+        if (absl::StartsWith(n.keyword, "notify"))
+          Note(n.line, absl::StrCat(group, ": ", Words(n),
+                                    ": not carried over (xlb has no sync groups); the instances' "
+                                    "own notify hooks run per instance: move the script to each "
+                                    "instance of the group (notify_keepalived is then called with "
+                                    "INSTANCE and the instance's name, not GROUP and the "
+                                    "group's)"));
     } else {
       NotCarried(s);
     }

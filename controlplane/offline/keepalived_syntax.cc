@@ -1,5 +1,7 @@
 #include "controlplane/offline/keepalived_syntax.h"
 
+#include <algorithm>
+#include <iterator>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -15,6 +17,31 @@ namespace {
 // keepalived's own configs nest four deep (virtual_server > real_server >
 // HTTP_GET > url); the bound keeps a hostile file from exhausting the stack.
 constexpr int kMaxDepth = 8;
+
+// Keywords that always open a { block } in keepalived.conf(5). One of them
+// without its '{' is reported where it is: otherwise its block's statements
+// would be read as its siblings, and its '}' found to close nothing lines
+// later.
+constexpr absl::string_view kBlockKeywords[] = {
+    "global_defs", "vrrp_script", "vrrp_instance", "vrrp_sync_group", "virtual_server",
+    "virtual_server_group", "real_server", "TCP_CHECK", "HTTP_GET", "SSL_GET", "MISC_CHECK",
+    "SMTP_CHECK", "DNS_CHECK", "UDP_CHECK", "PING_CHECK", "FILE_CHECK", "BFD_CHECK", "url",
+    "authentication", "virtual_ipaddress", "virtual_ipaddress_excluded", "virtual_routes",
+    "virtual_rules", "unicast_peer", "track_script", "track_interface", "track_file",
+    "track_process", "track_bfd", "static_ipaddress", "static_routes", "static_rules",
+    "notification_email", "linkbeat_interfaces", "vrrp_track_file", "vrrp_track_process",
+    "bfd_instance"};
+// Blocks whose entries are values (addresses, names), not keywords: an entry
+// that happens to be spelt like a block keyword is just a value there.
+constexpr absl::string_view kListBlocks[] = {
+    "virtual_ipaddress", "virtual_ipaddress_excluded", "virtual_routes", "virtual_rules",
+    "unicast_peer", "track_script", "track_interface", "track_file", "track_process",
+    "track_bfd", "static_ipaddress", "static_routes", "static_rules", "notification_email",
+    "linkbeat_interfaces", "group", "virtual_server_group"};
+
+bool OneOf(absl::string_view word, const auto& list) {
+  return std::find(std::begin(list), std::end(list), word) != std::end(list);
+}
 
 struct Token {
   enum Kind { kWord, kCondition, kOpen, kClose, kEndOfLine };
@@ -151,6 +178,12 @@ class Parser {
         i_ = j + 1;
         s.has_block = true;
         if (absl::Status st = ParseBlock(s.block, &s, depth + 1); !st.ok()) return st;
+      } else if (OneOf(s.keyword, kBlockKeywords) &&
+                 (opener == nullptr || !OneOf(opener->keyword, kListBlocks))) {
+        return SyntaxError(file_, s.line,
+                           absl::StrCat("'", Describe(s),
+                                        "' opens no block: '{' missing (expected it at the end "
+                                        "of the line or alone on the next)"));
       }
       out.push_back(std::move(s));
     }

@@ -34,8 +34,10 @@ struct KeepalivedStatement {
 };
 
 // Splits `text` into statements. A syntax error (a '}' with no '{', a block
-// never closed, an unterminated quote, a '{' with no keyword, nesting deeper
-// than keepalived's own configs go) is InvalidArgument "FILE:LINE: what".
+// never closed, an unterminated quote, a '{' with no keyword, a keyword that
+// always opens a block (virtual_server, real_server, TCP_CHECK, ...) without
+// its '{', nesting deeper than keepalived's own configs go) is
+// InvalidArgument "FILE:LINE: what", at the line of the statement at fault.
 // Parameter definitions ($NAME=...) and ~SEQ lines are refused the same way:
 // what they expand to cannot be known here.
 absl::StatusOr<std::vector<KeepalivedStatement>> ParseKeepalivedSyntax(

@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "controlplane/config/emit.h"
 #include "controlplane/config/parse.h"
 #include "model/address.h"
 #include "model/service.h"
@@ -140,7 +141,9 @@ TEST_F(DirectorFile, VrrpV2WithPassUnicastAndTracks) {
   EXPECT_EQ(v.unicast_peers, (std::vector<IpAddress>{Ip("198.51.100.3")}));
   EXPECT_EQ(v.addresses, (std::vector<std::pair<IpAddress, int>>{{Ip("198.51.100.10"), 24},
                                                                   {Ip("198.51.100.11"), 32}}));
-  EXPECT_EQ(v.notify, "/usr/local/bin/vrrp-notify.sh");
+  EXPECT_EQ(v.notify, "");
+  EXPECT_EQ(v.notify_keepalived, "/usr/local/bin/vrrp-notify.sh");
+  EXPECT_EQ(v.notify_master, "/usr/local/bin/become-master.sh web");
   // chk_disk's weight +10 raises the base priority 150 by 10.
   EXPECT_EQ(v.priority, 160);
   ASSERT_EQ(v.track.size(), 3u);
@@ -225,15 +228,14 @@ TEST_F(DirectorFile, NotesWhatIsNotCarriedOverWithItsLine) {
   EXPECT_TRUE(HasNote(notes, Line("auth_pass s3cret"), {"first 8", "s3cretpa"}));
   EXPECT_TRUE(HasNote(notes, Line("label eth0:1"), {"198.51.100.11", "label eth0:1"}));
   EXPECT_TRUE(HasNote(notes, Line("        chk_disk"), {"chk_disk weight 10", "raises", "160"}));
-  EXPECT_TRUE(HasNote(notes, Line("notify /usr"), {"INSTANCE NAME STATE PRIORITY"}));
-  EXPECT_TRUE(HasNote(notes, Line("notify_master"), {"notify_master", "only `notify`"}));
   EXPECT_TRUE(HasNote(notes, Line("lb_algo wlc"), {"lb_algo wlc", "Maglev", "weights are kept"}));
   EXPECT_TRUE(HasNote(notes, Line("sorry_server"), {"sorry_server 203.0.113.99 80"}));
   EXPECT_TRUE(HasNote(notes, Line("delay_before_retry"), {"delay_before_retry 1"}));
   EXPECT_TRUE(HasNote(notes, Line("digest"), {"digest"}));
   // What maps leaves no note: the address on the instance's own interface,
-  // the negative weight, the v3 interval.
-  for (const char* mapped : {"198.51.100.10/24 dev eth0", "weight -30", "advert_int 0.5"})
+  // the negative weight, the v3 interval, the notify hooks.
+  for (const char* mapped : {"198.51.100.10/24 dev eth0", "weight -30", "advert_int 0.5",
+                             "notify /usr", "notify_master"})
     for (const ImportNote& n : notes) EXPECT_NE(n.line, Line(mapped)) << n.text;
   EXPECT_TRUE(std::is_sorted(notes.begin(), notes.end(), [](const ImportNote& a, const ImportNote& b) {
     return a.line < b.line;
@@ -291,7 +293,6 @@ TEST(KeepalivedSyntax, ErrorsNameFileAndLine) {
   EXPECT_TRUE(Fails("vrrp_instance {\n}\n", "k.conf:1: vrrp_instance: missing value"));
   EXPECT_TRUE(Fails(Instance("  notify \"/bin/x\n"), "k.conf:7: a quoted string is not closed"));
   EXPECT_TRUE(Fails("{\n}\n", "k.conf:1: '{' with no keyword"));
-  EXPECT_TRUE(Fails("vrrp_instance VI_1\n", "k.conf:1: vrrp_instance VI_1: expects a { block }"));
   EXPECT_TRUE(Fails(Instance("  priority 300\n"), "k.conf:7: priority: 300 is out of range"));
   EXPECT_TRUE(Fails(Instance("  advert_int fast\n"), "k.conf:7: advert_int: 'fast' is not"));
   EXPECT_TRUE(Fails("$PRIO=100\n", "k.conf:1: parameter definitions ($PRIO=100)"));
@@ -300,6 +301,92 @@ TEST(KeepalivedSyntax, ErrorsNameFileAndLine) {
   std::string deep;
   for (int i = 0; i < 20; ++i) deep += "a {\n";
   EXPECT_TRUE(Fails(deep, "k.conf:9: blocks nested deeper"));
+}
+
+// ---- notify hooks ----
+
+TEST(KeepalivedNotify, EveryHookCarriedOverWithItsArguments) {
+  KeepalivedImport r = Import(Instance(
+      "  notify_master \"/etc/keepalived/notify.sh master\"\n"      // 7
+      "  notify_backup /etc/keepalived/backup.sh\n"                 // 8
+      "  notify_fault \"/etc/keepalived/notify.sh fault ' a b '\"\n"  // 9
+      "  notify_stop \"/etc/keepalived/stop.sh $HOME;x\" root\n"    // 10
+      "  notify /etc/keepalived/all.sh\n"                           // 11
+      "  notify_deleted\n"                                          // 12
+      "  notify_master_rx_lower_pri /bin/x\n"));                    // 13
+  ASSERT_EQ(r.config.vrrp.size(), 1u);
+  const config::VrrpInstance& v = r.config.vrrp[0];
+  EXPECT_EQ(v.notify_master, "/etc/keepalived/notify.sh master");
+  EXPECT_EQ(v.notify_backup, "/etc/keepalived/backup.sh");
+  // keepalived's own word splitting, written for /bin/sh: the same words.
+  EXPECT_EQ(v.notify_fault, "/etc/keepalived/notify.sh fault ' a b '");
+  EXPECT_EQ(v.notify_stop, "/etc/keepalived/stop.sh '$HOME;x'");
+  // A first word with '=' is no assignment; "\ " keeps the space in the word.
+  const KeepalivedImport escaped = Import(Instance("  notify_backup \"A=1 /bin/x a\\ b\"\n"));
+  EXPECT_EQ(escaped.config.vrrp.at(0).notify_backup, "'A=1' /bin/x 'a b'");
+  // keepalived's notify has keepalived's arguments: notify_keepalived.
+  EXPECT_EQ(v.notify_keepalived, "/etc/keepalived/all.sh");
+  EXPECT_EQ(v.notify, "");
+  EXPECT_TRUE(HasNote(r.notes, 10, {"notify_stop", "root", "user/group words are dropped"}));
+  EXPECT_TRUE(HasNote(r.notes, 12, {"notify_deleted", "notify_stop"}));
+  EXPECT_TRUE(HasNote(r.notes, 13, {"notify_master_rx_lower_pri"}));
+  for (int line : {7, 8, 9, 11})
+    for (const ImportNote& n : r.notes) EXPECT_NE(n.line, line) << n.text;
+  // What the import writes out reads back the same.
+  absl::StatusOr<config::Config> back = config::ParseConfig(config::ToYaml(r.config), "x.yaml");
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->vrrp.at(0), v);
+}
+
+TEST(KeepalivedNotify, SyncGroupNotifiesAreNoted) {
+  KeepalivedImport r = Import(
+      "vrrp_sync_group G1 {\n"                      // 1
+      "  group {\n    VI_1\n  }\n"                  // 2-4
+      "  notify_master /etc/keepalived/g.sh\n"     // 5
+      "  notify /etc/keepalived/all.sh\n"          // 6
+      "}\n" +
+      Instance(""));
+  EXPECT_TRUE(HasNote(r.notes, 1, {"vrrp_sync_group G1", "no sync groups"}));
+  EXPECT_TRUE(HasNote(r.notes, 5, {"vrrp_sync_group G1: notify_master /etc/keepalived/g.sh",
+                                   "move the script to each instance"}));
+  EXPECT_TRUE(HasNote(r.notes, 6, {"vrrp_sync_group G1: notify /etc/keepalived/all.sh",
+                                   "INSTANCE", "not GROUP"}));
+  ASSERT_EQ(r.config.vrrp.size(), 1u);
+  EXPECT_EQ(r.config.vrrp[0].notify_master, "");
+}
+
+// A block keyword whose '{' is missing is reported at its own line, not at a
+// '}' that closes nothing further down.
+TEST(KeepalivedSyntax, MissingOpeningBraceNamesItsLine) {
+  EXPECT_TRUE(Fails("global_defs {\n  router_id x\n}\n"
+                    "virtual_server 192.0.2.1 80\n"   // 4
+                    "  delay_loop 3\n"
+                    "  real_server 192.0.2.11 80 {\n"
+                    "    TCP_CHECK {\n    }\n"
+                    "  }\n"
+                    "}\n",
+                    "k.conf:4: 'virtual_server 192.0.2.1 80' opens no block: '{' missing"));
+  EXPECT_TRUE(Fails("virtual_server 192.0.2.1 80 {\n"
+                    "  real_server 192.0.2.11 80\n"   // 2
+                    "    weight 1\n"
+                    "  }\n"
+                    "}\n",
+                    "k.conf:2: 'real_server 192.0.2.11 80' opens no block: '{' missing"));
+  EXPECT_TRUE(Fails("virtual_server 192.0.2.1 80 {\n"
+                    "  real_server 192.0.2.11 80 {\n"
+                    "    TCP_CHECK\n"                 // 3
+                    "      connect_timeout 3\n"
+                    "    }\n  }\n}\n",
+                    "k.conf:3: 'TCP_CHECK' opens no block: '{' missing"));
+  EXPECT_TRUE(Fails(Instance("  virtual_ipaddress\n    198.51.100.11\n  }\n"),
+                    "k.conf:7: 'virtual_ipaddress' opens no block: '{' missing"));
+  EXPECT_TRUE(Fails("vrrp_instance VI_1\n", "k.conf:1: 'vrrp_instance VI_1' opens no block"));
+  // In a list block an entry is a value, whatever it is spelt like.
+  KeepalivedImport r = Import(
+      "vrrp_script url {\n  script /bin/true\n}\n" +
+      Instance("  track_script {\n    url\n  }\n"));
+  ASSERT_EQ(r.config.vrrp.size(), 1u);
+  EXPECT_EQ(r.config.vrrp[0].track.size(), 1u);
 }
 
 // ---- notes ----

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "controlplane/config/scripts.h"
 #include "controlplane/vrrp/addresses.h"
 #include "controlplane/vrrp/announce.h"
 #include "glog/logging.h"
@@ -35,8 +36,35 @@ bool AppliesInPlace(const config::VrrpInstance& running, const config::VrrpInsta
   soft.preempt_delay = running.preempt_delay;
   soft.track = running.track;
   soft.notify = running.notify;
+  soft.notify_master = running.notify_master;
+  soft.notify_backup = running.notify_backup;
+  soft.notify_fault = running.notify_fault;
+  soft.notify_stop = running.notify_stop;
+  soft.notify_keepalived = running.notify_keepalived;
   soft.garp = running.garp;
   return soft == running;
+}
+
+std::vector<std::string> NotifyCommands(const config::VrrpInstance& v, State to,
+                                        uint8_t priority) {
+  // kInitialize: the instance stops.
+  const std::string* specific = &v.notify_stop;
+  const char* keepalived_state = "STOP";
+  switch (to) {
+    case State::kMaster: specific = &v.notify_master; keepalived_state = "MASTER"; break;
+    case State::kBackup: specific = &v.notify_backup; keepalived_state = "BACKUP"; break;
+    case State::kFault: specific = &v.notify_fault; keepalived_state = "FAULT"; break;
+    case State::kInitialize: break;
+  }
+  std::vector<std::string> out;
+  if (!specific->empty()) out.push_back(*specific);
+  if (!v.notify_keepalived.empty())
+    out.push_back(absl::StrCat(v.notify_keepalived, " INSTANCE ", config::ShellQuote(v.name), " ",
+                               keepalived_state, " ", int{priority}));
+  if (!v.notify.empty())
+    out.push_back(absl::StrCat(config::ShellQuote(v.notify), " ", config::ShellQuote(v.name),
+                               " ", StateName(to), " ", int{priority}));
+  return out;
 }
 
 const char* DropCounterName(DecodeError error) {

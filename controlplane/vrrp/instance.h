@@ -137,8 +137,18 @@ class Instance {
 
 // Whether `next` can replace `running` without restarting the instance: they
 // differ only in priority (not to or from 255, the owner's), preempt,
-// preempt_delay, track, notify or garp.
+// preempt_delay, track, the notify hooks or garp.
 bool AppliesInPlace(const config::VrrpInstance& running, const config::VrrpInstance& next);
+
+// The notify commands (for /bin/sh -c) of one state change of `v`, in the
+// order they run, one at a time in the instance's queue. As keepalived does:
+// notify_STATE (as written), then notify_keepalived with INSTANCE, the name,
+// the state and `priority` appended; then xlb's own notify with the name,
+// the state and `priority`. `to` is the new state; kInitialize (the
+// instance stops) is keepalived's STOP and runs notify_stop, while xlb's
+// notify is told INIT, as it always was.
+std::vector<std::string> NotifyCommands(const config::VrrpInstance& v, State to,
+                                        uint8_t priority);
 
 // The name of a drop counter in the API and metrics: "bad_checksum",
 // "bad_ttl", "bad_auth", "bad_length", "wrong_vrid", ...

@@ -28,18 +28,6 @@ std::string Where(const config::VrrpInstance& v) { return absl::StrCat("vrrp ", 
 
 Family FamilyOf(const config::VrrpInstance& v) { return v.addresses.front().first.family(); }
 
-// Single-quoted for /bin/sh: every ' becomes '\''.
-std::string ShellQuote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'')
-      out += "'\\''";
-    else
-      out += c;
-  }
-  return out + "'";
-}
-
 // The source of an instance's adverts (see speaker.h).
 absl::StatusOr<IpAddress> SourceAddress(const config::VrrpInstance& v, int ifindex,
                                         const std::set<IpAddress>& vips) {
@@ -307,10 +295,9 @@ void Speaker::OnStateChange(const Instance& instance, const StateChanged& change
             << ", vrid " << int{v.vrid} << " on " << v.interface << ", "
             << (change.to == State::kMaster ? "holding " : "not holding ")
             << absl::StrJoin(vips, " ");
-  if (v.notify.empty()) return;
-  const std::string command =
-      absl::StrCat(ShellQuote(v.notify), " ", ShellQuote(v.name), " ", StateName(change.to), " ",
-                   int{instance.effective_priority()});
+  const std::vector<std::string> commands =
+      NotifyCommands(v, change.to, instance.effective_priority());
+  if (commands.empty()) return;
   const std::string name = v.name;
   // One at a time per instance, in order: a script must never see BACKUP
   // after MASTER when the instance went BACKUP -> MASTER.
@@ -318,11 +305,16 @@ void Speaker::OnStateChange(const Instance& instance, const StateChanged& change
   if (queue == nullptr)
     queue = health::ScriptQueue::Create(
         io_, std::chrono::duration_cast<health::Duration>(kNotifyTimeout));
-  queue->Push(command, instance.source(),
-              [name](const std::string& command, const health::ProbeResult& r) {
-                if (!r.ok)
-                  LOG(WARNING) << "vrrp " << name << ": notify " << command << ": " << r.detail;
-              });
+  for (const std::string& command : commands) {
+    ++*notifies_unfinished_;
+    queue->Push(command, instance.source(),
+                [name, unfinished = notifies_unfinished_](const std::string& command,
+                                                          const health::ProbeResult& r) {
+                  --*unfinished;
+                  if (!r.ok)
+                    LOG(WARNING) << "vrrp " << name << ": notify " << command << ": " << r.detail;
+                });
+  }
 }
 
 void Speaker::RemoveStaleAddresses() {

@@ -9,8 +9,8 @@
 //     link-local address (IPv6, RFC 5798 5.1.2.1);
 //   - tracking: services (from the daemon), links (netlink events), exec
 //     scripts (run by a health monitor of its own), fed to tracking.h;
-//   - notify scripts, run on every state change with: name, state, priority (one at a
-//     time per instance, in order);
+//   - notify scripts, run on every state change (instance.h: NotifyCommands; one
+//     at a time per instance, in order);
 //   - at the first Configure, addresses a killed xlbd left (marked with
 //     kVipAddressProtocol, or labelled by an older xlbd) are removed from
 //     every interface, so a VIP is never held twice.
@@ -55,8 +55,11 @@ class Speaker {
   void SetServices(std::map<std::string, bool> services);
   // Whether xlbd's main loop has stalled (tracking.h: every instance faults).
   void SetMainLoopStalled(bool stalled);
-  // Every instance resigns (priority 0 when Master) and releases its VIPs.
+  // Every instance resigns (priority 0 when Master) and releases its VIPs;
+  // their stop notifies are queued (NotifiesUnfinished counts them).
   void Shutdown();
+  // Notify commands queued or running: xlbd waits for them as it stops.
+  int NotifiesUnfinished() const { return *notifies_unfinished_; }
 
   std::vector<InstanceStatus> Status() const;
 
@@ -92,6 +95,8 @@ class Speaker {
   std::unique_ptr<health::Monitor> scripts_;
   // Notify scripts, per instance name: run one at a time, in order.
   std::map<std::string, std::shared_ptr<health::ScriptQueue>> notify_queues_;
+  // Shared with the queues' callbacks, which may outlive the Speaker.
+  std::shared_ptr<int> notifies_unfinished_ = std::make_shared<int>(0);
   bool configured_once_ = false;
 };
 

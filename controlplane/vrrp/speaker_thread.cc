@@ -128,7 +128,25 @@ void SpeakerThread::SetServices(std::map<std::string, bool> services) {
 }
 
 void SpeakerThread::Shutdown() {
-  if (thread_.joinable() && !io_.stopped() && !dead_) Call([this] { speaker_->Shutdown(); });
+  if (!thread_.joinable() || io_.stopped() || dead_) return;
+  Call([this] { speaker_->Shutdown(); });
+  // The stop notifies (and any still queued before them) run on the VRRP
+  // loop; wait for them, but never longer than kStopNotifyWait from the
+  // first Shutdown (the destructor calls it again).
+  if (!stop_deadline_) stop_deadline_ = std::chrono::steady_clock::now() + kStopNotifyWait;
+  const auto deadline = *stop_deadline_;
+  int unfinished = Call([this] { return speaker_->NotifiesUnfinished(); });
+  while (unfinished > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    unfinished = Call([this] { return speaker_->NotifiesUnfinished(); });
+  }
+  if (unfinished > 0 && !stop_warned_) {
+    stop_warned_ = true;
+    LOG(WARNING) << unfinished << " VRRP notify command(s) not finished "
+                 << std::chrono::duration_cast<std::chrono::seconds>(kStopNotifyWait).count()
+                 << " s after the instances stopped: xlbd stops without them (a running one "
+                    "goes on, a queued one never starts)";
+  }
 }
 
 std::vector<InstanceStatus> SpeakerThread::Status() {

@@ -18,6 +18,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -43,7 +44,12 @@ class SpeakerThread {
   // kernel refuses it (no CAP_SYS_NICE, no real-time budget).
   absl::Status SetRealtimePriority(int priority);
 
-  // As Speaker's. After the thread has died (an exception, see OnFatal),
+  // How long Shutdown waits for the notifies of the stop (notify_stop, and
+  // notify with STOP / INIT) and any queued before them.
+  static constexpr std::chrono::seconds kStopNotifyWait{5};
+
+  // As Speaker's; Shutdown then waits for the notifies, up to
+  // kStopNotifyWait. After the thread has died (an exception, see OnFatal),
   // Configure fails, Status is empty and the rest do nothing: none waits.
   absl::Status Configure(const std::vector<config::VrrpInstance>& instances);
   void SetServices(std::map<std::string, bool> services);
@@ -77,6 +83,8 @@ class SpeakerThread {
   void CheckMainLoop();
 
   std::unique_ptr<Speaker> speaker_;  // used on the VRRP thread only
+  std::optional<std::chrono::steady_clock::time_point> stop_deadline_;  // Shutdown's thread
+  bool stop_warned_ = false;
   std::function<void()> fatal_;
   std::atomic<bool> dead_{false};
   // The watchdog (VRRP thread only).
