@@ -814,6 +814,14 @@ TEST(LoadConfigFile, ErrorsNameThePath) {
   std::remove(path.c_str());
 }
 
+// A wrong path that never ends (or a huge log) is refused, not read into memory.
+TEST(LoadConfigFile, EndlessFileIsRefused) {
+  absl::StatusOr<Config> c = LoadConfigFile("/dev/zero");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(),
+            "/dev/zero: larger than 67108864 bytes (expected an xlb YAML configuration)");
+}
+
 // ---- durations ----
 
 TEST(ParseDuration, Valid) {

@@ -1,9 +1,8 @@
 #include "controlplane/config/parse.h"
+#include "controlplane/config/read_file.h"
 #include "controlplane/config/scripts.h"
 #include "controlplane/config/tls.h"
 
-#include <fcntl.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -1145,24 +1144,14 @@ absl::StatusOr<Config> ParseConfig(const std::string& yaml_text, const std::stri
   return ParseText(yaml_text, file_name, false);
 }
 
+// Far beyond any real config (100 services x 100 reals is about 1 MB): a
+// wrong path (a log, /dev/zero) is refused instead of read into memory.
+constexpr size_t kMaxConfigFile = size_t{64} << 20;
+
 absl::StatusOr<Config> LoadConfigFile(const std::string& path) {
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return absl::ErrnoToStatus(errno, absl::StrCat(path, ": cannot open"));
-  std::string text;
-  char buf[65536];
-  for (;;) {
-    const ssize_t n = read(fd, buf, sizeof(buf));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int err = errno;
-      close(fd);
-      return absl::ErrnoToStatus(err, absl::StrCat(path, ": cannot read"));
-    }
-    if (n == 0) break;
-    text.append(buf, static_cast<size_t>(n));
-  }
-  close(fd);
-  return ParseText(text, path, true);
+  auto text = ReadWholeFile(path, kMaxConfigFile, "an xlb YAML configuration");
+  if (!text.ok()) return text.status();
+  return ParseText(*text, path, true);
 }
 
 }  // namespace xlb::config

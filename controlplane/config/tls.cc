@@ -1,15 +1,12 @@
 #include "controlplane/config/tls.h"
 
-#include <fcntl.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
-#include <unistd.h>
-
-#include <cerrno>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "controlplane/config/read_file.h"
 
 namespace xlb::config {
 namespace {
@@ -33,28 +30,7 @@ std::string OpenSslError(absl::string_view fallback) {
 }
 
 absl::StatusOr<std::string> ReadPemFile(const std::string& path) {
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0) return absl::ErrnoToStatus(errno, absl::StrCat(path, ": cannot open"));
-  std::string text;
-  char buf[16384];
-  for (;;) {
-    const ssize_t n = read(fd, buf, sizeof(buf));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int err = errno;
-      close(fd);
-      return absl::ErrnoToStatus(err, absl::StrCat(path, ": cannot read"));
-    }
-    if (n == 0) break;
-    text.append(buf, static_cast<size_t>(n));
-    if (text.size() > kMaxPemFile) {
-      close(fd);
-      return absl::InvalidArgumentError(
-          absl::StrCat(path, ": larger than ", kMaxPemFile, " bytes (expected a PEM file)"));
-    }
-  }
-  close(fd);
-  return text;
+  return ReadWholeFile(path, kMaxPemFile, "a PEM file");
 }
 
 absl::StatusOr<std::vector<X509Ptr>> ReadPemCertificates(absl::string_view pem) {
