@@ -10,7 +10,7 @@ packages=(
   g++ clang llvm meson ninja-build pkg-config bpftool
   libbpf-dev libxdp-dev xdp-tools libabsl-dev libgflags-dev libgoogle-glog-dev
   libgtest-dev libgmock-dev libmnl-dev libyaml-cpp-dev libasio-dev nlohmann-json3-dev
-  libsystemd-dev  # sd_notify: READY, WATCHDOG (Type=notify in config/xlbd.service)
+  libsystemd-dev  # sd_notify: READY, WATCHDOG (Type=notify in config/xlbd.service.in)
   libclang-rt-14-dev  # build-asan/: clang's sanitizer runtimes and libFuzzer
   dpdk-dev libdpdk-dev  # xlb-pktgen --engine dpdk
   # the lab and the tests
