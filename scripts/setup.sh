@@ -18,6 +18,7 @@ packages=(
   keepalived frr  # VRRP interop tests: keepalived, and FRR's vrrpd
   haproxy gnuplot-nox  # scripts/bench.sh connections (the baseline), scripts/bench/plot.sh
   nftables  # scripts/bench.sh throughput: the kernel path
+  dpkg-dev debhelper fakeroot  # scripts/package.sh (the Debian package) and its test, suite 'package'
 )
 missing=()
 for p in "${packages[@]}"; do
