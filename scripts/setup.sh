@@ -11,7 +11,7 @@ packages=(
   libbpf-dev libxdp-dev xdp-tools libabsl-dev libgflags-dev libgoogle-glog-dev
   libgtest-dev libgmock-dev libmnl-dev libyaml-cpp-dev libasio-dev nlohmann-json3-dev
   libssl-dev  # https health checks (OpenSSL)
-  libsystemd-dev  # sd_notify: READY, WATCHDOG (Type=notify in config/xlbd.service)
+  libsystemd-dev  # sd_notify: READY, WATCHDOG (Type=notify in config/xlbd.service.in)
   libclang-rt-14-dev  # build-asan/: clang's sanitizer runtimes and libFuzzer
   dpdk-dev libdpdk-dev  # xlb-pktgen --engine dpdk
   # the lab and the tests
@@ -20,6 +20,7 @@ packages=(
   keepalived frr  # VRRP interop tests: keepalived, and FRR's vrrpd
   haproxy gnuplot-nox  # scripts/bench.sh connections (the baseline), scripts/bench/plot.sh
   nftables  # scripts/bench.sh throughput: the kernel path
+  dpkg-dev debhelper fakeroot  # scripts/package.sh (the Debian package) and its test, suite 'package'
 )
 missing=()
 for p in "${packages[@]}"; do
