@@ -21,6 +21,7 @@
 #include "pktgen/engine_xdp.h"
 #include "pktgen/sink.h"
 #include "pktgen/stop_signals.h"
+#include "model/version.h"
 #include "pktgen/traffic.h"
 #include "nlohmann/json.hpp"
 
@@ -213,6 +214,7 @@ int Sink() {
 int main(int argc, char** argv) {
   FLAGS_logtostderr = true;
   gflags::SetUsageMessage(xlb::pktgen::kUsage);
+  gflags::SetVersionString(xlb::kVersion);
   // Everything after "--" is for DPDK's EAL, untouched by gflags.
   std::vector<std::string> eal_args;
   int flag_argc = argc;

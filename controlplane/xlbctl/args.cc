@@ -14,6 +14,7 @@
 namespace xlb::xlbctl {
 
 const char kUsage[] = R"(usage: xlbctl [--socket PATH] [--json] COMMAND
+       xlbctl --help | --version
   status                                 the daemon: config, interfaces, counters
   list [--stats | --rate]                services and reals (like ipvsadm -Ln / --stats / --rate)
   service add VIP:PORT[/tcp|udp] [--forward dr|nat] [--scheduler maglev|source-hash]

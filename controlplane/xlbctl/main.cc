@@ -9,6 +9,7 @@
 #include "controlplane/xlbctl/client.h"
 #include "controlplane/xlbctl/local_commands.h"
 #include "controlplane/xlbctl/render.h"
+#include "model/version.h"
 
 namespace {
 
@@ -24,6 +25,10 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
     std::cout << kUsage;
+    return 0;
+  }
+  if (!args.empty() && args[0] == "--version") {
+    std::cout << "xlbctl " << xlb::kVersion << "\n";
     return 0;
   }
   // Local commands need no daemon.

@@ -28,12 +28,12 @@
 #include "dataplane/stats.h"
 #include "glog/logging.h"
 #include "model/names.h"
+#include "model/version.h"
 #include "netlink/routes.h"
 
 namespace xlb::xlbd {
 namespace {
 
-constexpr char kVersion[] = "0.1.0";
 // How often next hops are asked of the kernel again (a real's MAC can change).
 constexpr auto kNexthopRefresh = std::chrono::seconds(5);
 // While some are unknown (the kernel is resolving them): soon, then backing

@@ -23,6 +23,7 @@
 #include "controlplane/vrrp/vip_source.h"
 #include "controlplane/xlbd/daemon.h"
 #include "controlplane/xlbd/pin_lock.h"
+#include "model/version.h"
 
 DEFINE_string(config, "/etc/xlb/xlb.yaml", "the configuration file");
 DEFINE_string(check_config, "", "validate this configuration file and exit (0: valid)");
@@ -87,7 +88,7 @@ void RaiseFileLimit() {
 int main(int argc, char** argv) {
   FLAGS_logtostderr = true;
   gflags::SetUsageMessage("xlbd --config FILE | --check-config FILE");
-  gflags::SetVersionString("0.1.0");
+  gflags::SetVersionString(xlb::kVersion);
   std::vector<std::string> args = DashesToUnderscores(argc, argv);
   std::vector<char*> cargs;
   for (auto& a : args) cargs.push_back(a.data());

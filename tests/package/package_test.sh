@@ -127,6 +127,7 @@ echo "== (3) the installed xlbd on the installed example"
 check "installed xlbd --check-config on the installed example: valid" \
   fails_with 0 "xlb.yaml: valid, [0-9]+ services" "$xlbd" --check-config "$config"
 check "installed xlbd --version: $version" fails_with 0 "version $version\$" "$xlbd" --version
+check "installed xlbctl --version: $version" fails_with 0 "^xlbctl $version\$" "$xlbctl" --version
 
 echo "== (4) man pages and completion against the programs"
 # Roff source as text: no font escapes, \- as -.
