@@ -47,6 +47,9 @@ absl::StatusOr<Answer> Call(const std::string& socket_path, const std::string& m
   char buf[16384];
   for (int guard = 0; guard < 1 << 16; ++guard) {  // 1 GiB at most
     ssize_t n = recv(fd, buf, sizeof(buf), 0);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))  // SO_RCVTIMEO: a hung xlbd
+      return absl::UnavailableError(
+          absl::StrCat("xlbd at ", socket_path, " did not answer within ", tv.tv_sec, " s"));
     if (n < 0) return absl::ErrnoToStatus(errno, "read from xlbd");
     if (n == 0) break;
     response.append(buf, n);

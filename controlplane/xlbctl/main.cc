@@ -4,6 +4,8 @@
 #include <iostream>
 #include <thread>
 
+#include "absl/status/status.h"
+
 #include "controlplane/api/contract.h"
 #include "controlplane/xlbctl/args.h"
 #include "controlplane/xlbctl/client.h"
@@ -13,9 +15,18 @@
 
 namespace {
 
-int Fail(const std::string& why, int code = 1) {
+// Exit statuses (xlbctl(8)): 1 what xlbd refused, 2 bad arguments, 3 xlbd
+// not reached (no socket, refused, no answer), so scripts can tell them apart.
+constexpr int kExitRefused = 1, kExitUnreachable = 3;
+
+int Fail(const std::string& why, int code = kExitRefused) {
   std::cerr << "xlbctl: " << why << "\n";
   return code;
+}
+
+int Fail(const absl::Status& status) {
+  return Fail(std::string(status.message()),
+              absl::IsUnavailable(status) ? kExitUnreachable : kExitRefused);
 }
 
 }  // namespace
@@ -50,13 +61,13 @@ int main(int argc, char** argv) {
     return json;
   };
   auto first = call();
-  if (!first.ok()) return Fail(std::string(first.status().message()));
+  if (!first.ok()) return Fail(first.status());
   if (cmd->view == View::kListRate) {
     // Rates are counter differences over a second, measured here.
     auto t0 = std::chrono::steady_clock::now();
     std::this_thread::sleep_for(std::chrono::seconds(1));
     auto second = call();
-    if (!second.ok()) return Fail(std::string(second.status().message()));
+    if (!second.ok()) return Fail(second.status());
     double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (cmd->json) {
       std::cout << second->dump(2) << "\n";

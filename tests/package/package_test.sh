@@ -128,6 +128,9 @@ check "installed xlbd --check-config on the installed example: valid" \
   fails_with 0 "xlb.yaml: valid, [0-9]+ services" "$xlbd" --check-config "$config"
 check "installed xlbd --version: $version" fails_with 0 "version $version\$" "$xlbd" --version
 check "installed xlbctl --version: $version" fails_with 0 "^xlbctl $version\$" "$xlbctl" --version
+check "installed xlbctl without a daemon: exit 3, says so" \
+  fails_with 3 "cannot reach xlbd at $scratch/none.sock: .*is xlbd running" \
+  "$xlbctl" --socket "$scratch/none.sock" status
 
 echo "== (4) man pages and completion against the programs"
 # Roff source as text: no font escapes, \- as -.
