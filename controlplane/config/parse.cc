@@ -505,11 +505,7 @@ HealthCheck Parser::ParseHealth(const Field& f, const model::Service& s) const {
                       "timeout", "rise", "fall"});
   HealthCheck h;
   if (const Field* t = m.Get("type"))
-    h.type = Choice<HealthType>(*t, {{"none", HealthType::kNone},
-                                     {"tcp", HealthType::kTcp},
-                                     {"http", HealthType::kHttp},
-                                     {"https", HealthType::kHttps},
-                                     {"exec", HealthType::kExec}});
+    h.type = Named<HealthType>(*t);
   // Keys that the type ignores are refused: they are most likely a
   // forgotten or mistyped `type`.
   for (const auto& [key, field] : m.entries) {
@@ -881,14 +877,14 @@ VrrpTrack Parser::ParseVrrpTrack(const Field& f, const Config& config) const {
   VrrpTrack t;
   const Field* what = nullptr;
   for (const auto& [key, field] : m.entries) {
-    if (key != "service" && key != "interface" && key != "exec") continue;
+    // The key names what is watched: one of the track kinds' names.
+    const std::optional<VrrpTrack::Kind> kind = model::EnumFromName<VrrpTrack::Kind>(key);
+    if (!kind) continue;
     if (what)
       Fail(field, absl::StrCat("a track watches one thing (", what->path,
                                " is given too; expected one of: service, interface, exec)"));
     what = &field;
-    t.kind = key == "service" ? VrrpTrack::kService
-             : key == "interface" ? VrrpTrack::kInterface
-                                  : VrrpTrack::kExec;
+    t.kind = *kind;
   }
   if (!what) Fail(m.line, f.path, "tracks nothing (expected one of: service, interface, exec)");
   switch (t.kind) {

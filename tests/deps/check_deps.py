@@ -7,7 +7,7 @@
 2. Links: the static libraries named with --no-dataplane (config, health,
    vrrp, api, xlbctl, model, netlink) must not reference a symbol of libbpf
    or of the data plane library (namespace xlb::dataplane): only what
-   programs maps (dataplane/, reconcile/, xlbd, the tools) links them.
+   programs maps (dataplane/ with its xlb-dp, reconcile/, xlbd, pktgen/) links them.
 
 usage: check_deps.py SOURCE_ROOT [--no-dataplane LIB.a ...]
 Prints every violation with its file and line; exit status 1 if any.
@@ -40,10 +40,9 @@ RULES = {
     "controlplane/xlbd": ["model", "netlink", "bpf", "dataplane", "controlplane/config",
                           "controlplane/health", "controlplane/vrrp", "controlplane/api",
                           "controlplane/reconcile"],
-    "tools": ["bpf", "model", "netlink", "dataplane"],
 }
 ANYTHING = ("tests",)  # tests, fuzz targets, benchmarks
-SOURCE_DIRS = ("bpf", "model", "netlink", "dataplane", "pktgen", "controlplane", "tools")
+SOURCE_DIRS = ("bpf", "model", "netlink", "dataplane", "pktgen", "controlplane")
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
 # Symbols a library must not need when it stays off the data plane.
 FORBIDDEN_SYMBOL = re.compile(r"^(bpf_|libbpf_|btf__|bpf_object__|bpf_map__|bpf_program__)"
