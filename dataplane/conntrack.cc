@@ -78,6 +78,39 @@ absl::StatusOr<size_t> CountConnections(const Maps& maps) {
   return *flows + *replies;
 }
 
+// The keys of `map` whose value `matches`, then deleted in batches.
+template <typename Key, typename Value, typename Match>
+static absl::StatusOr<size_t> DeleteMatching(const Map<Key, Value>& map, Match matches) {
+  std::vector<Key> doomed;
+  auto st = map.ForEachEntry([&](const Key& key, const Value& value) {
+    if (matches(value)) doomed.push_back(key);
+    return true;
+  });
+  if (!st.ok()) return st;
+  return map.DeleteAll(doomed);
+}
+
+absl::StatusOr<model::FlushedEntries> FlushReal(const Maps& maps, uint32_t real_id,
+                                                uint32_t real_gen) {
+  // A generation is that of one owner of the id: an entry with another was
+  // made for an earlier owner and is already ignored by the data path.
+  auto of_real = [&](const xlb_conn& c) { return c.real_id == real_id && c.real_gen == real_gen; };
+  model::FlushedEntries out;
+  auto conns = DeleteMatching(maps.conn_table, of_real);
+  if (!conns.ok()) return conns.status();
+  out.connections = *conns;
+  auto replies = DeleteMatching(maps.nat_replies,
+                                [&](const xlb_nat_reply& r) { return of_real(r.conn); });
+  if (!replies.ok()) return replies.status();
+  out.nat_replies = *replies;
+  auto persist = DeleteMatching(maps.persist_table, [&](const xlb_persist& p) {
+    return p.real_id == real_id && p.real_gen == real_gen;
+  });
+  if (!persist.ok()) return persist.status();
+  out.persistence = *persist;
+  return out;
+}
+
 absl::StatusOr<std::vector<model::TableStats>> ReadTableStats(const Maps& maps,
                                                        const GlobalCounters& counters) {
   auto capacity = [](const MapFd& map) -> absl::StatusOr<uint32_t> {

@@ -22,6 +22,17 @@ absl::StatusOr<std::vector<model::Connection>> ListConnections(const Maps& maps,
 // NAT flows count, as when they shared one table).
 absl::StatusOr<size_t> CountConnections(const Maps& maps);
 
+// Removes the entries of the connection, NAT reply and persistence tables
+// that send to real `real_id` while it is generation `real_gen` (HAProxy's
+// shutdown-sessions): each client's next packet is placed as a new flow's
+// (Maglev), so when the real takes no new flows it reaches another real,
+// which has no socket for it and resets it, and the client reconnects at
+// once instead of hanging. Walks each table once in batches; entries made
+// meanwhile for other reals are untouched. Cut short, it leaves the rest as
+// they were.
+absl::StatusOr<model::FlushedEntries> FlushReal(const Maps& maps, uint32_t real_id,
+                                                uint32_t real_gen);
+
 // The connection, NAT reply and persistence tables, with the counters of
 // `counters` (ReadGlobalCounters) that belong to each. How many entries the
 // LRU evicted is not known: the kernel counts none (see README).

@@ -4,6 +4,7 @@
 #include <bpf/libbpf.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -56,6 +57,28 @@ absl::StatusOr<bool> MapFd::LookupBatchRaw(uint32_t* in, uint32_t* out, void* ke
   if (bpf_map_lookup_batch(fd_, in, out, keys, values, count, nullptr) == 0) return true;
   if (errno == ENOENT) return false;  // the last batch, *count entries in it
   return Errno(absl::StrCat("read map ", name_, " in batches"), errno);
+}
+
+absl::StatusOr<size_t> MapFd::DeleteAllRaw(const void* keys, size_t count,
+                                           size_t key_size) const {
+  // One system call per batch instead of one per key: a flush of a full
+  // connection table deletes up to its every entry.
+  constexpr size_t kBatch = 4096;
+  const auto* bytes = static_cast<const uint8_t*>(keys);
+  size_t deleted = 0;
+  for (size_t i = 0; i < count;) {
+    uint32_t n = static_cast<uint32_t>(std::min(kBatch, count - i));
+    if (bpf_map_delete_batch(fd_, bytes + i * key_size, &n, nullptr) == 0) {
+      deleted += n;
+      i += n;
+      continue;
+    }
+    // The batch stops at the first key it could not delete; n were.
+    if (errno != ENOENT) return Errno(absl::StrCat("delete from map ", name_, " in batches"), errno);
+    deleted += n;
+    i += n + 1;  // that key is gone already
+  }
+  return deleted;
 }
 
 int PossibleCpus() {

@@ -54,6 +54,10 @@ class MapFd {
   // next position. False when that was the last batch.
   absl::StatusOr<bool> LookupBatchRaw(uint32_t* in, uint32_t* out, void* keys,
                                       void* values, uint32_t* count) const;
+  // Deletes `count` keys of `key_size` bytes each, in batches; keys already
+  // gone (the LRU or the data path took them meanwhile) are skipped. Returns
+  // how many were deleted.
+  absl::StatusOr<size_t> DeleteAllRaw(const void* keys, size_t count, size_t key_size) const;
 
  private:
   int fd_ = -1;
@@ -75,6 +79,10 @@ class Map : public MapFd {
     return UpdateRaw(key, value, flags);
   }
   absl::Status Delete(const K* key) const { return DeleteRaw(key); }
+  // Deletes every key of `keys` (absent ones are skipped); how many were.
+  absl::StatusOr<size_t> DeleteAll(const std::vector<K>& keys) const {
+    return DeleteAllRaw(keys.data(), keys.size(), sizeof(K));
+  }
   absl::StatusOr<bool> NextKey(const K* key, K* next) const { return NextKeyRaw(key, next); }
 
   // Calls visit(key, value) for each entry until it returns false, reading

@@ -51,6 +51,15 @@ struct TableStats {
   uint64_t unrecorded = 0;
 };
 
+// What a flush of a real removed from the flow tables: its flows (the
+// client's half, and the reply half of NAT flows) and the persistence
+// entries that pointed to it.
+struct FlushedEntries {
+  uint64_t connections = 0;
+  uint64_t nat_replies = 0;
+  uint64_t persistence = 0;
+};
+
 }  // namespace xlb::model
 
 #endif  // XLB_MODEL_TRAFFIC_H_

@@ -2,8 +2,10 @@
 // address and port, replies rewritten to come from the VIP. Expected frames
 // are built from scratch by the packet builder (checksums computed anew), so
 // a byte-for-byte match checks every incremental checksum update.
+#include <set>
 #include <type_traits>
 
+#include "absl/strings/str_cat.h"
 #include "dataplane/conntrack.h"
 #include "tests/packet/packet_fixture.h"
 
@@ -307,6 +309,65 @@ TEST_F(NatTest, SwitchingDrToNatReselectsExistingFlows) {
   auto r = Run(Build(x.request));
   EXPECT_STREQ(VerdictName(r.verdict), "XDP_TX");
   EXPECT_EQ(Hex(r.packet), Hex(WithMacs(Build(x.to_real), RealMac(1), kDirectorMac)));
+}
+
+// on_down: shutdown and `xlbctl real flush`: a flushed real's flows (both
+// halves) and persistence entries are gone, the other real's are not, and a
+// flushed client's next packet is placed anew, on the real that takes flows.
+TEST_F(NatTest, FlushRealRemovesItsOwnEntriesAndItsClientsGoToAnotherReal) {
+  const std::string key = "192.0.2.30:80/tcp";
+  AddService(key, {"203.0.113.21:8080", "203.0.113.24:8080"}, [](model::ServiceOptions& o) {
+    UseNat(o);
+    o.persistence_timeout_s = 300;
+  });
+  // 16 clients, one flow each: Maglev spreads them over both reals.
+  auto client = [](int i) { return absl::StrCat("198.51.100.", 10 + i); };
+  for (int i = 0; i < 16; ++i)
+    ASSERT_EQ(Run(Build(Tcp(client(i), "192.0.2.30", 41000, 80))).verdict, XDP_TX);
+  auto on = [&](const std::string& real) {
+    std::set<std::string> clients;
+    auto conns = dataplane::ListConnections(prog_->maps(), 1000);
+    EXPECT_TRUE(conns.ok()) << conns.status();
+    for (const auto& c : *conns)
+      if (c.vip == Ip("192.0.2.30") && c.real && c.real->ToString() == real)
+        clients.insert(c.client.ToString());
+    return clients;
+  };
+  const std::set<std::string> on21 = on("203.0.113.21"), on24 = on("203.0.113.24");
+  ASSERT_FALSE(on21.empty());
+  ASSERT_FALSE(on24.empty());
+  ASSERT_EQ(on21.size() + on24.size(), 16u);
+  auto state = table_->Get(Key(key));
+  ASSERT_TRUE(state.ok()) << state.status();
+  const dataplane::RealState& down = state->reals[0];
+  ASSERT_EQ(down.spec.address, Ip("203.0.113.21"));
+
+  // Down, as a failed health check makes it: weight 0, then the flush.
+  SetReals(key, {"203.0.113.21:8080@0", "203.0.113.24:8080"});
+  auto flushed = dataplane::FlushReal(prog_->maps(), down.id, down.gen);
+  ASSERT_TRUE(flushed.ok()) << flushed.status();
+  EXPECT_EQ(flushed->connections, on21.size());
+  EXPECT_EQ(flushed->nat_replies, on21.size());
+  EXPECT_EQ(flushed->persistence, on21.size());
+  EXPECT_TRUE(on("203.0.113.21").empty());
+  EXPECT_EQ(on("203.0.113.24"), on24) << "the other real's flows are untouched";
+  // Again: nothing left to remove.
+  flushed = dataplane::FlushReal(prog_->maps(), down.id, down.gen);
+  ASSERT_TRUE(flushed.ok()) << flushed.status();
+  EXPECT_EQ(flushed->connections + flushed->nat_replies + flushed->persistence, 0u);
+
+  // A flushed client's next segment (no SYN) reaches the other real, which
+  // resets it (no socket for it); its reply comes back from the VIP.
+  const std::string moved = *on21.begin();
+  Exchange x = Make(moved, "192.0.2.30", "203.0.113.24", kTcp, 41000, 80, 8080);
+  for (Frame* f : {&x.request, &x.to_real}) f->tcp_flags = kAck | kPsh;
+  x.reply.tcp_flags = kRst;
+  auto r = Run(Build(x.request));
+  EXPECT_STREQ(VerdictName(r.verdict), "XDP_TX");
+  EXPECT_EQ(Hex(r.packet), Hex(WithMacs(Build(x.to_real), RealMac(24), kDirectorMac)));
+  const uint64_t replies = Global(XLB_STAT_NAT_REPLY);
+  Run(Build(x.reply));
+  EXPECT_EQ(Global(XLB_STAT_NAT_REPLY), replies + 1) << "the reset goes back as from the VIP";
 }
 
 TEST_F(NatTest, PortMappingNeedsNat) {
