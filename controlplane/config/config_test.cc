@@ -391,6 +391,25 @@ TEST(ParseConfigErrors, Duplicates) {
                     "xlb.yaml:2: interfaces: given twice (first at line 1)"));
 }
 
+// ---- on_down ----
+
+TEST(ParseConfig, OnDown) {
+  EXPECT_EQ(Parses(Svc()).services.at(0).on_down, OnDown::kKeep);
+  EXPECT_EQ(Parses(Svc("    on_down: keep\n")).services.at(0).on_down, OnDown::kKeep);
+  const Config c = Parses(Svc("    on_down: shutdown\n"));
+  EXPECT_EQ(c.services.at(0).on_down, OnDown::kShutdown);
+  ExpectRoundTrip(c);
+  EXPECT_NE(ToYaml(c).find("    on_down: shutdown\n"), std::string::npos) << ToYaml(c);
+  // The default is not written (saved files stay as they were).
+  EXPECT_EQ(ToYaml(Parses(Svc())).find("on_down"), std::string::npos);
+}
+
+TEST(ParseConfigErrors, OnDown) {
+  EXPECT_TRUE(Fails(Svc("    on_down: close\n"),
+                    "xlb.yaml:6: services[0].on_down: 'close' is not one of: keep, shutdown"));
+  EXPECT_TRUE(Fails(Svc("    on_down: [shutdown]\n"), "xlb.yaml:6: services[0].on_down:"));
+}
+
 // ---- health checks ----
 
 TEST(ParseConfig, HealthSource) {
@@ -1502,6 +1521,13 @@ TEST(ExampleFiles, Parse) {
   }
   EXPECT_EQ(patroni->services[0].name, "pg-primary");
   EXPECT_EQ(patroni->services[1].name, "pg-replicas");
+  // HAProxy's on-marked-down shutdown-sessions for the leader only.
+  EXPECT_EQ(patroni->services[0].on_down, OnDown::kShutdown);
+  EXPECT_EQ(patroni->services[1].on_down, OnDown::kKeep);
+  ASSERT_EQ(patroni->vrrp.size(), 1u);
+  EXPECT_EQ(patroni->vrrp[0].addresses,
+            (std::vector<std::pair<IpAddress, int>>{{Ip("198.51.100.10"), 24}}));
+  EXPECT_EQ(patroni->vrrp[0].track.at(0), (VrrpTrack{VrrpTrack::kService, "pg-primary", 50}));
   ExpectRoundTrip(*patroni);
 }
 

@@ -112,6 +112,8 @@ void EmitService(YAML::Emitter& out, const ServiceConfig& sc) {
   out << YAML::EndSeq;
   out << YAML::Key << "health" << YAML::Value;
   EmitHealth(out, sc.health);
+  if (sc.on_down != OnDown::kKeep)
+    out << YAML::Key << "on_down" << YAML::Value << std::string(model::NameOf(sc.on_down));
   out << YAML::EndMap;
 }
 

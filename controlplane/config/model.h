@@ -67,11 +67,20 @@ struct HealthCheck {
   bool operator==(const HealthCheck&) const = default;
 };
 
+// What happens to a real's established flows when its health check fails.
+// kKeep: they go on (it only takes no new ones), as IPVS and HAProxy do by
+// default. kShutdown: they are removed from the flow tables, so each
+// client's next packet reaches a healthy real, which resets it, and the
+// client reconnects at once (HAProxy's on-marked-down shutdown-sessions,
+// as Patroni's HAProxy example uses for the primary).
+enum class OnDown { kKeep, kShutdown };
+
 struct ServiceConfig {
   std::string name;                         // unique; used by track and in logs
   model::Service service;               // key and data-plane options
   std::vector<model::RealSpec> reals;   // configured weights
   HealthCheck health;
+  OnDown on_down = OnDown::kKeep;
 
   bool operator==(const ServiceConfig&) const = default;
 };
@@ -198,6 +207,13 @@ struct EnumNames<config::HealthType> {
        {config::HealthType::kHttp, "http"},
        {config::HealthType::kHttps, "https"},
        {config::HealthType::kExec, "exec"}}};
+};
+
+template <>
+struct EnumNames<config::OnDown> {
+  static constexpr absl::string_view kWhat = "on_down";
+  static constexpr std::array<std::pair<config::OnDown, absl::string_view>, 2> kValues{
+      {{config::OnDown::kKeep, "keep"}, {config::OnDown::kShutdown, "shutdown"}}};
 };
 
 template <>

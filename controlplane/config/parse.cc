@@ -417,7 +417,7 @@ ApiConfig Parser::ParseApi(const Field& f) const {
 
 ServiceConfig Parser::ParseService(const Field& f) const {
   Map m = ReadMap(f, {"name", "vip", "port", "protocol", "forward", "scheduler", "persistence",
-                      "table_size", "drop_fragments", "timeouts", "reals", "health"});
+                      "table_size", "drop_fragments", "timeouts", "reals", "health", "on_down"});
   ServiceConfig sc;
   sc.name = Name(m);
 
@@ -457,6 +457,7 @@ ServiceConfig Parser::ParseService(const Field& f) const {
 
   if (const Field* r = m.Get("reals")) sc.reals = ParseReals(*r, s);
   if (const Field* h = m.Get("health")) sc.health = ParseHealth(*h, s);
+  if (const Field* d = m.Get("on_down")) sc.on_down = Named<OnDown>(*d);
   return sc;
 }
 
