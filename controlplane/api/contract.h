@@ -253,6 +253,14 @@ struct RealDelRequest {
   bool operator==(const RealDelRequest&) const = default;
 };
 
+// Removes the real's flows from the flow tables now (routes.cc).
+struct RealFlushRequest {
+  model::ServiceKey service;
+  RealRef real;
+
+  bool operator==(const RealFlushRequest&) const = default;
+};
+
 struct ConfigSaveRequest {
   std::optional<std::string> path;  // unset: the daemon's own file
 
@@ -396,12 +404,15 @@ XLB_JSON_FIELDS(RealAddRequest, field("service", s.service); field("real", s.rea
 XLB_JSON_FIELDS(RealSetRequest, field("service", s.service); field("real", s.real);
                 field("weight", s.weight); field("drain", s.drain));
 XLB_JSON_FIELDS(RealDelRequest, field("service", s.service); field("real", s.real));
+XLB_JSON_FIELDS(RealFlushRequest, field("service", s.service); field("real", s.real));
 XLB_JSON_FIELDS(ConfigSaveRequest, field("path", s.path));
 XLB_JSON_FIELDS(Done, field("ok", s.ok));
 XLB_JSON_FIELDS(Saved, field("ok", s.ok); field("path", s.path));
 XLB_JSON_FIELDS(ErrorAnswer, field("error", s.error));
 XLB_JSON_FIELDS(model::TrafficCounters, field("packets", s.packets); field("bytes", s.bytes);
                 field("new_flows", s.new_flows));
+XLB_JSON_FIELDS(model::FlushedEntries, field("connections", s.connections);
+                field("nat_replies", s.nat_replies); field("persistence", s.persistence));
 XLB_JSON_FIELDS(model::TableStats, field("name", s.name); field("capacity", s.capacity);
                 field("entries", s.entries); field("insert_failures", s.insert_failures);
                 field("unrecorded", s.unrecorded));
@@ -485,6 +496,8 @@ inline constexpr Endpoint<ServiceDelRequest, Done> kServiceDel{
 inline constexpr Endpoint<RealAddRequest, Done> kRealAdd{{"real add", "POST", "/v1/real/add", 201}};
 inline constexpr Endpoint<RealSetRequest, Done> kRealSet{{"real set", "POST", "/v1/real/set"}};
 inline constexpr Endpoint<RealDelRequest, Done> kRealDel{{"real del", "POST", "/v1/real/del"}};
+inline constexpr Endpoint<RealFlushRequest, model::FlushedEntries> kRealFlush{
+    {"real flush", "POST", "/v1/real/flush"}};
 inline constexpr Endpoint<ConfigSaveRequest, Saved> kConfigSave{
     {"config save", "POST", "/v1/config/save"}};
 inline constexpr Endpoint<ConfigReloadRequest, Done> kConfigReload{
@@ -493,7 +506,7 @@ inline constexpr Endpoint<ConfigReloadRequest, Done> kConfigReload{
 // Every route; the server has a handler for each request type.
 inline constexpr auto kEndpoints = std::make_tuple(kStatus, kServices, kConns, kVrrp, kServiceAdd,
                                                    kServiceDel, kRealAdd, kRealSet, kRealDel,
-                                                   kConfigSave, kConfigReload);
+                                                   kRealFlush, kConfigSave, kConfigReload);
 inline constexpr auto kRoutes =
     std::apply([](const auto&... e) { return std::array<RouteSpec, sizeof...(e)>{e.spec...}; },
                kEndpoints);

@@ -156,6 +156,13 @@ class FakeOperations : public Operations {
     return Call(absl::StrCat("DeleteReal ", key.ToString(), " ", address.ToString(), " port=",
                              port));
   }
+  absl::StatusOr<model::FlushedEntries> FlushReal(const model::ServiceKey& key,
+                                                  const model::IpAddress& address,
+                                                  uint16_t port) override {
+    calls.push_back(absl::StrCat("FlushReal ", key.ToString(), " ", address.ToString(), " port=",
+                                 port));
+    return model::FlushedEntries{20, 20, 1};
+  }
   absl::StatusOr<std::vector<model::Connection>> Connections(
       const std::optional<model::ServiceKey>& service, size_t limit) override {
     calls.push_back(absl::StrCat("Connections ", service ? service->ToString() : "all", " limit=",
@@ -267,6 +274,10 @@ const std::map<std::string_view, Case>& Cases() {
         ""}},
       {"real del",
        {{"real", "del", "198.51.100.10:80", "203.0.113.13:8080"}, xlbctl::View::kDone, ""}},
+      {"real flush",
+       {{"real", "flush", "198.51.100.10:80", "203.0.113.13:8080"},
+        xlbctl::View::kFlushed,
+        "20 connections removed (20 NAT reply entries, 1 persistence entries)\n"}},
       {"config save",
        {{"config", "save", "/etc/xlb/new.yaml"},
         xlbctl::View::kSaved,
@@ -286,6 +297,7 @@ const std::map<std::string_view, std::string> kCalls = {
     {"real add", "AddReal 198.51.100.10:80/tcp 203.0.113.13 port=8080 weight=7"},
     {"real set", "SetReal 198.51.100.10:80/tcp 203.0.113.13 port=8080 weight=0"},
     {"real del", "DeleteReal 198.51.100.10:80/tcp 203.0.113.13 port=8080"},
+    {"real flush", "FlushReal 198.51.100.10:80/tcp 203.0.113.13 port=8080"},
     {"config save", "SaveConfig /etc/xlb/new.yaml"},
     {"config reload", "ReloadConfig"},
 };
@@ -404,6 +416,7 @@ TEST(ContractTest, AnswerKeysArePinned) {
       {"real add", ".ok"},
       {"real set", ".ok"},
       {"real del", ".ok"},
+      {"real flush", ".connections .nat_replies .persistence"},
       {"config save", ".ok .path"},
       {"config reload", ".ok"},
   };
@@ -455,7 +468,7 @@ TEST(ContractTest, AnswersMissingAKeyDoNotDecode) {
     if (endpoint.spec.path == kServiceAdd.spec.path || endpoint.spec.path == kServiceDel.spec.path)
       request.body = R"({"service": "198.51.100.1:80"})";
     if (endpoint.spec.path == kRealSet.spec.path || endpoint.spec.path == kRealAdd.spec.path ||
-        endpoint.spec.path == kRealDel.spec.path)
+        endpoint.spec.path == kRealDel.spec.path || endpoint.spec.path == kRealFlush.spec.path)
       request.body = R"({"service": "198.51.100.1:80", "real": "203.0.113.1", "weight": 2})";
     HttpResponse r = Route(ops, request);
     ASSERT_EQ(r.status, endpoint.spec.ok_status) << endpoint.spec.verb << ": " << r.body;
@@ -507,6 +520,7 @@ TEST(ContractTest, RequestsRoundTrip) {
   RoundTrip(
       RealSetRequest{Key("198.51.100.20:443/tcp"), {Ip("203.0.113.1"), 80}, std::nullopt, true});
   RoundTrip(RealDelRequest{Key("198.51.100.20:443/tcp"), {Ip("203.0.113.1"), 0}});
+  RoundTrip(RealFlushRequest{Key("198.51.100.20:443/tcp"), {Ip("2001:db8::1"), 8443}});
   RoundTrip(ConfigSaveRequest{"/etc/xlb/new.yaml"});
   RoundTrip(ConfigSaveRequest{});
   RoundTrip(ConfigReloadRequest{});
@@ -559,6 +573,10 @@ TEST(ContractTest, BadRequests) {
         R"({"service": "198.51.100.1:80", "real": "203.0.113.1", "drain": "yes"})"},
        400,
        "bad request body: [json.exception.type_error.302] type must be boolean, but is string"},
+      {{"POST", "/v1/real/flush", {}, R"({"service": "198.51.100.1:80"})"}, 400,
+       R"(missing string field "real")"},
+      {{"POST", "/v1/real/flush", {}, R"({"service": "198.51.100.1:80", "real": "nope"})"}, 400,
+       "real 'nope': 'nope' is not an IPv4 or IPv6 address (expected ADDR[:PORT][@WEIGHT])"},
       {{"POST", "/v1/config/save", {}, R"({"path": 1})"}, 400,
        "bad request body: [json.exception.type_error.302] type must be string, but is number"},
       {{"POST", "/v1/config/reload", {}, "[1]"}, 400, "the body is not a JSON object"},

@@ -72,6 +72,11 @@ class Operations {
   virtual absl::Status SetReal(const RealChange& change) = 0;
   virtual absl::Status DeleteReal(const model::ServiceKey& key, const model::IpAddress& address,
                                   uint16_t port) = 0;
+  // Removes the real's entries from the flow tables now (its clients' next
+  // packets are placed anew) and says how many there were.
+  virtual absl::StatusOr<model::FlushedEntries> FlushReal(const model::ServiceKey& key,
+                                                          const model::IpAddress& address,
+                                                          uint16_t port) = 0;
   virtual absl::StatusOr<std::vector<model::Connection>> Connections(
       const std::optional<model::ServiceKey>& service, size_t limit) = 0;
   // Writes the running state as a config file; "" = the daemon's own file.

@@ -187,6 +187,10 @@ absl::StatusOr<Done> Handle(Operations& ops, const RealDelRequest& r) {
   return DoneOr(ops.DeleteReal(r.service, r.real.address, r.real.port));
 }
 
+absl::StatusOr<model::FlushedEntries> Handle(Operations& ops, const RealFlushRequest& r) {
+  return ops.FlushReal(r.service, r.real.address, r.real.port);
+}
+
 absl::StatusOr<Saved> Handle(Operations& ops, const ConfigSaveRequest& r) {
   auto path = ops.SaveConfig(r.path.value_or(""));
   if (!path.ok()) return path.status();

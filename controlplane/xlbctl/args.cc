@@ -23,6 +23,9 @@ const char kUsage[] = R"(usage: xlbctl [--socket PATH] [--json] COMMAND
   real add VIP:PORT[/proto] ADDRESS[:PORT] [--weight N]
   real set VIP:PORT[/proto] ADDRESS[:PORT] (--weight N | --drain)
   real del VIP:PORT[/proto] ADDRESS[:PORT]
+  real flush VIP:PORT[/proto] ADDRESS[:PORT]
+                                         cut the real's connections now (remove its flow
+                                         entries; their clients are reset by another real)
   conns [VIP:PORT[/proto]]               connection-table entries (like ipvsadm -Lnc)
   health                                 every real's check: state, last result, since when
   config save [PATH]                     the running state as a config file xlbd accepts
@@ -136,11 +139,12 @@ absl::Status ServiceCmd(const std::vector<std::string>& args, size_t i, Command&
 }
 
 absl::Status RealCmd(const std::vector<std::string>& args, size_t i, Command& c) {
-  if (i >= args.size()) return Bad("real: add, set or del?");
+  if (i >= args.size()) return Bad("real: add, set, del or flush?");
   const std::string verb = args[i];
-  if (verb != "add" && verb != "set" && verb != "del")
-    return Bad(absl::StrCat("real: add, set or del, not '", verb, "'"));
-  auto w = Split(args, i + 1, verb == "del" ? std::set<std::string>{} : std::set<std::string>{"--weight"},
+  if (verb != "add" && verb != "set" && verb != "del" && verb != "flush")
+    return Bad(absl::StrCat("real: add, set, del or flush, not '", verb, "'"));
+  const bool weighted = verb == "add" || verb == "set";
+  auto w = Split(args, i + 1, weighted ? std::set<std::string>{"--weight"} : std::set<std::string>{},
                  verb == "set" ? std::set<std::string>{"--drain"} : std::set<std::string>{});
   if (!w.ok()) return w.status();
   if (auto st = Count(*w, 2, 2, absl::StrCat("real ", verb, " VIP:PORT[/proto] ADDRESS[:PORT]"));
@@ -170,6 +174,9 @@ absl::Status RealCmd(const std::vector<std::string>& args, size_t i, Command& c)
          .real = real_ref,
          .weight = weight,
          .drain = drain ? std::optional(true) : std::nullopt});
+  } else if (verb == "flush") {
+    Ask(c, api::kRealFlush, {.service = *key, .real = real_ref});
+    c.view = View::kFlushed;
   } else {
     Ask(c, api::kRealDel, {.service = *key, .real = real_ref});
   }

@@ -66,6 +66,12 @@ TEST(ArgsTest, RealCommands) {
   EXPECT_EQ(drain.body["drain"], true);
   EXPECT_FALSE(drain.body.contains("weight"));
   EXPECT_EQ(Parse({"real", "del", "198.51.100.10:80", "203.0.113.11"}).target, "/v1/real/del");
+  Command flush = Parse({"real", "flush", "198.51.100.10:5002", "203.0.113.11:5432"});
+  EXPECT_EQ(flush.method, "POST");
+  EXPECT_EQ(flush.target, "/v1/real/flush");
+  EXPECT_EQ(flush.body, (nlohmann::json{{"service", "198.51.100.10:5002/tcp"},
+                                        {"real", "203.0.113.11:5432"}}));
+  EXPECT_EQ(flush.view, View::kFlushed);
 }
 
 TEST(ArgsTest, ConnsEncodesTheService) {
@@ -105,7 +111,13 @@ TEST(ArgsTest, OneLineErrors) {
       {{"real", "set", "198.51.100.10:80", "203.0.113.1", "--weight", "1", "--drain"},
        "--weight N or --drain"},
       {{"real", "del", "198.51.100.10:80", "203.0.113.1", "--weight", "1"}, "unknown option"},
-      {{"real", "move"}, "add, set or del"},
+      {{"real", "move"}, "add, set, del or flush"},
+      {{"real", "flush", "198.51.100.10:80"}, "missing argument: real flush VIP:PORT[/proto]"},
+      {{"real", "flush", "198.51.100.10", "203.0.113.1"}, "no port"},
+      {{"real", "flush", "198.51.100.10:80", "203.0.113.1:x"}, "203.0.113.1:x"},
+      {{"real", "flush", "198.51.100.10:80", "203.0.113.1", "--weight", "1"}, "unknown option"},
+      {{"real", "flush", "198.51.100.10:80", "203.0.113.1", "203.0.113.2"},
+       "unexpected argument '203.0.113.2'"},
       {{"list", "--all"}, "unknown option --all"},
       {{"config", "load"}, "save or reload"},
       {{"conns", "a", "b"}, "unexpected argument 'b'"},

@@ -236,6 +236,11 @@ absl::StatusOr<std::string> Render(View view, const json& answer) {
       return Show<api::Saved>(answer, [](const api::Saved& s) {
         return absl::StrCat("saved to ", s.path, "\n");
       });
+    case View::kFlushed:
+      return Show<model::FlushedEntries>(answer, [](const model::FlushedEntries& f) {
+        return absl::StrCat(f.connections, " connections removed (", f.nat_replies,
+                            " NAT reply entries, ", f.persistence, " persistence entries)\n");
+      });
     case View::kListRate:
       return Show<std::vector<ServiceInfo>>(answer, Nothing<std::vector<ServiceInfo>>);
     case View::kDone: return Show<api::Done>(answer, Nothing<api::Done>);

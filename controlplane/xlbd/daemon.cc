@@ -201,6 +201,10 @@ absl::Status Daemon::Init() {
     metrics_ = std::move(*metrics);
   }
   if (auto st = Adopt(*cfg); !st.ok()) return st;
+  // A real recorded down may still have flows: made before on_down was
+  // shutdown, or left by an xlbd that died during their flush.
+  for (const auto& [id, down] : down_)
+    if (down) CutSessions(id);
   ScheduleNexthopRefresh(kNexthopRetryFirst);
   ScheduleHealthSourceRefresh();
   ready_ = true;
@@ -535,6 +539,45 @@ void Daemon::OnHealthChange(const std::string& id, bool up, const std::string& d
   else
     LOG(WARNING) << "real " << id << " is down: " << detail << "; it takes no new connections";
   (void)Reconcile();  // a service that fails is logged, shown and retried
+  // After the reconcile: the real takes no new flows now, so its clients'
+  // next packets, placed anew, reach another real.
+  if (!up) CutSessions(id);
+}
+
+void Daemon::CutSessions(const std::string& id) {
+  for (const auto& s : services_) {
+    if (s.on_down != config::OnDown::kShutdown) continue;
+    for (const auto& r : s.reals) {
+      if (HealthId(s.service.key, r) != id) continue;
+      const auto t0 = std::chrono::steady_clock::now();
+      auto flushed = FlushFlows(s.service.key, r);
+      const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::steady_clock::now() - t0).count();
+      if (!flushed.ok())
+        LOG(ERROR) << "real " << id << " is down, its connections could not be cut "
+                   << "(on_down: shutdown): " << flushed.status()
+                   << "; they go on until they end or a new flush";
+      else
+        LOG(INFO) << "real " << id << " is down: " << flushed->connections
+                  << " connections cut (on_down: shutdown; " << flushed->nat_replies
+                  << " NAT reply and " << flushed->persistence
+                  << " persistence entries removed) in " << ms << " ms";
+      return;
+    }
+  }
+}
+
+absl::StatusOr<model::FlushedEntries> Daemon::FlushFlows(const ServiceKey& key,
+                                                         const model::RealSpec& real) {
+  auto state = table_->Get(key);
+  if (!state.ok()) return state.status();
+  const uint16_t port = EffectivePort(key, real);
+  for (const auto& rs : state->reals)
+    if (rs.spec.address == real.address && EffectivePort(key, rs.spec) == port)
+      return dataplane::FlushReal(program_->maps(), rs.id, rs.gen);
+  return absl::FailedPreconditionError(
+      absl::StrCat("real ", model::FormatEndpoint(real.address, port), " of ", key.ToString(),
+                   " is not in the data plane (see xlbctl list)"));
 }
 
 void Daemon::ScheduleNexthopRefresh(std::chrono::milliseconds retry) {
@@ -745,6 +788,23 @@ absl::Status Daemon::DeleteReal(const ServiceKey& key, const model::IpAddress& a
     s->reals.erase(r);
     return absl::OkStatus();
   });
+}
+
+absl::StatusOr<model::FlushedEntries> Daemon::FlushReal(const ServiceKey& key,
+                                                        const model::IpAddress& address,
+                                                        uint16_t port) {
+  config::ServiceConfig* s = Find(services_, key);
+  if (!s) return NoService(key);
+  auto r = FindReal(*s, address, port);
+  if (r == s->reals.end())
+    return absl::NotFoundError(absl::StrCat("service ", key.ToString(), " has no real ",
+                                            model::FormatEndpoint(address, port ? port : key.port)));
+  auto flushed = FlushFlows(key, *r);
+  if (flushed.ok())
+    LOG(INFO) << "real " << HealthId(key, *r) << " flushed on request: " << flushed->connections
+              << " connections, " << flushed->nat_replies << " NAT reply and "
+              << flushed->persistence << " persistence entries removed";
+  return flushed;
 }
 
 absl::StatusOr<std::vector<model::Connection>> Daemon::Connections(

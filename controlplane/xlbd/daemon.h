@@ -72,6 +72,9 @@ class Daemon : public api::Operations {
   absl::Status SetReal(const api::RealChange& change) override;
   absl::Status DeleteReal(const model::ServiceKey& key, const model::IpAddress& address,
                           uint16_t port) override;
+  absl::StatusOr<model::FlushedEntries> FlushReal(const model::ServiceKey& key,
+                                                  const model::IpAddress& address,
+                                                  uint16_t port) override;
   absl::StatusOr<std::vector<model::Connection>> Connections(
       const std::optional<model::ServiceKey>& service, size_t limit) override;
   absl::StatusOr<std::string> SaveConfig(const std::string& path) override;
@@ -116,6 +119,12 @@ class Daemon : public api::Operations {
   // traffic to a dead real for fall x interval.
   void RecallHealth();
   void OnHealthChange(const std::string& id, bool up, const std::string& detail);
+  // on_down: shutdown: removes the flows of the real with health id `id`
+  // (down) from the flow tables, when its service says so.
+  void CutSessions(const std::string& id);
+  // Removes the flows of `real` of `key`, as the data plane numbers it now.
+  absl::StatusOr<model::FlushedEntries> FlushFlows(const model::ServiceKey& key,
+                                                   const model::RealSpec& real);
   // Next refresh of the reals' next hops: in `retry` while some are unknown
   // (doubling up to the normal period), else after the normal period.
   void ScheduleNexthopRefresh(std::chrono::milliseconds retry);
