@@ -11,10 +11,12 @@
 //     "connect: P passed, F failed". Exit 0 iff F == 0.
 //
 //   xlb-lab-client hold --target ADDR:PORT --conns N [--interval-ms I]
-//       [--seconds S] [--timeout-ms T]
+//       [--seconds S] [--timeout-ms T] [--timestamps]
 //     N long-lived TCP connections; prints "ready" once all have their server
 //     name, then every I ms sends a numbered line on each and checks the
-//     echo. SIGUSR2 prints "status alive N failed F max_gap_ms G fresh R"
+//     echo (with --timestamps, a connection that fails prints "fail INDEX
+//     WALL_NS STATUS REASON" at once; a reset's reason says "Connection
+//     reset by peer", a close by the peer "closed by peer"). SIGUSR2 prints "status alive N failed F max_gap_ms G fresh R"
 //     (R: alive with an echo within 3 intervals) and goes on. Stops after S seconds or on SIGTERM/SIGINT/SIGUSR1, then prints
 //     one "conn ..." line per connection, "max_gap_ms G" and
 //     "hold: P passed, F failed". Exit 0 iff F == 0.
@@ -57,7 +59,7 @@ const char kUsage[] =
     "usage: xlb-lab-client connect --target ADDR:PORT|[V6ADDR]:PORT "
     "--count N [--parallel K] [--timeout-ms T] [--udp] [--pace-ms P] [--timestamps]\n"
     "       xlb-lab-client hold --target ADDR:PORT|[V6ADDR]:PORT --conns N "
-    "[--interval-ms I] [--seconds S] [--timeout-ms T]\n";
+    "[--interval-ms I] [--seconds S] [--timeout-ms T] [--timestamps]\n";
 
 struct Options {
   std::string mode;
@@ -111,7 +113,6 @@ Options ParseArgs(int argc, char** argv) {
       if (hold) wrong_mode();
       o.pace_ms = num(1, 60000);
     } else if (a == "--timestamps") {
-      if (hold) wrong_mode();
       o.timestamps = true;
     } else if (a == "--udp") {
       if (hold) wrong_mode();
@@ -134,6 +135,13 @@ Options ParseArgs(int argc, char** argv) {
   if (!hold && !have_count) UsageError(kProg, "--count is required");
   if (hold && !have_conns) UsageError(kProg, "--conns is required");
   return o;
+}
+
+// Wall-clock nanoseconds, comparable with other processes' timestamps.
+int64_t WallNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 // Fails early and clearly rather than with EMFILE half-way through a run.
@@ -351,11 +359,6 @@ class ConnectMode {
     }
   }
 
-  static int64_t WallNs() {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-  }
 
   void Stamp(const Attempt& a, const char* verdict, const std::string& what) {
     if (!o_.timestamps) return;
@@ -879,6 +882,11 @@ class HoldMode {
     }
     if (c.fd >= 0) close(c.fd);
     c.fd = -1;
+    if (o_.timestamps) {
+      std::printf("fail %zu %lld %s %s\n", c.index, static_cast<long long>(WallNs()),
+                  StatusName(status), reason.c_str());
+      std::fflush(stdout);
+    }
     if (++failures_shown_ <= kMaxReasonsShown) {
       std::fprintf(stderr, "xlb-lab-client: conn %zu (%s) %s: %s\n", c.index,
                    c.name.c_str(), StatusName(status), reason.c_str());
