@@ -80,32 +80,34 @@ absl::StatusOr<size_t> CountConnections(const Maps& maps) {
 
 // The keys of `map` whose value `matches`, then deleted in batches.
 template <typename Key, typename Value, typename Match>
-static absl::StatusOr<size_t> DeleteMatching(const Map<Key, Value>& map, Match matches) {
+static absl::StatusOr<size_t> DeleteMatching(const Map<Key, Value>& map, Match matches,
+                                             const std::stop_token& stop) {
   std::vector<Key> doomed;
   auto st = map.ForEachEntry([&](const Key& key, const Value& value) {
     if (matches(value)) doomed.push_back(key);
-    return true;
+    return !stop.stop_requested();
   });
   if (!st.ok()) return st;
+  if (stop.stop_requested()) return absl::CancelledError("flush stopped");
   return map.DeleteAll(doomed);
 }
 
 absl::StatusOr<model::FlushedEntries> FlushReal(const Maps& maps, uint32_t real_id,
-                                                uint32_t real_gen) {
+                                                uint32_t real_gen, std::stop_token stop) {
   // A generation is that of one owner of the id: an entry with another was
   // made for an earlier owner and is already ignored by the data path.
   auto of_real = [&](const xlb_conn& c) { return c.real_id == real_id && c.real_gen == real_gen; };
   model::FlushedEntries out;
-  auto conns = DeleteMatching(maps.conn_table, of_real);
+  auto conns = DeleteMatching(maps.conn_table, of_real, stop);
   if (!conns.ok()) return conns.status();
   out.connections = *conns;
   auto replies = DeleteMatching(maps.nat_replies,
-                                [&](const xlb_nat_reply& r) { return of_real(r.conn); });
+                                [&](const xlb_nat_reply& r) { return of_real(r.conn); }, stop);
   if (!replies.ok()) return replies.status();
   out.nat_replies = *replies;
   auto persist = DeleteMatching(maps.persist_table, [&](const xlb_persist& p) {
     return p.real_id == real_id && p.real_gen == real_gen;
-  });
+  }, stop);
   if (!persist.ok()) return persist.status();
   out.persistence = *persist;
   return out;

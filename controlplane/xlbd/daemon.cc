@@ -134,6 +134,7 @@ absl::Status Daemon::Init() {
   auto table = dataplane::ServiceTable::Adopt(&program_->maps(), &resolver_);
   if (!table.ok()) return table.status();
   table_ = std::move(*table);
+  cutter_ = std::make_unique<SessionCutter>(program_->maps());
   LOG(INFO) << "adopted " << table_->List().size() << " services from " << options_.pin_dir;
   // Everything that can stop this start is checked before anything changes:
   // a start that fails leaves the adopted program and maps forwarding as
@@ -545,36 +546,29 @@ void Daemon::OnHealthChange(const std::string& id, bool up, const std::string& d
 }
 
 void Daemon::CutSessions(const std::string& id) {
+  if (!cutter_) return;  // stopping
   for (const auto& s : services_) {
     if (s.on_down != config::OnDown::kShutdown) continue;
     for (const auto& r : s.reals) {
       if (HealthId(s.service.key, r) != id) continue;
-      const auto t0 = std::chrono::steady_clock::now();
-      auto flushed = FlushFlows(s.service.key, r);
-      const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          std::chrono::steady_clock::now() - t0).count();
-      if (!flushed.ok())
-        LOG(ERROR) << "real " << id << " is down, its connections could not be cut "
-                   << "(on_down: shutdown): " << flushed.status()
-                   << "; they go on until they end or a new flush";
+      auto in_maps = RealInMaps(s.service.key, r);
+      if (!in_maps.ok())
+        LOG(ERROR) << "real " << id << " is down, its connections cannot be cut "
+                   << "(on_down: shutdown): " << in_maps.status();
       else
-        LOG(INFO) << "real " << id << " is down: " << flushed->connections
-                  << " connections cut (on_down: shutdown; " << flushed->nat_replies
-                  << " NAT reply and " << flushed->persistence
-                  << " persistence entries removed) in " << ms << " ms";
+        cutter_->Cut(id, in_maps->id, in_maps->gen);
       return;
     }
   }
 }
 
-absl::StatusOr<model::FlushedEntries> Daemon::FlushFlows(const ServiceKey& key,
-                                                         const model::RealSpec& real) {
+absl::StatusOr<dataplane::RealState> Daemon::RealInMaps(const ServiceKey& key,
+                                                        const model::RealSpec& real) const {
   auto state = table_->Get(key);
   if (!state.ok()) return state.status();
   const uint16_t port = EffectivePort(key, real);
   for (const auto& rs : state->reals)
-    if (rs.spec.address == real.address && EffectivePort(key, rs.spec) == port)
-      return dataplane::FlushReal(program_->maps(), rs.id, rs.gen);
+    if (rs.spec.address == real.address && EffectivePort(key, rs.spec) == port) return rs;
   return absl::FailedPreconditionError(
       absl::StrCat("real ", model::FormatEndpoint(real.address, port), " of ", key.ToString(),
                    " is not in the data plane (see xlbctl list)"));
@@ -636,6 +630,7 @@ void Daemon::Shutdown() {
   if (speaker_) speaker_->Shutdown();
   refresh_timer_.cancel();
   source_timer_.cancel();
+  cutter_.reset();  // a flush under way stops between two batches
   api_.reset();
   metrics_.reset();
   monitor_.reset();
@@ -799,7 +794,11 @@ absl::StatusOr<model::FlushedEntries> Daemon::FlushReal(const ServiceKey& key,
   if (r == s->reals.end())
     return absl::NotFoundError(absl::StrCat("service ", key.ToString(), " has no real ",
                                             model::FormatEndpoint(address, port ? port : key.port)));
-  auto flushed = FlushFlows(key, *r);
+  auto in_maps = RealInMaps(key, *r);
+  if (!in_maps.ok()) return in_maps.status();
+  // Here, not on the cutter: the answer says how many. It holds the loop for
+  // as long as the walk (docs/man/xlbctl.8).
+  auto flushed = dataplane::FlushReal(program_->maps(), in_maps->id, in_maps->gen);
   if (flushed.ok())
     LOG(INFO) << "real " << HealthId(key, *r) << " flushed on request: " << flushed->connections
               << " connections, " << flushed->nat_replies << " NAT reply and "

@@ -23,6 +23,7 @@
 #include "controlplane/config/model.h"
 #include "controlplane/health/monitor.h"
 #include "controlplane/vrrp/speaker_thread.h"
+#include "controlplane/xlbd/session_cutter.h"
 #include "dataplane/nexthop.h"
 #include "dataplane/program.h"
 #include "dataplane/service_table.h"
@@ -119,12 +120,13 @@ class Daemon : public api::Operations {
   // traffic to a dead real for fall x interval.
   void RecallHealth();
   void OnHealthChange(const std::string& id, bool up, const std::string& detail);
-  // on_down: shutdown: removes the flows of the real with health id `id`
-  // (down) from the flow tables, when its service says so.
+  // on_down: shutdown: has the cutter remove the flows of the real with
+  // health id `id` (down) from the flow tables, when its service says so.
   void CutSessions(const std::string& id);
-  // Removes the flows of `real` of `key`, as the data plane numbers it now.
-  absl::StatusOr<model::FlushedEntries> FlushFlows(const model::ServiceKey& key,
-                                                   const model::RealSpec& real);
+  // The data plane's id and generation of `real` of `key`.
+  absl::StatusOr<dataplane::RealState> RealInMaps(const model::ServiceKey& key,
+                                                  const model::RealSpec& real) const;
+
   // Next refresh of the reals' next hops: in `retry` while some are unknown
   // (doubling up to the normal period), else after the normal period.
   void ScheduleNexthopRefresh(std::chrono::milliseconds retry);
@@ -140,6 +142,7 @@ class Daemon : public api::Operations {
   dataplane::NetlinkNexthopResolver resolver_;
   std::unique_ptr<dataplane::Program> program_;
   std::unique_ptr<dataplane::ServiceTable> table_;
+  std::unique_ptr<SessionCutter> cutter_;         // on_down: shutdown; before program_ goes
   std::unique_ptr<health::Monitor> monitor_;
   std::map<std::string, bool> down_;              // health id -> down
   std::set<model::IpAddress> kept_resolved_;  // reals given to KeepResolved last

@@ -10,7 +10,10 @@
 #  (2) every connection to 5002 gets a reset (ECONNRESET) within 2 x the
 #      check interval of real1 being marked down;
 #  (3) the control: those to 5003 are not cut, they keep exchanging;
-#  (4) `xlbctl real flush` cuts them on request and says how many.
+#  (4) xlbd killed, 5003 switched to shutdown in the file, xlbd started: the
+#      flows of its real that is down are cut at the start;
+#  (5) `xlbctl real flush` cuts a drained real's connections on request and
+#      says how many.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../../scripts/lib/lab.sh"
@@ -159,17 +162,52 @@ check "(3) on_down: keep: all $CONNS connections to 5003 alive and exchanging" \
   grep -Eq "^status alive $CONNS failed 0 .* fresh $CONNS$" <<<"$status"
 check "(3) ... still on real1" test "$(on_real "$KEEP" 203.0.113.11)" = "$CONNS"
 
-# (4) xlbctl real flush: cuts them now, and says how many.
-flushed=$(xlbctl real flush "$LAB_NAT_VIP4:5003" 203.0.113.11:8080)
-echo "  xlbctl real flush: $flushed"
-check "(4) real flush prints what it removed" \
-  test "$flushed" = "$CONNS connections removed ($CONNS NAT reply entries, 0 persistence entries)"
-check "(4) all $CONNS connections to 5003 are reset" netns_wait_for 5 "$CONNS resets" \
+# (4) A restarted xlbd cuts the flows of reals that are down where the
+# service now says shutdown (also what an xlbd killed during a flush left).
+kill -9 "$XLBD_PID"
+wait "$XLBD_PID" 2>/dev/null || true
+netns_forget "$XLBD_PID"
+sed -i '/name: pg-keep/,$ s/^    health: .*$/&\n    on_down: shutdown/' "$CONF"
+check "(4) pg-keep now says on_down: shutdown" \
+  bash -c "sed -n '/name: pg-keep/,\$p' '$CONF' | grep -qx '    on_down: shutdown'"
+lab_start_xlbd
+check "(4) restarted on the changed file: all $CONNS connections to 5003 are reset" \
+  netns_wait_for 10 "$CONNS resets" \
   bash -c "(( \$(grep -c '^fail [0-9]* [0-9]* reset .*Connection reset by peer' '$keep_out') >= $CONNS ))"
-again=$(xlbctl real flush "$LAB_NAT_VIP4:5003" 203.0.113.11:8080)
-check "(4) a second flush finds nothing" \
+check "(4) ... logged at the start" \
+  grep -q "real $KEEP 203.0.113.11:8080 is down: $CONNS connections cut (on_down: shutdown" "$XLBD_LOG"
+
+# (5) xlbctl real flush cuts a drained real's connections on request, and
+# says how many: 20 new connections to 5003 sit on real2 (the primary), real1
+# comes back, real2 is drained (its connections go on), then flushed.
+# The cut clients' last segments made entries on real2 (that is how they
+# were reset); they stay until their idle timeout, and the flush counts them.
+stale=$(on_real "$KEEP" 203.0.113.12)
+start_hold 5003 "$LAB_RUN/hold-flush.out"
+flush_pid=$HOLD_PID flush_out=$LAB_RUN/hold-flush.out
+check "(5) $CONNS more flows of 5003 on real2 (beside $stale of the cut ones)" \
+  test "$(on_real "$KEEP" 203.0.113.12)" = $((stale + CONNS))
+lab_role 1 primary
+check "(5) real1 is back up" netns_wait_for 10 "real1 up" reals_are "$KEEP" up up
+xlbctl real set "$LAB_NAT_VIP4:5003" 203.0.113.12:8080 --drain
+status=$(hold_status "$flush_out" "$flush_pid")
+check "(5) drained: the $CONNS connections go on ($status)" \
+  grep -Eq "^status alive $CONNS failed 0 .* fresh $CONNS$" <<<"$status"
+flushed=$(xlbctl real flush "$LAB_NAT_VIP4:5003" 203.0.113.12:8080)
+echo "  xlbctl real flush: $flushed"
+n=$((stale + CONNS))
+check "(5) real flush prints what it removed" \
+  test "$flushed" = "$n connections removed ($n NAT reply entries, 0 persistence entries)"
+check "(5) all $CONNS connections are reset" netns_wait_for 5 "$CONNS resets" \
+  bash -c "(( \$(grep -c '^fail [0-9]* [0-9]* reset .*Connection reset by peer' '$flush_out') >= $CONNS ))"
+out=$(lab_client connect --target "$LAB_NAT_VIP4:5003" --count 20 || true)
+check "(5) ... and reconnect, to real1" \
+  bash -c "grep -qx 'server real1 20' <<<'$out' && grep -qx 'connect: 20 passed, 0 failed' <<<'$out'"
+again=$(xlbctl real flush "$LAB_NAT_VIP4:5003" 203.0.113.12:8080)
+check "(5) a second flush finds nothing" \
   test "$again" = "0 connections removed (0 NAT reply entries, 0 persistence entries)"
 
 netns_stop "$cut_pid"
 netns_stop "$keep_pid"
+netns_stop "$flush_pid"
 lab_checks_done "lab on_down"
