@@ -82,12 +82,13 @@ int LibxdpPrint(enum libxdp_print_level level, const char* format, va_list args)
   int n = vsnprintf(line, sizeof(line), format, args);
   std::string text(line, n > 0 ? std::min<size_t>(n, sizeof(line) - 1) : 0);
   while (!text.empty() && text.back() == '\n') text.pop_back();
+  if (!text.starts_with("libxdp: ")) text = "libxdp: " + text;
   if (level == LIBXDP_WARN)
-    LOG(WARNING) << "libxdp: " << text;
+    LOG(WARNING) << text;
   else if (level == LIBXDP_INFO)
-    LOG(INFO) << "libxdp: " << text;
+    LOG(INFO) << text;
   else
-    VLOG(2) << "libxdp: " << text;
+    VLOG(2) << text;
   return n;
 }
 
