@@ -332,8 +332,11 @@ absl::Status Program::Attach(const std::string& ifname, AttachMode mode, AttachV
   // dispatcher would replace the program with one that runs nothing for a
   // moment); another program attached directly is refused by AttachDirectly.
   if (via == AttachVia::kLibxdpOrDirect && mode != AttachMode::kNativeOrGeneric &&
-      (current->id == 0 || in_dispatcher)) {
+      (in_dispatcher || (current->id == 0 && !no_dispatcher_))) {
     done = AttachThroughLibxdp(*ifindex, ifname, mode == AttachMode::kGeneric);
+    // Not on this machine: the next interfaces go direct at once (each try
+    // verifies the program once more).
+    if (absl::IsUnavailable(done.status())) no_dispatcher_ = true;
     if (!done.ok() && !in_dispatcher) {
       LOG(WARNING) << "libxdp's dispatcher did not take xlb on " << ifname << " ("
                    << done.status().message() << "); attaching xlb directly instead: it is then "
@@ -341,6 +344,9 @@ absl::Status Program::Attach(const std::string& ifname, AttachMode mode, AttachV
       done = AttachDirectly(*ifindex, ifname, mode);
     }
   } else {
+    if (via == AttachVia::kLibxdpOrDirect && current->id == 0)
+      LOG(INFO) << "attaching xlb directly to " << ifname
+                << ": libxdp's dispatcher could not load for the interfaces before it";
     done = AttachDirectly(*ifindex, ifname, mode);
   }
   if (!done.ok()) return done.status();

@@ -102,6 +102,7 @@ class Program {
   Maps maps_;
   std::string pin_dir_;
   std::map<std::string, Attachment> attached_;
+  bool no_dispatcher_ = false;  // libxdp could not load its dispatcher: attach directly
 };
 
 // Makes sure `dir` exists on a bpf filesystem; mounts bpffs on /sys/fs/bpf
