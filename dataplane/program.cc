@@ -328,9 +328,10 @@ absl::Status Program::Attach(const std::string& ifname, AttachMode mode, AttachV
 
   absl::StatusOr<Attachment> done;
   const bool in_dispatcher = current->id != 0 && ProgName(current->id) == kDispatcherName;
-  // xlb attached directly stays so (replaced atomically: a move into the
-  // dispatcher would replace the program with one that runs nothing for a
-  // moment); another program attached directly is refused by AttachDirectly.
+  // xlb attached directly stays so, replaced atomically (libxdp does not
+  // replace a program it did not attach, and a detach before its attach
+  // would stop forwarding meanwhile); another program attached directly is
+  // refused by AttachDirectly.
   if (via == AttachVia::kLibxdpOrDirect && mode != AttachMode::kNativeOrGeneric &&
       (in_dispatcher || (current->id == 0 && !no_dispatcher_))) {
     done = AttachThroughLibxdp(*ifindex, ifname, mode == AttachMode::kGeneric);
