@@ -75,6 +75,25 @@ absl::StatusOr<Attached> QueryAttached(unsigned ifindex, const std::string& ifna
   return Attached{};
 }
 
+const char* ModeName(uint32_t mode_flag) {
+  return mode_flag == XDP_FLAGS_SKB_MODE ? "generic" : "native";
+}
+
+// A program in one XDP mode is not replaced by one in the other: the mode
+// xlb (or libxdp's dispatcher) is attached in must be the one asked for.
+absl::Status SameMode(const std::string& ifname, const Attached& current, const std::string& name,
+                      AttachMode mode) {
+  if (current.id == 0 || mode == AttachMode::kNativeOrGeneric) return absl::OkStatus();
+  const uint32_t want = mode == AttachMode::kGeneric ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+  if (current.mode_flag == want) return absl::OkStatus();
+  const bool dispatcher = name == kDispatcherName;
+  return absl::FailedPreconditionError(absl::StrCat(
+      ifname, " has ", dispatcher ? "libxdp's dispatcher" : "xlb", " attached in ",
+      ModeName(current.mode_flag), " XDP mode, not the ", ModeName(want), " mode asked for; ",
+      dispatcher ? "the programs of a dispatcher share its mode"
+                 : "detach xlb first (xlbd --detach-on-exit, or xlb-dp detach)"));
+}
+
 // libxdp's messages go to xlbd's log: its warnings say why the dispatcher
 // could not be used.
 int LibxdpPrint(enum libxdp_print_level level, const char* format, va_list args) {
@@ -426,11 +445,7 @@ absl::StatusOr<Attachment> Program::AttachDirectly(unsigned ifindex, const std::
           absl::StrCat(ifname, " already has XDP program ", current->id, " (", name,
                        ") attached", name == kDispatcherName ? " (libxdp's dispatcher)" : "",
                        "; xlb does not replace other programs"));
-    if (current->mode_flag != want && mode != AttachMode::kNativeOrGeneric)
-      return absl::FailedPreconditionError(absl::StrCat(
-          ifname, " has xlb attached in ", current->mode_flag == XDP_FLAGS_SKB_MODE ? "generic" : "native",
-          " XDP mode, not the ", want == XDP_FLAGS_SKB_MODE ? "generic" : "native",
-          " mode asked for; detach it first (xlbd --detach-on-exit, or xlb-dp detach)"));
+    if (auto st = SameMode(ifname, *current, name, mode); !st.ok()) return st;
     want = current->mode_flag;
     flags = want | XDP_FLAGS_REPLACE;
     old_fd = bpf_prog_get_fd_by_id(current->id);
@@ -454,7 +469,7 @@ absl::StatusOr<Attachment> Program::AttachDirectly(unsigned ifindex, const std::
   return Attachment{.dispatcher = false, .generic = want == XDP_FLAGS_SKB_MODE};
 }
 
-absl::Status CheckAttachable(const std::string& ifname) {
+absl::Status CheckAttachable(const std::string& ifname, AttachMode mode) {
   auto ifindex = IfIndex(ifname);
   if (!ifindex.ok()) return ifindex.status();
   if (auto mac = netlink::InterfaceMac(*ifindex); !mac.ok()) return mac.status();
@@ -466,7 +481,7 @@ absl::Status CheckAttachable(const std::string& ifname) {
         ifname, " already has XDP program ", current->id, " (", name,
         ") attached, not through libxdp's dispatcher; xlb does not replace other programs (load "
         "that one with libxdp, e.g. xdp-loader, and xlb joins it)"));
-  return absl::OkStatus();
+  return SameMode(ifname, *current, name, mode);
 }
 
 absl::Status DetachXlb(const std::string& ifname, const Maps* maps) {

@@ -112,8 +112,9 @@ absl::Status EnsureBpffsDir(const std::string& dir);
 // Whether Program::Attach to `ifname` can work, changing nothing: the
 // interface exists, its MAC can be read, and no other program than xlb's is
 // attached to it directly (one in libxdp's dispatcher is fine: xlb joins
-// it). For a start that checks everything before changing anything.
-absl::Status CheckAttachable(const std::string& ifname);
+// it), and xlb or the dispatcher there is in `mode`. For a start that checks
+// everything before changing anything.
+absl::Status CheckAttachable(const std::string& ifname, AttachMode mode);
 
 // Removes xlb's pins from `pin_dir` (the maps live on while a program uses
 // them); maps that are not pinned there are no error.

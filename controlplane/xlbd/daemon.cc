@@ -214,7 +214,7 @@ absl::Status Daemon::Init() {
 absl::Status Daemon::Preflight(const config::Config& cfg) {
   std::set<uint32_t> ifindexes;
   for (const auto& name : cfg.interfaces) {
-    if (auto st = dataplane::CheckAttachable(name); !st.ok()) return st;
+    if (auto st = dataplane::CheckAttachable(name, options_.xdp_mode); !st.ok()) return st;
     ifindexes.insert(if_nametoindex(name.c_str()));
   }
   for (const auto& s : cfg.services)

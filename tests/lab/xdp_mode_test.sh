@@ -69,6 +69,10 @@ check "(1) traffic through the DR VIP" dr_answers
 # A restart hands over to the new program and keeps the attachment.
 stop_xlbd
 check "(1) after xlbd stopped (no --detach-on-exit) the program still forwards" dr_answers
+check "(1) a start in the other mode is refused before it changes anything" \
+  fails_with 1 "d0 has xlb attached in native XDP mode, not the generic mode asked for; detach xlb first .*; nothing was changed" \
+  xlbd --config "$CONF" --pin-dir "$LAB_PINS" --xdp-mode=generic
+check "(1) ... and the program still forwards" dr_answers
 lab_start_xlbd
 check "(1) a restarted xlbd attaches the same way" test "$(attach_of d0)" = "$how"
 check "(1) ... and forwards" dr_answers
