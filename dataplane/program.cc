@@ -9,10 +9,14 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
+#include <xdp/libxdp.h>
 
 #include <cerrno>
+#include <cstdarg>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <mutex>
 #include <set>
 #include <utility>
 
@@ -29,6 +33,9 @@ namespace {
 
 constexpr long kBpffsMagic = 0xcafe4a11;
 constexpr char kProgName[] = "xlb_xdp";
+// The name of the program libxdp attaches to an interface, which runs its
+// components (xdp-tools' lib/libxdp/xdp-dispatcher.c).
+constexpr char kDispatcherName[] = "xdp_dispatcher";
 
 bool OnBpffs(const std::string& path) {
   struct statfs st;
@@ -66,6 +73,80 @@ absl::StatusOr<Attached> QueryAttached(unsigned ifindex, const std::string& ifna
   if (q.skb_prog_id) return Attached{q.skb_prog_id, XDP_FLAGS_SKB_MODE};
   if (q.hw_prog_id) return Attached{q.hw_prog_id, XDP_FLAGS_HW_MODE};
   return Attached{};
+}
+
+const char* ModeName(uint32_t mode_flag) {
+  return mode_flag == XDP_FLAGS_SKB_MODE ? "generic" : "native";
+}
+
+// A program in one XDP mode is not replaced by one in the other: the mode
+// xlb (or libxdp's dispatcher) is attached in must be the one asked for.
+absl::Status SameMode(const std::string& ifname, const Attached& current, const std::string& name,
+                      AttachMode mode) {
+  if (current.id == 0 || mode == AttachMode::kNativeOrGeneric) return absl::OkStatus();
+  const uint32_t want = mode == AttachMode::kGeneric ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+  if (current.mode_flag == want) return absl::OkStatus();
+  const bool dispatcher = name == kDispatcherName;
+  return absl::FailedPreconditionError(absl::StrCat(
+      ifname, " has ", dispatcher ? "libxdp's dispatcher" : "xlb", " attached in ",
+      ModeName(current.mode_flag), " XDP mode, not the ", ModeName(want), " mode asked for; ",
+      dispatcher ? "the programs of a dispatcher share its mode"
+                 : "detach xlb first (xlbd --detach-on-exit, or xlb-dp detach)"));
+}
+
+// libxdp's messages go to xlbd's log: its warnings say why the dispatcher
+// could not be used.
+int LibxdpPrint(enum libxdp_print_level level, const char* format, va_list args) {
+  char line[512];
+  int n = vsnprintf(line, sizeof(line), format, args);
+  std::string text(line, n > 0 ? std::min<size_t>(n, sizeof(line) - 1) : 0);
+  while (!text.empty() && text.back() == '\n') text.pop_back();
+  if (!text.starts_with("libxdp: ")) text = "libxdp: " + text;
+  if (level == LIBXDP_WARN)
+    LOG(WARNING) << text;
+  else if (level == LIBXDP_INFO)
+    LOG(INFO) << text;
+  else
+    VLOG(2) << text;
+  return n;
+}
+
+void RouteLibxdpLog() {
+  static std::once_flag once;
+  std::call_once(once, [] { libxdp_set_print(LibxdpPrint); });
+}
+
+// The ids of xlb's programs in libxdp's dispatcher on `ifindex` (none when
+// no dispatcher is attached there).
+std::vector<uint32_t> XlbComponents(unsigned ifindex) {
+  std::vector<uint32_t> ids;
+  struct xdp_multiprog* mp = xdp_multiprog__get_from_ifindex(static_cast<int>(ifindex));
+  if (mp == nullptr || libxdp_get_error(mp)) return ids;
+  if (!xdp_multiprog__is_legacy(mp)) {
+    for (struct xdp_program* p = xdp_multiprog__next_prog(nullptr, mp); p != nullptr;
+         p = xdp_multiprog__next_prog(p, mp)) {
+      if (strcmp(xdp_program__name(p), kProgName) == 0) ids.push_back(xdp_program__id(p));
+    }
+  }
+  xdp_multiprog__close(mp);
+  return ids;
+}
+
+// Removes program `id` from the dispatcher on `ifindex` (libxdp attaches a
+// new dispatcher without it, atomically, or none when it was the last).
+absl::Status RemoveComponent(unsigned ifindex, const std::string& ifname, uint32_t id,
+                             uint32_t mode_flag) {
+  struct xdp_program* p = xdp_program__from_id(id);
+  if (p == nullptr || libxdp_get_error(p))
+    return absl::NotFoundError(absl::StrCat("xlb's program ", id, " in the dispatcher on ", ifname,
+                                            " is gone"));
+  int err = xdp_program__detach(p, static_cast<int>(ifindex),
+                                mode_flag == XDP_FLAGS_SKB_MODE ? XDP_MODE_SKB : XDP_MODE_NATIVE, 0);
+  xdp_program__close(p);
+  if (err != 0)
+    return absl::ErrnoToStatus(-err, absl::StrCat("remove xlb's program ", id,
+                                                  " from libxdp's dispatcher on ", ifname));
+  return absl::OkStatus();
 }
 
 // The skeleton's maps are the pinned ones (XLB_MAPS, bpf/maps.h) and these,
@@ -205,6 +286,7 @@ absl::StatusOr<std::unique_ptr<Program>> Program::Load(const ProgramOptions& opt
   }
   std::unique_ptr<Program> p(new Program());
   p->pin_dir_ = options.pin_dir;
+  p->options_ = options;
   p->skel_ = xlb_bpf__open();
   if (!p->skel_) return absl::ErrnoToStatus(errno, "open the xlb BPF object");
 
@@ -247,7 +329,12 @@ Program::~Program() {
 
 int Program::prog_fd() const { return bpf_program__fd(skel_->progs.xlb_xdp); }
 
-absl::Status Program::Attach(const std::string& ifname, AttachMode mode) {
+std::string Attachment::Name() const {
+  if (dispatcher) return generic ? "libxdp-dispatcher-generic" : "libxdp-dispatcher";
+  return generic ? "direct-generic" : "direct-native";
+}
+
+absl::Status Program::Attach(const std::string& ifname, AttachMode mode, AttachVia via) {
   auto ifindex = IfIndex(ifname);
   if (!ifindex.ok()) return ifindex.status();
   // Asked before attaching, so that a failure changes nothing. The program
@@ -258,6 +345,92 @@ absl::Status Program::Attach(const std::string& ifname, AttachMode mode) {
   auto current = QueryAttached(*ifindex, ifname);
   if (!current.ok()) return current.status();
 
+  absl::StatusOr<Attachment> done;
+  const bool in_dispatcher = current->id != 0 && ProgName(current->id) == kDispatcherName;
+  // xlb attached directly stays so, replaced atomically (libxdp does not
+  // replace a program it did not attach, and a detach before its attach
+  // would stop forwarding meanwhile); another program attached directly is
+  // refused by AttachDirectly.
+  if (via == AttachVia::kLibxdpOrDirect && mode != AttachMode::kNativeOrGeneric &&
+      (in_dispatcher || (current->id == 0 && !no_dispatcher_))) {
+    done = AttachThroughLibxdp(*ifindex, ifname, mode == AttachMode::kGeneric);
+    // Not on this machine: the next interfaces go direct at once (each try
+    // verifies the program once more).
+    if (absl::IsUnavailable(done.status())) no_dispatcher_ = true;
+    if (!done.ok() && !in_dispatcher) {
+      LOG(WARNING) << "libxdp's dispatcher did not take xlb on " << ifname << " ("
+                   << done.status().message() << "); attaching xlb directly instead: it is then "
+                   << ifname << "'s only XDP program";
+      done = AttachDirectly(*ifindex, ifname, mode);
+    }
+  } else {
+    if (via == AttachVia::kLibxdpOrDirect && current->id == 0)
+      LOG(INFO) << "attaching xlb directly to " << ifname
+                << ": libxdp's dispatcher could not load for the interfaces before it";
+    done = AttachDirectly(*ifindex, ifname, mode);
+  }
+  if (!done.ok()) return done.status();
+  uint32_t key = *ifindex, value = *ifindex;
+  if (auto st = maps_.tx_ports.Update(&key, &value); !st.ok()) return st;
+  if (auto st = RecordInterfaceMac(maps_, *ifindex, *mac); !st.ok()) return st;
+  attached_[ifname] = *done;
+  return absl::OkStatus();
+}
+
+std::optional<Attachment> Program::AttachedTo(const std::string& ifname) const {
+  auto it = attached_.find(ifname);
+  if (it == attached_.end()) return std::nullopt;
+  return it->second;
+}
+
+absl::StatusOr<Attachment> Program::AttachThroughLibxdp(unsigned ifindex, const std::string& ifname,
+                                                        bool generic) {
+  RouteLibxdpLog();
+  // Those of an xlb that ran before: removed once this one runs beside them.
+  const std::vector<uint32_t> previous = XlbComponents(ifindex);
+  struct xlb_bpf* component = xlb_bpf__open();
+  if (!component) return absl::ErrnoToStatus(errno, "open the xlb BPF object for libxdp");
+  absl::Cleanup destroy = [component] { xlb_bpf__destroy(component); };
+  component->rodata->xlb_flood_rate = options_.flood_rate;
+  // Every map is this instance's (flood windows included): one state,
+  // whichever instance runs.
+  struct bpf_map* m;
+  bpf_object__for_each_map(m, skel_->obj) {
+    if (bpf_map__is_internal(m)) continue;  // .rodata: set above
+    struct bpf_map* same = bpf_object__find_map_by_name(component->obj, bpf_map__name(m));
+    if (same == nullptr || bpf_map__reuse_fd(same, bpf_map__fd(m)) != 0)
+      return absl::InternalError(absl::StrCat("share map ", bpf_map__name(m),
+                                              " with the program for libxdp"));
+  }
+  DECLARE_LIBXDP_OPTS(xdp_program_opts, xo, .obj = component->obj, .prog_name = kProgName);
+  struct xdp_program* program = xdp_program__create(&xo);
+  if (program == nullptr || libxdp_get_error(program))
+    return absl::InternalError("libxdp: could not take the xlb program");
+  absl::Cleanup close_program = [program] { xdp_program__close(program); };
+  int err = xdp_program__attach(program, static_cast<int>(ifindex),
+                                generic ? XDP_MODE_SKB : XDP_MODE_NATIVE, 0);
+  if (err != 0)
+    return absl::ErrnoToStatus(-err, absl::StrCat("libxdp: attach to ", ifname,
+                                                  generic ? " (generic mode)" : " (native mode)"));
+  // Where its dispatcher cannot load, libxdp attaches a lone program by
+  // itself: that is a direct attachment, which AttachDirectly then takes
+  // over atomically with this instance.
+  if (XlbComponents(ifindex).empty())
+    return absl::UnavailableError("libxdp could not load its dispatcher here (see libxdp's "
+                                  "messages above) and attached the program alone");
+  const uint32_t mode_flag = generic ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+  for (uint32_t id : previous) {
+    if (auto st = RemoveComponent(ifindex, ifname, id, mode_flag); !st.ok())
+      LOG(WARNING) << st.message() << "; the previous xlb's program stays in the dispatcher "
+                   << "beside this one (same maps: it forwards alike)";
+  }
+  return Attachment{.dispatcher = true, .generic = generic};
+}
+
+absl::StatusOr<Attachment> Program::AttachDirectly(unsigned ifindex, const std::string& ifname,
+                                                   AttachMode mode) {
+  auto current = QueryAttached(ifindex, ifname);
+  if (!current.ok()) return current.status();
   uint32_t want = mode == AttachMode::kGeneric ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
   LIBBPF_OPTS(bpf_xdp_attach_opts, opts);
   uint32_t flags = want;
@@ -270,10 +443,9 @@ absl::Status Program::Attach(const std::string& ifname, AttachMode mode) {
     if (name != kProgName)
       return absl::FailedPreconditionError(
           absl::StrCat(ifname, " already has XDP program ", current->id, " (", name,
-                       ") attached; xlb does not replace other programs"));
-    if (current->mode_flag != want && mode != AttachMode::kNativeOrGeneric)
-      return absl::FailedPreconditionError(absl::StrCat(
-          ifname, " has xlb attached in another XDP mode; detach it first"));
+                       ") attached", name == kDispatcherName ? " (libxdp's dispatcher)" : "",
+                       "; xlb does not replace other programs"));
+    if (auto st = SameMode(ifname, *current, name, mode); !st.ok()) return st;
     want = current->mode_flag;
     flags = want | XDP_FLAGS_REPLACE;
     old_fd = bpf_prog_get_fd_by_id(current->id);
@@ -283,33 +455,33 @@ absl::Status Program::Attach(const std::string& ifname, AttachMode mode) {
     flags |= XDP_FLAGS_UPDATE_IF_NOEXIST;
   }
 
-  int err = bpf_xdp_attach(*ifindex, prog_fd(), flags, &opts);
+  int err = bpf_xdp_attach(ifindex, prog_fd(), flags, &opts);
   if (err != 0 && mode == AttachMode::kNativeOrGeneric && current->id == 0) {
     LOG(WARNING) << "native XDP attach to " << ifname << " failed (" << strerror(-err)
                  << "); falling back to generic mode, which is much slower";
-    err = bpf_xdp_attach(*ifindex, prog_fd(),
-                         XDP_FLAGS_SKB_MODE | XDP_FLAGS_UPDATE_IF_NOEXIST, &opts);
+    want = XDP_FLAGS_SKB_MODE;
+    err = bpf_xdp_attach(ifindex, prog_fd(), XDP_FLAGS_SKB_MODE | XDP_FLAGS_UPDATE_IF_NOEXIST, &opts);
   }
   if (err != 0)
     return absl::ErrnoToStatus(-err, absl::StrCat("attach XDP program to ", ifname,
                                                   want == XDP_FLAGS_DRV_MODE ? " (native mode)"
                                                                              : " (generic mode)"));
-  uint32_t key = *ifindex, value = *ifindex;
-  if (auto st = maps_.tx_ports.Update(&key, &value); !st.ok()) return st;
-  return RecordInterfaceMac(maps_, *ifindex, *mac);
+  return Attachment{.dispatcher = false, .generic = want == XDP_FLAGS_SKB_MODE};
 }
 
-absl::Status CheckAttachable(const std::string& ifname) {
+absl::Status CheckAttachable(const std::string& ifname, AttachMode mode) {
   auto ifindex = IfIndex(ifname);
   if (!ifindex.ok()) return ifindex.status();
   if (auto mac = netlink::InterfaceMac(*ifindex); !mac.ok()) return mac.status();
   auto current = QueryAttached(*ifindex, ifname);
   if (!current.ok()) return current.status();
-  if (current->id != 0 && ProgName(current->id) != kProgName)
+  const std::string name = current->id != 0 ? ProgName(current->id) : "";
+  if (current->id != 0 && name != kProgName && name != kDispatcherName)
     return absl::FailedPreconditionError(absl::StrCat(
-        ifname, " already has XDP program ", current->id, " (", ProgName(current->id),
-        ") attached; xlb does not replace other programs"));
-  return absl::OkStatus();
+        ifname, " already has XDP program ", current->id, " (", name,
+        ") attached, not through libxdp's dispatcher; xlb does not replace other programs (load "
+        "that one with libxdp, e.g. xdp-loader, and xlb joins it)"));
+  return SameMode(ifname, *current, name, mode);
 }
 
 absl::Status DetachXlb(const std::string& ifname, const Maps* maps) {
@@ -317,8 +489,13 @@ absl::Status DetachXlb(const std::string& ifname, const Maps* maps) {
   if (!ifindex.ok()) return ifindex.status();
   auto current = QueryAttached(*ifindex, ifname);
   if (!current.ok()) return current.status();
-  if (current->id != 0) {
-    if (ProgName(current->id) != kProgName)
+  const std::string name = current->id != 0 ? ProgName(current->id) : "";
+  if (name == kDispatcherName) {
+    RouteLibxdpLog();
+    for (uint32_t id : XlbComponents(*ifindex))
+      if (auto st = RemoveComponent(*ifindex, ifname, id, current->mode_flag); !st.ok()) return st;
+  } else if (current->id != 0) {
+    if (name != kProgName)
       return absl::FailedPreconditionError(
           absl::StrCat(ifname, " has XDP program ", current->id, " that is not xlb's; left as is"));
     int old_fd = bpf_prog_get_fd_by_id(current->id);
@@ -337,7 +514,9 @@ absl::Status DetachXlb(const std::string& ifname, const Maps* maps) {
 }
 
 absl::Status Program::Detach(const std::string& ifname) {
-  return DetachXlb(ifname, &maps_);
+  if (auto st = DetachXlb(ifname, &maps_); !st.ok()) return st;
+  attached_.erase(ifname);
+  return absl::OkStatus();
 }
 
 absl::Status Program::Unpin() { return UnpinMaps(pin_dir_); }

@@ -3,7 +3,9 @@
 #ifndef XLB_DATAPLANE_PROGRAM_H_
 #define XLB_DATAPLANE_PROGRAM_H_
 
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -32,8 +34,27 @@ struct ProgramOptions {
 
 enum class AttachMode {
   kNative,          // driver mode; an error where the driver has none
-  kGeneric,         // skb mode: slow, for testing only
+  kGeneric,         // skb mode: runs after the kernel built the skb, much slower
   kNativeOrGeneric  // native, else generic with a warning
+};
+
+// Through what the program is attached.
+enum class AttachVia {
+  kDirect,          // the interface's one XDP program (bpf_xdp_attach)
+  kLibxdpOrDirect,  // a component of libxdp's dispatcher, beside other programs
+                    // attached through libxdp; directly where the dispatcher
+                    // cannot load (old kernel, no bpffs, EPERM) or xlb is
+                    // attached directly already (kept, replaced atomically)
+};
+
+// How the program ended up attached to one interface.
+struct Attachment {
+  bool dispatcher = false;  // in libxdp's dispatcher, else directly
+  bool generic = false;     // XDP generic (skb) mode, else native (driver) mode
+  // "libxdp-dispatcher", "libxdp-dispatcher-generic", "direct-native" or
+  // "direct-generic": what status shows and the log says.
+  std::string Name() const;
+  bool operator==(const Attachment&) const = default;
 };
 
 class Program {
@@ -49,7 +70,17 @@ class Program {
   // already there (traffic is not interrupted); refuses to replace a program
   // that is not xlb's. The interface becomes a redirect target, and its MAC
   // is recorded: unicast frames for other MACs are not forwarded.
-  absl::Status Attach(const std::string& ifname, AttachMode mode);
+  //
+  // With AttachVia::kLibxdpOrDirect, a restart hands over without a gap in
+  // the dispatcher too: the new instance is added beside the old one (which
+  // runs first; what it passes the new one sees, with the same maps), then
+  // the old one is removed, each step an atomic replacement of the
+  // dispatcher.
+  absl::Status Attach(const std::string& ifname, AttachMode mode,
+                      AttachVia via = AttachVia::kDirect);
+
+  // How this instance attached to `ifname` (nullopt: it did not).
+  std::optional<Attachment> AttachedTo(const std::string& ifname) const;
 
   // Detaches whichever xlb program is attached to `ifname`.
   absl::Status Detach(const std::string& ifname);
@@ -59,9 +90,19 @@ class Program {
 
  private:
   Program() = default;
+  // Opens and loads another instance of the object as a component of
+  // libxdp's dispatcher on `ifindex` (an extension program, which cannot be
+  // the instance loaded for direct attaching), sharing every map.
+  absl::StatusOr<Attachment> AttachThroughLibxdp(unsigned ifindex, const std::string& ifname,
+                                                 bool generic);
+  absl::StatusOr<Attachment> AttachDirectly(unsigned ifindex, const std::string& ifname,
+                                            AttachMode mode);
   struct ::xlb_bpf* skel_ = nullptr;
+  ProgramOptions options_;
   Maps maps_;
   std::string pin_dir_;
+  std::map<std::string, Attachment> attached_;
+  bool no_dispatcher_ = false;  // libxdp could not load its dispatcher: attach directly
 };
 
 // Makes sure `dir` exists on a bpf filesystem; mounts bpffs on /sys/fs/bpf
@@ -70,15 +111,19 @@ absl::Status EnsureBpffsDir(const std::string& dir);
 
 // Whether Program::Attach to `ifname` can work, changing nothing: the
 // interface exists, its MAC can be read, and no other program than xlb's is
-// attached to it. For a start that checks everything before changing anything.
-absl::Status CheckAttachable(const std::string& ifname);
+// attached to it directly (one in libxdp's dispatcher is fine: xlb joins
+// it), and xlb or the dispatcher there is in `mode`. For a start that checks
+// everything before changing anything.
+absl::Status CheckAttachable(const std::string& ifname, AttachMode mode);
 
 // Removes xlb's pins from `pin_dir` (the maps live on while a program uses
 // them); maps that are not pinned there are no error.
 absl::Status UnpinMaps(const std::string& pin_dir);
 
-// Removes the XDP program from `ifname` if it is xlb's; a no-op otherwise.
-// With `maps`, also removes the interface from them (redirect target, MAC).
+// Removes the XDP program from `ifname` if it is xlb's (attached directly,
+// or xlb's components in libxdp's dispatcher, whose other programs stay); a
+// no-op otherwise. With `maps`, also removes the interface from them
+// (redirect target, MAC).
 absl::Status DetachXlb(const std::string& ifname, const Maps* maps);
 
 }  // namespace xlb::dataplane

@@ -321,11 +321,21 @@ struct ReasonCounts {
   std::map<std::string, uint64_t> by_reason;
 };
 
+// How the XDP program is attached to one interface: "libxdp-dispatcher"
+// (beside other programs attached through libxdp), "direct-native" (the
+// interface's only program, where libxdp's dispatcher cannot load),
+// "direct-generic" or "libxdp-dispatcher-generic" (xlbd --xdp-mode=generic).
+struct XdpAttachInfo {
+  std::string interface;
+  std::string attach;
+};
+
 struct StatusInfo {
   std::string version;
   std::string config_file;
   bool runtime_changes = false;
   std::vector<std::string> interfaces;
+  std::vector<XdpAttachInfo> xdp;
   Timestamp started;
   uint64_t services = 0, reals = 0, reals_down = 0;
   uint64_t conn_table_entries = 0;
@@ -427,9 +437,10 @@ XLB_JSON_FIELDS(ServiceInfo, field("name", s.name); field("service", s.service);
                 field("persistence", s.persistence); field("table_size", s.table_size);
                 field("check", s.check); field("counters", s.counters);
                 field("error", s.error); field("reals", s.reals));
+XLB_JSON_FIELDS(XdpAttachInfo, field("interface", s.interface); field("attach", s.attach));
 XLB_JSON_FIELDS(StatusInfo, field("version", s.version); field("config_file", s.config_file);
                 field("runtime_changes", s.runtime_changes);
-                field("interfaces", s.interfaces); field("started", s.started);
+                field("interfaces", s.interfaces); field("xdp", s.xdp); field("started", s.started);
                 field("services", s.services); field("reals", s.reals);
                 field("reals_down", s.reals_down);
                 field("conn_table_entries", s.conn_table_entries); field("tables", s.tables);

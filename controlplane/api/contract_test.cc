@@ -30,6 +30,7 @@ class FakeOperations : public Operations {
     status.config_file = "/etc/xlb/xlb.yaml";
     status.runtime_changes = true;
     status.interfaces = {"eth0", "eth1"};
+    status.attach = {"libxdp-dispatcher", "direct-generic"};
     status.started = At(1764720000);
     status.services = 2;
     status.reals = 3;
@@ -213,7 +214,9 @@ const std::map<std::string_view, Case>& Cases() {
         xlbctl::View::kStatus,
         "xlbd 0.1.0, running since 2025-12-03T00:00:00Z\n"
         "config: /etc/xlb/xlb.yaml (plus runtime changes: `xlbctl config save` keeps them)\n"
-        "interfaces: eth0 eth1\n"
+        "interfaces: eth0 (libxdp-dispatcher) eth1 (direct-generic)\n"
+        "  generic XDP runs after the kernel built the skb: much slower than native, about the "
+        "kernel stack's speed\n"
         "services: 2, reals: 3 (1 down)\n"
         "connection table: 42 entries\n"
         "tables:\n"
@@ -388,7 +391,7 @@ TEST(ContractTest, AnswerKeysArePinned) {
        ".config_file .conn_table_entries .counters .counters.conn_hit .counters.malformed "
        ".counters.passed .interfaces .reals .reals_down .runtime_changes .services .started "
        ".tables .tables[].capacity .tables[].entries .tables[].insert_failures .tables[].name "
-       ".tables[].unrecorded .version"},
+       ".tables[].unrecorded .version .xdp .xdp[].attach .xdp[].interface"},
       {"services",
        "[].check [].counters [].counters.bytes [].counters.new_flows [].counters.packets "
        "[].error [].forward [].name [].persistence [].port [].protocol [].reals "

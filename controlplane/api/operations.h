@@ -44,6 +44,10 @@ struct StatusView {
   std::string config_file;
   bool runtime_changes = false;  // the running state differs from the file
   std::vector<std::string> interfaces;
+  // How the program is attached to each of them, in their order:
+  // "libxdp-dispatcher", "libxdp-dispatcher-generic", "direct-native" or
+  // "direct-generic" (dataplane::Attachment::Name).
+  std::vector<std::string> attach;
   std::chrono::system_clock::time_point started{};
   size_t services = 0, reals = 0, reals_down = 0;
   std::vector<model::ReasonCounter> counters;  // by reason, in the program's order

@@ -119,6 +119,7 @@ absl::StatusOr<StatusInfo> Handle(Operations& ops, const StatusRequest&) {
                  .config_file = s.config_file,
                  .runtime_changes = s.runtime_changes,
                  .interfaces = s.interfaces,
+                 .xdp = {},
                  .started = {s.started},
                  .services = s.services,
                  .reals = s.reals,
@@ -127,6 +128,8 @@ absl::StatusOr<StatusInfo> Handle(Operations& ops, const StatusRequest&) {
                  .tables = s.tables,
                  .counters = {}};
   for (const auto& c : s.counters) out.counters.by_reason[c.reason] = c.count;
+  for (size_t i = 0; i < s.interfaces.size() && i < s.attach.size(); ++i)
+    out.xdp.push_back({.interface = s.interfaces[i], .attach = s.attach[i]});
   return out;
 }
 

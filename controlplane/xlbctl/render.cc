@@ -17,6 +17,7 @@ using api::RealInfo;
 using api::ServiceInfo;
 using api::StatusInfo;
 using api::VrrpInfo;
+using api::XdpAttachInfo;
 using nlohmann::json;
 
 template <typename E>
@@ -78,12 +79,34 @@ std::string Stats(const std::vector<ServiceInfo>& services) {
   return out;
 }
 
+// "eth0 (libxdp-dispatcher) eth1 (direct-native)": each interface with how
+// the program is attached to it (an xlbd from before that said nothing).
+std::string Interfaces(const StatusInfo& s) {
+  std::vector<std::string> words;
+  bool generic = false;
+  for (const auto& i : s.interfaces) {
+    auto a = std::find_if(s.xdp.begin(), s.xdp.end(),
+                          [&](const XdpAttachInfo& x) { return x.interface == i; });
+    if (a == s.xdp.end()) {
+      words.push_back(i);
+      continue;
+    }
+    words.push_back(absl::StrCat(i, " (", a->attach, ")"));
+    generic |= a->attach.ends_with("generic");
+  }
+  std::string out = absl::StrJoin(words, " ");
+  if (generic)
+    absl::StrAppend(&out, "\n  generic XDP runs after the kernel built the skb: much slower than "
+                          "native, about the kernel stack's speed");
+  return out;
+}
+
 std::string Status(const StatusInfo& s) {
   std::string out = absl::StrCat(
       "xlbd ", s.version, ", running since ", api::Iso8601(s.started.time), "\n",
       "config: ", s.config_file,
       s.runtime_changes ? " (plus runtime changes: `xlbctl config save` keeps them)" : "", "\n",
-      "interfaces: ", absl::StrJoin(s.interfaces, " "), "\n", "services: ", s.services,
+      "interfaces: ", Interfaces(s), "\n", "services: ", s.services,
       ", reals: ", s.reals, " (", s.reals_down, " down)\n",
       "connection table: ", s.conn_table_entries, " entries\n");
   absl::StrAppend(&out, "tables:\n");

@@ -219,7 +219,7 @@ absl::Status Daemon::Init() {
 absl::Status Daemon::Preflight(const config::Config& cfg) {
   std::set<uint32_t> ifindexes;
   for (const auto& name : cfg.interfaces) {
-    if (auto st = dataplane::CheckAttachable(name); !st.ok()) return st;
+    if (auto st = dataplane::CheckAttachable(name, options_.xdp_mode); !st.ok()) return st;
     ifindexes.insert(if_nametoindex(name.c_str()));
   }
   for (const auto& s : cfg.services)
@@ -293,8 +293,24 @@ absl::Status Daemon::Adopt(const config::Config& cfg) {
 absl::Status Daemon::SyncInterfaces(const std::vector<std::string>& wanted) {
   for (const auto& i : wanted) {
     if (std::find(interfaces_.begin(), interfaces_.end(), i) != interfaces_.end()) continue;
-    if (auto st = program_->Attach(i, dataplane::AttachMode::kNative); !st.ok()) return st;
-    LOG(INFO) << "XDP program attached to " << i;
+    const bool generic = options_.xdp_mode == dataplane::AttachMode::kGeneric;
+    if (auto st = program_->Attach(i, options_.xdp_mode, dataplane::AttachVia::kLibxdpOrDirect);
+        !st.ok()) {
+      if (!generic && absl::IsUnimplemented(st))  // EOPNOTSUPP: no native XDP in the driver
+        return absl::Status(st.code(), absl::StrCat(
+            st.message(), ": the driver of ", i, " has no native XDP (a bridge, a bond, some "
+            "virtual or older NIC drivers); xlbd --xdp-mode=generic runs xlb there in generic "
+            "mode, which is much slower (about the kernel stack's speed)"));
+      return st;
+    }
+    const auto how = program_->AttachedTo(i);
+    LOG(INFO) << "XDP program attached to " << i << ": " << (how ? how->Name() : "?")
+              << (how && how->dispatcher ? " (beside any other program libxdp attaches there)"
+                                         : " (the interface's only XDP program)");
+    if (generic)
+      LOG(WARNING) << "XDP generic mode on " << i << " (--xdp-mode=generic): xlb runs after the "
+                   << "kernel has built each packet's skb, which is much slower than native mode, "
+                   << "about the kernel stack's speed; for interfaces without native XDP only";
     interfaces_.push_back(i);
   }
   for (auto it = interfaces_.begin(); it != interfaces_.end();) {
@@ -655,6 +671,10 @@ api::StatusView Daemon::Status() {
   if (api_) s.api_server = api_->stats();
   if (metrics_) s.metrics_server = metrics_->stats();
   s.interfaces = interfaces_;
+  for (const auto& i : interfaces_) {
+    const auto how = program_->AttachedTo(i);
+    s.attach.push_back(how ? how->Name() : "");
+  }
   s.started = started_;
   s.services = services_.size();
   for (const auto& svc : services_) s.reals += svc.reals.size();

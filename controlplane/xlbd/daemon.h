@@ -40,6 +40,8 @@ struct Options {
   int vrrp_realtime_priority = kDefaultVrrpRealtimePriority;  // SCHED_RR of the VRRP thread; 0: none
   bool vrrp_realtime_required = false;  // else a priority that cannot be set is a warning
   uint32_t flood_rate = XLB_FLOOD_RATE_DEFAULT;  // dataplane::ProgramOptions
+  // kNative or kGeneric (--xdp-mode): never generic unless asked for.
+  dataplane::AttachMode xdp_mode = dataplane::AttachMode::kNative;
   // The main loop must turn within this, else every VRRP instance resigns
   // until it turns again (vrrp/speaker_thread.h, WatchMainLoop).
   std::chrono::milliseconds main_loop_timeout{3000};

@@ -44,6 +44,12 @@ DEFINE_int32(main_loop_timeout_ms, 0,
              "long, every VRRP instance resigns (priority 0, then silence) until it turns again, "
              "so that a backup takes the VIPs instead of a master with frozen health checks; "
              "0: half of systemd's WatchdogSec when xlbd runs under a systemd watchdog, else 3000");
+DEFINE_string(xdp_mode, "native",
+              "XDP mode of the program on every interface: native (in the driver, the default) "
+              "or generic (skb mode: for interfaces whose driver has no native XDP, e.g. a "
+              "bridge; much slower, it runs after the kernel has built the packet's skb). Either "
+              "way xlbd joins libxdp's dispatcher where it loads, beside other XDP programs, and "
+              "else attaches directly");
 DEFINE_bool(detach_on_exit, false,
             "on SIGTERM, detach the XDP program and remove the pinned maps (by default they "
             "stay, and traffic keeps flowing until a new xlbd adopts them)");
@@ -132,6 +138,17 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  xlb::dataplane::AttachMode xdp_mode;
+  if (FLAGS_xdp_mode == "native") {
+    xdp_mode = xlb::dataplane::AttachMode::kNative;
+  } else if (FLAGS_xdp_mode == "generic") {
+    xdp_mode = xlb::dataplane::AttachMode::kGeneric;
+  } else {
+    std::cerr << "xlbd: --xdp-mode '" << FLAGS_xdp_mode
+              << "' is not a mode (expected native or generic)\n";
+    return 2;
+  }
+
   RaiseFileLimit();
   // First of all: one xlbd per pin directory (pin_lock.h). A second one
   // exits here, before it has touched the maps, the VIPs or the API socket.
@@ -150,6 +167,7 @@ int main(int argc, char** argv) {
   options.config_path = FLAGS_config;
   options.pin_dir = FLAGS_pin_dir;
   options.detach_on_exit = FLAGS_detach_on_exit;
+  options.xdp_mode = xdp_mode;
   options.vrrp_realtime_priority = FLAGS_realtime_priority;
   options.flood_rate = static_cast<uint32_t>(FLAGS_syn_flood_rate);
   options.vrrp_realtime_required =

@@ -44,8 +44,8 @@ RULES = {
 ANYTHING = ("tests",)  # tests, fuzz targets, benchmarks
 SOURCE_DIRS = ("bpf", "model", "netlink", "dataplane", "pktgen", "controlplane")
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
-# Symbols a library must not need when it stays off the data plane.
-FORBIDDEN_SYMBOL = re.compile(r"^(bpf_|libbpf_|btf__|bpf_object__|bpf_map__|bpf_program__)"
+# Symbols a library must not need when it stays off the data plane (libbpf, libxdp, xlb::dataplane).
+FORBIDDEN_SYMBOL = re.compile(r"^(bpf_|libbpf_|btf__|bpf_object__|bpf_map__|bpf_program__|xdp_|libxdp_)"
                               r"|_ZN(K)?3xlb9dataplane")
 
 

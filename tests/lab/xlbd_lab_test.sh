@@ -179,7 +179,7 @@ check "(7) nothing changed" test "$(xlbctl list)" = "$listed"
 out=$(lab_client connect --target "$LAB_VIP4:80" --count 100 || true)
 check "(7) traffic goes on" passed_all "$out" connect 100
 
-check "xlbctl status names the interfaces" bash -c "ip netns exec '$D' '$LAB_BUILD/controlplane/xlbctl' --socket '$SOCK' status | grep -q '^interfaces: d0 d1$'"
+check "xlbctl status names the interfaces" bash -c "ip netns exec '$D' '$LAB_BUILD/controlplane/xlbctl' --socket '$SOCK' status | grep -Eq '^interfaces: d0 \\((libxdp-dispatcher|direct-native)\\) d1 \\((libxdp-dispatcher|direct-native)\\)$'"
 conns=$(xlbctl conns "$LAB_VIP4:80")
 check "xlbctl conns lists flows of the service, with their reals" \
   grep -Eq "^TCP .* $LAB_VIP4:80 +203\.0\.113\.1[123]:80$" <<<"$conns"
