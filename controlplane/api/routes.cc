@@ -1,5 +1,6 @@
 #include "controlplane/api/routes.h"
 
+#include <algorithm>
 #include <optional>
 #include <tuple>
 
@@ -39,7 +40,9 @@ RealInfo RealOf(const RealView& r) {
           .since = {r.since},
           .checks = r.checks,
           .local_errors = r.local_errors,
-          .counters = r.counters};
+          .counters = r.counters,
+          .active_connections = r.connections.active,
+          .inactive_connections = r.connections.inactive};
 }
 
 ServiceInfo ServiceOf(const ServiceView& v) {
@@ -136,11 +139,13 @@ absl::StatusOr<std::vector<ServiceInfo>> Handle(Operations& ops, const ServicesR
   return out;
 }
 
-absl::StatusOr<std::vector<ConnectionInfo>> Handle(Operations& ops, const ConnsQuery& query) {
-  auto conns = ops.Connections(query.service, query.limit.value_or(10000));
-  if (!conns.ok()) return conns.status();
-  std::vector<ConnectionInfo> out;
-  for (const auto& c : *conns) out.push_back(ConnectionOf(c));
+absl::StatusOr<ConnsAnswer> Handle(Operations& ops, const ConnsQuery& query) {
+  auto listing = ops.Connections(query.service, query.limit.value_or(kDefaultConnsLimit));
+  if (!listing.ok()) return listing.status();
+  ConnsAnswer out;
+  for (const auto& c : listing->connections) out.connections.push_back(ConnectionOf(c));
+  out.total = std::max<uint64_t>(listing->matched, out.connections.size());
+  out.remaining = out.total - out.connections.size();
   return out;
 }
 

@@ -72,7 +72,7 @@ class Daemon : public api::Operations {
   absl::Status SetReal(const api::RealChange& change) override;
   absl::Status DeleteReal(const model::ServiceKey& key, const model::IpAddress& address,
                           uint16_t port) override;
-  absl::StatusOr<std::vector<model::Connection>> Connections(
+  absl::StatusOr<model::ConnectionListing> Connections(
       const std::optional<model::ServiceKey>& service, size_t limit) override;
   absl::StatusOr<std::string> SaveConfig(const std::string& path) override;
   absl::Status ReloadConfig() override;
