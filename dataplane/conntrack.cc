@@ -75,6 +75,8 @@ absl::StatusOr<model::ConnectionListing> ListConnections(
     c.vip_port = ntohs(key.dport);
     c.real_id = conn.real_id;
     c.closing = conn.flags & XLB_CONN_F_CLOSING;
+    c.established = conn.flags & XLB_CONN_F_ESTABLISHED;
+    c.expired = ClassifyConnection(key.proto, conn, now) == ConnActivity::kExpired;
     c.nat = conn.flags & XLB_CONN_F_NAT;
     c.idle_s = now > conn.last_seen_ns ? (now - conn.last_seen_ns) / 1e9 : 0;
     auto real = reals.Get(conn.real_id);
@@ -108,7 +110,8 @@ ConnActivity ClassifyConnection(uint8_t protocol, const xlb_conn& conn, uint64_t
       uint64_t{closing ? conn.closing_timeout_s : conn.timeout_s} * 1000000000ull;
   if (now_ns > conn.last_seen_ns && now_ns - conn.last_seen_ns > timeout_ns)
     return ConnActivity::kExpired;
-  if (protocol != IPPROTO_TCP || closing) return ConnActivity::kInactive;
+  if (protocol != IPPROTO_TCP || closing || !(conn.flags & XLB_CONN_F_ESTABLISHED))
+    return ConnActivity::kInactive;
   return ConnActivity::kActive;
 }
 

@@ -19,11 +19,17 @@ xlb_conn Conn(uint32_t flags, uint64_t last_seen_s) {
   return c;
 }
 
-TEST(ClassifyConnection, TcpOpenIsActiveClosingIsInactive) {
+constexpr uint32_t kEstablished = XLB_CONN_F_ESTABLISHED;
+
+TEST(ClassifyConnection, TcpEstablishedIsActiveClosingAndHalfOpenInactive) {
   const uint64_t now = 1000 * kSecond;
-  EXPECT_EQ(ClassifyConnection(IPPROTO_TCP, Conn(0, 999), now), ConnActivity::kActive);
-  EXPECT_EQ(ClassifyConnection(IPPROTO_TCP, Conn(XLB_CONN_F_NAT, 999), now),
+  EXPECT_EQ(ClassifyConnection(IPPROTO_TCP, Conn(kEstablished, 999), now), ConnActivity::kActive);
+  EXPECT_EQ(ClassifyConnection(IPPROTO_TCP, Conn(kEstablished | XLB_CONN_F_NAT, 999), now),
             ConnActivity::kActive);
+  EXPECT_EQ(ClassifyConnection(IPPROTO_TCP, Conn(kEstablished | XLB_CONN_F_CLOSING, 999), now),
+            ConnActivity::kInactive);
+  // SYN only (no ACK from the client yet): half-open, as IPVS's SYN_RECV.
+  EXPECT_EQ(ClassifyConnection(IPPROTO_TCP, Conn(0, 999), now), ConnActivity::kInactive);
   EXPECT_EQ(ClassifyConnection(IPPROTO_TCP, Conn(XLB_CONN_F_CLOSING, 999), now),
             ConnActivity::kInactive);
 }
@@ -31,12 +37,14 @@ TEST(ClassifyConnection, TcpOpenIsActiveClosingIsInactive) {
 TEST(ClassifyConnection, UdpIsInactiveAsInIpvs) {
   const uint64_t now = 1000 * kSecond;
   EXPECT_EQ(ClassifyConnection(IPPROTO_UDP, Conn(0, 999), now), ConnActivity::kInactive);
+  EXPECT_EQ(ClassifyConnection(IPPROTO_UDP, Conn(kEstablished, 999), now), ConnActivity::kInactive);
 }
 
 TEST(ClassifyConnection, PastTheTimeoutInForceIsExpired) {
   const uint64_t now = 1000 * kSecond;
   // Open: 900 s.
-  EXPECT_EQ(ClassifyConnection(IPPROTO_TCP, Conn(0, 100), now), ConnActivity::kActive);
+  EXPECT_EQ(ClassifyConnection(IPPROTO_TCP, Conn(kEstablished, 100), now), ConnActivity::kActive);
+  EXPECT_EQ(ClassifyConnection(IPPROTO_TCP, Conn(kEstablished, 99), now), ConnActivity::kExpired);
   EXPECT_EQ(ClassifyConnection(IPPROTO_TCP, Conn(0, 99), now), ConnActivity::kExpired);
   // Closing: 120 s.
   EXPECT_EQ(ClassifyConnection(IPPROTO_TCP, Conn(XLB_CONN_F_CLOSING, 880), now),
@@ -45,7 +53,7 @@ TEST(ClassifyConnection, PastTheTimeoutInForceIsExpired) {
             ConnActivity::kExpired);
   EXPECT_EQ(ClassifyConnection(IPPROTO_UDP, Conn(0, 99), now), ConnActivity::kExpired);
   // Seen after `now` (another CPU's coarse clock): not expired.
-  EXPECT_EQ(ClassifyConnection(IPPROTO_TCP, Conn(0, 1001), now), ConnActivity::kActive);
+  EXPECT_EQ(ClassifyConnection(IPPROTO_TCP, Conn(kEstablished, 1001), now), ConnActivity::kActive);
 }
 
 }  // namespace

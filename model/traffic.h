@@ -36,6 +36,8 @@ struct Connection {
   std::optional<IpAddress> real;  // unset when the id went to another real
   uint16_t real_port = 0;
   bool closing = false;  // FIN or RST seen
+  bool established = false;  // TCP: the client's ACK seen (else half-open)
+  bool expired = false;  // idle past its timeout: the packet path no longer uses it
   bool nat = false;      // a NAT flow (else direct routing)
   double idle_s = 0;     // since the entry was last refreshed (~0.25 s steps)
 };
@@ -48,8 +50,9 @@ struct ConnectionListing {
 };
 
 // A real's connections as ipvsadm -Ln counts them (ActiveConn, InActConn):
-// active is a TCP flow neither closing nor expired; inactive a TCP flow
-// after FIN or RST, and every UDP flow (IPVS counts UDP as inactive too).
+// active is an established TCP flow (the client's ACK seen) neither closing
+// nor expired; inactive a half-open TCP flow (SYN only), one after FIN or
+// RST, and every UDP flow (IPVS counts UDP as inactive too).
 // Entries past their timeout are not counted: the packet path treats them
 // as gone (IPVS would have removed them), though the LRU has not yet.
 struct ConnectionCounts {

@@ -33,7 +33,10 @@ namespace xlb::api {
 
 using nlohmann::json;
 
-enum class ConnState { kActive, kClosing };
+// A connection-table entry: established, closing (FIN/RST seen), half-open
+// (TCP SYN only, ipvsadm's SYN_RECV), or expired (idle past its timeout, not
+// yet evicted); UDP flows are active until they expire.
+enum class ConnState { kActive, kClosing, kSynRecv, kExpired };
 // A real's health check verdict; kNone: not checked.
 enum class RealHealth { kNone, kUp, kDown };
 
@@ -43,8 +46,11 @@ namespace xlb::model {
 template <>
 struct EnumNames<api::ConnState> {
   static constexpr absl::string_view kWhat = "connection state";
-  static constexpr std::array<std::pair<api::ConnState, absl::string_view>, 2> kValues{
-      {{api::ConnState::kActive, "active"}, {api::ConnState::kClosing, "closing"}}};
+  static constexpr std::array<std::pair<api::ConnState, absl::string_view>, 4> kValues{
+      {{api::ConnState::kActive, "active"},
+       {api::ConnState::kClosing, "closing"},
+       {api::ConnState::kSynRecv, "syn_recv"},
+       {api::ConnState::kExpired, "expired"}}};
 };
 template <>
 struct EnumNames<api::RealHealth> {

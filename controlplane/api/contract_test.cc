@@ -87,6 +87,7 @@ class FakeOperations : public Operations {
     active.real = Ip("203.0.113.11");
     active.real_port = 8080;
     active.idle_s = 1.25;
+    active.established = true;
     model::Connection closing;
     closing.protocol = model::Protocol::kUdp;
     closing.client = Ip("2001:db8::7");
@@ -95,7 +96,14 @@ class FakeOperations : public Operations {
     closing.vip_port = 53;
     closing.closing = true;
     closing.nat = true;
-    connections = {active, closing};
+    model::Connection half_open = active;  // SYN only
+    half_open.client_port = 40001;
+    half_open.established = false;
+    model::Connection expired = active;
+    expired.client_port = 40002;
+    expired.expired = true;
+    expired.idle_s = 901;
+    connections = {active, closing, half_open, expired};
 
     vrrp::InstanceStatus master;
     master.config.name = "vi_1";
@@ -242,7 +250,11 @@ const std::map<std::string_view, Case>& Cases() {
         "TCP  ACTIVE   dr    1.2      192.0.2.7:40000                198.51.100.10:80       "
         "        203.0.113.11:8080\n"
         "UDP  CLOSING  nat   0.0      [2001:db8::7]:5000             [2001:db8::10]:53      "
-        "        \n"}},
+        "        \n"
+        "TCP  SYN_RECV dr    1.2      192.0.2.7:40001                198.51.100.10:80       "
+        "        203.0.113.11:8080\n"
+        "TCP  EXPIRED  dr    901.0    192.0.2.7:40002                198.51.100.10:80       "
+        "        203.0.113.11:8080\n"}},
       {"vrrp",
        {{"vrrp"},
         xlbctl::View::kVrrp,
@@ -603,15 +615,15 @@ TEST(ContractTest, ConnsSaysHowManyMore) {
   auto answer = nlohmann::json::parse(Serve(ops, *command).body);
   EXPECT_EQ(ops.calls, std::vector<std::string>{"Connections all limit=1"});
   EXPECT_EQ(answer["connections"].size(), 1u);
-  EXPECT_EQ(answer["total"], 2);
-  EXPECT_EQ(answer["remaining"], 1);
+  EXPECT_EQ(answer["total"], 4);
+  EXPECT_EQ(answer["remaining"], 3);
   EXPECT_EQ(*xlbctl::Render(xlbctl::View::kConns, answer),
             "pro  state    fwd   idle     source                         virtual                "
             "        destination\n"
             "TCP  ACTIVE   dr    1.2      192.0.2.7:40000                198.51.100.10:80       "
             "        203.0.113.11:8080\n"
-            "... 1 more of 2 (xlbctl conns --limit N shows more)\n");
-  auto all = nlohmann::json::parse(Serve(ops, *xlbctl::ParseArgs({"conns", "--limit", "2"})).body);
+            "... 3 more of 4 (xlbctl conns --limit N shows more)\n");
+  auto all = nlohmann::json::parse(Serve(ops, *xlbctl::ParseArgs({"conns", "--limit", "4"})).body);
   EXPECT_EQ(all["remaining"], 0);
   EXPECT_EQ(xlbctl::Render(xlbctl::View::kConns, all)->find("more"), std::string::npos);
 }

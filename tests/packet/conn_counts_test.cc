@@ -30,6 +30,12 @@ class ConnCountsTest : public PacketTest {
     for (const auto& [real, counts] : c) n += counts.active;
     return n;
   }
+  // A handshake as the director sees it in direct routing: the client's
+  // SYN, then its ACK (the real's SYN-ACK goes to the client directly).
+  void Open(uint16_t port) {
+    ASSERT_NE(SentTo(Build(Tcp("198.51.100.2", "192.0.2.10", port, 80))), -1);
+    ASSERT_NE(SentTo(Build(Tcp("198.51.100.2", "192.0.2.10", port, 80, kAck))), -1);
+  }
   uint64_t Inactive(const std::map<std::string, model::ConnectionCounts>& c) {
     uint64_t n = 0;
     for (const auto& [real, counts] : c) n += counts.inactive;
@@ -37,20 +43,29 @@ class ConnCountsTest : public PacketTest {
   }
 };
 
-TEST_F(ConnCountsTest, OpenFlowsAreActiveClosingAndUdpInactive) {
+TEST_F(ConnCountsTest, EstablishedFlowsAreActiveHalfOpenClosingAndUdpInactive) {
   AddService("192.0.2.10:80/tcp", {"203.0.113.11", "203.0.113.12"});
   AddService("192.0.2.10:53/udp", {"203.0.113.13"});
   for (uint16_t port = 40000; port < 40010; ++port)
     ASSERT_NE(SentTo(Build(Tcp("198.51.100.2", "192.0.2.10", port, 80))), -1);
   auto counts = Counts("192.0.2.10:80/tcp");
+  EXPECT_EQ(Active(counts), 0u) << "SYN only: half-open";
+  EXPECT_EQ(Inactive(counts), 10u);
+  for (uint16_t port = 40000; port < 40010; ++port) Open(port);
+  counts = Counts("192.0.2.10:80/tcp");
   EXPECT_EQ(Active(counts), 10u);
   EXPECT_EQ(Inactive(counts), 0u);
+  // A flow first seen mid-stream (its entry evicted, or made by an earlier
+  // xlb) is established.
+  SentTo(Build(Tcp("198.51.100.2", "192.0.2.10", 40100, 80, kAck | kPsh)));
+  EXPECT_EQ(Active(Counts("192.0.2.10:80/tcp")), 11u);
+  SentTo(Build(Tcp("198.51.100.2", "192.0.2.10", 40100, 80, kRst)));
   // FIN and RST: closing, inactive.
   SentTo(Build(Tcp("198.51.100.2", "192.0.2.10", 40000, 80, kFin | kAck)));
   SentTo(Build(Tcp("198.51.100.2", "192.0.2.10", 40001, 80, kRst)));
   counts = Counts("192.0.2.10:80/tcp");
   EXPECT_EQ(Active(counts), 8u);
-  EXPECT_EQ(Inactive(counts), 2u);
+  EXPECT_EQ(Inactive(counts), 3u);
   // UDP flows are inactive, as IPVS counts them.
   SentTo(Build(F("198.51.100.2", "192.0.2.10", kUdp, 53)));
   auto udp = Counts("192.0.2.10:53/udp");
@@ -60,8 +75,7 @@ TEST_F(ConnCountsTest, OpenFlowsAreActiveClosingAndUdpInactive) {
 
 TEST_F(ConnCountsTest, DrainedRealKeepsItsFlowsUntilTheyCloseAndExpire) {
   AddService("192.0.2.10:80/tcp", {"203.0.113.11"});
-  for (uint16_t port = 40000; port < 40004; ++port)
-    SentTo(Build(Tcp("198.51.100.2", "192.0.2.10", port, 80)));
+  for (uint16_t port = 40000; port < 40004; ++port) Open(port);
   SetReals("192.0.2.10:80/tcp", {"203.0.113.11@0"});  // drained
   EXPECT_EQ(Counts("192.0.2.10:80/tcp")["203.0.113.11"].active, 4u);
   for (uint16_t port = 40000; port < 40004; ++port)
@@ -103,7 +117,9 @@ TEST_F(ConnCountsTest, ListingStopsAtTheLimitAndCountsTheRest) {
   SentTo(Build(F("198.51.100.2", "192.0.2.10", kUdp, 53)));
   auto some = dataplane::ListConnections(prog_->maps(), 2, Key("192.0.2.10:80/tcp"));
   ASSERT_TRUE(some.ok()) << some.status();
-  EXPECT_EQ(some->connections.size(), 2u);
+  ASSERT_EQ(some->connections.size(), 2u);
+  EXPECT_FALSE(some->connections[0].established) << "SYN only: half-open";
+  EXPECT_FALSE(some->connections[0].expired);
   EXPECT_EQ(some->matched, 5u);
   auto all = dataplane::ListConnections(prog_->maps(), 100, std::nullopt);
   ASSERT_TRUE(all.ok()) << all.status();
