@@ -46,11 +46,11 @@ std::string RenderMetrics(const StatusView& status, const std::vector<ServiceVie
   Family real_weight{"xlb_real_weight", "gauge", "The weight the data plane uses (0 while down or drained).", ""};
   Family real_cfg{"xlb_real_configured_weight", "gauge", "The weight configured for the real.", ""};
   Family real_active{"xlb_real_active_connections", "gauge",
-                    "TCP connections of the real in the connection table, neither closing nor "
-                    "expired (ipvsadm's ActiveConn).", ""};
+                    "Established TCP connections of the real in the connection table, neither "
+                    "closing nor expired (ipvsadm's ActiveConn).", ""};
   Family real_inactive{"xlb_real_inactive_connections", "gauge",
-                       "Connections of the real in the connection table after FIN or RST, and "
-                       "UDP flows, not expired (ipvsadm's InActConn).", ""};
+                       "Half-open and closing TCP connections and UDP flows of the real in the "
+                       "connection table, not expired (ipvsadm's InActConn).", ""};
   Family svc_error{"xlb_service_error", "gauge",
                    "1 while the service's last change could not be applied to the data plane "
                    "(it is retried; xlbctl list says why).", ""};
