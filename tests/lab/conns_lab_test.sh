@@ -60,6 +60,16 @@ check "xlbctl list shows ActiveConn and InActConn" \
 check "the metrics count them per real, labelled with the service's name" \
   test "$(metric_sum xlb_real_active_connections)" = 30
 
+metrics=$(ip netns exec "$D" curl -sf 127.0.0.1:9471/metrics || true)
+has_lines() {  # has_lines TEXT LINE...: every LINE is a whole line of TEXT
+  local text=$1 line
+  shift
+  for line; do grep -qxF "$line" <<<"$text" || return 1; done
+}
+check "the metrics give every table's capacity and fill, the services map's too" \
+  has_lines "$metrics" 'xlb_table_capacity{table="services"} 1024' \
+  'xlb_table_entries{table="services"} 1' 'xlb_table_entries{table="connections"} 30'
+
 on_real1=$(conns_of 203.0.113.11 active)
 check "real1 holds some of them ($on_real1)" test "$on_real1" -gt 0
 xlbctl real set "$LAB_VIP4:80" 203.0.113.11 --drain
