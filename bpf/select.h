@@ -79,8 +79,18 @@ static __always_inline int conn_alive(const struct xlb_conn *conn, __u64 now)
 	return gen && *gen == conn->service_gen;
 }
 
+/* The client's ACK without SYN: the handshake is done (ICMP errors and UDP
+ * come with no flags). */
+static __always_inline __u32 conn_established(__u8 tcp_flags)
+{
+	return (tcp_flags & (XLB_TCP_SYN | XLB_TCP_ACK)) == XLB_TCP_ACK ? XLB_CONN_F_ESTABLISHED : 0;
+}
+
 static __always_inline void conn_touch(struct xlb_conn *conn, __u8 tcp_flags, __u64 now)
 {
+	/* Written once per flow, on its first ACK. */
+	if (!(conn->flags & XLB_CONN_F_ESTABLISHED) && conn_established(tcp_flags))
+		conn->flags |= XLB_CONN_F_ESTABLISHED;
 	if (tcp_flags & (XLB_TCP_FIN | XLB_TCP_RST)) {
 		conn->flags |= XLB_CONN_F_CLOSING;
 		conn->last_seen_ns = now;
@@ -122,6 +132,7 @@ static __always_inline void conn_fill(struct xlb_conn *conn, const struct packet
 	conn->timeout_s = p->flow.proto == IPPROTO_UDP ? svc->udp_timeout_s : svc->tcp_timeout_s;
 	conn->closing_timeout_s = svc->tcp_fin_timeout_s;
 	conn->flags = (p->tcp_flags & (XLB_TCP_FIN | XLB_TCP_RST)) ? XLB_CONN_F_CLOSING : 0;
+	conn->flags |= conn_established(p->tcp_flags);
 	if (svc->flags & XLB_SVC_F_NAT)
 		conn->flags |= XLB_CONN_F_NAT;
 	conn->last_seen_ns = now;

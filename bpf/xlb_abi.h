@@ -154,6 +154,11 @@ struct xlb_flow_key {
 enum xlb_conn_flags {
 	XLB_CONN_F_CLOSING = 1 << 0, /* FIN or RST seen: shorter timeout */
 	XLB_CONN_F_NAT = 1 << 1,     /* client -> VIP flow of a NAT service */
+	/* TCP: the client sent an ACK without SYN, so the handshake is done
+	 * (IPVS's input-only state table for direct routing decides
+	 * ESTABLISHED the same way); without it the flow is half-open. Only
+	 * the control plane reads it: active vs inactive connections. */
+	XLB_CONN_F_ESTABLISHED = 1 << 2,
 };
 
 /* A connection-table hit forwards without looking the service up: the

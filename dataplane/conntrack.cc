@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <bpf/bpf.h>  // bpf_obj_get_info_by_fd
+#include <netinet/in.h>
 #include <time.h>
 
 #include <cerrno>
@@ -16,15 +17,55 @@ namespace xlb::dataplane {
 static_assert(sizeof(xlb_flow_key) + sizeof(xlb_conn) == 80,
               "a connection-table element should stay two cache lines (bpf/xlb_abi.h)");
 
-absl::StatusOr<std::vector<model::Connection>> ListConnections(const Maps& maps, size_t limit) {
-  std::vector<model::Connection> out;
-  if (limit == 0) return out;
+namespace {
+
+// Now on bpf_ktime_get_coarse_ns()'s clock.
+uint64_t CoarseNowNs() {
   timespec ts;
-  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);  // bpf_ktime_get_coarse_ns()
-  const uint64_t now = ts.tv_sec * 1000000000ull + ts.tv_nsec;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+// Map entries read once per walk: many flows, few reals and services.
+template <typename V>
+class LookupCache {
+ public:
+  explicit LookupCache(const Map<uint32_t, V>& map) : map_(map) {}
+  // The value at `id`, nullptr when absent.
+  absl::StatusOr<const V*> Get(uint32_t id) {
+    auto cached = values_.find(id);
+    if (cached == values_.end()) {
+      V value;
+      auto found = map_.Lookup(&id, &value);
+      if (!found.ok()) return found.status();
+      cached = values_.emplace(id, *found ? std::optional(value) : std::nullopt).first;
+    }
+    return cached->second ? &*cached->second : nullptr;
+  }
+
+ private:
+  const Map<uint32_t, V>& map_;
+  std::unordered_map<uint32_t, std::optional<V>> values_;
+};
+
+bool OfService(const xlb_flow_key& key, const model::ServiceKey& service) {
+  const auto family = static_cast<model::Family>(key.family);
+  return key.proto == static_cast<uint8_t>(service.protocol) &&
+         (service.port == 0 || ntohs(key.dport) == service.port) &&
+         model::IpAddress::FromWords(family, key.dst) == service.vip;
+}
+
+}  // namespace
+
+absl::StatusOr<model::ConnectionListing> ListConnections(
+    const Maps& maps, size_t limit, const std::optional<model::ServiceKey>& service) {
+  model::ConnectionListing out;
+  const uint64_t now = CoarseNowNs();
   absl::Status error;
-  std::unordered_map<uint32_t, std::optional<xlb_real>> reals;
+  LookupCache<xlb_real> reals(maps.reals);
   auto st = maps.conn_table.ForEachEntry([&](const xlb_flow_key& key, const xlb_conn& conn) {
+    if (service && !OfService(key, *service)) return true;
+    if (out.matched++ >= limit) return true;  // counted, not listed
     model::Connection c;
     const auto family = static_cast<model::Family>(key.family);
     c.protocol = static_cast<model::Protocol>(key.proto);
@@ -34,25 +75,70 @@ absl::StatusOr<std::vector<model::Connection>> ListConnections(const Maps& maps,
     c.vip_port = ntohs(key.dport);
     c.real_id = conn.real_id;
     c.closing = conn.flags & XLB_CONN_F_CLOSING;
+    c.established = conn.flags & XLB_CONN_F_ESTABLISHED;
+    c.expired = ClassifyConnection(key.proto, conn, now) == ConnActivity::kExpired;
     c.nat = conn.flags & XLB_CONN_F_NAT;
     c.idle_s = now > conn.last_seen_ns ? (now - conn.last_seen_ns) / 1e9 : 0;
-    // Many entries, few reals: each is read once.
-    auto cached = reals.find(conn.real_id);
-    if (cached == reals.end()) {
-      xlb_real real;
-      auto has_real = maps.reals.Lookup(&conn.real_id, &real);
-      if (!has_real.ok()) {
-        error = has_real.status();
-        return false;
-      }
-      cached = reals.emplace(conn.real_id, *has_real ? std::optional(real) : std::nullopt).first;
+    auto real = reals.Get(conn.real_id);
+    if (!real.ok()) {
+      error = real.status();
+      return false;
     }
-    if (const auto& real = cached->second; real && real->gen == conn.real_gen) {
-      c.real = model::IpAddress::FromWords(static_cast<model::Family>(real->family), real->addr);
-      c.real_port = ntohs(real->port);
+    if (*real && (*real)->gen == conn.real_gen) {
+      c.real = model::IpAddress::FromWords(static_cast<model::Family>((*real)->family),
+                                           (*real)->addr);
+      c.real_port = ntohs((*real)->port);
     }
-    out.push_back(c);
-    return out.size() < limit;
+    out.connections.push_back(c);
+    return true;
+  });
+  if (!st.ok()) return st;
+  if (!error.ok()) return error;
+  return out;
+}
+
+absl::StatusOr<std::vector<model::Connection>> ListConnections(const Maps& maps, size_t limit) {
+  auto listing = ListConnections(maps, limit, std::nullopt);
+  if (!listing.ok()) return listing.status();
+  return std::move(listing->connections);
+}
+
+ConnActivity ClassifyConnection(uint8_t protocol, const xlb_conn& conn, uint64_t now_ns) {
+  const bool closing = conn.flags & XLB_CONN_F_CLOSING;
+  // As conn_alive (bpf/select.h): idle past the timeout in force is gone.
+  const uint64_t timeout_ns =
+      uint64_t{closing ? conn.closing_timeout_s : conn.timeout_s} * 1000000000ull;
+  if (now_ns > conn.last_seen_ns && now_ns - conn.last_seen_ns > timeout_ns)
+    return ConnActivity::kExpired;
+  if (protocol != IPPROTO_TCP || closing || !(conn.flags & XLB_CONN_F_ESTABLISHED))
+    return ConnActivity::kInactive;
+  return ConnActivity::kActive;
+}
+
+absl::StatusOr<std::unordered_map<uint32_t, model::ConnectionCounts>> CountConnectionsByReal(
+    const Maps& maps) {
+  std::unordered_map<uint32_t, model::ConnectionCounts> out;
+  const uint64_t now = CoarseNowNs();
+  absl::Status error;
+  LookupCache<xlb_real> reals(maps.reals);
+  LookupCache<uint32_t> service_gens(maps.service_gens);
+  auto st = maps.conn_table.ForEachEntry([&](const xlb_flow_key& key, const xlb_conn& conn) {
+    const ConnActivity activity = ClassifyConnection(key.proto, conn, now);
+    if (activity == ConnActivity::kExpired) return true;
+    // The packet path's checks (conn_alive, valid_real): an entry of an
+    // earlier holder of the service id or the real id is not this real's.
+    auto gen = service_gens.Get(conn.service_id);
+    auto real = reals.Get(conn.real_id);
+    if (!gen.ok() || !real.ok()) {
+      error = gen.ok() ? real.status() : gen.status();
+      return false;
+    }
+    if (!*gen || **gen != conn.service_gen || !*real || (*real)->gen != conn.real_gen ||
+        (*real)->service_id != conn.service_id)
+      return true;
+    model::ConnectionCounts& counts = out[conn.real_id];
+    ++(activity == ConnActivity::kActive ? counts.active : counts.inactive);
+    return true;
   });
   if (!st.ok()) return st;
   if (!error.ok()) return error;
@@ -122,18 +208,24 @@ absl::StatusOr<std::vector<model::TableStats>> ReadTableStats(const Maps& maps,
       return absl::ErrnoToStatus(errno, absl::StrCat("inspect map ", map.name()));
     return info.max_entries;
   };
-  std::vector<model::TableStats> out(3);
-  out[0].name = "connections";
-  out[1].name = "nat_replies";
-  out[2].name = "persistence";
+  // The flow tables first (their counters below), then the hash maps the
+  // config fills, whose capacities are model/capacity.h's.
+  std::vector<model::TableStats> out(6);
+  const char* names[] = {"connections", "nat_replies", "persistence",
+                         "services",    "vips",        "nat_reals"};
   absl::StatusOr<size_t> entries[] = {CountEntries(maps.conn_table),
                                       CountEntries(maps.nat_replies),
-                                      CountEntries(maps.persist_table)};
-  const MapFd* maps_of[] = {&maps.conn_table, &maps.nat_replies, &maps.persist_table};
-  for (int i = 0; i < 3; ++i) {
+                                      CountEntries(maps.persist_table),
+                                      CountEntries(maps.services),
+                                      CountEntries(maps.vips),
+                                      CountEntries(maps.nat_reals)};
+  const MapFd* maps_of[] = {&maps.conn_table, &maps.nat_replies, &maps.persist_table,
+                            &maps.services,   &maps.vips,        &maps.nat_reals};
+  for (size_t i = 0; i < out.size(); ++i) {
     if (!entries[i].ok()) return entries[i].status();
     auto cap = capacity(*maps_of[i]);
     if (!cap.ok()) return cap.status();
+    out[i].name = names[i];
     out[i].entries = *entries[i];
     out[i].capacity = *cap;
   }

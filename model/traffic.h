@@ -36,13 +36,35 @@ struct Connection {
   std::optional<IpAddress> real;  // unset when the id went to another real
   uint16_t real_port = 0;
   bool closing = false;  // FIN or RST seen
+  bool established = false;  // TCP: the client's ACK seen (else half-open)
+  bool expired = false;  // idle past its timeout: the packet path no longer uses it
   bool nat = false;      // a NAT flow (else direct routing)
   double idle_s = 0;     // since the entry was last refreshed (~0.25 s steps)
 };
 
+// Some of the connection table: the entries asked for, and how many matched
+// in all (the rest were left out at the limit).
+struct ConnectionListing {
+  std::vector<Connection> connections;
+  uint64_t matched = 0;
+};
+
+// A real's connections as ipvsadm -Ln counts them (ActiveConn, InActConn):
+// active is an established TCP flow (the client's ACK seen) neither closing
+// nor expired; inactive a half-open TCP flow (SYN only), one after FIN or
+// RST, and every UDP flow (IPVS counts UDP as inactive too).
+// Entries past their timeout are not counted: the packet path treats them
+// as gone (IPVS would have removed them), though the LRU has not yet.
+struct ConnectionCounts {
+  uint64_t active = 0;
+  uint64_t inactive = 0;
+};
+
 // One of the program's flow tables (LRU hashes), for status and metrics.
 struct TableStats {
-  std::string name;          // "connections", "nat_replies", "persistence" (config keys)
+  // "connections", "nat_replies", "persistence" (the config keys of the flow
+  // tables), "services", "vips", "nat_reals"
+  std::string name;
   uint32_t capacity = 0;     // the map's max_entries
   size_t entries = 0;        // entries now (counted in batches)
   // bpf_map_update_elem failures (the kernel could not get an element).

@@ -33,7 +33,10 @@ namespace xlb::api {
 
 using nlohmann::json;
 
-enum class ConnState { kActive, kClosing };
+// A connection-table entry: established, closing (FIN/RST seen), half-open
+// (TCP SYN only, ipvsadm's SYN_RECV), or expired (idle past its timeout, not
+// yet evicted); UDP flows are active until they expire.
+enum class ConnState { kActive, kClosing, kSynRecv, kExpired };
 // A real's health check verdict; kNone: not checked.
 enum class RealHealth { kNone, kUp, kDown };
 
@@ -43,8 +46,11 @@ namespace xlb::model {
 template <>
 struct EnumNames<api::ConnState> {
   static constexpr absl::string_view kWhat = "connection state";
-  static constexpr std::array<std::pair<api::ConnState, absl::string_view>, 2> kValues{
-      {{api::ConnState::kActive, "active"}, {api::ConnState::kClosing, "closing"}}};
+  static constexpr std::array<std::pair<api::ConnState, absl::string_view>, 4> kValues{
+      {{api::ConnState::kActive, "active"},
+       {api::ConnState::kClosing, "closing"},
+       {api::ConnState::kSynRecv, "syn_recv"},
+       {api::ConnState::kExpired, "expired"}}};
 };
 template <>
 struct EnumNames<api::RealHealth> {
@@ -298,6 +304,10 @@ struct RealInfo {
   uint64_t checks = 0;
   uint64_t local_errors = 0;
   model::TrafficCounters counters;
+  // In the connection table now, as ipvsadm's ActiveConn and InActConn
+  // (model::ConnectionCounts).
+  uint64_t active_connections = 0;
+  uint64_t inactive_connections = 0;
 };
 
 struct ServiceInfo {
@@ -352,6 +362,17 @@ struct ConnectionInfo {
   model::Forward forward = model::Forward::kDr;
   double idle_s = 0;
 };
+
+// GET /v1/conns: up to the query's limit of entries, and how many more
+// there are (the total matched the query).
+struct ConnsAnswer {
+  std::vector<ConnectionInfo> connections;
+  uint64_t total = 0;
+  uint64_t remaining = 0;  // total - those listed
+};
+
+// The limit of /v1/conns when the query gives none.
+inline constexpr uint32_t kDefaultConnsLimit = 10000;
 
 struct VrrpTrackInfo {
   config::VrrpTrack::Kind kind = config::VrrpTrack::kService;
@@ -430,7 +451,9 @@ XLB_JSON_FIELDS(RealInfo, field("address", s.address); field("port", s.port);
                 field("weight", s.weight); field("effective_weight", s.effective_weight);
                 field("health", s.health); field("health_detail", s.health_detail);
                 field("since", s.since); field("checks", s.checks);
-                field("local_errors", s.local_errors); field("counters", s.counters));
+                field("local_errors", s.local_errors); field("counters", s.counters);
+                field("active_connections", s.active_connections);
+                field("inactive_connections", s.inactive_connections));
 XLB_JSON_FIELDS(ServiceInfo, field("name", s.name); field("service", s.service);
                 field("vip", s.vip); field("port", s.port); field("protocol", s.protocol);
                 field("forward", s.forward); field("scheduler", s.scheduler);
@@ -449,6 +472,8 @@ XLB_JSON_FIELDS(ConnectionInfo, field("protocol", s.protocol); field("client", s
                 field("virtual", s.virtual_address); field("real", s.real);
                 field("state", s.state); field("forward", s.forward);
                 field("idle_s", s.idle_s));
+XLB_JSON_FIELDS(ConnsAnswer, field("connections", s.connections); field("total", s.total);
+                field("remaining", s.remaining));
 XLB_JSON_FIELDS(VrrpTrackInfo, field("kind", s.kind); field("target", s.target);
                 field("weight", s.weight); field("up", s.up));
 // The fixed counters; `dropped` is merged in by VrrpCounters' serializer.
@@ -497,7 +522,7 @@ struct Endpoint {
 inline constexpr Endpoint<StatusRequest, StatusInfo> kStatus{{"status", "GET", "/v1/status"}};
 inline constexpr Endpoint<ServicesRequest, std::vector<ServiceInfo>> kServices{
     {"services", "GET", "/v1/services"}};
-inline constexpr Endpoint<ConnsQuery, std::vector<ConnectionInfo>> kConns{
+inline constexpr Endpoint<ConnsQuery, ConnsAnswer> kConns{
     {"conns", "GET", "/v1/conns"}};
 inline constexpr Endpoint<VrrpRequest, std::vector<VrrpInfo>> kVrrp{{"vrrp", "GET", "/v1/vrrp"}};
 inline constexpr Endpoint<ServiceAddRequest, Done> kServiceAdd{

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "controlplane/api/contract.h"
+#include "controlplane/api/metrics.h"
 #include "controlplane/api/operations.h"
 #include "controlplane/api/routes.h"
 #include "controlplane/xlbctl/args.h"
@@ -53,6 +54,7 @@ class FakeOperations : public Operations {
     up.since = At(1764720005);
     up.checks = 12;
     up.counters = {600, 90000, 12};
+    up.connections = {3, 1};
     RealView down;
     down.spec = *model::ParseRealSpec("203.0.113.12");
     down.port = 80;
@@ -62,6 +64,7 @@ class FakeOperations : public Operations {
     down.checks = 12;
     down.local_errors = 3;
     down.counters = {400, 60000, 8};
+    down.connections = {0, 2};  // down: its closing flows still in the table
     web.reals = {up, down};
     ServiceView dns;
     dns.config.name = "dns";
@@ -85,6 +88,7 @@ class FakeOperations : public Operations {
     active.real = Ip("203.0.113.11");
     active.real_port = 8080;
     active.idle_s = 1.25;
+    active.established = true;
     model::Connection closing;
     closing.protocol = model::Protocol::kUdp;
     closing.client = Ip("2001:db8::7");
@@ -93,7 +97,14 @@ class FakeOperations : public Operations {
     closing.vip_port = 53;
     closing.closing = true;
     closing.nat = true;
-    connections = {active, closing};
+    model::Connection half_open = active;  // SYN only
+    half_open.client_port = 40001;
+    half_open.established = false;
+    model::Connection expired = active;
+    expired.client_port = 40002;
+    expired.expired = true;
+    expired.idle_s = 901;
+    connections = {active, closing, half_open, expired};
 
     vrrp::InstanceStatus master;
     master.config.name = "vi_1";
@@ -164,11 +175,15 @@ class FakeOperations : public Operations {
                                  port));
     return model::FlushedEntries{20, 20, 1};
   }
-  absl::StatusOr<std::vector<model::Connection>> Connections(
+  absl::StatusOr<model::ConnectionListing> Connections(
       const std::optional<model::ServiceKey>& service, size_t limit) override {
     calls.push_back(absl::StrCat("Connections ", service ? service->ToString() : "all", " limit=",
                                  limit));
-    return connections;
+    model::ConnectionListing out;
+    out.matched = connections.size();
+    for (size_t i = 0; i < connections.size() && i < limit; ++i)
+      out.connections.push_back(connections[i]);
+    return out;
   }
   absl::StatusOr<std::string> SaveConfig(const std::string& path) override {
     calls.push_back(absl::StrCat("SaveConfig ", path));
@@ -227,13 +242,16 @@ const std::map<std::string_view, Case>& Cases() {
        {{"list"},
         xlbctl::View::kList,
         "Prot LocalAddress:Port              Scheduler    Flags            Name\n"
-        "  -> RemoteAddress:Port             Forward Weight Effective Health\n"
+        "  -> RemoteAddress:Port             Forward Weight Effective ActiveConn InActConn  "
+        "Health\n"
         "TCP  198.51.100.10:80               maglev                        web\n"
-        "  -> 203.0.113.11:8080              Route   5      5         up\n"
-        "  -> 203.0.113.12:80                Route   1      0         down\n"
+        "  -> 203.0.113.11:8080              Route   5      5         3          1          up\n"
+        "  -> 203.0.113.12:80                Route   1      0         0          2          "
+        "down\n"
         "UDP  [2001:db8::10]:53              source-hash  persistent 300   dns\n"
         "  !! not applied, retrying: the real table is full\n"
-        "  -> [2001:db8::11]:5353            Masq    1      0         none\n"}},
+        "  -> [2001:db8::11]:5353            Masq    1      0         0          0          "
+        "none\n"}},
       {"conns",
        {{"conns", "198.51.100.10:80"},
         xlbctl::View::kConns,
@@ -242,7 +260,11 @@ const std::map<std::string_view, Case>& Cases() {
         "TCP  ACTIVE   dr    1.2      192.0.2.7:40000                198.51.100.10:80       "
         "        203.0.113.11:8080\n"
         "UDP  CLOSING  nat   0.0      [2001:db8::7]:5000             [2001:db8::10]:53      "
-        "        \n"}},
+        "        \n"
+        "TCP  SYN_RECV dr    1.2      192.0.2.7:40001                198.51.100.10:80       "
+        "        203.0.113.11:8080\n"
+        "TCP  EXPIRED  dr    901.0    192.0.2.7:40002                198.51.100.10:80       "
+        "        203.0.113.11:8080\n"}},
       {"vrrp",
        {{"vrrp"},
         xlbctl::View::kVrrp,
@@ -395,11 +417,15 @@ TEST(ContractTest, AnswerKeysArePinned) {
       {"services",
        "[].check [].counters [].counters.bytes [].counters.new_flows [].counters.packets "
        "[].error [].forward [].name [].persistence [].port [].protocol [].reals "
-       "[].reals[].address [].reals[].checks [].reals[].counters [].reals[].counters.bytes "
-       "[].reals[].counters.new_flows [].reals[].counters.packets [].reals[].effective_weight "
-       "[].reals[].health [].reals[].health_detail [].reals[].local_errors [].reals[].port "
+       "[].reals[].active_connections [].reals[].address [].reals[].checks [].reals[].counters "
+       "[].reals[].counters.bytes [].reals[].counters.new_flows [].reals[].counters.packets "
+       "[].reals[].effective_weight [].reals[].health [].reals[].health_detail "
+       "[].reals[].inactive_connections [].reals[].local_errors [].reals[].port "
        "[].reals[].since [].reals[].weight [].scheduler [].service [].table_size [].vip"},
-      {"conns", "[].client [].forward [].idle_s [].protocol [].real [].state [].virtual"},
+      {"conns",
+       ".connections .connections[].client .connections[].forward .connections[].idle_s "
+       ".connections[].protocol .connections[].real .connections[].state "
+       ".connections[].virtual .remaining .total"},
       {"vrrp",
        "[].addresses [].advert_interval_ms [].counters [].counters.address_errors "
        "[].counters.adverts_received [].counters.adverts_sent [].counters.bad_address_family "
@@ -599,6 +625,46 @@ TEST(ContractTest, BadRequests) {
     EXPECT_EQ(error->error, c.error);
     EXPECT_TRUE(ops.calls.empty()) << "bad input changed something: " << ops.calls[0];
   }
+}
+
+// `conns --limit N` lists N and says how many more there are, in the
+// table and in the JSON; no line when nothing was left out.
+TEST(ContractTest, ConnsSaysHowManyMore) {
+  FakeOperations ops;
+  auto command = xlbctl::ParseArgs({"conns", "--limit", "1"});
+  ASSERT_TRUE(command.ok()) << command.status();
+  auto answer = nlohmann::json::parse(Serve(ops, *command).body);
+  EXPECT_EQ(ops.calls, std::vector<std::string>{"Connections all limit=1"});
+  EXPECT_EQ(answer["connections"].size(), 1u);
+  EXPECT_EQ(answer["total"], 4);
+  EXPECT_EQ(answer["remaining"], 3);
+  EXPECT_EQ(*xlbctl::Render(xlbctl::View::kConns, answer),
+            "pro  state    fwd   idle     source                         virtual                "
+            "        destination\n"
+            "TCP  ACTIVE   dr    1.2      192.0.2.7:40000                198.51.100.10:80       "
+            "        203.0.113.11:8080\n"
+            "... 3 more of 4 (xlbctl conns --limit N shows more)\n");
+  auto all = nlohmann::json::parse(Serve(ops, *xlbctl::ParseArgs({"conns", "--limit", "4"})).body);
+  EXPECT_EQ(all["remaining"], 0);
+  EXPECT_EQ(xlbctl::Render(xlbctl::View::kConns, all)->find("more"), std::string::npos);
+}
+
+// The metrics carry the service's name, and each real's connections as
+// node_exporter's ipvs collector has them (README maps the names).
+TEST(ContractTest, MetricsNameTheServiceAndCountConnections) {
+  FakeOperations ops;
+  const std::string metrics = RenderMetrics(ops.status, ops.services, {});
+  const std::string real = "service=\"web\",vip=\"198.51.100.10\",port=\"80\",protocol=\"tcp\","
+                           "real=\"203.0.113.12\",real_port=\"80\"";
+  for (const std::string& line : std::vector<std::string>{
+           "# TYPE xlb_real_active_connections gauge", "# TYPE xlb_real_inactive_connections gauge",
+        "xlb_real_active_connections{" + real + "} 0",
+        "xlb_real_inactive_connections{" + real + "} 2",
+        "xlb_service_packets_total{service=\"dns\",vip=\"2001:db8::10\",port=\"53\","
+        "protocol=\"udp\"} 0",
+        "xlb_table_capacity{table=\"connections\"} 1048576",
+        "xlb_table_entries{table=\"connections\"} 42"})
+    EXPECT_NE(metrics.find("\n" + line + "\n"), std::string::npos) << line << "\n" << metrics;
 }
 
 }  // namespace

@@ -22,8 +22,8 @@ void Add(Family& f, const std::string& labels, uint64_t value) {
 
 std::string ServiceLabels(const ServiceView& s) {
   const auto& k = s.config.service.key;
-  return absl::StrCat("vip=\"", k.vip.ToString(), "\",port=\"", k.port, "\",protocol=\"",
-                      model::NameOf(k.protocol), "\"");
+  return absl::StrCat("service=\"", s.config.name, "\",vip=\"", k.vip.ToString(), "\",port=\"",
+                      k.port, "\",protocol=\"", model::NameOf(k.protocol), "\"");
 }
 
 }  // namespace
@@ -45,6 +45,12 @@ std::string RenderMetrics(const StatusView& status, const std::vector<ServiceVie
                            "leave its state as it was.", ""};
   Family real_weight{"xlb_real_weight", "gauge", "The weight the data plane uses (0 while down or drained).", ""};
   Family real_cfg{"xlb_real_configured_weight", "gauge", "The weight configured for the real.", ""};
+  Family real_active{"xlb_real_active_connections", "gauge",
+                    "Established TCP connections of the real in the connection table, neither "
+                    "closing nor expired (ipvsadm's ActiveConn).", ""};
+  Family real_inactive{"xlb_real_inactive_connections", "gauge",
+                       "Half-open and closing TCP connections and UDP flows of the real in the "
+                       "connection table, not expired (ipvsadm's InActConn).", ""};
   Family svc_error{"xlb_service_error", "gauge",
                    "1 while the service's last change could not be applied to the data plane "
                    "(it is retried; xlbctl list says why).", ""};
@@ -64,6 +70,8 @@ std::string RenderMetrics(const StatusView& status, const std::vector<ServiceVie
       if (r.health != RealHealth::kNone) Add(real_local_errors, rl, r.local_errors);
       Add(real_weight, rl, r.effective_weight);
       Add(real_cfg, rl, r.spec.weight);
+      Add(real_active, rl, r.connections.active);
+      Add(real_inactive, rl, r.connections.inactive);
     }
   }
   Family global{"xlb_packets_total", "counter",
@@ -137,6 +145,7 @@ std::string RenderMetrics(const StatusView& status, const std::vector<ServiceVie
   std::string out;
   for (const Family* f : {&svc_packets, &svc_bytes, &svc_conns, &real_packets, &real_bytes,
                           &svc_error, &real_conns, &real_up, &real_local_errors, &real_weight, &real_cfg,
+                          &real_active, &real_inactive,
                           &global, &conns, &table_capacity, &table_entries, &table_failures,
                           &table_unrecorded, &api_closed, &api_errors, &vrrp_state, &vrrp_master,
                           &vrrp_priority, &vrrp_sent, &vrrp_received,

@@ -1,6 +1,7 @@
 // Prometheus text exposition of the daemon's state and the data plane's
-// counters. Names start with xlb_; labels vip, port, protocol, real,
-// real_port; VRRP instances: instance, interface, vrid.
+// counters. Names start with xlb_; labels service (its name), vip, port,
+// protocol, real, real_port; VRRP instances: instance, interface, vrid.
+// README's table maps node_exporter's node_ipvs_* names to these.
 #ifndef XLB_CONTROLPLANE_API_METRICS_H_
 #define XLB_CONTROLPLANE_API_METRICS_H_
 

@@ -30,6 +30,7 @@ struct RealView {
   uint64_t checks = 0;
   uint64_t local_errors = 0;      // checks not made for a reason on this host
   model::TrafficCounters counters;
+  model::ConnectionCounts connections;  // in the connection table now
 };
 
 struct ServiceView {
@@ -52,7 +53,7 @@ struct StatusView {
   size_t services = 0, reals = 0, reals_down = 0;
   std::vector<model::ReasonCounter> counters;  // by reason, in the program's order
   uint64_t conn_table_entries = 0;
-  std::vector<model::TableStats> tables;  // connections, nat_replies, persistence
+  std::vector<model::TableStats> tables;  // connections, nat_replies, persistence, ...
   // Of the API socket and the metrics listener (session caps, accept errors).
   HttpServerStats api_server, metrics_server;
 };
@@ -81,7 +82,9 @@ class Operations {
   virtual absl::StatusOr<model::FlushedEntries> FlushReal(const model::ServiceKey& key,
                                                           const model::IpAddress& address,
                                                           uint16_t port) = 0;
-  virtual absl::StatusOr<std::vector<model::Connection>> Connections(
+  // Up to `limit` connection-table entries (of `service` when given), and
+  // how many there are in all.
+  virtual absl::StatusOr<model::ConnectionListing> Connections(
       const std::optional<model::ServiceKey>& service, size_t limit) = 0;
   // Writes the running state as a config file; "" = the daemon's own file.
   // Returns the path written.

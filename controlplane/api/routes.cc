@@ -1,5 +1,6 @@
 #include "controlplane/api/routes.h"
 
+#include <algorithm>
 #include <optional>
 #include <tuple>
 
@@ -39,7 +40,9 @@ RealInfo RealOf(const RealView& r) {
           .since = {r.since},
           .checks = r.checks,
           .local_errors = r.local_errors,
-          .counters = r.counters};
+          .counters = r.counters,
+          .active_connections = r.connections.active,
+          .inactive_connections = r.connections.inactive};
 }
 
 ServiceInfo ServiceOf(const ServiceView& v) {
@@ -108,7 +111,10 @@ ConnectionInfo ConnectionOf(const model::Connection& c) {
           .client = model::FormatEndpoint(c.client, c.client_port),
           .virtual_address = model::FormatEndpoint(c.vip, c.vip_port),
           .real = c.real ? model::FormatEndpoint(*c.real, c.real_port) : "",
-          .state = c.closing ? ConnState::kClosing : ConnState::kActive,
+          .state = c.expired                                          ? ConnState::kExpired
+                   : c.closing                                        ? ConnState::kClosing
+                   : c.protocol == model::Protocol::kTcp && !c.established ? ConnState::kSynRecv
+                                                                      : ConnState::kActive,
           .forward = c.nat ? model::Forward::kNat : model::Forward::kDr,
           .idle_s = c.idle_s};
 }
@@ -139,11 +145,13 @@ absl::StatusOr<std::vector<ServiceInfo>> Handle(Operations& ops, const ServicesR
   return out;
 }
 
-absl::StatusOr<std::vector<ConnectionInfo>> Handle(Operations& ops, const ConnsQuery& query) {
-  auto conns = ops.Connections(query.service, query.limit.value_or(10000));
-  if (!conns.ok()) return conns.status();
-  std::vector<ConnectionInfo> out;
-  for (const auto& c : *conns) out.push_back(ConnectionOf(c));
+absl::StatusOr<ConnsAnswer> Handle(Operations& ops, const ConnsQuery& query) {
+  auto listing = ops.Connections(query.service, query.limit.value_or(kDefaultConnsLimit));
+  if (!listing.ok()) return listing.status();
+  ConnsAnswer out;
+  for (const auto& c : listing->connections) out.connections.push_back(ConnectionOf(c));
+  out.total = std::max<uint64_t>(listing->matched, out.connections.size());
+  out.remaining = out.total - out.connections.size();
   return out;
 }
 

@@ -26,7 +26,8 @@ const char kUsage[] = R"(usage: xlbctl [--socket PATH] [--json] COMMAND
   real flush VIP:PORT[/proto] ADDRESS[:PORT]
                                          cut the real's connections now (remove its flow
                                          entries; their clients are reset by another real)
-  conns [VIP:PORT[/proto]]               connection-table entries (like ipvsadm -Lnc)
+  conns [VIP:PORT[/proto]] [--limit N]   connection-table entries (like ipvsadm -Lnc), the
+                                         first N (10000), then how many more there are
   health                                 every real's check: state, last result, since when
   config save [PATH]                     the running state as a config file xlbd accepts
   config reload                          read the config file again, dropping runtime changes
@@ -229,10 +230,16 @@ absl::StatusOr<Command> ParseArgs(const std::vector<std::string>& args) {
     return c;
   }
   if (cmd == "conns") {
-    auto w = Split(args, i, {}, {});
+    auto w = Split(args, i, {"--limit"}, {});
     if (!w.ok()) return w.status();
-    if (auto st = Count(*w, 0, 1, "conns [VIP:PORT[/proto]]"); !st.ok()) return st;
+    if (auto st = Count(*w, 0, 1, "conns [VIP:PORT[/proto]] [--limit N]"); !st.ok()) return st;
     api::ConnsQuery query;
+    if (auto it = w->flags.find("--limit"); it != w->flags.end()) {
+      auto n = Number("--limit", it->second);
+      if (!n.ok()) return n.status();
+      if (*n == 0) return Bad("--limit wants at least 1");
+      query.limit = *n;
+    }
     if (!w->positional.empty()) {
       auto key = model::ParseServiceKey(w->positional[0]);
       if (!key.ok()) return key.status();

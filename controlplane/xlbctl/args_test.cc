@@ -78,6 +78,9 @@ TEST(ArgsTest, ConnsEncodesTheService) {
   EXPECT_EQ(Parse({"conns"}).target, "/v1/conns");
   EXPECT_EQ(Parse({"conns", "198.51.100.10:80"}).target,
             "/v1/conns?service=198.51.100.10%3a80%2ftcp");
+  EXPECT_EQ(Parse({"conns", "--limit", "50"}).target, "/v1/conns?limit=50");
+  EXPECT_EQ(Parse({"conns", "198.51.100.10:80", "--limit=7"}).target,
+            "/v1/conns?service=198.51.100.10%3a80%2ftcp&limit=7");
 }
 
 TEST(ArgsTest, ConfigCommands) {
@@ -121,6 +124,9 @@ TEST(ArgsTest, OneLineErrors) {
       {{"list", "--all"}, "unknown option --all"},
       {{"config", "load"}, "save or reload"},
       {{"conns", "a", "b"}, "unexpected argument 'b'"},
+      {{"conns", "--limit"}, "--limit needs a value"},
+      {{"conns", "--limit", "many"}, "--limit wants a number, not 'many'"},
+      {{"conns", "--limit", "0"}, "--limit wants at least 1"},
   };
   for (const auto& c : cases) {
     std::string e = Error(c.args);

@@ -12,7 +12,6 @@
 namespace xlb::xlbctl {
 namespace {
 
-using api::ConnectionInfo;
 using api::RealInfo;
 using api::ServiceInfo;
 using api::StatusInfo;
@@ -49,15 +48,17 @@ std::string Flags(const ServiceInfo& s) {
 std::string List(const std::vector<ServiceInfo>& services) {
   std::string out = absl::StrFormat("%-4s %-30s %-12s %-16s %s\n", "Prot", "LocalAddress:Port",
                                     "Scheduler", "Flags", "Name");
-  absl::StrAppend(&out, absl::StrFormat("  -> %-30s %-7s %-6s %-9s %s\n", "RemoteAddress:Port",
-                                        "Forward", "Weight", "Effective", "Health"));
+  absl::StrAppend(&out, absl::StrFormat("  -> %-30s %-7s %-6s %-9s %-10s %-10s %s\n",
+                                        "RemoteAddress:Port", "Forward", "Weight", "Effective",
+                                        "ActiveConn", "InActConn", "Health"));
   for (const auto& s : services) {
     absl::StrAppend(&out, absl::StrFormat("%-4s %-30s %-12s %-16s %s\n", Upper(s.protocol),
                                           Local(s), model::NameOf(s.scheduler), Flags(s), s.name));
     if (!s.error.empty()) absl::StrAppend(&out, "  !! not applied, retrying: ", s.error, "\n");
     for (const auto& r : s.reals)
-      absl::StrAppend(&out, absl::StrFormat("  -> %-30s %-7s %-6d %-9d %s\n", Remote(r),
+      absl::StrAppend(&out, absl::StrFormat("  -> %-30s %-7s %-6d %-9d %-10d %-10d %s\n", Remote(r),
                                             IpvsForward(s.forward), r.weight, r.effective_weight,
+                                            r.active_connections, r.inactive_connections,
                                             model::NameOf(r.health)));
   }
   return out;
@@ -125,14 +126,18 @@ std::string Status(const StatusInfo& s) {
   return out + "\n";
 }
 
-std::string Conns(const std::vector<ConnectionInfo>& conns) {
+std::string Conns(const api::ConnsAnswer& answer) {
   std::string out = absl::StrFormat("%-4s %-8s %-5s %-8s %-30s %-30s %s\n", "pro", "state", "fwd",
                                     "idle", "source", "virtual", "destination");
-  for (const auto& c : conns)
+  for (const auto& c : answer.connections)
     absl::StrAppend(&out, absl::StrFormat("%-4s %-8s %-5s %-8.1f %-30s %-30s %s\n",
                                           Upper(c.protocol), Upper(c.state),
                                           model::NameOf(c.forward), c.idle_s, c.client,
                                           c.virtual_address, c.real));
+  // Never a silent cut: the listing stops at --limit.
+  if (answer.remaining > 0)
+    absl::StrAppend(&out, "... ", answer.remaining, " more of ", answer.total,
+                    " (xlbctl conns --limit N shows more)\n");
   return out;
 }
 
@@ -252,7 +257,7 @@ absl::StatusOr<std::string> Render(View view, const json& answer) {
     case View::kStatus: return Show<StatusInfo>(answer, Status);
     case View::kList: return Show<std::vector<ServiceInfo>>(answer, List);
     case View::kListStats: return Show<std::vector<ServiceInfo>>(answer, Stats);
-    case View::kConns: return Show<std::vector<ConnectionInfo>>(answer, Conns);
+    case View::kConns: return Show<api::ConnsAnswer>(answer, Conns);
     case View::kHealth: return Show<std::vector<ServiceInfo>>(answer, Health);
     case View::kVrrp: return Show<std::vector<VrrpInfo>>(answer, Vrrp);
     case View::kSaved:

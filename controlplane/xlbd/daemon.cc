@@ -11,6 +11,7 @@
 #include <fstream>
 #include <set>
 #include <thread>
+#include <unordered_map>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -695,6 +696,14 @@ api::StatusView Daemon::Status() {
 std::vector<api::ServiceView> Daemon::Services() {
   std::map<std::string, health::RealHealth> health;
   for (auto& h : monitor_->Snapshot()) health[h.id] = h;
+  // One walk of the connection table for every real's counts.
+  std::unordered_map<uint32_t, model::ConnectionCounts> connections;
+  auto counted = dataplane::CountConnectionsByReal(program_->maps());
+  if (counted.ok()) {
+    connections = std::move(*counted);
+  } else {
+    LOG_EVERY_N(WARNING, 100) << "counting connections: " << counted.status();
+  }
   std::vector<api::ServiceView> out;
   for (const auto& s : services_) {
     api::ServiceView v;
@@ -724,6 +733,7 @@ std::vector<api::ServiceView> Daemon::Services() {
             continue;
           rv.effective_weight = rs.spec.weight;
           if (auto c = dataplane::ReadRealCounters(program_->maps(), rs.id); c.ok()) rv.counters = *c;
+          if (auto c = connections.find(rs.id); c != connections.end()) rv.connections = c->second;
         }
       }
       v.reals.push_back(rv);
@@ -826,19 +836,10 @@ absl::StatusOr<model::FlushedEntries> Daemon::FlushReal(const ServiceKey& key,
   return flushed;
 }
 
-absl::StatusOr<std::vector<model::Connection>> Daemon::Connections(
+absl::StatusOr<model::ConnectionListing> Daemon::Connections(
     const std::optional<ServiceKey>& service, size_t limit) {
   if (service && !Find(services_, *service)) return NoService(*service);
-  auto all = dataplane::ListConnections(program_->maps(), service ? SIZE_MAX : limit);
-  if (!all.ok() || !service) return all;
-  std::vector<model::Connection> out;
-  for (const auto& c : *all) {
-    if (out.size() >= limit) break;
-    if (c.vip == service->vip && c.protocol == service->protocol &&
-        (service->port == 0 || c.vip_port == service->port))
-      out.push_back(c);
-  }
-  return out;
+  return dataplane::ListConnections(program_->maps(), limit, service);
 }
 
 absl::StatusOr<std::string> Daemon::SaveConfig(const std::string& path) {

@@ -78,7 +78,7 @@ class Daemon : public api::Operations {
   absl::StatusOr<model::FlushedEntries> FlushReal(const model::ServiceKey& key,
                                                   const model::IpAddress& address,
                                                   uint16_t port) override;
-  absl::StatusOr<std::vector<model::Connection>> Connections(
+  absl::StatusOr<model::ConnectionListing> Connections(
       const std::optional<model::ServiceKey>& service, size_t limit) override;
   absl::StatusOr<std::string> SaveConfig(const std::string& path) override;
   absl::Status ReloadConfig() override;

@@ -189,7 +189,7 @@ check "xlbctl health shows each real's check" \
 check "xlbctl list --rate measures rates" bash -c "ip netns exec '$D' '$LAB_BUILD/controlplane/xlbctl' --socket '$SOCK' list --rate | grep -q CPS"
 metrics=$(ip netns exec "$D" curl -sf 127.0.0.1:9470/metrics || true)
 check "metrics: per-real counters and health" \
-  grep -q "xlb_real_health{vip=\"$LAB_VIP4\",port=\"80\",protocol=\"tcp\",real=\"203.0.113.11\",real_port=\"80\"} 1" <<<"$metrics"
+  grep -q "xlb_real_health{service=\"web\",vip=\"$LAB_VIP4\",port=\"80\",protocol=\"tcp\",real=\"203.0.113.11\",real_port=\"80\"} 1" <<<"$metrics"
 check "metrics: the configured connection table size and its fill" \
   grep -q '^xlb_table_capacity{table="connections"} 131072$' <<<"$metrics"
 check "metrics: the persistence table's failed inserts" \
