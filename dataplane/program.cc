@@ -6,6 +6,7 @@
 #include <linux/if_link.h>
 #include <net/if.h>
 #include <sys/mount.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
@@ -212,6 +213,12 @@ absl::StatusOr<std::unique_ptr<Program>> Program::Load(const ProgramOptions& opt
   bpf_map__set_max_entries(p->skel_->maps.nat_replies, options.nat_reply_table_size);
   bpf_map__set_max_entries(p->skel_->maps.persist_table, options.persist_table_size);
   p->skel_->rodata->xlb_flood_rate = options.flood_rate;
+  // Random, so that no other metadata is taken for a trace by accident.
+  while (p->trace_key_ == 0) {
+    if (getrandom(&p->trace_key_, sizeof(p->trace_key_), 0) != sizeof(p->trace_key_))
+      return absl::ErrnoToStatus(errno, "getrandom (the trace key)");
+  }
+  p->skel_->rodata->xlb_trace_key = p->trace_key_;
   std::set<std::string> repin;  // pins to replace by this instance's maps
   if (!options.pin_dir.empty()) {
     for (const char* name : Maps::kNames) {

@@ -44,6 +44,9 @@ class Program {
 
   Maps& maps() { return maps_; }
   int prog_fd() const;
+  // The key that makes a test run of this instance a trace (bpf/trace.h):
+  // random per load, never 0.
+  uint32_t trace_key() const { return trace_key_; }
 
   // Attaches this instance to `ifname`, atomically replacing an xlb program
   // already there (traffic is not interrupted); refuses to replace a program
@@ -62,6 +65,7 @@ class Program {
   struct ::xlb_bpf* skel_ = nullptr;
   Maps maps_;
   std::string pin_dir_;
+  uint32_t trace_key_ = 0;
 };
 
 // Makes sure `dir` exists on a bpf filesystem; mounts bpffs on /sys/fs/bpf

@@ -11,7 +11,9 @@
 
 namespace xlb::xlbctl {
 
-enum class View { kStatus, kList, kListStats, kListRate, kConns, kHealth, kVrrp, kDone, kSaved };
+enum class View {
+  kStatus, kList, kListStats, kListRate, kConns, kHealth, kVrrp, kDone, kSaved, kTrace
+};
 
 struct Command {
   std::string socket = "/run/xlb/xlbd.sock";

@@ -109,6 +109,14 @@ TEST(ArgsTest, OneLineErrors) {
       {{"list", "--all"}, "unknown option --all"},
       {{"config", "load"}, "save or reload"},
       {{"conns", "a", "b"}, "unexpected argument 'b'"},
+      {{"trace", "198.51.100.10:80"}, "missing argument"},
+      {{"trace", "198.51.100.10", "192.0.2.7:1"}, "no port"},
+      {{"trace", "198.51.100.10:*", "192.0.2.7:1"}, "not *"},
+      {{"trace", "198.51.100.10:80", "192.0.2.7"}, "client '192.0.2.7': no port"},
+      {{"trace", "198.51.100.10:80", "192.0.2.7:0"}, "port '0' is not 1..65535"},
+      {{"trace", "198.51.100.10:80", "2001:db8::7:1"}, "[ADDR]:PORT"},
+      {{"trace", "198.51.100.10:53/udp", "192.0.2.7:1", "--syn"}, "--syn is for a TCP flow"},
+      {{"trace", "198.51.100.10:80", "192.0.2.7:1", "--interface"}, "needs a value"},
   };
   for (const auto& c : cases) {
     std::string e = Error(c.args);
