@@ -40,8 +40,9 @@ struct {
 } flood_windows SEC(".maps");
 
 /* Counts a new flow that would make entries; true when this CPU has seen
- * more than xlb_flood_rate of them in the current second. */
-static __always_inline int flood(__u64 now)
+ * more than xlb_flood_rate of them in the current second. A trace counts
+ * nothing: it tells what the next new flow on this CPU would meet. */
+static __always_inline int flood(__u64 now, const struct xlb_trace *tr)
 {
 	__u32 rate = xlb_flood_rate;
 	if (rate == 0)
@@ -50,6 +51,8 @@ static __always_inline int flood(__u64 now)
 	struct flood_window *w = bpf_map_lookup_elem(&flood_windows, &zero);
 	if (!w)
 		return 0;
+	if (tr)
+		return now - w->start_ns < NSEC_PER_SEC && w->flows + 1 > rate;
 	if (now - w->start_ns >= NSEC_PER_SEC) {
 		w->start_ns = now;
 		w->flows = 0;

@@ -57,7 +57,8 @@ static __always_inline int fib_nexthop(struct xdp_md *ctx, __u8 family, __u8 pro
  * header is rewritten (the redirect happens only after the program returns):
  * its own lookup says whether the interface is in tx_ports, so a redirect
  * costs one devmap lookup, not two. */
-static __always_inline int send_to(struct xdp_md *ctx, const struct nexthop *nh)
+static __always_inline int send_to(struct xdp_md *ctx, struct xlb_trace *tr,
+				   const struct nexthop *nh)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -69,20 +70,23 @@ static __always_inline int send_to(struct xdp_md *ctx, const struct nexthop *nh)
 	if (!same_if) {
 		verdict = bpf_redirect_map(&tx_ports, nh->ifindex, XDP_PASS);
 		if (verdict != XDP_REDIRECT) {
-			count_global(XLB_STAT_NO_ROUTE);
+			count_global(tr, XLB_STAT_NO_ROUTE);
 			return XDP_PASS;
 		}
 	}
 	__builtin_memcpy(eth->h_dest, nh->dmac, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, nh->smac, ETH_ALEN);
-	count_global(same_if ? XLB_STAT_TX : XLB_STAT_REDIRECT);
+	count_global(tr, same_if ? XLB_STAT_TX : XLB_STAT_REDIRECT);
+	if (tr)
+		tr->out_ifindex = nh->ifindex;
 	return verdict;
 }
 
 /* Sends the frame to `real`, through the next hop the control plane
  * resolved, else the kernel's. When neither is known the frame goes up the
  * stack (the kernel forwards a NAT packet itself) and is counted. */
-static __always_inline int forward_to_real(struct xdp_md *ctx, const struct xlb_flow_key *flow,
+static __always_inline int forward_to_real(struct xdp_md *ctx, struct xlb_trace *tr,
+					   const struct xlb_flow_key *flow,
 					   const struct xlb_real *real)
 {
 	struct nexthop nh;
@@ -91,10 +95,10 @@ static __always_inline int forward_to_real(struct xdp_md *ctx, const struct xlb_
 		__builtin_memcpy(nh.dmac, real->dmac, ETH_ALEN);
 		__builtin_memcpy(nh.smac, real->smac, ETH_ALEN);
 	} else if (!fib_nexthop(ctx, real->family, flow->proto, flow->src, real->addr, &nh)) {
-		count_global(XLB_STAT_NO_ROUTE);
+		count_global(tr, XLB_STAT_NO_ROUTE);
 		return XDP_PASS;
 	}
-	return send_to(ctx, &nh);
+	return send_to(ctx, tr, &nh);
 }
 
 #endif /* XLB_BPF_FORWARD_H */

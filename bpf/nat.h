@@ -88,6 +88,8 @@ static __always_inline void nat_reply_key(struct xlb_flow_key *key, const struct
 static __always_inline void nat_insert_reply(const struct packet *p, const struct xlb_conn *fwd,
 					     const struct xlb_flow_key *key)
 {
+	if (p->trace)
+		return; /* a trace writes nothing (bpf/trace.h) */
 	struct xlb_nat_reply reply = {};
 	reply.conn = *fwd;
 	reply.conn.flags = fwd->flags & XLB_CONN_F_CLOSING;
@@ -97,7 +99,7 @@ static __always_inline void nat_insert_reply(const struct packet *p, const struc
 	reply.vip[2] = p->flow.dst[2];
 	reply.vip[3] = p->flow.dst[3];
 	if (bpf_map_update_elem(&nat_replies, key, &reply, BPF_ANY) != 0)
-		count_global(XLB_STAT_NAT_REPLY_INSERT_FAILED);
+		count_global(p->trace, XLB_STAT_NAT_REPLY_INSERT_FAILED);
 }
 
 /* A NAT flow's packet toward its real: its reply entry, which the LRU may
@@ -111,7 +113,7 @@ static __always_inline void nat_keep_reply(const struct packet *p, const struct 
 	if (bpf_map_lookup_elem(&nat_replies, &key))
 		return;
 	nat_insert_reply(p, fwd, &key);
-	count_global(XLB_STAT_NAT_REPLY_RESTORED);
+	count_global(p->trace, XLB_STAT_NAT_REPLY_RESTORED);
 }
 
 /* From a NAT real's service port, yet matching no flow. */
@@ -140,7 +142,10 @@ static __always_inline int reply_nexthop(struct xdp_md *ctx, struct xlb_nat_repl
 		__builtin_memcpy(nh->smac, reply->nh_smac, ETH_ALEN);
 		return 1;
 	}
-	if (!fib_nexthop(ctx, p->flow.family, p->flow.proto, reply->vip, p->flow.dst, nh)) {
+	int found = fib_nexthop(ctx, p->flow.family, p->flow.proto, reply->vip, p->flow.dst, nh);
+	if (p->trace)
+		return found; /* the cache is left as it is */
+	if (!found) {
 		reply->nh_ifindex = 0;
 		return 0;
 	}

@@ -47,6 +47,7 @@ struct packet {
 	void *l4;            /* transport header (or ICMP) */
 	__u32 l4_len;        /* transport length from the IP header */
 	__u8 tcp_flags;      /* TCP byte 13 (FIN 0x01, SYN 0x02, RST 0x04, ACK 0x10) */
+	struct xlb_trace *trace; /* NULL but for a trace (bpf/trace.h): then no writes */
 };
 
 #define XLB_TCP_FIN 0x01

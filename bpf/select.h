@@ -112,7 +112,8 @@ static __always_inline struct xlb_real *conn_lookup(const struct packet *p, __u6
 	struct xlb_real *real = valid_real(conn->real_id, conn->real_gen, conn->service_id, 0);
 	if (!real)
 		return NULL;
-	conn_touch(conn, p->tcp_flags, now);
+	if (!p->trace)
+		conn_touch(conn, p->tcp_flags, now);
 	*real_id = conn->real_id;
 	*service_id = conn->service_id;
 	*conn_flags = conn->flags;
@@ -138,13 +139,18 @@ static __always_inline void conn_fill(struct xlb_conn *conn, const struct packet
 	conn->last_seen_ns = now;
 }
 
-static __always_inline __u32 maglev_pick(const struct xlb_service *svc, __u32 hash)
+static __always_inline __u32 maglev_pick(const struct xlb_service *svc, __u32 hash,
+				     struct xlb_trace *tr)
 {
 	__u32 outer = svc->id * 2 + (svc->active_table & 1);
 	void *table = bpf_map_lookup_elem(&maglev_tables, &outer);
 	if (!table || svc->table_size == 0)
 		return 0;
 	__u32 slot = hash % svc->table_size;
+	if (tr) {
+		tr->flags |= XLB_TRACE_F_MAGLEV;
+		tr->maglev_slot = slot;
+	}
 	__u32 *id = bpf_map_lookup_elem(table, &slot);
 	return id ? *id : 0;
 }
@@ -175,7 +181,10 @@ static __always_inline struct xlb_real *select_new(const struct packet *p,
 		if (pe && now - pe->last_seen_ns <= (__u64)svc->persist_timeout_s * NSEC_PER_SEC) {
 			real = valid_real(pe->real_id, pe->real_gen, svc->id, 1);
 			if (real) {
-				pe->last_seen_ns = now;
+				if (p->trace)
+					p->trace->flags |= XLB_TRACE_F_PERSIST_HIT;
+				else
+					pe->last_seen_ns = now;
 				*real_id = pe->real_id;
 				return real;
 			}
@@ -183,7 +192,7 @@ static __always_inline struct xlb_real *select_new(const struct packet *p,
 	}
 	__u32 hash = (svc->flags & XLB_SVC_F_SOURCE_HASH) ? hash_addr(p->flow.src)
 							   : hash_flow(&p->flow);
-	__u32 id = maglev_pick(svc, hash);
+	__u32 id = maglev_pick(svc, hash, p->trace);
 	if (id == 0)
 		return NULL;
 	real = bpf_map_lookup_elem(&reals, &id);
@@ -192,9 +201,9 @@ static __always_inline struct xlb_real *select_new(const struct packet *p,
 	if (svc->flags & XLB_SVC_F_PERSIST) {
 		struct xlb_persist pe = {.real_id = id, .real_gen = real->gen, .last_seen_ns = now};
 		if (!record)
-			count_global(XLB_STAT_PERSIST_UNRECORDED);
-		else if (bpf_map_update_elem(&persist_table, &pkey, &pe, BPF_ANY) != 0)
-			count_global(XLB_STAT_PERSIST_INSERT_FAILED);
+			count_global(p->trace, XLB_STAT_PERSIST_UNRECORDED);
+		else if (!p->trace && bpf_map_update_elem(&persist_table, &pkey, &pe, BPF_ANY) != 0)
+			count_global(p->trace, XLB_STAT_PERSIST_INSERT_FAILED);
 	}
 	*real_id = id;
 	return real;

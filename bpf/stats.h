@@ -4,9 +4,15 @@
 #define XLB_BPF_STATS_H
 
 #include "maps.h"
+#include "trace.h"
 
-static __always_inline void count_global(__u32 reason)
+/* A trace (bpf/trace.h) records the reason instead of counting it. */
+static __always_inline void count_global(struct xlb_trace *tr, __u32 reason)
 {
+	if (tr) {
+		tr->reasons |= 1u << (reason & 31);
+		return;
+	}
 	__u64 *v = bpf_map_lookup_elem(&global_stats, &reason);
 	if (v)
 		*v += 1;

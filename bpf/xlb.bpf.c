@@ -13,10 +13,11 @@
 #include "stats.h"
 #include "iface.h"
 #include "flood.h"
+#include "trace.h"
 
-static __always_inline int pass_up(void)
+static __always_inline int pass_up(struct xlb_trace *tr)
 {
-	count_global(XLB_STAT_PASSED);
+	count_global(tr, XLB_STAT_PASSED);
 	return XDP_PASS;
 }
 
@@ -24,12 +25,12 @@ static __always_inline int handle_fragment(const struct packet *p)
 {
 	struct xlb_vip *vip = lookup_vip(p->flow.dst, p->flow.family);
 	if (!vip)
-		return pass_up();
+		return pass_up(p->trace);
 	/* Non-first fragments carry no ports: there is no flow to follow.
 	 * The kernel reassembles them, or the VIP's option drops them. */
-	count_global(XLB_STAT_FRAGMENTS);
+	count_global(p->trace, XLB_STAT_FRAGMENTS);
 	if (vip->flags & XLB_VIP_F_DROP_FRAGMENTS) {
-		count_global(XLB_STAT_DROPPED);
+		count_global(p->trace, XLB_STAT_DROPPED);
 		return XDP_DROP;
 	}
 	return XDP_PASS;
@@ -39,9 +40,11 @@ static __always_inline int handle_icmp(struct xdp_md *ctx, const struct packet *
 				       void *data_end)
 {
 	struct packet quoted = {};
+	quoted.trace = p->trace;
 	if (!lookup_vip(p->flow.dst, p->flow.family) ||
 	    !icmp_quoted_flow(p, data_end, &quoted.flow))
-		return pass_up();
+		return pass_up(p->trace);
+	trace_flag(p->trace, XLB_TRACE_F_ICMP);
 	__u64 now = bpf_ktime_get_coarse_ns();
 	__u32 real_id = 0, service_id = 0, conn_flags = 0;
 	struct xlb_conn *entry;
@@ -57,15 +60,18 @@ static __always_inline int handle_icmp(struct xdp_md *ctx, const struct packet *
 	/* A NAT real does not own the VIP the error quotes: the kernel
 	 * gets it (PMTU discovery through NAT is the kernel's, as in IPVS). */
 	if (!real || (conn_flags & XLB_CONN_F_NAT))
-		return pass_up();
-	int verdict = forward_to_real(ctx, &quoted.flow, real);
+		return pass_up(p->trace);
+	if (p->trace)
+		p->trace->real_id = real_id;
+	int verdict = forward_to_real(ctx, p->trace, &quoted.flow, real);
 	if (verdict != XDP_PASS)
-		count_global(XLB_STAT_ICMP_FORWARDED);
+		count_global(p->trace, XLB_STAT_ICMP_FORWARDED);
 	return verdict;
 }
 
 static __always_inline int handle_flow(struct xdp_md *ctx, struct packet *p, __u64 bytes)
 {
+	struct xlb_trace *tr = p->trace;
 	__u64 now = bpf_ktime_get_coarse_ns();
 	__u32 real_id = 0, service_id = 0, conn_flags = 0;
 	int new_flow = 0;
@@ -77,30 +83,37 @@ static __always_inline int handle_flow(struct xdp_md *ctx, struct packet *p, __u
 	if (!syn)
 		real = conn_lookup(p, now, &real_id, &service_id, &conn_flags, &entry);
 	if (real) {
-		count_global(XLB_STAT_CONN_HIT);
+		count_global(tr, XLB_STAT_CONN_HIT);
+		trace_flag(tr, XLB_TRACE_F_CONN_HIT | XLB_TRACE_F_SERVICE);
 	} else {
 		struct xlb_service *svc = lookup_service(&p->flow);
 		if (!svc)
-			return pass_up();
-		count_global(XLB_STAT_CONN_MISS);
+			return pass_up(tr);
+		count_global(tr, XLB_STAT_CONN_MISS);
+		if (tr) {
+			tr->flags |= XLB_TRACE_F_SERVICE | (syn ? XLB_TRACE_F_NEW_CONN : 0);
+			tr->service_id = svc->id;
+		}
 		/* Past the flood rate a new flow makes no entry (bpf/flood.h). */
-		int record = !flood(now);
+		int record = !flood(now, tr);
 		if (!record && (svc->flags & XLB_SVC_F_NAT)) {
-			count_global(XLB_STAT_NAT_FLOOD_DROPPED);
-			count_global(XLB_STAT_DROPPED);
+			count_global(tr, XLB_STAT_NAT_FLOOD_DROPPED);
+			count_global(tr, XLB_STAT_DROPPED);
 			return XDP_DROP;
 		}
 		real = select_new(p, svc, now, &real_id, record);
 		if (!real) {
-			count_global(XLB_STAT_NO_REAL);
-			count_global(XLB_STAT_DROPPED);
+			count_global(tr, XLB_STAT_NO_REAL);
+			count_global(tr, XLB_STAT_DROPPED);
 			return XDP_DROP;
 		}
 		if (record) {
 			struct xlb_conn conn = {};
 			conn_fill(&conn, p, svc, real_id, real->gen, now);
-			if (bpf_map_update_elem(&conn_table, &p->flow, &conn, BPF_ANY) != 0)
-				count_global(XLB_STAT_CONN_INSERT_FAILED);
+			if (tr)
+				tr->flags |= XLB_TRACE_F_WOULD_RECORD;
+			else if (bpf_map_update_elem(&conn_table, &p->flow, &conn, BPF_ANY) != 0)
+				count_global(tr, XLB_STAT_CONN_INSERT_FAILED);
 			if (conn.flags & XLB_CONN_F_NAT) {
 				struct xlb_flow_key rkey = {};
 				nat_reply_key(&rkey, p, real, real->port ? real->port : p->flow.dport);
@@ -111,24 +124,29 @@ static __always_inline int handle_flow(struct xdp_md *ctx, struct packet *p, __u
 			/* An entry of an earlier connection on this client port
 			 * would send the handshake's ACK to that connection's
 			 * real: gone, the ACK is placed as this SYN was. */
-			if (syn) {
+			if (syn && !tr) {
 				struct xlb_conn *old = bpf_map_lookup_elem(&conn_table, &p->flow);
 				if (old && (old->real_id != real_id || old->real_gen != real->gen))
 					bpf_map_delete_elem(&conn_table, &p->flow);
 			}
-			count_global(XLB_STAT_FLOW_UNRECORDED);
+			count_global(tr, XLB_STAT_FLOW_UNRECORDED);
 		}
 		service_id = svc->id;
 		new_flow = record; /* an unrecorded flow counts when it is recorded */
 	}
+	if (tr) {
+		tr->service_id = service_id;
+		tr->real_id = real_id;
+	}
 	if (conn_flags & XLB_CONN_F_NAT) {
 		__be16 rport = real->port ? real->port : p->flow.dport;
+		trace_flag(tr, XLB_TRACE_F_NAT);
 		if (entry)
 			nat_keep_reply(p, entry, real, rport);
 		nat_rewrite(p, (void *)(long)ctx->data_end, 1, real->addr, rport);
 	}
-	int verdict = forward_to_real(ctx, &p->flow, real);
-	if (verdict == XDP_TX || verdict == XDP_REDIRECT) {
+	int verdict = forward_to_real(ctx, tr, &p->flow, real);
+	if ((verdict == XDP_TX || verdict == XDP_REDIRECT) && !tr) {
 		count_traffic(&service_stats, service_id, bytes, new_flow);
 		count_traffic(&real_stats, real_id, bytes, new_flow);
 	}
@@ -144,20 +162,26 @@ static __always_inline int handle_nat_reply(struct xdp_md *ctx, struct packet *p
 	struct xlb_nat_reply *reply = bpf_map_lookup_elem(&nat_replies, &p->flow);
 	if (!reply || !conn_alive(&reply->conn, now)) {
 		if (from_nat_real(p))
-			count_global(XLB_STAT_NAT_UNMATCHED);
-		return pass_up();
+			count_global(p->trace, XLB_STAT_NAT_UNMATCHED);
+		return pass_up(p->trace);
 	}
-	conn_touch(&reply->conn, p->tcp_flags, now);
+	if (p->trace) {
+		p->trace->flags |= XLB_TRACE_F_NAT_REPLY | XLB_TRACE_F_SERVICE;
+		p->trace->service_id = reply->conn.service_id;
+		p->trace->real_id = reply->conn.real_id;
+	} else {
+		conn_touch(&reply->conn, p->tcp_flags, now);
+	}
 	nat_rewrite(p, (void *)(long)ctx->data_end, 0, reply->vip, reply->vport);
-	count_global(XLB_STAT_NAT_REPLY);
+	count_global(p->trace, XLB_STAT_NAT_REPLY);
 	struct nexthop nh;
 	if (!reply_nexthop(ctx, reply, p, now, &nh)) {
 		/* Translated already: the kernel forwards it and resolves the
 		 * client's next hop for the packets after it. */
-		count_global(XLB_STAT_NO_ROUTE);
+		count_global(p->trace, XLB_STAT_NO_ROUTE);
 		return XDP_PASS;
 	}
-	return send_to(ctx, &nh);
+	return send_to(ctx, p->trace, &nh);
 }
 
 /* VRRP (RFC 5798 5.1.1.3): a valid advert has TTL (hop limit) 255, which
@@ -192,10 +216,10 @@ static __always_inline int not_forwarded(const struct packet *p, int parsed, voi
 {
 	if ((parsed == PARSE_OTHER || parsed == PARSE_FRAGMENT) && p->l3 &&
 	    hostile_vrrp(p, parsed, data_end)) {
-		count_global(XLB_STAT_VRRP_DROPPED);
+		count_global(p->trace, XLB_STAT_VRRP_DROPPED);
 		return XDP_DROP;
 	}
-	return pass_up();
+	return pass_up(p->trace);
 }
 
 SEC("xdp")
@@ -204,10 +228,13 @@ int xlb_xdp(struct xdp_md *ctx)
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct packet p = {};
+	/* One compare for real frames: they carry no metadata (bpf/trace.h). */
+	struct xlb_trace *tr = trace_request(ctx);
 
 	int parsed = parse_packet(&p, data, data_end);
+	p.trace = tr;
 	if (parsed == PARSE_MALFORMED) {
-		count_global(XLB_STAT_MALFORMED);
+		count_global(tr, XLB_STAT_MALFORMED);
 		return XDP_DROP;
 	}
 	if (parsed == PARSE_OTHER)
@@ -220,7 +247,7 @@ int xlb_xdp(struct xdp_md *ctx)
 	 * The kernel drops another host's frame; xlb must not forward it
 	 * either (a flooded frame would reach the real once per director). */
 	if (for_another_host(ctx, data, data_end)) {
-		count_global(XLB_STAT_NOT_OURS);
+		count_global(tr, XLB_STAT_NOT_OURS);
 		return XDP_PASS;
 	}
 	if (!to_vip)

@@ -280,4 +280,39 @@ enum xlb_global_stat {
 	XLB_STAT__COUNT,
 };
 
+/* ---- trace (xlbctl trace) ---------------------------------------------- */
+
+/* A frame run through the loaded program with BPF_PROG_TEST_RUN, carrying
+ * this struct as its XDP metadata (the 32 bytes before ctx->data) with `key`
+ * equal to the program's xlb_trace_key (random per load, bpf/trace.h), is a
+ * trace: the program decides as for any frame and rewrites the frame alike,
+ * but changes no state (no table entry, timestamp or counter) and writes its
+ * decision here instead. The caller reads it back from the metadata that
+ * test_run returns before the frame. */
+enum xlb_trace_flags {
+	XLB_TRACE_F_SEEN = 1 << 0,        /* the program took the frame as a trace */
+	XLB_TRACE_F_SERVICE = 1 << 1,     /* service_id is the flow's service */
+	XLB_TRACE_F_NEW_CONN = 1 << 2,    /* a TCP SYN: re-selects over any entry */
+	XLB_TRACE_F_CONN_HIT = 1 << 3,    /* real from the flow's connection-table entry */
+	XLB_TRACE_F_PERSIST_HIT = 1 << 4, /* real from the client's persistence entry */
+	XLB_TRACE_F_MAGLEV = 1 << 5,      /* real from Maglev slot maglev_slot */
+	XLB_TRACE_F_WOULD_RECORD = 1 << 6, /* a real packet would make the flow's entry */
+	XLB_TRACE_F_NAT = 1 << 7,         /* destination rewritten to the real (NAT) */
+	XLB_TRACE_F_NAT_REPLY = 1 << 8,   /* a NAT real's reply, source rewritten to the VIP */
+	XLB_TRACE_F_ICMP = 1 << 9,        /* a PMTU error about the flow */
+};
+
+struct xlb_trace {
+	__u32 key;          /* in: xlb_trace_key of the loaded program */
+	__u32 flags;        /* out: enum xlb_trace_flags */
+	__u32 reasons;      /* out: bit r: a real packet would count global stat r */
+	__u32 service_id;   /* out: with XLB_TRACE_F_SERVICE */
+	__u32 real_id;      /* out: the real chosen, 0: none */
+	__u32 maglev_slot;  /* out: with XLB_TRACE_F_MAGLEV */
+	__u32 out_ifindex;  /* out: the interface of XDP_TX / XDP_REDIRECT */
+	__u32 pad;
+};
+/* XDP metadata is at most 32 bytes, a multiple of 4, and every global stat
+ * has a bit in `reasons`: bpf/trace.h checks both at compile time. */
+
 #endif /* XLB_ABI_H */

@@ -6,6 +6,7 @@
 #include <linux/if_link.h>
 #include <net/if.h>
 #include <sys/mount.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
@@ -280,6 +281,12 @@ absl::Status EnsureBpffsDir(const std::string& dir) {
   return absl::OkStatus();
 }
 
+// The program's constants (.rodata), the same in every copy loaded.
+void Program::SetConstants(struct xlb_bpf* skel) const {
+  skel->rodata->xlb_flood_rate = options_.flood_rate;
+  skel->rodata->xlb_trace_key = trace_key_;
+}
+
 absl::StatusOr<std::unique_ptr<Program>> Program::Load(const ProgramOptions& options) {
   if (!options.pin_dir.empty()) {
     if (auto st = EnsureBpffsDir(options.pin_dir); !st.ok()) return st;
@@ -293,7 +300,12 @@ absl::StatusOr<std::unique_ptr<Program>> Program::Load(const ProgramOptions& opt
   bpf_map__set_max_entries(p->skel_->maps.conn_table, options.conn_table_size);
   bpf_map__set_max_entries(p->skel_->maps.nat_replies, options.nat_reply_table_size);
   bpf_map__set_max_entries(p->skel_->maps.persist_table, options.persist_table_size);
-  p->skel_->rodata->xlb_flood_rate = options.flood_rate;
+  // Random, so that no other metadata is taken for a trace by accident.
+  while (p->trace_key_ == 0) {
+    if (getrandom(&p->trace_key_, sizeof(p->trace_key_), 0) != sizeof(p->trace_key_))
+      return absl::ErrnoToStatus(errno, "getrandom (the trace key)");
+  }
+  p->SetConstants(p->skel_);
   std::set<std::string> repin;  // pins to replace by this instance's maps
   if (!options.pin_dir.empty()) {
     for (const char* name : Maps::kNames) {
@@ -391,7 +403,7 @@ absl::StatusOr<Attachment> Program::AttachThroughLibxdp(unsigned ifindex, const 
   struct xlb_bpf* component = xlb_bpf__open();
   if (!component) return absl::ErrnoToStatus(errno, "open the xlb BPF object for libxdp");
   absl::Cleanup destroy = [component] { xlb_bpf__destroy(component); };
-  component->rodata->xlb_flood_rate = options_.flood_rate;
+  SetConstants(component);
   // Every map is this instance's (flood windows included): one state,
   // whichever instance runs.
   struct bpf_map* m;

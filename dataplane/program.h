@@ -65,6 +65,9 @@ class Program {
 
   Maps& maps() { return maps_; }
   int prog_fd() const;
+  // The key that makes a test run of this instance a trace (bpf/trace.h):
+  // random per load, never 0.
+  uint32_t trace_key() const { return trace_key_; }
 
   // Attaches this instance to `ifname`, atomically replacing an xlb program
   // already there (traffic is not interrupted); refuses to replace a program
@@ -90,6 +93,7 @@ class Program {
 
  private:
   Program() = default;
+  void SetConstants(struct ::xlb_bpf* skel) const;
   // Opens and loads another instance of the object as a component of
   // libxdp's dispatcher on `ifindex` (an extension program, which cannot be
   // the instance loaded for direct attaching), sharing every map.
@@ -103,6 +107,7 @@ class Program {
   std::string pin_dir_;
   std::map<std::string, Attachment> attached_;
   bool no_dispatcher_ = false;  // libxdp could not load its dispatcher: attach directly
+  uint32_t trace_key_ = 0;
 };
 
 // Makes sure `dir` exists on a bpf filesystem; mounts bpffs on /sys/fs/bpf

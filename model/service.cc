@@ -75,6 +75,22 @@ absl::StatusOr<ServiceKey> ParseServiceKey(absl::string_view text) {
   return key;
 }
 
+absl::StatusOr<Endpoint> ParseEndpoint(absl::string_view text, absl::string_view what) {
+  auto bad = [&](absl::string_view why) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " '", text, "': ", why, " (expected ADDR:PORT or [V6ADDR]:PORT)"));
+  };
+  absl::string_view addr, port;
+  if (auto st = SplitEndpoint(text, /*port_optional=*/false, &addr, &port); !st.ok())
+    return bad(st.message());
+  auto ip = IpAddress::Parse(addr);
+  if (!ip.ok()) return bad(ip.status().message());
+  uint32_t p = 0;
+  if (!absl::SimpleAtoi(port, &p) || p == 0 || p > 65535)
+    return bad(absl::StrCat("port '", port, "' is not 1..65535"));
+  return Endpoint{*ip, static_cast<uint16_t>(p)};
+}
+
 absl::StatusOr<RealSpec> ParseRealSpec(absl::string_view text) {
   auto bad = [&](absl::string_view why) {
     return absl::InvalidArgumentError(

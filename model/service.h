@@ -75,6 +75,14 @@ struct RealSpec {
 // each optionally followed by "@WEIGHT".
 absl::StatusOr<RealSpec> ParseRealSpec(absl::string_view text);
 
+// A host's "ADDR:PORT" / "[V6ADDR]:PORT", port 1..65535 (a client's, in a
+// trace); errors name it as `what`.
+struct Endpoint {
+  IpAddress address;
+  uint16_t port = 0;
+};
+absl::StatusOr<Endpoint> ParseEndpoint(absl::string_view text, absl::string_view what);
+
 // Checks a service on its own; errors name the service and the field.
 absl::Status ValidateService(const Service& service);
 // Checks a set of reals for `service`; errors name the real.

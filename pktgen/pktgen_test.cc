@@ -33,7 +33,7 @@ Traffic MakeTraffic(const char* dst, const char* src, const char* sport, uint32_
   return t;
 }
 
-// The same frame from tests/packet/packet_builder.
+// The same frame from the packet tests' builder (dataplane/frame_builder.h).
 std::string Reference(const Traffic& t, const model::IpAddress& src, uint16_t sport) {
   testing::Frame f;
   f.src = t.src_mac;

@@ -277,6 +277,18 @@ struct ConfigReloadRequest {
   bool operator==(const ConfigReloadRequest&) const = default;
 };
 
+// Which real takes the flow CLIENT:PORT -> the service key's VIP:PORT: a
+// frame of it run through the loaded program as a trace (changes nothing).
+struct TraceRequest {
+  model::ServiceKey flow;   // the VIP, port and protocol the client sends to
+  model::IpAddress client;
+  uint32_t client_port = 0;
+  std::optional<bool> syn;  // TCP: a SYN (a new connection); else an ACK
+  std::optional<std::string> interface;  // where it comes in; else the first attached
+
+  bool operator==(const TraceRequest&) const = default;
+};
+
 // ---- Answers --------------------------------------------------------------
 
 struct Done {
@@ -374,6 +386,26 @@ struct ConnsAnswer {
 // The limit of /v1/conns when the query gives none.
 inline constexpr uint32_t kDefaultConnsLimit = 10000;
 
+// What the program does with a flow's frame (xlbctl trace).
+struct TraceInfo {
+  std::string flow;            // "CLIENT:PORT -> VIP:PORT/proto"
+  std::string packet;          // "syn", "ack" (TCP) or "udp"
+  std::string interface;       // where it came in ("" : no interface is attached)
+  std::string verdict;         // "XDP_TX", "XDP_REDIRECT", "XDP_PASS", "XDP_DROP"
+  std::string service;         // "VIP:PORT/proto" of the service, "" : none
+  std::string service_name;
+  std::string chosen_by;       // "connection", "persistence", "maglev", "" : no real
+  Nullable<uint32_t> maglev_slot;
+  std::string real;            // "ADDR:PORT", "" : none
+  std::string forward;         // "dr", "nat", ""
+  bool records = false;        // a real packet would record the flow (table entry)
+  std::string out_interface;   // XDP_TX / XDP_REDIRECT: out of which interface
+  std::string next_hop_mac;    // the frame's rewritten Ethernet addresses
+  std::string source_mac;
+  std::string destination;     // "ADDR:PORT" after the program (NAT: the real's)
+  std::vector<std::string> counters;  // what a real packet would count
+};
+
 struct VrrpTrackInfo {
   config::VrrpTrack::Kind kind = config::VrrpTrack::kService;
   std::string target;
@@ -437,6 +469,17 @@ XLB_JSON_FIELDS(RealSetRequest, field("service", s.service); field("real", s.rea
 XLB_JSON_FIELDS(RealDelRequest, field("service", s.service); field("real", s.real));
 XLB_JSON_FIELDS(RealFlushRequest, field("service", s.service); field("real", s.real));
 XLB_JSON_FIELDS(ConfigSaveRequest, field("path", s.path));
+XLB_JSON_FIELDS(TraceRequest, field("flow", s.flow); field("client", s.client);
+                field("client_port", s.client_port); field("syn", s.syn);
+                field("interface", s.interface));
+XLB_JSON_FIELDS(TraceInfo, field("flow", s.flow); field("packet", s.packet);
+                field("interface", s.interface); field("verdict", s.verdict);
+                field("service", s.service); field("service_name", s.service_name);
+                field("chosen_by", s.chosen_by); field("maglev_slot", s.maglev_slot);
+                field("real", s.real); field("forward", s.forward); field("records", s.records);
+                field("out_interface", s.out_interface); field("next_hop_mac", s.next_hop_mac);
+                field("source_mac", s.source_mac); field("destination", s.destination);
+                field("counters", s.counters));
 XLB_JSON_FIELDS(Done, field("ok", s.ok));
 XLB_JSON_FIELDS(Saved, field("ok", s.ok); field("path", s.path));
 XLB_JSON_FIELDS(ErrorAnswer, field("error", s.error));
@@ -538,11 +581,13 @@ inline constexpr Endpoint<ConfigSaveRequest, Saved> kConfigSave{
     {"config save", "POST", "/v1/config/save"}};
 inline constexpr Endpoint<ConfigReloadRequest, Done> kConfigReload{
     {"config reload", "POST", "/v1/config/reload"}};
+// A POST although it changes nothing: it runs the program (bpf/trace.h).
+inline constexpr Endpoint<TraceRequest, TraceInfo> kTrace{{"trace", "POST", "/v1/trace"}};
 
 // Every route; the server has a handler for each request type.
 inline constexpr auto kEndpoints = std::make_tuple(kStatus, kServices, kConns, kVrrp, kServiceAdd,
                                                    kServiceDel, kRealAdd, kRealSet, kRealDel,
-                                                   kRealFlush, kConfigSave, kConfigReload);
+                                                   kRealFlush, kConfigSave, kConfigReload, kTrace);
 inline constexpr auto kRoutes =
     std::apply([](const auto&... e) { return std::array<RouteSpec, sizeof...(e)>{e.spec...}; },
                kEndpoints);

@@ -191,6 +191,29 @@ class FakeOperations : public Operations {
   }
   absl::Status ReloadConfig() override { return Call("ReloadConfig"); }
   std::vector<vrrp::InstanceStatus> Vrrp() override { return vrrp; }
+  absl::StatusOr<TraceInfo> Trace(const TraceRequest& r) override {
+    calls.push_back(absl::StrCat("Trace ", r.flow.ToString(), " ", r.client.ToString(), " ",
+                                 r.client_port, " syn=", r.syn.value_or(false),
+                                 " interface=", r.interface.value_or("")));
+    TraceInfo t;
+    t.flow = "192.0.2.7:40000 -> 198.51.100.20:80/tcp";
+    t.packet = r.syn.value_or(false) ? "syn" : "ack";
+    t.interface = "eth0";
+    t.verdict = "XDP_TX";
+    t.service = "198.51.100.20:80/tcp";
+    t.service_name = "app";
+    t.chosen_by = "maglev";
+    t.maglev_slot.value = 4711;
+    t.real = "203.0.113.21:8080";
+    t.forward = "nat";
+    t.records = true;
+    t.out_interface = "eth0";
+    t.next_hop_mac = "02:00:00:00:01:15";
+    t.source_mac = "02:00:00:00:00:d1";
+    t.destination = "203.0.113.21:8080";
+    t.counters = {"conn_miss", "tx"};
+    return t;
+  }
 
   absl::Status Call(std::string what) {
     calls.push_back(std::move(what));
@@ -308,6 +331,15 @@ const std::map<std::string_view, Case>& Cases() {
         xlbctl::View::kSaved,
         "saved to /etc/xlb/new.yaml\n"}},
       {"config reload", {{"config", "reload"}, xlbctl::View::kDone, ""}},
+      {"trace",
+       {{"trace", "198.51.100.20:80", "192.0.2.7:40000", "--syn", "--interface", "eth0"},
+        xlbctl::View::kTrace,
+        "192.0.2.7:40000 -> 198.51.100.20:80/tcp, a SYN in on eth0\n"
+        "service:     198.51.100.20:80/tcp (app), nat\n"
+        "real:        203.0.113.21:8080, by Maglev slot 4711; a packet would record the flow\n"
+        "verdict:     XDP_TX out of eth0, to 02:00:00:00:01:15 from 02:00:00:00:00:d1\n"
+        "destination: 203.0.113.21:8080 (rewritten: NAT)\n"
+        "counters:    conn_miss tx\n"}},
   };
   return *cases;
 }
@@ -325,6 +357,7 @@ const std::map<std::string_view, std::string> kCalls = {
     {"real flush", "FlushReal 198.51.100.10:80/tcp 203.0.113.13 port=8080"},
     {"config save", "SaveConfig /etc/xlb/new.yaml"},
     {"config reload", "ReloadConfig"},
+    {"trace", "Trace 198.51.100.20:80/tcp 192.0.2.7 40000 syn=1 interface=eth0"},
 };
 
 // A route added to the table without a case here fails this test.
@@ -448,6 +481,9 @@ TEST(ContractTest, AnswerKeysArePinned) {
       {"real flush", ".connections .nat_replies .persistence"},
       {"config save", ".ok .path"},
       {"config reload", ".ok"},
+      {"trace",
+       ".chosen_by .counters .destination .flow .forward .interface .maglev_slot .next_hop_mac "
+       ".out_interface .packet .real .records .service .service_name .source_mac .verdict"},
   };
   for (const RouteSpec& route : kRoutes) {
     auto it = Cases().find(route.verb);
@@ -499,6 +535,8 @@ TEST(ContractTest, AnswersMissingAKeyDoNotDecode) {
     if (endpoint.spec.path == kRealSet.spec.path || endpoint.spec.path == kRealAdd.spec.path ||
         endpoint.spec.path == kRealDel.spec.path || endpoint.spec.path == kRealFlush.spec.path)
       request.body = R"({"service": "198.51.100.1:80", "real": "203.0.113.1", "weight": 2})";
+    if (endpoint.spec.path == kTrace.spec.path)
+      request.body = R"({"flow": "198.51.100.1:80", "client": "192.0.2.7", "client_port": 1})";
     HttpResponse r = Route(ops, request);
     ASSERT_EQ(r.status, endpoint.spec.ok_status) << endpoint.spec.verb << ": " << r.body;
     nlohmann::json answer = nlohmann::json::parse(r.body);
@@ -553,6 +591,9 @@ TEST(ContractTest, RequestsRoundTrip) {
   RoundTrip(ConfigSaveRequest{"/etc/xlb/new.yaml"});
   RoundTrip(ConfigSaveRequest{});
   RoundTrip(ConfigReloadRequest{});
+  RoundTrip(TraceRequest{Key("[2001:db8::10]:53/udp"), Ip("2001:db8::7"), 5000, std::nullopt,
+                         std::nullopt});
+  RoundTrip(TraceRequest{Key("198.51.100.10:80/tcp"), Ip("192.0.2.7"), 40000, true, "eth1"});
   // The query of `conns`.
   for (const ConnsQuery& q : {ConnsQuery{}, ConnsQuery{Key("[2001:db8::10]:53/udp"), 5}}) {
     size_t length = 0;
@@ -615,6 +656,20 @@ TEST(ContractTest, BadRequests) {
       {{"GET", "/v1/conns", {{"limit", "x"}}, ""}, 400, "limit must be a number"},
       {{"GET", "/v1/conns", {{"service", "nope"}}, ""}, 400,
        "service 'nope': no port (expected VIP:PORT[/tcp|udp])"},
+      {{"POST", "/v1/trace", {}, R"({"flow": "198.51.100.1:80", "client": "192.0.2.7"})"}, 400,
+       R"(missing field "client_port")"},
+      {{"POST", "/v1/trace", {},
+        R"({"flow": "198.51.100.1:80", "client": "192.0.2.7", "client_port": 70000})"},
+       400, "client port 70000 is not in 1..65535"},
+      {{"POST", "/v1/trace", {},
+        R"({"flow": "198.51.100.1:*", "client": "192.0.2.7", "client_port": 7})"},
+       400, "flow 198.51.100.1:*/tcp: a trace needs the port the client sends to, not *"},
+      {{"POST", "/v1/trace", {},
+        R"({"flow": "198.51.100.1:80", "client": "2001:db8::7", "client_port": 7})"},
+       400, "client 2001:db8::7 and VIP 198.51.100.1 are not of one address family"},
+      {{"POST", "/v1/trace", {},
+        R"({"flow": "198.51.100.1:80", "client": "nowhere", "client_port": 7})"},
+       400, "'nowhere' is not an IPv4 or IPv6 address"},
   };
   for (const auto& c : cases) {
     FakeOperations ops;

@@ -93,6 +93,9 @@ class Operations {
   virtual absl::Status ReloadConfig() = 0;
   // Every VRRP instance, in the config's order.
   virtual std::vector<vrrp::InstanceStatus> Vrrp() = 0;
+  // What the loaded program does with a frame of the flow, changing nothing
+  // (the request is checked: a port, one address family).
+  virtual absl::StatusOr<TraceInfo> Trace(const TraceRequest& request) = 0;
 };
 
 }  // namespace xlb::api

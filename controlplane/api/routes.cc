@@ -212,6 +212,20 @@ absl::StatusOr<Done> Handle(Operations& ops, const ConfigReloadRequest&) {
   return DoneOr(ops.ReloadConfig());
 }
 
+absl::StatusOr<TraceInfo> Handle(Operations& ops, const TraceRequest& r) {
+  if (r.flow.port == 0)
+    return absl::InvalidArgumentError(absl::StrCat(
+        "flow ", r.flow.ToString(), ": a trace needs the port the client sends to, not *"));
+  if (r.client_port == 0 || r.client_port > 65535)
+    return absl::InvalidArgumentError(
+        absl::StrCat("client port ", r.client_port, " is not in 1..65535"));
+  if (r.client.family() != r.flow.vip.family())
+    return absl::InvalidArgumentError(absl::StrCat("client ", r.client.ToString(), " and VIP ",
+                                                   r.flow.vip.ToString(),
+                                                   " are not of one address family"));
+  return ops.Trace(r);
+}
+
 // The answer when `request` is for `endpoint`.
 template <typename Req, typename Resp>
 std::optional<HttpResponse> Serve(Operations& ops, const Endpoint<Req, Resp>& endpoint,

@@ -32,6 +32,10 @@ const char kUsage[] = R"(usage: xlbctl [--socket PATH] [--json] COMMAND
   config save [PATH]                     the running state as a config file xlbd accepts
   config reload                          read the config file again, dropping runtime changes
   vrrp                                   every VRRP instance: state, priorities, master, counters
+  trace VIP:PORT[/proto] CLIENT:PORT [--syn] [--interface IF]
+                                         which real the flow goes to, as the loaded XDP program
+                                         decides (a TCP ACK; --syn: a new connection); changes
+                                         nothing
 Without a daemon:
   import keepalived FILE                 a keepalived.conf as xlb YAML, and what did not carry over
   vrrp plan --directors A,B,C --vips ADDR,... [--interface IF] [--vrid-base N]
@@ -247,6 +251,27 @@ absl::StatusOr<Command> ParseArgs(const std::vector<std::string>& args) {
     }
     Ask(c, api::kConns, query);
     c.view = View::kConns;
+    return c;
+  }
+  if (cmd == "trace") {
+    auto w = Split(args, i, {"--interface"}, {"--syn"});
+    if (!w.ok()) return w.status();
+    if (auto st = Count(*w, 2, 2, "trace VIP:PORT[/proto] CLIENT:PORT [--syn]"); !st.ok())
+      return st;
+    auto flow = model::ParseServiceKey(w->positional[0]);
+    if (!flow.ok()) return flow.status();
+    if (flow->port == 0) return Bad("trace: give the port the client sends to, not *");
+    auto client = model::ParseEndpoint(w->positional[1], "client");
+    if (!client.ok()) return client.status();
+    api::TraceRequest request{.flow = *flow, .client = client->address,
+                              .client_port = client->port};
+    if (w->flags.contains("--syn")) {
+      if (flow->protocol != model::Protocol::kTcp) return Bad("--syn is for a TCP flow");
+      request.syn = true;
+    }
+    if (auto it = w->flags.find("--interface"); it != w->flags.end()) request.interface = it->second;
+    Ask(c, api::kTrace, request);
+    c.view = View::kTrace;
     return c;
   }
   if (cmd == "service") {

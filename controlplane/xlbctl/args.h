@@ -11,7 +11,9 @@
 
 namespace xlb::xlbctl {
 
-enum class View { kStatus, kList, kListStats, kListRate, kConns, kHealth, kVrrp, kDone, kSaved, kFlushed };
+enum class View {
+  kStatus, kList, kListStats, kListRate, kConns, kHealth, kVrrp, kDone, kSaved, kFlushed, kTrace
+};
 
 struct Command {
   std::string socket = "/run/xlb/xlbd.sock";

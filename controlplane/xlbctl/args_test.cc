@@ -127,6 +127,14 @@ TEST(ArgsTest, OneLineErrors) {
       {{"conns", "--limit"}, "--limit needs a value"},
       {{"conns", "--limit", "many"}, "--limit wants a number, not 'many'"},
       {{"conns", "--limit", "0"}, "--limit wants at least 1"},
+      {{"trace", "198.51.100.10:80"}, "missing argument"},
+      {{"trace", "198.51.100.10", "192.0.2.7:1"}, "no port"},
+      {{"trace", "198.51.100.10:*", "192.0.2.7:1"}, "not *"},
+      {{"trace", "198.51.100.10:80", "192.0.2.7"}, "client '192.0.2.7': no port"},
+      {{"trace", "198.51.100.10:80", "192.0.2.7:0"}, "port '0' is not 1..65535"},
+      {{"trace", "198.51.100.10:80", "2001:db8::7:1"}, "[ADDR]:PORT"},
+      {{"trace", "198.51.100.10:53/udp", "192.0.2.7:1", "--syn"}, "--syn is for a TCP flow"},
+      {{"trace", "198.51.100.10:80", "192.0.2.7:1", "--interface"}, "needs a value"},
   };
   for (const auto& c : cases) {
     std::string e = Error(c.args);

@@ -231,6 +231,48 @@ std::string Rates(const std::vector<ServiceInfo>& before, const std::vector<Serv
   return out;
 }
 
+std::string Trace(const api::TraceInfo& t) {
+  const char* packet = t.packet == "syn" ? "a SYN" : t.packet == "ack" ? "an ACK" : "a datagram";
+  std::string out = absl::StrCat(t.flow, ", ", packet, " in on ",
+                                 t.interface.empty() ? "no interface (none attached)" : t.interface,
+                                 "\n");
+  if (t.service.empty()) {
+    absl::StrAppend(&out, "service:     none; the packet goes up to the kernel (", t.verdict,
+                    ")\n");
+  } else {
+    absl::StrAppend(&out, "service:     ", t.service,
+                    t.service_name.empty() ? "" : absl::StrCat(" (", t.service_name, ")"),
+                    t.forward.empty() ? "" : absl::StrCat(", ", t.forward), "\n");
+    std::string how;
+    if (t.chosen_by == "connection") how = "its connection-table entry";
+    else if (t.chosen_by == "persistence") how = "the client's persistence entry";
+    else if (t.chosen_by == "maglev" && t.maglev_slot.value)
+      how = absl::StrCat("Maglev slot ", *t.maglev_slot.value);
+    if (t.real.empty())
+      absl::StrAppend(&out, "real:        none",
+                      t.maglev_slot.value ? absl::StrCat(" (Maglev slot ", *t.maglev_slot.value,
+                                                         " is empty)")
+                                          : "",
+                      "\n");
+    else
+      absl::StrAppend(&out, "real:        ", t.real, ", by ", how,
+                      t.records ? "; a packet would record the flow" : "", "\n");
+    if (t.packet == "ack" && t.chosen_by != "connection" && !t.real.empty())
+      absl::StrAppend(&out, "             (no connection-table entry: placed as a new flow)\n");
+  }
+  absl::StrAppend(&out, "verdict:     ", t.verdict);
+  if (!t.out_interface.empty())
+    absl::StrAppend(&out, " out of ", t.out_interface, ", to ", t.next_hop_mac, " from ",
+                    t.source_mac);
+  absl::StrAppend(&out, "\n");
+  if (!t.real.empty()) {
+    absl::StrAppend(&out, "destination: ", t.destination,
+                    t.forward == "nat" ? " (rewritten: NAT)" : "", "\n");
+  }
+  absl::StrAppend(&out, "counters:    ", absl::StrJoin(t.counters, " "), "\n");
+  return out;
+}
+
 // `answer` read through the contract as a T.
 template <typename T>
 absl::StatusOr<T> Read(const json& answer) {
@@ -272,6 +314,7 @@ absl::StatusOr<std::string> Render(View view, const json& answer) {
     case View::kListRate:
       return Show<std::vector<ServiceInfo>>(answer, Nothing<std::vector<ServiceInfo>>);
     case View::kDone: return Show<api::Done>(answer, Nothing<api::Done>);
+    case View::kTrace: return Show<api::TraceInfo>(answer, Trace);
   }
   return "";
 }

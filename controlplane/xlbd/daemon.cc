@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "controlplane/api/metrics.h"
 #include "controlplane/api/routes.h"
 #include "controlplane/config/emit.h"
@@ -27,9 +28,12 @@
 #include "controlplane/vrrp/vip_source.h"
 #include "dataplane/conntrack.h"
 #include "dataplane/stats.h"
+#include "dataplane/test_run.h"
+#include "dataplane/trace.h"
 #include "glog/logging.h"
 #include "model/names.h"
 #include "model/version.h"
+#include "netlink/links.h"
 #include "netlink/routes.h"
 
 namespace xlb::xlbd {
@@ -860,6 +864,73 @@ absl::StatusOr<std::string> Daemon::SaveConfig(const std::string& path) {
 }
 
 std::vector<vrrp::InstanceStatus> Daemon::Vrrp() { return speaker_->Status(); }
+
+absl::StatusOr<api::TraceInfo> Daemon::Trace(const api::TraceRequest& request) {
+  dataplane::TraceRequest t;
+  t.protocol = request.flow.protocol;
+  t.vip = request.flow.vip;
+  t.vip_port = request.flow.port;
+  t.client = request.client;
+  t.client_port = static_cast<uint16_t>(request.client_port);
+  t.syn = request.syn.value_or(false) && t.protocol == model::Protocol::kTcp;
+  // The frame comes in where real traffic does: the interface decides
+  // XDP_TX against XDP_REDIRECT, and the FIB lookups start from it.
+  std::string interface;
+  if (request.interface) {
+    if (std::find(interfaces_.begin(), interfaces_.end(), *request.interface) == interfaces_.end())
+      return absl::InvalidArgumentError(absl::StrCat("xlb is not attached to '", *request.interface,
+                                                     "' (attached: ",
+                                                     absl::StrJoin(interfaces_, " "), ")"));
+    interface = *request.interface;
+  } else if (!interfaces_.empty()) {
+    interface = interfaces_.front();
+  }
+  if (!interface.empty()) {
+    t.ingress_ifindex = if_nametoindex(interface.c_str());
+    if (t.ingress_ifindex == 0)
+      return absl::FailedPreconditionError(absl::StrCat("interface ", interface, " is gone"));
+    auto mac = netlink::InterfaceMac(t.ingress_ifindex);
+    if (!mac.ok()) return mac.status();
+    std::copy(mac->begin(), mac->end(), t.interface_mac.begin());
+  }
+  auto r = dataplane::Trace(*program_, t);
+  if (!r.ok()) return r.status();
+
+  api::TraceInfo out;
+  out.flow = absl::StrCat(model::FormatEndpoint(t.client, t.client_port), " -> ",
+                          request.flow.ToString());
+  out.packet = t.protocol == model::Protocol::kUdp ? "udp" : t.syn ? "syn" : "ack";
+  out.interface = interface;
+  out.verdict = dataplane::XdpVerdictName(r->verdict);
+  const uint32_t flags = r->record.flags;
+  if (flags & XLB_TRACE_F_SERVICE) {
+    for (const auto& s : table_->List()) {
+      if (s.id != r->record.service_id) continue;
+      out.service = s.service.key.ToString();
+      if (const auto* c = Find(services_, s.service.key)) out.service_name = c->name;
+      out.forward = std::string(model::NameOf(s.service.options.forward));
+    }
+  }
+  if (flags & XLB_TRACE_F_MAGLEV) out.maglev_slot.value = r->record.maglev_slot;
+  if (r->real) {
+    out.real = model::FormatEndpoint(*r->real, r->real_port);
+    out.chosen_by = flags & XLB_TRACE_F_CONN_HIT      ? "connection"
+                    : flags & XLB_TRACE_F_PERSIST_HIT ? "persistence"
+                                                      : "maglev";
+    out.destination = model::FormatEndpoint(r->destination, r->destination_port);
+  }
+  out.records = flags & XLB_TRACE_F_WOULD_RECORD;
+  if (r->record.out_ifindex) {
+    char name[IF_NAMESIZE] = {};
+    out.out_interface = if_indextoname(r->record.out_ifindex, name)
+                            ? name
+                            : absl::StrCat("ifindex ", r->record.out_ifindex);
+    out.next_hop_mac = dataplane::MacString(r->dst_mac);
+    out.source_mac = dataplane::MacString(r->src_mac);
+  }
+  out.counters = r->reasons;
+  return out;
+}
 
 absl::Status Daemon::ReloadConfig() {
   auto cfg = config::LoadConfigFile(options_.config_path);

@@ -83,6 +83,7 @@ class Daemon : public api::Operations {
   absl::StatusOr<std::string> SaveConfig(const std::string& path) override;
   absl::Status ReloadConfig() override;
   std::vector<vrrp::InstanceStatus> Vrrp() override;
+  absl::StatusOr<api::TraceInfo> Trace(const api::TraceRequest& request) override;
 
  private:
   Daemon(asio::io_context& io, const Options& options);

@@ -183,6 +183,47 @@ check "xlbctl status names the interfaces" bash -c "ip netns exec '$D' '$LAB_BUI
 conns=$(xlbctl conns "$LAB_VIP4:80")
 check "xlbctl conns lists flows of the service, with their reals" \
   grep -Eq "^TCP .* $LAB_VIP4:80 +203\.0\.113\.1[123]:80$" <<<"$conns"
+
+# xlbctl trace: for live connections, the program names the real that holds
+# each one (asked of the reals' own sockets), and tracing changes nothing.
+ip netns exec "$C" "$LAB_BUILD/tests/lab/xlb-lab-client" hold --target "$LAB_VIP4:80" --conns 9 \
+  --interval-ms 100 --seconds 6 >"$LAB_RUN/trace_hold.out" &
+trace_hold=$!
+netns_own "$trace_hold"
+netns_wait_for 10 "held connections" grep -qx ready "$LAB_RUN/trace_hold.out"
+traced=0 wrong=0 n=0
+for r in "$R1" "$R2" "$R3"; do
+  n=$((n + 1))
+  # The servers' sockets are dual-stack: an IPv4 peer shows as [::ffff:ADDR]:PORT.
+  for peer in $(ip netns exec "$r" ss -Htn state established "( sport = :80 )" |
+                awk '{print $4}' | sed -E 's/^\[::ffff:([0-9.]+)\]/\1/'); do
+    traced=$((traced + 1))
+    said=$(xlbctl --json trace "$LAB_VIP4:80" "$peer" | jq -r '"\(.real) \(.chosen_by)"' || true)
+    if [[ $said != "203.0.113.1$n:80 connection" ]]; then
+      wrong=$((wrong + 1))
+      echo "  trace of $peer says '$said'; real$n holds it"
+    fi
+  done
+done
+check "xlbctl trace names the real holding each of 9 live connections ($traced traced)" \
+  test "$traced" -eq 9 -a "$wrong" -eq 0
+entries=$(xlbctl --json conns | jq length)
+trace=$(xlbctl trace "$LAB_VIP4:80" 198.51.100.77:1234 --syn)
+sed 's/^/  | /' <<<"$trace"
+check "xlbctl trace --syn of a new flow names a real by its Maglev slot" \
+  grep -Eq "^real: +203\.0\.113\.1[123]:80, by Maglev slot [0-9]+; a packet would record the flow$" <<<"$trace"
+check "a trace makes no connection-table entry" \
+  test "$(xlbctl --json conns | jq length)" -eq "$entries" -a -z "$(xlbctl conns | grep 198.51.100.77)"
+check "xlbctl trace of an address without a service says so, exit 0" \
+  grep -q "^service: *none; the packet goes up to the kernel (XDP_PASS)$" \
+  <<<"$(xlbctl trace 192.0.2.99:80 198.51.100.77:1234)"
+check "xlbctl trace of a malformed flow is refused before asking xlbd, exit 2" \
+  fails_with 2 "client '198.51.100.77': no port" xlbctl trace "$LAB_VIP4:80" 198.51.100.77
+check "xlbctl trace from an interface xlb is not on is refused, exit 1" \
+  fails_with 1 "xlb is not attached to 'lo' \(attached: d0 d1\)" \
+  xlbctl trace "$LAB_VIP4:80" 198.51.100.77:1234 --interface lo
+wait "$trace_hold" || true
+
 health=$(xlbctl health)
 check "xlbctl health shows each real's check" \
   grep -Eq "^$LAB_VIP4:80/tcp +203\.0\.113\.12:80 +http +up " <<<"$health"

@@ -1,10 +1,10 @@
-#include "tests/packet/packet_builder.h"
+#include "dataplane/frame_builder.h"
 
 #include <arpa/inet.h>
 
 #include <cstring>
 
-namespace xlb::testing {
+namespace xlb::dataplane::frames {
 namespace {
 
 void Put16(std::string& s, uint16_t v) {
@@ -153,4 +153,4 @@ std::string WithMacs(std::string frame, const Mac& dst, const Mac& src) {
   return frame;
 }
 
-}  // namespace xlb::testing
+}  // namespace xlb::dataplane::frames
