@@ -113,7 +113,7 @@ std::string Header(const Page& p) {
 }
 
 std::string Reals(const Page& p, const std::string& s) {
-  std::string out = absl::StrCat("<div class=\"scroll\"><table class=\"grid\"><thead><tr>",
+  std::string out = absl::StrCat("<div class=\"scroll\"><table class=\"cards\"><thead><tr>",
                                  "<th>Real</th><th>Health</th><th>Weight</th>");
   for (const auto& [key, label] : kRealConnKeys) absl::StrAppend(&out, "<th>", label, "</th>");
   absl::StrAppend(&out,
@@ -163,7 +163,7 @@ std::string Services(const Page& p) {
 
 std::string Vrrp(const Page& p) {
   std::string out = absl::StrCat(
-      "<section><h2>VRRP</h2><div class=\"scroll\"><table class=\"grid\"><thead><tr>"
+      "<section><h2>VRRP</h2><div class=\"scroll\"><table class=\"cards\"><thead><tr>"
       "<th>Instance</th><th>Interface</th><th>VRID</th><th>State</th><th>Priority</th>"
       "<th>Master</th><th>Own address</th><th>Addresses</th><th>Since</th><th>Why</th>"
       "</tr></thead><tbody ",
@@ -193,8 +193,7 @@ std::string Vrrp(const Page& p) {
 
 std::string Director(const Page& p) {
   std::string out = absl::StrCat(
-      "<section><h2>Director</h2><div class=\"pair\"><div class=\"scroll\"><table "
-      "class=\"grid\"><thead><tr><th>Flow table</th><th>Entries</th><th>Capacity</th>"
+      "<section><h2>Director</h2><div class=\"pair\"><div class=\"scroll\"><table><thead><tr><th>Flow table</th><th>Entries</th><th>Capacity</th>"
       "<th>Failed inserts</th><th>Not recorded (flood)</th></tr></thead><tbody ",
       p.Counted("/status/tables"), ">");
   for (size_t t = 0; t < p.Count("/status/tables"); ++t) {
@@ -206,7 +205,7 @@ std::string Director(const Page& p) {
                     Td("Not recorded (flood)", p.Bound("span", b + "/unrecorded")), "</tr>");
   }
   absl::StrAppend(&out,
-                  "</tbody></table></div><div class=\"scroll\"><table class=\"grid\"><thead><tr>"
+                  "</tbody></table></div><div class=\"scroll\"><table><thead><tr>"
                   "<th>Packets by action</th><th>Packets</th><th>Packets/s</th></tr></thead><tbody ",
                   p.Counted("/status/counters"), ">");
   for (const auto& [reason, count] : p.At("/status/counters").items()) {
@@ -236,13 +235,17 @@ tr[data-v=down]{background:#ffebe9}tr[data-v=down] .health{color:var(--bad)}
 tr[data-v=none] .health,tr[data-v=BACKUP] .state{color:var(--mute)}
 tr[data-v=MASTER]{background:#dafbe1}tr[data-v=FAULT]{background:#ffebe9}tr[data-v=FAULT] .state{color:var(--bad)}
 .rate{font-variant-numeric:tabular-nums}
+td[data-l="Last check"],td[data-l=Why]{white-space:normal;min-width:14em}
 .pair{display:flex;flex-wrap:wrap;gap:0 24px}.pair>div{flex:1 1 420px}
+/* A phone: the wide tables' rows become cards, a line per column. */
 @media (max-width:760px){
- table.grid,table.grid tbody,table.grid tr,table.grid td{display:block;width:100%}
- table.grid thead{display:none}
- table.grid tr{border:1px solid var(--line);border-radius:6px;margin:6px 0;padding:4px 0}
- table.grid td{border:0;padding:1px 8px;white-space:normal;overflow-wrap:anywhere}
- table.grid td::before{content:attr(data-l) ": ";color:var(--mute)}
+ table.cards,table.cards tbody,table.cards td{display:block;width:100%}
+ table.cards thead{display:none}
+ table.cards tr{border:1px solid var(--line);border-radius:6px;margin:6px 0;padding:4px 0;
+  display:grid;grid-template-columns:repeat(auto-fill,minmax(170px,1fr))}
+ table.cards td{border:0;padding:1px 8px;white-space:normal;overflow-wrap:anywhere}
+ table.cards td::before{content:attr(data-l) ": ";color:var(--mute)}
+ th,td{padding:2px 4px}
 }
 )css";
 
