@@ -101,7 +101,8 @@ def vrrp_shows(driver, state, master):
 
 
 def live(driver):
-    return driver.execute_script("return document.getElementById('live').dataset.v") == "live"
+    return driver.execute_script(
+        "const e = document.getElementById('live'); return e && e.dataset.v") == "live"
 
 
 def fits_width(driver):
@@ -213,7 +214,8 @@ def main():
         driver.set_script_timeout(5)
         scenario(driver, args)
     except Exception as e:  # the scenario stopped: a failure, said as one
-        check("the browser scenario ran to its end", False, f"{type(e).__name__}: {e}")
+        first_line = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        check("the browser scenario ran to its end", False, f"{type(e).__name__}: {first_line}")
     finally:
         if driver is not None:
             driver.quit()
