@@ -675,6 +675,13 @@ TEST(StatusPage, HtmlRendersTheDocument) {
   EXPECT_NE(html.find("data-rate=\"/services/0/reals/0/counters/packets\""), std::string::npos);
   EXPECT_NE(html.find("data-rate=\"/status/counters/passed\""), std::string::npos);
   EXPECT_NE(html.find("data-count=\"/services/0/reals\" data-n=\"2\""), std::string::npos);
+  // What a row is: a change reloads the page; an IPv6 real in brackets.
+  EXPECT_NE(html.find("data-p=\"/services/0/service\" data-fixed>198.51.100.10:80/tcp</span>"),
+            std::string::npos);
+  EXPECT_NE(html.find("[<span data-p=\"/services/1/reals/0/address\" data-fixed>2001:db8::11</span>]:"
+                      "<span data-p=\"/services/1/reals/0/port\" data-fixed>5353</span>"),
+            std::string::npos);
+  EXPECT_NE(html.find("data-p=\"/vrrp/1/name\" data-fixed>vi_2</b>"), std::string::npos);
   // The connection counts' columns, bound whether or not the answer has them yet.
   EXPECT_NE(html.find("data-p=\"/services/0/reals/0/active_conns\" data-opt"), std::string::npos);
   EXPECT_NE(html.find("data-p=\"/services/0/reals/0/inactive_conns\" data-opt"), std::string::npos);

@@ -52,6 +52,13 @@ std::string Text(const json& v) {
   return v.dump();
 }
 
+// How the script treats a bound value.
+enum class Binding {
+  kValue,     // updated in place
+  kOptional,  // the same, and may be missing (an empty cell) without a reload
+  kIdentity,  // what the row is (a service, a real, an instance): a change reloads
+};
+
 // Writes the page from the document; every value through Bound, which
 // names its JSON pointer for the script.
 class Page {
@@ -65,13 +72,13 @@ class Page {
   }
   size_t Count(const std::string& pointer) const { return At(pointer).size(); }
 
-  // <tag data-p=POINTER ATTRS>value</tag>; `optional`: the key may be
-  // missing (the cell is then empty) without the page reloading.
+  // <tag data-p=POINTER ATTRS>value</tag>.
   std::string Bound(absl::string_view tag, const std::string& pointer, absl::string_view attrs = "",
-                    bool optional = false) const {
+                    Binding binding = Binding::kValue) const {
     return absl::StrCat("<", tag, " data-p=\"", Escape(pointer), "\"", attrs.empty() ? "" : " ",
-                        attrs, optional ? " data-opt" : "", ">", Escape(Text(At(pointer))), "</",
-                        tag, ">");
+                        attrs, binding == Binding::kOptional ? " data-opt" : "",
+                        binding == Binding::kIdentity ? " data-fixed" : "", ">",
+                        Escape(Text(At(pointer))), "</", tag, ">");
   }
   // The attributes of an element whose data-v follows a value (for CSS).
   std::string BoundClass(const std::string& pointer) const {
@@ -79,11 +86,10 @@ class Page {
                         "\"");
   }
   // A rate of the counter at `pointer`: empty until the script has two samples.
-  static std::string Rate(absl::string_view tag, const std::string& pointer, absl::string_view unit,
-                          absl::string_view attrs = "") {
+  static std::string Rate(absl::string_view tag, const std::string& pointer,
+                          absl::string_view unit) {
     return absl::StrCat("<", tag, " class=\"rate\" data-rate=\"", Escape(pointer),
-                        "\" data-unit=\"", unit, "\"", attrs.empty() ? "" : " ", attrs, "></",
-                        tag, ">");
+                        "\" data-unit=\"", unit, "\"></", tag, ">");
   }
   // A container whose number of children (array items, object keys) the
   // page was written for: another number in a new sample reloads it.
@@ -123,14 +129,19 @@ std::string Reals(const Page& p, const std::string& s) {
   for (size_t j = 0; j < p.Count(s + "/reals"); ++j) {
     const std::string r = absl::StrCat(s, "/reals/", j);
     const std::string c = r + "/counters";
+    const bool v6 = Text(p.At(r + "/address")).find(':') != std::string::npos;
     absl::StrAppend(
         &out, "<tr class=\"real\" ", p.BoundClass(r + "/health"), ">",
-        Td("Real", absl::StrCat(p.Bound("span", r + "/address"), ":", p.Bound("span", r + "/port"))),
+        Td("Real", absl::StrCat(v6 ? "[" : "",
+                                p.Bound("span", r + "/address", "", Binding::kIdentity),
+                                v6 ? "]:" : ":",
+                                p.Bound("span", r + "/port", "", Binding::kIdentity))),
         Td("Health", p.Bound("b", r + "/health", "class=\"health\"")),
         Td("Weight", absl::StrCat(p.Bound("span", r + "/effective_weight"), " / ",
                                   p.Bound("span", r + "/weight"))));
     for (const auto& [key, label] : kRealConnKeys)
-      absl::StrAppend(&out, Td(label, p.Bound("span", absl::StrCat(r, "/", key), "", true)));
+      absl::StrAppend(
+          &out, Td(label, p.Bound("span", absl::StrCat(r, "/", key), "", Binding::kOptional)));
     absl::StrAppend(&out, Td("Packets/s", Page::Rate("span", c + "/packets", "")),
                     Td("Bytes/s", Page::Rate("span", c + "/bytes", "B")),
                     Td("Packets", p.Bound("span", c + "/packets")),
@@ -149,7 +160,8 @@ std::string Services(const Page& p) {
     const std::string s = absl::StrCat("/services/", i);
     const std::string c = s + "/counters";
     absl::StrAppend(
-        &out, "<div class=\"svc\"><h3>", p.Bound("span", s + "/service"), " ",
+        &out, "<div class=\"svc\"><h3>", p.Bound("span", s + "/service", "", Binding::kIdentity),
+        " ",
         p.Bound("span", s + "/name", "class=\"name\""), "</h3><p class=\"meta\">",
         p.Bound("span", s + "/forward"), " · ", p.Bound("span", s + "/scheduler"), " · check ",
         p.Bound("span", s + "/check"), " · ", Page::Rate("b", c + "/packets", ""),
@@ -172,7 +184,8 @@ std::string Vrrp(const Page& p) {
     const std::string v = absl::StrCat("/vrrp/", k);
     absl::StrAppend(
         &out, "<tr class=\"vrrp\" ", p.BoundClass(v + "/state"), ">",
-        Td("Instance", p.Bound("b", v + "/name")), Td("Interface", p.Bound("span", v + "/interface")),
+        Td("Instance", p.Bound("b", v + "/name", "", Binding::kIdentity)),
+        Td("Interface", p.Bound("span", v + "/interface")),
         Td("VRID", p.Bound("span", v + "/vrid")),
         Td("State", p.Bound("b", v + "/state", "class=\"state\"")),
         Td("Priority", absl::StrCat(p.Bound("span", v + "/effective_priority"), " / ",
@@ -193,8 +206,9 @@ std::string Vrrp(const Page& p) {
 
 std::string Director(const Page& p) {
   std::string out = absl::StrCat(
-      "<section><h2>Director</h2><div class=\"pair\"><div class=\"scroll\"><table><thead><tr><th>Flow table</th><th>Entries</th><th>Capacity</th>"
-      "<th>Failed inserts</th><th>Not recorded (flood)</th></tr></thead><tbody ",
+      "<section><h2>Director</h2><div class=\"pair\"><div class=\"scroll\"><table><thead><tr>"
+      "<th>Flow table</th><th>Entries</th><th>Capacity</th><th>Failed inserts</th>"
+      "<th>Not recorded (flood)</th></tr></thead><tbody ",
       p.Counted("/status/tables"), ">");
   for (size_t t = 0; t < p.Count("/status/tables"); ++t) {
     const std::string b = absl::StrCat("/status/tables/", t);
@@ -218,7 +232,7 @@ std::string Director(const Page& p) {
 }
 
 constexpr char kStyle[] = R"css(
-:root{--ok:#1a7f37;--bad:#cf222e;--warn:#9a6700;--mute:#57606a;--line:#d0d7de}
+:root{--ok:#1a7f37;--bad:#cf222e;--mute:#57606a;--line:#d0d7de}
 *{box-sizing:border-box}
 body{margin:0 auto;max-width:1400px;padding:8px 12px;font:14px/1.4 system-ui,-apple-system,"Segoe UI",sans-serif;color:#1f2328;background:#fff}
 h1{font-size:20px;margin:4px 0}h2{font-size:17px;margin:18px 0 6px;border-bottom:2px solid var(--line)}
@@ -249,8 +263,8 @@ td[data-l="Last check"],td[data-l=Why]{white-space:normal;min-width:14em}
 }
 )css";
 
-// Generic: it knows the page's bindings (data-p, data-vp, data-rate,
-// data-count), not its layout.
+// Generic: it knows the page's bindings (data-p with data-opt or
+// data-fixed, data-vp, data-rate, data-count), not its layout.
 constexpr char kScript[] = R"js(
 "use strict";
 (function () {
@@ -277,6 +291,8 @@ constexpr char kScript[] = R"js(
   }
   // False when the page was written for other services, reals or instances.
   function fits(doc) {
+    for (const el of document.querySelectorAll("[data-fixed]"))
+      if (text(at(doc, el.dataset.p)) !== el.textContent) return false;
     for (const el of document.querySelectorAll("[data-count]")) {
       const v = at(doc, el.dataset.count);
       const n = v !== null && typeof v === "object" ? Object.keys(v).length : -1;

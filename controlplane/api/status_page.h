@@ -9,7 +9,7 @@
 // /status.json every second and writes each value into the element bound
 // to its JSON pointer (data-p), computes rates from two successive samples
 // (data-rate, divided by sample_ms's difference), and reloads the page when
-// the set of services, reals or instances changed. Inline CSS and script
+// the set of services, reals or instances changed (data-count, data-fixed). Inline CSS and script
 // only (a Content-Security-Policy with a nonce per answer allows nothing
 // else), every value HTML-escaped here and written as text by the script.
 #ifndef XLB_CONTROLPLANE_API_STATUS_PAGE_H_

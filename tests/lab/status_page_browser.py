@@ -3,11 +3,12 @@
 
 Headless chromium (driven by selenium through chromedriver) watches the
 status pages of two directors, d1 (VRRP master) and d2 (backup), while the
-caller's commands take a real down and stop d1's xlbd. Checked as an
+caller's commands take a real down, add one, and stop d1's xlbd. Checked as an
 operator would see it: the page fills in and refreshes itself (without
 reloading), shows rates, loads nothing from elsewhere, fits a phone's
 width; the real shows down within 2 s of the health change (when
-/status.json first says so), d2 shows itself master within 2 s of its
+/status.json first says so), the added real appears (the page reloads for
+it), d2 shows itself master within 2 s of its
 state change, and d1's page says it is not updating any more.
 
 Every wait is a condition with a deadline. The browser is stopped and its
@@ -15,7 +16,8 @@ profile directory removed on exit, also on failure or SIGTERM.
 Prints one "ok: ..." or "FAIL: ..." line per check; exit status 1 if any
 failed. Usage:
   status_page_browser.py --backup URL --master URL --real ADDR:PORT \
-      --real-down-cmd CMD --master-stop-cmd CMD --profile-root DIR [--screenshots DIR]
+      --real-down-cmd CMD --added-real ADDR:PORT --real-add-cmd CMD \
+      --master-stop-cmd CMD --profile-root DIR [--screenshots DIR]
 """
 import argparse
 import json
@@ -171,6 +173,13 @@ def scenario(driver, args):
         check("the page shows the real down within 2 s of the change", shown,
               f"{(time.monotonic() - changed) * 1000:.0f} ms")
 
+    # A real added at runtime: the page, written for three, reloads itself
+    # and shows the fourth.
+    subprocess.run(args.real_add_cmd, shell=True, check=True)
+    check(f"a real added with xlbctl ({args.added_real}) appears on the page within 3 s",
+          wait_page(driver, 3, lambda d: d.execute_script(REAL_ROW, *args.added_real.rsplit(":", 1))))
+    driver.execute_script("window.xlbNotReloaded = true")
+
     # The VIP moves: d1's xlbd stops, d2 becomes master.
     subprocess.run(args.master_stop_cmd, shell=True, check=True)
     changed = wait_json(backup, 10, lambda doc: doc["vrrp"][0]["state"] == "MASTER")
@@ -193,8 +202,8 @@ def scenario(driver, args):
 
 def main():
     parser = argparse.ArgumentParser()
-    for flag in ("--backup", "--master", "--real", "--real-down-cmd", "--master-stop-cmd",
-                 "--profile-root"):
+    for flag in ("--backup", "--master", "--real", "--real-down-cmd", "--added-real",
+                 "--real-add-cmd", "--master-stop-cmd", "--profile-root"):
         parser.add_argument(flag, required=True)
     parser.add_argument("--screenshots", help="a directory for screenshots of the page")
     args = parser.parse_args()

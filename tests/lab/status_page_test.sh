@@ -5,9 +5,10 @@
 # priority 200, d2 at 100, 100 ms adverts), each serving its page on its own
 # address, port 9100. Headless chromium in the client's namespace
 # (status_page_browser.py, driven by selenium) watches d2's page and d1's
-# while real 1's server is stopped and then d1's xlbd (SIGTERM): the page
-# shows the real down within 2 s of its health change and d2 master within
-# 2 s of its VRRP change, without reloading; the checks are the script's.
+# while real 1's server is stopped, a real is added to d2 (xlbctl) and d1's
+# xlbd is stopped (SIGTERM): the page shows the real down within 2 s of its
+# health change, the new real, and d2 master within 2 s of its VRRP change;
+# the checks are the script's.
 # XLB_STATUS_SCREENSHOTS=DIR keeps screenshots of the page (phone, desktop,
 # after the changes) there.
 set -euo pipefail
@@ -51,7 +52,9 @@ check "real 1's server is the one started first" \
 rc=0
 ip netns exec "$DL_C" /usr/bin/python3 "$ROOT/tests/lab/status_page_browser.py" \
   --backup "http://$(dl_director_addr 2):$PORT/" --master "http://$(dl_director_addr 1):$PORT/" \
-  --real 198.51.100.21:80 --real-down-cmd "kill $REAL1_PID" \
+  --real 198.51.100.21:80 --real-down-cmd "kill $REAL1_PID" --added-real 198.51.100.24:80 \
+  --real-add-cmd "ip netns exec ${DL_D[2]} $BUILD/controlplane/xlbctl --socket $DL_RUN/d2/xlbd.sock \
+    real add $VIP:80 198.51.100.24" \
   --master-stop-cmd "kill -TERM ${DL_XLBD[1]}" --profile-root "$DL_RUN" \
   ${XLB_STATUS_SCREENSHOTS:+--screenshots "$XLB_STATUS_SCREENSHOTS"} || rc=$?
 netns_stop "$REAL1_PID"
