@@ -379,7 +379,9 @@ struct VrrpInfo {
 // and /v1/vrrp read together, so that rates come from one sample.
 struct StatusPageInfo {
   std::string host;        // this director's host name
-  uint64_t sample_ms = 0;  // when it was read, on the host's monotonic clock: rates divide by its differences
+  // When it was read, in ms of the host's monotonic clock: rates divide
+  // by its differences.
+  uint64_t sample_ms = 0;
   StatusInfo status;
   std::vector<ServiceInfo> services;
   std::vector<VrrpInfo> vrrp;

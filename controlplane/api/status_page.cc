@@ -13,11 +13,12 @@
 namespace xlb::api {
 namespace {
 
-// A real's active and inactive connection counts, by their key in
-// RealInfo's JSON, and their column. PLUG-IN: the one place that names
-// them; while the API's answer has no such key, their cells stay empty.
+// A real's active and inactive connection counts (ipvsadm's ActiveConn and
+// InActConn), by their key in RealInfo's JSON, and their column. PLUG-IN:
+// the one place that names them; while the API's answer has no such key,
+// their cells stay empty.
 constexpr std::array<std::pair<absl::string_view, absl::string_view>, 2> kRealConnKeys{
-    {{"active_conns", "Active"}, {"inactive_conns", "Inactive"}}};
+    {{"active_connections", "Active"}, {"inactive_connections", "Inactive"}}};
 
 // Seconds between reloads without JavaScript; milliseconds between the
 // script's fetches.
@@ -220,7 +221,8 @@ std::string Director(const Page& p) {
   }
   absl::StrAppend(&out,
                   "</tbody></table></div><div class=\"scroll\"><table><thead><tr>"
-                  "<th>Packets by action</th><th>Packets</th><th>Packets/s</th></tr></thead><tbody ",
+                  "<th>Packets by action</th><th>Packets</th><th>Packets/s</th></tr></thead>"
+                  "<tbody ",
                   p.Counted("/status/counters"), ">");
   for (const auto& [reason, count] : p.At("/status/counters").items()) {
     const std::string b = absl::StrCat("/status/counters/", reason);
@@ -234,11 +236,15 @@ std::string Director(const Page& p) {
 constexpr char kStyle[] = R"css(
 :root{--ok:#1a7f37;--bad:#cf222e;--mute:#57606a;--line:#d0d7de}
 *{box-sizing:border-box}
-body{margin:0 auto;max-width:1400px;padding:8px 12px;font:14px/1.4 system-ui,-apple-system,"Segoe UI",sans-serif;color:#1f2328;background:#fff}
-h1{font-size:20px;margin:4px 0}h2{font-size:17px;margin:18px 0 6px;border-bottom:2px solid var(--line)}
+body{margin:0 auto;max-width:1400px;padding:8px 12px;color:#1f2328;background:#fff;
+ font:14px/1.4 system-ui,-apple-system,"Segoe UI",sans-serif}
+h1{font-size:20px;margin:4px 0}
+h2{font-size:17px;margin:18px 0 6px;border-bottom:2px solid var(--line)}
 h3{font-size:15px;margin:12px 0 2px}.name{color:var(--mute);font-weight:normal}
-.meta{color:var(--mute);margin:2px 0}.error{color:var(--bad);font-weight:600;margin:2px 0}.error:empty{display:none}
-#live{margin:2px 0;font-size:13px}#live[data-v=live]{color:var(--ok)}#live[data-v=stale]{color:#fff;background:var(--bad);padding:2px 6px}
+.meta{color:var(--mute);margin:2px 0}
+.error{color:var(--bad);font-weight:600;margin:2px 0}.error:empty{display:none}
+#live{margin:2px 0;font-size:13px}#live[data-v=live]{color:var(--ok)}
+#live[data-v=stale]{color:#fff;background:var(--bad);padding:2px 6px}
 .scroll{overflow-x:auto}
 table{border-collapse:collapse;width:100%;margin:4px 0}
 th,td{text-align:left;padding:3px 8px;border-bottom:1px solid var(--line);white-space:nowrap}
@@ -247,7 +253,8 @@ td span:empty::before,td b:empty::before{content:"\2013";color:var(--mute)}
 tr[data-v=up] .health,tr[data-v=MASTER] .state{color:var(--ok)}
 tr[data-v=down]{background:#ffebe9}tr[data-v=down] .health{color:var(--bad)}
 tr[data-v=none] .health,tr[data-v=BACKUP] .state{color:var(--mute)}
-tr[data-v=MASTER]{background:#dafbe1}tr[data-v=FAULT]{background:#ffebe9}tr[data-v=FAULT] .state{color:var(--bad)}
+tr[data-v=MASTER]{background:#dafbe1}
+tr[data-v=FAULT]{background:#ffebe9}tr[data-v=FAULT] .state{color:var(--bad)}
 .rate{font-variant-numeric:tabular-nums}
 td[data-l="Last check"],td[data-l=Why]{white-space:normal;min-width:14em}
 .pair{display:flex;flex-wrap:wrap;gap:0 24px}.pair>div{flex:1 1 420px}
@@ -273,7 +280,8 @@ constexpr char kScript[] = R"js(
   function at(doc, pointer) {
     let v = doc;
     for (const key of pointer.split("/").slice(1)) {
-      if (v === null || typeof v !== "object" || !Object.prototype.hasOwnProperty.call(v, key)) return undefined;
+      if (v === null || typeof v !== "object" || !Object.prototype.hasOwnProperty.call(v, key))
+        return undefined;
       v = v[key];
     }
     return v;
@@ -287,7 +295,8 @@ constexpr char kScript[] = R"js(
     const units = ["", "k", "M", "G", "T"];
     let i = 0;
     while (x >= 1000 && i < units.length - 1) { x /= 1000; i++; }
-    return (x < 10 && i > 0 ? x.toFixed(2) : x < 100 ? x.toFixed(1) : x.toFixed(0)) + " " + units[i];
+    const digits = x < 10 && i > 0 ? 2 : x < 100 ? 1 : 0;
+    return x.toFixed(digits) + " " + units[i];
   }
   // False when the page was written for other services, reals or instances.
   function fits(doc) {
@@ -307,15 +316,18 @@ constexpr char kScript[] = R"js(
       const t = text(at(doc, el.dataset.p));
       if (el.textContent !== t) el.textContent = t;
     }
-    for (const el of document.querySelectorAll("[data-vp]")) el.dataset.v = text(at(doc, el.dataset.vp));
+    for (const el of document.querySelectorAll("[data-vp]"))
+      el.dataset.v = text(at(doc, el.dataset.vp));
     // Rates: the counters' differences over the samples' (sample_ms).
     const seconds = previous ? (doc.sample_ms - previous.ms) / 1000 : 0;
     const counters = new Map();
     for (const el of document.querySelectorAll("[data-rate]")) {
-      const now = at(doc, el.dataset.rate), before = previous ? previous.counters.get(el.dataset.rate) : undefined;
+      const now = at(doc, el.dataset.rate);
+      const before = previous ? previous.counters.get(el.dataset.rate) : undefined;
       counters.set(el.dataset.rate, now);
-      el.textContent = seconds > 0 && typeof now === "number" && typeof before === "number" && now >= before
-        ? si((now - before) / seconds) + el.dataset.unit : "";
+      const ok = seconds > 0 && typeof now === "number" && typeof before === "number" &&
+        now >= before;  // not across a counter reset
+      el.textContent = ok ? si((now - before) / seconds) + el.dataset.unit : "";
     }
     previous = {ms: doc.sample_ms, counters: counters};
   }
@@ -336,8 +348,9 @@ constexpr char kScript[] = R"js(
         live.textContent = "live, updated " + lastGood;
       } catch (e) {
         live.dataset.v = "stale";
-        live.textContent = "NOT UPDATING (" + (e.name === "AbortError" ? "no answer in 5 s" : e.message) + ")" +
-          (lastGood ? ", last update " + lastGood : "");
+        const why = e.name === "AbortError" ? "no answer in 5 s" : e.message;
+        live.textContent =
+          "NOT UPDATING (" + why + ")" + (lastGood ? ", last update " + lastGood : "");
       } finally {
         clearTimeout(timer);
       }

@@ -148,7 +148,8 @@ def scenario(driver, args):
         "return performance.getEntriesByType('resource').map(e => e.name)")
     origin = backup.rstrip("/")
     outside = [r for r in resources if not r.startswith(origin + "/")]
-    check("the page loaded nothing from elsewhere", not outside and resources, str(outside or resources))
+    check("the page loaded nothing from elsewhere", not outside and resources,
+          str(outside or resources))
     check("the page fits a phone's width (390 px)", fits_width(driver))
     screenshot(driver, args, "phone")
     driver.set_window_size(1280, 900)
@@ -177,7 +178,8 @@ def scenario(driver, args):
     # and shows the fourth.
     subprocess.run(args.real_add_cmd, shell=True, check=True)
     check(f"a real added with xlbctl ({args.added_real}) appears on the page within 3 s",
-          wait_page(driver, 3, lambda d: d.execute_script(REAL_ROW, *args.added_real.rsplit(":", 1))))
+          wait_page(driver, 3,
+                    lambda d: d.execute_script(REAL_ROW, *args.added_real.rsplit(":", 1))))
     driver.execute_script("window.xlbNotReloaded = true")
 
     # The VIP moves: d1's xlbd stops, d2 becomes master.

@@ -53,8 +53,8 @@ rc=0
 ip netns exec "$DL_C" /usr/bin/python3 "$ROOT/tests/lab/status_page_browser.py" \
   --backup "http://$(dl_director_addr 2):$PORT/" --master "http://$(dl_director_addr 1):$PORT/" \
   --real 198.51.100.21:80 --real-down-cmd "kill $REAL1_PID" --added-real 198.51.100.24:80 \
-  --real-add-cmd "ip netns exec ${DL_D[2]} $BUILD/controlplane/xlbctl --socket $DL_RUN/d2/xlbd.sock \
-    real add $VIP:80 198.51.100.24" \
+  --real-add-cmd "ip netns exec ${DL_D[2]} $BUILD/controlplane/xlbctl \
+    --socket $DL_RUN/d2/xlbd.sock real add $VIP:80 198.51.100.24" \
   --master-stop-cmd "kill -TERM ${DL_XLBD[1]}" --profile-root "$DL_RUN" \
   ${XLB_STATUS_SCREENSHOTS:+--screenshots "$XLB_STATUS_SCREENSHOTS"} || rc=$?
 netns_stop "$REAL1_PID"
