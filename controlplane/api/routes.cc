@@ -1,8 +1,5 @@
 #include "controlplane/api/routes.h"
 
-#include <unistd.h>
-
-#include <chrono>
 #include <optional>
 #include <tuple>
 
@@ -232,11 +229,6 @@ int HttpStatusOf(const absl::Status& st) {
 
 StatusPageInfo StatusPageOf(Operations& ops) {
   StatusPageInfo out;
-  char host[256] = {};
-  if (gethostname(host, sizeof(host) - 1) == 0) out.host = host;
-  out.sample_ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                            std::chrono::steady_clock::now().time_since_epoch())
-                                            .count());
   // These answers cannot fail (they read the daemon's state).
   out.status = *Handle(ops, StatusRequest{});
   out.services = *Handle(ops, ServicesRequest{});

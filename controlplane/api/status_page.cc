@@ -1,6 +1,9 @@
 #include "controlplane/api/status_page.h"
 
+#include <unistd.h>
+
 #include <array>
+#include <chrono>
 #include <random>
 #include <utility>
 
@@ -407,7 +410,13 @@ HttpResponse ServeMetricsListener(Operations& ops, const HttpRequest& request) {
   if (request.path != "/" && request.path != "/status.json")
     return PlainText(404, "not found: this listener serves /metrics, / (the status page) and "
                      "/status.json\n");
-  const json doc = StatusPageOf(ops);
+  StatusPageInfo page = StatusPageOf(ops);
+  char host[256] = {};
+  if (gethostname(host, sizeof(host) - 1) == 0) page.host = host;
+  page.sample_ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                             std::chrono::steady_clock::now().time_since_epoch())
+                                             .count());
+  const json doc = page;
   HttpResponse r;
   r.headers = {{"Cache-Control", "no-store"}, {"X-Content-Type-Options", "nosniff"}};
   if (request.path == "/status.json") {
