@@ -21,6 +21,7 @@ packages=(
   haproxy gnuplot-nox  # scripts/bench.sh connections (the baseline), scripts/bench/plot.sh
   nftables  # scripts/bench.sh throughput: the kernel path
   dpkg-dev debhelper fakeroot  # scripts/package.sh (the Debian package) and its test, suite 'package'
+  chromium chromium-driver python3-selenium  # the status page's lab test drives a real browser
 )
 missing=()
 for p in "${packages[@]}"; do

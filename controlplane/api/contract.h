@@ -445,6 +445,19 @@ struct VrrpInfo {
   VrrpCounters counters;
 };
 
+// The status page's document (GET /status.json on the metrics listener,
+// controlplane/api/status_page.h): the answers of /v1/status, /v1/services
+// and /v1/vrrp read together, so that rates come from one sample.
+struct StatusPageInfo {
+  std::string host;        // this director's host name
+  // When it was read, in ms of the host's monotonic clock: rates divide
+  // by its differences.
+  uint64_t sample_ms = 0;
+  StatusInfo status;
+  std::vector<ServiceInfo> services;
+  std::vector<VrrpInfo> vrrp;
+};
+
 // ---- The JSON of each struct: one line per key ----------------------------
 
 #define XLB_JSON_FIELDS(Type, ...)                       \
@@ -542,6 +555,9 @@ XLB_JSON_FIELDS(VrrpInfo, field("name", s.name); field("interface", s.interface)
                 field("preempt", s.preempt); field("unicast_peers", s.unicast_peers);
                 field("addresses", s.addresses); field("tracks", s.tracks);
                 field("track_why", s.track_why); field("counters", s.counters));
+XLB_JSON_FIELDS(StatusPageInfo, field("host", s.host); field("sample_ms", s.sample_ms);
+                field("status", s.status); field("services", s.services);
+                field("vrrp", s.vrrp));
 
 #undef XLB_JSON_FIELDS
 

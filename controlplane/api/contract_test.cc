@@ -11,6 +11,7 @@
 #include "controlplane/api/metrics.h"
 #include "controlplane/api/operations.h"
 #include "controlplane/api/routes.h"
+#include "controlplane/api/status_page.h"
 #include "controlplane/xlbctl/args.h"
 #include "controlplane/xlbctl/render.h"
 #include "gtest/gtest.h"
@@ -424,6 +425,137 @@ TEST(ContractTest, OtherViewsOfTheServices) {
             "  -> 203.0.113.12:80                         0            0           1500\n"
             "UDP  [2001:db8::10]:53                       0            0              0\n"
             "  -> [2001:db8::11]:5353                     0            0              0\n");
+}
+
+// ---- The metrics listener's status page (status_page.h) --------------------
+
+HttpResponse Get(Operations& ops, const std::string& method, const std::string& target) {
+  size_t length = 0;
+  auto request = ParseRequestHead(absl::StrCat(method, " ", target, " HTTP/1.1\r\n\r\n"), &length);
+  EXPECT_TRUE(request.ok()) << request.status();
+  return ServeMetricsListener(ops, *request);
+}
+
+std::string HeaderOf(const HttpResponse& r, const std::string& name) {
+  for (const auto& [n, v] : r.headers)
+    if (n == name) return v;
+  return "";
+}
+
+// The document is the API's own answers, with the keys the page binds.
+TEST(StatusPage, JsonIsTheApiAnswers) {
+  FakeOperations ops;
+  HttpResponse r = Get(ops, "GET", "/status.json");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.content_type, "application/json");
+  EXPECT_EQ(HeaderOf(r, "Cache-Control"), "no-store");
+  const json doc = json::parse(r.body);
+  for (const char* key : {"host", "sample_ms", "status", "services", "vrrp"})
+    EXPECT_TRUE(doc.contains(key)) << key;
+  EXPECT_TRUE(Decode<StatusPageInfo>(doc, "status page").ok());
+  auto api = [&](const char* path) {  // the API socket's answer
+    size_t length = 0;
+    auto request = ParseRequestHead(absl::StrCat("GET ", path, " HTTP/1.1\r\n\r\n"), &length);
+    return json::parse(Route(ops, *request).body);
+  };
+  EXPECT_EQ(doc["services"], api("/v1/services"));
+  EXPECT_EQ(doc["vrrp"], api("/v1/vrrp"));
+  EXPECT_EQ(doc["status"], api("/v1/status"));
+  const json& real = doc["services"][0]["reals"][1];
+  for (const char* key : {"address", "port", "health", "weight", "effective_weight", "since",
+                          "health_detail"})
+    EXPECT_TRUE(real.contains(key)) << key;
+  EXPECT_EQ(real["health"], "down");
+  EXPECT_TRUE(real["counters"].contains("packets") && real["counters"].contains("bytes"));
+  EXPECT_EQ(doc["vrrp"][0]["state"], "MASTER");
+  EXPECT_EQ(doc["vrrp"][0]["master"], "192.0.2.1");
+  EXPECT_EQ(doc["vrrp"][0]["effective_priority"], 130);
+}
+
+// The page: complete without JavaScript, every bound value from the
+// document, nothing from outside, values escaped.
+TEST(StatusPage, HtmlRendersTheDocument) {
+  FakeOperations ops;
+  ops.services[0].config.name = "<script>alert(1)</script>";
+  HttpResponse r = Get(ops, "GET", "/");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.content_type, "text/html; charset=utf-8");
+  const std::string& html = r.body;
+  EXPECT_NE(html.find("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"),
+            std::string::npos);
+  EXPECT_NE(html.find("<noscript><meta http-equiv=\"refresh\" content=\"2\"></noscript>"),
+            std::string::npos);
+  // Outside assets: none (no src, no link, no URL with a scheme).
+  for (const char* outside : {"src=", "<link", "http://", "https://", "@import", "url("})
+    EXPECT_EQ(html.find(outside), std::string::npos) << outside;
+  EXPECT_EQ(html.find("<script>alert"), std::string::npos);
+  EXPECT_NE(html.find("&lt;script&gt;alert(1)&lt;/script&gt;"), std::string::npos);
+  // The script and the style carry the nonce the policy allows, and only they.
+  const std::string csp = HeaderOf(r, "Content-Security-Policy");
+  const size_t at = csp.find("script-src 'nonce-");
+  ASSERT_NE(at, std::string::npos) << csp;
+  const std::string nonce = csp.substr(at + 18, csp.find('\'', at + 18) - at - 18);
+  EXPECT_EQ(nonce.size(), 32u);
+  EXPECT_NE(csp.find("default-src 'none'"), std::string::npos);
+  EXPECT_NE(html.find(absl::StrCat("<script nonce=\"", nonce, "\">")), std::string::npos);
+  EXPECT_NE(html.find(absl::StrCat("<style nonce=\"", nonce, "\">")), std::string::npos);
+  EXPECT_NE(Get(ops, "GET", "/").body, html) << "the nonce is new for every answer";
+  // Every value the script updates is in the document, and the page shows it.
+  const json doc = json::parse(Get(ops, "GET", "/status.json").body);
+  size_t bound = 0;
+  for (size_t p = html.find("data-p=\""); p != std::string::npos;
+       p = html.find("data-p=\"", p + 1)) {
+    const size_t end = html.find('"', p + 8);
+    const std::string pointer = html.substr(p + 8, end - p - 8);
+    const size_t close = html.find('>', end);
+    const bool optional = html.substr(end, close - end).find("data-opt") != std::string::npos;
+    if (!optional) EXPECT_TRUE(doc.contains(json::json_pointer(pointer))) << pointer;
+    ++bound;
+  }
+  EXPECT_GT(bound, 60u);
+  EXPECT_NE(html.find("data-p=\"/services/0/reals/1/health\" class=\"health\">down</b>"),
+            std::string::npos);
+  EXPECT_NE(html.find("data-vp=\"/services/0/reals/1/health\" data-v=\"down\""), std::string::npos);
+  EXPECT_NE(html.find("data-p=\"/vrrp/0/state\" class=\"state\">MASTER</b>"), std::string::npos);
+  EXPECT_NE(html.find("data-p=\"/vrrp/0/master\" class=\"master\">192.0.2.1</span>"),
+            std::string::npos);
+  EXPECT_NE(html.find("data-rate=\"/services/0/reals/0/counters/packets\""), std::string::npos);
+  EXPECT_NE(html.find("data-rate=\"/status/counters/passed\""), std::string::npos);
+  EXPECT_NE(html.find("data-count=\"/services/0/reals\" data-n=\"2\""), std::string::npos);
+  // What a row is: a change reloads the page; an IPv6 real in brackets.
+  EXPECT_NE(html.find("data-p=\"/services/0/service\" data-fixed>198.51.100.10:80/tcp</span>"),
+            std::string::npos);
+  EXPECT_NE(html.find("[<span data-p=\"/services/1/reals/0/address\" data-fixed>2001:db8::11"
+                      "</span>]:<span data-p=\"/services/1/reals/0/port\" data-fixed>5353</span>"),
+            std::string::npos);
+  EXPECT_NE(html.find("data-p=\"/vrrp/1/name\" data-fixed>vi_2</b>"), std::string::npos);
+  // The connection counts' columns, bound whether or not the answer has them yet.
+  for (const char* key : {"active_connections", "inactive_connections"})
+    EXPECT_NE(html.find(absl::StrCat("data-p=\"/services/0/reals/0/", key, "\" data-opt")),
+              std::string::npos)
+        << key;
+}
+
+TEST(StatusPage, ReadOnlyAndOnlyItsPaths) {
+  FakeOperations ops;
+  for (const char* method : {"POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE"})
+    for (const char* path : {"/", "/status.json", "/metrics", "/v1/status", "/nope"}) {
+      HttpResponse r = Get(ops, method, path);
+      EXPECT_EQ(r.status, 405) << method << " " << path;
+      EXPECT_EQ(HeaderOf(r, "Allow"), "GET, HEAD");
+    }
+  for (const char* path :
+       {"/nope", "/index.html", "/v1/status", "/status.json/x", "//", "/metrics/"})
+    EXPECT_EQ(Get(ops, "GET", path).status, 404) << path;
+  for (const char* method : {"GET", "HEAD"}) {
+    EXPECT_EQ(Get(ops, method, "/").status, 200);
+    EXPECT_EQ(Get(ops, method, "/status.json?x=1").status, 200);
+    HttpResponse m = Get(ops, method, "/metrics");
+    EXPECT_EQ(m.status, 200);
+    EXPECT_EQ(m.content_type, "text/plain; version=0.0.4");
+    EXPECT_NE(m.body.find("xlb_real_health{"), std::string::npos);
+  }
+  EXPECT_TRUE(ops.calls.empty()) << ops.calls[0];
 }
 
 // The keys of an answer, as paths: "[].reals[].address".

@@ -61,11 +61,16 @@ const char* Reason(int status) {
   return "Status";
 }
 
-std::string Serialize(const HttpResponse& r) {
-  return absl::StrCat("HTTP/1.1 ", r.status, " ", Reason(r.status),
-                      "\r\nContent-Type: ", r.content_type,
-                      "\r\nContent-Length: ", r.body.size(), "\r\nConnection: close\r\n\r\n",
-                      r.body);
+// The answer on the wire; without its body for a HEAD request (its length
+// is still the body's, as for GET).
+std::string Serialize(const HttpResponse& r, bool head_only) {
+  std::string out = absl::StrCat("HTTP/1.1 ", r.status, " ", Reason(r.status),
+                                 "\r\nContent-Type: ", r.content_type,
+                                 "\r\nContent-Length: ", r.body.size());
+  for (const auto& [name, value] : r.headers) absl::StrAppend(&out, "\r\n", name, ": ", value);
+  absl::StrAppend(&out, "\r\nConnection: close\r\n\r\n");
+  if (!head_only) out += r.body;
+  return out;
 }
 
 // What the sessions of one server share with it, and outlives it while any
@@ -175,7 +180,7 @@ class Session : public ServerState::SessionBase,
   }
 
   void Answer(const HttpResponse& r) {
-    out_ = Serialize(r);
+    out_ = Serialize(r, request_.method == "HEAD");
     asio::async_write(socket_, asio::buffer(out_),
                       [self = this->shared_from_this()](std::error_code, size_t) {
                         std::error_code ignored;

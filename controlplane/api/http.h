@@ -2,6 +2,7 @@
 // socket) and the metrics (TCP). One request per connection, bodies up to
 // 1 MiB, a deadline per connection: enough for a local control API, and no
 // thread of its own, so handlers run on the loop like everything else.
+// A HEAD request gets the head of the handler's answer, without its body.
 //
 // Both listeners are open to local users, so neither may let idle
 // connections use up the daemon's descriptors (the health checks need
@@ -18,6 +19,8 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "asio.hpp"
@@ -35,6 +38,7 @@ struct HttpResponse {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // more header lines: name, value
 };
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;

@@ -96,6 +96,16 @@ class HttpServerTest : public ::testing::Test {
   std::vector<int> fds_;
 };
 
+// HEAD: the head of the answer GET would get (its length too), no body.
+TEST_F(HttpServerTest, HeadGetsTheHeadOnly) {
+  Listen(4);
+  const std::string get = Request(Connect(), "GET /x HTTP/1.1\r\n\r\n");
+  const std::string head = Request(Connect(), "HEAD /x HTTP/1.1\r\n\r\n");
+  ASSERT_NE(get.find("\r\n\r\n"), std::string::npos) << get;
+  EXPECT_EQ(head, get.substr(0, get.find("\r\n\r\n") + 4));
+  EXPECT_NE(head.find("Content-Length: 15\r\n"), std::string::npos) << head;
+}
+
 // Ten idle connections over a cap of four: the oldest idle ones are closed
 // for the newer, and a real request still gets its answer.
 TEST_F(HttpServerTest, IdleConnectionsAreEvictedOldestFirst) {

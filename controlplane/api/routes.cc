@@ -256,6 +256,15 @@ int HttpStatusOf(const absl::Status& st) {
   }
 }
 
+StatusPageInfo StatusPageOf(Operations& ops) {
+  StatusPageInfo out;
+  // These answers cannot fail (they read the daemon's state).
+  out.status = *Handle(ops, StatusRequest{});
+  out.services = *Handle(ops, ServicesRequest{});
+  out.vrrp = *Handle(ops, VrrpRequest{});
+  return out;
+}
+
 HttpResponse Route(Operations& ops, const HttpRequest& req) {
   const bool get = req.method == "GET";
   if (!get && req.method != "POST")

@@ -16,8 +16,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "controlplane/api/metrics.h"
 #include "controlplane/api/routes.h"
+#include "controlplane/api/status_page.h"
 #include "controlplane/config/emit.h"
 #include "controlplane/config/parse.h"
 #include "controlplane/config/save.h"
@@ -188,18 +188,9 @@ absl::Status Daemon::Init() {
   if (!server.ok()) return server.status();
   api_ = std::move(*server);
   if (!api.metrics.empty()) {
+    // /metrics, and the status page (/, /status.json).
     auto serve_metrics = [this](const api::HttpRequest& r) {
-      if (!ready_) return Starting();
-      api::HttpResponse resp;
-      if (r.method != "GET" || r.path != "/metrics") {
-        resp.status = 404;
-        resp.content_type = "text/plain";
-        resp.body = "see /metrics\n";
-        return resp;
-      }
-      resp.content_type = "text/plain; version=0.0.4";
-      resp.body = api::RenderMetrics(Status(), Services(), Vrrp());
-      return resp;
+      return ready_ ? api::ServeMetricsListener(*this, r) : Starting();
     };
     auto metrics =
         api::HttpServer::ListenTcp(io_, api.metrics, api.metrics_max_sessions, serve_metrics);

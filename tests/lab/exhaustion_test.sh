@@ -3,8 +3,9 @@
 # descriptors at most (prlimit) and checks its reals every 200 ms; a local
 # user opens 5000 idle connections to the metrics listener and 5000 to the
 # API socket and holds them for more than 10 check intervals. Every real
-# stays up, xlbctl and the metrics still answer, traffic still flows, and
-# the idle connections are closed by xlbd (evicted) and logged.
+# stays up, xlbctl, the metrics and the status page still answer, traffic
+# still flows, and the idle connections are closed by xlbd (evicted) and
+# logged.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../../scripts/lib/lab.sh"
@@ -67,6 +68,9 @@ check "xlbctl status answers during the flood" bash -c "ip netns exec '$D' \
   '$LAB_BUILD/controlplane/xlbctl' --socket '$SOCK' status >/dev/null"
 metrics=$(ip netns exec "$D" curl -sf --max-time 5 127.0.0.1:9470/metrics || true)
 check "a metrics scrape answers during the flood" grep -q '^xlb_real_health{' <<<"$metrics"
+page=$(ip netns exec "$D" curl -sf --max-time 5 127.0.0.1:9470/status.json || true)
+check "the status page's document answers during the flood" \
+  test "$(jq -r '.services[0].reals[0].health' <<<"$page" 2>/dev/null)" = up
 no_local_errors() { ! grep -Eq '^xlb_health_local_errors_total\{.*\} [1-9]' <<<"$metrics"; }
 check "no real counts a local error (descriptors were left for the checks)" no_local_errors
 out=$(lab_client connect --target "$LAB_VIP4:80" --count 100 || true)
