@@ -375,7 +375,7 @@ std::vector<std::string> NextWords(const std::vector<std::string>& words) {
 std::string HelpFor(const std::vector<std::string>& words) {
   size_t used = 0;
   const CommandSpec* spec = Match(words, &used);
-  if (spec && spec->words != kHelpWords) return CommandHelp(*spec);  // extra words: its arguments
+  if (spec) return CommandHelp(*spec);  // extra words: its arguments
   std::vector<const CommandSpec*> under = Under(words);
   if (words.empty() || under.empty()) return Usage();
   std::string out = "usage:\n";
