@@ -576,10 +576,12 @@ TEST(ContractTest, BadRequests) {
         R"({"service": "198.51.100.1:80", "timeouts": {"sctp": "1s"}})"},
        400, "timeouts.sctp: unknown key (expected one of: tcp, tcp_fin, udp)"},
       {{"POST", "/v1/service/add", {},
-        R"({"service": "198.51.100.1:80", "health": {"type": "http", "interval": "1s", "timeout": "2s"}})"},
+        R"({"service": "198.51.100.1:80",)"
+        R"( "health": {"type": "http", "interval": "1s", "timeout": "2s"}})"},
        400, "health.timeout: 2s is longer than the interval 1s (expected 0 < timeout <= interval)"},
       {{"POST", "/v1/service/add", {},
-        R"({"service": "198.51.100.1:80", "health": {"type": "exec", "command": "/nonexistent/check"}})"},
+        R"({"service": "198.51.100.1:80",)"
+        R"( "health": {"type": "exec", "command": "/nonexistent/check"}})"},
        400, "health.command: script /nonexistent/check: No such file or directory"},
       {{"POST", "/v1/service/add", {},
         R"({"service": "198.51.100.1:80", "health": {"type": "http", "expect": [200, 700]}})"},

@@ -150,7 +150,8 @@ class Parser {
   [[noreturn]] void Fail(int line, const std::string& path, const std::string& what) const {
     if (name_of_) {
       const std::string name = name_of_(path);
-      throw ConfigError{absl::InvalidArgumentError(name.empty() ? what : absl::StrCat(name, ": ", what))};
+      throw ConfigError{
+          absl::InvalidArgumentError(name.empty() ? what : absl::StrCat(name, ": ", what))};
     }
     throw ConfigError{absl::InvalidArgumentError(
         absl::StrCat(file_, ":", line, ": ", path.empty() ? "(top level)" : path, ": ", what))};

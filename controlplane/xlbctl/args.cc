@@ -120,6 +120,21 @@ void SetPath(YAML::Node node, absl::string_view path, const std::string& value) 
   node[keys.back()] = leaf;
 }
 
+// A map of the config as the API's JSON: the texts as they are.
+nlohmann::json JsonOf(const YAML::Node& node) {
+  if (node.IsMap()) {
+    nlohmann::json out = nlohmann::json::object();
+    for (const auto& kv : node) out[kv.first.Scalar()] = JsonOf(kv.second);
+    return out;
+  }
+  if (node.IsSequence()) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& item : node) out.push_back(JsonOf(item));
+    return out;
+  }
+  return node.Scalar();
+}
+
 absl::Status ServiceAdd(Command& c) {
   auto key = model::ParseServiceKey(c.args[0]);
   if (!key.ok()) return key.status();
@@ -152,25 +167,9 @@ absl::Status ServiceAdd(Command& c) {
     request.netmask = static_cast<uint32_t>(o.persistence_netmask);
   if (given.contains("table_size")) request.table_size = o.table_size;
   if (given.contains("drop_fragments")) request.drop_fragments = o.drop_fragments;
-  auto map_of = [&](absl::string_view prefix) -> std::optional<nlohmann::json> {
-    nlohmann::json out = nlohmann::json::object();
-    for (const ServiceField& f : ServiceFields()) {
-      if (!given.contains(f.path) || !absl::StartsWith(f.path, prefix)) continue;
-      const std::string key(f.path.substr(prefix.size()));
-      const std::string& value = c.options.at(std::string(f.option.name));
-      if (f.path == "health.expect") {
-        out[key] = nlohmann::json::array();
-        for (absl::string_view item : absl::StrSplit(value, ','))
-          out[key].push_back(std::string(item));
-      } else {
-        out[key] = value;
-      }
-    }
-    if (out.empty()) return std::nullopt;
-    return out;
-  };
-  request.timeouts = map_of("timeouts.");
-  request.health = map_of("health.");
+  const YAML::Node& read = entry;  // (a const node: [] makes no key)
+  if (read["timeouts"]) request.timeouts = JsonOf(read["timeouts"]);
+  if (read["health"]) request.health = JsonOf(read["health"]);
   Ask(c, api::kServiceAdd, request);
   return absl::OkStatus();
 }
@@ -312,8 +311,9 @@ std::string Padded(std::string text, size_t width) {
 std::string OptionLines(const std::vector<Option>& options) {
   std::string out;
   for (const Option& o : options)
-    absl::StrAppend(&out, Padded(absl::StrCat("  ", o.name, o.value.empty() ? "" : " ", o.value), 32),
-                    o.help, "\n");
+    absl::StrAppend(
+        &out, Padded(absl::StrCat("  ", o.name, o.value.empty() ? "" : " ", o.value), 32),
+        o.help, "\n");
   return out;
 }
 

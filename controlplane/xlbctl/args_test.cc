@@ -56,7 +56,8 @@ TEST(ArgsTest, GlobalOptionsAnywhere) {
   ASSERT_NE(import.spec, nullptr);
   EXPECT_NE(import.spec->run, nullptr);
   EXPECT_EQ(import.args, std::vector<std::string>{"k.conf"});
-  Command plan = Parse({"vrrp", "plan", "--directors", "a,b", "--json", "--vips=192.0.2.1,192.0.2.2"});
+  Command plan =
+      Parse({"vrrp", "plan", "--directors", "a,b", "--json", "--vips=192.0.2.1,192.0.2.2"});
   EXPECT_TRUE(plan.json);
   EXPECT_EQ(plan.options.at("--directors"), "a,b");
   EXPECT_EQ(plan.options.at("--vips"), "192.0.2.1,192.0.2.2");
@@ -81,8 +82,10 @@ TEST(ArgsTest, Help) {
     EXPECT_EQ(c.help, CommandHelp(spec)) << spec.words;
     EXPECT_EQ(Parse(help_cmd).help, CommandHelp(spec)) << spec.words;
     EXPECT_NE(c.help.find(absl::StrCat("usage: xlbctl ", spec.words)), std::string::npos);
-    for (const Option& o : spec.options) EXPECT_NE(c.help.find(std::string(o.name)), std::string::npos);
-    for (const Option& o : GlobalOptions()) EXPECT_NE(c.help.find(std::string(o.name)), std::string::npos);
+    for (const Option& o : spec.options)
+      EXPECT_NE(c.help.find(std::string(o.name)), std::string::npos);
+    for (const Option& o : GlobalOptions())
+      EXPECT_NE(c.help.find(std::string(o.name)), std::string::npos);
     EXPECT_NE(Usage().find(absl::StrCat("\n  ", spec.words)), std::string::npos) << spec.words;
   }
   EXPECT_EQ(Parse({"--help"}).help, Usage());
@@ -132,7 +135,8 @@ TEST(ArgsTest, ServiceAddTakesWhatTheConfigSays) {
     std::vector<std::string> args;
     const char* says;
   } cases[] = {
-      {{"--persistence-netmask", "33"}, "--persistence-netmask: 33 is out of range (expected 0..32)"},
+      {{"--persistence-netmask", "33"},
+       "--persistence-netmask: 33 is out of range (expected 0..32)"},
       {{"--table-size", "100"}, "--table-size: 100 is not a prime"},
       {{"--tcp-timeout", "1.5s"}, "--tcp-timeout: '1.5s' is not a whole number of seconds"},
       {{"--udp-timeout", "0s"}, "--udp-timeout: '0s' is too short"},
@@ -144,7 +148,8 @@ TEST(ArgsTest, ServiceAddTakesWhatTheConfigSays) {
       {{"--health-type", "tcp", "--health-interval", "1s", "--health-timeout", "2s"},
        "--health-timeout: 2s is longer than the interval 1s"},
       {{"--health-type", "exec"}, "--health-command: missing"},
-      {{"--health-type", "tcp", "--health-source", "2001:db8::1"}, "--health-source: 2001:db8::1 is IPv6"},
+      {{"--health-type", "tcp", "--health-source", "2001:db8::1"},
+       "--health-source: 2001:db8::1 is IPv6"},
       {{"--name", "a b"}, "--name: 'a b' is not a name"},
   };
   for (const auto& bad : cases) {

@@ -73,15 +73,18 @@ bool KnownFlags(const std::vector<std::string>& args, char** argv) {
     if (a == "--") return true;
     if (a.size() < 2 || a[0] != '-') continue;
     const size_t eq = a.find('=');
-    std::string name = a.substr(a.find_first_not_of('-'), eq == std::string::npos ? eq : eq - a.find_first_not_of('-'));
+    const size_t start = a.find_first_not_of('-');
+    if (start == std::string::npos) continue;  // "---": gflags says what it is
+    const std::string name = a.substr(start, eq == std::string::npos ? eq : eq - start);
     gflags::CommandLineFlagInfo info;
     bool known = gflags::GetCommandLineFlagInfo(name.c_str(), &info);
     // --nodetach_on_exit: a bool's "no" form.
     if (!known && name.rfind("no", 0) == 0)
       known = gflags::GetCommandLineFlagInfo(name.substr(2).c_str(), &info) && info.type == "bool";
     if (!known) {
-      std::string typed = argv[i];
-      std::cerr << "xlbd: unknown flag " << typed.substr(0, typed.find('=')) << " (see xlbd --help)\n";
+      const std::string typed = argv[i];
+      std::cerr << "xlbd: unknown flag " << typed.substr(0, typed.find('='))
+                << " (see xlbd --help)\n";
       return false;
     }
     if (eq == std::string::npos && info.type != "bool") ++i;  // its value
