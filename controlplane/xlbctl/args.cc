@@ -34,7 +34,8 @@ void Ask(Command& c, const api::Endpoint<Req, Resp>& endpoint, const Req& reques
 
 absl::StatusOr<uint32_t> Number(const std::string& flag, const std::string& value) {
   uint32_t n;
-  if (!absl::SimpleAtoi(value, &n)) return Bad(absl::StrCat(flag, " wants a number, not '", value, "'"));
+  if (!absl::SimpleAtoi(value, &n))
+    return Bad(absl::StrCat(flag, " wants a number, not '", value, "'"));
   return n;
 }
 
@@ -140,7 +141,8 @@ absl::Status ServiceAdd(Command& c) {
   if (!key.ok()) return key.status();
   // The options as the config would say them, read by the config's parser:
   // a bad value is refused in the config's words, naming the option.
-  api::ServiceAddRequest request{.service = *key};
+  api::ServiceAddRequest request;
+  request.service = *key;
   YAML::Node entry = api::ServiceEntryOf(request);
   std::set<absl::string_view> given;
   for (const ServiceField& f : ServiceFields()) {
@@ -399,29 +401,34 @@ const std::vector<Option>& GlobalOptions() {
 
 const std::vector<CommandSpec>& Commands() {
   static const std::vector<CommandSpec> commands = {
-      {"status", "", "the daemon: config, interfaces, counters", {}, 0, 0, Status},
+      {"status", "", "the daemon: config, interfaces, counters", {}, 0, 0, Status, nullptr, ""},
       {"list", "[--stats | --rate]", "services and reals (like ipvsadm -Ln / --stats / --rate)",
-       {{"--stats", "", "traffic counters"}, {"--rate", "", "rates over one second"}}, 0, 0, List},
+       {{"--stats", "", "traffic counters"}, {"--rate", "", "rates over one second"}}, 0, 0, List,
+       nullptr, ""},
       {"service add", "VIP:PORT[/tcp|udp] [OPTIONS]",
        "add a service; the options are the config's service keys", ServiceAddOptions(), 1, 1,
        ServiceAdd, nullptr,
        "Each option sets the key of a service in the config file (xlb.yaml(5)) and is\n"
        "checked as the config checks it; PORT * (or 0) forwards every port of the VIP.\n"},
-      {"service del", "VIP:PORT[/proto]", "remove a service", {}, 1, 1, ServiceDel},
+      {"service del", "VIP:PORT[/proto]", "remove a service", {}, 1, 1, ServiceDel, nullptr, ""},
       {"real add", "VIP:PORT[/proto] ADDRESS[:PORT] [--weight N]", "add a real to a service",
-       {{"--weight", "N", "0..65535 (default 1)"}}, 2, 2, RealAdd},
+       {{"--weight", "N", "0..65535 (default 1)"}}, 2, 2, RealAdd, nullptr, ""},
       {"real set", "VIP:PORT[/proto] ADDRESS[:PORT] (--weight N | --drain)",
        "change a real's weight, or drain it (weight 0)",
-       {{"--weight", "N", "0..65535"}, {"--drain", "", "weight 0: no new flows"}}, 2, 2, RealSet},
-      {"real del", "VIP:PORT[/proto] ADDRESS[:PORT]", "remove a real", {}, 2, 2, RealDel},
+       {{"--weight", "N", "0..65535"}, {"--drain", "", "weight 0: no new flows"}}, 2, 2, RealSet,
+       nullptr, ""},
+      {"real del", "VIP:PORT[/proto] ADDRESS[:PORT]", "remove a real", {}, 2, 2, RealDel, nullptr,
+       ""},
       {"conns", "[VIP:PORT[/proto]]", "connection-table entries (like ipvsadm -Lnc)", {}, 0, 1,
-       Conns},
-      {"health", "", "every real's check: state, last result, since when", {}, 0, 0, Health},
+       Conns, nullptr, ""},
+      {"health", "", "every real's check: state, last result, since when", {}, 0, 0, Health,
+       nullptr, ""},
       {"config save", "[PATH]", "the running state as a config file xlbd accepts", {}, 0, 1,
-       ConfigSave},
+       ConfigSave, nullptr, ""},
       {"config reload", "", "read the config file again, dropping runtime changes", {}, 0, 0,
-       ConfigReload},
-      {"vrrp", "", "every VRRP instance: state, priorities, master, counters", {}, 0, 0, Vrrp},
+       ConfigReload, nullptr, ""},
+      {"vrrp", "", "every VRRP instance: state, priorities, master, counters", {}, 0, 0, Vrrp,
+       nullptr, ""},
       {"import keepalived", "FILE",
        "a keepalived.conf as xlb YAML, and what did not carry over", {}, 1, 1,
        nullptr, RunImport,
@@ -430,7 +437,8 @@ const std::vector<CommandSpec>& Commands() {
       {"vrrp plan", "--directors A,B,... --vips ADDR,... [OPTIONS]",
        "each director's vrrp: section, masters spread evenly", VrrpPlanOptions(), 0,
        0, nullptr, RunVrrpPlan, kVrrpPlanDetails},
-      {kHelpWords, "[COMMAND]", "this list, or a command's usage and options", {}, 0, 0},
+      {kHelpWords, "[COMMAND]", "this list, or a command's usage and options", {}, 0, 0,
+       nullptr, nullptr, ""},
   };
   return commands;
 }
