@@ -521,6 +521,8 @@ absl::StatusOr<Command> ParseArgs(const std::vector<std::string>& args) {
     words.erase(words.begin());
   }
   if (help) {
+    if (!words.empty() && Under({words[0]}).empty())
+      return Bad(absl::StrCat("unknown command '", words[0], "' (see xlbctl --help)"));
     c.help = HelpFor(words);
     return c;
   }

@@ -252,6 +252,8 @@ TEST(ArgsTest, OneLineErrors) {
       {{"import", "keepalived"}, "missing argument: import keepalived FILE"},
       {{"import"}, "import: keepalived?"},
       {{"vrrp", "plan", "extra"}, "unexpected argument 'extra'"},
+      {{"help", "frobnicate"}, "unknown command 'frobnicate'"},
+      {{"frobnicate", "--help"}, "unknown command 'frobnicate'"},
   };
   for (const auto& c : cases) {
     std::string e = Error(c.args);
