@@ -3,6 +3,8 @@
 #include <ctime>
 
 #include "absl/strings/numbers.h"
+#include "controlplane/config/parse.h"
+#include "yaml-cpp/yaml.h"
 
 namespace xlb::api {
 
@@ -27,6 +29,62 @@ T OrFail(absl::StatusOr<T> value) {
 }
 
 }  // namespace
+
+namespace {
+
+// JSON as the YAML the config file would have: scalars as their text.
+YAML::Node YamlOf(const json& value) {
+  YAML::Node node;
+  if (value.is_object()) {
+    node = YAML::Node(YAML::NodeType::Map);
+    for (const auto& [key, item] : value.items()) node[key] = YamlOf(item);
+  } else if (value.is_array()) {
+    node = YAML::Node(YAML::NodeType::Sequence);
+    for (const auto& item : value) node.push_back(YamlOf(item));
+  } else if (value.is_string()) {
+    node = value.get<std::string>();
+  } else if (!value.is_null()) {
+    node = value.dump();  // a number or a boolean, as written
+  }
+  return node;
+}
+
+}  // namespace
+
+YAML::Node ServiceEntryOf(const ServiceAddRequest& r) {
+  YAML::Node entry(YAML::NodeType::Map);
+  // The parser wants a name; the daemon names an unnamed service itself.
+  entry["name"] = r.name.value_or("unnamed");
+  entry["vip"] = r.service.vip.ToString();
+  entry["port"] = r.service.port == 0 ? std::string("*") : std::to_string(r.service.port);
+  entry["protocol"] = std::string(model::NameOf(r.service.protocol));
+  if (r.forward) entry["forward"] = std::string(model::NameOf(*r.forward));
+  if (r.scheduler) entry["scheduler"] = std::string(model::NameOf(*r.scheduler));
+  if (r.persistence) entry["persistence"]["timeout"] = absl::StrCat(*r.persistence, "s");
+  if (r.netmask) entry["persistence"]["netmask"] = std::to_string(*r.netmask);
+  if (r.table_size) entry["table_size"] = std::to_string(*r.table_size);
+  if (r.drop_fragments) entry["drop_fragments"] = *r.drop_fragments ? "true" : "false";
+  if (r.timeouts) entry["timeouts"] = YamlOf(*r.timeouts);
+  if (r.health) entry["health"] = YamlOf(*r.health);
+  return entry;
+}
+
+absl::StatusOr<config::ServiceConfig> ServiceConfigOf(
+    const ServiceAddRequest& r, const std::function<std::string(const std::string&)>& name_of,
+    std::optional<uid_t> script_uid) {
+  const YAML::Node entry = ServiceEntryOf(r);
+  auto service = config::ParseServiceEntry(entry, name_of, script_uid);
+  if (!service.ok()) return service.status();
+  if (!r.name) service->name.clear();
+  return service;
+}
+
+std::string RequestFieldName(const std::string& config_path) {
+  if (config_path == "persistence.timeout") return "persistence";
+  if (config_path == "persistence.netmask") return "netmask";
+  if (config_path == "vip" || config_path == "port" || config_path == "protocol") return "service";
+  return config_path;
+}
 
 std::string Iso8601(std::chrono::system_clock::time_point time) {
   if (time == std::chrono::system_clock::time_point{}) return "";

@@ -10,7 +10,10 @@
 
 #include <array>
 #include <chrono>
+#include <sys/types.h>
+
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <stdexcept>
@@ -28,6 +31,7 @@
 #include "model/service.h"
 #include "model/traffic.h"
 #include "nlohmann/json.hpp"
+#include "yaml-cpp/yaml.h"
 
 namespace xlb::api {
 
@@ -216,17 +220,39 @@ struct ConnsQuery {
   std::string ToQuery() const;  // "" or "?service=...", percent-encoded
 };
 
+// What a service in the config file can say (xlb.yaml(5)), checked by the
+// config's own parser (ServiceConfigOf below). timeouts and health are the
+// config's maps of those names as they are, e.g. {"tcp": "15m"} and
+// {"type": "http", "path": "/health", "expect": [200, 204], "interval": "2s"}.
 struct ServiceAddRequest {
   model::ServiceKey service;
   std::optional<std::string> name;
   std::optional<model::Forward> forward;
   std::optional<model::Scheduler> scheduler;
-  std::optional<uint32_t> persistence;  // seconds
-  std::optional<uint32_t> netmask;      // persistence prefix length
+  std::optional<uint32_t> persistence;  // seconds (persistence.timeout)
+  std::optional<uint32_t> netmask;      // persistence prefix length (persistence.netmask)
   std::optional<uint32_t> table_size;
+  std::optional<bool> drop_fragments;
+  std::optional<json> timeouts;         // the config's timeouts: map
+  std::optional<json> health;           // the config's health: map
 
   bool operator==(const ServiceAddRequest&) const = default;
 };
+
+// The service `request` asks for, read by the config's parser as one entry
+// of services: (config::ParseServiceEntry), so that values are accepted and
+// refused as in the file. An error names the field by name_of(its path in
+// the config's service map, e.g. "health.interval", "persistence.netmask");
+// with script_uid, also what the daemon checks on the machine.
+// The request as an entry of the config's services: (a YAML map), which
+// ServiceConfigOf reads; an unset name is "unnamed" there.
+YAML::Node ServiceEntryOf(const ServiceAddRequest& request);
+absl::StatusOr<config::ServiceConfig> ServiceConfigOf(
+    const ServiceAddRequest& request, const std::function<std::string(const std::string&)>& name_of,
+    std::optional<uid_t> script_uid);
+// name_of for the API: the request's own key ("netmask" for
+// persistence.netmask, "health.interval" as it is).
+std::string RequestFieldName(const std::string& config_path);
 
 struct ServiceDelRequest {
   model::ServiceKey service;
@@ -473,7 +499,8 @@ XLB_JSON_FIELDS(ConfigReloadRequest, (void)s, (void)field);
 XLB_JSON_FIELDS(ServiceAddRequest, field("service", s.service); field("name", s.name);
                 field("forward", s.forward); field("scheduler", s.scheduler);
                 field("persistence", s.persistence); field("netmask", s.netmask);
-                field("table_size", s.table_size));
+                field("table_size", s.table_size); field("drop_fragments", s.drop_fragments);
+                field("timeouts", s.timeouts); field("health", s.health));
 XLB_JSON_FIELDS(ServiceDelRequest, field("service", s.service));
 XLB_JSON_FIELDS(RealAddRequest, field("service", s.service); field("real", s.real);
                 field("weight", s.weight));

@@ -151,8 +151,13 @@ class FakeOperations : public Operations {
                              " nat=", o.forward == model::Forward::kNat,
                              " sh=", o.scheduler == model::Scheduler::kSourceHash,
                              " persistence=", o.persistence_timeout_s,
-                             " netmask=", o.persistence_netmask, " table=", o.table_size));
+                             " netmask=", o.persistence_netmask, " table=", o.table_size,
+                             " tcp=", o.tcp_timeout_s, " udp=", o.udp_timeout_s,
+                             " health=", config::HealthTypeName(s.health.type), ":",
+                             s.health.port, s.health.path, " every ",
+                             s.health.interval.count(), "ms"));
   }
+  uid_t ScriptUid() override { return 0; }
   absl::Status DeleteService(const model::ServiceKey& key) override {
     return Call(absl::StrCat("DeleteService ", key.ToString()));
   }
@@ -309,7 +314,9 @@ const std::map<std::string_view, Case>& Cases() {
         "bad_auth=0 bad_length=0 wrong_vrid=0 unknown_peer=0\n"}},
       {"service add",
        {{"service", "add", "198.51.100.20:443", "--forward", "nat", "--scheduler", "source-hash",
-         "--persistence", "60", "--name", "tls"},
+         "--persistence", "60", "--name", "tls", "--persistence-netmask", "24", "--tcp-timeout",
+         "20m", "--health-type", "http", "--health-port", "8080", "--health-path", "/ready",
+         "--health-interval", "2s"},
         xlbctl::View::kDone,
         ""}},
       {"service del", {{"service", "del", "198.51.100.20:443"}, xlbctl::View::kDone, ""}},
@@ -349,8 +356,8 @@ const std::map<std::string_view, Case>& Cases() {
 const std::map<std::string_view, std::string> kCalls = {
     {"conns", "Connections 198.51.100.10:80/tcp limit=10000"},
     {"service add",
-     "AddService 198.51.100.20:443/tcp name=tls nat=1 sh=1 persistence=60 netmask=-1 "
-     "table=65537"},
+     "AddService 198.51.100.20:443/tcp name=tls nat=1 sh=1 persistence=60 netmask=24 "
+     "table=65537 tcp=1200 udp=300 health=http:8080/ready every 2000ms"},
     {"service del", "DeleteService 198.51.100.20:443/tcp"},
     {"real add", "AddReal 198.51.100.10:80/tcp 203.0.113.13 port=8080 weight=7"},
     {"real set", "SetReal 198.51.100.10:80/tcp 203.0.113.13 port=8080 weight=0"},
@@ -712,6 +719,19 @@ TEST(ContractTest, RequestsRoundTrip) {
   RoundTrip(ServiceAddRequest{Key("[2001:db8::20]:443/udp"), "tls", model::Forward::kNat,
                               model::Scheduler::kSourceHash, 60, 24, 251});
   RoundTrip(ServiceAddRequest{Key("198.51.100.20:*/tcp")});
+  // The keys of service/add, pinned: API clients write them.
+  EXPECT_EQ(nlohmann::json(ServiceAddRequest{Key("198.51.100.20:443/tcp"), "web",
+                                             model::Forward::kNat, model::Scheduler::kMaglev,
+                                             60, 24, 251, true, nlohmann::json::object(),
+                                             nlohmann::json::object()})
+                .dump(),
+            R"({"drop_fragments":true,"forward":"nat","health":{},"name":"web","netmask":24,)"
+            R"("persistence":60,"scheduler":"maglev","service":"198.51.100.20:443/tcp",)"
+            R"("table_size":251,"timeouts":{}})");
+  RoundTrip(ServiceAddRequest{.service = Key("198.51.100.20:443/tcp"),
+                              .drop_fragments = true,
+                              .timeouts = nlohmann::json{{"tcp", "15m"}, {"udp", "1m"}},
+                              .health = nlohmann::json{{"type", "http"}, {"expect", {200, 204}}}});
   RoundTrip(ServiceDelRequest{Key("198.51.100.20:443/tcp")});
   RoundTrip(RealAddRequest{Key("198.51.100.20:443/tcp"), {Ip("2001:db8::1"), 8443}, 7});
   RoundTrip(RealAddRequest{Key("198.51.100.20:443/tcp"), {Ip("203.0.113.1"), 0}, std::nullopt});
@@ -761,7 +781,31 @@ TEST(ContractTest, BadRequests) {
       {{"POST", "/v1/service/add", {}, R"({"service": "198.51.100.1:80", "persistence": -1})"}, 400,
        R"("persistence" must be a non-negative integer)"},
       {{"POST", "/v1/service/add", {}, R"({"service": "198.51.100.1:80", "table_size": 100})"}, 400,
-       "service 198.51.100.1:80/tcp: table size 100 is not a prime in [7, 1048573]"},
+       "table_size: 100 is not a prime in [7, 1048573] (e.g. 65537, 131071, 1021)"},
+      // The config's own checks, naming the request's keys.
+      {{"POST", "/v1/service/add", {}, R"({"service": "198.51.100.1:80", "netmask": 40})"}, 400,
+       "netmask: 40 is out of range (expected 0..32)"},
+      {{"POST", "/v1/service/add", {},
+        R"({"service": "198.51.100.1:80", "timeouts": {"tcp": "1.5s"}})"},
+       400, "timeouts.tcp: '1.5s' is not a whole number of seconds (expected e.g. 900s, 2m)"},
+      {{"POST", "/v1/service/add", {},
+        R"({"service": "198.51.100.1:80", "timeouts": {"sctp": "1s"}})"},
+       400, "timeouts.sctp: unknown key (expected one of: tcp, tcp_fin, udp)"},
+      {{"POST", "/v1/service/add", {},
+        R"({"service": "198.51.100.1:80",)"
+        R"( "health": {"type": "http", "interval": "1s", "timeout": "2s"}})"},
+       400, "health.timeout: 2s is longer than the interval 1s (expected 0 < timeout <= interval)"},
+      {{"POST", "/v1/service/add", {},
+        R"({"service": "198.51.100.1:80",)"
+        R"( "health": {"type": "exec", "command": "/nonexistent/check"}})"},
+       400, "health.command: script /nonexistent/check: No such file or directory"},
+      {{"POST", "/v1/service/add", {},
+        R"({"service": "198.51.100.1:80", "health": {"type": "http", "expect": [200, 700]}})"},
+       400, "health.expect[1]: 700 is out of range (expected 100..599)"},
+      {{"POST", "/v1/service/add", {}, R"({"service": "198.51.100.1:80", "health": 5})"}, 400,
+       "health: is a single value (expected a map with keys: type, port, path, expect, body, "
+       "ca_file, server_name, client_cert, client_key, verify, command, source, interval, "
+       "timeout, rise, fall)"},
       {{"POST", "/v1/real/add", {}, R"({"service": "198.51.100.1:80"})"}, 400,
        R"(missing string field "real")"},
       {{"POST", "/v1/real/add", {}, R"({"service": "198.51.100.1:80", "real": "203.0.113.1@3"})"},

@@ -72,6 +72,9 @@ class Operations {
   virtual StatusView Status() = 0;
   virtual std::vector<ServiceView> Services() = 0;
   virtual absl::Status AddService(const config::ServiceConfig& service) = 0;
+  // Who runs exec checks: a service added at runtime is checked for them
+  // as the config file's are (config::ParseServiceEntry).
+  virtual uid_t ScriptUid() = 0;
   virtual absl::Status DeleteService(const model::ServiceKey& key) = 0;
   virtual absl::Status AddReal(const model::ServiceKey& key, const model::RealSpec& real) = 0;
   virtual absl::Status SetReal(const RealChange& change) = 0;

@@ -162,18 +162,10 @@ absl::StatusOr<std::vector<VrrpInfo>> Handle(Operations& ops, const VrrpRequest&
 }
 
 absl::StatusOr<Done> Handle(Operations& ops, const ServiceAddRequest& r) {
-  config::ServiceConfig c;
-  c.service.key = r.service;
-  c.name = r.name.value_or("");
-  model::ServiceOptions& o = c.service.options;
-  o.all_ports = r.service.port == 0;
-  o.forward = r.forward.value_or(o.forward);
-  o.scheduler = r.scheduler.value_or(o.scheduler);
-  o.persistence_timeout_s = r.persistence.value_or(0);
-  if (r.netmask) o.persistence_netmask = static_cast<int>(*r.netmask);
-  o.table_size = r.table_size.value_or(o.table_size);
-  if (auto st = model::ValidateService(c.service); !st.ok()) return st;
-  return DoneOr(ops.AddService(c));
+  // As the config file would have it, exec scripts and PEM files included.
+  auto service = ServiceConfigOf(r, RequestFieldName, ops.ScriptUid());
+  if (!service.ok()) return service.status();
+  return DoneOr(ops.AddService(*service));
 }
 
 absl::StatusOr<Done> Handle(Operations& ops, const ServiceDelRequest& r) {

@@ -136,10 +136,23 @@ class Parser {
   // (the user exists; every script exists and is safe, see scripts.h).
   Parser(std::string file, bool check_machine)
       : file_(std::move(file)), check_machine_(check_machine) {}
+  // One service, not a file: errors name fields by name_of (ParseServiceEntry).
+  Parser(FieldNamer name_of, std::optional<uid_t> script_uid)
+      : check_machine_(script_uid.has_value()),
+        script_uid_(script_uid.value_or(0)),
+        name_of_(std::move(name_of)) {}
 
   Config Parse(const YAML::Node& root);
+  ServiceConfig ParseOneService(const YAML::Node& node) const {
+    return ParseService(Field{node, "", 1});
+  }
 
   [[noreturn]] void Fail(int line, const std::string& path, const std::string& what) const {
+    if (name_of_) {
+      const std::string name = name_of_(path);
+      throw ConfigError{
+          absl::InvalidArgumentError(name.empty() ? what : absl::StrCat(name, ": ", what))};
+    }
     throw ConfigError{absl::InvalidArgumentError(
         absl::StrCat(file_, ":", line, ": ", path.empty() ? "(top level)" : path, ": ", what))};
   }
@@ -198,6 +211,7 @@ class Parser {
   std::string file_;
   bool check_machine_ = false;
   uid_t script_uid_ = 0;
+  FieldNamer name_of_;  // set: one service (ParseServiceEntry), no file and lines
 };
 
 Map Parser::ReadMap(const Field& f, const std::vector<std::string>& allowed) const {
@@ -1136,6 +1150,20 @@ absl::StatusOr<Config> ParseText(const std::string& yaml_text, const std::string
 }
 
 }  // namespace
+
+absl::StatusOr<ServiceConfig> ParseServiceEntry(const YAML::Node& service,
+                                                const FieldNamer& name_of,
+                                                std::optional<uid_t> script_uid) {
+  // Never without a namer: its absence is what makes the parser name a file.
+  Parser parser(name_of ? name_of : [](const std::string& path) { return path; }, script_uid);
+  try {
+    return parser.ParseOneService(service);
+  } catch (const ConfigError& e) {
+    return e.status;
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat("YAML: ", e.msg));
+  }
+}
 
 absl::StatusOr<Config> ParseConfig(const std::string& yaml_text, const std::string& file_name) {
   return ParseText(yaml_text, file_name, false);

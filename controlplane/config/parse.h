@@ -11,12 +11,17 @@
 #ifndef XLB_CONTROLPLANE_CONFIG_PARSE_H_
 #define XLB_CONTROLPLANE_CONFIG_PARSE_H_
 
+#include <sys/types.h>
+
+#include <functional>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "controlplane/config/model.h"
+#include "yaml-cpp/yaml.h"
 
 namespace xlb::config {
 
@@ -30,6 +35,20 @@ absl::StatusOr<Config> ParseConfig(const std::string& yaml_text, const std::stri
 // script exists and can be changed by nobody but root and that user
 // (config/scripts.h); errors name the field's line.
 absl::StatusOr<Config> LoadConfigFile(const std::string& path);
+
+// One service as an entry of the file's services: list (a YAML map with
+// the same keys), checked exactly as ParseConfig checks one: for `xlbctl
+// service add` and the API's service/add, so that a value is accepted or
+// refused with the same words everywhere. An error is "NAME: what is wrong",
+// NAME being name_of(the field's path in the service), e.g. of
+// "health.interval", "timeouts.tcp", "persistence.netmask" (a list item:
+// "health.expect[1]"), or of "" for the service as a whole; an empty NAME is
+// left out. With `script_uid`, also what LoadConfigFile checks on the machine
+// (an exec check's script, for that user; the https files, read in).
+using FieldNamer = std::function<std::string(const std::string& path)>;
+absl::StatusOr<ServiceConfig> ParseServiceEntry(const YAML::Node& service,
+                                                const FieldNamer& name_of,
+                                                std::optional<uid_t> script_uid);
 
 // "500ms", "1s", "1.5s", "2m", "1h", "0s": a non-negative number and a unit
 // (ms, s, m, h), exact to the millisecond. The error message quotes `text`

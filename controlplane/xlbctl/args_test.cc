@@ -2,6 +2,10 @@
 // one-line errors for bad arguments.
 #include "controlplane/xlbctl/args.h"
 
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 
 namespace xlb::xlbctl {
@@ -26,6 +30,134 @@ TEST(ArgsTest, GlobalOptions) {
   EXPECT_EQ(c.method, "GET");
   EXPECT_EQ(c.target, "/v1/status");
   EXPECT_EQ(Parse({"--socket=/a", "list"}).socket, "/a");
+}
+
+// Global options anywhere on the line, by every command; `--` ends options.
+TEST(ArgsTest, GlobalOptionsAnywhere) {
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"--json", "list", "--socket", "/x"},
+           {"list", "--json", "--socket=/x"},
+           {"list", "--socket", "/x", "--json"},
+       }) {
+    Command c = Parse(args);
+    EXPECT_TRUE(c.json);
+    EXPECT_EQ(c.socket, "/x");
+    EXPECT_EQ(c.view, View::kList);
+  }
+  Command add = Parse({"service", "add", "198.51.100.10:80", "--name", "web", "--socket", "/x",
+                       "--json", "--forward", "nat"});
+  EXPECT_EQ(add.socket, "/x");
+  EXPECT_TRUE(add.json);
+  EXPECT_EQ(add.body["forward"], "nat");
+  EXPECT_EQ(add.body["name"], "web");
+  // Local commands take them too.
+  Command import = Parse({"import", "--json", "keepalived", "k.conf"});
+  EXPECT_TRUE(import.json);
+  ASSERT_NE(import.spec, nullptr);
+  EXPECT_NE(import.spec->run, nullptr);
+  EXPECT_EQ(import.args, std::vector<std::string>{"k.conf"});
+  Command plan =
+      Parse({"vrrp", "plan", "--directors", "a,b", "--json", "--vips=192.0.2.1,192.0.2.2"});
+  EXPECT_TRUE(plan.json);
+  EXPECT_EQ(plan.options.at("--directors"), "a,b");
+  EXPECT_EQ(plan.options.at("--vips"), "192.0.2.1,192.0.2.2");
+  // After --, a word that looks like an option is an argument.
+  EXPECT_EQ(Parse({"config", "save", "--json", "--", "--odd.yaml"}).body["path"],
+            (std::filesystem::current_path() / "--odd.yaml").string());
+}
+
+// Every command's --help (anywhere) and `help COMMAND` print its usage and
+// options; --help alone lists every command.
+TEST(ArgsTest, Help) {
+  for (const CommandSpec& spec : Commands()) {
+    std::vector<std::string> args = absl::StrSplit(spec.words, ' ');
+    std::vector<std::string> help_cmd = {"help"};
+    help_cmd.insert(help_cmd.end(), args.begin(), args.end());
+    args.push_back("--help");
+    Command c = Parse(args);
+    if (spec.words == "help") {
+      EXPECT_EQ(c.help, Usage());
+      continue;
+    }
+    EXPECT_EQ(c.help, CommandHelp(spec)) << spec.words;
+    EXPECT_EQ(Parse(help_cmd).help, CommandHelp(spec)) << spec.words;
+    EXPECT_NE(c.help.find(absl::StrCat("usage: xlbctl ", spec.words)), std::string::npos);
+    for (const Option& o : spec.options)
+      EXPECT_NE(c.help.find(std::string(o.name)), std::string::npos);
+    for (const Option& o : GlobalOptions())
+      EXPECT_NE(c.help.find(std::string(o.name)), std::string::npos);
+    EXPECT_NE(Usage().find(absl::StrCat("\n  ", spec.words)), std::string::npos) << spec.words;
+  }
+  EXPECT_EQ(Parse({"--help"}).help, Usage());
+  EXPECT_EQ(Parse({"-h"}).help, Usage());
+  EXPECT_EQ(Parse({"help"}).help, Usage());
+  // After the arguments, with a bad argument still: help wins.
+  EXPECT_NE(Parse({"real", "add", "x", "-h"}).help.find("usage: xlbctl real add"),
+            std::string::npos);
+  // A group: each of its commands.
+  const std::string real = Parse({"real", "--help"}).help;
+  for (const char* verb : {"real add", "real set", "real del"})
+    EXPECT_NE(real.find(verb), std::string::npos) << real;
+  EXPECT_TRUE(Parse({"list", "--version"}).version);
+}
+
+// Every option of service add is a key of the config's service, read by the
+// config's parser: the request carries it, and a bad value is refused in
+// the config's words, naming the option.
+TEST(ArgsTest, ServiceAddTakesWhatTheConfigSays) {
+  Command c = Parse({"service", "add", "198.51.100.10:443", "--persistence", "5m",
+                     "--persistence-netmask", "24", "--table-size", "251", "--drop-fragments",
+                     "--tcp-timeout", "15m", "--tcp-fin-timeout", "30s", "--udp-timeout", "1m",
+                     "--health-type", "https", "--health-port", "8443", "--health-path",
+                     "/ready", "--health-expect", "200,204", "--health-body", "ok",
+                     "--health-server-name", "web.example.com", "--health-verify", "false",
+                     "--health-interval", "2s", "--health-timeout", "1s", "--health-rise", "3",
+                     "--health-fall", "4"});
+  EXPECT_EQ(c.body["persistence"], 300);
+  EXPECT_EQ(c.body["netmask"], 24);
+  EXPECT_EQ(c.body["table_size"], 251);
+  EXPECT_EQ(c.body["drop_fragments"], true);
+  EXPECT_EQ(c.body["timeouts"],
+            nlohmann::json({{"tcp", "15m"}, {"tcp_fin", "30s"}, {"udp", "1m"}}));
+  EXPECT_EQ(c.body["health"], nlohmann::json({{"type", "https"},
+                                              {"port", "8443"},
+                                              {"path", "/ready"},
+                                              {"expect", {"200", "204"}},
+                                              {"body", "ok"},
+                                              {"server_name", "web.example.com"},
+                                              {"verify", "false"},
+                                              {"interval", "2s"},
+                                              {"timeout", "1s"},
+                                              {"rise", "3"},
+                                              {"fall", "4"}}));
+  EXPECT_FALSE(Parse({"service", "add", "198.51.100.10:80"}).body.contains("health"));
+  struct Bad {
+    std::vector<std::string> args;
+    const char* says;
+  } cases[] = {
+      {{"--persistence-netmask", "33"},
+       "--persistence-netmask: 33 is out of range (expected 0..32)"},
+      {{"--table-size", "100"}, "--table-size: 100 is not a prime"},
+      {{"--tcp-timeout", "1.5s"}, "--tcp-timeout: '1.5s' is not a whole number of seconds"},
+      {{"--udp-timeout", "0s"}, "--udp-timeout: '0s' is too short"},
+      {{"--health-type", "icmp"}, "--health-type: 'icmp' is not one of: none, tcp, http"},
+      {{"--health-path", "/x"}, "--health-path: only for a health check"},
+      {{"--health-type", "tcp", "--health-path", "/x"}, "--health-path: only for type http"},
+      {{"--health-type", "http", "--health-expect", "200,99"},
+       "--health-expect: 99 is out of range (expected 100..599)"},
+      {{"--health-type", "tcp", "--health-interval", "1s", "--health-timeout", "2s"},
+       "--health-timeout: 2s is longer than the interval 1s"},
+      {{"--health-type", "exec"}, "--health-command: missing"},
+      {{"--health-type", "tcp", "--health-source", "2001:db8::1"},
+       "--health-source: 2001:db8::1 is IPv6"},
+      {{"--name", "a b"}, "--name: 'a b' is not a name"},
+  };
+  for (const auto& bad : cases) {
+    std::vector<std::string> args = {"service", "add", "198.51.100.10:80"};
+    args.insert(args.end(), bad.args.begin(), bad.args.end());
+    std::string e = Error(args);
+    EXPECT_NE(e.find(bad.says), std::string::npos) << "got: " << e;
+  }
 }
 
 TEST(ArgsTest, ListViews) {
@@ -103,8 +235,10 @@ TEST(ArgsTest, OneLineErrors) {
       {{"service", "add"}, "missing argument"},
       {{"service", "add", "198.51.100.10"}, "no port"},
       {{"service", "add", "198.51.100.10:80/sctp"}, "unknown protocol 'sctp'"},
-      {{"service", "add", "198.51.100.10:80", "--forward", "tun"}, "--forward is dr or nat"},
-      {{"service", "add", "198.51.100.10:80", "--persistence", "long"}, "wants a number"},
+      {{"service", "add", "198.51.100.10:80", "--forward", "tun"},
+       "--forward: 'tun' is not one of: dr, nat"},
+      {{"service", "add", "198.51.100.10:80", "--persistence", "long"},
+       "--persistence: 'long' is not a duration"},
       {{"service", "add", "198.51.100.10:80", "--persistence"}, "needs a value"},
       {{"service", "add", "198.51.100.10:80", "extra"}, "unexpected argument 'extra'"},
       {{"real", "add", "198.51.100.10:80"}, "missing argument"},
@@ -135,6 +269,17 @@ TEST(ArgsTest, OneLineErrors) {
       {{"trace", "198.51.100.10:80", "2001:db8::7:1"}, "[ADDR]:PORT"},
       {{"trace", "198.51.100.10:53/udp", "192.0.2.7:1", "--syn"}, "--syn is for a TCP flow"},
       {{"trace", "198.51.100.10:80", "192.0.2.7:1", "--interface"}, "needs a value"},
+      {{"list", "--json", "--json"}, "--json given twice"},
+      {{"list", "--stats=yes"}, "--stats takes no value"},
+      {{"status", "--socket"}, "--socket needs a value"},
+      {{"--weight", "5", "real", "add"}, "unknown option --weight"},
+      {{"real", "add", "--drain", "198.51.100.10:80", "203.0.113.1"}, "unknown option --drain"},
+      {{"import", "keepalived", "--vips", "x", "a.conf"}, "unknown option --vips"},
+      {{"import", "keepalived"}, "missing argument: import keepalived FILE"},
+      {{"import"}, "import: keepalived?"},
+      {{"vrrp", "plan", "extra"}, "unexpected argument 'extra'"},
+      {{"help", "frobnicate"}, "unknown command 'frobnicate'"},
+      {{"frobnicate", "--help"}, "unknown command 'frobnicate'"},
   };
   for (const auto& c : cases) {
     std::string e = Error(c.args);

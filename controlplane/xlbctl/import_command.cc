@@ -1,6 +1,7 @@
 // `xlbctl import keepalived FILE`: the xlb YAML on stdout, what was not
 // carried over on stderr, one "FILE:LINE: not carried over: ..." line each,
-// so that an editor can jump to them.
+// so that an editor can jump to them. With --json, one object on stdout:
+// {"source": FILE, "config": the YAML, "notes": [{"line": N, "text": ...}]}.
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -14,11 +15,10 @@
 #include "controlplane/config/emit.h"
 #include "controlplane/offline/keepalived.h"
 #include "controlplane/xlbctl/local_commands.h"
+#include "nlohmann/json.hpp"
 
 namespace xlb::xlbctl {
 namespace {
-
-constexpr char kImportUsage[] = "usage: xlbctl import keepalived FILE";
 
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
   // A directory opens as a stream and reads as empty: say what it is.
@@ -35,12 +35,8 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
 
 }  // namespace
 
-int RunImport(const std::vector<std::string>& args) {
-  if (args.size() != 2 || args[0] != "keepalived") {
-    std::cerr << "xlbctl: " << kImportUsage << "\n";
-    return 2;
-  }
-  const std::string& path = args[1];
+int RunImport(const Command& command) {
+  const std::string& path = command.args.at(0);
   absl::StatusOr<std::string> text = ReadFile(path);
   if (!text.ok()) {
     std::cerr << "xlbctl: " << text.status().message() << "\n";
@@ -50,6 +46,17 @@ int RunImport(const std::vector<std::string>& args) {
   if (!imported.ok()) {
     std::cerr << "xlbctl: " << imported.status().message() << "\n";
     return 1;
+  }
+  if (command.json) {
+    nlohmann::json notes = nlohmann::json::array();
+    for (const migrate::ImportNote& note : imported->notes)
+      notes.push_back({{"line", note.line}, {"text", note.text}});
+    std::cout << nlohmann::json{{"source", path},
+                                {"config", config::ToYaml(imported->config)},
+                                {"notes", notes}}
+                     .dump(2)
+              << "\n";
+    return 0;
   }
   std::cout << "# Imported from " << path << " by xlbctl import keepalived; "
             << imported->notes.size() << " note(s) on what was not carried over went to stderr.\n"

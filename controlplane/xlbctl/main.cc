@@ -9,7 +9,6 @@
 #include "controlplane/api/contract.h"
 #include "controlplane/xlbctl/args.h"
 #include "controlplane/xlbctl/client.h"
-#include "controlplane/xlbctl/local_commands.h"
 #include "controlplane/xlbctl/render.h"
 #include "model/version.h"
 
@@ -33,21 +32,18 @@ int Fail(const absl::Status& status) {
 
 int main(int argc, char** argv) {
   using namespace xlb::xlbctl;
-  std::vector<std::string> args(argv + 1, argv + argc);
-  if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
-    std::cout << kUsage;
+  auto cmd = ParseArgs({argv + 1, argv + argc});
+  if (!cmd.ok()) return Fail(std::string(cmd.status().message()), 2);
+  if (!cmd->help.empty()) {
+    std::cout << cmd->help;
     return 0;
   }
-  if (!args.empty() && args[0] == "--version") {
+  if (cmd->version) {
     std::cout << "xlbctl " << xlb::kVersion << "\n";
     return 0;
   }
   // Local commands need no daemon.
-  if (!args.empty() && args[0] == "import") return RunImport({args.begin() + 1, args.end()});
-  if (args.size() >= 2 && args[0] == "vrrp" && args[1] == "plan")
-    return RunVrrpPlan({args.begin() + 2, args.end()});
-  auto cmd = ParseArgs(args);
-  if (!cmd.ok()) return Fail(std::string(cmd.status().message()), 2);
+  if (cmd->spec->run) return cmd->spec->run(*cmd);
   const std::string body = cmd->body.is_null() ? "" : cmd->body.dump();
   auto call = [&]() -> absl::StatusOr<nlohmann::json> {
     auto answer = Call(cmd->socket, cmd->method, cmd->target, body);

@@ -8,6 +8,7 @@
 //      "# director NAME" line; with --output-dir DIR: the sections go to
 //      DIR/NAME.vrrp.yaml (written whole, then renamed into place) and their
 //      paths are listed.
+// With --json the same as one object instead (see kVrrpPlanDetails).
 // Exit 0 done; 2 bad arguments (one line on stderr, nothing written); 1 a
 // file could not be written, or the plan does not fit the links (then the
 // table and the capacity report are printed, but no sections).
@@ -30,23 +31,11 @@
 #include "controlplane/config/parse.h"
 #include "controlplane/offline/vrrp_plan.h"
 #include "controlplane/xlbctl/local_commands.h"
+#include "nlohmann/json.hpp"
 
 namespace xlb::xlbctl {
 
 namespace {
-
-constexpr char kPlanUsage[] =
-    R"(usage: xlbctl vrrp plan --directors NAME,NAME,... --vips ADDRESS[/PREFIX],...
-         [--interface IF] [--vrid-base N] [--advert-interval DURATION]
-         [--check-capacity TRAFFIC,LINK] [--output-dir DIR]
-  Each VIP gets its own VRRP instance (VRID N, N+1, ...; default 51), each director is master
-  of an equal share, and when one director fails its VIPs spread evenly over the others.
-  --interface        where the VIPs live (default eth0)
-  --advert-interval  VRRPv3 advert interval (default 1s; 10ms steps)
-  --check-capacity   TRAFFIC spread equally over the VIPs, LINK per director, e.g. 1.5G,1G:
-                     exit 1 unless every director stays within LINK after any one failure
-  --output-dir       write DIR/NAME.vrrp.yaml per director instead of printing the sections
-)";
 
 int Fail(const std::string& why, int code) {
   std::cerr << "xlbctl: vrrp plan: " << why << "\n";
@@ -86,32 +75,62 @@ bool WriteAll(const std::vector<std::pair<std::string, std::string>>& files, std
   return true;
 }
 
+// Per VIP: its instance, its master and every director's priority.
+nlohmann::json PlanJson(const vrrp::Plan& plan) {
+  nlohmann::json vips = nlohmann::json::array();
+  for (size_t v = 0; v < plan.vips.size(); ++v) {
+    const vrrp::PlannedVip& vip = plan.vips[v];
+    nlohmann::json priorities = nlohmann::json::object();
+    for (size_t d = 0; d < plan.directors.size(); ++d)
+      priorities[plan.directors[d]] = plan.Priority(v, d);
+    vips.push_back({{"vip", absl::StrCat(vip.address.ToString(), "/", vip.prefix)},
+                    {"vrid", vip.vrid},
+                    {"instance", vip.name},
+                    {"master", plan.directors[vip.order.front()]},
+                    {"priorities", priorities}});
+  }
+  return vips;
+}
+
+// Bit/s per director with all up ("failed": null) and after each failure.
+nlohmann::json CapacityJson(const vrrp::Plan& plan, const vrrp::CapacityReport& report) {
+  nlohmann::json cases = nlohmann::json::array();
+  for (const vrrp::CapacityCase& c : report.cases) {
+    nlohmann::json loads = nlohmann::json::object();
+    for (size_t d = 0; d < plan.directors.size(); ++d) loads[plan.directors[d]] = c.loads[d];
+    cases.push_back({{"failed", c.failed < 0 ? nlohmann::json(nullptr)
+                                             : nlohmann::json(plan.directors[c.failed])},
+                     {"loads", loads},
+                     {"fits", c.fits}});
+  }
+  return {{"traffic", report.traffic}, {"link", report.link}, {"fits", report.fits},
+          {"cases", cases}};
+}
+
 }  // namespace
 
-int RunVrrpPlan(const std::vector<std::string>& args) {
-  static const std::set<std::string> kFlags = {"--directors",      "--vips",
-                                               "--interface",      "--vrid-base",
-                                               "--advert-interval", "--check-capacity",
-                                               "--output-dir"};
-  std::map<std::string, std::string> flags;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (a == "--help" || a == "-h") {
-      std::cout << kPlanUsage;
-      return 0;
-    }
-    if (a.rfind("--", 0) != 0) return Fail(absl::StrCat("unexpected argument '", a, "'"), 2);
-    std::string name = a, value;
-    if (const size_t eq = a.find('='); eq != std::string::npos) {
-      name = a.substr(0, eq);
-      value = a.substr(eq + 1);
-    } else if (kFlags.contains(a)) {
-      if (i + 1 >= args.size()) return Fail(absl::StrCat(a, " needs a value"), 2);
-      value = args[++i];
-    }
-    if (!kFlags.contains(name)) return Fail(absl::StrCat("unknown option ", name), 2);
-    if (!flags.emplace(name, value).second) return Fail(absl::StrCat(name, " given twice"), 2);
-  }
+std::vector<Option> VrrpPlanOptions() {
+  return {
+      {"--directors", "NAME,NAME,...", "the directors (at least 2)"},
+      {"--vips", "ADDRESS[/PREFIX],...", "the VIPs (at least one per director)"},
+      {"--interface", "IF", "where the VIPs live (default eth0)"},
+      {"--vrid-base", "N", "the first VIP's VRID (default 51)"},
+      {"--advert-interval", "DURATION", "VRRPv3 advert interval (default 1s; 10ms steps)"},
+      {"--check-capacity", "TRAFFIC,LINK",
+       "TRAFFIC spread equally over the VIPs, LINK per director, e.g. 1.5G,1G: exit 1 unless "
+       "every director stays within LINK after any one failure"},
+      {"--output-dir", "DIR", "write DIR/NAME.vrrp.yaml per director instead of printing them"},
+  };
+}
+
+const absl::string_view kVrrpPlanDetails =
+    "Each VIP gets its own VRRP instance (VRID N, N+1, ...), each director is master of an\n"
+    "equal share, and when one director fails its VIPs spread evenly over the others.\n"
+    "With --json: one object {\"plan\", \"capacity\" (with --check-capacity), and\n"
+    "\"sections\" (director: YAML) or \"written\" (paths)}.\n";
+
+int RunVrrpPlan(const Command& command) {
+  std::map<std::string, std::string> flags = command.options;
   for (const char* required : {"--directors", "--vips"})
     if (!flags.contains(required))
       return Fail(absl::StrCat("missing ", required, " (see xlbctl vrrp plan --help)"), 2);
@@ -147,24 +166,35 @@ int RunVrrpPlan(const std::vector<std::string>& args) {
 
   auto plan = vrrp::MakePlan(request);
   if (!plan.ok()) return Fail(std::string(plan.status().message()), 2);
-  std::cout << vrrp::FormatTable(*plan);
+  // With --json, the text parts below become parts of one object.
+  nlohmann::json out = {{"plan", PlanJson(*plan)}};
+  auto finish = [&](int code) {
+    if (command.json) std::cout << out.dump(2) << "\n";
+    return code;
+  };
+  if (!command.json) std::cout << vrrp::FormatTable(*plan);
   if (capacity) {
     const vrrp::CapacityReport report =
         vrrp::CheckCapacity(*plan, capacity->first, capacity->second);
-    std::cout << "\n" << vrrp::FormatCapacity(*plan, report);
-    if (!report.fits)
+    out["capacity"] = CapacityJson(*plan, report);
+    if (!command.json) std::cout << "\n" << vrrp::FormatCapacity(*plan, report);
+    if (!report.fits) {
+      finish(1);
       return Fail(absl::StrCat("the plan does not fit ", vrrp::FormatBitRate(capacity->second),
                                " links (see above); no sections written"),
                   1);
+    }
   }
 
   std::vector<std::pair<std::string, std::string>> sections;  // director or path, YAML
   for (size_t d = 0; d < plan->directors.size(); ++d)
     sections.emplace_back(plan->directors[d], config::VrrpSectionToYaml(plan->Instances(d)));
   if (!flags.contains("--output-dir")) {
-    for (const auto& [director, yaml] : sections)
-      std::cout << "\n# director " << director << "\n" << yaml;
-    return 0;
+    for (const auto& [director, yaml] : sections) {
+      out["sections"][director] = yaml;
+      if (!command.json) std::cout << "\n# director " << director << "\n" << yaml;
+    }
+    return finish(0);
   }
   const std::string dir = flags["--output-dir"];
   // One level is made if missing (like `mkdir DIR`), not a whole path: a
@@ -173,9 +203,13 @@ int RunVrrpPlan(const std::vector<std::string>& args) {
     return Fail(absl::StrCat(dir, ": cannot create: ", std::strerror(errno)), 1);
   for (auto& [path, yaml] : sections) path = absl::StrCat(dir, "/", path, ".vrrp.yaml");
   if (std::string error; !WriteAll(sections, error)) return Fail(error, 1);
-  std::cout << "\n";
-  for (const auto& [path, yaml] : sections) std::cout << "wrote " << path << "\n";
-  return 0;
+  out["written"] = nlohmann::json::array();
+  if (!command.json) std::cout << "\n";
+  for (const auto& [path, yaml] : sections) {
+    out["written"].push_back(path);
+    if (!command.json) std::cout << "wrote " << path << "\n";
+  }
+  return finish(0);
 }
 
 }  // namespace xlb::xlbctl

@@ -738,6 +738,8 @@ std::vector<api::ServiceView> Daemon::Services() {
   return out;
 }
 
+uid_t Daemon::ScriptUid() { return health::ScriptUserNow().uid; }
+
 absl::Status Daemon::AddService(const config::ServiceConfig& service) {
   return Mutate(absl::StrCat("service ", service.service.key.ToString(), " added"), [&](std::vector<config::ServiceConfig>& services) -> absl::Status {
     if (Find(services, service.service.key))

@@ -70,6 +70,7 @@ class Daemon : public api::Operations {
   api::StatusView Status() override;
   std::vector<api::ServiceView> Services() override;
   absl::Status AddService(const config::ServiceConfig& service) override;
+  uid_t ScriptUid() override;
   absl::Status DeleteService(const model::ServiceKey& key) override;
   absl::Status AddReal(const model::ServiceKey& key, const model::RealSpec& real) override;
   absl::Status SetReal(const api::RealChange& change) override;

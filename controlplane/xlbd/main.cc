@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstring>
 #include <iostream>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -69,6 +70,68 @@ std::vector<std::string> DashesToUnderscores(int argc, char** argv) {
   return args;
 }
 
+// gflags names an unknown flag as converted (bogus_flag): name it as typed.
+// `args` are DashesToUnderscores' and `argv` the originals; false after
+// saying which is unknown.
+bool KnownFlags(const std::vector<std::string>& args, char** argv) {
+  for (size_t i = 1; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--") return true;
+    if (a.size() < 2 || a[0] != '-') continue;
+    const size_t eq = a.find('=');
+    const size_t start = a.find_first_not_of('-');
+    if (start == std::string::npos) continue;  // "---": gflags says what it is
+    const std::string name = a.substr(start, eq == std::string::npos ? eq : eq - start);
+    gflags::CommandLineFlagInfo info;
+    bool known = gflags::GetCommandLineFlagInfo(name.c_str(), &info);
+    // --nodetach_on_exit: a bool's "no" form.
+    if (!known && name.rfind("no", 0) == 0)
+      known = gflags::GetCommandLineFlagInfo(name.substr(2).c_str(), &info) && info.type == "bool";
+    if (!known) {
+      const std::string typed = argv[i];
+      std::cerr << "xlbd: unknown flag " << typed.substr(0, typed.find('='))
+                << " (see xlbd --help)\n";
+      return false;
+    }
+    if (eq == std::string::npos && info.type != "bool") ++i;  // its value
+  }
+  return true;
+}
+
+std::string Dashed(std::string name) {
+  std::replace(name.begin(), name.end(), '_', '-');
+  return name;
+}
+
+// `xlbd --help`: xlbd's flags, then glog's, as users type them (--pin-dir;
+// gflags' own help prints the names as defined, --pin_dir). --helpfull
+// still shows gflags' full list.
+void PrintHelp() {
+  std::vector<gflags::CommandLineFlagInfo> flags;
+  gflags::GetAllFlags(&flags);
+  // The flags defined in a file `wanted`, or named in `names`.
+  auto print = [&](auto&& wanted, std::set<std::string> names) {
+    for (const gflags::CommandLineFlagInfo& f : flags) {
+      if (!wanted(f.filename) && !names.contains(f.name)) continue;
+      const std::string value = f.type == "bool"     ? ""
+                                : f.type == "string" ? " VALUE"
+                                                     : " N";
+      std::cout << "  --" << Dashed(f.name) << value << "\n      " << f.description
+                << " (default: " << (f.default_value.empty() ? "\"\"" : f.default_value)
+                << ")\n";
+    }
+  };
+  std::cout << "usage: xlbd [--config FILE] [OPTIONS]\n"
+               "       xlbd --check-config FILE\n"
+               "       xlbd --help | --version\n"
+               "Options (one dash or two; --name=value or --name value; '_' for '-' works "
+               "too):\n";
+  print([](const std::string& file) { return file == __FILE__; }, {});
+  std::cout << "Logging (glog's flags; logs go to stderr):\n";
+  print([](const std::string&) { return false; }, {"v", "vmodule", "minloglevel"});
+  std::cout << "--helpfull: every flag, glog's and gflags' too, in gflags' spelling.\n";
+}
+
 // Descriptors run out first under load (one per API or metrics client, per
 // health probe in flight, per notify): take all the hard limit allows. The
 // soft default of 1024 is for select(), which xlbd does not use.
@@ -96,6 +159,15 @@ int main(int argc, char** argv) {
   gflags::SetUsageMessage("xlbd --config FILE | --check-config FILE");
   gflags::SetVersionString(xlb::kVersion);
   std::vector<std::string> args = DashesToUnderscores(argc, argv);
+  for (size_t i = 1; i < args.size(); ++i) {
+    if (args[i] == "--") break;
+    if (args[i] == "--help" || args[i] == "-help" || args[i] == "-h" ||
+        args[i] == "--helpshort" || args[i] == "-helpshort") {
+      PrintHelp();
+      return 0;
+    }
+  }
+  if (!KnownFlags(args, argv)) return 1;
   std::vector<char*> cargs;
   for (auto& a : args) cargs.push_back(a.data());
   int cargc = static_cast<int>(cargs.size());

@@ -112,6 +112,39 @@ check "(4) it holds the service added at run time" grep -q "vip: 192.0.2.30" "$L
 xlbctl service del 192.0.2.30:80
 out=$(lab_client connect --target 192.0.2.30:80 --count 5 --timeout-ms 300 2>/dev/null || true)
 check "(4) service del: the VIP no longer answers" grep -q "connect: 0 passed, 5 failed" <<<"$out"
+# (4b) service add says what a service in the config file can say, read by
+# the config's parser: persistence netmask, timeouts and a health check from
+# the command line (global options after the command), applied at once.
+checked=(192.0.2.32:80 --name checked --forward nat --persistence 10m --persistence-netmask 24
+  --tcp-timeout 20m --udp-timeout 1m --health-type http --health-port 8008 --health-path /primary
+  --health-expect 200,204 --health-interval 200ms --health-timeout 100ms --health-rise 1
+  --health-fall 1)
+check "(4b) service add with persistence, timeouts and health, --json after it" \
+  fails_with 0 '"ok": true' xlbctl service add "${checked[@]}" --json
+xlbctl real add 192.0.2.32:80 203.0.113.11:8080
+xlbctl real add 192.0.2.32:80 203.0.113.13:8080
+check "(4b) its http check on /primary finds real3 up" \
+  netns_wait_for 3 "real3 up" is_health checked 203.0.113.13 up
+check "(4b) and real1 (a replica) down" netns_wait_for 3 "real1 down" is_health checked 203.0.113.11 down
+check "(4b) so only real3 serves it" test "$(answered_by 192.0.2.32:80 20)" = "real3"
+check "(4b) list --json shows its persistence and check" \
+  test "$(xlbctl list --json | jq -r '.[] | select(.name == "checked") | "\(.persistence) \(.check)"')" = "600 http"
+xlbctl config save "$LAB_RUN/saved-checked.yaml" >/dev/null
+# The saved entry of the service, from its name to the next one's.
+awk '/^  - name: /{ours = ($3 == "checked")} ours' "$LAB_RUN/saved-checked.yaml" >"$LAB_RUN/checked.yaml"
+saved_has() {
+  local want
+  for want in "$@"; do grep -qE -- "$want" "$LAB_RUN/checked.yaml" || { echo "  no '$want' in:"; cat "$LAB_RUN/checked.yaml"; return 1; }; done
+}
+check "(4b) config save writes its netmask, timeouts and health as given" \
+  saved_has "timeout: 10m" "netmask: 24" "tcp: 20m" "udp: 1m" "type: http" "port: 8008" \
+  "path: /primary" "expect: \[200, 204\]" "interval: 200ms" "timeout: 100ms" "rise: 1" "fall: 1"
+check "(4b) a bad value is refused in the config's words, naming the option, exit 2" \
+  fails_with 2 "^xlbctl: --health-interval: '5x' is not a duration" \
+  xlbctl service add 192.0.2.33:80 --health-type tcp --health-interval 5x
+check "(4b) and changes nothing" \
+  test "$(xlbctl list --json | jq '[.[] | select(.vip == "192.0.2.33")] | length')" = 0
+xlbctl service del 192.0.2.32:80
 check "(4) a bad real is refused with a one-line reason, exit 1" \
   fails_with 1 "^xlbctl: real 2001:db8::1 of service $LAB_VIP4:80/tcp: an IPv6 real for an IPv4 VIP$" \
   xlbctl real add "$LAB_VIP4:80" 2001:db8::1

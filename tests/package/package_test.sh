@@ -144,11 +144,20 @@ plain "$man5/xlb.yaml.5" >"$scratch/xlb.yaml.txt"
 "$xlbctl" --help >"$scratch/xlbctl.help"
 mapfile -t verbs < <(sed -n 's/^  \([a-z]\)/\1/p' "$scratch/xlbctl.help" | sed 's/  .*//' |
   awk '{v = ""; for (i = 1; i <= NF && $i ~ /^[a-z][a-z-]*$/; i++) v = v (v ? " " : "") $i; print v}')
-mapfile -t xlbctl_options < <(grep -oE -- '--[a-z][a-z-]+' "$scratch/xlbctl.help" | sort -u)
-# xlbd's own flags (not glog's or gflags'), as --dashed-names.
-mapfile -t xlbd_flags < <("$xlbd" --help 2>&1 |
-  awk '/^  Flags from /{ours = ($0 ~ /controlplane\//)} ours && /^    -[a-z]/{print $1}' |
-  sed 's/^-/--/; s/_/-/g')
+# Their options: the global ones of --help, and each command's from its help.
+options_of() { grep -oE -- '(^| |\[|\()--[a-z][a-z-]+' | grep -oE -- '--[a-z-]+' | sort -u; }
+: >"$scratch/xlbctl.options"
+for v in "${verbs[@]}"; do
+  read -ra words <<<"$v"
+  "$xlbctl" help "${words[@]}" >"$scratch/help.$v"
+  options_of <"$scratch/help.$v" >"$scratch/options.$v"
+  cat "$scratch/options.$v" >>"$scratch/xlbctl.options"
+done
+mapfile -t xlbctl_options < <(options_of <"$scratch/xlbctl.help" | sort -u - "$scratch/xlbctl.options")
+# xlbd's own flags (not glog's): the lines under "Options" of xlbd --help.
+"$xlbd" --help >"$scratch/xlbd.help" 2>&1
+mapfile -t xlbd_flags < <(awk '/^Options/{ours = 1; next} /^[A-Z]/{ours = 0} ours && /^  --[a-z]/{print $1}' \
+  "$scratch/xlbd.help")
 echo "  xlbctl: ${#verbs[@]} commands, ${#xlbctl_options[@]} options; xlbd: ${#xlbd_flags[@]} flags"
 
 missing_from() {  # missing_from FILE WORD...: each word (fixed string) is in FILE
@@ -161,6 +170,16 @@ check "xlbctl --help lists commands and options (the parse above works)" \
 check "xlbctl.8 has every command of xlbctl --help" missing_from "$scratch/xlbctl.txt" "${verbs[@]}"
 check "xlbctl.8 has every option of xlbctl --help" missing_from "$scratch/xlbctl.txt" "${xlbctl_options[@]}"
 check "xlbd.8 has every flag of xlbd --help" missing_from "$scratch/xlbd.txt" "${xlbd_flags[@]}"
+dashed_help() {  # xlbd --help: its flags as users type them, --check-config
+  grep -q '^  --check-config' "$scratch/xlbd.help" || { echo "  no --check-config"; return 1; }
+  ! grep -E '^  --[a-z-]*_' "$scratch/xlbd.help"
+}
+check "xlbd --help names the flags with dashes" dashed_help
+check "xlbd takes --check_config too" fails_with 0 "xlb.yaml: valid" "$xlbd" --check_config "$config"
+check "xlbd names an unknown flag as typed" fails_with 1 "unknown flag --no-such-flag" \
+  "$xlbd" --no-such-flag
+same_help() { "$xlbctl" service add --json --help | cmp -s - "$scratch/help.service add"; }
+check "xlbctl COMMAND --help is xlbctl help COMMAND" same_help
 
 # The configuration keys, from the parser itself: an unknown key at each
 # level is refused with the list of the keys it accepts.
@@ -207,13 +226,14 @@ fi
 
 # The completion, run the way bash runs it: COMP_WORDS and COMP_CWORD set,
 # the function called, COMPREPLY read.
-completes() {  # completes WORD COMMAND WORDS...: WORD is offered after WORDS
+completes() {  # completes WORD COMMAND WORDS...: WORD is offered after WORDS (typed: $CUR)
   bash -c 'source "$1"; shift; want=$1; shift
-    COMP_WORDS=("$@" ""); COMP_CWORD=$(($# )); f=$(complete -p "$1" | awk "{print \$(NF-1)}")
+    COMP_WORDS=("$@" "$CUR"); COMP_CWORD=$(($# )); f=$(complete -p "$1" | awk "{print \$(NF-1)}")
     "$f"; for w in "${COMPREPLY[@]}"; do [[ $w == "$want" ]] && exit 0; done
     echo "  after \"$*\": offered ${COMPREPLY[*]:-nothing}, not $want"; exit 1' \
     _ "$completion" "$@"
 }
+export CUR=
 completes_verbs() {
   local v words i rc=0
   for v in "${verbs[@]}"; do
@@ -226,6 +246,18 @@ completes_verbs() {
 }
 check "completion offers every xlbctl command" completes_verbs
 check "completion knows every xlbctl option" missing_from "$completion" "${xlbctl_options[@]}"
+completes_options() {  # each command's own options and the global ones, after it
+  local v o words rc=0
+  for v in "${verbs[@]}"; do
+    read -ra words <<<"$v"
+    # The arguments a command needs before its options are offered.
+    case $v in 'service add') words+=(192.0.2.1:80) ;; real\ *) words+=(192.0.2.1:80 192.0.2.2) ;; esac
+    # After a "-" typed: where a file is expected, files come without one.
+    while read -r o; do CUR=- completes "$o" xlbctl "${words[@]}" || rc=1; done <"$scratch/options.$v"
+  done
+  return $rc
+}
+check "completion offers each command's options and the global ones after it" completes_options
 completes_flags() {
   local f rc=0
   for f in "${xlbd_flags[@]}"; do completes "$f" xlbd || rc=1; done
