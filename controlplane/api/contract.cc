@@ -66,6 +66,7 @@ YAML::Node ServiceEntryOf(const ServiceAddRequest& r) {
   if (r.drop_fragments) entry["drop_fragments"] = *r.drop_fragments ? "true" : "false";
   if (r.timeouts) entry["timeouts"] = YamlOf(*r.timeouts);
   if (r.health) entry["health"] = YamlOf(*r.health);
+  if (r.on_down) entry["on_down"] = std::string(model::NameOf(*r.on_down));
   return entry;
 }
 

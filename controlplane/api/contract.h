@@ -235,6 +235,7 @@ struct ServiceAddRequest {
   std::optional<bool> drop_fragments;
   std::optional<json> timeouts;         // the config's timeouts: map
   std::optional<json> health;           // the config's health: map
+  std::optional<config::OnDown> on_down;
 
   bool operator==(const ServiceAddRequest&) const = default;
 };
@@ -359,6 +360,7 @@ struct ServiceInfo {
   uint32_t persistence = 0;
   uint32_t table_size = 0;
   config::HealthType check = config::HealthType::kNone;
+  config::OnDown on_down = config::OnDown::kKeep;  // what a real's failed check does to its flows
   model::TrafficCounters counters;
   std::string error;  // what could not be applied ("" = all was)
   std::vector<RealInfo> reals;
@@ -500,7 +502,8 @@ XLB_JSON_FIELDS(ServiceAddRequest, field("service", s.service); field("name", s.
                 field("forward", s.forward); field("scheduler", s.scheduler);
                 field("persistence", s.persistence); field("netmask", s.netmask);
                 field("table_size", s.table_size); field("drop_fragments", s.drop_fragments);
-                field("timeouts", s.timeouts); field("health", s.health));
+                field("timeouts", s.timeouts); field("health", s.health);
+                field("on_down", s.on_down));
 XLB_JSON_FIELDS(ServiceDelRequest, field("service", s.service));
 XLB_JSON_FIELDS(RealAddRequest, field("service", s.service); field("real", s.real);
                 field("weight", s.weight));
@@ -541,8 +544,8 @@ XLB_JSON_FIELDS(ServiceInfo, field("name", s.name); field("service", s.service);
                 field("vip", s.vip); field("port", s.port); field("protocol", s.protocol);
                 field("forward", s.forward); field("scheduler", s.scheduler);
                 field("persistence", s.persistence); field("table_size", s.table_size);
-                field("check", s.check); field("counters", s.counters);
-                field("error", s.error); field("reals", s.reals));
+                field("check", s.check); field("on_down", s.on_down);
+                field("counters", s.counters); field("error", s.error); field("reals", s.reals));
 XLB_JSON_FIELDS(XdpAttachInfo, field("interface", s.interface); field("attach", s.attach));
 XLB_JSON_FIELDS(StatusInfo, field("version", s.version); field("config_file", s.config_file);
                 field("runtime_changes", s.runtime_changes);
@@ -680,6 +683,8 @@ template <>
 struct adl_serializer<xlb::model::Scheduler> : NamedEnumSerializer<xlb::model::Scheduler> {};
 template <>
 struct adl_serializer<xlb::config::HealthType> : NamedEnumSerializer<xlb::config::HealthType> {};
+template <>
+struct adl_serializer<xlb::config::OnDown> : NamedEnumSerializer<xlb::config::OnDown> {};
 template <>
 struct adl_serializer<xlb::config::VrrpTrack::Kind>
     : NamedEnumSerializer<xlb::config::VrrpTrack::Kind> {};

@@ -588,7 +588,7 @@ TEST(ContractTest, AnswerKeysArePinned) {
        ".tables[].unrecorded .version .xdp .xdp[].attach .xdp[].interface"},
       {"services",
        "[].check [].counters [].counters.bytes [].counters.new_flows [].counters.packets "
-       "[].error [].forward [].name [].persistence [].port [].protocol [].reals "
+       "[].error [].forward [].name [].on_down [].persistence [].port [].protocol [].reals "
        "[].reals[].active_connections [].reals[].address [].reals[].checks [].reals[].counters "
        "[].reals[].counters.bytes [].reals[].counters.new_flows [].reals[].counters.packets "
        "[].reals[].effective_weight [].reals[].health [].reals[].health_detail "
@@ -731,7 +731,8 @@ TEST(ContractTest, RequestsRoundTrip) {
   RoundTrip(ServiceAddRequest{.service = Key("198.51.100.20:443/tcp"),
                               .drop_fragments = true,
                               .timeouts = nlohmann::json{{"tcp", "15m"}, {"udp", "1m"}},
-                              .health = nlohmann::json{{"type", "http"}, {"expect", {200, 204}}}});
+                              .health = nlohmann::json{{"type", "http"}, {"expect", {200, 204}}},
+                              .on_down = config::OnDown::kShutdown});
   RoundTrip(ServiceDelRequest{Key("198.51.100.20:443/tcp")});
   RoundTrip(RealAddRequest{Key("198.51.100.20:443/tcp"), {Ip("2001:db8::1"), 8443}, 7});
   RoundTrip(RealAddRequest{Key("198.51.100.20:443/tcp"), {Ip("203.0.113.1"), 0}, std::nullopt});

@@ -57,6 +57,7 @@ ServiceInfo ServiceOf(const ServiceView& v) {
                   .persistence = s.options.persistence_timeout_s,
                   .table_size = s.options.table_size,
                   .check = v.config.health.type,
+                  .on_down = v.config.on_down,
                   .counters = v.counters,
                   .error = v.error,
                   .reals = {}};

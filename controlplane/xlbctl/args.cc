@@ -71,6 +71,9 @@ const std::vector<ServiceField>& ServiceFields() {
       {{"--tcp-fin-timeout", "DURATION", "closing TCP connections (default 120s)"},
        "timeouts.tcp_fin"},
       {{"--udp-timeout", "DURATION", "idle UDP flows (default 300s)"}, "timeouts.udp"},
+      {{"--on-down", "keep|shutdown", "a real marked down keeps its flows (default) or has "
+                                      "them cut, its clients reset"},
+       "on_down"},
       {{"--health-type", "none|tcp|http|https|exec", "the reals' health check (default none)"},
        "health.type"},
       {{"--health-port", "PORT", "the port checked (default the real's)"}, "health.port"},
@@ -169,6 +172,7 @@ absl::Status ServiceAdd(Command& c) {
     request.netmask = static_cast<uint32_t>(o.persistence_netmask);
   if (given.contains("table_size")) request.table_size = o.table_size;
   if (given.contains("drop_fragments")) request.drop_fragments = o.drop_fragments;
+  if (given.contains("on_down")) request.on_down = service->on_down;
   const YAML::Node& read = entry;  // (a const node: [] makes no key)
   if (read["timeouts"]) request.timeouts = JsonOf(read["timeouts"]);
   if (read["health"]) request.health = JsonOf(read["health"]);

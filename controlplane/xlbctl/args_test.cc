@@ -112,8 +112,9 @@ TEST(ArgsTest, ServiceAddTakesWhatTheConfigSays) {
                      "/ready", "--health-expect", "200,204", "--health-body", "ok",
                      "--health-server-name", "web.example.com", "--health-verify", "false",
                      "--health-interval", "2s", "--health-timeout", "1s", "--health-rise", "3",
-                     "--health-fall", "4"});
+                     "--health-fall", "4", "--on-down", "shutdown"});
   EXPECT_EQ(c.body["persistence"], 300);
+  EXPECT_EQ(c.body["on_down"], "shutdown");
   EXPECT_EQ(c.body["netmask"], 24);
   EXPECT_EQ(c.body["table_size"], 251);
   EXPECT_EQ(c.body["drop_fragments"], true);

@@ -678,13 +678,14 @@ api::StatusView Daemon::Status() {
   dataplane::GlobalCounters counters{};
   if (auto g = dataplane::ReadGlobalCounters(program_->maps()); g.ok()) counters = *g;
   s.counters = dataplane::NamedCounters(counters);
-  if (auto t = dataplane::ReadTableStats(program_->maps(), counters); t.ok()) {
-    s.tables = *t;
-    // Both halves of NAT flows, as when they shared one table.
-    s.conn_table_entries = s.tables[0].entries + s.tables[1].entries;
-  } else {
+  s.tables = table_stats_.Get([&] {
+    auto t = dataplane::ReadTableStats(program_->maps(), counters);
+    if (t.ok()) return std::move(*t);
     LOG_EVERY_N(WARNING, 100) << "status: " << t.status();
-  }
+    return std::vector<model::TableStats>{};
+  });
+  // Both halves of NAT flows, as when they shared one table.
+  if (s.tables.size() >= 2) s.conn_table_entries = s.tables[0].entries + s.tables[1].entries;
   return s;
 }
 
@@ -692,13 +693,12 @@ std::vector<api::ServiceView> Daemon::Services() {
   std::map<std::string, health::RealHealth> health;
   for (auto& h : monitor_->Snapshot()) health[h.id] = h;
   // One walk of the connection table for every real's counts.
-  std::unordered_map<uint32_t, model::ConnectionCounts> connections;
-  auto counted = dataplane::CountConnectionsByReal(program_->maps());
-  if (counted.ok()) {
-    connections = std::move(*counted);
-  } else {
+  const auto& connections = connection_counts_.Get([&] {
+    auto counted = dataplane::CountConnectionsByReal(program_->maps());
+    if (counted.ok()) return std::move(*counted);
     LOG_EVERY_N(WARNING, 100) << "counting connections: " << counted.status();
-  }
+    return std::unordered_map<uint32_t, model::ConnectionCounts>{};
+  });
   std::vector<api::ServiceView> out;
   for (const auto& s : services_) {
     api::ServiceView v;
@@ -826,6 +826,8 @@ absl::StatusOr<model::FlushedEntries> Daemon::FlushReal(const ServiceKey& key,
   // Here, not on the cutter: the answer says how many. It holds the loop for
   // as long as the walk (docs/man/xlbctl.8).
   auto flushed = dataplane::FlushReal(program_->maps(), in_maps->id, in_maps->gen);
+  connection_counts_.Forget();
+  table_stats_.Forget();
   if (flushed.ok())
     LOG(INFO) << "real " << HealthId(key, *r) << " flushed on request: " << flushed->connections
               << " connections, " << flushed->nat_replies << " NAT reply and "

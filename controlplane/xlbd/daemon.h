@@ -14,6 +14,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -23,6 +24,7 @@
 #include "controlplane/config/model.h"
 #include "controlplane/health/monitor.h"
 #include "controlplane/vrrp/speaker_thread.h"
+#include "controlplane/xlbd/recent.h"
 #include "controlplane/xlbd/session_cutter.h"
 #include "dataplane/nexthop.h"
 #include "dataplane/program.h"
@@ -149,6 +151,10 @@ class Daemon : public api::Operations {
   std::unique_ptr<SessionCutter> cutter_;         // on_down: shutdown; before program_ goes
   std::unique_ptr<health::Monitor> monitor_;
   std::map<std::string, bool> down_;              // health id -> down
+  // The table walks behind Services() and Status(), at most one a second.
+  Recent<std::unordered_map<uint32_t, model::ConnectionCounts>> connection_counts_{
+      std::chrono::seconds(1)};
+  Recent<std::vector<model::TableStats>> table_stats_{std::chrono::seconds(1)};
   std::set<model::IpAddress> kept_resolved_;  // reals given to KeepResolved last
   bool keep_resolved_failed_ = false;             // its last call failed (logged once)
   std::vector<config::VrrpInstance> vrrp_;        // running: whose addresses are VIPs too

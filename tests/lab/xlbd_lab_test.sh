@@ -118,7 +118,7 @@ check "(4) service del: the VIP no longer answers" grep -q "connect: 0 passed, 5
 checked=(192.0.2.32:80 --name checked --forward nat --persistence 10m --persistence-netmask 24
   --tcp-timeout 20m --udp-timeout 1m --health-type http --health-port 8008 --health-path /primary
   --health-expect 200,204 --health-interval 200ms --health-timeout 100ms --health-rise 1
-  --health-fall 1)
+  --health-fall 1 --on-down shutdown)
 check "(4b) service add with persistence, timeouts and health, --json after it" \
   fails_with 0 '"ok": true' xlbctl service add "${checked[@]}" --json
 xlbctl real add 192.0.2.32:80 203.0.113.11:8080
@@ -127,8 +127,8 @@ check "(4b) its http check on /primary finds real3 up" \
   netns_wait_for 3 "real3 up" is_health checked 203.0.113.13 up
 check "(4b) and real1 (a replica) down" netns_wait_for 3 "real1 down" is_health checked 203.0.113.11 down
 check "(4b) so only real3 serves it" test "$(answered_by 192.0.2.32:80 20)" = "real3"
-check "(4b) list --json shows its persistence and check" \
-  test "$(xlbctl list --json | jq -r '.[] | select(.name == "checked") | "\(.persistence) \(.check)"')" = "600 http"
+check "(4b) list --json shows its persistence, check and on_down" \
+  test "$(xlbctl list --json | jq -r '.[] | select(.name == "checked") | "\(.persistence) \(.check) \(.on_down)"')" = "600 http shutdown"
 xlbctl config save "$LAB_RUN/saved-checked.yaml" >/dev/null
 # The saved entry of the service, from its name to the next one's.
 awk '/^  - name: /{ours = ($3 == "checked")} ours' "$LAB_RUN/saved-checked.yaml" >"$LAB_RUN/checked.yaml"
@@ -138,7 +138,8 @@ saved_has() {
 }
 check "(4b) config save writes its netmask, timeouts and health as given" \
   saved_has "timeout: 10m" "netmask: 24" "tcp: 20m" "udp: 1m" "type: http" "port: 8008" \
-  "path: /primary" "expect: \[200, 204\]" "interval: 200ms" "timeout: 100ms" "rise: 1" "fall: 1"
+  "path: /primary" "expect: \[200, 204\]" "interval: 200ms" "timeout: 100ms" "rise: 1" "fall: 1" \
+  "on_down: shutdown"
 check "(4b) a bad value is refused in the config's words, naming the option, exit 2" \
   fails_with 2 "^xlbctl: --health-interval: '5x' is not a duration" \
   xlbctl service add 192.0.2.33:80 --health-type tcp --health-interval 5x
