@@ -1,5 +1,7 @@
 #include "controlplane/xlbd/session_cutter.h"
 
+#include <pthread.h>
+
 #include <chrono>
 #include <utility>
 
@@ -9,7 +11,10 @@
 namespace xlb::xlbd {
 
 SessionCutter::SessionCutter(const dataplane::Maps& maps)
-    : maps_(maps), thread_([this](std::stop_token stop) { Run(stop); }) {}
+    : maps_(maps), thread_([this](std::stop_token stop) { Run(stop); }) {
+  // Its own name in ps and top, apart from the main loop's.
+  pthread_setname_np(thread_.native_handle(), "xlbd-cutter");
+}
 
 SessionCutter::~SessionCutter() {
   thread_.request_stop();  // wakes the wait, ends FlushReal between batches

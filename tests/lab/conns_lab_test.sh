@@ -51,8 +51,9 @@ hold_pid=$!
 netns_own "$hold_pid"
 netns_wait_for 10 "held connections" grep -qx ready "$hold_out"
 
+all_active() { test "$(total active)" = 30; }
 check "30 held connections are active on the reals (xlbctl --json list)" \
-  test "$(total active)" = 30
+  netns_wait_for 3 "30 active" all_active
 check "none of them is inactive" test "$(total inactive)" = 0
 check "xlbctl list shows ActiveConn and InActConn" \
   grep -Eq '^  -> RemoteAddress:Port +Forward +Weight +Effective +ActiveConn +InActConn' \
@@ -60,14 +61,17 @@ check "xlbctl list shows ActiveConn and InActConn" \
 check "the metrics count them per real, labelled with the service's name" \
   test "$(metric_sum xlb_real_active_connections)" = 30
 
-metrics=$(ip netns exec "$D" curl -sf 127.0.0.1:9471/metrics || true)
 has_lines() {  # has_lines TEXT LINE...: every LINE is a whole line of TEXT
   local text=$1 line
   shift
   for line; do grep -qxF "$line" <<<"$text" || return 1; done
 }
+# Status and metrics walk the tables at most once a second: a fresh scrape
+# within a few seconds has them.
+fresh_metrics_have() { has_lines "$(ip netns exec "$D" curl -sf 127.0.0.1:9471/metrics)" "$@"; }
 check "the metrics give every table's capacity and fill, the services map's too" \
-  has_lines "$metrics" 'xlb_table_capacity{table="services"} 1024' \
+  netns_wait_for 3 "table fill in the metrics" fresh_metrics_have \
+  'xlb_table_capacity{table="services"} 1024' \
   'xlb_table_entries{table="services"} 1' 'xlb_table_entries{table="connections"} 30'
 
 on_real1=$(conns_of 203.0.113.11 active)

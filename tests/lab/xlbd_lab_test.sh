@@ -241,13 +241,13 @@ for r in "$R1" "$R2" "$R3"; do
 done
 check "xlbctl trace names the real holding each of 9 live connections ($traced traced)" \
   test "$traced" -eq 9 -a "$wrong" -eq 0
-entries=$(xlbctl --json conns | jq length)
+entries=$(xlbctl --json conns | jq .total)
 trace=$(xlbctl trace "$LAB_VIP4:80" 198.51.100.77:1234 --syn)
 sed 's/^/  | /' <<<"$trace"
 check "xlbctl trace --syn of a new flow names a real by its Maglev slot" \
   grep -Eq "^real: +203\.0\.113\.1[123]:80, by Maglev slot [0-9]+; a packet would record the flow$" <<<"$trace"
 check "a trace makes no connection-table entry" \
-  test "$(xlbctl --json conns | jq length)" -eq "$entries" -a -z "$(xlbctl conns | grep 198.51.100.77)"
+  test "$(xlbctl --json conns | jq .total)" -eq "$entries" -a -z "$(xlbctl conns | grep 198.51.100.77)"
 check "xlbctl trace of an address without a service says so, exit 0" \
   grep -q "^service: *none; the packet goes up to the kernel (XDP_PASS)$" \
   <<<"$(xlbctl trace 192.0.2.99:80 198.51.100.77:1234)"
