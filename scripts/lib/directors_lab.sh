@@ -31,22 +31,35 @@ dl_init() {  # dl_init BUILD_DIR DIRECTORS
 
 dl_log() { printf '[%s] %s\n' "$(date +%T.%3N)" "$*"; }
 dl_director_addr() { echo "198.51.100.$1"; }
-dl_vip() { echo "198.51.100.$((100 + $1))"; }  # dl_vip K (K = 1..)
+# dl_vip K (K = 1..); DL_VIP_NET: the /24 they are in (ecmp_lab.sh routes them).
+dl_vip() { echo "${DL_VIP_NET:-198.51.100}.$((100 + $1))"; }
 
 dl_up() {  # dl_up VIP_COUNT
-  local vips=$1 i j
+  local i
   netns_add "$DL_S"
   netns_bridge "$DL_S"
   netns_add "$DL_C"
   netns_attach "$DL_C" "$DL_S" pc "$DL_CLIENT_ADDR/24"
   # xlb-pktgen sends out of the client's eth0 with XDP: its peer needs a program.
   ip -n "$DL_S" link set dev pc xdpdrv obj "$DL_BUILD/bpf/pass.bpf.o" sec xdp
-  for ((i = 1; i <= DL_N; i++)); do
-    netns_add "${DL_D[i]}"
-    netns_attach "${DL_D[i]}" "$DL_S" "pd$i" "$(dl_director_addr "$i")/24"
-    ip -n "$DL_S" link set dev "pd$i" xdpdrv obj "$DL_BUILD/bpf/pass.bpf.o" sec xdp
-    netns_mount_bpf "$DL_RUN/d$i/bpf"
-  done
+  for ((i = 1; i <= DL_N; i++)); do dl_add_director "$i"; done
+  dl_add_reals "$1"
+}
+
+# dl_add_director I: director I's namespace on the segment, the pass program
+# on its bridge port (its XDP_TX frames arrive), its bpffs.
+dl_add_director() {
+  DL_D[$1]=$DL_PREFIX-d$1
+  netns_add "${DL_D[$1]}"
+  netns_attach "${DL_D[$1]}" "$DL_S" "pd$1" "$(dl_director_addr "$1")/24"
+  ip -n "$DL_S" link set dev "pd$1" xdpdrv obj "$DL_BUILD/bpf/pass.bpf.o" sec xdp
+  netns_mount_bpf "$DL_RUN/d$1/bpf"
+}
+
+# dl_add_reals VIP_COUNT: real1..3 on the segment, VIPs 1..VIP_COUNT on lo,
+# xlb-lab-server on port 80; returns once they listen.
+dl_add_reals() {
+  local vips=$1 i j
   for j in 1 2 3; do
     netns_add "${DL_R[j]}"
     netns_attach "${DL_R[j]}" "$DL_S" "pr$j" "198.51.100.2$j/24"

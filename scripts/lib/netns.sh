@@ -18,17 +18,25 @@
 #                           eth0 in NS on SWITCH's br0 (bridge port PORT),
 #                           with the addresses given; tx checksum offload off
 #                           (XDP on veth, PLATFORM.md)
+#   netns_attach_as NS IFNAME SWITCH PORT ADDR/LEN...
+#                           the same with another name than eth0 (a router
+#                           on several segments)
+#   netns_own_path PATH     a file or directory made outside NETNS_RUN (a
+#                           daemon's run directory), removed by netns_down
+#                           once our processes are gone
 #   netns_wait_for SECONDS WHAT CMD...
 #                           polls CMD (quietly) every 50 ms until it succeeds,
 #                           or says what timed out and fails; with
 #                           NETNS_WAIT_LOG=1 it also says how long it took
 #   netns_has_addr NS ADDR  ADDR is on NS's eth0
 #   netns_down              stops our processes (TERM, KILL after 3 s), then
-#                           unmounts, deletes the namespaces and the run dir
+#                           unmounts, deletes the namespaces, our paths and
+#                           the run dir
 
 NETNS_PIDS=()
 NETNS_LIST=()
 NETNS_MOUNTS=()
+NETNS_PATHS=()
 
 netns_init() {  # netns_init TAG
   NETNS_PREFIX=$1$(printf '%04x' $((RANDOM % 65536)))$$
@@ -74,22 +82,26 @@ netns_bridge() {
   ip -n "$1" link set br0 up
 }
 
-netns_attach() {  # netns_attach NS SWITCH PORT ADDR/LEN...
-  local ns=$1 switch=$2 port=$3 addr
-  shift 3
-  ip link add eth0 netns "$ns" type veth peer name "$port" netns "$switch"
+netns_attach() { netns_attach_as "$1" eth0 "${@:2}"; }  # netns_attach NS SWITCH PORT ADDR/LEN...
+
+netns_attach_as() {  # netns_attach_as NS IFNAME SWITCH PORT ADDR/LEN...
+  local ns=$1 ifname=$2 switch=$3 port=$4 addr
+  shift 4
+  ip link add "$ifname" netns "$ns" type veth peer name "$port" netns "$switch"
   ip -n "$switch" link set "$port" master br0
   ip -n "$switch" link set "$port" up
   for addr in "$@"; do
     if [[ $addr == *:* ]]; then
-      ip -n "$ns" addr add "$addr" dev eth0 nodad
+      ip -n "$ns" addr add "$addr" dev "$ifname" nodad
     else
-      ip -n "$ns" addr add "$addr" dev eth0
+      ip -n "$ns" addr add "$addr" dev "$ifname"
     fi
   done
-  ip -n "$ns" link set eth0 up
-  ip netns exec "$ns" ethtool -K eth0 tx off >/dev/null
+  ip -n "$ns" link set "$ifname" up
+  ip netns exec "$ns" ethtool -K "$ifname" tx off >/dev/null
 }
+
+netns_own_path() { NETNS_PATHS+=("$1"); }
 
 netns_wait_for() {
   local limit_ms=$(($1 * 1000)) what=$2 start=$EPOCHREALTIME elapsed_ms
@@ -131,6 +143,8 @@ netns_down() {
   NETNS_MOUNTS=()
   for ns in "${NETNS_LIST[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
   NETNS_LIST=()
+  for m in "${NETNS_PATHS[@]}"; do rm -rf "$m"; done
+  NETNS_PATHS=()
   [[ -n "${NETNS_RUN:-}" && -d "$NETNS_RUN" ]] && rm -rf "$NETNS_RUN"
   return 0
 }
