@@ -30,8 +30,8 @@
 #   ecmp_start_director I             director I's FRR and xlbd
 #   ecmp_add_director I               a director more (namespace, link,
 #                                     router's neighbor), then start it
-#   ecmp_kill_director I              kill -9 its xlbd, bgpd, bfdd, zebra,
-#                                     its link down
+#   ecmp_kill_director I              its link down, then kill -9 of its
+#                                     xlbd, bgpd, bfdd, zebra
 #   ecmp_router_paths                 the router's kernel route to the VIP:
 #                                     how many nexthops (0: none)
 #   ecmp_bfd_up_count                 the router's BFD sessions that are up
@@ -176,13 +176,16 @@ ecmp_add_director() {
   ecmp_start_director "$i"
 }
 
-# ecmp_kill_director I: the director dies: kill -9 of xlbd and its FRR
-# daemons, its link down (its XDP program outlives xlbd).
+# ecmp_kill_director I: the director dies: its link down, then kill -9 of
+# xlbd and its FRR daemons (its XDP program outlives xlbd).
 ecmp_kill_director() {
   local pid
   exec 3>&2 2>/dev/null  # no "Killed" notices from bash
-  for pid in "${DL_XLBD[$1]}" ${ECMP_FRR_PIDS[d$1]}; do kill -9 "$pid"; done
+  # The link first: a killed bgpd's kernel closes its TCP session (FIN),
+  # which would tell the router at once; a dead machine says nothing, and
+  # only BFD notices.
   ip -n "${DL_D[$1]}" link set eth0 down
+  for pid in "${DL_XLBD[$1]}" ${ECMP_FRR_PIDS[d$1]}; do kill -9 "$pid"; done
   for pid in "${DL_XLBD[$1]}" ${ECMP_FRR_PIDS[d$1]}; do wait "$pid" || true; netns_forget "$pid"; done
   exec 2>&3 3>&-
 }
