@@ -32,10 +32,13 @@
 #                                     router's neighbor), then start it
 #   ecmp_kill_director I              its link down, then kill -9 of its
 #                                     xlbd, bgpd, bfdd, zebra
-#   ecmp_router_paths                 the router's kernel route to the VIP:
-#                                     how many nexthops (0: none)
-#   ecmp_bfd_up_count                 the router's BFD sessions that are up
-#   ecmp_vtysh NAME CMD...            vtysh on an FRR instance (rt, d1...)
+#   ecmp_router_paths [VIP]           the router's kernel route to VIP
+#                                     (ECMP_VIP): how many nexthops (0: none);
+#                                     ecmp_router_paths_are N for waits
+#   ecmp_bfd_up_count                 the router's BFD sessions that are up;
+#                                     ecmp_bfd_up_are N for waits
+#   ecmp_vtysh NAME ARGS...           vtysh on an FRR instance (rt, d1...);
+#                                     ecmp_frr_dir NAME its directory (frr.log)
 #
 # FRR runs one instance per namespace (-N PREFIX-NAME), its config, pid
 # files, vty and zserv sockets in /var/run/frr/PREFIX-NAME (owned by frr,
@@ -100,7 +103,7 @@ ecmp_bfdd_conf() {
 # ecmp_frr_start NAME NS BGPD_CONF: zebra, bgpd (config BGPD_CONF), then bfdd
 # once bgpd is zebra's client; PIDs in ECMP_FRR_PIDS[NAME].
 ecmp_frr_start() {
-  local name=$1 ns=$2 dir pids=() d
+  local name=$1 ns=$2 dir pids=() d k=0
   dir=$(ecmp_frr_dir "$name")
   mkdir -p "$dir"
   netns_own_path "$dir"
@@ -123,7 +126,6 @@ ecmp_frr_start() {
   pids+=("$NETNS_LAST_PID")
   netns_wait_for 10 "bfdd in $name connected to zebra" ecmp_zebra_has_client "$name" bfd
   # A killed daemon leaves its crash-log directory behind.
-  local k=0
   for d in zebra bgpd bfdd; do netns_own_path "/var/tmp/frr/$d.${pids[k]}"; k=$((k + 1)); done
   ECMP_FRR_PIDS[$name]="${pids[*]}"
 }
@@ -190,8 +192,8 @@ ecmp_kill_director() {
   exec 2>&3 3>&-
 }
 
-ecmp_router_paths() {  # how many nexthops the router's kernel route to the VIP has
-  ip -n "$ECMP_RT" -j route show exact "$ECMP_VIP/32" |
+ecmp_router_paths() {  # [VIP]: how many nexthops the router's kernel route to it has
+  ip -n "$ECMP_RT" -j route show exact "${1:-$ECMP_VIP}/32" |
     jq 'if length == 0 then 0 elif .[0].nexthops then (.[0].nexthops | length) else 1 end'
 }
 ecmp_router_paths_are() { [[ $(ecmp_router_paths) == "$1" ]]; }
