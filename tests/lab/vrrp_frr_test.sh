@@ -52,8 +52,10 @@ EOF
 touch "$FRR_ETC/vtysh.conf"
 chown -R frr:frr "$FRR_ETC" "$FRR_RUN"
 netns_start "$B" /usr/lib/frr/zebra -N "$P" -f /dev/null >"$TMP/zebra.log" 2>&1
+netns_own_path "/var/tmp/frr/zebra.$NETNS_LAST_PID"  # its crash-log directory
 netns_wait_for 10 "zebra's socket" test -S "$FRR_RUN/zserv.api"
 netns_start "$B" /usr/lib/frr/vrrpd -N "$P" -f "$FRR_ETC/vrrpd.conf" >"$TMP/vrrpd.log" 2>&1
+netns_own_path "/var/tmp/frr/vrrpd.$NETNS_LAST_PID"
 frr_show() { ip netns exec "$B" vtysh -N "$P" -c "show vrrp $VRID"; }
 frr_field() { frr_show | awk -v f="$1" 'index($0, f) == 2 { print $NF; exit }'; }
 frr_status_is() { [[ $(frr_show | awk '/Status \(v4\)/ { print $3 }') == "$1" ]]; }
