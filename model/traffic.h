@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "model/address.h"
+#include "model/names.h"
 #include "model/service.h"
 
 namespace xlb::model {
@@ -40,6 +41,27 @@ struct Connection {
   bool expired = false;  // idle past its timeout: the packet path no longer uses it
   bool nat = false;      // a NAT flow (else direct routing)
   double idle_s = 0;     // since the entry was last refreshed (~0.25 s steps)
+};
+
+// What a connection-table entry is, as ipvsadm -Lnc names it: established,
+// closing (FIN/RST seen), half-open (TCP SYN only, ipvsadm's SYN_RECV), or
+// expired (idle past its timeout, not yet evicted); UDP flows are active
+// until they expire.
+enum class ConnState { kActive, kClosing, kSynRecv, kExpired };
+inline ConnState StateOf(const Connection& c) {
+  if (c.expired) return ConnState::kExpired;
+  if (c.closing) return ConnState::kClosing;
+  if (c.protocol == Protocol::kTcp && !c.established) return ConnState::kSynRecv;
+  return ConnState::kActive;
+}
+template <>
+struct EnumNames<ConnState> {
+  static constexpr absl::string_view kWhat = "connection state";
+  static constexpr std::array<std::pair<ConnState, absl::string_view>, 4> kValues{
+      {{ConnState::kActive, "active"},
+       {ConnState::kClosing, "closing"},
+       {ConnState::kSynRecv, "syn_recv"},
+       {ConnState::kExpired, "expired"}}};
 };
 
 // Some of the connection table: the entries asked for, and how many matched

@@ -37,25 +37,13 @@ namespace xlb::api {
 
 using nlohmann::json;
 
-// A connection-table entry: established, closing (FIN/RST seen), half-open
-// (TCP SYN only, ipvsadm's SYN_RECV), or expired (idle past its timeout, not
-// yet evicted); UDP flows are active until they expire.
-enum class ConnState { kActive, kClosing, kSynRecv, kExpired };
+using model::ConnState;
 // A real's health check verdict; kNone: not checked.
 enum class RealHealth { kNone, kUp, kDown };
 
 }  // namespace xlb::api
 
 namespace xlb::model {
-template <>
-struct EnumNames<api::ConnState> {
-  static constexpr absl::string_view kWhat = "connection state";
-  static constexpr std::array<std::pair<api::ConnState, absl::string_view>, 4> kValues{
-      {{api::ConnState::kActive, "active"},
-       {api::ConnState::kClosing, "closing"},
-       {api::ConnState::kSynRecv, "syn_recv"},
-       {api::ConnState::kExpired, "expired"}}};
-};
 template <>
 struct EnumNames<api::RealHealth> {
   static constexpr absl::string_view kWhat = "health";
@@ -689,7 +677,7 @@ template <>
 struct adl_serializer<xlb::config::VrrpTrack::Kind>
     : NamedEnumSerializer<xlb::config::VrrpTrack::Kind> {};
 template <>
-struct adl_serializer<xlb::api::ConnState> : NamedEnumSerializer<xlb::api::ConnState> {};
+struct adl_serializer<xlb::model::ConnState> : NamedEnumSerializer<xlb::model::ConnState> {};
 template <>
 struct adl_serializer<xlb::api::RealHealth> : NamedEnumSerializer<xlb::api::RealHealth> {};
 

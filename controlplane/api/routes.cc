@@ -112,10 +112,7 @@ ConnectionInfo ConnectionOf(const model::Connection& c) {
           .client = model::FormatEndpoint(c.client, c.client_port),
           .virtual_address = model::FormatEndpoint(c.vip, c.vip_port),
           .real = c.real ? model::FormatEndpoint(*c.real, c.real_port) : "",
-          .state = c.expired                                          ? ConnState::kExpired
-                   : c.closing                                        ? ConnState::kClosing
-                   : c.protocol == model::Protocol::kTcp && !c.established ? ConnState::kSynRecv
-                                                                      : ConnState::kActive,
+          .state = model::StateOf(c),
           .forward = c.nat ? model::Forward::kNat : model::Forward::kDr,
           .idle_s = c.idle_s};
 }

@@ -7,10 +7,12 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -245,16 +247,21 @@ absl::Status Conns(Session& s, Args& a) {
     limit = *n;
   }
   if (auto st = s.Open(); !st.ok()) return st;
-  auto conns = ListConnections(s.maps, limit);
-  if (!conns.ok()) return conns.status();
+  auto listing = ListConnections(s.maps, limit, std::nullopt);
+  if (!listing.ok()) return listing.status();
   std::cout << absl::StrFormat("%-5s %-8s %-8s %-28s %-28s %s\n", "pro", "state", "idle", "source",
                                "virtual", "destination");
-  for (const auto& c : *conns)
+  for (const auto& c : listing->connections)
     std::cout << absl::StrFormat(
         "%-5s %-8s %-8.1f %-28s %-28s %s\n", model::NameOf(c.protocol).data(),
-        c.closing ? "CLOSING" : "ACTIVE", c.idle_s, model::FormatEndpoint(c.client, c.client_port),
+        absl::AsciiStrToUpper(model::NameOf(model::StateOf(c))), c.idle_s,
+        model::FormatEndpoint(c.client, c.client_port),
         model::FormatEndpoint(c.vip, c.vip_port),
         c.real ? model::FormatEndpoint(*c.real, c.real_port) : std::string("(real gone)"));
+  // Never silently short: say what the limit left out.
+  if (listing->matched > listing->connections.size())
+    std::cout << "... " << listing->matched - listing->connections.size() << " more of "
+              << listing->matched << " (--limit N shows more)\n";
   return absl::OkStatus();
 }
 

@@ -91,6 +91,10 @@ check "... and says how many more there are" \
   grep -qx '\.\.\. 25 more of 30 (xlbctl conns --limit N shows more)' <<<"$limited"
 check "xlbctl --json conns --limit 5: total and remaining" \
   test "$(xlbctl --json conns --limit 5 | jq -c '[(.connections | length), .total, .remaining]')" = "[5,30,25]"
+dp_limited=$(lab_dp conns --limit 5)
+check "xlb-dp conns --limit 5 (no daemon needed) lists 5 and says how many more" \
+  test "$(grep -c "^tcp .* $LAB_VIP4:80 " <<<"$dp_limited"):$(tail -1 <<<"$dp_limited")" = \
+  "5:... 25 more of 30 (--limit N shows more)"
 check "xlbctl conns without a limit lists all 30, with no 'more' line" \
   bash -c "[[ \$(ip netns exec '$D' '$LAB_BUILD/controlplane/xlbctl' --socket '$SOCK' conns | grep -c '^TCP ') == 30 ]] && ! ip netns exec '$D' '$LAB_BUILD/controlplane/xlbctl' --socket '$SOCK' conns | grep -q more"
 
