@@ -455,7 +455,7 @@ const std::vector<CommandSpec>& Commands() {
       {"real del", "VIP:PORT[/proto] ADDRESS[:PORT]", "remove a real", {}, 2, 2, RealDel, nullptr,
        ""},
       {"real flush", "VIP:PORT[/proto] ADDRESS[:PORT]",
-       "cut the real's connections now (their clients are reset by another real)", {}, 2, 2,
+       "cut the real's connections now (another real resets them)", {}, 2, 2,
        RealFlush, nullptr,
        "Removes the real's connection, NAT reply and persistence entries and prints how many;\n"
        "the clients' next packets go by Maglev to another real, which resets them.\n"},
@@ -471,7 +471,7 @@ const std::vector<CommandSpec>& Commands() {
       {"vrrp", "", "every VRRP instance: state, priorities, master, counters", {}, 0, 0, Vrrp,
        nullptr, ""},
       {"trace", "VIP:PORT[/proto] CLIENT:PORT [--syn] [--interface IF]",
-       "which real the flow goes to, as the loaded XDP program decides; changes nothing",
+       "the real the loaded XDP program picks for a flow (changes nothing)",
        {{"--syn", "", "trace a new connection (default: a TCP ACK, which follows its entry)"},
         {"--interface", "IF", "where the frame comes in (default: the first attached)"}},
        2, 2, Trace, nullptr, ""},
