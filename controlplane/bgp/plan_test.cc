@@ -12,10 +12,9 @@
 namespace xlb::bgp {
 namespace {
 
-RunningConfig Captured() {
+RunningConfig Captured(const std::string& name = "running_config_owned.txt") {
   const char* root = std::getenv("XLB_SOURCE_ROOT");
-  std::ifstream in(std::string(root ? root : ".") +
-                   "/controlplane/bgp/testdata/running_config_owned.txt");
+  std::ifstream in(std::string(root ? root : ".") + "/controlplane/bgp/testdata/" + name);
   std::stringstream s;
   s << in.rdbuf();
   absl::StatusOr<RunningConfig> rc = ParseRunningConfig(s.str());
@@ -159,6 +158,16 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"PasswordWithSpace", false, [](Desired& d) { d.neighbors[0].password = "a b"; },
              {}, "bgp neighbor 192.0.2.2: the password must be printable"}),
     [](const testing::TestParamInfo<Case>& info) { return info.param.name; });
+
+// testdata/running_config_applied.txt is what a bgpd without config ran
+// after the plan of EmptyRunningGivesFullConfig (testdata/capture.sh): it
+// must plan to nothing, or every reconcile would re-issue commands.
+TEST(Plan, AppliedPlanIsStable) {
+  absl::StatusOr<std::vector<std::string>> plan =
+      Plan(Captured("running_config_applied.txt"), AsCaptured());
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_EQ(*plan, std::vector<std::string>{});
+}
 
 // A stray entry in xlbd's prefix-list or route-map is removed; an operator
 // network outside xlbd's prefix-lists is left alone.
