@@ -30,7 +30,8 @@ struct VtyshOptions {
 absl::Status Configure(const VtyshOptions& options, const std::vector<std::string>& commands);
 
 // `vtysh [-N NAME] -c COMMAND` (e.g. `show running-config`, `show bgp
-// summary json`): its output, or an error as for Configure.
+// summary json`): its stdout (stderr, e.g. vtysh's warning about a missing
+// vtysh.conf, is left out), or an error as for Configure.
 absl::StatusOr<std::string> Show(const VtyshOptions& options, const std::string& command);
 
 }  // namespace xlb::bgp

@@ -44,7 +44,8 @@ TEST_F(VtyshTest, PassesArgvAndReturnsOutput) {
   options.pathspace = "lab-d";
   absl::StatusOr<std::string> out = Show(options, "show bgp summary json");
   ASSERT_TRUE(out.ok()) << out.status();
-  EXPECT_EQ(*out, "[-N]\n[lab-d]\n[-c]\n[show bgp summary json]\noops\n");
+  // vtysh's warnings on stderr (e.g. no vtysh.conf) are not part of a show's JSON.
+  EXPECT_EQ(*out, "[-N]\n[lab-d]\n[-c]\n[show bgp summary json]\n");
   options.pathspace = "";
   EXPECT_TRUE(Configure(options, {"configure terminal", "router bgp 64513"}).ok());
   EXPECT_TRUE(Configure(options, {}).ok());
@@ -69,11 +70,16 @@ TEST_F(VtyshTest, FailureNamesCommandAndFrrLine) {
   EXPECT_EQ(s.message(),
             "vtysh: 'network 203.0.113.300/32' failed (exit 1): "
             "% Unknown command: network 203.0.113.300/32");
-  options = Fake("echo 'failed to connect to any daemons.'; exit 1");
+  // What vtysh -N writes (on stderr) when nothing runs there, as measured.
+  options = Fake("echo \"% Can't open configuration file /etc/frr/x/vtysh.conf due to 'No such "
+                 "file or directory'.\" >&2; echo 'Exiting: failed to connect to any daemons.' >&2; "
+                 "exit 1");
   absl::StatusOr<std::string> out = Show(options, "show running-config");
   ASSERT_FALSE(out.ok());
   EXPECT_EQ(out.status().message(),
-            "vtysh: 'show running-config' failed (exit 1): failed to connect to any daemons.");
+            "vtysh: 'show running-config' failed (exit 1): % Can't open configuration file "
+            "/etc/frr/x/vtysh.conf due to 'No such file or directory'.; Exiting: failed to "
+            "connect to any daemons.");
 }
 
 TEST_F(VtyshTest, HangIsKilledWithItsGroupAtTheDeadline) {

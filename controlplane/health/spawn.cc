@@ -27,7 +27,7 @@ config::ScriptUser& ScriptUserLocked() {
 // here): raw system calls, no allocation. An error is written to `report`
 // (close-on-exec, so a successful exec closes it with nothing written).
 [[noreturn]] void Child(int report, const char* path, const char* const* argv,
-                        const char* const* envp, int output, bool switch_user, uid_t uid, gid_t gid, const gid_t* groups,
+                        const char* const* envp, int output, int error, bool switch_user, uid_t uid, gid_t gid, const gid_t* groups,
                         size_t ngroups) {
   auto fail = [report](int err) {
     while (write(report, &err, sizeof(err)) < 0 && errno == EINTR) {
@@ -45,8 +45,10 @@ config::ScriptUser& ScriptUserLocked() {
   sched_setscheduler(0, SCHED_OTHER, &normal);
   const int null = open("/dev/null", O_RDWR);
   if (null < 0) fail(errno);
-  const int out = output >= 0 ? output : null;
-  if (dup2(null, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0) fail(errno);
+  if (dup2(null, 0) < 0 || dup2(output >= 0 ? output : null, 1) < 0 ||
+      dup2(error >= 0 ? error : null, 2) < 0) {
+    fail(errno);
+  }
   // Sockets, BPF maps and the like are not the script's business (asio
   // does not open its descriptors close-on-exec); keep only `report`.
   if (report > 3) syscall(SYS_close_range, 3u, static_cast<unsigned>(report - 1), 0u);
@@ -120,6 +122,7 @@ int Spawn(const SpawnRequest& request, pid_t* pid) {
   if (child == 0) {
     close(report[0]);
     Child(report[1], request.path.c_str(), argv.data(), envp.data(), request.output_fd,
+          request.error_fd,
           switch_user, user.uid, user.gid, user.groups.data(),
           user.groups.size());
   }

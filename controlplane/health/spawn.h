@@ -32,11 +32,12 @@ struct SpawnRequest {
   std::vector<std::string> argv;  // argv[0] first
   std::vector<std::string> env;   // the whole environment ("NAME=value")
   bool as_script_user = true;     // false: keep xlbd's own user (root)
-  int output_fd = -1;             // stdout and stderr go there; -1: /dev/null
+  int output_fd = -1;             // stdout goes there; -1: /dev/null
+  int error_fd = -1;              // stderr goes there (may be output_fd); -1: /dev/null
 };
 
 // Starts the request's program in a process group of its own, stdin on
-// /dev/null, stdout and stderr on output_fd (or /dev/null), no other
+// /dev/null, stdout on output_fd, stderr on error_fd (each -1: /dev/null), no other
 // descriptor, default signal handling and the normal scheduler. Returns 0
 // and the pid, or the errno value of what failed (also in the child before
 // exec: fork, pipe, setgroups, setgid, setuid, exec). The caller reaps it.
