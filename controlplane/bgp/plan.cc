@@ -62,10 +62,12 @@ absl::StatusOr<std::vector<std::string>> Plan(const RunningConfig& running,
         absl::StrCat("bgp.local_as ", desired.local_as, ": bgpd already runs AS ",
                      running.local_as, " (xlbd does not change it)"));
   }
+  std::string router_id;
   if (!desired.router_id.empty()) {
     absl::StatusOr<std::string> id = CanonicalAddress(desired.router_id, "bgp.router_id");
     if (!id.ok()) return id.status();
     if (IsV6(*id)) return absl::InvalidArgumentError("bgp.router_id must be an IPv4 address");
+    router_id = *id;
   }
   std::map<std::string, DesiredNeighbor> neighbors;  // by canonical address
   for (const DesiredNeighbor& n : desired.neighbors) {
@@ -175,8 +177,8 @@ absl::StatusOr<std::vector<std::string>> Plan(const RunningConfig& running,
   }
   std::vector<std::string> global;
   Family f4, f6;
-  if (!desired.router_id.empty() && running.router_id != desired.router_id) {
-    global.push_back("bgp router-id " + desired.router_id);
+  if (!router_id.empty() && running.router_id != router_id) {
+    global.push_back("bgp router-id " + router_id);
   }
   if (running.import_check || running.local_as == 0) global.push_back("no bgp network import-check");
   for (const auto& [address, d] : neighbors) {

@@ -138,6 +138,21 @@ std::string ErrorLines(const std::vector<std::string>& lines) {
 
 }  // namespace
 
+std::string Redacted(const std::string& text) {
+  static const std::string kWord = "password ";
+  std::string out;
+  size_t at = 0;
+  for (size_t found; (found = text.find(kWord, at)) != std::string::npos;) {
+    const size_t secret = found + kWord.size();
+    size_t end = secret;
+    while (end < text.size() && text[end] != ' ' && text[end] != '\n' && text[end] != ';') ++end;
+    absl::StrAppend(&out, absl::string_view(text).substr(at, secret - at), "<hidden>");
+    at = end;
+  }
+  absl::StrAppend(&out, absl::string_view(text).substr(at));
+  return out;
+}
+
 absl::Status Configure(const VtyshOptions& options, const std::vector<std::string>& commands) {
   if (commands.empty()) return absl::OkStatus();
   std::vector<std::string> args = {"-E"};
@@ -159,9 +174,9 @@ absl::Status Configure(const VtyshOptions& options, const std::vector<std::strin
     }
     messages.emplace_back(line);
   }
-  return absl::FailedPreconditionError(absl::StrCat("vtysh: '", failed, "' failed (exit ",
-                                                    outcome->exit_code,
-                                                    "): ", ErrorLines(messages)));
+  return absl::FailedPreconditionError(
+      Redacted(absl::StrCat("vtysh: '", failed, "' failed (exit ", outcome->exit_code,
+                            "): ", ErrorLines(messages))));
 }
 
 absl::StatusOr<std::string> Show(const VtyshOptions& options, const std::string& command) {

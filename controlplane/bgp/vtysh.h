@@ -34,6 +34,10 @@ absl::Status Configure(const VtyshOptions& options, const std::vector<std::strin
 // vtysh.conf, is left out), or an error as for Configure.
 absl::StatusOr<std::string> Show(const VtyshOptions& options, const std::string& command);
 
+// `text` with the word after each "password " replaced by "<hidden>": for
+// logging commands and vtysh's messages (FRR echoes an unknown command).
+std::string Redacted(const std::string& text);
+
 }  // namespace xlb::bgp
 
 #endif  // XLB_CONTROLPLANE_BGP_VTYSH_H_

@@ -82,6 +82,20 @@ TEST_F(VtyshTest, FailureNamesCommandAndFrrLine) {
             "connect to any daemons.");
 }
 
+// A password never reaches a log through an error: FRR echoes the command.
+TEST_F(VtyshTest, PasswordsAreHidden) {
+  EXPECT_EQ(Redacted("neighbor 192.0.2.2 password s3cret"), "neighbor 192.0.2.2 password <hidden>");
+  EXPECT_EQ(Redacted("no neighbor 192.0.2.2 password"), "no neighbor 192.0.2.2 password");
+  EXPECT_EQ(Redacted("network 203.0.113.1/32"), "network 203.0.113.1/32");
+  VtyshOptions options = Fake(
+      "echo 'vm(config-router)# neighbor 192.0.2.2 password s3cret x'; "
+      "echo '% Unknown command: neighbor 192.0.2.2 password s3cret x'; exit 1");
+  absl::Status s = Configure(options, {"neighbor 192.0.2.2 password s3cret x"});
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.message().find("s3cret"), std::string::npos) << s;
+  EXPECT_NE(s.message().find("password <hidden>"), std::string::npos) << s;
+}
+
 TEST_F(VtyshTest, HangIsKilledWithItsGroupAtTheDeadline) {
   VtyshOptions options = Fake(absl::StrCat("sleep 30 & echo $! >", dir_, "/child; wait"));
   options.deadline = absl::Milliseconds(300);

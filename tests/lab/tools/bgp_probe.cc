@@ -79,7 +79,7 @@ int main(int argc, char** argv) {
   if (!running.ok()) return Fail(running.status().ToString());
   absl::StatusOr<std::vector<std::string>> commands = Plan(*running, desired);
   if (!commands.ok()) return Fail(commands.status().ToString());
-  for (const std::string& c : *commands) std::printf("> %s\n", c.c_str());
+  for (const std::string& c : *commands) std::printf("> %s\n", Redacted(c).c_str());
   std::fflush(stdout);
   absl::Status applied = Configure(options, *commands);
   if (!applied.ok()) return Fail(applied.ToString());
