@@ -26,8 +26,8 @@ config::ScriptUser& ScriptUserLocked() {
 // has threads; any lock may be held by a thread that no longer exists
 // here): raw system calls, no allocation. An error is written to `report`
 // (close-on-exec, so a successful exec closes it with nothing written).
-[[noreturn]] void Child(int report, const char* const* argv, const char* const* envp,
-                        bool switch_user, uid_t uid, gid_t gid, const gid_t* groups,
+[[noreturn]] void Child(int report, const char* path, const char* const* argv,
+                        const char* const* envp, int output, int error, bool switch_user, uid_t uid, gid_t gid, const gid_t* groups,
                         size_t ngroups) {
   auto fail = [report](int err) {
     while (write(report, &err, sizeof(err)) < 0 && errno == EINTR) {
@@ -45,7 +45,10 @@ config::ScriptUser& ScriptUserLocked() {
   sched_setscheduler(0, SCHED_OTHER, &normal);
   const int null = open("/dev/null", O_RDWR);
   if (null < 0) fail(errno);
-  if (dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0) fail(errno);
+  if (dup2(null, 0) < 0 || dup2(output >= 0 ? output : null, 1) < 0 ||
+      dup2(error >= 0 ? error : null, 2) < 0) {
+    fail(errno);
+  }
   // Sockets, BPF maps and the like are not the script's business (asio
   // does not open its descriptors close-on-exec); keep only `report`.
   if (report > 3) syscall(SYS_close_range, 3u, static_cast<unsigned>(report - 1), 0u);
@@ -59,7 +62,7 @@ config::ScriptUser& ScriptUserLocked() {
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
-  execve("/bin/sh", const_cast<char* const*>(argv), const_cast<char* const*>(envp));
+  execve(path, const_cast<char* const*>(argv), const_cast<char* const*>(envp));
   fail(errno);
   _exit(127);
 }
@@ -87,17 +90,26 @@ std::vector<std::string> ScriptEnvironment(const config::ScriptUser& user,
 }
 
 int SpawnScript(const std::string& command, const std::vector<std::string>& extra_env, pid_t* pid) {
+  SpawnRequest request;
+  request.path = "/bin/sh";
+  request.argv = {"sh", "-c", command};
+  request.env = ScriptEnvironment(ScriptUserNow(), extra_env);
+  return Spawn(request, pid);
+}
+
+int Spawn(const SpawnRequest& request, pid_t* pid) {
   const config::ScriptUser user = ScriptUserNow();
   // Everything the child needs is made here, before fork.
-  std::vector<std::string> env = ScriptEnvironment(user, extra_env);
   std::vector<const char*> envp;
-  for (const std::string& var : env) envp.push_back(var.c_str());
+  for (const std::string& var : request.env) envp.push_back(var.c_str());
   envp.push_back(nullptr);
-  const char* argv[] = {"sh", "-c", command.c_str(), nullptr};
-  // As root, always set the ids (also root's own groups); otherwise only
-  // the current user can be had.
-  const bool switch_user = geteuid() == 0;
-  if (!switch_user && user.uid != geteuid()) return EPERM;
+  std::vector<const char*> argv;
+  for (const std::string& arg : request.argv) argv.push_back(arg.c_str());
+  argv.push_back(nullptr);
+  // As root, always set the script user's ids (also root's own groups);
+  // otherwise only the current user can be had.
+  const bool switch_user = request.as_script_user && geteuid() == 0;
+  if (request.as_script_user && !switch_user && user.uid != geteuid()) return EPERM;
 
   int report[2];
   if (pipe2(report, O_CLOEXEC) != 0) return errno;
@@ -109,7 +121,9 @@ int SpawnScript(const std::string& command, const std::vector<std::string>& extr
   const pid_t child = fork();
   if (child == 0) {
     close(report[0]);
-    Child(report[1], argv, envp.data(), switch_user, user.uid, user.gid, user.groups.data(),
+    Child(report[1], request.path.c_str(), argv.data(), envp.data(), request.output_fd,
+          request.error_fd,
+          switch_user, user.uid, user.gid, user.groups.data(),
           user.groups.size());
   }
   const int fork_errno = errno;

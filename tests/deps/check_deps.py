@@ -33,6 +33,8 @@ RULES = {
     "controlplane/api": ["model", "controlplane/config", "controlplane/health",
                          "controlplane/vrrp"],
     "controlplane/offline": ["model", "controlplane/config"],
+    # FRR through vtysh; health/ for the one spawn function.
+    "controlplane/bgp": ["model", "controlplane/config", "controlplane/health"],
     "controlplane/xlbctl": ["model", "controlplane/config", "controlplane/api",
                             "controlplane/vrrp", "controlplane/offline"],
     # Programs the maps: the data plane is allowed here, and below.

@@ -1,0 +1,43 @@
+// What xlbd wants in FRR's bgpd (docs/bgp-design.md "What xlbd owns"): plain
+// structs, filled from the `bgp:` config and the VIPs' health, compared with
+// the running config by plan.h.
+#ifndef XLB_CONTROLPLANE_BGP_DESIRED_H_
+#define XLB_CONTROLPLANE_BGP_DESIRED_H_
+
+#include <cstdint>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace xlb::bgp {
+
+// Names of what xlbd owns in FRR, so that it never touches the operator's lines.
+inline constexpr char kPrefixList4[] = "XLB-VIPS4";
+inline constexpr char kPrefixList6[] = "XLB-VIPS6";
+inline constexpr char kRouteMap[] = "XLB-VIPS-OUT";
+inline constexpr char kDescription[] = "xlbd";  // `neighbor X description xlbd`
+
+struct DesiredNeighbor {
+  std::string address;   // IPv4 or IPv6; its family is the one it is activated in
+  uint32_t remote_as = 0;
+  std::string password;  // empty: none (TCP MD5 off)
+  bool bfd = true;
+  int keepalive = 3;  // seconds
+  int hold = 9;
+  bool next_hop_self = false;
+};
+
+struct Desired {
+  uint32_t local_as = 0;
+  std::string router_id;  // empty: bgpd chooses
+  std::vector<DesiredNeighbor> neighbors;
+  // Every VIP xlbd owns (addresses, IPv4 or IPv6): the entries of the
+  // prefix-lists XLB-VIPS4/6, announced or not.
+  std::set<std::string> vips;
+  // The subset announced now (`network VIP/32|/128`); empty when drained.
+  std::set<std::string> announce;
+};
+
+}  // namespace xlb::bgp
+
+#endif  // XLB_CONTROLPLANE_BGP_DESIRED_H_

@@ -1,0 +1,114 @@
+#!/bin/bash
+# The FRR driver (controlplane/bgp, through tests/lab/tools/bgp_probe.cc) on
+# a real bgpd: director D (AS 64513, its FRR started with no config at all)
+# and router RT (AS 64512) on one segment (scripts/lib/ecmp_lab.sh's FRR),
+# peering over IPv4 and over IPv6.
+#   (1) one reconcile configures everything: both sessions come up with BFD,
+#       RT routes the announced VIPs (IPv4 and IPv6), not the owned-but-
+#       withheld one, and has one path to the IPv4 VIP (each neighbour is
+#       active only in its own family);
+#   (2) a second reconcile sends no command;
+#   (3) announcing one VIP more: RT routes it, the session was not reset;
+#   (4) drain (nothing announced): RT routes neither, the session stays up;
+#   (5) a desired neighbour the operator configured (no description xlbd),
+#       and another AS: errors naming them, bgpd unchanged.
+set -euo pipefail
+BUILD=$(cd "${1:?usage: bgp_driver_test.sh BUILD_DIR}" && pwd)
+PROBE=${BGP_PROBE:-$BUILD/tests/lab/xlb-bgp-probe}
+LIB=$(dirname "$0")/../../scripts/lib
+source "$LIB/lab_checks.sh"
+source "$LIB/ecmp_lab.sh"
+
+ecmp_init "$BUILD" 1 || { echo "FAIL: $(basename "$0"): no FRR"; exit 1; }
+trap 'netns_down' EXIT
+trap 'exit 1' INT TERM
+D=${DL_D[1]}
+netns_add "$DL_S"
+netns_bridge "$DL_S"
+netns_add "$ECMP_RT"
+netns_attach_as "$ECMP_RT" eth1 "$DL_S" prt 198.51.100.254/24 2001:db8:1::254/64
+netns_add "$D"
+netns_attach_as "$D" eth0 "$DL_S" pd1 198.51.100.1/24 2001:db8:1::1/64
+ecmp_frr_start rt "$ECMP_RT" "router bgp 64512
+ bgp router-id 198.51.100.254
+ no bgp ebgp-requires-policy
+ neighbor 198.51.100.1 remote-as 64513
+ neighbor 198.51.100.1 bfd
+ neighbor 198.51.100.1 timers 3 9
+ neighbor 2001:db8:1::1 remote-as 64513
+ neighbor 2001:db8:1::1 bfd
+ neighbor 2001:db8:1::1 timers 3 9
+ address-family ipv6 unicast
+  neighbor 2001:db8:1::1 activate
+ exit-address-family"
+ecmp_frr_start d1 "$D" ""
+
+probe() { ip netns exec "$D" "$PROBE" "$DL_PREFIX-d1" "$@"; }
+desired() {  # desired ANNOUNCED_JSON_LIST [LOCAL_AS] [EXTRA_NEIGHBOR_JSON]
+  printf '{"local_as":%s,"router_id":"198.51.100.1","neighbors":[{"address":"198.51.100.254","remote_as":64512},{"address":"2001:db8:1::254","remote_as":64512}%s],"vips":["203.0.113.101","203.0.113.102","2001:db8:100::1"],"announce":%s}' \
+    "${2:-64513}" "${3:+,$3}" "$1"
+}
+routes() {  # VIP: RT's kernel routes to it
+  if [[ $1 == *:* ]]; then ip -n "$ECMP_RT" -6 route show "$1/128"; else ip -n "$ECMP_RT" route show "$1/32"; fi |
+    grep -c . || true
+}
+rt_routes() { [[ $(routes "$1") == "$2" ]]; }
+session() { probe sessions | awk -v n="${1:-198.51.100.254}" '$1 == n'; }
+established_bfd_up() {
+  [[ $(session) == "198.51.100.254 Established "*" up "* ]] &&
+    [[ $(session 2001:db8:1::254) == "2001:db8:1::254 Established "*" up "* ]]
+}
+dropped() { echo "$(session | awk '{print $5}')/$(session 2001:db8:1::254 | awk '{print $5}')"; }
+# RT's BGP paths to an IPv4 VIP: 1 unless D's IPv6 session carries IPv4 too.
+paths4() { ecmp_vtysh rt -c "show bgp ipv4 unicast $1/32 json" | jq '.paths | length'; }
+
+dl_log "(1) first reconcile"
+first_reconcile() {
+  local out
+  out=$(probe reconcile "$(desired '["203.0.113.101","2001:db8:100::1"]')") || return 1
+  grep -qx '> neighbor 198.51.100.254 remote-as 64512' <<<"$out" &&
+    grep -qx '> network 203.0.113.101/32' <<<"$out"
+}
+check "(1) the first reconcile plans and applies the whole config" first_reconcile
+check "(1) both sessions are Established with BFD up" netns_wait_for 20 "sessions up" established_bfd_up
+check "(1) the router routes the announced VIP" netns_wait_for 10 "203.0.113.101 at RT" rt_routes 203.0.113.101 1
+check "(1) the router routes the announced IPv6 VIP" netns_wait_for 10 "2001:db8:100::1 at RT" rt_routes 2001:db8:100::1 1
+check "(1) the router has no route to the owned, withheld VIP" rt_routes 203.0.113.102 0
+one_path() { [[ $(paths4 203.0.113.101) == 1 ]]; }
+check "(1) the router has one path to the IPv4 VIP (not also via the IPv6 session)" one_path
+d0=$(dropped)
+
+dl_log "(2) same desired state again"
+no_commands() { [[ -z $(probe reconcile "$(desired '["203.0.113.101","2001:db8:100::1"]')") ]]; }
+check "(2) a second reconcile sends no command" no_commands
+
+dl_log "(3) one more VIP announced"
+check "(3) reconcile" probe reconcile "$(desired '["203.0.113.101","203.0.113.102","2001:db8:100::1"]')"
+check "(3) the router routes the new VIP" netns_wait_for 10 "203.0.113.102 at RT" rt_routes 203.0.113.102 1
+same_session() { [[ $(dropped) == "$d0" ]] && established_bfd_up; }
+check "(3) the session was not reset (connectionsDropped $d0 unchanged)" same_session
+
+dl_log "(4) drain"
+check "(4) reconcile with nothing announced" probe reconcile "$(desired '[]')"
+drained() { rt_routes 203.0.113.101 0 && rt_routes 203.0.113.102 0 && rt_routes 2001:db8:100::1 0; }
+check "(4) the router routes no VIP" netns_wait_for 10 "VIPs withdrawn at RT" drained
+check "(4) the session stays up, not reset" same_session
+
+dl_log "(5) errors"
+ecmp_vtysh d1 -c 'configure terminal' -c 'router bgp 64513' -c 'neighbor 198.51.100.77 remote-as 65000' >/dev/null
+before=$(ecmp_vtysh d1 -c 'show running-config')
+fails_operator() {
+  local err
+  err=$(probe reconcile "$(desired '[]' 64513 '{"address":"198.51.100.77","remote_as":65000}')" 2>&1) && return 1
+  [[ $err == *"bgp neighbor 198.51.100.77: configured in FRR by the operator"* ]]
+}
+check "(5) a desired neighbour of the operator's is an error naming it" fails_operator
+fails_as() {
+  local err
+  err=$(probe reconcile "$(desired '["203.0.113.101"]' 64514)" 2>&1) && return 1
+  [[ $err == *"bgp.local_as 64514: bgpd already runs AS 64513"* ]]
+}
+check "(5) another AS is an error naming both" fails_as
+unchanged() { [[ $(ecmp_vtysh d1 -c 'show running-config') == "$before" ]]; }
+check "(5) bgpd's config is unchanged by the failed reconciles" unchanged
+lab_checks_done "lab bgp driver"
