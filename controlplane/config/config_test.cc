@@ -179,7 +179,7 @@ TEST(ParseConfig, SameVipPortOtherProtocolIsAnotherService) {
 TEST(ParseConfigErrors, UnknownKeys) {
   EXPECT_TRUE(Fails("interfaces: [eth0]\nvrrpp: {}\n",
                     "xlb.yaml:2: vrrpp: unknown key (expected one of: interfaces, api, tables, scripts, "
-                    "services, vrrp)"));
+                    "services, vrrp, bgp)"));
   EXPECT_TRUE(
       Fails("interfaces: [eth0]\napi:\n  socket: /x.sock\n  colour: red\n",
             "xlb.yaml:4: api.colour: unknown key (expected one of: socket, metrics, group, "

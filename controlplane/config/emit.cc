@@ -1,5 +1,6 @@
 #include "controlplane/config/emit.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -185,6 +186,50 @@ void EmitVrrpSection(YAML::Emitter& out, const std::vector<VrrpInstance>& vrrp) 
   out << YAML::EndSeq;
 }
 
+// Every key but the password's contents (only its file is named). A
+// neighbour's timers only when they differ from the section's, which they
+// default to.
+void EmitBgp(YAML::Emitter& out, const BgpConfig& bgp) {
+  out << YAML::Key << "bgp" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "asn" << YAML::Value << bgp.asn;
+  out << YAML::Key << "router_id" << YAML::Value << bgp.router_id.ToString();
+  out << YAML::Key << "announce" << YAML::Value;
+  if (bgp.announce.empty()) {
+    out << "all";
+  } else {
+    out << YAML::Flow << YAML::BeginSeq;
+    for (const model::IpAddress& vip : bgp.announce) out << vip.ToString();
+    out << YAML::EndSeq;
+  }
+  out << YAML::Key << "next_hop_self" << YAML::Value << bgp.next_hop_self;
+  out << YAML::Key << "hold_time" << YAML::Value << FormatDuration(bgp.hold_time);
+  out << YAML::Key << "keepalive" << YAML::Value << FormatDuration(bgp.keepalive);
+  // Only when used: the parser refuses a profile no neighbour uses.
+  if (std::any_of(bgp.neighbors.begin(), bgp.neighbors.end(),
+                  [](const BgpNeighbor& n) { return n.bfd; })) {
+    out << YAML::Key << "bfd" << YAML::Value << YAML::Flow << YAML::BeginMap;
+    out << YAML::Key << "interval" << YAML::Value << FormatDuration(bgp.bfd.interval);
+    out << YAML::Key << "multiplier" << YAML::Value << bgp.bfd.multiplier;
+    out << YAML::EndMap;
+  }
+  out << YAML::Key << "neighbors" << YAML::Value << YAML::BeginSeq;
+  for (const BgpNeighbor& n : bgp.neighbors) {
+    out << YAML::Flow << YAML::BeginMap;
+    out << YAML::Key << "address" << YAML::Value << n.address.ToString();
+    out << YAML::Key << "asn" << YAML::Value << n.asn;
+    if (!n.password_file.empty())
+      out << YAML::Key << "password_file" << YAML::Value << n.password_file;
+    out << YAML::Key << "bfd" << YAML::Value << n.bfd;
+    if (n.hold_time != bgp.hold_time)
+      out << YAML::Key << "hold_time" << YAML::Value << FormatDuration(n.hold_time);
+    if (n.keepalive != bgp.keepalive)
+      out << YAML::Key << "keepalive" << YAML::Value << FormatDuration(n.keepalive);
+    out << YAML::EndMap;
+  }
+  out << YAML::EndSeq;
+  out << YAML::EndMap;
+}
+
 }  // namespace
 
 std::string ToYaml(const Config& config) {
@@ -216,6 +261,7 @@ std::string ToYaml(const Config& config) {
   out << YAML::EndSeq;
   // Only when there is one: most files have no VRRP.
   if (!config.vrrp.empty()) EmitVrrpSection(out, config.vrrp);
+  if (config.bgp) EmitBgp(out, *config.bgp);
   out << YAML::EndMap;
   return absl::StrCat(out.c_str(), "\n");
 }

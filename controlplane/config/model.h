@@ -181,6 +181,46 @@ struct ScriptsConfig {
   bool operator==(const ScriptsConfig&) const = default;
 };
 
+// BGP (issue #14): the VIPs announced to routers through FRR's bgpd, so
+// that N directors share them by ECMP. xlbd never opens a BGP session
+// itself. Timers are FRR's, in whole seconds; the defaults are FRR's
+// datacenter profile (keepalive 3s, hold 9s) and bfdd's (300ms x 3).
+struct BgpBfd {
+  Duration interval{300};  // transmit and receive, 10ms..60s
+  int multiplier = 3;      // missed packets that mean down, 2..255
+
+  bool operator==(const BgpBfd&) const = default;
+};
+
+struct BgpNeighbor {
+  model::IpAddress address;     // IPv4 or IPv6, not a VIP, unique
+  uint32_t asn = 0;             // its AS (== bgp.asn: iBGP)
+  std::string password_file;    // TCP MD5 password (RFC 2385) in a file; "" = none
+  // password_file's contents as read when the file was loaded (LoadConfigFile;
+  // ParseConfig leaves it empty); never written back by ToYaml. Part of ==,
+  // so a reload that reads a new password counts as a change.
+  std::string password;
+  bool bfd = false;             // a BFD session (bgp.bfd) drops the routes fast
+  Duration hold_time{9000};     // 0s, or 3s..65535s; default: bgp.hold_time
+  Duration keepalive{3000};     // at most hold_time / 3; default: bgp.keepalive
+
+  bool operator==(const BgpNeighbor&) const = default;
+};
+
+struct BgpConfig {
+  static constexpr uint32_t kAsTrans = 23456;  // RFC 6793: a stand-in, never a real AS
+  uint32_t asn = 0;                 // local AS, required
+  model::IpAddress router_id;       // IPv4 dotted quad, required (see xlb.yaml(5))
+  std::vector<model::IpAddress> announce;  // VIPs to announce; empty = every service's VIP
+  bool next_hop_self = true;
+  Duration hold_time{9000};         // the neighbours' default
+  Duration keepalive{3000};         // the neighbours' default
+  BgpBfd bfd;                       // the profile of neighbours with bfd: true
+  std::vector<BgpNeighbor> neighbors;  // at least one
+
+  bool operator==(const BgpConfig&) const = default;
+};
+
 struct Config {
   std::vector<std::string> interfaces;  // where the XDP program runs
   ApiConfig api;
@@ -188,6 +228,7 @@ struct Config {
   ScriptsConfig scripts;
   std::vector<ServiceConfig> services;
   std::vector<VrrpInstance> vrrp;
+  std::optional<BgpConfig> bgp;  // no bgp: section: none
 
   bool operator==(const Config&) const = default;
 };

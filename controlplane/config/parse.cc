@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <limits>
 #include <map>
+#include <set>
 #include <sstream>
 #include <utility>
 #include <vector>
@@ -199,6 +200,16 @@ class Parser {
   std::vector<std::pair<IpAddress, int>> ParseVrrpAddresses(const Field& f) const;
   VrrpTrack ParseVrrpTrack(const Field& f, const Config& config) const;
   std::vector<ServiceConfig> ParseServices(const Field& f) const;
+  BgpConfig ParseBgp(const Field& f, const Config& config) const;
+  BgpNeighbor ParseBgpNeighbor(const Field& f, const BgpConfig& bgp,
+                               const std::set<IpAddress>& vips) const;
+  std::vector<IpAddress> ParseBgpAnnounce(const Field& f, const std::set<IpAddress>& vips) const;
+  BgpBfd ParseBgpBfd(const Field& f) const;
+  uint32_t AsNumber(const Field& f) const;
+  Duration BgpTimer(const Field& f, bool hold) const;
+  void CheckBgpTimers(Duration hold, Duration keepalive,
+                      std::initializer_list<const Field*> blame) const;
+  std::string BgpPassword(const Field& f, const std::string& path) const;
 
   // The script of a command (or a notify path) exists and is safe to run.
   void CheckScriptAt(const Field& f, const std::string& command, bool whole_path) const {
@@ -959,7 +970,8 @@ TablesConfig Parser::ParseTables(const Field& f) const {
 }
 
 Config Parser::Parse(const YAML::Node& root) {
-  Map m = ReadMap(Field{root, "", 1}, {"interfaces", "api", "tables", "scripts", "services", "vrrp"});
+  Map m = ReadMap(Field{root, "", 1},
+                  {"interfaces", "api", "tables", "scripts", "services", "vrrp", "bgp"});
   Config config;
   config.interfaces =
       ParseInterfaces(Require(m, "interfaces", "a list of interface names, e.g. [eth0]"));
@@ -994,6 +1006,8 @@ Config Parser::Parse(const YAML::Node& root) {
   if (const Field* services = m.Get("services")) config.services = ParseServices(*services);
   // After the services, which tracks refer to.
   if (const Field* v = m.Get("vrrp")) config.vrrp = ParseVrrp(*v, config);
+  // After the services, whose VIPs it announces.
+  if (const Field* b = m.Get("bgp")) config.bgp = ParseBgp(*b, config);
   return config;
 }
 
@@ -1025,6 +1039,226 @@ std::vector<ServiceConfig> Parser::ParseServices(const Field& f) const {
   return out;
 }
 
+
+// ---- bgp ----
+
+std::string VipList(const std::set<IpAddress>& vips) {
+  if (vips.empty()) return "no services are configured";
+  std::vector<std::string> names;
+  for (const IpAddress& v : vips) names.push_back(v.ToString());
+  return absl::StrCat("VIPs: ", absl::StrJoin(names, ", "));
+}
+
+// 1..4294967295 written plain (no asdot), less those no BGP speaker may use.
+uint32_t Parser::AsNumber(const Field& f) const {
+  const uint64_t asn = Number(f, 0, std::numeric_limits<uint32_t>::max());
+  if (asn == 0) Fail(f, "AS 0 is reserved (RFC 7607; expected 1..4294967295)");
+  if (asn == BgpConfig::kAsTrans)
+    Fail(f, "23456 is AS_TRANS, the stand-in for a 4-byte AS number (RFC 6793), not an AS "
+            "(expected the real AS number)");
+  if (asn == 65535 || asn == std::numeric_limits<uint32_t>::max())
+    Fail(f, absl::StrCat(asn, " is reserved (RFC 7300; expected another AS number)"));
+  return static_cast<uint32_t>(asn);
+}
+
+// A BGP timer as FRR takes it: whole seconds; a hold time of 0s (no hold
+// timer, no keepalives) or 3s..65535s (RFC 4271 4.2); a keepalive of at most
+// 65535s / 3.
+Duration Parser::BgpTimer(const Field& f, bool hold) const {
+  const Duration d = DurationOf(f);
+  const std::string text = FormatDuration(d);
+  if (d.count() % 1000 != 0)
+    Fail(f, absl::StrCat(text, " is not a whole number of seconds (BGP counts in seconds; "
+                               "expected e.g. 3s, 9s)"));
+  const int64_t s = d.count() / 1000;
+  if (hold && ((s > 0 && s < 3) || s > 65535))
+    Fail(f, absl::StrCat(text, " is out of range (expected 0s, or 3s..65535s: RFC 4271)"));
+  if (!hold && s > 65535 / 3)
+    Fail(f, absl::StrCat(text, " is out of range (expected at most ", 65535 / 3,
+                         "s, a third of the longest hold time)"));
+  return d;
+}
+
+// A keepalive and hold time that go together: no keepalives with a hold
+// time of 0s, else at least one keepalive per third of the hold time (RFC
+// 4271 4.4; FRR would silently send them more often). The error is at the
+// first field of `blame` given.
+void Parser::CheckBgpTimers(Duration hold, Duration keepalive,
+                            std::initializer_list<const Field*> blame) const {
+  const Field* at = nullptr;
+  for (const Field* f : blame)
+    if (f != nullptr && at == nullptr) at = f;
+  const int64_t h = hold.count() / 1000, k = keepalive.count() / 1000;
+  if (h == 0 && k != 0)
+    Fail(*at, absl::StrCat("keepalive ", k, "s with hold_time 0s (expected keepalive: 0s: a hold "
+                           "time of 0 means no keepalives, RFC 4271 4.4)"));
+  if (h != 0 && (k == 0 || k * 3 > h))
+    Fail(*at, absl::StrCat("keepalive ", k, "s with hold_time ", h,
+                           "s (expected 1s <= keepalive <= hold_time / 3, e.g. keepalive: 3s "
+                           "with hold_time: 9s)"));
+}
+
+// The TCP MD5 password in `path` (read only when checking the machine): one
+// line of 1..80 printable characters without spaces (the kernel's
+// TCP_MD5SIG_MAXKEYLEN; FRR's configuration reads it as one word).
+std::string Parser::BgpPassword(const Field& f, const std::string& path) const {
+  if (!check_machine_) return "";
+  absl::StatusOr<std::string> text =
+      ReadSecretFile(path, 4096, "a BGP password, one line of 1..80 characters");
+  if (!text.ok()) Fail(f, std::string(text.status().message()));
+  std::string password = *std::move(text);
+  if (absl::EndsWith(password, "\n")) password.pop_back();
+  if (password.empty()) Fail(f, absl::StrCat(path, ": is empty (expected a password of 1..80 characters)"));
+  if (password.size() > 80)
+    Fail(f, absl::StrCat(path, ": holds ", password.size(),
+                         " characters (expected 1..80: TCP MD5 keys are at most 80 bytes)"));
+  if (!std::all_of(password.begin(), password.end(), [](char c) { return c > ' ' && c <= '~'; }))
+    Fail(f, absl::StrCat(path,
+                         ": holds a space, a control character or a second line (expected one "
+                         "line of printable ASCII without spaces)"));
+  return password;
+}
+
+std::vector<IpAddress> Parser::ParseBgpAnnounce(const Field& f,
+                                                const std::set<IpAddress>& vips) const {
+  const std::string expected = "all, or a list of VIPs, e.g. [198.51.100.10]";
+  if (f.node.IsScalar()) {
+    const std::string text = f.node.Scalar();
+    if (text != "all") Fail(f, absl::StrCat("'", text, "' is not ", expected));
+    return {};
+  }
+  std::vector<Field> items = ReadList(f, expected);
+  if (items.empty()) Fail(f, absl::StrCat("is empty (expected ", expected, ")"));
+  std::vector<IpAddress> announce;
+  std::map<IpAddress, int> seen;
+  for (const Field& item : items) {
+    const IpAddress vip = Address(item);
+    if (!vips.contains(vip))
+      Fail(item, absl::StrCat(vip.ToString(), " is not the VIP of any service (", VipList(vips),
+                              ")"));
+    if (auto [it, added] = seen.emplace(vip, item.line); !added)
+      Fail(item, absl::StrCat(vip.ToString(), " is listed twice (first at line ", it->second, ")"));
+    announce.push_back(vip);
+  }
+  return announce;
+}
+
+BgpBfd Parser::ParseBgpBfd(const Field& f) const {
+  Map m = ReadMap(f, {"interval", "multiplier"});
+  BgpBfd bfd;
+  if (const Field* i = m.Get("interval")) {
+    bfd.interval = DurationOf(*i);
+    if (bfd.interval < Duration(10) || bfd.interval > Duration(60'000))
+      Fail(*i, absl::StrCat(FormatDuration(bfd.interval),
+                             " is out of range (expected 10ms..60s, as FRR's bfdd takes)"));
+  }
+  if (const Field* n = m.Get("multiplier")) bfd.multiplier = static_cast<int>(Number(*n, 2, 255));
+  return bfd;
+}
+
+// An address a BGP session can be opened to: one of a host, reachable
+// without naming an interface.
+const char* NotANeighbor(const IpAddress& a) {
+  const std::string b = a.bytes();
+  const auto byte = [&](size_t i) { return static_cast<uint8_t>(b[i]); };
+  if (std::all_of(b.begin(), b.end(), [](char c) { return c == 0; })) return "unspecified";
+  if (a.is_v4()) {
+    if (byte(0) >= 224) return "multicast or reserved";
+    if (byte(0) == 127) return "a loopback address";
+    return nullptr;
+  }
+  if (byte(0) == 0xff) return "multicast";
+  if (byte(0) == 0xfe && (byte(1) & 0xc0) == 0x80)
+    return "link-local (it needs an interface; expected a global or unique-local address)";
+  if (a == *IpAddress::Parse("::1")) return "a loopback address";
+  return nullptr;
+}
+
+BgpNeighbor Parser::ParseBgpNeighbor(const Field& f, const BgpConfig& bgp,
+                                     const std::set<IpAddress>& vips) const {
+  Map m = ReadMap(f, {"address", "asn", "password_file", "password", "bfd", "hold_time",
+                      "keepalive"});
+  BgpNeighbor n;
+  const Field& address = Require(m, "address", "the neighbour's IPv4 or IPv6 address");
+  n.address = Address(address);
+  if (const char* why = NotANeighbor(n.address))
+    Fail(address, absl::StrCat(n.address.ToString(), " is ", why));
+  if (vips.contains(n.address))
+    Fail(address, absl::StrCat(n.address.ToString(),
+                               " is the VIP of a service (expected the router's own address)"));
+  if (n.address == bgp.router_id)
+    Fail(address, absl::StrCat(n.address.ToString(),
+                               " is bgp.router_id, this director's (expected the router's)"));
+  n.asn = AsNumber(Require(m, "asn", "the neighbour's AS number, 1..4294967295"));
+  if (const Field* p = m.Get("password"))
+    Fail(*p,
+         "is not accepted in the configuration (put the password in a file of mode 0600 and name "
+         "it with password_file: the configuration is saved by xlbctl config save and read by "
+         "more people than a secret should be)");
+  if (const Field* p = m.Get("password_file")) {
+    n.password_file = Scalar(*p, "an absolute path, e.g. /etc/xlb/bgp.pass");
+    if (!absl::StartsWith(n.password_file, "/"))
+      Fail(*p, absl::StrCat("'", n.password_file,
+                            "' is not an absolute path (expected e.g. /etc/xlb/bgp.pass)"));
+    n.password = BgpPassword(*p, n.password_file);
+  }
+  if (const Field* b = m.Get("bfd")) n.bfd = Bool(*b);
+  const Field* hold = m.Get("hold_time");
+  const Field* keepalive = m.Get("keepalive");
+  n.hold_time = hold ? BgpTimer(*hold, true) : bgp.hold_time;
+  n.keepalive = keepalive ? BgpTimer(*keepalive, false) : bgp.keepalive;
+  // The section's own pair was checked; a clash comes from this neighbour.
+  if (hold || keepalive) CheckBgpTimers(n.hold_time, n.keepalive, {keepalive, hold});
+  return n;
+}
+
+BgpConfig Parser::ParseBgp(const Field& f, const Config& config) const {
+  Map m = ReadMap(f, {"asn", "router_id", "announce", "next_hop_self", "hold_time", "keepalive",
+                      "bfd", "neighbors"});
+  std::set<IpAddress> vips;
+  for (const ServiceConfig& sc : config.services) vips.insert(sc.service.key.vip);
+  BgpConfig bgp;
+  bgp.asn = AsNumber(Require(m, "asn", "this director's AS number, 1..4294967295"));
+  const std::string id_expected = "an IPv4 address unique to this director, e.g. 198.51.100.1";
+  const Field& id = Require(m, "router_id", id_expected);
+  bgp.router_id = Address(id);
+  if (!bgp.router_id.is_v4())
+    Fail(id, absl::StrCat(bgp.router_id.ToString(),
+                          " is IPv6 (a BGP router id is 32 bits, written as IPv4, RFC 6286; "
+                          "expected ", id_expected, ", also on an IPv6-only director)"));
+  if (bgp.router_id == IpAddress())
+    Fail(id, absl::StrCat("0.0.0.0 is not a router id (expected ", id_expected, ")"));
+  if (vips.contains(bgp.router_id))
+    Fail(id, absl::StrCat(bgp.router_id.ToString(),
+                          " is the VIP of a service, the same on every director (expected ",
+                          id_expected, ")"));
+  if (const Field* a = m.Get("announce")) bgp.announce = ParseBgpAnnounce(*a, vips);
+  if (const Field* n = m.Get("next_hop_self")) bgp.next_hop_self = Bool(*n);
+  const Field* hold = m.Get("hold_time");
+  const Field* keepalive = m.Get("keepalive");
+  if (hold) bgp.hold_time = BgpTimer(*hold, true);
+  if (keepalive) bgp.keepalive = BgpTimer(*keepalive, false);
+  if (hold || keepalive) CheckBgpTimers(bgp.hold_time, bgp.keepalive, {keepalive, hold});
+  const Field* bfd = m.Get("bfd");
+  if (bfd) bgp.bfd = ParseBgpBfd(*bfd);
+
+  const std::string expected = "a list of {address, asn}, at least one";
+  const Field& neighbors = Require(m, "neighbors", expected);
+  std::vector<Field> items = ReadList(neighbors, expected);
+  if (items.empty()) Fail(neighbors, absl::StrCat("is empty (expected ", expected, ")"));
+  std::map<IpAddress, int> seen;
+  for (const Field& item : items) {
+    BgpNeighbor n = ParseBgpNeighbor(item, bgp, vips);
+    if (auto [it, added] = seen.emplace(n.address, item.line); !added)
+      Fail(item.line, Child(item.path, "address"),
+           absl::StrCat(n.address.ToString(), " is listed twice (first at line ", it->second, ")"));
+    bgp.neighbors.push_back(std::move(n));
+  }
+  if (bfd && std::none_of(bgp.neighbors.begin(), bgp.neighbors.end(),
+                          [](const BgpNeighbor& n) { return n.bfd; }))
+    Fail(*bfd, "is unused: no neighbour has bfd: true (set it on the neighbours, or remove this)");
+  return bgp;
+}
 
 // Where each YAML document of a text starts and its first node is. Only marks:
 // the nodes themselves come from YAML::Load.
@@ -1163,6 +1397,13 @@ absl::StatusOr<ServiceConfig> ParseServiceEntry(const YAML::Node& service,
   } catch (const YAML::Exception& e) {
     return absl::InvalidArgumentError(absl::StrCat("YAML: ", e.msg));
   }
+}
+
+absl::Status CheckImplemented(const Config& config) {
+  // Issue #14: read and checked, but nothing drives FRR yet (the BGP
+  // integration removes this line).
+  if (config.bgp) return absl::UnimplementedError("bgp: announcing through FRR is not implemented yet in this version (nothing would announce the VIPs; remove the bgp: section)");
+  return absl::OkStatus();
 }
 
 absl::StatusOr<Config> ParseConfig(const std::string& yaml_text, const std::string& file_name) {

@@ -1,18 +1,20 @@
 #include "controlplane/config/read_file.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 
 #include "absl/strings/str_cat.h"
 
 namespace xlb::config {
+namespace {
 
-absl::StatusOr<std::string> ReadWholeFile(const std::string& path, size_t max_bytes,
-                                          absl::string_view expected) {
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0) return absl::ErrnoToStatus(errno, absl::StrCat(path, ": cannot open"));
+// Reads the open `fd` to its end and closes it.
+absl::StatusOr<std::string> ReadAll(int fd, const std::string& path, size_t max_bytes,
+                                    absl::string_view expected) {
   std::string text;
   char buf[65536];
   for (;;) {
@@ -33,6 +35,53 @@ absl::StatusOr<std::string> ReadWholeFile(const std::string& path, size_t max_by
   }
   close(fd);
   return text;
+}
+
+std::string Mode(mode_t mode) {
+  char text[8];
+  std::snprintf(text, sizeof(text), "%04o", static_cast<unsigned>(mode & 07777));
+  return text;
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> ReadWholeFile(const std::string& path, size_t max_bytes,
+                                          absl::string_view expected) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) return absl::ErrnoToStatus(errno, absl::StrCat(path, ": cannot open"));
+  return ReadAll(fd, path, max_bytes, expected);
+}
+
+absl::StatusOr<std::string> ReadSecretFile(const std::string& path, size_t max_bytes,
+                                           absl::string_view expected) {
+  // O_NONBLOCK: a FIFO put there must not hang the load; it is refused below.
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0) return absl::ErrnoToStatus(errno, absl::StrCat(path, ": cannot open"));
+  struct stat st {};
+  if (fstat(fd, &st) != 0) {
+    const int err = errno;
+    close(fd);
+    return absl::ErrnoToStatus(err, absl::StrCat(path, ": cannot stat"));
+  }
+  std::string wrong;
+  if (!S_ISREG(st.st_mode))
+    wrong = "is not a regular file";
+  else if (st.st_uid != geteuid())
+    wrong = absl::StrCat("is owned by uid ", st.st_uid, ", not ",
+                         geteuid() == 0 ? "root" : absl::StrCat("uid ", geteuid()),
+                         " (expected the owner xlbd runs as)");
+  else if (st.st_mode & S_IRWXO)
+    wrong = absl::StrCat("can be read or changed by others (mode ", Mode(st.st_mode),
+                         "; expected 0600 or 0640)");
+  else if (st.st_mode & S_IWGRP)
+    wrong = absl::StrCat("is writable by its group (mode ", Mode(st.st_mode),
+                         "; expected 0600 or 0640)");
+  if (!wrong.empty()) {
+    close(fd);
+    return absl::PermissionDeniedError(
+        absl::StrCat(path, ": ", wrong, ": it holds a secret (", expected, ")"));
+  }
+  return ReadAll(fd, path, max_bytes, expected);
 }
 
 }  // namespace xlb::config

@@ -97,6 +97,16 @@ api::HttpResponse Starting() {
   return r;
 }
 
+// The configuration file, refused when it asks for what this xlbd does not
+// do yet (config::CheckImplemented): at start, on SIGHUP and on request.
+absl::StatusOr<config::Config> LoadConfig(const std::string& path) {
+  auto cfg = config::LoadConfigFile(path);
+  if (!cfg.ok()) return cfg.status();
+  if (absl::Status st = config::CheckImplemented(*cfg); !st.ok())
+    return absl::Status(st.code(), absl::StrCat(path, ": ", st.message()));
+  return cfg;
+}
+
 }  // namespace
 
 std::string HealthId(const ServiceKey& key, const model::RealSpec& real) {
@@ -122,7 +132,7 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(asio::io_context& io, cons
 }
 
 absl::Status Daemon::Init() {
-  auto cfg = config::LoadConfigFile(options_.config_path);
+  auto cfg = LoadConfig(options_.config_path);
   if (!cfg.ok()) return cfg.status();
   dataplane::ProgramOptions po;
   po.pin_dir = options_.pin_dir;
@@ -599,7 +609,7 @@ void Daemon::ScheduleNexthopRefresh(std::chrono::milliseconds retry) {
 }
 
 void Daemon::Reload() {
-  auto cfg = config::LoadConfigFile(options_.config_path);
+  auto cfg = LoadConfig(options_.config_path);
   if (!cfg.ok()) {
     LOG(ERROR) << "reload refused, still running the previous configuration: " << cfg.status();
     return;
@@ -928,7 +938,7 @@ absl::StatusOr<api::TraceInfo> Daemon::Trace(const api::TraceRequest& request) {
 }
 
 absl::Status Daemon::ReloadConfig() {
-  auto cfg = config::LoadConfigFile(options_.config_path);
+  auto cfg = LoadConfig(options_.config_path);
   if (!cfg.ok()) return cfg.status();
   if (auto st = Adopt(*cfg); !st.ok()) return st;
   LOG(INFO) << "reloaded " << options_.config_path << " on request; runtime changes dropped";

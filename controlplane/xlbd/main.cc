@@ -187,6 +187,9 @@ int main(int argc, char** argv) {
     }
     std::cout << FLAGS_check_config << ": valid, " << cfg->services.size() << " services, "
               << cfg->vrrp.size() << " VRRP instances\n";
+    if (absl::Status st = xlb::config::CheckImplemented(*cfg); !st.ok())
+      std::cerr << FLAGS_check_config << ": warning: " << st.message()
+                << "; xlbd refuses to start or reload with this file\n";
     // Against this machine's addresses: what would make a VIP the source of
     // the director's own traffic to its reals. Warnings only.
     if (auto addresses = xlb::vrrp::ListAddresses(0); addresses.ok()) {
