@@ -1452,6 +1452,346 @@ TEST(ToYaml, RoundTripsVrrp) {
   ExpectRoundTrip(Parses(VrrpFile("    notify_stop: /bin/stop.sh\n")));
 }
 
+// ---- bgp ----
+
+constexpr char kNeighbor[] = "    - {address: 198.51.100.254, asn: 64512}\n";
+
+// Svc() (lines 1-5) and a bgp: section: line 6 "bgp:", then `keys` (by
+// default asn at 7 and router_id at 8), then "  neighbors:" and `neighbors`.
+std::string Bgp(const std::string& keys = "", const std::string& neighbors = kNeighbor,
+                const std::string& head = "  asn: 64513\n  router_id: 198.51.100.1\n") {
+  return Svc() + "bgp:\n" + head + keys + "  neighbors:\n" + neighbors;
+}
+
+TEST(ParseBgp, Example) {
+  Config c = Parses(Svc() + R"(  - {name: web6, vip: "2001:db8::20", port: 443}
+bgp:
+  asn: 4200000001
+  router_id: 198.51.100.1
+  announce: [198.51.100.20, "2001:db8::20"]
+  next_hop_self: false
+  hold_time: 30s
+  keepalive: 10s
+  bfd: {interval: 100ms, multiplier: 5}
+  neighbors:
+    - {address: 198.51.100.254, asn: 64512, password_file: /etc/xlb/bgp.pass, bfd: true}
+    - {address: "2001:db8::fe", asn: 4200000001, hold_time: 9s, keepalive: 3s}
+)");
+  ASSERT_TRUE(c.bgp.has_value());
+  const BgpConfig& b = *c.bgp;
+  EXPECT_EQ(b.asn, 4200000001u);
+  EXPECT_EQ(b.router_id, Ip("198.51.100.1"));
+  EXPECT_EQ(b.announce, (std::vector<IpAddress>{Ip("198.51.100.20"), Ip("2001:db8::20")}));
+  EXPECT_FALSE(b.next_hop_self);
+  EXPECT_EQ(b.hold_time, Duration(30000));
+  EXPECT_EQ(b.keepalive, Duration(10000));
+  EXPECT_EQ(b.bfd, (BgpBfd{Duration(100), 5}));
+  ASSERT_EQ(b.neighbors.size(), 2u);
+  const BgpNeighbor& v4 = b.neighbors[0];
+  EXPECT_EQ(v4.address, Ip("198.51.100.254"));
+  EXPECT_EQ(v4.asn, 64512u);
+  EXPECT_EQ(v4.password_file, "/etc/xlb/bgp.pass");
+  EXPECT_EQ(v4.password, "");  // ParseConfig reads no file
+  EXPECT_TRUE(v4.bfd);
+  EXPECT_EQ(v4.hold_time, Duration(30000));  // the section's
+  EXPECT_EQ(v4.keepalive, Duration(10000));
+  const BgpNeighbor& v6 = b.neighbors[1];
+  EXPECT_EQ(v6.address, Ip("2001:db8::fe"));
+  EXPECT_EQ(v6.asn, 4200000001u);  // iBGP
+  EXPECT_FALSE(v6.bfd);
+  EXPECT_EQ(v6.hold_time, Duration(9000));
+  EXPECT_EQ(v6.keepalive, Duration(3000));
+  ExpectRoundTrip(c);
+}
+
+TEST(ParseBgp, Defaults) {
+  EXPECT_FALSE(Parses(Svc()).bgp.has_value());
+  Config c = Parses(Bgp());
+  ASSERT_TRUE(c.bgp.has_value());
+  const BgpConfig& b = *c.bgp;
+  EXPECT_TRUE(b.announce.empty());  // every service's VIP
+  EXPECT_TRUE(b.next_hop_self);
+  EXPECT_EQ(b.hold_time, Duration(9000));
+  EXPECT_EQ(b.keepalive, Duration(3000));
+  EXPECT_EQ(b.bfd, BgpBfd{});
+  EXPECT_EQ(b.bfd, (BgpBfd{Duration(300), 3}));
+  ASSERT_EQ(b.neighbors.size(), 1u);
+  EXPECT_EQ(b.neighbors[0].password_file, "");
+  EXPECT_FALSE(b.neighbors[0].bfd);
+  EXPECT_EQ(b.neighbors[0].hold_time, Duration(9000));
+  EXPECT_EQ(b.neighbors[0].keepalive, Duration(3000));
+  EXPECT_EQ(Parses(Bgp("  announce: all\n")), c);
+  // Timers 0s: no hold timer and no keepalives (RFC 4271), as FRR allows.
+  Config zero = Parses(Bgp("  hold_time: 0s\n  keepalive: 0s\n"));
+  EXPECT_EQ(zero.bgp->neighbors[0].hold_time, Duration(0));
+  // The limits themselves.
+  Parses(Bgp("  hold_time: 3s\n  keepalive: 1s\n"));
+  Parses(Bgp("  hold_time: 65535s\n  keepalive: 21845s\n"));
+  Parses(Bgp("", "", "  asn: 1\n  router_id: 198.51.100.1\n") + kNeighbor);
+  Parses(Bgp("", "", "  asn: 4294967294\n  router_id: 198.51.100.1\n") + kNeighbor);
+  Parses(Bgp("  bfd: {interval: 10ms, multiplier: 2}\n",
+             "    - {address: 198.51.100.254, asn: 64512, bfd: true}\n"));
+  Parses(Bgp("  bfd: {interval: 60s, multiplier: 255}\n",
+             "    - {address: 198.51.100.254, asn: 64512, bfd: true}\n"));
+}
+
+TEST(ParseBgpErrors, Section) {
+  EXPECT_TRUE(Fails(Svc("bgp:\n  zz: 1\n"), "xlb.yaml:7: bgp.zz: unknown key (expected one of: "
+                                          "asn, router_id, announce"));
+  EXPECT_TRUE(Fails(Svc("bgp: [1]\n"), "xlb.yaml:6: bgp: is a list (expected a map"));
+  EXPECT_TRUE(Fails(Svc("bgp:\n"), "xlb.yaml:6: bgp.asn: missing (required"));
+  EXPECT_TRUE(Fails(Bgp("", kNeighbor, "  asn: 64513\n"), "xlb.yaml:7: bgp.router_id: missing"));
+  EXPECT_TRUE(Fails(Svc("bgp:\n  asn: 64513\n  router_id: 198.51.100.1\n"),
+                    "xlb.yaml:7: bgp.neighbors: missing (required: a list of {address, asn}"));
+  EXPECT_TRUE(Fails(Bgp("", ""), "xlb.yaml:9: bgp.neighbors: is empty (expected a list"));
+  EXPECT_TRUE(Fails(Bgp("  next_hop_self: yes\n"),
+                    "xlb.yaml:9: bgp.next_hop_self: 'yes' is not true or false"));
+}
+
+TEST(ParseBgpErrors, AsNumbers) {
+  auto local = [](const std::string& asn) {
+    return Bgp("", kNeighbor, "  asn: " + asn + "\n  router_id: 198.51.100.1\n");
+  };
+  EXPECT_TRUE(Fails(local("0"), "xlb.yaml:7: bgp.asn: AS 0 is reserved (RFC 7607"));
+  EXPECT_TRUE(Fails(local("23456"), "xlb.yaml:7: bgp.asn: 23456 is AS_TRANS", {"RFC 6793"}));
+  EXPECT_TRUE(Fails(local("65535"), "xlb.yaml:7: bgp.asn: 65535 is reserved (RFC 7300"));
+  EXPECT_TRUE(Fails(local("4294967295"), "xlb.yaml:7: bgp.asn: 4294967295 is reserved"));
+  EXPECT_TRUE(Fails(local("4294967296"), "xlb.yaml:7: bgp.asn: 4294967296 is out of range "
+                                         "(expected 0..4294967295)"));
+  EXPECT_TRUE(Fails(local("1.10"), "xlb.yaml:7: bgp.asn: '1.10' is not a number"));
+  EXPECT_TRUE(Fails(local("-1"), "xlb.yaml:7: bgp.asn: '-1' is not a number"));
+  EXPECT_TRUE(Fails(Bgp("", "    - {address: 198.51.100.254, asn: 0}\n"),
+                    "xlb.yaml:10: bgp.neighbors[0].asn: AS 0 is reserved"));
+  EXPECT_TRUE(Fails(Bgp("", "    - {address: 198.51.100.254, asn: 23456}\n"),
+                    "xlb.yaml:10: bgp.neighbors[0].asn: 23456 is AS_TRANS"));
+  EXPECT_TRUE(Fails(Bgp("", "    - {address: 198.51.100.254}\n"),
+                    "xlb.yaml:10: bgp.neighbors[0].asn: missing (required"));
+}
+
+TEST(ParseBgpErrors, RouterId) {
+  auto id = [](const std::string& router_id) {
+    return Bgp("", kNeighbor, "  asn: 64513\n  router_id: " + router_id + "\n");
+  };
+  EXPECT_TRUE(Fails(id("0.0.0.0"), "xlb.yaml:8: bgp.router_id: 0.0.0.0 is not a router id"));
+  EXPECT_TRUE(Fails(id("2001:db8::1"), "xlb.yaml:8: bgp.router_id: 2001:db8::1 is IPv6",
+                    {"RFC 6286"}));
+  EXPECT_TRUE(Fails(id("198.51.100.20"),
+                    "xlb.yaml:8: bgp.router_id: 198.51.100.20 is the VIP of a service, the same "
+                    "on every director"));
+  EXPECT_TRUE(Fails(id("router1"), "xlb.yaml:8: bgp.router_id: 'router1' is not an IP address"));
+}
+
+TEST(ParseBgpErrors, Announce) {
+  EXPECT_TRUE(Fails(Bgp("  announce: [198.51.100.99]\n"),
+                    "xlb.yaml:9: bgp.announce[0]: 198.51.100.99 is not the VIP of any service "
+                    "(VIPs: 198.51.100.20)"));
+  EXPECT_TRUE(Fails(Bgp("  announce: [198.51.100.20, 198.51.100.20]\n"),
+                    "xlb.yaml:9: bgp.announce[1]: 198.51.100.20 is listed twice (first at line 9)"));
+  EXPECT_TRUE(Fails(Bgp("  announce: []\n"), "xlb.yaml:9: bgp.announce: is empty (expected all, "
+                                             "or a list of VIPs"));
+  EXPECT_TRUE(Fails(Bgp("  announce: every\n"), "xlb.yaml:9: bgp.announce: 'every' is not all"));
+  EXPECT_TRUE(Fails(Bgp("  announce: {vip: 1}\n"), "xlb.yaml:9: bgp.announce: is a map"));
+  EXPECT_TRUE(Fails("interfaces: [eth0]\nbgp:\n  asn: 64513\n  router_id: 198.51.100.1\n"
+                    "  announce: [198.51.100.20]\n  neighbors: [{address: 198.51.100.254, asn: 1}]\n",
+                    "xlb.yaml:5: bgp.announce[0]: 198.51.100.20 is not the VIP of any service "
+                    "(no services are configured)"));
+}
+
+TEST(ParseBgpErrors, Neighbors) {
+  auto neighbor = [](const std::string& entry) { return Bgp("", "    - " + entry + "\n"); };
+  EXPECT_TRUE(Fails(neighbor("{asn: 64512}"), "xlb.yaml:10: bgp.neighbors[0].address: missing"));
+  EXPECT_TRUE(Fails(neighbor("{address: 198.51.100.254, asn: 1, zz: 1}"),
+                    "xlb.yaml:10: bgp.neighbors[0].zz: unknown key (expected one of: address, asn"));
+  EXPECT_TRUE(Fails(Bgp("", std::string(kNeighbor) + "    - {address: 198.51.100.254, asn: 7}\n"),
+                    "xlb.yaml:11: bgp.neighbors[1].address: 198.51.100.254 is listed twice "
+                    "(first at line 10)"));
+  // The same address written another way is the same neighbour.
+  EXPECT_TRUE(Fails(Bgp("", "    - {address: '2001:db8::fe', asn: 1}\n"
+                            "    - {address: '2001:0db8:0::fe', asn: 1}\n"),
+                    "xlb.yaml:11: bgp.neighbors[1].address: 2001:db8::fe is listed twice"));
+  EXPECT_TRUE(Fails(neighbor("{address: 198.51.100.20, asn: 1}"),
+                    "xlb.yaml:10: bgp.neighbors[0].address: 198.51.100.20 is the VIP of a service"));
+  EXPECT_TRUE(Fails(neighbor("{address: 198.51.100.1, asn: 1}"),
+                    "xlb.yaml:10: bgp.neighbors[0].address: 198.51.100.1 is bgp.router_id"));
+  EXPECT_TRUE(Fails(neighbor("{address: 0.0.0.0, asn: 1}"), "xlb.yaml:10: bgp.neighbors[0].address: "
+                                                            "0.0.0.0 is unspecified"));
+  EXPECT_TRUE(Fails(neighbor("{address: '::', asn: 1}"), "xlb.yaml:10: bgp.neighbors[0].address: "
+                                                         ":: is unspecified"));
+  EXPECT_TRUE(Fails(neighbor("{address: 224.0.0.5, asn: 1}"), "xlb.yaml:10: bgp.neighbors[0]."
+                                                              "address: 224.0.0.5 is multicast"));
+  EXPECT_TRUE(Fails(neighbor("{address: 'fe80::1', asn: 1}"),
+                    "xlb.yaml:10: bgp.neighbors[0].address: fe80::1 is link-local"));
+  EXPECT_TRUE(Fails(neighbor("{address: 127.0.0.1, asn: 1}"),
+                    "xlb.yaml:10: bgp.neighbors[0].address: 127.0.0.1 is a loopback address"));
+  EXPECT_TRUE(Fails(neighbor("{address: 198.51.100.254, asn: 1, password: s3cret}"),
+                    "xlb.yaml:10: bgp.neighbors[0].password: is not accepted in the "
+                    "configuration (put the password in a file",
+                    {"password_file"}));
+  EXPECT_TRUE(Fails(neighbor("{address: 198.51.100.254, asn: 1, password_file: bgp.pass}"),
+                    "xlb.yaml:10: bgp.neighbors[0].password_file: 'bgp.pass' is not an absolute "
+                    "path"));
+  EXPECT_TRUE(Fails(neighbor("{address: 198.51.100.254, asn: 1, bfd: 1}"),
+                    "xlb.yaml:10: bgp.neighbors[0].bfd: '1' is not true or false"));
+}
+
+TEST(ParseBgpErrors, Timers) {
+  EXPECT_TRUE(Fails(Bgp("  hold_time: 2s\n"), "xlb.yaml:9: bgp.hold_time: 2s is out of range "
+                                              "(expected 0s, or 3s..65535s"));
+  EXPECT_TRUE(Fails(Bgp("  hold_time: 65536s\n"), "xlb.yaml:9: bgp.hold_time: 65536s is out of "
+                                                  "range"));
+  EXPECT_TRUE(Fails(Bgp("  hold_time: 9500ms\n"),
+                    "xlb.yaml:9: bgp.hold_time: 9500ms is not a whole number of seconds"));
+  EXPECT_TRUE(Fails(Bgp("  keepalive: 21846s\n"), "xlb.yaml:9: bgp.keepalive: 21846s is out of "
+                                                  "range (expected at most 21845s"));
+  EXPECT_TRUE(Fails(Bgp("  hold_time: 6s\n"),
+                    "xlb.yaml:9: bgp.hold_time: keepalive 3s with hold_time 6s (expected 1s <= "
+                    "keepalive <= hold_time / 3"));
+  EXPECT_TRUE(Fails(Bgp("  hold_time: 9s\n  keepalive: 4s\n"),
+                    "xlb.yaml:10: bgp.keepalive: keepalive 4s with hold_time 9s"));
+  EXPECT_TRUE(Fails(Bgp("  keepalive: 0s\n"), "xlb.yaml:9: bgp.keepalive: keepalive 0s with "
+                                              "hold_time 9s"));
+  EXPECT_TRUE(Fails(Bgp("  hold_time: 0s\n"), "xlb.yaml:9: bgp.hold_time: keepalive 3s with "
+                                              "hold_time 0s (expected keepalive: 0s"));
+  EXPECT_TRUE(Fails(Bgp("  keepalive: soon\n"), "xlb.yaml:9: bgp.keepalive: 'soon' is not a "
+                                                "duration"));
+  // A neighbour's own timers, with the section's as the other half.
+  EXPECT_TRUE(Fails(Bgp("", "    - {address: 198.51.100.254, asn: 1, hold_time: 3s}\n"),
+                    "xlb.yaml:10: bgp.neighbors[0].hold_time: keepalive 3s with hold_time 3s"));
+  EXPECT_TRUE(Fails(Bgp("", "    - {address: 198.51.100.254, asn: 1, keepalive: 5s}\n"),
+                    "xlb.yaml:10: bgp.neighbors[0].keepalive: keepalive 5s with hold_time 9s"));
+  EXPECT_TRUE(Fails(Bgp("", "    - {address: 198.51.100.254, asn: 1, hold_time: 1s}\n"),
+                    "xlb.yaml:10: bgp.neighbors[0].hold_time: 1s is out of range"));
+  Config c = Parses(Bgp("", "    - {address: 198.51.100.254, asn: 1, hold_time: 3s, keepalive: 1s}\n"));
+  EXPECT_EQ(c.bgp->neighbors[0].hold_time, Duration(3000));
+  EXPECT_EQ(c.bgp->neighbors[0].keepalive, Duration(1000));
+  EXPECT_EQ(c.bgp->hold_time, Duration(9000));
+}
+
+TEST(ParseBgpErrors, Bfd) {
+  const std::string with_bfd = "    - {address: 198.51.100.254, asn: 64512, bfd: true}\n";
+  EXPECT_TRUE(Fails(Bgp("  bfd: {interval: 9ms}\n", with_bfd),
+                    "xlb.yaml:9: bgp.bfd.interval: 9ms is out of range (expected 10ms..60s"));
+  EXPECT_TRUE(Fails(Bgp("  bfd: {interval: 61s}\n", with_bfd),
+                    "xlb.yaml:9: bgp.bfd.interval: 61s is out of range"));
+  EXPECT_TRUE(Fails(Bgp("  bfd: {multiplier: 1}\n", with_bfd),
+                    "xlb.yaml:9: bgp.bfd.multiplier: 1 is out of range (expected 2..255)"));
+  EXPECT_TRUE(Fails(Bgp("  bfd: {zz: 1}\n", with_bfd),
+                    "xlb.yaml:9: bgp.bfd.zz: unknown key (expected one of: interval, multiplier)"));
+  EXPECT_TRUE(Fails(Bgp("  bfd: true\n", with_bfd), "xlb.yaml:9: bgp.bfd: is a single value"));
+  EXPECT_TRUE(Fails(Bgp("  bfd: {interval: 100ms}\n"),
+                    "xlb.yaml:9: bgp.bfd: is unused: no neighbour has bfd: true"));
+}
+
+TEST(ToYaml, RoundTripsBgp) {
+  ExpectRoundTrip(Parses(Bgp()));
+  ExpectRoundTrip(Parses(Bgp("  announce: [198.51.100.20]\n  next_hop_self: false\n"
+                             "  hold_time: 0s\n  keepalive: 0s\n  bfd: {interval: 50ms}\n",
+                             "    - {address: 198.51.100.254, asn: 64512, bfd: true, "
+                             "password_file: '/etc/xlb/bgp: #1.pass'}\n"
+                             "    - {address: '2001:db8::fe', asn: 4294967294, hold_time: 90s, "
+                             "keepalive: 30s}\n"
+                             "    - {address: '2001:db8::fd', asn: 1, keepalive: 0s}\n")));
+  // A neighbour's timers are written only where they differ from the section's.
+  const std::string yaml = ToYaml(Parses(Bgp(
+      "", "    - {address: 198.51.100.254, asn: 64512, hold_time: 9s, keepalive: 2s}\n")));
+  EXPECT_TRUE(absl::StrContains(yaml, R"(bgp:
+  asn: 64513
+  router_id: 198.51.100.1
+  announce: all
+  next_hop_self: true
+  hold_time: 9s
+  keepalive: 3s
+  neighbors:
+    - {address: 198.51.100.254, asn: 64512, bfd: false, keepalive: 2s}
+)")) << yaml;
+}
+
+TEST(CheckImplemented, BgpIsRefusedUntilXlbdDrivesFrr) {
+  EXPECT_TRUE(CheckImplemented(Parses(Svc())).ok());
+  const absl::Status st = CheckImplemented(Parses(Bgp()));
+  EXPECT_EQ(st.code(), absl::StatusCode::kUnimplemented);
+  EXPECT_TRUE(absl::StartsWith(
+      st.message(), "bgp: announcing through FRR is not implemented yet in this version"))
+      << st;
+}
+
+// A neighbour's password file is read when a file is loaded (start, reload,
+// --check-config), and only if nobody but its owner, the user xlbd runs as,
+// could have written it and nobody else can read it.
+class BgpPasswordTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/xlb-bgp-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    pass_ = dir_ + "/bgp.pass";
+    Password("s3cret!\n", 0600);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  void Password(const std::string& text, mode_t mode) {
+    std::ofstream(pass_, std::ios::trunc) << text;
+    chmod(pass_.c_str(), mode);
+  }
+  // The neighbour's password_file at line 10.
+  absl::StatusOr<Config> Load() {
+    std::ofstream(dir_ + "/xlb.yaml")
+        << Bgp("", "    - {address: 198.51.100.254, asn: 64512, password_file: " + pass_ + "}\n");
+    return LoadConfigFile(dir_ + "/xlb.yaml");
+  }
+  std::string Error() {
+    absl::StatusOr<Config> c = Load();
+    return c.ok() ? "" : std::string(c.status().message());
+  }
+
+  std::string dir_, pass_;
+};
+
+TEST_F(BgpPasswordTest, ContentsAreLoadedAndNeverWrittenBack) {
+  absl::StatusOr<Config> c = Load();
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->bgp->neighbors[0].password, "s3cret!");  // without the newline
+  const std::string yaml = ToYaml(*c);
+  EXPECT_FALSE(absl::StrContains(yaml, "s3cret")) << yaml;
+  EXPECT_TRUE(absl::StrContains(yaml, "password_file: " + pass_)) << yaml;
+  // A new password makes another config (a reload sees the change).
+  Password("0th3r", 0640);
+  absl::StatusOr<Config> again = Load();
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->bgp->neighbors[0].password, "0th3r");
+  EXPECT_FALSE(*again == *c);
+  Password(std::string(80, 'x'), 0600);
+  EXPECT_EQ(Error(), "");
+}
+
+TEST_F(BgpPasswordTest, BadFilesAreRefusedWithFileLineAndField) {
+  const std::string at = dir_ + "/xlb.yaml:10: bgp.neighbors[0].password_file: " + pass_ + ": ";
+  Password("s3cret\n", 0644);
+  EXPECT_EQ(Error(), at + "can be read or changed by others (mode 0644; expected 0600 or 0640): "
+                          "it holds a secret (a BGP password, one line of 1..80 characters)");
+  Password("s3cret\n", 0620);
+  EXPECT_TRUE(absl::StartsWith(Error(), at + "is writable by its group (mode 0620")) << Error();
+  Password("", 0600);
+  EXPECT_TRUE(absl::StartsWith(Error(), at + "is empty")) << Error();
+  Password("\n", 0600);
+  EXPECT_TRUE(absl::StartsWith(Error(), at + "is empty")) << Error();
+  Password(std::string(81, 'x'), 0600);
+  EXPECT_TRUE(absl::StartsWith(Error(), at + "holds 81 characters (expected 1..80")) << Error();
+  for (const char* bad : {"two words", "two\nlines\n", "tab\t", "crlf\r\n"}) {
+    Password(bad, 0600);
+    EXPECT_TRUE(absl::StartsWith(Error(), at + "holds a space, a control character or a second "
+                                               "line")) << bad << ": " << Error();
+  }
+  ASSERT_EQ(chown(pass_.c_str(), 65534, 65534), 0);
+  Password("s3cret", 0600);
+  EXPECT_TRUE(absl::StartsWith(Error(), at + "is owned by uid 65534, not")) << Error();
+  std::filesystem::remove(pass_);
+  EXPECT_EQ(Error(), dir_ + "/xlb.yaml:10: bgp.neighbors[0].password_file: " + pass_ +
+                         ": cannot open: No such file or directory");
+  std::filesystem::create_directory(pass_);
+  EXPECT_TRUE(absl::StartsWith(Error(), at + "is not a regular file")) << Error();
+}
+
 // ---- the example files ----
 
 std::string SourceRoot() {
