@@ -4,8 +4,9 @@
 # socket, exits at once and changes nothing: not the maps, not the VIPs, not
 # the API socket. (2) A start that cannot succeed (a NAT real without a
 # route, an interface that does not exist, a VRRP instance whose interface
-# has no address to send from) exits non-zero saying why, and leaves the
-# adopted program and maps forwarding exactly as they were.
+# has no address to send from, a bgp: section, not acted on yet) exits
+# non-zero saying why, and leaves the adopted program and maps forwarding
+# exactly as they were. (5) A reload that adds a bgp: section is refused.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../../scripts/lib/lab.sh"
@@ -107,6 +108,21 @@ check "(2) ... the maps are as they were" test "$(lab_dp list)" = "$maps"
 check "(2) ... and forward" both_vips_answer
 check "(2) ... no VIP was taken" bash -c "! ip -n '$D' addr show | grep -q 198.51.100.60"
 
+# A bgp: section is read and checked but not acted on yet (issue #14): so
+# that nobody believes the VIPs are announced, xlbd refuses to start with
+# it, while --check-config accepts it with a warning.
+write_config "$LAB_RUN/bgp.yaml" "" "bgp:
+  asn: 64513
+  router_id: 198.51.100.1
+  neighbors: [{address: 198.51.100.254, asn: 64512}]"
+check "(2) --check-config accepts a bgp: section, warning that xlbd would refuse it" \
+  fails_with 0 "warning: bgp: announcing through FRR is not implemented yet in this version.*xlbd refuses to start" \
+  xlbd --check-config "$LAB_RUN/bgp.yaml"
+check "(2) a bgp: section: the start fails, saying BGP is not implemented yet" \
+  fails_with 1 "xlbd could not start: $LAB_RUN/bgp.yaml: bgp: announcing through FRR is not implemented yet in this version" \
+  xlbd --config "$LAB_RUN/bgp.yaml" --pin-dir "$LAB_PINS"
+check "(2) ... the maps are as they were" test "$(lab_dp list)" = "$maps"
+
 # The good configuration starts on the same maps, as before; its NAT service
 # has a third real, 192.0.2.99 on real3's lo, routed by a host route.
 ip -n "$R3" addr add 192.0.2.99/32 dev lo
@@ -152,6 +168,22 @@ chmod 0640 "$LAB_RUN/good3.yaml"
 check "(4) config save of the running file works" xlbctl config save
 check "(4) ... keeping its mode" test "$(stat -c %a "$LAB_RUN/good3.yaml")" = 640
 check "(4) ... and the previous file as .bak" test -s "$LAB_RUN/good3.yaml.bak"
+
+# (5) Adding a bgp: section on reload is refused as at start: the running
+# configuration stays.
+listed=$(xlbctl list)
+cat >>"$LAB_RUN/good3.yaml" <<YAML
+bgp:
+  asn: 64513
+  router_id: 198.51.100.1
+  neighbors: [{address: 198.51.100.254, asn: 64512}]
+YAML
+kill -HUP "$XLBD_PID"
+check "(5) a reload that adds a bgp: section is refused, saying BGP is not implemented yet" \
+  netns_wait_for 5 "the refused reload" \
+  grep -q "reload refused, still running the previous configuration: .*bgp: announcing through FRR is not implemented yet" "$XLBD_LOG"
+check "(5) ... nothing changed" test "$(xlbctl list)" = "$listed"
+check "(5) ... and traffic goes on" both_vips_answer
 
 kill -TERM "$XLBD_PID"
 wait "$XLBD_PID" || true
