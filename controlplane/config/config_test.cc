@@ -17,6 +17,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "controlplane/config/emit.h"
 #include "controlplane/config/parse.h"
 #include "controlplane/config/tls_testing.h"
@@ -1840,6 +1841,20 @@ TEST(ExampleFiles, Parse) {
   ASSERT_EQ(both.vrrp.size(), 2u);
   EXPECT_EQ(both.vrrp[1].version, 2);
   EXPECT_EQ(both.vrrp[1].auth_secret, "pass1234");
+  // So does the commented bgp: section.
+  const size_t bgp_at = text.find("\n# bgp:\n");
+  ASSERT_NE(bgp_at, std::string::npos);
+  std::string with_bgp = text.substr(0, bgp_at + 1);
+  for (absl::string_view line : absl::StrSplit(text.substr(bgp_at + 1), '\n'))
+    absl::StrAppend(&with_bgp, absl::StartsWith(line, "# ") ? line.substr(2) : line, "\n");
+  Config bgp = Parses(with_bgp);
+  ASSERT_TRUE(bgp.bgp.has_value());
+  EXPECT_EQ(bgp.bgp->asn, 64513u);
+  EXPECT_TRUE(bgp.bgp->announce.empty());
+  ASSERT_EQ(bgp.bgp->neighbors.size(), 2u);
+  EXPECT_TRUE(bgp.bgp->neighbors[0].bfd);
+  EXPECT_EQ(bgp.bgp->neighbors[1].hold_time, Duration(30000));
+  ExpectRoundTrip(bgp);
 
   absl::StatusOr<Config> patroni = LoadConfigFile(root + "/config/patroni.yaml");
   ASSERT_TRUE(patroni.ok()) << patroni.status();
