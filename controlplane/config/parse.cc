@@ -1108,7 +1108,8 @@ std::string Parser::BgpPassword(const Field& f, const std::string& path) const {
   if (!text.ok()) Fail(f, std::string(text.status().message()));
   std::string password = *std::move(text);
   if (absl::EndsWith(password, "\n")) password.pop_back();
-  if (password.empty()) Fail(f, absl::StrCat(path, ": is empty (expected a password of 1..80 characters)"));
+  if (password.empty())
+    Fail(f, absl::StrCat(path, ": is empty (expected a password of 1..80 characters)"));
   if (password.size() > 80)
     Fail(f, absl::StrCat(path, ": holds ", password.size(),
                          " characters (expected 1..80: TCP MD5 keys are at most 80 bytes)"));
@@ -1401,8 +1402,11 @@ absl::StatusOr<ServiceConfig> ParseServiceEntry(const YAML::Node& service,
 
 absl::Status CheckImplemented(const Config& config) {
   // Issue #14: read and checked, but nothing drives FRR yet (the BGP
-  // integration removes this line).
-  if (config.bgp) return absl::UnimplementedError("bgp: announcing through FRR is not implemented yet in this version (nothing would announce the VIPs; remove the bgp: section)");
+  // integration removes this statement).
+  if (config.bgp)
+    return absl::UnimplementedError(
+        "bgp: announcing through FRR is not implemented yet in this version (nothing would "
+        "announce the VIPs; remove the bgp: section)");
   return absl::OkStatus();
 }
 

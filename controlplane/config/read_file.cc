@@ -5,9 +5,9 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 
 namespace xlb::config {
 namespace {
@@ -37,12 +37,6 @@ absl::StatusOr<std::string> ReadAll(int fd, const std::string& path, size_t max_
   return text;
 }
 
-std::string Mode(mode_t mode) {
-  char text[8];
-  std::snprintf(text, sizeof(text), "%04o", static_cast<unsigned>(mode & 07777));
-  return text;
-}
-
 }  // namespace
 
 absl::StatusOr<std::string> ReadWholeFile(const std::string& path, size_t max_bytes,
@@ -63,6 +57,7 @@ absl::StatusOr<std::string> ReadSecretFile(const std::string& path, size_t max_b
     close(fd);
     return absl::ErrnoToStatus(err, absl::StrCat(path, ": cannot stat"));
   }
+  const std::string mode = absl::StrFormat("%04o", st.st_mode & 07777);
   std::string wrong;
   if (!S_ISREG(st.st_mode))
     wrong = "is not a regular file";
@@ -71,11 +66,10 @@ absl::StatusOr<std::string> ReadSecretFile(const std::string& path, size_t max_b
                          geteuid() == 0 ? "root" : absl::StrCat("uid ", geteuid()),
                          " (expected the owner xlbd runs as)");
   else if (st.st_mode & S_IRWXO)
-    wrong = absl::StrCat("can be read or changed by others (mode ", Mode(st.st_mode),
-                         "; expected 0600 or 0640)");
+    wrong =
+        absl::StrCat("can be read or changed by others (mode ", mode, "; expected 0600 or 0640)");
   else if (st.st_mode & S_IWGRP)
-    wrong = absl::StrCat("is writable by its group (mode ", Mode(st.st_mode),
-                         "; expected 0600 or 0640)");
+    wrong = absl::StrCat("is writable by its group (mode ", mode, "; expected 0600 or 0640)");
   if (!wrong.empty()) {
     close(fd);
     return absl::PermissionDeniedError(
