@@ -1474,6 +1474,8 @@ bgp:
   hold_time: 30s
   keepalive: 10s
   bfd: {interval: 100ms, multiplier: 5}
+  frr_pathspace: d1
+  withdraw_delay: 500ms
   neighbors:
     - {address: 198.51.100.254, asn: 64512, password_file: /etc/xlb/bgp.pass, bfd: true}
     - {address: "2001:db8::fe", asn: 4200000001, hold_time: 9s, keepalive: 3s}
@@ -1487,6 +1489,8 @@ bgp:
   EXPECT_EQ(b.hold_time, Duration(30000));
   EXPECT_EQ(b.keepalive, Duration(10000));
   EXPECT_EQ(b.bfd, (BgpBfd{Duration(100), 5}));
+  EXPECT_EQ(b.frr_pathspace, "d1");
+  EXPECT_EQ(b.withdraw_delay, Duration(500));
   ASSERT_EQ(b.neighbors.size(), 2u);
   const BgpNeighbor& v4 = b.neighbors[0];
   EXPECT_EQ(v4.address, Ip("198.51.100.254"));
@@ -1516,6 +1520,8 @@ TEST(ParseBgp, Defaults) {
   EXPECT_EQ(b.keepalive, Duration(3000));
   EXPECT_EQ(b.bfd, BgpBfd{});
   EXPECT_EQ(b.bfd, (BgpBfd{Duration(300), 3}));
+  EXPECT_EQ(b.frr_pathspace, "");
+  EXPECT_EQ(b.withdraw_delay, Duration(1000));
   ASSERT_EQ(b.neighbors.size(), 1u);
   EXPECT_EQ(b.neighbors[0].password_file, "");
   EXPECT_FALSE(b.neighbors[0].bfd);
@@ -1545,6 +1551,12 @@ TEST(ParseBgpErrors, Section) {
   EXPECT_TRUE(Fails(Svc("bgp:\n  asn: 64513\n  router_id: 198.51.100.1\n"),
                     "xlb.yaml:7: bgp.neighbors: missing (required: a list of {address, asn}"));
   EXPECT_TRUE(Fails(Bgp("", ""), "xlb.yaml:9: bgp.neighbors: is empty (expected a list"));
+  EXPECT_TRUE(Fails(Bgp("  frr_pathspace: ../etc\n"),
+                    "xlb.yaml:9: bgp.frr_pathspace: '../etc' is not an FRR pathspace name"));
+  EXPECT_TRUE(Fails(Bgp("  frr_pathspace: .hidden\n"), "xlb.yaml:9: bgp.frr_pathspace: '.hidden'"));
+  EXPECT_TRUE(Fails(Bgp("  frr_pathspace: a b\n"), "xlb.yaml:9: bgp.frr_pathspace: 'a b'"));
+  EXPECT_TRUE(Fails(Bgp("  withdraw_delay: 61s\n"),
+                    "xlb.yaml:9: bgp.withdraw_delay: 61s is out of range (expected 0s..1m)"));
   EXPECT_TRUE(Fails(Bgp("  next_hop_self: yes\n"),
                     "xlb.yaml:9: bgp.next_hop_self: 'yes' is not true or false"));
 }
@@ -1685,6 +1697,7 @@ TEST(ParseBgpErrors, Bfd) {
 
 TEST(ToYaml, RoundTripsBgp) {
   ExpectRoundTrip(Parses(Bgp()));
+  ExpectRoundTrip(Parses(Bgp("  frr_pathspace: '1e3'\n  withdraw_delay: 0s\n")));
   ExpectRoundTrip(Parses(Bgp("  announce: [198.51.100.20]\n  next_hop_self: false\n"
                              "  hold_time: 0s\n  keepalive: 0s\n  bfd: {interval: 50ms}\n",
                              "    - {address: 198.51.100.254, asn: 64512, bfd: true, "
@@ -1702,6 +1715,8 @@ TEST(ToYaml, RoundTripsBgp) {
   next_hop_self: true
   hold_time: 9s
   keepalive: 3s
+  frr_pathspace: ""
+  withdraw_delay: 1s
   neighbors:
     - {address: 198.51.100.254, asn: 64512, bfd: false, keepalive: 2s}
 )")) << yaml;

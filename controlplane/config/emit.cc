@@ -212,6 +212,8 @@ void EmitBgp(YAML::Emitter& out, const BgpConfig& bgp) {
     out << YAML::Key << "multiplier" << YAML::Value << bgp.bfd.multiplier;
     out << YAML::EndMap;
   }
+  out << YAML::Key << "frr_pathspace" << YAML::Value << bgp.frr_pathspace;
+  out << YAML::Key << "withdraw_delay" << YAML::Value << FormatDuration(bgp.withdraw_delay);
   out << YAML::Key << "neighbors" << YAML::Value << YAML::BeginSeq;
   for (const BgpNeighbor& n : bgp.neighbors) {
     out << YAML::Flow << YAML::BeginMap;

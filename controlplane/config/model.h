@@ -217,6 +217,12 @@ struct BgpConfig {
   Duration keepalive{3000};         // the neighbours' default
   BgpBfd bfd;                       // the profile of neighbours with bfd: true
   std::vector<BgpNeighbor> neighbors;  // at least one
+  // Which FRR: vtysh -N NAME (FRR's pathspace, /var/run/frr/NAME); "" = the
+  // system's one.
+  std::string frr_pathspace;
+  // On SIGTERM: after the VIPs are withdrawn, how long xlbd keeps forwarding
+  // before it stops, for the routers to update their forwarding (0s..1m).
+  Duration withdraw_delay{1000};
 
   bool operator==(const BgpConfig&) const = default;
 };

@@ -1215,7 +1215,7 @@ BgpNeighbor Parser::ParseBgpNeighbor(const Field& f, const BgpConfig& bgp,
 
 BgpConfig Parser::ParseBgp(const Field& f, const Config& config) const {
   Map m = ReadMap(f, {"asn", "router_id", "announce", "next_hop_self", "hold_time", "keepalive",
-                      "bfd", "neighbors"});
+                      "bfd", "neighbors", "frr_pathspace", "withdraw_delay"});
   std::set<IpAddress> vips;
   for (const ServiceConfig& sc : config.services) vips.insert(sc.service.key.vip);
   BgpConfig bgp;
@@ -1242,6 +1242,21 @@ BgpConfig Parser::ParseBgp(const Field& f, const Config& config) const {
   if (hold || keepalive) CheckBgpTimers(bgp.hold_time, bgp.keepalive, {keepalive, hold});
   const Field* bfd = m.Get("bfd");
   if (bfd) bgp.bfd = ParseBgpBfd(*bfd);
+  if (const Field* p = m.Get("frr_pathspace")) {
+    const std::string expected = "an FRR pathspace name (vtysh -N NAME): letters, digits, '_', "
+                                 "'.', '-', or \"\" for the system's FRR";
+    bgp.frr_pathspace = Scalar(*p, expected);
+    // A directory name under /var/run/frr: never one that leaves it.
+    if (!bgp.frr_pathspace.empty() &&
+        (!IsServiceName(bgp.frr_pathspace) || bgp.frr_pathspace.front() == '.'))
+      Fail(*p, absl::StrCat("'", bgp.frr_pathspace, "' is not ", expected));
+  }
+  if (const Field* d = m.Get("withdraw_delay")) {
+    bgp.withdraw_delay = DurationOf(*d);
+    if (bgp.withdraw_delay > Duration(60'000))
+      Fail(*d, absl::StrCat(FormatDuration(bgp.withdraw_delay),
+                            " is out of range (expected 0s..1m)"));
+  }
 
   const std::string expected = "a list of {address, asn}, at least one";
   const Field& neighbors = Require(m, "neighbors", expected);
