@@ -11,7 +11,12 @@
 #   (3) announcing one VIP more: RT routes it, the session was not reset;
 #   (4) drain (nothing announced): RT routes neither, the session stays up;
 #   (5) a desired neighbour the operator configured (no description xlbd),
-#       and another AS: errors naming them, bgpd unchanged.
+#       and another AS: errors naming them, bgpd unchanged;
+#   (6) the Announcer (controlplane/bgp/announcer.h, as xlbd will run it,
+#       through the probe's `announcer` verb): it announces, its periodic
+#       reconcile restores a network the operator removed by hand within
+#       the period, and SIGTERM (WithdrawAll) withdraws every VIP at the
+#       router before the probe exits, the sessions staying up.
 set -euo pipefail
 BUILD=$(cd "${1:?usage: bgp_driver_test.sh BUILD_DIR}" && pwd)
 PROBE=${BGP_PROBE:-$BUILD/tests/lab/xlb-bgp-probe}
@@ -20,7 +25,8 @@ source "$LIB/lab_checks.sh"
 source "$LIB/ecmp_lab.sh"
 
 ecmp_init "$BUILD" 1 || { echo "FAIL: $(basename "$0"): no FRR"; exit 1; }
-trap 'netns_down' EXIT
+ANNOUNCER_LOG=$(mktemp /tmp/xlb-bgp-announcer.XXXXXX)
+trap 'netns_down; rm -f "$ANNOUNCER_LOG"' EXIT
 trap 'exit 1' INT TERM
 D=${DL_D[1]}
 netns_add "$DL_S"
@@ -111,4 +117,34 @@ fails_as() {
 check "(5) another AS is an error naming both" fails_as
 unchanged() { [[ $(ecmp_vtysh d1 -c 'show running-config') == "$before" ]]; }
 check "(5) bgpd's config is unchanged by the failed reconciles" unchanged
+
+dl_log "(6) the announcer"
+PERIOD=3
+netns_start "$D" "$PROBE" "$DL_PREFIX-d1" announcer "$(desired '["203.0.113.101","2001:db8:100::1"]')" "$PERIOD" >"$ANNOUNCER_LOG"
+ANNOUNCER_PID=$NETNS_LAST_PID
+announced() { rt_routes 203.0.113.101 1 && rt_routes 2001:db8:100::1 1; }
+check "(6) the announcer announces: the router routes both VIPs" netns_wait_for 10 "VIPs at RT" announced
+check "(6) the session was not reset" same_session
+# Right after a periodic pass, so that the next one does not come before the
+# router has seen the withdrawal.
+passes() { grep -o 'reconciles=[0-9]*' "$ANNOUNCER_LOG" | tail -1; }
+p0=$(passes)
+next_pass() { [[ $(passes) != "$p0" ]]; }
+check "(6) a periodic pass" netns_wait_for $((PERIOD + 2)) "a periodic pass" next_pass
+ecmp_vtysh d1 -c 'configure terminal' -c 'router bgp 64513' -c 'address-family ipv4 unicast' \
+  -c 'no network 203.0.113.101/32' >/dev/null
+removed_at=$EPOCHREALTIME
+check "(6) the operator's 'no network' by hand withdraws it at the router" \
+  netns_wait_for 5 "203.0.113.101 gone at RT" rt_routes 203.0.113.101 0
+check "(6) the periodic reconcile announces it again within the period ($PERIOD s)" \
+  netns_wait_for $((PERIOD + 1)) "203.0.113.101 back at RT" rt_routes 203.0.113.101 1
+dl_log "  repaired $(((${EPOCHREALTIME/./} - ${removed_at/./}) / 1000)) ms after the removal"
+kill -TERM "$ANNOUNCER_PID"
+rc=0
+wait "$ANNOUNCER_PID" || rc=$?
+netns_forget "$ANNOUNCER_PID"
+withdrew() { ((rc == 0)) && grep -qx 'withdraw-all ok' "$ANNOUNCER_LOG"; }
+check "(6) SIGTERM: WithdrawAll confirmed by FRR" withdrew
+check "(6) the router routes no VIP after WithdrawAll" netns_wait_for 5 "VIPs withdrawn at RT" drained
+check "(6) the sessions stay up after WithdrawAll" same_session
 lab_checks_done "lab bgp driver"
