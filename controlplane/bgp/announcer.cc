@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <fstream>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -42,7 +43,18 @@ std::set<std::string> Addresses(const std::set<std::string>& prefixes) {
 
 std::chrono::system_clock::time_point Chrono(absl::Time t) { return absl::ToChronoTime(t); }
 
+std::string ReadPid(const std::string& path) {
+  std::ifstream in(path);
+  std::string pid;
+  in >> pid;
+  return pid;
+}
+
 }  // namespace
+
+std::string BgpdPidFile(const std::string& pathspace) {
+  return pathspace.empty() ? "/var/run/frr/bgpd.pid" : "/var/run/frr/" + pathspace + "/bgpd.pid";
+}
 
 Announcer::Announcer(AnnouncerOptions options) : options_(std::move(options)) {
   next_periodic_ = absl::Now() + options_.period;
@@ -223,6 +235,21 @@ void Announcer::Run() {
   std::unique_lock<std::mutex> lock(mu_);
   while (!stop_) {
     const absl::Time now = absl::Now();
+    if (!options_.bgpd_pid_file.empty() && now >= next_pid_check_) {
+      next_pid_check_ = now + options_.pid_check;
+      lock.unlock();
+      const std::string pid = ReadPid(options_.bgpd_pid_file);
+      lock.lock();
+      if (!pid.empty() && !bgpd_pid_.empty() && pid != bgpd_pid_) {
+        LOG(WARNING) << "bgp: bgpd restarted (pid " << bgpd_pid_ << " -> " << pid
+                     << "): reconciling now";
+        pending_ = true;
+        attempts_ = 0;
+        retry_at_ = absl::InfinitePast();
+      }
+      if (!pid.empty()) bgpd_pid_ = pid;
+      continue;
+    }
     const bool periodic = now >= next_periodic_;
     const bool due = desired_.has_value() && ((pending_ && now >= retry_at_) || periodic);
     const bool sessions_due =
@@ -231,6 +258,7 @@ void Announcer::Run() {
       absl::Time wake = next_periodic_;
       if (pending_ && desired_) wake = std::min(wake, retry_at_);
       if (sessions_wanted_) wake = std::min(wake, status_.sessions_time + options_.sessions_max_age);
+      if (!options_.bgpd_pid_file.empty()) wake = std::min(wake, next_pid_check_);
       cv_.wait_until(lock, Chrono(wake));
       continue;
     }

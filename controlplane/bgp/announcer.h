@@ -36,7 +36,15 @@ struct AnnouncerOptions {
   int max_retries = 5;
   // Sessions (show bgp summary + show bfd peers) are re-read at most this often.
   absl::Duration sessions_max_age = absl::Seconds(1);
+  // bgpd's PID file (BgpdPidFile), read every pid_check: a new PID is a
+  // restarted bgpd, which has lost what vtysh added: reconcile at once
+  // rather than at the next periodic pass. Empty: not watched.
+  std::string bgpd_pid_file;
+  absl::Duration pid_check = absl::Seconds(1);
 };
+
+// Where bgpd started with `-N pathspace` (or without) writes its PID.
+std::string BgpdPidFile(const std::string& pathspace);
 
 struct AnnouncerStatus {
   absl::Time last_reconcile = absl::InfinitePast();  // when the last one ended
@@ -102,6 +110,8 @@ class Announcer {
   absl::Time retry_at_ = absl::InfinitePast();
   absl::Time next_periodic_ = absl::InfiniteFuture();
   bool sessions_wanted_ = false;
+  absl::Time next_pid_check_ = absl::InfinitePast();
+  std::string bgpd_pid_;  // as last read; "" before
   AnnouncerStatus status_;
   std::thread worker_;
 };

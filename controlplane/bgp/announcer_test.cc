@@ -229,6 +229,24 @@ TEST_F(AnnouncerTest, PeriodicPassRepairs) {
   EXPECT_GE(announcer.Snapshot().announcements, 1u);
 }
 
+// A restarted bgpd (new PID) has lost xlbd's lines: re-applied at once,
+// not at the next periodic pass (60 s here).
+TEST_F(AnnouncerTest, RestartedBgpdIsReappliedAtOnce) {
+  const std::string pid_file = dir_ + "/bgpd.pid";
+  std::ofstream(pid_file) << "100\n";
+  options_.bgpd_pid_file = pid_file;
+  options_.pid_check = absl::Milliseconds(20);
+  Announcer announcer(options_);
+  announcer.SetDesired(AsCaptured());
+  // The worker reads the PID first thing, before its first reconcile.
+  ASSERT_TRUE(WaitFor([&] { return announcer.Snapshot().reconciles >= 1; }));
+  SetNetworks({});
+  std::ofstream(pid_file) << "200\n";
+  ASSERT_TRUE(WaitFor([&] { return Networks().size() == 2; }));
+  EXPECT_EQ(Calls().size(), 1u);
+  EXPECT_EQ(BgpdPidFile("lab-d"), "/var/run/frr/lab-d/bgpd.pid");
+}
+
 TEST_F(AnnouncerTest, SessionsAreReadOnDemand) {
   Announcer announcer(options_);
   EXPECT_TRUE(announcer.Snapshot().sessions.empty());  // asks the worker
