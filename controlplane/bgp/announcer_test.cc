@@ -16,27 +16,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "controlplane/bgp/testdata/samples.h"
 #include "gtest/gtest.h"
 
 namespace xlb::bgp {
 namespace {
 
-std::string Source(const std::string& name) {
-  const char* root = std::getenv("XLB_SOURCE_ROOT");
-  return std::string(root ? root : ".") + "/controlplane/bgp/testdata/" + name;
-}
-
-// What running_config_owned.txt holds, as xlbd would want it (plan_test's AsCaptured).
-Desired AsCaptured() {
-  Desired d;
-  d.local_as = 64513;
-  d.router_id = "192.0.2.1";
-  d.neighbors = {{"192.0.2.2", 64512, "s3cret", true, 3, 9, true},
-                 {"2001:db8:1::2", 64512, "", true, 5, 15, false}};
-  d.vips = {"203.0.113.10", "203.0.113.11", "2001:db8:100::1"};
-  d.announce = {"203.0.113.10", "2001:db8:100::1"};
-  return d;
-}
+using samples::AsCaptured;
 
 Desired Announcing(std::set<std::string> announce) {
   Desired d = AsCaptured();
@@ -84,9 +70,9 @@ case "$2" in
       /^ address-family ipv(4|6) unicast/ {
         v6 = ($0 ~ /ipv6/)
         while ((getline p < nf) > 0) if ((index(p, ":") > 0) == v6) print "  network " p
-        close(nf) }' ")" << Source("running_config_owned.txt") << R"(" ;;
-  "show bgp summary json") cat ")" << Source("bgp_summary.json") << R"(" ;;
-  "show bfd peers json") cat ")" << Source("bfd_peers.json") << R"(" ;;
+        close(nf) }' ")" << samples::Path("running_config_owned.txt") << R"(" ;;
+  "show bgp summary json") cat ")" << samples::Path("bgp_summary.json") << R"(" ;;
+  "show bfd peers json") cat ")" << samples::Path("bfd_peers.json") << R"(" ;;
   *) exit 1 ;;
 esac
 )";

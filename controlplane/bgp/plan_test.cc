@@ -7,32 +7,19 @@
 #include <functional>
 #include <sstream>
 
+#include "controlplane/bgp/testdata/samples.h"
 #include "gtest/gtest.h"
 
 namespace xlb::bgp {
 namespace {
 
 RunningConfig Captured(const std::string& name = "running_config_owned.txt") {
-  const char* root = std::getenv("XLB_SOURCE_ROOT");
-  std::ifstream in(std::string(root ? root : ".") + "/controlplane/bgp/testdata/" + name);
-  std::stringstream s;
-  s << in.rdbuf();
-  absl::StatusOr<RunningConfig> rc = ParseRunningConfig(s.str());
+  absl::StatusOr<RunningConfig> rc = ParseRunningConfig(samples::Text(name));
   EXPECT_TRUE(rc.ok()) << rc.status();
   return rc.ok() ? *rc : RunningConfig{};
 }
 
-// What the captured sample holds, as xlbd would want it.
-Desired AsCaptured() {
-  Desired d;
-  d.local_as = 64513;
-  d.router_id = "192.0.2.1";
-  d.neighbors = {{"192.0.2.2", 64512, "s3cret", true, 3, 9, true},
-                 {"2001:db8:1::2", 64512, "", true, 5, 15, false}};
-  d.vips = {"203.0.113.10", "203.0.113.11", "2001:db8:100::1"};
-  d.announce = {"203.0.113.10", "2001:db8:100::1"};
-  return d;
-}
+using samples::AsCaptured;
 
 struct Case {
   std::string name;

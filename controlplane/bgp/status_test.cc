@@ -6,18 +6,16 @@
 #include <fstream>
 #include <sstream>
 
+#include "controlplane/bgp/testdata/samples.h"
 #include "gtest/gtest.h"
 
 namespace xlb::bgp {
 namespace {
 
 std::string Sample(const std::string& name) {
-  const char* root = std::getenv("XLB_SOURCE_ROOT");
-  std::ifstream in(std::string(root ? root : ".") + "/controlplane/bgp/testdata/" + name);
-  std::stringstream s;
-  s << in.rdbuf();
-  EXPECT_FALSE(s.str().empty()) << name;
-  return s.str();
+  std::string text = samples::Text(name);
+  EXPECT_FALSE(text.empty()) << name;
+  return text;
 }
 
 TEST(Status, CapturedSummaryAndBfd) {

@@ -12,6 +12,7 @@
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
+#include "controlplane/bgp/testdata/samples.h"
 #include "gtest/gtest.h"
 
 namespace xlb::bgp {
@@ -59,8 +60,7 @@ TEST_F(VtyshTest, ConfigureUsesEchoMode) {
 
 // FRR's real output of a failed call (testdata/capture.sh), replayed.
 TEST_F(VtyshTest, FailureNamesCommandAndFrrLine) {
-  const char* root = std::getenv("XLB_SOURCE_ROOT");
-  const std::string sample = std::string(root ? root : ".") + "/controlplane/bgp/testdata/error_echo.txt";
+  const std::string sample = samples::Path("error_echo.txt");
   VtyshOptions options = Fake(absl::StrCat("grep -v '^rc=' '", sample, "'; exit 1"));
   absl::Status s = Configure(options, {"configure terminal", "router bgp 64513",
                                        "address-family ipv4 unicast", "network 203.0.113.300/32",
