@@ -12,14 +12,10 @@
 namespace xlb::bgp {
 namespace {
 
-std::string Sample(const std::string& name) {
-  std::string text = samples::Text(name);
-  EXPECT_FALSE(text.empty()) << name;
-  return text;
-}
+using samples::Text;
 
 TEST(RunningConfig, CapturedDirector) {
-  absl::StatusOr<RunningConfig> rc = ParseRunningConfig(Sample("running_config_owned.txt"));
+  absl::StatusOr<RunningConfig> rc = ParseRunningConfig(Text("running_config_owned.txt"));
   ASSERT_TRUE(rc.ok()) << rc.status();
   EXPECT_EQ(rc->local_as, 64513u);
   EXPECT_EQ(rc->router_id, "192.0.2.1");
@@ -66,7 +62,7 @@ TEST(RunningConfig, CapturedDirector) {
 }
 
 TEST(RunningConfig, CapturedRouterHasNothingOfXlbd) {
-  absl::StatusOr<RunningConfig> rc = ParseRunningConfig(Sample("running_config_router.txt"));
+  absl::StatusOr<RunningConfig> rc = ParseRunningConfig(Text("running_config_router.txt"));
   ASSERT_TRUE(rc.ok()) << rc.status();
   EXPECT_EQ(rc->local_as, 64512u);
   EXPECT_TRUE(rc->import_check);

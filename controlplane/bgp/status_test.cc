@@ -12,15 +12,11 @@
 namespace xlb::bgp {
 namespace {
 
-std::string Sample(const std::string& name) {
-  std::string text = samples::Text(name);
-  EXPECT_FALSE(text.empty()) << name;
-  return text;
-}
+using samples::Text;
 
 TEST(Status, CapturedSummaryAndBfd) {
   absl::StatusOr<std::vector<Session>> s =
-      ParseSessions(Sample("bgp_summary.json"), Sample("bfd_peers.json"));
+      ParseSessions(Text("bgp_summary.json"), Text("bfd_peers.json"));
   ASSERT_TRUE(s.ok()) << s.status();
   ASSERT_EQ(s->size(), 2u);
   const Session& v4 = (*s)[0];

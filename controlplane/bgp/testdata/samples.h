@@ -10,6 +10,7 @@
 #include <string>
 
 #include "controlplane/bgp/desired.h"
+#include "gtest/gtest.h"
 
 namespace xlb::bgp::samples {
 
@@ -19,11 +20,12 @@ inline std::string Path(const std::string& name) {
   return std::string(root ? root : ".") + "/controlplane/bgp/testdata/" + name;
 }
 
-// Its text ("" when missing: the test that reads it fails on that).
+// Its text; a missing or empty sample fails the test that reads it.
 inline std::string Text(const std::string& name) {
   std::ifstream in(Path(name));
   std::stringstream s;
   s << in.rdbuf();
+  EXPECT_FALSE(s.str().empty()) << "no sample " << Path(name);
   return s.str();
 }
 
