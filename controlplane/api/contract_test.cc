@@ -197,6 +197,10 @@ class FakeOperations : public Operations {
   }
   absl::Status ReloadConfig() override { return Call("ReloadConfig"); }
   std::vector<vrrp::InstanceStatus> Vrrp() override { return vrrp; }
+  BgpView Bgp() override { return bgp; }
+  absl::Status SetBgpDrained(bool drained) override {
+    return Call(absl::StrCat("SetBgpDrained ", drained));
+  }
   absl::StatusOr<TraceInfo> Trace(const TraceRequest& r) override {
     calls.push_back(absl::StrCat("Trace ", r.flow.ToString(), " ", r.client.ToString(), " ",
                                  r.client_port, " syn=", r.syn.value_or(false),
@@ -230,6 +234,7 @@ class FakeOperations : public Operations {
   std::vector<ServiceView> services;
   std::vector<model::Connection> connections;
   std::vector<vrrp::InstanceStatus> vrrp;
+  BgpView bgp;
   std::vector<std::string> calls;  // what was asked, one line per call
 };
 

@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "controlplane/api/contract.h"
 #include "controlplane/api/http.h"
+#include "controlplane/bgp/status.h"
 #include "controlplane/config/model.h"
 #include "controlplane/vrrp/instance.h"
 #include "model/address.h"
@@ -58,6 +59,33 @@ struct StatusView {
   HttpServerStats api_server, metrics_server;
 };
 
+// One VIP of the bgp: section (announce: or every service's VIP).
+struct BgpVipView {
+  model::IpAddress vip;
+  bool healthy = false;    // one of its services has a real that is up, weight > 0
+  bool wanted = false;     // healthy and neither drained nor stopping: to be announced
+  bool announced = false;  // FRR holds its `network` line (as of the last read)
+};
+
+// The bgp: section at work: what xlbd wants of FRR's bgpd, what bgpd holds,
+// its sessions (bgp/status.h) and the driver's counters (bgp/announcer.h).
+struct BgpView {
+  bool configured = false;  // the running config has a bgp: section
+  uint32_t local_as = 0;
+  std::string router_id;
+  std::string frr_pathspace;  // "" = the system's FRR
+  bool drained = false;       // xlbctl bgp drain (kept across restarts)
+  std::vector<BgpVipView> vips;
+  std::vector<bgp::Session> sessions;
+  std::chrono::system_clock::time_point sessions_time{};  // when bgpd was asked; epoch: never
+  std::string sessions_error;                             // "" if that worked
+  std::chrono::system_clock::time_point last_reconcile{};  // epoch: none yet
+  bool last_reconcile_ok = false;
+  std::string last_error;  // of the last failed vtysh call (passwords hidden)
+  uint64_t announcements = 0, withdrawals = 0;  // per prefix, since xlbd started
+  uint64_t frr_errors = 0, reconciles = 0;
+};
+
 // Changes a real: its weight, or drained (weight 0).
 struct RealChange {
   model::ServiceKey service;
@@ -99,6 +127,12 @@ class Operations {
   // What the loaded program does with a frame of the flow, changing nothing
   // (the request is checked: a port, one address family).
   virtual absl::StatusOr<TraceInfo> Trace(const TraceRequest& request) = 0;
+  // The bgp: section's state (configured = false without one).
+  virtual BgpView Bgp() = 0;
+  // Drain: every VIP withdrawn, sessions kept, packets still arriving
+  // forwarded; undrain announces them again. Kept across xlbd restarts.
+  // FailedPrecondition without a bgp: section.
+  virtual absl::Status SetBgpDrained(bool drained) = 0;
 };
 
 }  // namespace xlb::api

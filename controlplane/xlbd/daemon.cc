@@ -945,4 +945,10 @@ absl::Status Daemon::ReloadConfig() {
   return absl::OkStatus();
 }
 
+api::BgpView Daemon::Bgp() { return {}; }
+
+absl::Status Daemon::SetBgpDrained(bool) {
+  return absl::FailedPreconditionError("no bgp: section in the configuration");
+}
+
 }  // namespace xlb::xlbd

@@ -87,6 +87,8 @@ class Daemon : public api::Operations {
   absl::Status ReloadConfig() override;
   std::vector<vrrp::InstanceStatus> Vrrp() override;
   absl::StatusOr<api::TraceInfo> Trace(const api::TraceRequest& request) override;
+  api::BgpView Bgp() override;
+  absl::Status SetBgpDrained(bool drained) override;
 
  private:
   Daemon(asio::io_context& io, const Options& options);

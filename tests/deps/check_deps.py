@@ -31,17 +31,17 @@ RULES = {
     "controlplane/health": ["model", "controlplane/config"],
     "controlplane/vrrp": ["model", "netlink", "controlplane/config", "controlplane/health"],
     "controlplane/api": ["model", "controlplane/config", "controlplane/health",
-                         "controlplane/vrrp"],
+                         "controlplane/vrrp", "controlplane/bgp"],
     "controlplane/offline": ["model", "controlplane/config"],
     # FRR through vtysh; health/ for the one spawn function.
     "controlplane/bgp": ["model", "controlplane/config", "controlplane/health"],
     "controlplane/xlbctl": ["model", "controlplane/config", "controlplane/api",
-                            "controlplane/vrrp", "controlplane/offline"],
+                            "controlplane/vrrp", "controlplane/bgp", "controlplane/offline"],
     # Programs the maps: the data plane is allowed here, and below.
     "controlplane/reconcile": ["model", "controlplane/config", "dataplane", "bpf"],
     "controlplane/xlbd": ["model", "netlink", "bpf", "dataplane", "controlplane/config",
                           "controlplane/health", "controlplane/vrrp", "controlplane/api",
-                          "controlplane/reconcile"],
+                          "controlplane/bgp", "controlplane/reconcile"],
 }
 ANYTHING = ("tests",)  # tests, fuzz targets, benchmarks
 SOURCE_DIRS = ("bpf", "model", "netlink", "dataplane", "pktgen", "controlplane")
