@@ -133,7 +133,10 @@ AnnouncerStatus Announcer::Snapshot() {
 
 Desired Announcer::Effective() const {
   Desired d = *desired_;
-  if (drained_ || stopping_) d.announce.clear();
+  if (drained_ || stopping_) {
+    d.announce.clear();
+    d.keep.clear();
+  }
   return d;
 }
 

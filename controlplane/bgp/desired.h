@@ -36,6 +36,9 @@ struct Desired {
   std::set<std::string> vips;
   // The subset announced now (`network VIP/32|/128`); empty when drained.
   std::set<std::string> announce;
+  // Another subset, disjoint from announce, whose `network` is left as bgpd
+  // has it (a VIP xlbd has no verdict on yet, wanted.h). Empty when drained.
+  std::set<std::string> keep;
 };
 
 }  // namespace xlb::bgp

@@ -94,7 +94,7 @@ absl::StatusOr<std::vector<std::string>> Plan(const RunningConfig& running,
       return absl::InvalidArgumentError(where + "listed twice");
     }
   }
-  std::set<std::string> vips4, vips6, announce4, announce6;  // host prefixes
+  std::set<std::string> vips4, vips6, announce4, announce6, keep;  // host prefixes
   for (const std::string& vip : desired.vips) {
     absl::StatusOr<std::string> p = HostPrefix(vip);
     if (!p.ok()) return p.status();
@@ -107,6 +107,15 @@ absl::StatusOr<std::vector<std::string>> Plan(const RunningConfig& running,
       return absl::InvalidArgumentError(absl::StrCat("announced VIP ", vip, " is not a bgp VIP"));
     }
     (IsV6(*p) ? announce6 : announce4).insert(*p);
+  }
+  for (const std::string& vip : desired.keep) {
+    absl::StatusOr<std::string> p = HostPrefix(vip);
+    if (!p.ok()) return p.status();
+    if (!(IsV6(*p) ? vips6 : vips4).contains(*p) || announce4.contains(*p) || announce6.contains(*p)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("kept VIP ", vip, " is not a bgp VIP, or is announced too"));
+    }
+    keep.insert(*p);
   }
 
   const std::string router_bgp = absl::StrCat("router bgp ", desired.local_as);
@@ -127,12 +136,12 @@ absl::StatusOr<std::vector<std::string>> Plan(const RunningConfig& running,
       return false;
     };
     for (const std::string& p : running.networks4) {
-      if (owned(running.prefix_list4, vips4, p) && !announce4.contains(p)) {
+      if (owned(running.prefix_list4, vips4, p) && !announce4.contains(p) && !keep.contains(p)) {
         f4.lines.push_back("no network " + p);
       }
     }
     for (const std::string& p : running.networks6) {
-      if (owned(running.prefix_list6, vips6, p) && !announce6.contains(p)) {
+      if (owned(running.prefix_list6, vips6, p) && !announce6.contains(p) && !keep.contains(p)) {
         f6.lines.push_back("no network " + p);
       }
     }

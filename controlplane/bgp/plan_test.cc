@@ -103,6 +103,18 @@ INSTANTIATE_TEST_SUITE_P(
               "no network 203.0.113.10/32", "exit-address-family", "address-family ipv6 unicast",
               "no network 2001:db8:100::1/128", "exit-address-family", "exit"},
              ""},
+        // A VIP without a verdict yet (xlbd just started): its network
+        // stays as bgpd has it, announced or not; the others as usual.
+        Case{"KeptVipIsNeitherWithdrawnNorAnnounced", false,
+             [](Desired& d) {
+               d.announce = {};
+               d.keep = {"203.0.113.10", "203.0.113.11"};
+             },
+             {"configure terminal", "router bgp 64513", "address-family ipv6 unicast",
+              "no network 2001:db8:100::1/128", "exit-address-family", "exit"},
+             ""},
+        Case{"KeptMustBeAVipNotAnnounced", false, [](Desired& d) { d.keep = {"203.0.113.10"}; },
+             {}, "kept VIP 203.0.113.10 is not a bgp VIP, or is announced too"},
         Case{"TimersChanged", false,
              [](Desired& d) {
                d.neighbors[0].keepalive = 1;

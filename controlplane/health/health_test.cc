@@ -1069,6 +1069,29 @@ TEST_F(MonitorTest, DownAfterFallUpAfterRise) {
   EXPECT_EQ(transitions_.size(), 2u);
 }
 
+// BGP announces a VIP only once a real of it passed a check: the monitor
+// says when a real's first probe completes and when its first passes,
+// which no transition marks (a real starts up and stays up).
+TEST_F(MonitorTest, FirstResultAndFirstPassAreReported) {
+  TestServer server(io_);
+  std::vector<std::pair<std::string, uint64_t>> firsts;  // id, passes at the call
+  monitor_->OnFirstResults([&](const std::string& id) { firsts.push_back({id, Get(id).passes}); });
+  const std::string id = "web 127.0.0.1:" + std::to_string(server.port());
+  server.Silent();  // the first probes fail (fall 3: still up)
+  auto check = Check(config::HealthType::kHttp, 30ms, 20ms, 1, 3);
+  check.path = "/";
+  monitor_->Set(id, check, Addr("127.0.0.1"), server.port());
+  ASSERT_TRUE(RunUntil(io_, [&] { return Get(id).checks >= 1; }));
+  ASSERT_EQ(firsts.size(), 1u);
+  EXPECT_EQ(firsts[0].second, 0u);
+  EXPECT_TRUE(transitions_.empty());
+  server.Respond("HTTP/1.0 200 OK\r\n\r\n");
+  ASSERT_TRUE(RunUntil(io_, [&] { return Get(id).passes >= 3; }));
+  ASSERT_EQ(firsts.size(), 2u);  // the first pass; none after
+  EXPECT_EQ(firsts[1], std::make_pair(id, uint64_t{1}));
+  EXPECT_TRUE(Get(id).up);
+}
+
 // A real the maps record as down when xlbd restarted starts down: no
 // traffic until `rise` checks pass, not after fall x interval of guessing up.
 TEST_F(MonitorTest, RealStartedDownComesUpOnlyAfterRise) {

@@ -50,6 +50,7 @@ struct Monitor::Real {
   std::string last_detail;
   std::chrono::system_clock::time_point since = std::chrono::system_clock::now();
   uint64_t checks = 0;
+  uint64_t passes = 0;
   uint64_t local_errors = 0;
   std::string last_local_error;
   std::chrono::steady_clock::time_point last_local_log{};  // rate of its warnings
@@ -86,6 +87,7 @@ void Monitor::Set(const std::string& id, const config::HealthCheck& check,
   bool came_up = false;
   if (old != nullptr) {
     real->checks = old->checks;
+    real->passes = old->passes;
     real->last_ok = old->last_ok;
     real->last_detail = old->last_detail;
     real->since = old->since;
@@ -130,7 +132,7 @@ std::vector<RealHealth> Monitor::Snapshot() const {
   out.reserve(reals_.size());
   for (const auto& [id, r] : reals_) {
     out.push_back(RealHealth{r->id, r->check.type, r->address, r->port(), r->state.up(),
-                             r->last_ok, r->last_detail, r->since, r->checks,
+                             r->last_ok, r->last_detail, r->since, r->checks, r->passes,
                              r->local_errors, r->last_local_error});
   }
   return out;
@@ -188,14 +190,17 @@ void Monitor::OnResult(const std::shared_ptr<Real>& real, ProbeResult result) {
     return;
   }
   ++real->checks;
+  if (result.ok) ++real->passes;
+  const bool first = real->checks == 1 || (result.ok && real->passes == 1);
   real->last_ok = result.ok;
   real->last_detail = std::move(result.detail);
   const bool changed = real->state.Record(result.ok);
   if (changed) real->since = std::chrono::system_clock::now();
   if (real->due) StartProbe(real);
-  // Last: the callback may Set, Remove, or read a Snapshot; `real` stays
-  // alive through it, and nothing here touches the map afterwards.
+  // Last: the callbacks may Set, Remove, or read a Snapshot; `real` stays
+  // alive through them, and nothing here touches the map afterwards.
   if (changed) on_change_(real->id, real->state.up(), real->last_detail);
+  if (first && on_first_results_) on_first_results_(real->id);
 }
 
 }  // namespace xlb::health

@@ -42,6 +42,7 @@ struct RealHealth {
   std::string last_detail;  // and why; "" before the first probe
   std::chrono::system_clock::time_point since;  // when `up` last changed (or monitoring began)
   uint64_t checks = 0;      // probes completed
+  uint64_t passes = 0;      // of them, the ones that passed
   // Probes that failed for a reason on this host (out of descriptors, ...):
   // not counted in `checks` and not towards rise/fall; the state is kept.
   uint64_t local_errors = 0;
@@ -56,6 +57,12 @@ class Monitor {
       std::function<void(const std::string& id, bool up, const std::string& detail)>;
 
   Monitor(asio::io_context& io, TransitionCallback on_change);
+  // Called, from the event loop, when a real's first probe completes and
+  // when its first passing one does (checks or passes reaching 1), which no
+  // transition marks: what BGP waits for before it announces a VIP.
+  void OnFirstResults(std::function<void(const std::string& id)> callback) {
+    on_first_results_ = std::move(callback);
+  }
   ~Monitor();
   Monitor(const Monitor&) = delete;
   Monitor& operator=(const Monitor&) = delete;
@@ -95,6 +102,7 @@ class Monitor {
 
   asio::io_context& io_;
   TransitionCallback on_change_;
+  std::function<void(const std::string& id)> on_first_results_;
   // shared_ptr so that timers and probes hold only weak_ptrs: dropping a
   // Real from here (Remove, Set with a new check, ~Monitor) is enough to
   // silence everything still pending for it.

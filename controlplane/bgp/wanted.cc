@@ -1,0 +1,66 @@
+#include "controlplane/bgp/wanted.h"
+
+#include <chrono>
+#include <map>
+
+namespace xlb::bgp {
+namespace {
+
+int Seconds(config::Duration d) {
+  return static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(d).count());
+}
+
+}  // namespace
+
+std::vector<VipVerdict> JudgeVips(const config::BgpConfig& bgp,
+                                  const std::vector<ServiceVerdicts>& services) {
+  std::map<model::IpAddress, VipVerdict> vips;
+  if (!bgp.announce.empty()) {
+    for (const model::IpAddress& vip : bgp.announce) vips[vip] = VipVerdict{vip, false, true};
+  } else {
+    for (const ServiceVerdicts& s : services) vips[s.vip] = VipVerdict{s.vip, false, true};
+  }
+  for (const ServiceVerdicts& s : services) {
+    auto it = vips.find(s.vip);
+    if (it == vips.end()) continue;  // not in announce:
+    for (const RealVerdict& r : s.reals) {
+      it->second.healthy |= r.takes_traffic && r.passed;
+      it->second.judged &= r.judged;
+    }
+  }
+  std::vector<VipVerdict> out;
+  for (auto& [vip, v] : vips) {
+    v.judged |= v.healthy;
+    out.push_back(v);
+  }
+  return out;
+}
+
+Desired MakeDesired(const config::BgpConfig& bgp, const std::vector<VipVerdict>& vips) {
+  Desired d;
+  d.local_as = bgp.asn;
+  d.router_id = bgp.router_id.ToString();
+  for (const config::BgpNeighbor& n : bgp.neighbors) {
+    DesiredNeighbor dn;
+    dn.address = n.address.ToString();
+    dn.remote_as = n.asn;
+    dn.password = n.password;
+    dn.bfd = n.bfd;
+    dn.keepalive = Seconds(n.keepalive);
+    dn.hold = Seconds(n.hold_time);
+    dn.next_hop_self = bgp.next_hop_self;
+    d.neighbors.push_back(std::move(dn));
+  }
+  for (const VipVerdict& v : vips) {
+    const std::string vip = v.vip.ToString();
+    d.vips.insert(vip);
+    if (v.healthy) {
+      d.announce.insert(vip);
+    } else if (!v.judged) {
+      d.keep.insert(vip);
+    }
+  }
+  return d;
+}
+
+}  // namespace xlb::bgp
