@@ -25,6 +25,8 @@ struct DesiredNeighbor {
   int keepalive = 3;  // seconds
   int hold = 9;
   bool next_hop_self = false;
+
+  bool operator==(const DesiredNeighbor&) const = default;
 };
 
 struct Desired {
@@ -39,6 +41,8 @@ struct Desired {
   // Another subset, disjoint from announce, whose `network` is left as bgpd
   // has it (a VIP xlbd has no verdict on yet, wanted.h). Empty when drained.
   std::set<std::string> keep;
+
+  bool operator==(const Desired&) const = default;
 };
 
 }  // namespace xlb::bgp

@@ -1722,15 +1722,6 @@ TEST(ToYaml, RoundTripsBgp) {
 )")) << yaml;
 }
 
-TEST(CheckImplemented, BgpIsRefusedUntilXlbdDrivesFrr) {
-  EXPECT_TRUE(CheckImplemented(Parses(Svc())).ok());
-  const absl::Status st = CheckImplemented(Parses(Bgp()));
-  EXPECT_EQ(st.code(), absl::StatusCode::kUnimplemented);
-  EXPECT_TRUE(absl::StartsWith(
-      st.message(), "bgp: announcing through FRR is not implemented yet in this version"))
-      << st;
-}
-
 // A neighbour's password file is read when a file is loaded (start, reload,
 // --check-config), and only if nobody but its owner, the user xlbd runs as,
 // could have written it and nobody else can read it.

@@ -1415,16 +1415,6 @@ absl::StatusOr<ServiceConfig> ParseServiceEntry(const YAML::Node& service,
   }
 }
 
-absl::Status CheckImplemented(const Config& config) {
-  // Issue #14: read and checked, but nothing drives FRR yet (the BGP
-  // integration removes this statement).
-  if (config.bgp)
-    return absl::UnimplementedError(
-        "bgp: announcing through FRR is not implemented yet in this version (nothing would "
-        "announce the VIPs; remove the bgp: section)");
-  return absl::OkStatus();
-}
-
 absl::StatusOr<Config> ParseConfig(const std::string& yaml_text, const std::string& file_name) {
   return ParseText(yaml_text, file_name, false);
 }

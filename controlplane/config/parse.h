@@ -28,12 +28,6 @@ namespace xlb::config {
 // Parses `yaml_text`; `file_name` is only used in error messages.
 absl::StatusOr<Config> ParseConfig(const std::string& yaml_text, const std::string& file_name);
 
-// What a valid configuration asks for that this version of xlbd does not do
-// yet: an error that xlbd refuses to start or reload with (so that nobody
-// believes it done), and that --check-config prints as a warning only (so a
-// section can be written and checked ahead). OK when there is none.
-absl::Status CheckImplemented(const Config& config);
-
 // Reads and parses the file at `path`. A file that cannot be read gives an
 // error naming the path and the errno text (NotFound, PermissionDenied, ...).
 // Unlike ParseConfig, it also checks what depends on the machine about

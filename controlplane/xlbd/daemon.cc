@@ -97,15 +97,6 @@ api::HttpResponse Starting() {
   return r;
 }
 
-// The configuration file, refused when it asks for what this xlbd does not
-// do yet (config::CheckImplemented): at start, on SIGHUP and on request.
-absl::StatusOr<config::Config> LoadConfig(const std::string& path) {
-  auto cfg = config::LoadConfigFile(path);
-  if (!cfg.ok()) return cfg.status();
-  if (absl::Status st = config::CheckImplemented(*cfg); !st.ok())
-    return absl::Status(st.code(), absl::StrCat(path, ": ", st.message()));
-  return cfg;
-}
 
 }  // namespace
 
@@ -132,7 +123,7 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(asio::io_context& io, cons
 }
 
 absl::Status Daemon::Init() {
-  auto cfg = LoadConfig(options_.config_path);
+  auto cfg = config::LoadConfigFile(options_.config_path);
   if (!cfg.ok()) return cfg.status();
   dataplane::ProgramOptions po;
   po.pin_dir = options_.pin_dir;
@@ -164,6 +155,9 @@ absl::Status Daemon::Init() {
       io_, [this](const std::string& id, bool up, const std::string& detail) {
         OnHealthChange(id, up, detail);
       });
+  // A VIP is announced once a real of it has passed a check: no transition says so.
+  monitor_->OnFirstResults([this](const std::string&) { UpdateBgp(); });
+  bgp_ = std::make_unique<BgpAnnouncements>(options_.state_dir + "/bgp-drained");
   speaker_ = std::make_unique<vrrp::SpeakerThread>();
   speaker_->OnFatal([this] {
     asio::post(io_, [this] {
@@ -243,6 +237,7 @@ absl::Status Daemon::Adopt(const config::Config& cfg) {
         << "scripts run as root: no scripts.user configured and no user "
         << config::kDefaultScriptUser << " (create one, or set scripts: {user: NAME})";
   }
+  if (auto st = bgp_->CheckReload(cfg.bgp); !st.ok()) return st;
   const config::ScriptUser previous_user = health::ScriptUserNow();
   health::SetScriptUser(*script_user);
   if (auto st = SyncInterfaces(cfg.interfaces); !st.ok()) {
@@ -291,6 +286,8 @@ absl::Status Daemon::Adopt(const config::Config& cfg) {
                  << ", persistence " << cfg.tables.persistence
                  << "); they take effect when xlbd restarts with its pins removed (the tables "
                     "pinned now keep their sizes, and their flows, until then)";
+  bgp_->Configure(cfg.bgp);
+  UpdateBgp();
   file_config_ = cfg;
   runtime_changes_ = false;
   return absl::OkStatus();
@@ -416,6 +413,7 @@ absl::Status Daemon::Reconcile(const std::set<ServiceKey>* watched) {
   if (speaker_) speaker_->SetServices(std::move(up));
   if (!changes.empty() && table_->UnknownNexthops() > 0) ScheduleNexthopRefresh(kNexthopRetryFirst);
   RecordServiceErrors(failed);
+  UpdateBgp();
   absl::Status first;
   for (const auto& [key, st] : failed)
     if (first.ok() && (watched == nullptr || watched->contains(key))) first = st;
@@ -609,7 +607,7 @@ void Daemon::ScheduleNexthopRefresh(std::chrono::milliseconds retry) {
 }
 
 void Daemon::Reload() {
-  auto cfg = LoadConfig(options_.config_path);
+  auto cfg = config::LoadConfigFile(options_.config_path);
   if (!cfg.ok()) {
     LOG(ERROR) << "reload refused, still running the previous configuration: " << cfg.status();
     return;
@@ -647,9 +645,17 @@ void Daemon::Shutdown() {
   LOG(INFO) << "stopping";
   sd_notify(0, "STOPPING=1");
   heartbeat_timer_.cancel();
-  // First, while the data plane still forwards: the backups take the VIPs
-  // over after their skew time instead of the whole master-down interval.
+  // First, while the data plane still forwards: the routers stop sending
+  // (BGP), the backups take the VIPs over after their skew time instead of
+  // the whole master-down interval (VRRP).
+  const std::chrono::milliseconds withdraw_delay =
+      bgp_ ? bgp_->WithdrawForShutdown() : std::chrono::milliseconds(0);
   if (speaker_) speaker_->Shutdown();
+  if (withdraw_delay.count() > 0) {
+    LOG(INFO) << "bgp: forwarding " << withdraw_delay.count()
+              << " ms more while the routers move the traffic away (bgp.withdraw_delay)";
+    std::this_thread::sleep_for(withdraw_delay);
+  }
   refresh_timer_.cancel();
   source_timer_.cancel();
   cutter_.reset();  // a flush under way stops between two batches
@@ -938,17 +944,38 @@ absl::StatusOr<api::TraceInfo> Daemon::Trace(const api::TraceRequest& request) {
 }
 
 absl::Status Daemon::ReloadConfig() {
-  auto cfg = LoadConfig(options_.config_path);
+  auto cfg = config::LoadConfigFile(options_.config_path);
   if (!cfg.ok()) return cfg.status();
   if (auto st = Adopt(*cfg); !st.ok()) return st;
   LOG(INFO) << "reloaded " << options_.config_path << " on request; runtime changes dropped";
   return absl::OkStatus();
 }
 
-api::BgpView Daemon::Bgp() { return {}; }
+api::BgpView Daemon::Bgp() { return bgp_->View(); }
 
-absl::Status Daemon::SetBgpDrained(bool) {
-  return absl::FailedPreconditionError("no bgp: section in the configuration");
+absl::Status Daemon::SetBgpDrained(bool drained) { return bgp_->SetDrained(drained); }
+
+void Daemon::UpdateBgp() {
+  if (!bgp_ || !bgp_->configured()) return;
+  std::map<std::string, health::RealHealth> health;
+  if (monitor_)
+    for (auto& h : monitor_->Snapshot()) health.emplace(h.id, std::move(h));
+  std::vector<bgp::ServiceVerdicts> services;
+  for (const auto& s : services_) {
+    bgp::ServiceVerdicts v{s.service.key.vip, {}};
+    for (const auto& r : s.reals) {
+      const std::string id = HealthId(s.service.key, r);
+      auto d = down_.find(id);
+      const bool down = d != down_.end() && d->second;
+      auto h = health.find(id);
+      const bool unchecked = h == health.end() || h->second.type == config::HealthType::kNone;
+      v.reals.push_back({.takes_traffic = !down && r.weight > 0,
+                         .passed = unchecked || h->second.passes > 0,
+                         .judged = unchecked || down || h->second.checks > 0});
+    }
+    services.push_back(std::move(v));
+  }
+  bgp_->Update(services);
 }
 
 }  // namespace xlb::xlbd

@@ -24,6 +24,7 @@
 #include "controlplane/config/model.h"
 #include "controlplane/health/monitor.h"
 #include "controlplane/vrrp/speaker_thread.h"
+#include "controlplane/xlbd/bgp_announcements.h"
 #include "controlplane/xlbd/recent.h"
 #include "controlplane/xlbd/session_cutter.h"
 #include "dataplane/nexthop.h"
@@ -50,6 +51,8 @@ struct Options {
   // systemd's watchdog (sd_watchdog_enabled): WATCHDOG=1 from the main loop
   // at half this interval; 0: none.
   std::chrono::microseconds systemd_watchdog{0};
+  // Where xlbd keeps what must outlive it (a BGP drain: bgp-drained).
+  std::string state_dir = "/var/lib/xlb";
 };
 
 class Daemon : public api::Operations {
@@ -131,6 +134,8 @@ class Daemon : public api::Operations {
   // on_down: shutdown: has the cutter remove the flows of the real with
   // health id `id` (down) from the flow tables, when its service says so.
   void CutSessions(const std::string& id);
+  // Gives BGP every service's verdicts (the reals' health and weights).
+  void UpdateBgp();
   // The data plane's id and generation of `real` of `key`.
   absl::StatusOr<dataplane::RealState> RealInMaps(const model::ServiceKey& key,
                                                   const model::RealSpec& real) const;
@@ -164,6 +169,7 @@ class Daemon : public api::Operations {
   // director's own was found), as last logged.
   std::map<std::string, std::optional<model::IpAddress>> health_sources_;
   std::unique_ptr<vrrp::SpeakerThread> speaker_;  // VRRP, on a thread of its own
+  std::unique_ptr<BgpAnnouncements> bgp_;         // the bgp: section; bgpd driven off the loop
   std::unique_ptr<api::HttpServer> api_, metrics_;
   asio::steady_timer refresh_timer_;
   asio::steady_timer source_timer_;

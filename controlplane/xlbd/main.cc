@@ -22,6 +22,7 @@
 #include "controlplane/config/parse.h"
 #include "controlplane/vrrp/addresses.h"
 #include "controlplane/vrrp/vip_source.h"
+#include "controlplane/bgp/vtysh.h"
 #include "controlplane/xlbd/daemon.h"
 #include "controlplane/xlbd/pin_lock.h"
 #include "model/version.h"
@@ -51,6 +52,9 @@ DEFINE_string(xdp_mode, "native",
               "bridge; much slower, it runs after the kernel has built the packet's skb). Either "
               "way xlbd joins libxdp's dispatcher where it loads, beside other XDP programs, and "
               "else attaches directly");
+DEFINE_string(state_dir, "/var/lib/xlb",
+              "where xlbd keeps what outlives it: bgp-drained (xlbctl bgp drain), so that a "
+              "director drained for maintenance stays drained through restarts and reboots");
 DEFINE_bool(detach_on_exit, false,
             "on SIGTERM, detach the XDP program and remove the pinned maps (by default they "
             "stay, and traffic keeps flowing until a new xlbd adopts them)");
@@ -186,10 +190,13 @@ int main(int argc, char** argv) {
       return 1;
     }
     std::cout << FLAGS_check_config << ": valid, " << cfg->services.size() << " services, "
-              << cfg->vrrp.size() << " VRRP instances\n";
-    if (absl::Status st = xlb::config::CheckImplemented(*cfg); !st.ok())
-      std::cerr << FLAGS_check_config << ": warning: " << st.message()
-                << "; xlbd refuses to start or reload with this file\n";
+              << cfg->vrrp.size() << " VRRP instances"
+              << (cfg->bgp ? absl::StrCat(", BGP to ", cfg->bgp->neighbors.size(), " neighbours")
+                           : "")
+              << "\n";
+    if (cfg->bgp && access(xlb::bgp::VtyshOptions{}.binary.c_str(), X_OK) != 0)
+      std::cerr << FLAGS_check_config << ": warning: bgp: " << xlb::bgp::VtyshOptions{}.binary
+                << " is missing: xlbd drives FRR's bgpd with it (install frr)\n";
     // Against this machine's addresses: what would make a VIP the source of
     // the director's own traffic to its reals. Warnings only.
     if (auto addresses = xlb::vrrp::ListAddresses(0); addresses.ok()) {
@@ -241,6 +248,7 @@ int main(int argc, char** argv) {
   xlb::xlbd::Options options;
   options.config_path = FLAGS_config;
   options.pin_dir = FLAGS_pin_dir;
+  options.state_dir = FLAGS_state_dir;
   options.detach_on_exit = FLAGS_detach_on_exit;
   options.xdp_mode = xdp_mode;
   options.vrrp_realtime_priority = FLAGS_realtime_priority;

@@ -3,7 +3,7 @@
 # BFD (100 ms x 3) withdraws a dead director's path. Sourced by the lab test
 # (tests/lab/ecmp_lab_test.sh); built on directors_lab.sh (directors, reals,
 # xlbd) and netns.sh, and netns_down removes everything, FRR's files too.
-# The directors' bgpd gets a static config written here (not yet xlbd's).
+# The directors' bgpd starts empty: xlbd configures it (its bgp: section).
 #
 #   client C     192.0.2.10/24, default via the router  (client switch: br0 in CS)
 #   router RT    eth0 192.0.2.1/24, eth1 198.51.100.254/24; AS 64512;
@@ -149,22 +149,25 @@ ${neighbors} address-family ipv4 unicast
  exit-address-family"
 }
 
-# ecmp_start_director I: director I's FRR announcing the VIP to the router,
-# then xlbd with one DR service for the VIP to the three reals.
+# ecmp_start_director I: director I's FRR (zebra, bgpd, bfdd) with no BGP
+# config at all, then xlbd with one DR service for the VIP to the three
+# reals and a bgp: section: xlbd configures bgpd (its neighbour the router,
+# BFD 100 ms x 3) and announces the VIP once a real passed a check.
 ecmp_start_director() {
   local i=$1
-  ecmp_frr_start "d$i" "${DL_D[i]}" "router bgp $ECMP_AS_DIRECTORS
- bgp router-id $(dl_director_addr "$i")
- no bgp ebgp-requires-policy
- no bgp network import-check
- neighbor $ECMP_ROUTER_ADDR remote-as $ECMP_AS_ROUTER
- neighbor $ECMP_ROUTER_ADDR bfd profile fast
- neighbor $ECMP_ROUTER_ADDR timers connect 1
- neighbor $ECMP_ROUTER_ADDR advertisement-interval 0
- address-family ipv4 unicast
-  network $ECMP_VIP/32
- exit-address-family"
-  dl_start_xlbd "$i" "$(dl_services_yaml 1)"
+  ecmp_frr_start "d$i" "${DL_D[i]}" ""
+  dl_start_xlbd "$i" "$(dl_services_yaml 1)
+$(ecmp_bgp_yaml "$i")" --state-dir "$DL_RUN/d$i"
+}
+ecmp_bgp_yaml() {  # I: director I's bgp: section
+  cat <<EOF
+bgp:
+  asn: $ECMP_AS_DIRECTORS
+  router_id: $(dl_director_addr "$1")
+  frr_pathspace: $DL_PREFIX-d$1
+  bfd: {interval: 100ms, multiplier: 3}
+  neighbors: [{address: $ECMP_ROUTER_ADDR, asn: $ECMP_AS_ROUTER, bfd: true}]
+EOF
 }
 
 # ecmp_add_director I: one director more on the segment (I = DL_N + 1), the

@@ -108,20 +108,14 @@ check "(2) ... the maps are as they were" test "$(lab_dp list)" = "$maps"
 check "(2) ... and forward" both_vips_answer
 check "(2) ... no VIP was taken" bash -c "! ip -n '$D' addr show | grep -q 198.51.100.60"
 
-# A bgp: section is read and checked but not acted on yet (issue #14): so
-# that nobody believes the VIPs are announced, xlbd refuses to start with
-# it, while --check-config accepts it with a warning.
+# A bgp: section names the neighbours xlbd gives bgpd: --check-config says so.
 write_config "$LAB_RUN/bgp.yaml" "" "bgp:
   asn: 64513
   router_id: 198.51.100.1
   neighbors: [{address: 198.51.100.254, asn: 64512}]"
-check "(2) --check-config accepts a bgp: section, warning that xlbd would refuse it" \
-  fails_with 0 "warning: bgp: announcing through FRR is not implemented yet in this version.*xlbd refuses to start" \
+check "(2) --check-config accepts a bgp: section, naming its neighbours" \
+  fails_with 0 "bgp.yaml: valid, 2 services, 1 VRRP instances, BGP to 1 neighbours" \
   xlbd --check-config "$LAB_RUN/bgp.yaml"
-check "(2) a bgp: section: the start fails, saying BGP is not implemented yet" \
-  fails_with 1 "xlbd could not start: $LAB_RUN/bgp.yaml: bgp: announcing through FRR is not implemented yet in this version" \
-  xlbd --config "$LAB_RUN/bgp.yaml" --pin-dir "$LAB_PINS"
-check "(2) ... the maps are as they were" test "$(lab_dp list)" = "$maps"
 
 # The good configuration starts on the same maps, as before; its NAT service
 # has a third real, 192.0.2.99 on real3's lo, routed by a host route.
@@ -169,20 +163,25 @@ check "(4) config save of the running file works" xlbctl config save
 check "(4) ... keeping its mode" test "$(stat -c %a "$LAB_RUN/good3.yaml")" = 640
 check "(4) ... and the previous file as .bak" test -s "$LAB_RUN/good3.yaml.bak"
 
-# (5) Adding a bgp: section on reload is refused as at start: the running
-# configuration stays.
-listed=$(xlbctl list)
+# (5) A reload that adds a bgp: section while FRR is not running (no bgpd
+# in this pathspace): accepted; the driver's error is logged and retried,
+# off the event loop: the API answers and traffic goes on.
+# The services as configured (not their counters or health, which move).
+configured() { xlbctl --json list | jq -c '[.[] | [.service, .forward, [.reals[] | [.address, .port, .weight]]]]'; }
+listed=$(configured)
 cat >>"$LAB_RUN/good3.yaml" <<YAML
 bgp:
   asn: 64513
   router_id: 198.51.100.1
+  frr_pathspace: $LAB_PREFIX-nofrr
   neighbors: [{address: 198.51.100.254, asn: 64512}]
 YAML
 kill -HUP "$XLBD_PID"
-check "(5) a reload that adds a bgp: section is refused, saying BGP is not implemented yet" \
-  netns_wait_for 5 "the refused reload" \
-  grep -q "reload refused, still running the previous configuration: .*bgp: announcing through FRR is not implemented yet" "$XLBD_LOG"
-check "(5) ... nothing changed" test "$(xlbctl list)" = "$listed"
+check "(5) a reload that adds a bgp: section without a bgpd to drive is accepted" \
+  netns_wait_for 5 "the reload" grep -q "reloaded $LAB_RUN/good3.yaml" "$XLBD_LOG"
+check "(5) ... the failing vtysh call is logged and retried" \
+  netns_wait_for 10 "the driver's error" grep -q "bgp: reconcile failed (2 in a row)" "$XLBD_LOG"
+check "(5) ... the services are as they were" diff <(echo "$listed") <(configured)
 check "(5) ... and traffic goes on" both_vips_answer
 
 kill -TERM "$XLBD_PID"
