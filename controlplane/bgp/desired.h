@@ -16,12 +16,21 @@ inline constexpr char kPrefixList4[] = "XLB-VIPS4";
 inline constexpr char kPrefixList6[] = "XLB-VIPS6";
 inline constexpr char kRouteMap[] = "XLB-VIPS-OUT";
 inline constexpr char kDescription[] = "xlbd";  // `neighbor X description xlbd`
+// bfdd's `bfd` / ` profile xlbd`: the timers of the neighbours with bfd
+// (`neighbor X bfd profile xlbd`). The operator's other profiles are theirs.
+inline constexpr char kBfdProfile[] = "xlbd";
+
+// The BFD timers of profile kBfdProfile. Defaults: bfdd's (300 ms x 3).
+struct DesiredBfd {
+  int interval_ms = 300;  // transmit-interval and receive-interval, 10..60000
+  int multiplier = 3;     // detect-multiplier, 2..255
+};
 
 struct DesiredNeighbor {
   std::string address;   // IPv4 or IPv6; its family is the one it is activated in
   uint32_t remote_as = 0;
   std::string password;  // empty: none (TCP MD5 off)
-  bool bfd = true;
+  bool bfd = true;  // with the timers of Desired::bfd
   int keepalive = 3;  // seconds
   int hold = 9;
   bool next_hop_self = false;
@@ -33,6 +42,7 @@ struct Desired {
   uint32_t local_as = 0;
   std::string router_id;  // empty: bgpd chooses
   std::vector<DesiredNeighbor> neighbors;
+  DesiredBfd bfd;  // for the neighbours with bfd
   // Every VIP xlbd owns (addresses, IPv4 or IPv6): the entries of the
   // prefix-lists XLB-VIPS4/6, announced or not.
   std::set<std::string> vips;

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -94,6 +95,16 @@ absl::StatusOr<std::vector<std::string>> Plan(const RunningConfig& running,
       return absl::InvalidArgumentError(where + "listed twice");
     }
   }
+  const bool bfd_used = std::any_of(desired.neighbors.begin(), desired.neighbors.end(),
+                                    [](const DesiredNeighbor& n) { return n.bfd; });
+  if (desired.bfd.interval_ms < 10 || desired.bfd.interval_ms > 60000) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("bgp.bfd.interval ", desired.bfd.interval_ms, "ms: 10ms..60000ms"));
+  }
+  if (desired.bfd.multiplier < 2 || desired.bfd.multiplier > 255) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("bgp.bfd.multiplier ", desired.bfd.multiplier, ": 2..255"));
+  }
   std::set<std::string> vips4, vips6, announce4, announce6, keep;  // host prefixes
   for (const std::string& vip : desired.vips) {
     absl::StatusOr<std::string> p = HostPrefix(vip);
@@ -184,6 +195,34 @@ absl::StatusOr<std::vector<std::string>> Plan(const RunningConfig& running,
     }
     out.insert(out.end(), {entry, match, "exit"});
   }
+  // bfdd's profile, before the neighbours that name it (after the removals:
+  // with bfdd down, `bfd` fails, "bfdd is not running", and withdrawals must
+  // not depend on bfdd). Only while a neighbour uses it: a configuration
+  // without bfd does not need bfdd. A profile no neighbour uses stays as it
+  // is: alone it does nothing, and removing it would silently put an
+  // operator's neighbour that names it back on bfdd's defaults.
+  bool bfd_profile_created = false;
+  if (bfd_used) {
+    const RunningBfdProfile r = running.bfd_profile.value_or(RunningBfdProfile{});
+    std::vector<std::string> timers;
+    // A new profile gets every timer (bfdd's defaults are not assumed).
+    const bool is_new = !running.bfd_profile.has_value();
+    if (is_new || r.transmit_interval != desired.bfd.interval_ms) {
+      timers.push_back(absl::StrCat("transmit-interval ", desired.bfd.interval_ms));
+    }
+    if (is_new || r.receive_interval != desired.bfd.interval_ms) {
+      timers.push_back(absl::StrCat("receive-interval ", desired.bfd.interval_ms));
+    }
+    if (is_new || r.detect_multiplier != desired.bfd.multiplier) {
+      timers.push_back(absl::StrCat("detect-multiplier ", desired.bfd.multiplier));
+    }
+    if (!timers.empty()) {
+      out.insert(out.end(), {"bfd", absl::StrCat("profile ", kBfdProfile)});
+      out.insert(out.end(), timers.begin(), timers.end());
+      out.insert(out.end(), {"exit", "exit"});
+    }
+    bfd_profile_created = is_new;
+  }
   std::vector<std::string> global;
   Family f4, f6;
   if (!router_id.empty() && running.router_id != router_id) {
@@ -200,7 +239,16 @@ absl::StatusOr<std::vector<std::string>> Plan(const RunningConfig& running,
     if (d.password != r.password) {
       global.push_back(d.password.empty() ? "no " + nb + "password" : nb + "password " + d.password);
     }
-    if (d.bfd != r.bfd) global.push_back(d.bfd ? nb + "bfd" : "no " + nb + "bfd");
+    // `bfd profile` alone turns BFD on, and on a neighbour with `bfd` it
+    // changes the timers without a reset; `no neighbor X bfd` drops both
+    // lines (and resets the session once). A profile created after the
+    // binding is not applied to the session (measured, FRR 8.4.4) until the
+    // binding is given again: hence also when the profile is new.
+    if (d.bfd && (!r.bfd || r.bfd_profile != kBfdProfile || bfd_profile_created)) {
+      global.push_back(absl::StrCat(nb, "bfd profile ", kBfdProfile));
+    } else if (!d.bfd && r.bfd) {
+      global.push_back("no " + nb + "bfd");
+    }
     if (d.keepalive != r.keepalive || d.hold != r.hold) {
       global.push_back(absl::StrCat(nb, "timers ", d.keepalive, " ", d.hold));
     }

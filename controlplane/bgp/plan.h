@@ -18,10 +18,13 @@ namespace xlb::bgp {
 // Only differences: an unchanged neighbour gets no command (no session
 // flap); an identical state gives an empty list (no call at all). Each
 // neighbour is activated in its own family only (`no neighbor X activate`
-// in the other). The operator's lines are never touched.
+// in the other). While a neighbour has bfd, bfdd's profile xlbd gets
+// Desired::bfd's timers, after the removals and before the neighbours
+// (`neighbor X bfd profile xlbd`). The operator's lines are never touched.
 // Errors, with nothing planned: bgpd runs another AS; a desired neighbour
 // address is the operator's (no `description xlbd`); a bad address,
-// password or timer; an announced VIP that is not among the VIPs.
+// password or timer; BFD timers out of bfdd's range; an announced VIP that
+// is not among the VIPs.
 absl::StatusOr<std::vector<std::string>> Plan(const RunningConfig& running,
                                               const Desired& desired);
 

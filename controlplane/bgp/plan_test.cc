@@ -60,12 +60,14 @@ INSTANTIATE_TEST_SUITE_P(
               "route-map XLB-VIPS-OUT permit 10", "match ip address prefix-list XLB-VIPS4", "exit",
               "route-map XLB-VIPS-OUT permit 20", "match ipv6 address prefix-list XLB-VIPS6",
               "exit",
+              "bfd", "profile xlbd", "transmit-interval 100", "receive-interval 100",
+              "detect-multiplier 3", "exit", "exit",
               "router bgp 64513", "bgp router-id 192.0.2.1", "no bgp network import-check",
               "neighbor 192.0.2.2 remote-as 64512", "neighbor 192.0.2.2 description xlbd",
-              "neighbor 192.0.2.2 password s3cret", "neighbor 192.0.2.2 bfd",
+              "neighbor 192.0.2.2 password s3cret", "neighbor 192.0.2.2 bfd profile xlbd",
               "neighbor 192.0.2.2 timers 3 9",
               "neighbor 2001:db8:1::2 remote-as 64512", "neighbor 2001:db8:1::2 description xlbd",
-              "neighbor 2001:db8:1::2 bfd", "neighbor 2001:db8:1::2 timers 5 15",
+              "neighbor 2001:db8:1::2 bfd profile xlbd", "neighbor 2001:db8:1::2 timers 5 15",
               "address-family ipv4 unicast", "neighbor 192.0.2.2 activate",
               "neighbor 192.0.2.2 route-map XLB-VIPS-OUT out",
               "neighbor 192.0.2.2 next-hop-self", "no neighbor 2001:db8:1::2 activate",
@@ -134,6 +136,28 @@ INSTANTIATE_TEST_SUITE_P(
              {"configure terminal", "router bgp 64513", "no neighbor 192.0.2.2 password",
               "no neighbor 192.0.2.2 bfd", "exit"},
              ""},
+        // Only the timers that differ; the sessions keep their binding
+        // (bfdd applies the profile to them without a reset, measured).
+        Case{"BfdTimersChanged", false, [](Desired& d) { d.bfd = {200, 5}; },
+             {"configure terminal", "bfd", "profile xlbd", "transmit-interval 200",
+              "receive-interval 200", "detect-multiplier 5", "exit", "exit"},
+             ""},
+        Case{"BfdMultiplierChanged", false, [](Desired& d) { d.bfd.multiplier = 4; },
+             {"configure terminal", "bfd", "profile xlbd", "detect-multiplier 4", "exit", "exit"},
+             ""},
+        // The profile stays (plan.cc says why) and is not updated.
+        Case{"BfdOffEverywhereLeavesTheProfile", false,
+             [](Desired& d) {
+               d.neighbors[0].bfd = d.neighbors[1].bfd = false;
+               d.bfd = {200, 5};
+             },
+             {"configure terminal", "router bgp 64513", "no neighbor 192.0.2.2 bfd",
+              "no neighbor 2001:db8:1::2 bfd", "exit"},
+             ""},
+        Case{"BfdIntervalOutOfRange", false, [](Desired& d) { d.bfd.interval_ms = 5; },
+             {}, "bgp.bfd.interval 5ms: 10ms..60000ms"},
+        Case{"BfdMultiplierOutOfRange", false, [](Desired& d) { d.bfd.multiplier = 256; },
+             {}, "bgp.bfd.multiplier 256: 2..255"},
         Case{"XlbdNeighborRemovedOperatorsUntouched", false,
              [](Desired& d) { d.neighbors.pop_back(); },
              {"configure terminal", "router bgp 64513", "no neighbor 2001:db8:1::2", "exit"},
@@ -181,6 +205,51 @@ TEST(Plan, StrayOwnedEntriesRemovedOperatorNetworkKept) {
                        "configure terminal",
                        "no ip prefix-list XLB-VIPS4 seq 50 deny 203.0.113.10/32",
                        "no route-map XLB-VIPS-OUT deny 30"}));
+}
+
+// A plain `neighbor X bfd` (an xlbd before the profile, or an operator's
+// `no neighbor X bfd profile`) gets the binding, nothing else.
+TEST(Plan, BfdWithoutProfileGetsTheBinding) {
+  RunningConfig running = Captured();
+  running.neighbors["192.0.2.2"].bfd_profile = "";
+  running.neighbors["2001:db8:1::2"].bfd_profile = "fast";
+  absl::StatusOr<std::vector<std::string>> plan = Plan(running, AsCaptured());
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_EQ(*plan, (std::vector<std::string>{"configure terminal", "router bgp 64513",
+                                             "neighbor 192.0.2.2 bfd profile xlbd",
+                                             "neighbor 2001:db8:1::2 bfd profile xlbd", "exit"}));
+}
+
+// No profile (bfdd restarted without it, or an operator removed it): every
+// timer, and every binding again: bfdd does not apply a profile created
+// after the binding until the binding is given again (measured, FRR 8.4.4).
+// With bfdd not running this call fails at `bfd` ("bfdd is not running"),
+// after the removals.
+TEST(Plan, MissingProfileIsCreatedAndBoundAgain) {
+  RunningConfig running = Captured();
+  running.bfd_profile.reset();
+  Desired desired = AsCaptured();
+  desired.announce.erase("2001:db8:100::1");
+  absl::StatusOr<std::vector<std::string>> plan = Plan(running, desired);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_EQ(*plan, (std::vector<std::string>{
+                       "configure terminal", "router bgp 64513", "address-family ipv6 unicast",
+                       "no network 2001:db8:100::1/128", "exit-address-family", "exit", "bfd",
+                       "profile xlbd", "transmit-interval 100", "receive-interval 100",
+                       "detect-multiplier 3", "exit", "exit", "router bgp 64513",
+                       "neighbor 192.0.2.2 bfd profile xlbd",
+                       "neighbor 2001:db8:1::2 bfd profile xlbd", "exit"}));
+}
+
+// Without a neighbour using BFD, no profile is needed (nor bfdd).
+TEST(Plan, NoBfdNoProfile) {
+  Desired desired = AsCaptured();
+  for (DesiredNeighbor& n : desired.neighbors) n.bfd = false;
+  absl::StatusOr<std::vector<std::string>> plan = Plan(RunningConfig{}, desired);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  for (const std::string& c : *plan) {
+    EXPECT_EQ(c.find("bfd"), std::string::npos) << c;
+  }
 }
 
 // A neighbour that lost its activation or route-map gets exactly that back.

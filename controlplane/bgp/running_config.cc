@@ -13,7 +13,11 @@
 namespace xlb::bgp {
 namespace {
 
-enum class Block { kTop, kBgp, kBgpOther, kFamily4, kFamily6, kFamilyOther, kRouteMap, kOther };
+enum class Block {
+  kTop, kBgp, kBgpOther, kFamily4, kFamily6, kFamilyOther, kRouteMap,
+  kBfd, kBfdProfile, kBfdOther,  // `bfd`, its ` profile xlbd`, its other profiles and peers
+  kOther
+};
 
 absl::Status Malformed(int lineno, absl::string_view line) {
   return absl::InvalidArgumentError(
@@ -56,12 +60,34 @@ absl::StatusOr<RunningConfig> ParseRunningConfig(absl::string_view text) {
         if (!absl::SimpleAtoi(w[3], &route_map_seq)) return Malformed(lineno, line);
         rc.route_map[route_map_seq].action = std::string(w[2]);
         block = Block::kRouteMap;
+      } else if (w.size() == 1 && w[0] == "bfd") {
+        block = Block::kBfd;
       } else if (w[0] != "exit" && w[0] != "end") {
         block = Block::kOther;
       }
       continue;
     }
     switch (block) {
+      case Block::kBfd:
+        if (w[0] == "profile" && w.size() == 2 && w[1] == kBfdProfile) {
+          rc.bfd_profile.emplace();
+          block = Block::kBfdProfile;
+        } else if (w[0] != "exit") {
+          block = Block::kBfdOther;  // ` profile OTHER` or ` peer ...` until its ` exit`
+        }
+        break;
+      case Block::kBfdOther:
+      case Block::kBfdProfile:
+        if (w[0] == "exit") {
+          block = Block::kBfd;
+        } else if (block == Block::kBfdProfile && w.size() == 2) {
+          int* timer = w[0] == "transmit-interval"   ? &rc.bfd_profile->transmit_interval
+                       : w[0] == "receive-interval"  ? &rc.bfd_profile->receive_interval
+                       : w[0] == "detect-multiplier" ? &rc.bfd_profile->detect_multiplier
+                                                     : nullptr;
+          if (timer != nullptr && !absl::SimpleAtoi(w[1], timer)) return Malformed(lineno, line);
+        }
+        break;
       case Block::kRouteMap:
         if (w[0] == "match") rc.route_map[route_map_seq].matches.push_back(absl::StrJoin(w, " "));
         break;
@@ -86,6 +112,9 @@ absl::StatusOr<RunningConfig> ParseRunningConfig(absl::string_view text) {
             n.xlbd = w.size() == 4 && w[3] == kDescription;
           } else if (w[2] == "bfd" && w.size() == 3) {
             n.bfd = true;
+          } else if (w[2] == "bfd" && w.size() == 5 && w[3] == "profile") {
+            n.bfd = true;
+            n.bfd_profile = std::string(w[4]);
           } else if (w[2] == "password" && w.size() == 4) {
             n.password = std::string(w[3]);
           } else if (w[2] == "timers" && w.size() == 5) {

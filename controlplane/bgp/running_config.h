@@ -1,6 +1,6 @@
 // A pure parser of FRR 8.4's `show running-config` text: what xlbd owns (the
 // default `router bgp` block's global lines and xlbd's neighbours, the
-// XLB-VIPS4/6 prefix-lists, route-map XLB-VIPS-OUT) and the operator's
+// XLB-VIPS4/6 prefix-lists, route-map XLB-VIPS-OUT, bfdd's profile xlbd) and the operator's
 // neighbours, so that plan.h can diff it against desired.h and detect a clash.
 // Samples: testdata/running_config_*.txt (captured by testdata/capture.sh).
 #ifndef XLB_CONTROLPLANE_BGP_RUNNING_CONFIG_H_
@@ -8,12 +8,13 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace xlb::bgp {
 
@@ -29,6 +30,7 @@ struct RunningNeighbor {
   bool xlbd = false;           // `description xlbd`: xlbd's; otherwise the operator's
   std::string password;        // empty: none
   bool bfd = false;
+  std::string bfd_profile;     // `neighbor X bfd profile NAME` (implies bfd); empty: none
   int keepalive = -1, hold = -1;  // -1: no `timers` line (FRR's defaults)
   RunningNeighborFamily ipv4, ipv6;
 };
@@ -36,6 +38,14 @@ struct RunningNeighbor {
 struct PrefixListEntry {
   std::string action;  // "permit" or "deny"
   std::string prefix;  // as FRR prints it, e.g. 203.0.113.10/32
+};
+
+// bfdd's profile xlbd (`bfd` / ` profile xlbd`); bfdd prints only the
+// timers that differ from its defaults, hence these.
+struct RunningBfdProfile {
+  int transmit_interval = 300;  // ms
+  int receive_interval = 300;   // ms
+  int detect_multiplier = 3;
 };
 
 struct RunningConfig {
@@ -52,6 +62,9 @@ struct RunningConfig {
     std::vector<std::string> matches;  // e.g. "match ip address prefix-list XLB-VIPS4"
   };
   std::map<int, RouteMapEntry> route_map;
+  // Absent: no such profile, or bfdd is not running (vtysh then prints no
+  // `bfd` block at all). Other profiles and peers are the operator's: not read.
+  std::optional<RunningBfdProfile> bfd_profile;
 };
 
 // Never fails on lines it does not know (they are the operator's); fails on

@@ -27,6 +27,7 @@ TEST(RunningConfig, CapturedDirector) {
   EXPECT_EQ(v4.remote_as, 64512u);
   EXPECT_EQ(v4.password, "s3cret");
   EXPECT_TRUE(v4.bfd);
+  EXPECT_EQ(v4.bfd_profile, "xlbd");
   EXPECT_EQ(v4.keepalive, 3);
   EXPECT_EQ(v4.hold, 9);
   EXPECT_TRUE(v4.ipv4.active);
@@ -45,6 +46,14 @@ TEST(RunningConfig, CapturedDirector) {
   const RunningNeighbor& op = rc->neighbors.at("198.51.100.9");
   EXPECT_FALSE(op.xlbd);
   EXPECT_EQ(op.remote_as, 64999u);
+  EXPECT_TRUE(op.bfd);
+  EXPECT_EQ(op.bfd_profile, "fast");
+  // bfdd's profile xlbd, 100 ms (printed) x 3 (bfdd's default: not printed);
+  // the operator's profile `fast` (50 ms) is not read.
+  ASSERT_TRUE(rc->bfd_profile.has_value());
+  EXPECT_EQ(rc->bfd_profile->transmit_interval, 100);
+  EXPECT_EQ(rc->bfd_profile->receive_interval, 100);
+  EXPECT_EQ(rc->bfd_profile->detect_multiplier, 3);
   EXPECT_EQ(rc->networks4, (std::set<std::string>{"203.0.113.10/32"}));
   EXPECT_EQ(rc->networks6, (std::set<std::string>{"2001:db8:100::1/128"}));
   ASSERT_EQ(rc->prefix_list4.size(), 2u);
@@ -117,6 +126,39 @@ TEST(RunningConfig, DefaultIpv4UnicastAndOtherBlocks) {
   EXPECT_TRUE(rc->route_map.empty());
 }
 
+// bfdd's block: only profile xlbd is read; peers and other profiles are
+// the operator's, whatever their lines.
+TEST(RunningConfig, BfdProfileAmongOthers) {
+  absl::StatusOr<RunningConfig> rc = ParseRunningConfig(
+      "bfd\n"
+      " peer 192.0.2.99\n"
+      "  detect-multiplier 9\n"
+      " exit\n"
+      " !\n"
+      " profile xlbd-other\n"
+      "  transmit-interval 20\n"
+      " exit\n"
+      " !\n"
+      " profile xlbd\n"
+      "  detect-multiplier 5\n"
+      "  transmit-interval 200\n"
+      "  receive-interval 250\n"
+      " exit\n"
+      " !\n"
+      " profile fast\n"
+      "  receive-interval 10\n"
+      " exit\n"
+      "exit\n");
+  ASSERT_TRUE(rc.ok()) << rc.status();
+  ASSERT_TRUE(rc->bfd_profile.has_value());
+  EXPECT_EQ(rc->bfd_profile->transmit_interval, 200);
+  EXPECT_EQ(rc->bfd_profile->receive_interval, 250);
+  EXPECT_EQ(rc->bfd_profile->detect_multiplier, 5);
+  rc = ParseRunningConfig("bfd\n profile fast\n exit\nexit\n");
+  ASSERT_TRUE(rc.ok()) << rc.status();
+  EXPECT_FALSE(rc->bfd_profile.has_value());
+}
+
 TEST(RunningConfig, MalformedLineIsNamed) {
   absl::StatusOr<RunningConfig> rc = ParseRunningConfig("!\nrouter bgp\n");
   ASSERT_FALSE(rc.ok());
@@ -124,6 +166,9 @@ TEST(RunningConfig, MalformedLineIsNamed) {
   rc = ParseRunningConfig("router bgp 1\n neighbor 192.0.2.2 timers x 9\n");
   ASSERT_FALSE(rc.ok());
   EXPECT_NE(rc.status().message().find("timers x 9"), std::string::npos) << rc.status();
+  rc = ParseRunningConfig("bfd\n profile xlbd\n  transmit-interval fast\n exit\nexit\n");
+  ASSERT_FALSE(rc.ok());
+  EXPECT_NE(rc.status().message().find("line 3"), std::string::npos) << rc.status();
 }
 
 }  // namespace

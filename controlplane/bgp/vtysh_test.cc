@@ -70,6 +70,12 @@ TEST_F(VtyshTest, FailureNamesCommandAndFrrLine) {
   EXPECT_EQ(s.message(),
             "vtysh: 'network 203.0.113.300/32' failed (exit 1): "
             "% Unknown command: network 203.0.113.300/32");
+  // bfdd not running (testdata/error_bfdd_absent.txt): vtysh says so on
+  // stderr, which Configure reads with the echoes.
+  options = Fake(absl::StrCat("grep -v '^rc=' '", samples::Path("error_bfdd_absent.txt"),
+                              "'; exit 1"));
+  s = Configure(options, {"configure terminal", "bfd", "profile xlbd", "transmit-interval 100"});
+  EXPECT_EQ(s.message(), "vtysh: 'bfd' failed (exit 1): bfdd is not running");
   // What vtysh -N writes (on stderr) when nothing runs there, as measured.
   options = Fake("echo \"% Can't open configuration file /etc/frr/x/vtysh.conf due to 'No such "
                  "file or directory'.\" >&2; echo 'Exiting: failed to connect to any daemons.' >&2; "

@@ -36,6 +36,7 @@ inline Desired AsCaptured() {
   d.router_id = "192.0.2.1";
   d.neighbors = {{"192.0.2.2", 64512, "s3cret", true, 3, 9, true},
                  {"2001:db8:1::2", 64512, "", true, 5, 15, false}};
+  d.bfd = {100, 3};  // bfdd's profile xlbd
   d.vips = {"203.0.113.10", "203.0.113.11", "2001:db8:100::1"};
   d.announce = {"203.0.113.10", "2001:db8:100::1"};
   return d;

@@ -13,7 +13,9 @@
 //     shutdown will, then "withdraw-all ok|failed" and exit 0|1.
 // DESIRED_JSON: {"local_as":N,"router_id":"A","neighbors":[{"address":"A",
 // "remote_as":N,"password":"","bfd":true,"keepalive":3,"hold":9,
-// "next_hop_self":false}],"vips":["A"...],"announce":["A"...]}
+// "next_hop_self":false}],"bfd":{"interval_ms":300,"multiplier":3},
+// "vips":["A"...],"announce":["A"...]} ("bfd": bfdd's profile for the
+// neighbours with bfd; absent: Desired's defaults)
 #include <signal.h>
 
 #include <cstdio>
@@ -54,6 +56,11 @@ Desired ParseDesired(const std::string& text) {
     d.hold = n.value("hold", 9);
     d.next_hop_self = n.value("next_hop_self", false);
     desired.neighbors.push_back(d);
+  }
+  if (j.contains("bfd")) {
+    const json& bfd = j.at("bfd");
+    desired.bfd.interval_ms = bfd.value("interval_ms", desired.bfd.interval_ms);
+    desired.bfd.multiplier = bfd.value("multiplier", desired.bfd.multiplier);
   }
   for (const json& v : j.value("vips", json::array())) desired.vips.insert(v.get<std::string>());
   for (const json& v : j.value("announce", json::array())) {
