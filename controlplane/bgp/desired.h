@@ -24,6 +24,8 @@ inline constexpr char kBfdProfile[] = "xlbd";
 struct DesiredBfd {
   int interval_ms = 300;  // transmit-interval and receive-interval, 10..60000
   int multiplier = 3;     // detect-multiplier, 2..255
+
+  bool operator==(const DesiredBfd&) const = default;
 };
 
 struct DesiredNeighbor {

@@ -40,6 +40,8 @@ Desired MakeDesired(const config::BgpConfig& bgp, const std::vector<VipVerdict>&
   Desired d;
   d.local_as = bgp.asn;
   d.router_id = bgp.router_id.ToString();
+  d.bfd.interval_ms = static_cast<int>(bgp.bfd.interval.count());
+  d.bfd.multiplier = bgp.bfd.multiplier;
   for (const config::BgpNeighbor& n : bgp.neighbors) {
     DesiredNeighbor dn;
     dn.address = n.address.ToString();

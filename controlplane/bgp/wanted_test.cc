@@ -25,6 +25,8 @@ config::BgpConfig Section() {
   n.hold_time = std::chrono::seconds(30);
   n.keepalive = std::chrono::seconds(10);
   b.neighbors = {n};
+  b.bfd.interval = std::chrono::milliseconds(100);
+  b.bfd.multiplier = 4;
   return b;
 }
 
@@ -72,6 +74,8 @@ TEST(MakeDesired, FromTheSectionAndTheVerdicts) {
                                     {Ip("203.0.113.12"), false, false}});
   EXPECT_EQ(d.local_as, 64513u);
   EXPECT_EQ(d.router_id, "198.51.100.1");
+  EXPECT_EQ(d.bfd.interval_ms, 100);
+  EXPECT_EQ(d.bfd.multiplier, 4);
   ASSERT_EQ(d.neighbors.size(), 1u);
   EXPECT_EQ(d.neighbors[0].address, "198.51.100.254");
   EXPECT_EQ(d.neighbors[0].remote_as, 64512u);
