@@ -450,7 +450,8 @@ HttpResponse ServeMetricsListener(Operations& ops, const HttpRequest& request) {
     return r;
   }
   if (request.path == "/metrics") {
-    HttpResponse r = PlainText(200, RenderMetrics(ops.Status(), ops.Services(), ops.Vrrp(), ops.Bgp()));
+    HttpResponse r =
+        PlainText(200, RenderMetrics(ops.Status(), ops.Services(), ops.Vrrp(), ops.Bgp()));
     r.content_type = "text/plain; version=0.0.4";
     return r;
   }

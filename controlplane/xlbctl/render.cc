@@ -289,10 +289,9 @@ std::string Bgp(const api::BgpInfo& b) {
   // no instances, so that a script can run it on every director; --json
   // gives "configured".
   if (!b.configured) return "BGP: not configured (xlbd's configuration has no bgp: section)\n";
-  std::string out = absl::StrCat("BGP: AS ", b.local_as, ", router id ", b.router_id,
-                                 b.frr_pathspace.empty() ? ""
-                                                         : absl::StrCat(", FRR -N ", b.frr_pathspace),
-                                 "\n");
+  std::string out = absl::StrCat("BGP: AS ", b.local_as, ", router id ", b.router_id);
+  if (!b.frr_pathspace.empty()) absl::StrAppend(&out, ", FRR -N ", b.frr_pathspace);
+  absl::StrAppend(&out, "\n");
   absl::StrAppend(&out, b.drained ? "DRAINED: every VIP withdrawn, sessions kept (xlbctl bgp "
                                     "undrain announces them again)\n"
                                   : "drained: no\n");
