@@ -25,6 +25,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "controlplane/bgp/status.h"
 #include "controlplane/config/model.h"
 #include "model/address.h"
 #include "model/names.h"
@@ -197,6 +198,16 @@ struct ServicesRequest {
 };
 struct VrrpRequest {
   bool operator==(const VrrpRequest&) const = default;
+};
+struct BgpRequest {
+  bool operator==(const BgpRequest&) const = default;
+};
+// xlbctl bgp drain / undrain (Operations::SetBgpDrained).
+struct BgpDrainRequest {
+  bool operator==(const BgpDrainRequest&) const = default;
+};
+struct BgpUndrainRequest {
+  bool operator==(const BgpUndrainRequest&) const = default;
 };
 
 // GET /v1/conns?service=VIP:PORT/proto&limit=N: in the query, not a body.
@@ -461,9 +472,42 @@ struct VrrpInfo {
   VrrpCounters counters;
 };
 
+// One VIP of the bgp: section (operations.h's BgpVipView).
+struct BgpVipInfo {
+  model::IpAddress vip;
+  bool healthy = false;    // one of its services has a real that is up
+  bool wanted = false;     // healthy, not drained, xlbd not stopping: to be announced
+  bool announced = false;  // FRR holds its `network` line (as of the last read)
+};
+
+// GET /v1/bgp: the bgp: section at work (operations.h's BgpView); the
+// sessions as FRR reports them (bgp::Session). configured false: no bgp:
+// section, every other key empty.
+struct BgpInfo {
+  bool configured = false;
+  uint32_t local_as = 0;
+  std::string router_id;
+  std::string frr_pathspace;  // "" = the system's FRR
+  bool drained = false;
+  std::vector<BgpVipInfo> vips;
+  std::vector<bgp::Session> sessions;
+  Timestamp sessions_time;  // when bgpd was asked ("" never)
+  std::string sessions_error;
+  Timestamp last_reconcile;  // "" none yet
+  bool last_reconcile_ok = false;
+  std::string last_error;  // of the last failed vtysh call
+  uint64_t announcements = 0, withdrawals = 0, frr_errors = 0, reconciles = 0;
+};
+
+// POST /v1/bgp/drain and /v1/bgp/undrain: the state asked for, now set.
+struct BgpDrained {
+  bool ok = true;
+  bool drained = false;
+};
+
 // The status page's document (GET /status.json on the metrics listener,
-// controlplane/api/status_page.h): the answers of /v1/status, /v1/services
-// and /v1/vrrp read together, so that rates come from one sample.
+// controlplane/api/status_page.h): the answers of /v1/status, /v1/services,
+// /v1/vrrp and /v1/bgp read together, so that rates come from one sample.
 struct StatusPageInfo {
   std::string host;        // this director's host name
   // When it was read, in ms of the host's monotonic clock: rates divide
@@ -472,6 +516,7 @@ struct StatusPageInfo {
   StatusInfo status;
   std::vector<ServiceInfo> services;
   std::vector<VrrpInfo> vrrp;
+  BgpInfo bgp;
 };
 
 // ---- The JSON of each struct: one line per key ----------------------------
@@ -485,6 +530,9 @@ struct StatusPageInfo {
 XLB_JSON_FIELDS(StatusRequest, (void)s, (void)field);
 XLB_JSON_FIELDS(ServicesRequest, (void)s, (void)field);
 XLB_JSON_FIELDS(VrrpRequest, (void)s, (void)field);
+XLB_JSON_FIELDS(BgpRequest, (void)s, (void)field);
+XLB_JSON_FIELDS(BgpDrainRequest, (void)s, (void)field);
+XLB_JSON_FIELDS(BgpUndrainRequest, (void)s, (void)field);
 XLB_JSON_FIELDS(ConfigReloadRequest, (void)s, (void)field);
 XLB_JSON_FIELDS(ServiceAddRequest, field("service", s.service); field("name", s.name);
                 field("forward", s.forward); field("scheduler", s.scheduler);
@@ -573,9 +621,28 @@ XLB_JSON_FIELDS(VrrpInfo, field("name", s.name); field("interface", s.interface)
                 field("preempt", s.preempt); field("unicast_peers", s.unicast_peers);
                 field("addresses", s.addresses); field("tracks", s.tracks);
                 field("track_why", s.track_why); field("counters", s.counters));
+XLB_JSON_FIELDS(BgpVipInfo, field("vip", s.vip); field("healthy", s.healthy);
+                field("wanted", s.wanted); field("announced", s.announced));
+XLB_JSON_FIELDS(bgp::Session, field("neighbor", s.neighbor); field("remote_as", s.remote_as);
+                field("state", s.state); field("uptime_ms", s.uptime_ms);
+                field("prefixes_sent", s.prefixes_sent);
+                field("prefixes_received", s.prefixes_received);
+                field("connections_dropped", s.connections_dropped);
+                field("description", s.description); field("bfd", s.bfd));
+XLB_JSON_FIELDS(BgpInfo, field("configured", s.configured); field("local_as", s.local_as);
+                field("router_id", s.router_id); field("frr_pathspace", s.frr_pathspace);
+                field("drained", s.drained); field("vips", s.vips);
+                field("sessions", s.sessions); field("sessions_time", s.sessions_time);
+                field("sessions_error", s.sessions_error);
+                field("last_reconcile", s.last_reconcile);
+                field("last_reconcile_ok", s.last_reconcile_ok);
+                field("last_error", s.last_error); field("announcements", s.announcements);
+                field("withdrawals", s.withdrawals); field("frr_errors", s.frr_errors);
+                field("reconciles", s.reconciles));
+XLB_JSON_FIELDS(BgpDrained, field("ok", s.ok); field("drained", s.drained));
 XLB_JSON_FIELDS(StatusPageInfo, field("host", s.host); field("sample_ms", s.sample_ms);
                 field("status", s.status); field("services", s.services);
-                field("vrrp", s.vrrp));
+                field("vrrp", s.vrrp); field("bgp", s.bgp));
 
 #undef XLB_JSON_FIELDS
 
@@ -617,11 +684,17 @@ inline constexpr Endpoint<ConfigReloadRequest, Done> kConfigReload{
     {"config reload", "POST", "/v1/config/reload"}};
 // A POST although it changes nothing: it runs the program (bpf/trace.h).
 inline constexpr Endpoint<TraceRequest, TraceInfo> kTrace{{"trace", "POST", "/v1/trace"}};
+inline constexpr Endpoint<BgpRequest, BgpInfo> kBgp{{"bgp", "GET", "/v1/bgp"}};
+inline constexpr Endpoint<BgpDrainRequest, BgpDrained> kBgpDrain{
+    {"bgp drain", "POST", "/v1/bgp/drain"}};
+inline constexpr Endpoint<BgpUndrainRequest, BgpDrained> kBgpUndrain{
+    {"bgp undrain", "POST", "/v1/bgp/undrain"}};
 
 // Every route; the server has a handler for each request type.
 inline constexpr auto kEndpoints = std::make_tuple(kStatus, kServices, kConns, kVrrp, kServiceAdd,
                                                    kServiceDel, kRealAdd, kRealSet, kRealDel,
-                                                   kRealFlush, kConfigSave, kConfigReload, kTrace);
+                                                   kRealFlush, kConfigSave, kConfigReload, kTrace,
+                                                   kBgp, kBgpDrain, kBgpUndrain);
 inline constexpr auto kRoutes =
     std::apply([](const auto&... e) { return std::array<RouteSpec, sizeof...(e)>{e.spec...}; },
                kEndpoints);

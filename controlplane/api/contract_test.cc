@@ -141,6 +141,21 @@ class FakeOperations : public Operations {
     backup.config.version = 2;
     backup.source = Ip("192.0.2.1");
     vrrp = {master, backup};
+
+    bgp.configured = true;
+    bgp.local_as = 64513;
+    bgp.router_id = "192.0.2.1";
+    bgp.frr_pathspace = "xlb";
+    bgp.vips = {{Ip("198.51.100.10"), true, true, true}, {Ip("2001:db8::10"), false, false, false}};
+    bgp.sessions = {{"192.0.2.254", 64512, "Established", 3723000, 1, 0, 2, "xlbd", "up"},
+                    {"2001:db8::fe", 64512, "Active", 45000, 0, 0, 0, "xlbd", ""}};
+    bgp.sessions_time = At(1764720020);
+    bgp.last_reconcile = At(1764720019);
+    bgp.last_error = "vtysh: % Unknown command: network 198.51.100.300/32";
+    bgp.announcements = 3;
+    bgp.withdrawals = 1;
+    bgp.frr_errors = 1;
+    bgp.reconciles = 12;
   }
 
   StatusView Status() override { return status; }
@@ -199,6 +214,9 @@ class FakeOperations : public Operations {
   std::vector<vrrp::InstanceStatus> Vrrp() override { return vrrp; }
   BgpView Bgp() override { return bgp; }
   absl::Status SetBgpDrained(bool drained) override {
+    // As xlbd without a bgp: section.
+    if (!bgp.configured)
+      return absl::FailedPreconditionError("no bgp: section in the configuration");
     return Call(absl::StrCat("SetBgpDrained ", drained));
   }
   absl::StatusOr<TraceInfo> Trace(const TraceRequest& r) override {
@@ -353,6 +371,32 @@ const std::map<std::string_view, Case>& Cases() {
         "verdict:     XDP_TX out of eth0, to 02:00:00:00:01:15 from 02:00:00:00:00:d1\n"
         "destination: 203.0.113.21:8080 (rewritten: NAT)\n"
         "counters:    conn_miss tx\n"}},
+      {"bgp",
+       {{"bgp"},
+        xlbctl::View::kBgp,
+        "BGP: AS 64513, router id 192.0.2.1, FRR -N xlb\n"
+        "drained: no\n"
+        "Neighbor                       AS         State        Up/Down   Sent   Received Drops  "
+        "BFD\n"
+        "192.0.2.254                    64512      Established  1h02m     1      0        2      "
+        "up\n"
+        "2001:db8::fe                   64512      Active       45s       0      0        0      "
+        "-\n"
+        "VIP                            Healthy Wanted Announced\n"
+        "198.51.100.10                  yes     yes    yes\n"
+        "2001:db8::10                   no      no     no\n"
+        "announcements 3, withdrawals 1, FRR errors 1, reconciles 12; last reconcile "
+        "2025-12-03T00:00:19Z (failed)\n"
+        "last error: vtysh: % Unknown command: network 198.51.100.300/32\n"}},
+      {"bgp drain",
+       {{"bgp", "drain"},
+        xlbctl::View::kBgpDrained,
+        "drained: every VIP is withdrawn from the BGP peers; the sessions stay up and flows that "
+        "still arrive are forwarded\n"}},
+      {"bgp undrain",
+       {{"bgp", "undrain"},
+        xlbctl::View::kBgpDrained,
+        "undrained: the VIPs whose services are healthy are announced again\n"}},
   };
   return *cases;
 }
@@ -371,6 +415,8 @@ const std::map<std::string_view, std::string> kCalls = {
     {"config save", "SaveConfig /etc/xlb/new.yaml"},
     {"config reload", "ReloadConfig"},
     {"trace", "Trace 198.51.100.20:80/tcp 192.0.2.7 40000 syn=1 interface=eth0"},
+    {"bgp drain", "SetBgpDrained 1"},
+    {"bgp undrain", "SetBgpDrained 0"},
 };
 
 // A route added to the table without a case here fails this test.
@@ -462,7 +508,7 @@ TEST(StatusPage, JsonIsTheApiAnswers) {
   EXPECT_EQ(r.content_type, "application/json");
   EXPECT_EQ(HeaderOf(r, "Cache-Control"), "no-store");
   const json doc = json::parse(r.body);
-  for (const char* key : {"host", "sample_ms", "status", "services", "vrrp"})
+  for (const char* key : {"host", "sample_ms", "status", "services", "vrrp", "bgp"})
     EXPECT_TRUE(doc.contains(key)) << key;
   EXPECT_TRUE(Decode<StatusPageInfo>(doc, "status page").ok());
   auto api = [&](const char* path) {  // the API socket's answer
@@ -473,6 +519,7 @@ TEST(StatusPage, JsonIsTheApiAnswers) {
   EXPECT_EQ(doc["services"], api("/v1/services"));
   EXPECT_EQ(doc["vrrp"], api("/v1/vrrp"));
   EXPECT_EQ(doc["status"], api("/v1/status"));
+  EXPECT_EQ(doc["bgp"], api("/v1/bgp"));
   const json& real = doc["services"][0]["reals"][1];
   for (const char* key : {"address", "port", "health", "weight", "effective_weight", "since",
                           "health_detail"})
@@ -541,6 +588,21 @@ TEST(StatusPage, HtmlRendersTheDocument) {
                       "</span>]:<span data-p=\"/services/1/reals/0/port\" data-fixed>5353</span>"),
             std::string::npos);
   EXPECT_NE(html.find("data-p=\"/vrrp/1/name\" data-fixed>vi_2</b>"), std::string::npos);
+  // The BGP card: the sessions' states, the VIPs announced or not, drained.
+  EXPECT_NE(html.find("<h2>BGP <span data-p=\"/bgp/configured\" hidden data-fixed>true</span>"),
+            std::string::npos);
+  EXPECT_NE(html.find("data-p=\"/bgp/sessions/0/neighbor\" data-fixed>192.0.2.254</b>"),
+            std::string::npos);
+  EXPECT_NE(html.find("data-vp=\"/bgp/sessions/1/state\" data-v=\"Active\""), std::string::npos);
+  EXPECT_NE(html.find("data-p=\"/bgp/sessions/0/state\" class=\"state\">Established</b>"),
+            std::string::npos);
+  EXPECT_NE(html.find("data-p=\"/bgp/vips/1/vip\" data-fixed>2001:db8::10</b>"),
+            std::string::npos);
+  EXPECT_NE(html.find("data-p=\"/bgp/vips/0/announced\" class=\"announced\">true</b>"),
+            std::string::npos);
+  EXPECT_NE(html.find("data-p=\"/bgp/drained\" class=\"drained\">false</b>"),
+            std::string::npos);
+  EXPECT_NE(html.find("data-count=\"/bgp/sessions\" data-n=\"2\""), std::string::npos);
   // The connection counts' columns, bound whether or not the answer has them yet.
   for (const char* key : {"active_connections", "inactive_connections"})
     EXPECT_NE(html.find(absl::StrCat("data-p=\"/services/0/reals/0/", key, "\" data-opt")),
@@ -628,6 +690,15 @@ TEST(ContractTest, AnswerKeysArePinned) {
       {"trace",
        ".chosen_by .counters .destination .flow .forward .interface .maglev_slot .next_hop_mac "
        ".out_interface .packet .real .records .service .service_name .source_mac .verdict"},
+      {"bgp",
+       ".announcements .configured .drained .frr_errors .frr_pathspace .last_error .last_reconcile "
+       ".last_reconcile_ok .local_as .reconciles .router_id .sessions .sessions[].bfd "
+       ".sessions[].connections_dropped .sessions[].description .sessions[].neighbor "
+       ".sessions[].prefixes_received .sessions[].prefixes_sent .sessions[].remote_as "
+       ".sessions[].state .sessions[].uptime_ms .sessions_error .sessions_time .vips "
+       ".vips[].announced .vips[].healthy .vips[].vip .vips[].wanted .withdrawals"},
+      {"bgp drain", ".drained .ok"},
+      {"bgp undrain", ".drained .ok"},
   };
   for (const RouteSpec& route : kRoutes) {
     auto it = Cases().find(route.verb);
@@ -721,6 +792,9 @@ TEST(ContractTest, RequestsRoundTrip) {
   RoundTrip(StatusRequest{});
   RoundTrip(ServicesRequest{});
   RoundTrip(VrrpRequest{});
+  RoundTrip(BgpRequest{});
+  RoundTrip(BgpDrainRequest{});
+  RoundTrip(BgpUndrainRequest{});
   RoundTrip(ServiceAddRequest{Key("[2001:db8::20]:443/udp"), "tls", model::Forward::kNat,
                               model::Scheduler::kSourceHash, 60, 24, 251});
   RoundTrip(ServiceAddRequest{Key("198.51.100.20:*/tcp")});
@@ -890,7 +964,7 @@ TEST(ContractTest, ConnsSaysHowManyMore) {
 // node_exporter's ipvs collector has them (README maps the names).
 TEST(ContractTest, MetricsNameTheServiceAndCountConnections) {
   FakeOperations ops;
-  const std::string metrics = RenderMetrics(ops.status, ops.services, {});
+  const std::string metrics = RenderMetrics(ops.status, ops.services, {}, ops.bgp);
   const std::string real = "service=\"web\",vip=\"198.51.100.10\",port=\"80\",protocol=\"tcp\","
                            "real=\"203.0.113.12\",real_port=\"80\"";
   for (const std::string& line : std::vector<std::string>{
@@ -902,6 +976,64 @@ TEST(ContractTest, MetricsNameTheServiceAndCountConnections) {
         "xlb_table_capacity{table=\"connections\"} 1048576",
         "xlb_table_entries{table=\"connections\"} 42"})
     EXPECT_NE(metrics.find("\n" + line + "\n"), std::string::npos) << line << "\n" << metrics;
+}
+
+// With a bgp: section: each session's state and BFD, each VIP, the counters.
+TEST(ContractTest, MetricsOfBgp) {
+  FakeOperations ops;
+  ops.bgp.drained = true;
+  const std::string metrics = RenderMetrics(ops.status, ops.services, {}, ops.bgp);
+  for (const std::string& line : std::vector<std::string>{
+           "# TYPE xlb_bgp_session_established gauge",
+           "xlb_bgp_session_established{neighbor=\"192.0.2.254\"} 1",
+           "xlb_bgp_session_established{neighbor=\"2001:db8::fe\"} 0",
+           "# TYPE xlb_bgp_session_bfd_up gauge",
+           "xlb_bgp_session_bfd_up{neighbor=\"192.0.2.254\"} 1",
+           "# TYPE xlb_bgp_vip_announced gauge", "xlb_bgp_vip_announced{vip=\"198.51.100.10\"} 1",
+           "xlb_bgp_vip_announced{vip=\"2001:db8::10\"} 0", "xlb_bgp_prefixes_announced 1",
+           "# TYPE xlb_bgp_announcements_total counter", "xlb_bgp_announcements_total 3",
+           "xlb_bgp_withdrawals_total 1", "xlb_bgp_frr_errors_total 1", "xlb_bgp_drained 1"})
+    EXPECT_NE(metrics.find("\n" + line + "\n"), std::string::npos) << line << "\n" << metrics;
+  // No BFD on the IPv6 session: no sample rather than a "down".
+  EXPECT_EQ(metrics.find("xlb_bgp_session_bfd_up{neighbor=\"2001:db8::fe\"}"), std::string::npos);
+  ops.bgp.drained = false;
+  EXPECT_NE(RenderMetrics(ops.status, ops.services, {}, ops.bgp).find("\nxlb_bgp_drained 0\n"),
+            std::string::npos);
+}
+
+// Without a bgp: section: /v1/bgp says so and xlbctl bgp too (exit 0, as
+// `xlbctl vrrp` with no instances); drain and undrain are refused with
+// xlbd's reason as 409, which xlbctl prints (exit 1); no BGP metrics at all;
+// the status page has no BGP card.
+TEST(ContractTest, BgpNotConfigured) {
+  FakeOperations ops;
+  ops.bgp = {};
+  auto command = xlbctl::ParseArgs({"bgp"});
+  ASSERT_TRUE(command.ok()) << command.status();
+  HttpResponse r = Serve(ops, *command);
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto answer = nlohmann::json::parse(r.body);
+  EXPECT_EQ(answer["configured"], false);
+  EXPECT_EQ(answer["vips"], nlohmann::json::array());
+  EXPECT_EQ(answer["sessions_time"], "");
+  EXPECT_EQ(*xlbctl::Render(xlbctl::View::kBgp, answer),
+            "BGP: not configured (xlbd's configuration has no bgp: section)\n");
+  for (const char* verb : {"drain", "undrain"}) {
+    auto change = xlbctl::ParseArgs({"bgp", verb});
+    ASSERT_TRUE(change.ok()) << change.status();
+    HttpResponse refused = Serve(ops, *change);
+    EXPECT_EQ(refused.status, 409) << verb;
+    auto error = Decode<ErrorAnswer>(nlohmann::json::parse(refused.body), "error");
+    ASSERT_TRUE(error.ok()) << refused.body;
+    EXPECT_EQ(error->error, "no bgp: section in the configuration");
+  }
+  EXPECT_TRUE(ops.calls.empty()) << ops.calls[0];
+  const std::string metrics = RenderMetrics(ops.status, ops.services, {}, ops.bgp);
+  EXPECT_EQ(metrics.find("xlb_bgp_"), std::string::npos) << metrics;
+  const std::string html = RenderStatusPage(json(StatusPageOf(ops)), "n");
+  EXPECT_EQ(html.find("<h2>BGP"), std::string::npos);
+  EXPECT_NE(html.find("<span data-p=\"/bgp/configured\" hidden data-fixed>false</span>"),
+            std::string::npos);
 }
 
 }  // namespace

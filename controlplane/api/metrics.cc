@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "model/names.h"
 
@@ -29,7 +30,7 @@ std::string ServiceLabels(const ServiceView& s) {
 }  // namespace
 
 std::string RenderMetrics(const StatusView& status, const std::vector<ServiceView>& services,
-                          const std::vector<vrrp::InstanceStatus>& vrrp) {
+                          const std::vector<vrrp::InstanceStatus>& vrrp, const BgpView& bgp) {
   Family svc_packets{"xlb_service_packets_total", "counter", "Packets forwarded for the service.", ""};
   Family svc_bytes{"xlb_service_bytes_total", "counter", "Bytes forwarded for the service.", ""};
   Family svc_conns{"xlb_service_new_connections_total", "counter",
@@ -142,6 +143,39 @@ std::string RenderMetrics(const StatusView& status, const std::vector<ServiceVie
     Add(vrrp_late, l, v.counters.timers_late);
   }
 
+  Family bgp_established{"xlb_bgp_session_established", "gauge",
+                         "1 while the BGP session with the neighbour is Established.", ""};
+  Family bgp_bfd{"xlb_bgp_session_bfd_up", "gauge",
+                 "1 while the BFD session with the neighbour is up (neighbours with BFD).", ""};
+  Family bgp_vip{"xlb_bgp_vip_announced", "gauge",
+                 "1 while FRR announces the VIP (holds its network line).", ""};
+  Family bgp_prefixes{"xlb_bgp_prefixes_announced", "gauge", "VIPs FRR announces now.", ""};
+  Family bgp_announcements{"xlb_bgp_announcements_total", "counter",
+                           "VIP announcements made through FRR since xlbd started.", ""};
+  Family bgp_withdrawals{"xlb_bgp_withdrawals_total", "counter",
+                         "VIP withdrawals made through FRR since xlbd started.", ""};
+  Family bgp_frr_errors{"xlb_bgp_frr_errors_total", "counter",
+                        "vtysh calls to FRR that failed (xlbctl bgp shows the last error).", ""};
+  Family bgp_drained{"xlb_bgp_drained", "gauge",
+                     "1 while drained (xlbctl bgp drain): every VIP withdrawn, sessions kept.", ""};
+  if (bgp.configured) {
+    for (const auto& s : bgp.sessions) {
+      const std::string l = absl::StrCat("neighbor=\"", s.neighbor, "\"");
+      Add(bgp_established, l, s.state == "Established");
+      if (!s.bfd.empty()) Add(bgp_bfd, l, s.bfd == "up");
+    }
+    uint64_t announced = 0;
+    for (const auto& v : bgp.vips) {
+      Add(bgp_vip, absl::StrCat("vip=\"", v.vip.ToString(), "\""), v.announced);
+      announced += v.announced;
+    }
+    Add(bgp_prefixes, "", announced);
+    Add(bgp_announcements, "", bgp.announcements);
+    Add(bgp_withdrawals, "", bgp.withdrawals);
+    Add(bgp_frr_errors, "", bgp.frr_errors);
+    Add(bgp_drained, "", bgp.drained);
+  }
+
   std::string out;
   for (const Family* f : {&svc_packets, &svc_bytes, &svc_conns, &real_packets, &real_bytes,
                           &svc_error, &real_conns, &real_up, &real_local_errors, &real_weight, &real_cfg,
@@ -149,9 +183,15 @@ std::string RenderMetrics(const StatusView& status, const std::vector<ServiceVie
                           &global, &conns, &table_capacity, &table_entries, &table_failures,
                           &table_unrecorded, &api_closed, &api_errors, &vrrp_state, &vrrp_master,
                           &vrrp_priority, &vrrp_sent, &vrrp_received,
-                          &vrrp_dropped, &vrrp_changes, &vrrp_late})
+                          &vrrp_dropped, &vrrp_changes, &vrrp_late, &bgp_established, &bgp_bfd,
+                          &bgp_vip, &bgp_prefixes, &bgp_announcements, &bgp_withdrawals,
+                          &bgp_frr_errors, &bgp_drained}) {
+    // The BGP families only with a bgp: section (a scraper sees none at all
+    // rather than a drained 0 that means nothing).
+    if (!bgp.configured && absl::StartsWith(f->name, "xlb_bgp_")) continue;
     absl::StrAppend(&out, "# HELP ", f->name, " ", f->help, "\n# TYPE ", f->name, " ", f->type,
                     "\n", f->samples);
+  }
   return out;
 }
 

@@ -1,6 +1,7 @@
 // Prometheus text exposition of the daemon's state and the data plane's
 // counters. Names start with xlb_; labels service (its name), vip, port,
-// protocol, real, real_port; VRRP instances: instance, interface, vrid.
+// protocol, real, real_port; VRRP instances: instance, interface, vrid;
+// BGP (only with a bgp: section): neighbor, vip.
 // README's table maps node_exporter's node_ipvs_* names to these.
 #ifndef XLB_CONTROLPLANE_API_METRICS_H_
 #define XLB_CONTROLPLANE_API_METRICS_H_
@@ -13,7 +14,7 @@
 namespace xlb::api {
 
 std::string RenderMetrics(const StatusView& status, const std::vector<ServiceView>& services,
-                          const std::vector<vrrp::InstanceStatus>& vrrp);
+                          const std::vector<vrrp::InstanceStatus>& vrrp, const BgpView& bgp);
 
 }  // namespace xlb::api
 

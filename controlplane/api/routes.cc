@@ -159,6 +159,45 @@ absl::StatusOr<std::vector<VrrpInfo>> Handle(Operations& ops, const VrrpRequest&
   return out;
 }
 
+BgpInfo BgpOf(const BgpView& b) {
+  BgpInfo out{.configured = b.configured,
+              .local_as = b.local_as,
+              .router_id = b.router_id,
+              .frr_pathspace = b.frr_pathspace,
+              .drained = b.drained,
+              .vips = {},
+              .sessions = b.sessions,
+              .sessions_time = {b.sessions_time},
+              .sessions_error = b.sessions_error,
+              .last_reconcile = {b.last_reconcile},
+              .last_reconcile_ok = b.last_reconcile_ok,
+              .last_error = b.last_error,
+              .announcements = b.announcements,
+              .withdrawals = b.withdrawals,
+              .frr_errors = b.frr_errors,
+              .reconciles = b.reconciles};
+  for (const auto& v : b.vips)
+    out.vips.push_back(
+        {.vip = v.vip, .healthy = v.healthy, .wanted = v.wanted, .announced = v.announced});
+  return out;
+}
+
+absl::StatusOr<BgpInfo> Handle(Operations& ops, const BgpRequest&) { return BgpOf(ops.Bgp()); }
+
+// FailedPrecondition (409) without a bgp: section, in the daemon's words.
+absl::StatusOr<BgpDrained> SetDrained(Operations& ops, bool drained) {
+  if (absl::Status st = ops.SetBgpDrained(drained); !st.ok()) return st;
+  return BgpDrained{.ok = true, .drained = drained};
+}
+
+absl::StatusOr<BgpDrained> Handle(Operations& ops, const BgpDrainRequest&) {
+  return SetDrained(ops, true);
+}
+
+absl::StatusOr<BgpDrained> Handle(Operations& ops, const BgpUndrainRequest&) {
+  return SetDrained(ops, false);
+}
+
 absl::StatusOr<Done> Handle(Operations& ops, const ServiceAddRequest& r) {
   // As the config file would have it, exec scripts and PEM files included.
   auto service = ServiceConfigOf(r, RequestFieldName, ops.ScriptUid());
@@ -252,6 +291,7 @@ StatusPageInfo StatusPageOf(Operations& ops) {
   out.status = *Handle(ops, StatusRequest{});
   out.services = *Handle(ops, ServicesRequest{});
   out.vrrp = *Handle(ops, VrrpRequest{});
+  out.bgp = *Handle(ops, BgpRequest{});
   return out;
 }
 

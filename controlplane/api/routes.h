@@ -13,8 +13,8 @@ namespace xlb::api {
 
 HttpResponse Route(Operations& ops, const HttpRequest& request);
 
-// The status page's document: what /v1/status, /v1/services and /v1/vrrp
-// answer, read now (its host and sample_ms are left to the caller).
+// The status page's document: what /v1/status, /v1/services, /v1/vrrp and
+// /v1/bgp answer, read now (its host and sample_ms are left to the caller).
 StatusPageInfo StatusPageOf(Operations& ops);
 
 // The HTTP status for an error status.

@@ -208,6 +208,51 @@ std::string Vrrp(const Page& p) {
   return out + "</tbody></table></div></section>";
 }
 
+// The bgp: section's card: sessions and VIPs. Without one, no card: only
+// the bound flag, so that a reload that adds the section reloads the page.
+std::string Bgp(const Page& p) {
+  if (p.At("/bgp/configured") != true)
+    return p.Bound("span", "/bgp/configured", "hidden", Binding::kIdentity);
+  std::string out = absl::StrCat(
+      "<section><h2>BGP ", p.Bound("span", "/bgp/configured", "hidden", Binding::kIdentity),
+      "</h2><p class=\"meta\" ", p.BoundClass("/bgp/drained"), ">AS ",
+      p.Bound("span", "/bgp/local_as"), " · router id ", p.Bound("span", "/bgp/router_id"),
+      " · drained ", p.Bound("b", "/bgp/drained", "class=\"drained\""), " · ",
+      p.Bound("span", "/bgp/announcements"), " announcements, ",
+      p.Bound("span", "/bgp/withdrawals"), " withdrawals, ", p.Bound("span", "/bgp/frr_errors"),
+      " FRR errors</p>", p.Bound("p", "/bgp/last_error", "class=\"error\""),
+      p.Bound("p", "/bgp/sessions_error", "class=\"error\""),
+      "<div class=\"pair\"><div class=\"scroll\"><table><thead><tr><th>Neighbor</th><th>AS</th>"
+      "<th>State</th><th>In state (ms)</th><th>Sent</th><th>Received</th><th>BFD</th></tr>"
+      "</thead><tbody ",
+      p.Counted("/bgp/sessions"), ">");
+  for (size_t i = 0; i < p.Count("/bgp/sessions"); ++i) {
+    const std::string n = absl::StrCat("/bgp/sessions/", i);
+    absl::StrAppend(&out, "<tr class=\"bgp\" ", p.BoundClass(n + "/state"), ">",
+                    Td("Neighbor", p.Bound("b", n + "/neighbor", "", Binding::kIdentity)),
+                    Td("AS", p.Bound("span", n + "/remote_as")),
+                    Td("State", p.Bound("b", n + "/state", "class=\"state\"")),
+                    Td("In state (ms)", p.Bound("span", n + "/uptime_ms")),
+                    Td("Sent", p.Bound("span", n + "/prefixes_sent")),
+                    Td("Received", p.Bound("span", n + "/prefixes_received")),
+                    Td("BFD", p.Bound("span", n + "/bfd")), "</tr>");
+  }
+  absl::StrAppend(&out,
+                  "</tbody></table></div><div class=\"scroll\"><table><thead><tr><th>VIP</th>"
+                  "<th>Healthy</th><th>Wanted</th><th>Announced</th></tr></thead><tbody ",
+                  p.Counted("/bgp/vips"), ">");
+  for (size_t i = 0; i < p.Count("/bgp/vips"); ++i) {
+    const std::string v = absl::StrCat("/bgp/vips/", i);
+    absl::StrAppend(&out, "<tr ", p.BoundClass(v + "/announced"), ">",
+                    Td("VIP", p.Bound("b", v + "/vip", "", Binding::kIdentity)),
+                    Td("Healthy", p.Bound("span", v + "/healthy")),
+                    Td("Wanted", p.Bound("span", v + "/wanted")),
+                    Td("Announced", p.Bound("b", v + "/announced", "class=\"announced\"")),
+                    "</tr>");
+  }
+  return out + "</tbody></table></div></div></section>";
+}
+
 std::string Director(const Page& p) {
   std::string out = absl::StrCat(
       "<section><h2>Director</h2><div class=\"pair\"><div class=\"scroll\"><table><thead><tr>"
@@ -258,6 +303,8 @@ tr[data-v=down]{background:#ffebe9}tr[data-v=down] .health{color:var(--bad)}
 tr[data-v=none] .health,tr[data-v=BACKUP] .state{color:var(--mute)}
 tr[data-v=MASTER]{background:#dafbe1}
 tr[data-v=FAULT]{background:#ffebe9}tr[data-v=FAULT] .state{color:var(--bad)}
+tr[data-v=Established] .state,tr[data-v=true] .announced{color:var(--ok)}
+tr[data-v=false] .announced,p[data-v=true] .drained{color:var(--bad)}
 .rate{font-variant-numeric:tabular-nums}
 td[data-l="Last check"],td[data-l=Why]{white-space:normal;min-width:14em}
 .pair{display:flex;flex-wrap:wrap;gap:0 24px}.pair>div{flex:1 1 420px}
@@ -391,7 +438,7 @@ std::string RenderStatusPage(const json& doc, const std::string& nonce) {
       "<title>xlb ", Escape(Text(p.At("/host"))), "</title>",
       "<noscript><meta http-equiv=\"refresh\" content=\"", kReloadSeconds, "\"></noscript>",
       "<style nonce=\"", nonce, "\">", kStyle, "</style></head><body>", Header(p), "<main>",
-      Services(p), Vrrp(p), Director(p), "</main><script nonce=\"", nonce, "\">", script,
+      Services(p), Vrrp(p), Bgp(p), Director(p), "</main><script nonce=\"", nonce, "\">", script,
       "</script></body></html>\n");
 }
 
@@ -403,7 +450,8 @@ HttpResponse ServeMetricsListener(Operations& ops, const HttpRequest& request) {
     return r;
   }
   if (request.path == "/metrics") {
-    HttpResponse r = PlainText(200, RenderMetrics(ops.Status(), ops.Services(), ops.Vrrp()));
+    HttpResponse r =
+        PlainText(200, RenderMetrics(ops.Status(), ops.Services(), ops.Vrrp(), ops.Bgp()));
     r.content_type = "text/plain; version=0.0.4";
     return r;
   }

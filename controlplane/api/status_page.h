@@ -1,7 +1,7 @@
 // What the metrics listener serves, read-only: GET /metrics (Prometheus
 // text, metrics.h), GET / (the status page: services, reals, VRRP
-// instances and the data plane's counters, for a browser or a phone) and
-// GET /status.json (the page's document, contract.h's StatusPageInfo).
+// instances, BGP sessions and VIPs, the data plane's counters; for a
+// browser or a phone) and GET /status.json (the page's document, contract.h's StatusPageInfo).
 // HEAD as GET; any other method 405, any other path 404.
 //
 // The page is rendered here, complete, from the document (so it reads

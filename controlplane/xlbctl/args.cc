@@ -278,6 +278,24 @@ absl::Status Vrrp(Command& c) {
   return absl::OkStatus();
 }
 
+absl::Status Bgp(Command& c) {
+  Ask(c, api::kBgp, {});
+  c.view = View::kBgp;
+  return absl::OkStatus();
+}
+
+absl::Status BgpDrain(Command& c) {
+  Ask(c, api::kBgpDrain, {});
+  c.view = View::kBgpDrained;
+  return absl::OkStatus();
+}
+
+absl::Status BgpUndrain(Command& c) {
+  Ask(c, api::kBgpUndrain, {});
+  c.view = View::kBgpDrained;
+  return absl::OkStatus();
+}
+
 absl::Status Conns(Command& c) {
   api::ConnsQuery query;
   if (const std::string* limit = OptionValue(c, "--limit")) {
@@ -470,6 +488,15 @@ const std::vector<CommandSpec>& Commands() {
        ConfigReload, nullptr, ""},
       {"vrrp", "", "every VRRP instance: state, priorities, master, counters", {}, 0, 0, Vrrp,
        nullptr, ""},
+      {"bgp", "", "BGP announcement through FRR: sessions, VIPs announced, counters", {}, 0, 0,
+       Bgp, nullptr,
+       "Without a bgp: section in xlbd's configuration it says so (and exits 0).\n"},
+      {"bgp drain", "", "withdraw every VIP from the BGP peers (kept across restarts)", {}, 0, 0,
+       BgpDrain, nullptr,
+       "The sessions stay up and flows that still arrive are forwarded, so the routers move\n"
+       "traffic to the other directors without cutting it; `bgp undrain` announces again.\n"},
+      {"bgp undrain", "", "announce the VIPs whose services are healthy again", {}, 0, 0,
+       BgpUndrain, nullptr, ""},
       {"trace", "VIP:PORT[/proto] CLIENT:PORT [--syn] [--interface IF]",
        "the real the loaded XDP program picks for a flow (changes nothing)",
        {{"--syn", "", "trace a new connection (default: a TCP ACK, which follows its entry)"},

@@ -17,7 +17,8 @@
 namespace xlb::xlbctl {
 
 enum class View {
-  kStatus, kList, kListStats, kListRate, kConns, kHealth, kVrrp, kDone, kSaved, kFlushed, kTrace
+  kStatus, kList, kListStats, kListRate, kConns, kHealth, kVrrp, kDone, kSaved, kFlushed, kTrace,
+  kBgp, kBgpDrained
 };
 
 struct CommandSpec;

@@ -273,6 +273,62 @@ std::string Trace(const api::TraceInfo& t) {
   return out;
 }
 
+// "45s", "3m04s", "2h05m", "3d04h": how long a session has been in its state.
+std::string Age(int64_t ms) {
+  const int64_t s = ms < 0 ? 0 : ms / 1000;
+  if (s < 60) return absl::StrCat(s, "s");
+  if (s < 3600) return absl::StrFormat("%dm%02ds", s / 60, s % 60);
+  if (s < 86400) return absl::StrFormat("%dh%02dm", s / 3600, s % 3600 / 60);
+  return absl::StrFormat("%dd%02dh", s / 86400, s % 86400 / 3600);
+}
+
+const char* YesNo(bool b) { return b ? "yes" : "no"; }
+
+std::string Bgp(const api::BgpInfo& b) {
+  // Not configured is a state, not a failure: exit 0 as `xlbctl vrrp` with
+  // no instances, so that a script can run it on every director; --json
+  // gives "configured".
+  if (!b.configured) return "BGP: not configured (xlbd's configuration has no bgp: section)\n";
+  std::string out = absl::StrCat("BGP: AS ", b.local_as, ", router id ", b.router_id);
+  if (!b.frr_pathspace.empty()) absl::StrAppend(&out, ", FRR -N ", b.frr_pathspace);
+  absl::StrAppend(&out, "\n");
+  absl::StrAppend(&out, b.drained ? "DRAINED: every VIP withdrawn, sessions kept (xlbctl bgp "
+                                    "undrain announces them again)\n"
+                                  : "drained: no\n");
+  absl::StrAppend(&out, absl::StrFormat("%-30s %-10s %-12s %-9s %-6s %-8s %-6s %s\n", "Neighbor",
+                                        "AS", "State", "Up/Down", "Sent", "Received", "Drops",
+                                        "BFD"));
+  for (const auto& s : b.sessions)
+    absl::StrAppend(&out, absl::StrFormat("%-30s %-10d %-12s %-9s %-6d %-8d %-6d %s\n", s.neighbor,
+                                          s.remote_as, s.state, Age(s.uptime_ms),
+                                          s.prefixes_sent, s.prefixes_received,
+                                          s.connections_dropped, s.bfd.empty() ? "-" : s.bfd));
+  if (!b.sessions_error.empty())
+    absl::StrAppend(&out, "  !! sessions not read: ", b.sessions_error, "\n");
+  else if (b.sessions_time.time == std::chrono::system_clock::time_point{})
+    absl::StrAppend(&out, "  (bgpd not asked yet)\n");
+  absl::StrAppend(&out, absl::StrFormat("%-30s %-7s %-6s %s\n", "VIP", "Healthy", "Wanted",
+                                        "Announced"));
+  for (const auto& v : b.vips)
+    absl::StrAppend(&out, absl::StrFormat("%-30s %-7s %-6s %s\n", v.vip.ToString(),
+                                          YesNo(v.healthy), YesNo(v.wanted), YesNo(v.announced)));
+  const std::string last = api::Iso8601(b.last_reconcile.time);
+  absl::StrAppend(&out, "announcements ", b.announcements, ", withdrawals ", b.withdrawals,
+                  ", FRR errors ", b.frr_errors, ", reconciles ", b.reconciles,
+                  "; last reconcile ",
+                  last.empty() ? "none yet"
+                               : absl::StrCat(last, b.last_reconcile_ok ? " (ok)" : " (failed)"),
+                  "\n");
+  if (!b.last_error.empty()) absl::StrAppend(&out, "last error: ", b.last_error, "\n");
+  return out;
+}
+
+std::string BgpDrained(const api::BgpDrained& d) {
+  return d.drained ? "drained: every VIP is withdrawn from the BGP peers; the sessions stay up "
+                     "and flows that still arrive are forwarded\n"
+                   : "undrained: the VIPs whose services are healthy are announced again\n";
+}
+
 // `answer` read through the contract as a T.
 template <typename T>
 absl::StatusOr<T> Read(const json& answer) {
@@ -315,6 +371,8 @@ absl::StatusOr<std::string> Render(View view, const json& answer) {
       return Show<std::vector<ServiceInfo>>(answer, Nothing<std::vector<ServiceInfo>>);
     case View::kDone: return Show<api::Done>(answer, Nothing<api::Done>);
     case View::kTrace: return Show<api::TraceInfo>(answer, Trace);
+    case View::kBgp: return Show<api::BgpInfo>(answer, Bgp);
+    case View::kBgpDrained: return Show<api::BgpDrained>(answer, BgpDrained);
   }
   return "";
 }
