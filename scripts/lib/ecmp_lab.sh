@@ -28,6 +28,9 @@
 #   ecmp_init BUILD_DIR [DIRECTORS]   names (default 3 directors)
 #   ecmp_up                           namespaces, links, reals, router's FRR
 #   ecmp_start_director I             director I's FRR and xlbd
+#   ecmp_start_xlbd I [BGP_YAML]      director I's xlbd alone (a restart);
+#                                     BGP_YAML its bgp: section (default
+#                                     ecmp_bgp_yaml I; "" for none)
 #   ecmp_add_director I               a director more (namespace, link,
 #                                     router's neighbor), then start it
 #   ecmp_kill_director I              its link down, then kill -9 of its
@@ -154,10 +157,12 @@ ${neighbors} address-family ipv4 unicast
 # reals and a bgp: section: xlbd configures bgpd (its neighbour the router,
 # BFD 100 ms x 3) and announces the VIP once a real passed a check.
 ecmp_start_director() {
-  local i=$1
-  ecmp_frr_start "d$i" "${DL_D[i]}" ""
-  dl_start_xlbd "$i" "$(dl_services_yaml 1)
-$(ecmp_bgp_yaml "$i")" --state-dir "$DL_RUN/d$i"
+  ecmp_frr_start "d$1" "${DL_D[$1]}" ""
+  ecmp_start_xlbd "$1"
+}
+ecmp_start_xlbd() {  # I [BGP_YAML]: director I's xlbd (again), its bgp: section BGP_YAML
+  dl_start_xlbd "$1" "$(dl_services_yaml 1)
+${2-$(ecmp_bgp_yaml "$1")}" --state-dir "$DL_RUN/d$1"
 }
 ecmp_bgp_yaml() {  # I: director I's bgp: section
   cat <<EOF
