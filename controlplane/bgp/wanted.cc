@@ -2,6 +2,9 @@
 
 #include <chrono>
 #include <map>
+#include <set>
+
+#include "absl/strings/str_cat.h"
 
 namespace xlb::bgp {
 namespace {
@@ -63,6 +66,25 @@ Desired MakeDesired(const config::BgpConfig& bgp, const std::vector<VipVerdict>&
     }
   }
   return d;
+}
+
+std::vector<std::string> ConfigWarnings(const config::Config& config) {
+  std::vector<std::string> out;
+  if (!config.bgp) return out;
+  std::set<model::IpAddress> announced;
+  for (const VipVerdict& v : JudgeVips(*config.bgp, {})) announced.insert(v.vip);
+  const bool all = config.bgp->announce.empty();
+  for (const config::ServiceConfig& s : config.services) {
+    if (s.service.options.forward != model::Forward::kNat) continue;
+    if (!all && !announced.contains(s.service.key.vip)) continue;
+    out.push_back(absl::StrCat(
+        "bgp: service ", s.name, " (", s.service.key.ToString(),
+        ") is NAT and its VIP is announced", all ? " (announce: all)" : "",
+        ": the routers spread its clients over every director, but the reals send every reply "
+        "to their one gateway, which has no entry for flows that came in elsewhere; list only "
+        "direct-routing VIPs in bgp.announce and keep NAT VIPs on VRRP"));
+  }
+  return out;
 }
 
 }  // namespace xlb::bgp

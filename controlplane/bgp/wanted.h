@@ -6,6 +6,7 @@
 #ifndef XLB_CONTROLPLANE_BGP_WANTED_H_
 #define XLB_CONTROLPLANE_BGP_WANTED_H_
 
+#include <string>
 #include <vector>
 
 #include "controlplane/bgp/desired.h"
@@ -44,6 +45,12 @@ std::vector<VipVerdict> JudgeVips(const config::BgpConfig& bgp,
 // The state of bgpd xlbd wants: AS, router id, neighbours from the section;
 // every VIP owned, the healthy ones announced, the unjudged ones kept.
 Desired MakeDesired(const config::BgpConfig& bgp, const std::vector<VipVerdict>& vips);
+
+// What in a valid config is likely a mistake with BGP/ECMP (for the log and
+// --check-config): an announced VIP of a NAT service, whose replies come back
+// through the reals' one gateway while the routers hash its clients over
+// every director.
+std::vector<std::string> ConfigWarnings(const config::Config& config);
 
 }  // namespace xlb::bgp
 

@@ -89,5 +89,24 @@ TEST(MakeDesired, FromTheSectionAndTheVerdicts) {
   EXPECT_EQ(d.keep, (std::set<std::string>{"203.0.113.12"}));
 }
 
+TEST(ConfigWarnings, AnAnnouncedNatVipIsNamed) {
+  config::Config c;
+  config::ServiceConfig dr, nat;
+  dr.name = "web";
+  dr.service.key = {Ip("203.0.113.10"), 80};
+  nat.name = "pg";
+  nat.service.key = {Ip("203.0.113.11"), 5432};
+  nat.service.options.forward = model::Forward::kNat;
+  c.services = {dr, nat};
+  EXPECT_TRUE(ConfigWarnings(c).empty());  // no bgp: section
+  c.bgp = Section();
+  const std::vector<std::string> w = ConfigWarnings(c);
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_EQ(w[0].rfind("bgp: service pg (203.0.113.11:5432/tcp) is NAT and its VIP is announced "
+                       "(announce: all): ", 0), 0u) << w[0];
+  c.bgp->announce = {Ip("203.0.113.10")};  // the NAT VIP on VRRP only
+  EXPECT_TRUE(ConfigWarnings(c).empty());
+}
+
 }  // namespace
 }  // namespace xlb::bgp

@@ -18,6 +18,7 @@
 #include "absl/strings/str_join.h"
 #include "controlplane/api/routes.h"
 #include "controlplane/api/status_page.h"
+#include "controlplane/bgp/wanted.h"
 #include "controlplane/config/emit.h"
 #include "controlplane/config/parse.h"
 #include "controlplane/config/save.h"
@@ -277,6 +278,7 @@ absl::Status Daemon::Adopt(const config::Config& cfg) {
          }))
       LOG(WARNING) << w;
   }
+  for (const std::string& w : bgp::ConfigWarnings(cfg)) LOG(WARNING) << w;
   if (!(file_config_.api == cfg.api) && ready_)
     LOG(WARNING) << "api settings changed in " << options_.config_path
                  << "; they take effect when xlbd restarts";

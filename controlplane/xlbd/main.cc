@@ -23,6 +23,7 @@
 #include "controlplane/vrrp/addresses.h"
 #include "controlplane/vrrp/vip_source.h"
 #include "controlplane/bgp/vtysh.h"
+#include "controlplane/bgp/wanted.h"
 #include "controlplane/xlbd/daemon.h"
 #include "controlplane/xlbd/pin_lock.h"
 #include "model/version.h"
@@ -194,6 +195,8 @@ int main(int argc, char** argv) {
               << (cfg->bgp ? absl::StrCat(", BGP to ", cfg->bgp->neighbors.size(), " neighbours")
                            : "")
               << "\n";
+    for (const std::string& w : xlb::bgp::ConfigWarnings(*cfg))
+      std::cerr << FLAGS_check_config << ": warning: " << w << "\n";
     if (cfg->bgp && access(xlb::bgp::VtyshOptions{}.binary.c_str(), X_OK) != 0)
       std::cerr << FLAGS_check_config << ": warning: bgp: " << xlb::bgp::VtyshOptions{}.binary
                 << " is missing: xlbd drives FRR's bgpd with it (install frr)\n";
