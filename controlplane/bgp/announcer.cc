@@ -256,11 +256,13 @@ void Announcer::Run() {
     const bool periodic = now >= next_periodic_;
     const bool due = desired_.has_value() && ((pending_ && now >= retry_at_) || periodic);
     const bool sessions_due =
-        sessions_wanted_ && now - status_.sessions_time >= options_.sessions_max_age;
+        (sessions_wanted_ && now - status_.sessions_time >= options_.sessions_max_age) ||
+        (desired_.has_value() && now - status_.sessions_time >= options_.sessions_period);
     if (!due && !sessions_due) {
       absl::Time wake = next_periodic_;
       if (pending_ && desired_) wake = std::min(wake, retry_at_);
       if (sessions_wanted_) wake = std::min(wake, status_.sessions_time + options_.sessions_max_age);
+      if (desired_) wake = std::min(wake, status_.sessions_time + options_.sessions_period);
       if (!options_.bgpd_pid_file.empty()) wake = std::min(wake, next_pid_check_);
       cv_.wait_until(lock, Chrono(wake));
       continue;
@@ -276,6 +278,7 @@ void Announcer::Run() {
       next_periodic_ = absl::Now() + options_.period;
       if (periodic) sessions_wanted_ = true;  // sessions re-read with each periodic pass
       if (s.ok()) {
+        if (!repair) sessions_wanted_ = true;  // a change: its sessions as they are now
         attempts_ = 0;
         retry_at_ = absl::InfinitePast();
         if (generation == generation_) pending_ = false;

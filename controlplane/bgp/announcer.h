@@ -34,8 +34,12 @@ struct AnnouncerOptions {
   absl::Duration retry_initial = absl::Milliseconds(500);
   absl::Duration retry_max = absl::Seconds(5);
   int max_retries = 5;
-  // Sessions (show bgp summary + show bfd peers) are re-read at most this often.
+  // Sessions (show bgp summary + show bfd peers) are re-read at most this
+  // often when asked (Snapshot), and at least every sessions_period once a
+  // desired state is set, and after each change applied: `xlbctl bgp` and
+  // the metrics never show sessions older than that.
   absl::Duration sessions_max_age = absl::Seconds(1);
+  absl::Duration sessions_period = absl::Seconds(5);
   // bgpd's PID file (BgpdPidFile), read every pid_check: a new PID is a
   // restarted bgpd, which has lost what vtysh added: reconcile at once
   // rather than at the next periodic pass. Empty: not watched.

@@ -64,6 +64,7 @@ if [ "$1" = -E ]; then
   done
   exit 0
 fi
+echo "$2" >> "$D/show.log"
 case "$2" in
   "show running-config")
     awk -v nf="$D/networks" '/^  network / { next } { print }
@@ -101,6 +102,13 @@ esac
     return out;
   }
   void Touch(const std::string& name) { std::ofstream(dir_ + "/" + name) << ""; }
+  // How many times the fake was asked `command` (a show).
+  int Shown(const std::string& command) {
+    std::ifstream in(dir_ + "/show.log");
+    int n = 0;
+    for (std::string line; std::getline(in, line);) n += line == command;
+    return n;
+  }
 
   std::string dir_;
   AnnouncerOptions options_;
@@ -242,6 +250,19 @@ TEST_F(AnnouncerTest, SessionsAreReadOnDemand) {
   EXPECT_EQ(s.sessions[0].neighbor, "192.0.2.2");
   EXPECT_EQ(s.sessions[0].state, "Established");
   EXPECT_EQ(s.sessions_error, "");
+}
+
+// Nobody asking: once there is a desired state the sessions are read after
+// the change and then every sessions_period, so the first `xlbctl bgp` and
+// each metrics scrape find them at most that old.
+TEST_F(AnnouncerTest, SessionsAreKeptFreshWithoutBeingAsked) {
+  options_.sessions_period = absl::Milliseconds(200);
+  Announcer announcer(options_);
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_EQ(Shown("show bgp summary json"), 0);  // no desired state: FRR is not asked
+  announcer.SetDesired(Announcing({"203.0.113.10", "2001:db8:100::1"}));
+  ASSERT_TRUE(WaitFor([&] { return Shown("show bgp summary json") >= 3; }));
+  EXPECT_EQ(announcer.Snapshot().sessions.size(), 2u);
 }
 
 TEST_F(AnnouncerTest, WorkerThreadIsNamed) {
