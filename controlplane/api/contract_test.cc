@@ -382,6 +382,7 @@ const std::map<std::string_view, Case>& Cases() {
         "up\n"
         "2001:db8::fe                   64512      Active       45s       0      0        0      "
         "-\n"
+        "  (as bgpd reported them at 2025-12-03T00:00:20Z)\n"
         "VIP                            Healthy Wanted Announced\n"
         "198.51.100.10                  yes     yes    yes\n"
         "2001:db8::10                   no      no     no\n"

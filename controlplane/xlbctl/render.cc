@@ -307,6 +307,8 @@ std::string Bgp(const api::BgpInfo& b) {
     absl::StrAppend(&out, "  !! sessions not read: ", b.sessions_error, "\n");
   else if (b.sessions_time.time == std::chrono::system_clock::time_point{})
     absl::StrAppend(&out, "  (bgpd not asked yet)\n");
+  else  // read every few seconds, off xlbd's loop: say when
+    absl::StrAppend(&out, "  (as bgpd reported them at ", api::Iso8601(b.sessions_time.time), ")\n");
   absl::StrAppend(&out, absl::StrFormat("%-30s %-7s %-6s %s\n", "VIP", "Healthy", "Wanted",
                                         "Announced"));
   for (const auto& v : b.vips)
