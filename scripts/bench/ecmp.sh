@@ -56,7 +56,7 @@ say "    route at 2 paths after $withdraw_ms ms; $survived_kill of $CONNS alive,
 say "(2) director 4 joins"
 ecmp_sc_join 4
 survived_join=$ECMP_ALIVE gap_join=$ECMP_GAP join_ms=$ECMP_JOIN_MS moved_join=$ECMP_MOVED moved_join_new=$ECMP_MOVED_NEW
-say "    route at 3 paths after $join_ms ms; the router moved $moved_join flows to a director without their entry ($moved_join_new to d4); $survived_join of $CONNS alive, longest gap $gap_join ms"
+say "    route at 3 paths after $join_ms ms; the router moved $moved_join flows to another director ($moved_join_new to d4); $survived_join of $CONNS alive, longest gap $gap_join ms"
 ecmp_sc_stop_holds
 
 removed=198.51.100.23

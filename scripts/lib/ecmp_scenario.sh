@@ -31,8 +31,8 @@
 #   ecmp_sc_spread                     "d1=N d3=N ..." over the live ones
 #
 # Moved flows are counted from the directors' connection tables (`xlbctl
-# conns`): a flow (client port) a director lists after a change but did not
-# before is one the router sent it anew. ECMP_MOVED_CHANGED: of the moved
+# conns`): a flow (client port) on another director than before whose entry
+# there was touched since the join began is one the router sent it anew. ECMP_MOVED_CHANGED: of the moved
 # flows not on a removed real, those the new director sent to a different
 # real than the old one (a Maglev slot that changed with the reals): each
 # such connection is reset by the real it now reaches.
@@ -79,6 +79,18 @@ ecmp_sc_all_flows() {
   local i
   for i in "${ECMP_LIVE[@]}"; do ecmp_sc_flows "$i" | sed "s/^/$i /"; done
 }
+# ecmp_sc_all_touched START: the same for every entry (closing ones too)
+# touched since START: a flow reset by its new real stops sending, so its
+# entry soon idles out of ecmp_sc_flows, but was touched after START.
+ecmp_sc_all_touched() {
+  local i since
+  since=$(($(ecmp_sc_elapsed_ms "$1") / 1000)).$(printf '%03d' $(($(ecmp_sc_elapsed_ms "$1") % 1000)))
+  for i in "${ECMP_LIVE[@]}"; do
+    dl_xlbctl "$i" --json conns --limit 100000 |
+      jq -r --argjson since "$since" '.connections[] | select(.state != "expired" and .idle_s < $since)
+        | "\(.client | sub(".*:"; "")) \(.real)"' | sort -u | sed "s/^/$i /"
+  done
+}
 
 ecmp_sc_elapsed_ms() { echo $(((${EPOCHREALTIME/./} - ${1/./}) / 1000)); }
 ecmp_sc_settled() {  # ecmp_sc_settled START: settle time since START passed, every connection fresh
@@ -110,16 +122,16 @@ ecmp_sc_join() {  # ecmp_sc_join I
   start=$EPOCHREALTIME
   netns_wait_for 10 "every connection exchanging since the route change" ecmp_sc_settled "$start" || true
   read -r ECMP_ALIVE ECMP_GAP < <(aa_hold_status)
-  ecmp_sc_all_flows >"$after"
-  # Moved: (director, port) pairs new after the join. Changed: a moved
-  # flow whose new real differs from the one it had before (the removed
-  # real's own flows aside).
+  ecmp_sc_all_touched "$start" >"$after"
+  # Moved: a flow that reached another director than before since the join
+  # started. Changed: a moved flow whose new real differs from the one it
+  # had (the removed real's own flows aside).
   read -r ECMP_MOVED ECMP_MOVED_NEW ECMP_MOVED_CHANGED < <(awk -v new="$1" -v removed="$ECMP_REMOVED_REAL" '
-    FNR == NR { had[$1 " " $2] = 1; real[$2] = $3; next }
-    !(($1 " " $2) in had) {
+    FNR == NR { dir[$2] = $1; real[$2] = $3; next }
+    ($2 in dir) && $1 != dir[$2] {
       moved++; on_new += ($1 == new)
       old = real[$2]; sub(/:.*/, "", old)
-      if (($2 in real) && old != removed && $3 != real[$2]) changed++
+      if (old != removed && $3 != real[$2]) changed++
     }
     END { print moved + 0, on_new + 0, changed + 0 }' "$before" "$after")
 }
