@@ -71,7 +71,7 @@ say "    route at 4 paths after $ECMP_JOIN_MS ms; the router moved $ECMP_MOVED f
 say "    $ECMP_ON_REAL connections were on $removed; of the other $ECMP_OFF_REAL, $survived_real survived"
 broken=$((ECMP_OFF_REAL - survived_real))
 ((broken == 0)) ||
-  say "    $broken broke: flows the router moved whose Maglev slot changed with the reals (the new director has no entry for them; shared flow state, issue #16, would keep them)"
+  say "    $broken broke; $ECMP_MOVED_CHANGED flows the router moved went to another real than before (their Maglev slot changed with the reals; shared flow state, issue #16, would keep them)"
 
 max_gap=$((gap_kill > gap_join ? gap_kill : gap_join))
 result=$(printf '{"connections": %d, "survived_kill": %d, "withdraw_ms": %d, "max_gap_ms": %d, "survived_join": %d, "survived_join_with_real_change": %d, "join_ms": %d, "moved_on_join": %d, "moved_to_new_director": %d, "removed_real_connections": %d, "other_connections": %d, "moved_on_join_with_real_change": %d, "moved_to_new_director_with_real_change": %d, "moved_to_another_real": %d}' \

@@ -80,7 +80,7 @@ broken=$((ECMP_OFF_REAL - ECMP_OFF_REAL_SURVIVED))
 ecmp_log "    route at 4 paths after $ECMP_JOIN_MS ms; the router moved $ECMP_MOVED flows ($ECMP_MOVED_NEW to d5), $ECMP_MOVED_CHANGED of them (not on $removed) to another real than before"
 ecmp_log "    $ECMP_ON_REAL connections were on $removed (they end with it); of the other $ECMP_OFF_REAL, $ECMP_OFF_REAL_SURVIVED survived"
 ((broken == 0)) || {
-  ecmp_log "    $broken broke: flows the router moved whose Maglev slot changed with the reals (shared flow state, issue #16, would keep them):"
+  ecmp_log "    $broken broke; $ECMP_MOVED_CHANGED flows the router moved went to another real than before (their Maglev slot changed with the reals; shared flow state, issue #16, would keep them):"
   awk -v r="$(ecmp_sc_real_name "$removed")" '$1 == "conn" && $4 != r && $NF != "ok"' "$DL_RUN/hold1.out" | sed 's/^/      /'
 }
 check "(5) the route has 4 paths (directors 1, 3, 4 and 5)" test "$ECMP_JOIN_MS" -ge 0
