@@ -17,9 +17,9 @@
 #   ecmp_sc_join I                     director I joins; ECMP_JOIN_MS (the
 #                                      start to a route one path longer; -1:
 #                                      not within 30 s), ECMP_ALIVE, ECMP_GAP,
-#                                      ECMP_MOVED (flows a director picked up
-#                                      that it had no entry for),
-#                                      ECMP_MOVED_NEW (of those, on director I)
+#                                      ECMP_MOVED (flows the router sent to
+#                                      another director), ECMP_MOVED_NEW (of
+#                                      those, to director I), ECMP_MOVED_CHANGED
 #   ecmp_sc_remove_real ADDR           `xlbctl real del` on every live
 #                                      director at once; later directors are
 #                                      started without ADDR too
@@ -32,10 +32,10 @@
 #
 # Moved flows are counted from the directors' connection tables (`xlbctl
 # conns`): a flow (client port) on another director than before whose entry
-# there was touched since the join began is one the router sent it anew. ECMP_MOVED_CHANGED: of the moved
-# flows not on a removed real, those the new director sent to a different
-# real than the old one (a Maglev slot that changed with the reals): each
-# such connection is reset by the real it now reaches.
+# there was touched since the join began is one the router sent there.
+# ECMP_MOVED_CHANGED: of the moved flows not on a removed real, those the
+# director they moved to sent to another real than before (a Maglev slot
+# that changed with the reals): the real they now reach resets them.
 
 source "$(dirname "${BASH_SOURCE[0]}")/ecmp_lab.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/active_active.sh"
