@@ -34,6 +34,11 @@
 #       connections, kill -9 and restart, a second xlbd, a failed start,
 #       a bad SIGHUP, hostile VRRP datagrams, a NAT real without a route,
 #       a spoofed flood, SIGSTOP); what each cost (scripts/bench/chaos.sh).
+#   scripts/bench.sh ecmp [--json]
+#       a router's ECMP route over three directors (FRR, BFD 100 ms x 3),
+#       90 long-lived connections: a director killed (the time until the
+#       route lost it, connections survived, longest gap), a fourth joining,
+#       a real removed everywhere while a fifth joins (scripts/bench/ecmp.sh).
 #
 # Needs root (re-runs itself with sudo). Builds the benchmark first; build
 # output goes to stderr, so with --json stdout holds the JSON object only.
@@ -69,6 +74,9 @@ benchmarks:
             options: --json  --advert MS (default 100)  --pace-ms MS (default 20, between requests)
                      --flood-seconds S (default 10)  --flood-rate PPS (default 200000)
                      --idle-conns N (default 5000 per listener)
+  ecmp      a router's ECMP route over three directors (FRR + xlbd each), 90 long-lived
+            connections: a director killed, one joining, a real removed while one joins
+            options: --json
 
 Needs root; without it the script re-runs itself with sudo.
 EOF
@@ -158,6 +166,15 @@ case "$1" in
       build_target "$target"
     done
     exec "$root/scripts/bench/chaos.sh" "$build" "$@"
+    ;;
+  ecmp)
+    need_root "$@"
+    shift
+    for target in controlplane/xlbd controlplane/xlbctl tests/lab/xlb-lab-server \
+      tests/lab/xlb-lab-client bpf/pass.bpf.o; do
+      build_target "$target"
+    done
+    exec "$root/scripts/bench/ecmp.sh" "$build" "$@"
     ;;
   *)
     echo "bench.sh: unknown benchmark '$1'" >&2

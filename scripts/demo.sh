@@ -7,20 +7,46 @@
 # of the six VIPs. While the client keeps 60 connections open and sends
 # short requests to every VIP, one director is killed: its VIPs move to the
 # other two and the traffic goes on. Then it comes back.
+# With --ecmp, the way past one segment (scripts/lib/ecmp_demo.sh): a router
+# with FRR spreads the client's flows over three directors that announce
+# the VIP over BGP; connections and requests go on while a director is
+# killed (BFD withdraws its path) and a fourth joins.
 # The last line is: summary: failover_ms=N connections_lost=N requests_ok=N requests_failed=N
 # Exit status 0 only if no connection was lost and no request failed.
 set -euo pipefail
+usage() {
+  cat >&2 <<'EOF'
+usage: scripts/demo.sh [--ecmp]
+  (default)  three directors active-active with VRRP on one segment, six VIPs, 60 long-lived
+             connections and short requests; a director killed and brought back (about 75 s)
+  --ecmp     three directors behind a router's ECMP route (FRR: BGP, BFD), 90 long-lived
+             connections and short requests; a director killed, a fourth joining (about 25 s)
+Needs root; installs its packages (scripts/setup.sh) and builds first.
+EOF
+  exit "$1"
+}
+mode=vrrp
+case "${1:-}" in
+  "") ;;
+  --ecmp) mode=ecmp ;;
+  -h | --help) usage 0 ;;
+  *) echo "demo.sh: unknown option '$1'" >&2; usage 2 ;;
+esac
+(($# <= 1)) || { echo "demo.sh: one option at most" >&2; usage 2; }
 source "$(dirname "$0")/lib/common.sh"
 xlb_require_root "$0" "$@"
 
 "$XLB_ROOT/scripts/setup.sh"
 ninja -C "$XLB_BUILD" >/dev/null
+say() { dl_log "$@"; }
+show() { sed 's/^/    /'; }
+if [[ $mode == ecmp ]]; then
+  source "$XLB_ROOT/scripts/lib/ecmp_demo.sh"  # ends the run
+fi
 source "$XLB_ROOT/scripts/lib/directors_lab.sh"
 source "$XLB_ROOT/scripts/lib/active_active.sh"
 dl_init "$XLB_BUILD" 3
 trap netns_down EXIT
-say() { dl_log "$@"; }
-show() { sed 's/^/    /'; }
 ADVERT_MS=100
 REQUESTS_PER_VIP=500  # short requests per VIP, one every 20 ms: ten seconds of traffic
 

@@ -3,30 +3,28 @@
 # (zebra + bgpd + bfdd, path space -N), director D (AS 64513) and router R
 # (AS 64512). Sourced by hand: `source scripts/dev/bgp_spike.sh; spike_up`,
 # then `spike_measure` (the numbers in docs/bgp-design.md; ~20 s) or experiment with
-# dvty / rvty, then `spike_down`. Run as root; nothing is built.
-P=${P:-bgpsp$$}
+# dvty / rvty, then `spike_down`. Run as root; nothing is built. The
+# namespaces, daemons and files are netns.sh's, the FRR start frr.sh's.
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/netns.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/frr.sh"
+netns_init bgpsp
+P=${P:-$NETNS_PREFIX}
 D=$P-d R=$P-r
 spike_ns() { ip netns exec "$1" "${@:2}"; }
-dvty() { ip netns exec "$D" vtysh -N "$D" "$@"; }
-rvty() { ip netns exec "$R" vtysh -N "$R" "$@"; }
-frr_start() { # NS CONF: zebra, then bgpd, then (once bgpd is connected) bfdd
-  local ns=$1 etc=/etc/frr/$1 run=/var/run/frr/$1
-  mkdir -p "$etc" "$run"; printf '%s\n' "$2" >"$etc/bgpd.conf"; touch "$etc/vtysh.conf"
-  chown -R frr:frr "$etc" "$run"
-  ip netns exec "$ns" /usr/lib/frr/zebra -d -N "$ns" -f /dev/null -i "$run/zebra.pid"
-  for _ in $(seq 50); do [[ -S $run/zserv.api ]] && break; sleep 0.1; done
-  ip netns exec "$ns" /usr/lib/frr/bgpd -d -N "$ns" -f "$etc/bgpd.conf" -i "$run/bgpd.pid"
-  for _ in $(seq 50); do ip netns exec "$ns" vtysh -N "$ns" -c 'show zebra client summary' 2>/dev/null | grep -q bgp && break; sleep 0.1; done
-  ip netns exec "$ns" /usr/lib/frr/bfdd -d -N "$ns" -f /dev/null -i "$run/bfdd.pid"
+dvty() { frr_vtysh "$D" "$D" "$@"; }
+rvty() { frr_vtysh "$R" "$R" "$@"; }
+spike_frr() { # NS CONF: zebra, then bgpd, then (once bgpd is connected) bfdd
+  mkdir -p "$(frr_dir "$1")"; printf '%s\n' "$2" >"$(frr_dir "$1")/bgpd.conf"
+  frr_start "$1" "$1" "$NETNS_RUN/$1.frr.out" bgpd bfdd
 }
 spike_up() {
-  ip netns add "$D"; ip netns add "$R"
+  netns_add "$D"; netns_add "$R"
   ip link add "$P-a" netns "$D" type veth peer "$P-b" netns "$R"
   spike_ns "$D" ip link set "$P-a" name eth0; spike_ns "$R" ip link set "$P-b" name eth0
-  for ns in "$D" "$R"; do spike_ns "$ns" ip link set lo up; spike_ns "$ns" ip link set eth0 up; done
+  for ns in "$D" "$R"; do spike_ns "$ns" ip link set eth0 up; done
   spike_ns "$D" ip addr add 192.0.2.1/24 dev eth0; spike_ns "$R" ip addr add 192.0.2.2/24 dev eth0
   spike_ns "$D" ip addr add 2001:db8:1::1/64 dev eth0 nodad; spike_ns "$R" ip addr add 2001:db8:1::2/64 dev eth0 nodad
-  frr_start "$D" "$(cat <<C
+  spike_frr "$D" "$(cat <<C
 router bgp 64513
  bgp router-id 192.0.2.1
  no bgp default ipv4-unicast
@@ -44,7 +42,7 @@ router bgp 64513
  exit-address-family
 C
 )"
-  frr_start "$R" "$(cat <<C
+  spike_frr "$R" "$(cat <<C
 router bgp 64512
  bgp router-id 192.0.2.2
  no bgp ebgp-requires-policy
@@ -94,17 +92,9 @@ spike_measure() { # the numbers in docs/bgp-design.md
   local pids; mapfile -t pids < <(cat /var/run/frr/"$D"/{zebra,bgpd,bfdd}.pid)
   echo "director hangs (SIGSTOP its FRR)"; kill -STOP "${pids[@]}"; wait_r ipv4 203.0.113.101/32 absent; kill -CONT "${pids[@]}"
   wait_r ipv4 203.0.113.101/32 present
-  # a killed daemon leaves /var/tmp/frr/DAEMON.PID (PID before it forked): find ours by its open files
-  local bgpd dir; bgpd=$(cat /var/run/frr/"$D"/bgpd.pid)
-  dir=$(find /proc/"$bgpd"/fd -lname '/var/tmp/frr/*' -printf '%l\n' | grep -o '^/var/tmp/frr/[a-z]*\.[0-9]*' | head -1)
+  # its crash-log directory, /var/tmp/frr/bgpd.PID, is frr_start's to remove
+  local bgpd; bgpd=$(cat /var/run/frr/"$D"/bgpd.pid)
   echo "kill -9 bgpd"; kill -9 "$bgpd"; wait_r ipv4 203.0.113.101/32 absent; wait_r ipv6 2001:db8:100::1/128 absent
-  [[ -n $dir ]] && rm -rf "$dir"
+  wait "$bgpd" 2>/dev/null; netns_forget "$bgpd"
 }
-spike_down() { # our daemons by PID file, then our namespaces and files
-  local ns d
-  for ns in "$D" "$R"; do for d in bfdd bgpd zebra; do
-    [[ -s /var/run/frr/$ns/$d.pid ]] && kill "$(cat "/var/run/frr/$ns/$d.pid")" 2>/dev/null
-  done; done
-  sleep 0.5
-  for ns in "$D" "$R"; do ip netns del "$ns" 2>/dev/null; rm -rf "/etc/frr/$ns" "/var/run/frr/$ns"; done
-}
+spike_down() { netns_down; } # our daemons by PID, then our namespaces and files

@@ -80,7 +80,9 @@ dl_servers_ready() {
 }
 
 # dl_services_yaml VIP_COUNT: one DR service per VIP on port 80, the same
-# three reals everywhere (so every director builds the same Maglev tables).
+# three reals everywhere (so every director builds the same Maglev tables);
+# DL_REALS, when set, the flow-style list in their place.
+DL_REALS_DEFAULT='{address: 198.51.100.21}, {address: 198.51.100.22}, {address: 198.51.100.23}'
 dl_services_yaml() {
   local i
   echo "services:"
@@ -89,7 +91,7 @@ dl_services_yaml() {
   - name: vip$i
     vip: $(dl_vip "$i")
     port: 80
-    reals: [{address: 198.51.100.21}, {address: 198.51.100.22}, {address: 198.51.100.23}]
+    reals: [${DL_REALS:-$DL_REALS_DEFAULT}]
     health: {type: tcp, interval: 200ms, timeout: 200ms}
 EOF
   done

@@ -43,13 +43,13 @@
 #   ecmp_vtysh NAME ARGS...           vtysh on an FRR instance (rt, d1...);
 #                                     ecmp_frr_dir NAME its directory (frr.log)
 #
-# FRR runs one instance per namespace (-N PREFIX-NAME), its config, pid
-# files, vty and zserv sockets in /var/run/frr/PREFIX-NAME (owned by frr,
-# as FRR wants); a killed daemon's /var/tmp/frr/DAEMON.PID is ours too: all
-# are netns_own_path'd. bfdd starts after bgpd is connected to zebra, or
-# bgpd never registers its BFD sessions (PLATFORM.md).
+# FRR runs one instance per namespace (-N PREFIX-NAME), started by frr.sh:
+# its config, pid files, vty and zserv sockets in /var/run/frr/PREFIX-NAME;
+# bfdd starts after bgpd is connected to zebra, or bgpd never registers its
+# BFD sessions (PLATFORM.md).
 
 source "$(dirname "${BASH_SOURCE[0]}")/directors_lab.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/frr.sh"
 
 ECMP_AS_ROUTER=64512
 ECMP_AS_DIRECTORS=64513
@@ -93,10 +93,9 @@ ecmp_up() {
 }
 
 # --- FRR ------------------------------------------------------------------------
-ecmp_frr_dir() { echo "/var/run/frr/$DL_PREFIX-$1"; }
+ecmp_frr_dir() { frr_dir "$DL_PREFIX-$1"; }
 ecmp_ns() { if [[ $1 == rt ]]; then echo "$ECMP_RT"; else echo "${DL_D[${1#d}]}"; fi; }  # NAME: rt, d1...
-ecmp_vtysh() { ip netns exec "$(ecmp_ns "$1")" vtysh -N "$DL_PREFIX-$1" \
-  --config_dir /var/run/frr "${@:2}"; }  # ecmp_vtysh NAME ARGS...
+ecmp_vtysh() { frr_vtysh "$DL_PREFIX-$1" "$(ecmp_ns "$1")" "${@:2}"; }  # ecmp_vtysh NAME ARGS...
 
 # The BFD profile both ends use: 100 ms x 3, detection in 300 ms.
 ecmp_bfdd_conf() {
@@ -104,36 +103,15 @@ ecmp_bfdd_conf() {
 }
 
 # ecmp_frr_start NAME NS BGPD_CONF: zebra, bgpd (config BGPD_CONF), then bfdd
-# once bgpd is zebra's client; PIDs in ECMP_FRR_PIDS[NAME].
+# once bgpd is zebra's client (frr.sh); PIDs in ECMP_FRR_PIDS[NAME].
 ecmp_frr_start() {
-  local name=$1 ns=$2 dir pids=() d k=0
-  dir=$(ecmp_frr_dir "$name")
+  local dir
+  dir=$(ecmp_frr_dir "$1")
   mkdir -p "$dir"
-  netns_own_path "$dir"
   printf '%s\n' "$3" >"$dir/bgpd.conf"
   ecmp_bfdd_conf >"$dir/bfdd.conf"
-  : >"$dir/zebra.conf"
-  : >"$dir/vtysh.conf"
-  chown -R frr:frr "$dir"
-  local common=(-N "$DL_PREFIX-$name" --vty_socket "$dir" -z "$dir/zserv.api" --log "file:$dir/frr.log")
-  netns_start "$ns" /usr/lib/frr/zebra "${common[@]}" -f "$dir/zebra.conf" -i "$dir/zebra.pid" \
-    >>"$DL_RUN/$name.frr.out" 2>&1
-  pids+=("$NETNS_LAST_PID")
-  netns_wait_for 10 "zebra in $name" test -S "$dir/zserv.api"
-  netns_start "$ns" /usr/lib/frr/bgpd "${common[@]}" -f "$dir/bgpd.conf" -i "$dir/bgpd.pid" \
-    >>"$DL_RUN/$name.frr.out" 2>&1
-  pids+=("$NETNS_LAST_PID")
-  netns_wait_for 10 "bgpd in $name connected to zebra" ecmp_zebra_has_client "$name" bgp
-  netns_start "$ns" /usr/lib/frr/bfdd "${common[@]}" -f "$dir/bfdd.conf" -i "$dir/bfdd.pid" \
-    --bfdctl "$dir/bfdd.sock" >>"$DL_RUN/$name.frr.out" 2>&1
-  pids+=("$NETNS_LAST_PID")
-  netns_wait_for 10 "bfdd in $name connected to zebra" ecmp_zebra_has_client "$name" bfd
-  # A killed daemon leaves its crash-log directory behind.
-  for d in zebra bgpd bfdd; do netns_own_path "/var/tmp/frr/$d.${pids[k]}"; k=$((k + 1)); done
-  ECMP_FRR_PIDS[$name]="${pids[*]}"
-}
-ecmp_zebra_has_client() {  # NAME PROTO
-  [[ $(ecmp_vtysh "$1" -c 'show zebra client summary') == *$'\n'"$2 "* ]]
+  frr_start "$DL_PREFIX-$1" "$2" "$DL_RUN/$1.frr.out" bgpd bfdd
+  ECMP_FRR_PIDS[$1]="${FRR_PIDS[*]}"
 }
 
 ecmp_start_router() {

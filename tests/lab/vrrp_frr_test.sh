@@ -8,8 +8,8 @@
 #       our adverts as received;
 #   (3) kill -9 xlbd: FRR takes over within the master-down interval;
 #   (4) xlbd back at priority 50: backup, seeing FRR (priority 100) as master.
-# FRR's daemons run with a path space of their own (-N): its files live in
-# /etc/frr/PREFIX and /var/run/frr/PREFIX, removed at the end like the rest.
+# FRR's daemons run with a path space of their own (-N, scripts/lib/frr.sh):
+# its files live in /var/run/frr/PREFIX, removed at the end like the rest.
 set -euo pipefail
 BUILD=$(cd "${1:?usage: vrrp_frr_test.sh BUILD_DIR}" && pwd)
 [[ -x /usr/lib/frr/vrrpd && -x /usr/lib/frr/zebra ]] || {
@@ -19,13 +19,14 @@ BUILD=$(cd "${1:?usage: vrrp_frr_test.sh BUILD_DIR}" && pwd)
 source "$(dirname "$0")/../../scripts/lib/lab_checks.sh"
 
 source "$(dirname "$0")/../../scripts/lib/netns.sh"
+source "$(dirname "$0")/../../scripts/lib/frr.sh"
 
 netns_init vf
 P=$NETNS_PREFIX TMP=$NETNS_RUN
 A=$P-a B=$P-b S=$P-s
-FRR_ETC=/etc/frr/$P FRR_RUN=/var/run/frr/$P
+FRR_DIR=$(frr_dir "$P")
 VIP=198.51.100.12 VRID=71
-trap 'netns_down; rm -rf "$FRR_ETC" "$FRR_RUN"' EXIT
+trap 'netns_down' EXIT
 trap 'exit 1' INT TERM
 
 log() { printf '[%s] %s\n' "$(date +%T.%3N)" "$*"; }
@@ -41,22 +42,16 @@ ip -n "$B" addr add "$VIP/24" dev "vrrp4-2-$VRID"
 ip -n "$B" link set "vrrp4-2-$VRID" up
 
 # --- FRR ----------------------------------------------------------------------
-mkdir -p "$FRR_ETC" "$FRR_RUN"
-cat >"$FRR_ETC/vrrpd.conf" <<EOF
+mkdir -p "$FRR_DIR"
+cat >"$FRR_DIR/vrrpd.conf" <<EOF
 interface eth0
  vrrp $VRID version 3
  vrrp $VRID priority 100
  vrrp $VRID advertisement-interval 100
  vrrp $VRID ip $VIP
 EOF
-touch "$FRR_ETC/vtysh.conf"
-chown -R frr:frr "$FRR_ETC" "$FRR_RUN"
-netns_start "$B" /usr/lib/frr/zebra -N "$P" -f /dev/null >"$TMP/zebra.log" 2>&1
-netns_own_path "/var/tmp/frr/zebra.$NETNS_LAST_PID"  # its crash-log directory
-netns_wait_for 10 "zebra's socket" test -S "$FRR_RUN/zserv.api"
-netns_start "$B" /usr/lib/frr/vrrpd -N "$P" -f "$FRR_ETC/vrrpd.conf" >"$TMP/vrrpd.log" 2>&1
-netns_own_path "/var/tmp/frr/vrrpd.$NETNS_LAST_PID"
-frr_show() { ip netns exec "$B" vtysh -N "$P" -c "show vrrp $VRID"; }
+frr_start "$P" "$B" "$TMP/frr.out" vrrpd
+frr_show() { frr_vtysh "$P" "$B" -c "show vrrp $VRID"; }
 frr_field() { frr_show | awk -v f="$1" 'index($0, f) == 2 { print $NF; exit }'; }
 frr_status_is() { [[ $(frr_show | awk '/Status \(v4\)/ { print $3 }') == "$1" ]]; }
 
@@ -90,7 +85,7 @@ log "(2) xlbd at priority 200"
 check "(2) xlbd preempts FRR" netns_wait_for 5 "xlbd master" field_is .state MASTER
 check "(2) FRR goes to Backup" netns_wait_for 5 "FRR backup" frr_status_is Backup
 check "(2) FRR counts our adverts as received" \
-  netns_wait_for 5 "FRR Rx" bash -c "(( \$(ip netns exec '$B' vtysh -N '$P' -c 'show vrrp $VRID' | awk '/Advertisements Rx \\(v4\\)/ { print \$NF }') > 0 ))"
+  netns_wait_for 5 "FRR Rx" bash -c "(( \$(ip netns exec '$B' vtysh -N '$P' --config_dir /var/run/frr -c 'show vrrp $VRID' | awk '/Advertisements Rx \\(v4\\)/ { print \$NF }') > 0 ))"
 check "(2) xlbd holds the VIP" bash -c "ip -n '$A' -o addr show dev eth0 | grep -q ' $VIP/'"
 log "(3) kill -9 xlbd"
 kill -9 "$XPID"
@@ -107,7 +102,7 @@ check "(4) the restarted xlbd removed the VIP the killed one left" \
 netns_stop "$XPID"
 
 lab_checks_done "lab vrrp frr" || {
-  for f in "$TMP/xlbd.log" "$TMP/vrrpd.log"; do echo "--- $f"; tail -20 "$f"; done
+  for f in "$TMP/xlbd.log" "$FRR_DIR/frr.log"; do echo "--- $f"; tail -20 "$f"; done
   frr_show || true
   exit 1
 }
