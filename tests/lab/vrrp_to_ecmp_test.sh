@@ -129,7 +129,13 @@ dl_log "(1) the router: config/frr-router.conf"
 sed "s#203\.0\.113\.0/24 ge 32#$DL_VIP_NET.0/24 ge 32#" "$SRC/config/frr-router.conf" >"$DL_RUN/frr-router.conf"
 check "(1) the router config's IPv4 VIP range substituted" \
   grep -q "permit $DL_VIP_NET.0/24 ge 32" "$DL_RUN/frr-router.conf"
-check "(1) vtysh -f frr-router.conf applies it" ecmp_vtysh rt -f "$DL_RUN/frr-router.conf"
+router_conf_applied() {  # vtysh -f: exit 0, no complaint, the running config has it
+  local out
+  out=$(ecmp_vtysh rt -f "$DL_RUN/frr-router.conf" 2>&1) && [[ -z $out ]] &&
+    ecmp_vtysh rt -c 'show running-config' | grep -q "permit $DL_VIP_NET.0/24 ge 32" ||
+    { echo "  vtysh -f said: $out"; return 1; }
+}
+check "(1) vtysh -f frr-router.conf applies it" router_conf_applied
 neighbours_not_established() {
   ecmp_vtysh rt -c 'show bgp ipv4 unicast summary json' | jq -e --arg a "$D1" --arg b "$D2" \
     '.peers[$a] and .peers[$b] and .peers[$a].state != "Established" and .peers[$b].state != "Established"' >/dev/null
