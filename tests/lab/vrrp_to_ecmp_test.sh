@@ -45,6 +45,7 @@ VIP=$ECMP_VIP
 D1=$(dl_director_addr 1) D2=$(dl_director_addr 2)
 
 conf() { echo "$DL_RUN/d$1/xlb.yaml"; }
+declare -A RELOADED_AT  # I -> when director I's xlbd was last sent SIGHUP (s)
 reload() { RELOADED_AT[$1]=$EPOCHSECONDS; kill -HUP "${DL_XLBD[$1]}"; }  # I
 vrrp_yaml() {  # PRIORITY
   printf 'vrrp:\n  - name: vip1\n    interface: eth0\n    vrid: 51\n    priority: %s\n' "$1"
@@ -59,7 +60,6 @@ bgp_is() { [[ $(dl_xlbctl "$1" --json bgp | jq -c "$2") == "$3" ]]; }  # I JQ EX
 # I: what `xlbctl bgp` shows once director I announces, the sessions read
 # from bgpd in a second after RELOADED_AT[I] (xlbd answers with its last
 # read, which after bgp: was removed and added again is the old session's).
-declare -A RELOADED_AT
 bgp_up_and_announced() {
   dl_xlbctl "$1" --json bgp | jq -e --arg vip "$VIP" --argjson since "${RELOADED_AT[$1]}" \
     '.drained == false and (.sessions_time | fromdateiso8601) > $since
@@ -239,6 +239,7 @@ vrrp_yaml 100 >>"$(conf 2)"
 reload 1
 reload 2
 check "(rb5) xlbctl vrrp: d1 master again, holding the VIP" netns_wait_for 10 "d1 master" master_is 1
+check "(rb5) ... d2 backup" netns_wait_for 5 "d2 backup" state_is 2 BACKUP
 check "(rb5) xlbctl bgp drain on d1" dl_xlbctl 1 bgp drain
 check "(rb5) xlbctl bgp drain on d2" dl_xlbctl 2 bgp drain
 check "(rb5) the router has no /32 route left" netns_wait_for 10 "0 paths" paths_are 0
@@ -246,8 +247,8 @@ check "(rb5) the router reaches the VIP by ARP again" route_via ""
 check "(rb5) 30 of 30 alive" all_alive
 
 dl_log "(rb5) and forward again: undrain, vrrp: removed"
-dl_xlbctl 1 bgp undrain >/dev/null
-dl_xlbctl 2 bgp undrain >/dev/null
+check "(rb5) xlbctl bgp undrain on d1" dl_xlbctl 1 bgp undrain
+check "(rb5) xlbctl bgp undrain on d2" dl_xlbctl 2 bgp undrain
 check "(rb5) undrained: 2 paths" netns_wait_for 10 "2 paths" paths_are 2
 for i in 2 1; do
   drop_section "$i" vrrp
