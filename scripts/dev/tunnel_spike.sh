@@ -67,6 +67,53 @@ static __always_inline void fib(struct xdp_md *ctx, __u32 slot, __be32 src, __u3
 	put(slot + 3, ((__s64)f.dmac[3] << 16) | (f.dmac[4] << 8) | f.dmac[5]);
 	put(slot + 4, bpf_ntohl(f.ipv4_dst)); /* the gateway it resolved */
 }
+/* IPv4 frag-needed to the sender, from the address it sent to, for a frame
+ * over 1500 - 20 (an IPIP overhead): trims to Ethernet + IP + 64, grows by
+ * IP + ICMP, swaps MACs, XDP_TX. Checksums with bpf_csum_diff over packet
+ * memory. Slot 50: 1 built, 2 small (passed), -1 adjust failed. */
+#define QUOTE (20 + 64)
+static __always_inline int too_big(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+	struct iphdr *ip = data + sizeof(struct ethhdr);
+	if ((void *)(ip + 1) > end)
+		return XDP_PASS;
+	if (bpf_ntohs(ip->tot_len) + 20 <= 1500 || !(ip->frag_off & bpf_htons(0x4000))) {
+		put(50, 2);
+		return XDP_PASS;
+	}
+	__u8 mac[12];
+	__builtin_memcpy(mac, data, 12);
+	int len = end - data;
+	if (bpf_xdp_adjust_tail(ctx, 14 + QUOTE - len) || bpf_xdp_adjust_head(ctx, -28)) {
+		put(50, -1);
+		return XDP_DROP;
+	}
+	data = (void *)(long)ctx->data;
+	end = (void *)(long)ctx->data_end;
+	if (data + 14 + 28 + QUOTE > end)
+		return XDP_DROP;
+	struct ethhdr *eth = data;
+	__builtin_memcpy(eth->h_dest, mac + 6, 6);
+	__builtin_memcpy(eth->h_source, mac, 6);
+	eth->h_proto = bpf_htons(ETH_P_IP);
+	struct iphdr *o = (void *)(eth + 1);
+	struct iphdr *quoted = (void *)o + 28;
+	__u8 *icmp = (void *)(o + 1);
+	o->version = 4; o->ihl = 5; o->tos = 0xc0; o->id = 0; o->frag_off = 0; o->ttl = 64;
+	o->protocol = IPPROTO_ICMP; o->tot_len = bpf_htons(28 + QUOTE);
+	o->saddr = quoted->daddr; o->daddr = quoted->saddr; o->check = 0;
+	icmp[0] = 3; icmp[1] = 4; icmp[2] = 0; icmp[3] = 0; icmp[4] = 0; icmp[5] = 0;
+	*(__be16 *)(icmp + 6) = bpf_htons(1500 - 20);
+	__s64 c = bpf_csum_diff(0, 0, (void *)o, 20, 0);
+	c = (c & 0xffff) + (c >> 16); c = (c & 0xffff) + (c >> 16);
+	o->check = ~c;
+	c = bpf_csum_diff(0, 0, (void *)icmp, 8 + QUOTE, 0);
+	c = (c & 0xffff) + (c >> 16); c = (c & 0xffff) + (c >> 16);
+	*(__u16 *)(icmp + 2) = ~c;
+	put(50, 1);
+	return XDP_TX;
+}
 SEC("xdp")
 int spike(struct xdp_md *ctx)
 {
@@ -81,6 +128,8 @@ int spike(struct xdp_md *ctx)
 	if ((void *)(udp + 1) > end)
 		return XDP_PASS;
 	__u32 i = bpf_ntohs(udp->dest) - 9000;
+	if (i == 10)
+		return too_big(ctx);
 	if (i >= 9)
 		return XDP_PASS;
 	int grow = grows[i];
@@ -269,4 +318,76 @@ for al in 0 1; do
     echo "accept_local=$al IPv$fam echo reply from the local VIP: $(cat "$W/recv.txt")"
   done
 done
+cat >"$W/recv_packet.py" <<'PY'
+import socket
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800)); s.bind(("eth0", 0)); s.settimeout(2)
+try:
+    while True:
+        f = s.recv(2000)
+        ip = f[14:]
+        if ip[9] == 1 and ip[20] == 0 and ip[24:26] == b"\x12\x34":
+            print("received from", socket.inet_ntoa(ip[12:16])); break
+except socket.timeout:
+    print("nothing in 2 s")
+PY
+ip netns exec "$D" sysctl -qw net.ipv4.conf.all.accept_local=0 net.ipv4.conf.eth0.accept_local=0
+ip netns exec "$D" python3 "$W/recv_packet.py" >"$W/recv.txt" & rp=$!
+sleep 0.3  # as above
+ip netns exec "$A" python3 "$W/send.py" 4 "$AMAC" "$DMAC"
+wait $rp || true
+echo "accept_local=0 IPv4 echo reply from the local VIP, read on an AF_PACKET socket: $(cat "$W/recv.txt")"
+
+echo "== 4. ICMP frag-needed built in XDP (mtu 1480 = 1500 - IPIP's 20) for a 1500-byte DF datagram"
+ip netns exec "$D" sysctl -qw net.ipv4.conf.all.accept_local=0 net.ipv4.conf.eth0.accept_local=0
+cat >"$W/df.py" <<'PY'
+import socket, errno
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IP, 10, 2)  # IP_MTU_DISCOVER = IP_PMTUDISC_DO
+s.connect(("192.0.2.2", 9010))
+print("IP_MTU before", s.getsockopt(socket.IPPROTO_IP, 14), end="; ")
+s.send(b"x" * 1472)
+import time
+for _ in range(20):  # up to 1 s for the ICMP to be processed
+    time.sleep(0.05)
+    if s.getsockopt(socket.IPPROTO_IP, 14) != 1500: break
+print("after", s.getsockopt(socket.IPPROTO_IP, 14), end="; ")
+try:
+    s.send(b"x" * 1472); print("second send of 1472 bytes: sent")
+except OSError as e:
+    print("second send of 1472 bytes:", errno.errorcode[e.errno])
+PY
+ip -n "$A" link set eth0 mtu 1500
+echo "client (A): $(ip netns exec "$A" python3 "$W/df.py")"
+RES=$(bpftool map dump name tunspike_res -j)
+echo "XDP too_big result $(val 50) (1 = built and sent); A: $(ip -n "$A" route get 192.0.2.2 | tr -s ' ' | head -2 | tr '\n' ' ')"
+
+echo "== 5. a health probe: inner ICMP echo 192.0.2.1 -> VIP, encapsulated by A's kernel (raw IPIP socket, UDP socket for GUE)"
+cat >"$W/probe.py" <<'PY'
+import socket, struct, sys
+def csum(b):
+    if len(b) % 2: b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b)); s = (s & 0xffff) + (s >> 16)
+    return ~(s + (s >> 16)) & 0xffff
+icmp = struct.pack("!BBHHH", 8, 0, 0, 0x4242, 7) + b"xlb-probe"
+icmp = icmp[:2] + struct.pack("!H", csum(icmp)) + icmp[4:]
+ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(icmp), 0, 0x4000, 64, 1, 0,
+                 socket.inet_aton("192.0.2.1"), socket.inet_aton("203.0.113.10"))
+inner = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:] + icmp
+if sys.argv[1] == "ipip":
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_IPIP)
+    s.sendto(inner, ("192.0.2.2", 0))
+else:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.sendto(inner, ("192.0.2.2", 6080))
+print(len(inner), "inner bytes sent")
+PY
+for kind in ipip gue; do
+  ip netns exec "$D" timeout 3 tcpdump -i eth0 -nn -c 1 -v "ether src $AMAC and (ip proto 4 or udp port 6080)" \
+    >"$W/probe.txt" 2>/dev/null & t=$!
+  sleep 1  # as above
+  ip netns exec "$A" python3 "$W/probe.py" $kind >/dev/null
+  wait $t || true
+  echo "$kind: D sees: $(tr -s ' \n' ' ' <"$W/probe.txt" | cut -c1-230)"
+done
+
 echo "rp_filter in D: all=$(ip netns exec "$D" sysctl -n net.ipv4.conf.all.rp_filter) eth0=$(ip netns exec "$D" sysctl -n net.ipv4.conf.eth0.rp_filter)"
