@@ -63,7 +63,9 @@ absl::Status BgpAnnouncements::CheckReload(const std::optional<config::BgpConfig
   return absl::OkStatus();
 }
 
-void BgpAnnouncements::Configure(const std::optional<config::BgpConfig>& bgp) {
+void BgpAnnouncements::Configure(const std::optional<config::BgpConfig>& bgp,
+                                 std::vector<bgp::ServiceVerdicts> services) {
+  services_ = std::move(services);
   if (bgp && !announcer_) {
     bgp::AnnouncerOptions options = base_;
     options.vtysh.pathspace = bgp->frr_pathspace;

@@ -30,9 +30,12 @@ class BgpAnnouncements {
 
   // Before a (re)load changes anything: what cannot change while xlbd runs.
   absl::Status CheckReload(const std::optional<config::BgpConfig>& next) const;
-  // The section of the loaded config. Without one (removed by a reload),
-  // xlbd's neighbours and networks are removed from bgpd.
-  void Configure(const std::optional<config::BgpConfig>& bgp);
+  // The section of the loaded config, with the services' verdicts (given
+  // together: a section alone would tell bgpd there are no VIPs). Without
+  // one (removed by a reload), xlbd's neighbours and networks are removed
+  // from bgpd.
+  void Configure(const std::optional<config::BgpConfig>& bgp,
+                 std::vector<bgp::ServiceVerdicts> services);
   // The services' verdicts changed (health, weights, services): announce
   // and withdraw accordingly. Cheap when nothing changed.
   void Update(const std::vector<bgp::ServiceVerdicts>& services);

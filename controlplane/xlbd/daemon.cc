@@ -288,8 +288,7 @@ absl::Status Daemon::Adopt(const config::Config& cfg) {
                  << ", persistence " << cfg.tables.persistence
                  << "); they take effect when xlbd restarts with its pins removed (the tables "
                     "pinned now keep their sizes, and their flows, until then)";
-  bgp_->Configure(cfg.bgp);
-  UpdateBgp();
+  bgp_->Configure(cfg.bgp, BgpVerdicts());
   file_config_ = cfg;
   runtime_changes_ = false;
   return absl::OkStatus();
@@ -958,7 +957,10 @@ api::BgpView Daemon::Bgp() { return bgp_->View(); }
 absl::Status Daemon::SetBgpDrained(bool drained) { return bgp_->SetDrained(drained); }
 
 void Daemon::UpdateBgp() {
-  if (!bgp_ || !bgp_->configured()) return;
+  if (bgp_ && bgp_->configured()) bgp_->Update(BgpVerdicts());
+}
+
+std::vector<bgp::ServiceVerdicts> Daemon::BgpVerdicts() const {
   std::map<std::string, health::RealHealth> health;
   if (monitor_)
     for (auto& h : monitor_->Snapshot()) health.emplace(h.id, std::move(h));
@@ -977,7 +979,7 @@ void Daemon::UpdateBgp() {
     }
     services.push_back(std::move(v));
   }
-  bgp_->Update(services);
+  return services;
 }
 
 }  // namespace xlb::xlbd

@@ -134,7 +134,9 @@ class Daemon : public api::Operations {
   // on_down: shutdown: has the cutter remove the flows of the real with
   // health id `id` (down) from the flow tables, when its service says so.
   void CutSessions(const std::string& id);
-  // Gives BGP every service's verdicts (the reals' health and weights).
+  // Every service's verdicts for BGP (the reals' health and weights), and
+  // UpdateBgp gives them to it.
+  std::vector<bgp::ServiceVerdicts> BgpVerdicts() const;
   void UpdateBgp();
   // The data plane's id and generation of `real` of `key`.
   absl::StatusOr<dataplane::RealState> RealInMaps(const model::ServiceKey& key,
