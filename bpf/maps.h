@@ -32,6 +32,8 @@
 	MAP(vip_filter, BPF_MAP_TYPE_ARRAY, XLB_FILTER_WORDS, 0, __u32, __u64)             \
 	MAP(nat_real_filter, BPF_MAP_TYPE_ARRAY, XLB_FILTER_WORDS, 0, __u32, __u64)        \
 	MAP(reals, BPF_MAP_TYPE_ARRAY, XLB_MAX_REALS, 0, __u32, struct xlb_real)           \
+	/* Service id -> how its packets are encapsulated (XLB_SVC_F_TUNNEL). */           \
+	MAP(tunnels, BPF_MAP_TYPE_ARRAY, XLB_MAX_SERVICES, 0, __u32, struct xlb_tunnel)    \
 	/* Service id * 2 + buffer -> its Maglev table (see struct maglev_table). */       \
 	MAP_OF_MAPS(maglev_tables, BPF_MAP_TYPE_ARRAY_OF_MAPS, XLB_MAGLEV_OUTER_SIZE, 0,   \
 		    __u32, struct maglev_table)                                            \

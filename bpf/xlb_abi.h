@@ -57,6 +57,7 @@ enum xlb_service_flags {
 	XLB_SVC_F_PERSIST = 1 << 1,        /* client (masked) sticks to its real */
 	XLB_SVC_F_DROP_FRAGMENTS = 1 << 2, /* see struct xlb_vip */
 	XLB_SVC_F_NAT = 1 << 3,            /* masquerade (IPVS -m); else direct routing */
+	XLB_SVC_F_TUNNEL = 1 << 4,         /* encapsulate to the real (IPVS -i): map tunnels */
 };
 
 struct xlb_service {
@@ -138,6 +139,28 @@ struct xlb_real {
 	__u8 pad;
 };
 
+/* ---- tunnels (forward: tunnel; docs/tunnel-design.md) ------------------- */
+
+enum xlb_tunnel_flags {
+	XLB_TUN_F_GUE = 1 << 0,       /* UDP to gue_port (GUE variant 1); else IPIP / IPv6-in-IPv6 */
+	XLB_TUN_F_MSS_CLAMP = 1 << 1, /* lower a SYN's MSS option to mss */
+};
+
+/* Indexed by service id, for services with XLB_SVC_F_TUNNEL: how their
+ * packets are wrapped. A map of its own rather than fields of xlb_service
+ * or xlb_real, whose pinned maps an upgraded xlbd must adopt as they are
+ * (a pinned map of another value size is refused). 44 bytes. */
+struct xlb_tunnel {
+	__u32 flags;            /* enum xlb_tunnel_flags */
+	__be32 src[4];          /* outer source: src | (flow hash & src_hostmask) */
+	__be32 src_hostmask[4]; /* the host bits of the source prefix (0: one address) */
+	__be16 gue_port;        /* outer UDP destination port (GUE) */
+	__u16 mtu;              /* largest outer IP packet toward the reals */
+	__u16 mss;              /* with XLB_TUN_F_MSS_CLAMP: mtu - overhead - 40 (v4) / 60 (v6) */
+	__u8 overhead;          /* bytes added: 20, 28 (IPv4) / 40, 48 (IPv6) */
+	__u8 pad;
+};
+
 /* ---- connection table and persistence ---------------------------------- */
 
 /* A flow as the client sends it: client -> VIP. */
@@ -159,6 +182,9 @@ enum xlb_conn_flags {
 	 * ESTABLISHED the same way); without it the flow is half-open. Only
 	 * the control plane reads it: active vs inactive connections. */
 	XLB_CONN_F_ESTABLISHED = 1 << 2,
+	/* A flow of a tunnel service (set from XLB_SVC_F_TUNNEL at creation):
+	 * a hit encapsulates with tunnels[the service id]. */
+	XLB_CONN_F_TUNNEL = 1 << 3,
 };
 
 /* A connection-table hit forwards without looking the service up: the

@@ -15,5 +15,8 @@ static_assert(model::kMaglevDefaultSize == XLB_MAGLEV_DEFAULT_SIZE);
 static_assert(model::kMaglevMinSize <= model::kMaglevMaxSize);
 static_assert(model::kConnTableDefault == XLB_CONN_TABLE_DEFAULT);
 static_assert(model::kPersistTableDefault == XLB_PERSIST_TABLE_DEFAULT);
+// The layout docs/tunnel-design.md gives (no hole the compilers could fill
+// differently on the two sides).
+static_assert(sizeof(struct xlb_tunnel) == 44);
 
 }  // namespace xlb::dataplane
