@@ -25,30 +25,35 @@
  * make one. Set by the loader before load (dataplane::ProgramOptions). */
 const volatile __u32 xlb_flood_rate = XLB_FLOOD_RATE_DEFAULT;
 
-/* Per CPU: the new flows of the current one-second window. Not pinned: a new
- * program starts counting afresh. */
+/* Per CPU: the events (new flows; ICMP errors sent) of the current
+ * one-second window. Not pinned: a new program starts counting afresh. */
 struct flood_window {
 	__u64 start_ns;
 	__u64 flows;
 };
 
+enum flood_window_slot {
+	FLOOD_WINDOW_FLOWS = 0,   /* new flows that would make entries */
+	FLOOD_WINDOW_ICMP = 1,    /* ICMP errors built here (bpf/tunnel.h) */
+	FLOOD_WINDOW__COUNT,
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, FLOOD_WINDOW__COUNT);
 	__type(key, __u32);
 	__type(value, struct flood_window);
 } flood_windows SEC(".maps");
 
-/* Counts a new flow that would make entries; true when this CPU has seen
- * more than xlb_flood_rate of them in the current second. A trace counts
- * nothing: it tells what the next new flow on this CPU would meet. */
-static __always_inline int flood(__u64 now, const struct xlb_trace *tr)
+/* Counts an event of window `slot`; true when this CPU has seen more than
+ * `rate` of them in the current second (rate 0: never). A trace counts
+ * nothing: it tells what the next event on this CPU would meet. */
+static __always_inline int window_full(__u32 slot, __u32 rate, __u64 now,
+				       const struct xlb_trace *tr)
 {
-	__u32 rate = xlb_flood_rate;
 	if (rate == 0)
 		return 0;
-	__u32 zero = 0;
-	struct flood_window *w = bpf_map_lookup_elem(&flood_windows, &zero);
+	struct flood_window *w = bpf_map_lookup_elem(&flood_windows, &slot);
 	if (!w)
 		return 0;
 	if (tr)
@@ -58,6 +63,13 @@ static __always_inline int flood(__u64 now, const struct xlb_trace *tr)
 		w->flows = 0;
 	}
 	return ++w->flows > rate;
+}
+
+/* True when this CPU has seen more than xlb_flood_rate new flows that would
+ * make entries in the current second. */
+static __always_inline int flood(__u64 now, const struct xlb_trace *tr)
+{
+	return window_full(FLOOD_WINDOW_FLOWS, xlb_flood_rate, now, tr);
 }
 
 #endif /* XLB_BPF_FLOOD_H */

@@ -82,19 +82,29 @@ static __always_inline int send_to(struct xdp_md *ctx, struct xlb_trace *tr,
 	return verdict;
 }
 
-/* Sends the frame to `real`, through the next hop the control plane
- * resolved, else the kernel's. When neither is known the frame goes up the
- * stack (the kernel forwards a NAT packet itself) and is counted. */
+/* The next hop toward `real`: the one the control plane resolved, else the
+ * kernel's. Returns 0 when neither is known. */
+static __always_inline int real_nexthop(struct xdp_md *ctx, const struct xlb_flow_key *flow,
+					const struct xlb_real *real, struct nexthop *nh)
+{
+	if (real->flags & XLB_REAL_F_NEXTHOP) {
+		nh->ifindex = real->ifindex;
+		__builtin_memcpy(nh->dmac, real->dmac, ETH_ALEN);
+		__builtin_memcpy(nh->smac, real->smac, ETH_ALEN);
+		return 1;
+	}
+	return fib_nexthop(ctx, real->family, flow->proto, flow->src, real->addr, nh);
+}
+
+/* Sends the frame to `real`, through real_nexthop. When it is not known the
+ * frame goes up the stack (the kernel forwards a NAT packet itself) and is
+ * counted. */
 static __always_inline int forward_to_real(struct xdp_md *ctx, struct xlb_trace *tr,
 					   const struct xlb_flow_key *flow,
 					   const struct xlb_real *real)
 {
 	struct nexthop nh;
-	if (real->flags & XLB_REAL_F_NEXTHOP) {
-		nh.ifindex = real->ifindex;
-		__builtin_memcpy(nh.dmac, real->dmac, ETH_ALEN);
-		__builtin_memcpy(nh.smac, real->smac, ETH_ALEN);
-	} else if (!fib_nexthop(ctx, real->family, flow->proto, flow->src, real->addr, &nh)) {
+	if (!real_nexthop(ctx, flow, real, &nh)) {
 		count_global(tr, XLB_STAT_NO_ROUTE);
 		return XDP_PASS;
 	}

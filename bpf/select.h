@@ -121,6 +121,14 @@ static __always_inline struct xlb_real *conn_lookup(const struct packet *p, __u6
 	return real;
 }
 
+/* The connection flags a flow of `svc` carries from its creation: how its
+ * packets are forwarded (NAT, tunnel; neither: direct routing). */
+static __always_inline __u32 conn_forward_flags(const struct xlb_service *svc)
+{
+	return ((svc->flags & XLB_SVC_F_NAT) ? XLB_CONN_F_NAT : 0) |
+	       ((svc->flags & XLB_SVC_F_TUNNEL) ? XLB_CONN_F_TUNNEL : 0);
+}
+
 /* Records a new flow's choice. */
 static __always_inline void conn_fill(struct xlb_conn *conn, const struct packet *p,
 				      const struct xlb_service *svc, __u32 real_id,
@@ -134,8 +142,7 @@ static __always_inline void conn_fill(struct xlb_conn *conn, const struct packet
 	conn->closing_timeout_s = svc->tcp_fin_timeout_s;
 	conn->flags = (p->tcp_flags & (XLB_TCP_FIN | XLB_TCP_RST)) ? XLB_CONN_F_CLOSING : 0;
 	conn->flags |= conn_established(p->tcp_flags);
-	if (svc->flags & XLB_SVC_F_NAT)
-		conn->flags |= XLB_CONN_F_NAT;
+	conn->flags |= conn_forward_flags(svc);
 	conn->last_seen_ns = now;
 }
 

@@ -45,6 +45,17 @@ static __always_inline struct xlb_trace *trace_request(struct xdp_md *ctx)
 	return tr;
 }
 
+/* The trace record again after bpf_xdp_adjust_head or _tail: the kernel
+ * moves the metadata with the data, and every pointer taken before is gone.
+ * `was_trace`: the frame was a trace (its earlier pointer was not NULL). */
+static __always_inline struct xlb_trace *trace_moved(struct xdp_md *ctx, int was_trace)
+{
+	struct xlb_trace *tr = (void *)(long)ctx->data_meta;
+	if (!was_trace || (void *)(tr + 1) > (void *)(long)ctx->data)
+		return NULL;
+	return tr;
+}
+
 static __always_inline void trace_flag(struct xlb_trace *tr, __u32 flag)
 {
 	if (tr)

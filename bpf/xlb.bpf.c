@@ -14,6 +14,7 @@
 #include "iface.h"
 #include "flood.h"
 #include "trace.h"
+#include "tunnel.h"
 
 static __always_inline int pass_up(struct xlb_trace *tr)
 {
@@ -36,8 +37,33 @@ static __always_inline int handle_fragment(const struct packet *p)
 	return XDP_PASS;
 }
 
-static __always_inline int handle_icmp(struct xdp_md *ctx, const struct packet *p,
-				       void *data_end)
+/* Not an XDP verdict: the packet goes to its real wrapped, by
+ * xlb_tunnel_forward with the tunnel_args filled in (see xlb_xdp). */
+#define XLB_TO_TUNNEL 0x7f
+
+/* Sends a packet of a flow to its real as it is (direct routing, or NAT
+ * rewritten before), or for a tunnel flow fills *a and says XLB_TO_TUNNEL. */
+static __always_inline int to_real(struct xdp_md *ctx, struct packet *p,
+				   const struct xlb_flow_key *flow, const struct xlb_real *real,
+				   __u32 real_id, __u32 conn_flags, __u32 service_id,
+				   struct tunnel_args *a, __u32 bytes, int new_flow)
+{
+	if (!(conn_flags & XLB_CONN_F_TUNNEL))
+		return forward_to_real(ctx, p->trace, flow, real);
+	a->flow = *flow;
+	a->service_id = service_id;
+	a->real_id = real_id;
+	a->l3_off = p->l3 - (void *)(long)ctx->data;
+	a->proto = p->flow.proto;
+	a->tcp_flags = p->tcp_flags;
+	a->was_trace = p->trace != NULL;
+	a->new_flow = new_flow;
+	a->bytes = bytes;
+	return XLB_TO_TUNNEL;
+}
+
+static __always_inline int handle_icmp(struct xdp_md *ctx, struct packet *p,
+				       void *data_end, struct tunnel_args *a)
 {
 	struct packet quoted = {};
 	quoted.trace = p->trace;
@@ -52,10 +78,11 @@ static __always_inline int handle_icmp(struct xdp_md *ctx, const struct packet *
 	if (!real) {
 		/* Not in the table: the real Maglev gives the flow. */
 		struct xlb_service *svc = lookup_service(&quoted.flow);
-		if (svc)
+		if (svc) {
 			real = select_new(&quoted, svc, now, &real_id, 1);
-		if (svc && (svc->flags & XLB_SVC_F_NAT))
-			conn_flags = XLB_CONN_F_NAT;
+			conn_flags = conn_forward_flags(svc);
+			service_id = svc->id;
+		}
 	}
 	/* A NAT real does not own the VIP the error quotes: the kernel
 	 * gets it (PMTU discovery through NAT is the kernel's, as in IPVS). */
@@ -63,13 +90,16 @@ static __always_inline int handle_icmp(struct xdp_md *ctx, const struct packet *
 		return pass_up(p->trace);
 	if (p->trace)
 		p->trace->real_id = real_id;
-	int verdict = forward_to_real(ctx, p->trace, &quoted.flow, real);
-	if (verdict != XDP_PASS)
+	/* A tunnel flow's real gets it wrapped: it needs it for its own PMTU
+	 * discovery as a DR real does. */
+	int verdict = to_real(ctx, p, &quoted.flow, real, real_id, conn_flags, service_id, a, 0, 0);
+	if (verdict != XDP_PASS && verdict != XLB_TO_TUNNEL) /* that one counts it itself */
 		count_global(p->trace, XLB_STAT_ICMP_FORWARDED);
 	return verdict;
 }
 
-static __always_inline int handle_flow(struct xdp_md *ctx, struct packet *p, __u64 bytes)
+static __always_inline int handle_flow(struct xdp_md *ctx, struct packet *p, __u64 bytes,
+				       struct tunnel_args *a)
 {
 	struct xlb_trace *tr = p->trace;
 	__u64 now = bpf_ktime_get_coarse_ns();
@@ -130,6 +160,7 @@ static __always_inline int handle_flow(struct xdp_md *ctx, struct packet *p, __u
 					bpf_map_delete_elem(&conn_table, &p->flow);
 			}
 			count_global(tr, XLB_STAT_FLOW_UNRECORDED);
+			conn_flags = conn_forward_flags(svc);
 		}
 		service_id = svc->id;
 		new_flow = record; /* an unrecorded flow counts when it is recorded */
@@ -145,8 +176,9 @@ static __always_inline int handle_flow(struct xdp_md *ctx, struct packet *p, __u
 			nat_keep_reply(p, entry, real, rport);
 		nat_rewrite(p, (void *)(long)ctx->data_end, 1, real->addr, rport);
 	}
-	int verdict = forward_to_real(ctx, tr, &p->flow, real);
-	if ((verdict == XDP_TX || verdict == XDP_REDIRECT) && !tr) {
+	int verdict = to_real(ctx, p, &p->flow, real, real_id, conn_flags, service_id, a, bytes,
+			      new_flow);
+	if ((verdict == XDP_TX || verdict == XDP_REDIRECT) && !p->trace) {
 		count_traffic(&service_stats, service_id, bytes, new_flow);
 		count_traffic(&real_stats, real_id, bytes, new_flow);
 	}
@@ -222,9 +254,12 @@ static __always_inline int not_forwarded(const struct packet *p, int parsed, voi
 	return pass_up(p->trace);
 }
 
-SEC("xdp")
-int xlb_xdp(struct xdp_md *ctx)
+/* Everything but wrapping a tunnel flow's packet, which is left to the
+ * caller (XLB_TO_TUNNEL, with *a filled in). */
+__noinline int xlb_packet(struct xdp_md *ctx, struct tunnel_args *a)
 {
+	if (!a)
+		return XDP_DROP;
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct packet p = {};
@@ -256,9 +291,23 @@ int xlb_xdp(struct xdp_md *ctx)
 	case PARSE_FRAGMENT:
 		return handle_fragment(&p);
 	case PARSE_ICMP:
-		return handle_icmp(ctx, &p, data_end);
+		return handle_icmp(ctx, &p, data_end, a);
 	}
-	return handle_flow(ctx, &p, data_end - data);
+	return handle_flow(ctx, &p, data_end - data, a);
+}
+
+/* Two global functions, each verified once and each with its own stack
+ * frame beside the other's: the packet path (xlb_packet) and a tunnel flow's
+ * wrapping (bpf/tunnel.h). Called one from the other, their frames would
+ * add up past the 512 bytes BPF allows. */
+SEC("xdp")
+int xlb_xdp(struct xdp_md *ctx)
+{
+	struct tunnel_args a;
+	int verdict = xlb_packet(ctx, &a);
+	if (verdict == XLB_TO_TUNNEL)
+		return xlb_tunnel_forward(ctx, &a);
+	return verdict;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -29,6 +29,9 @@
  * none: direct routing forwards it without one, NAT drops it (bpf/flood.h);
  * Katran's SYN rate is 125000. */
 #define XLB_FLOOD_RATE_DEFAULT 100000
+/* ICMP errors the program itself sends (tunnel too big) per CPU and second:
+ * Linux's icmp_msgs_per_sec. */
+#define XLB_ICMP_RATE_DEFAULT 1000
 
 /* Two Maglev tables per service (double buffering): the outer map slot of
  * service s, buffer b (0 or 1) is s * 2 + b. */
@@ -303,6 +306,13 @@ enum xlb_global_stat {
 	XLB_STAT_PERSIST_INSERT_FAILED,
 	XLB_STAT_NAT_REPLY_RESTORED,  /* a NAT flow's evicted reply entry made again */
 	XLB_STAT_VRRP_DROPPED,    /* VRRP (protocol 112) fragments or TTL != 255: dropped */
+	/* Tunnel services (bpf/tunnel.h): a packet too big for tunnel mtu once
+	 * encapsulated got ICMP frag-needed / packet-too-big from the VIP; */
+	XLB_STAT_TUN_TOO_BIG,
+	XLB_STAT_TUN_TOO_BIG_LIMITED, /* ... would have, past XLB_ICMP_RATE_DEFAULT: dropped */
+	XLB_STAT_TUN_TOO_BIG_DROPPED, /* ... IPv4 without DF (or ICMP): dropped */
+	XLB_STAT_TUN_MSS_CLAMPED, /* a SYN's MSS option lowered to the tunnel's mss */
+	XLB_STAT_TUN_ENCAP_FAILED, /* no tunnels entry, family mismatch or no headroom: dropped */
 	XLB_STAT__COUNT,
 };
 
@@ -326,6 +336,7 @@ enum xlb_trace_flags {
 	XLB_TRACE_F_NAT = 1 << 7,         /* destination rewritten to the real (NAT) */
 	XLB_TRACE_F_NAT_REPLY = 1 << 8,   /* a NAT real's reply, source rewritten to the VIP */
 	XLB_TRACE_F_ICMP = 1 << 9,        /* a PMTU error about the flow */
+	XLB_TRACE_F_TUNNEL = 1 << 10,     /* encapsulated to the real (tunnels[service_id]) */
 };
 
 struct xlb_trace {

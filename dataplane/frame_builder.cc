@@ -43,11 +43,12 @@ std::string L4(const Frame& f) {
     Put16(l4, f.dport);
     Put32(l4, 1000);                // seq
     Put32(l4, f.tcp_flags & kAck ? 2000 : 0);
-    l4.push_back(static_cast<char>(5 << 4));
+    l4.push_back(static_cast<char>((5 + f.tcp_options.size() / 4) << 4));
     l4.push_back(static_cast<char>(f.tcp_flags));
     Put16(l4, 65535);               // window
     Put16(l4, 0);                   // checksum, below
     Put16(l4, 0);                   // urgent
+    l4 += f.tcp_options;
     l4 += f.l4_payload;
     Set16(l4, 16, InetChecksum(l4, PseudoHeaderSum(f.saddr, f.daddr, kTcp, l4.size())));
   } else if (f.proto == kUdp) {
@@ -78,9 +79,9 @@ std::string IpPart(const Frame& f) {
   if (f.saddr.is_v4()) {
     size_t hlen = 20 + f.ipv4_options.size();
     ip.push_back(static_cast<char>(0x40 | (hlen / 4)));
-    ip.push_back(0);
+    ip.push_back(static_cast<char>(f.tos));
     Put16(ip, static_cast<uint16_t>(hlen + l4.size()));
-    Put16(ip, 0x1234);  // id
+    Put16(ip, f.ipv4_id);
     Put16(ip, f.ipv4_frag);
     ip.push_back(static_cast<char>(f.ttl));
     ip.push_back(static_cast<char>(f.proto));
@@ -105,7 +106,7 @@ std::string IpPart(const Frame& f) {
     ext = hbh + ext;
     next = 0;
   }
-  Put32(ip, 0x60000000);
+  Put32(ip, 0x60000000 | static_cast<uint32_t>(f.tos) << 20);
   Put16(ip, static_cast<uint16_t>(ext.size() + l4.size()));
   ip.push_back(static_cast<char>(next));
   ip.push_back(static_cast<char>(f.ttl));

@@ -31,11 +31,14 @@ struct Frame {
   uint16_t sport = 40000, dport = 80;
   uint8_t tcp_flags = kSyn;
   uint8_t ttl = 64;                 // IPv4 TTL / IPv6 hop limit
+  uint8_t tos = 0;                  // IPv4 TOS / IPv6 traffic class (DSCP and ECN)
+  uint16_t ipv4_id = 0x1234;
   std::string ipv4_options;         // multiple of 4 bytes, at most 40
   uint16_t ipv4_frag = 0;           // flags (MF 0x2000) | offset, host order
   bool ipv6_fragment_header = false;
   bool ipv6_hop_by_hop = false;
   bool udp_no_checksum = false;     // IPv4 UDP checksum 0 ("none")
+  std::string tcp_options;          // after the 20-byte TCP header, multiple of 4 bytes
   std::string l4_payload = "xlb";   // after the TCP/UDP header
   std::string raw_l4;               // if set: the whole L4 part (proto as given)
 };

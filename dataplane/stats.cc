@@ -27,6 +27,11 @@ absl::string_view GlobalStatName(int stat) {
     case XLB_STAT_PERSIST_INSERT_FAILED: return "persist_insert_failed";
     case XLB_STAT_NAT_REPLY_RESTORED: return "nat_reply_restored";
     case XLB_STAT_VRRP_DROPPED: return "vrrp_dropped";
+    case XLB_STAT_TUN_TOO_BIG: return "tunnel_too_big";
+    case XLB_STAT_TUN_TOO_BIG_LIMITED: return "tunnel_too_big_limited";
+    case XLB_STAT_TUN_TOO_BIG_DROPPED: return "tunnel_too_big_dropped";
+    case XLB_STAT_TUN_MSS_CLAMPED: return "tunnel_mss_clamped";
+    case XLB_STAT_TUN_ENCAP_FAILED: return "tunnel_encap_failed";
     case XLB_STAT__COUNT: break;
   }
   return "unknown";

@@ -86,6 +86,9 @@ absl::StatusOr<TraceResult> Trace(Program& program, const TraceRequest& request)
   std::memcpy(out.src_mac.data(), frame.data() + 6, 6);
   if (auto st = ReadDestination(frame, request.vip.family() == model::Family::kV6, &out); !st.ok())
     return st;
+  // Wrapped: the outer destination is the real; the port is the VIP's
+  // (not rewritten, as in DR), not what follows the outer header.
+  if (out.record.flags & XLB_TRACE_F_TUNNEL) out.destination_port = request.vip_port;
   out.frame_out = frame;
   return out;
 }

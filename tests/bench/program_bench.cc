@@ -50,6 +50,7 @@ using model::IpAddress;
 constexpr char kVip[] = "192.0.2.10";
 constexpr char kNotVip[] = "192.0.2.20";  // an address with no service
 constexpr char kNatVip[] = "192.0.2.30";  // a NAT service: port 80 -> reals' 8080
+constexpr char kTunVip[] = "192.0.2.40";  // a tunnel service (IPIP, source prefix, MSS clamp)
 constexpr char kClient[] = "198.51.100.2";
 constexpr uint16_t kHitPort = 40000;       // the established flow's client port
 // New flows: each SYN of the run is a flow never seen before (its own client
@@ -184,15 +185,32 @@ int Main() {
   for (auto& r : reals) r.port = 8080;
   Check(table->SetReals(nat.key, reals), "set NAT reals");
 
+  // The tunnel service: DR's reals, wrapped in IPIP from 192.0.2.128/25.
+  model::Service tun{Check(model::ParseServiceKey("192.0.2.40:80/tcp"), "key"), {}};
+  Check(table->Upsert(tun), "add service 192.0.2.40:80/tcp");
+  for (auto& r : reals) r.port = 0;
+  Check(table->SetReals(tun.key, reals), "set tunnel reals");
+  xlb_tunnel ipip{};
+  ipip.flags = XLB_TUN_F_MSS_CLAMP;
+  ipip.src[0] = model::IpAddress::Parse("192.0.2.128")->words()[0];
+  ipip.src_hostmask[0] = model::IpAddress::Parse("0.0.0.127")->words()[0];
+  ipip.mtu = 1500;
+  ipip.mss = 1440;
+  ipip.overhead = 20;
+  Check(MakeTunnelService(prog->maps(), tun.key, ipip), "make 192.0.2.40:80/tcp a tunnel");
+
   const std::string ack = Tcp(kVip, kHitPort, kAck);
   // Enough distinct new flows for the checks, the warm-up and every batch.
   const size_t new_flows =
       std::min<size_t>(kMaxNewFlows, static_cast<size_t>(FLAGS_batches + 1) * FLAGS_calls + 256);
-  std::vector<std::string> syns;
+  std::vector<std::string> syns, tun_syns;
   syns.reserve(new_flows);
-  for (size_t i = 0; i < new_flows; ++i)
-    syns.push_back(TcpFrom("198.51.100." + std::to_string(2 + i / 50000), kVip,
-                           static_cast<uint16_t>(10000 + i % 50000), kSyn));
+  tun_syns.reserve(new_flows);
+  for (size_t i = 0; i < new_flows; ++i) {
+    std::string client = "198.51.100." + std::to_string(2 + i / 50000);
+    syns.push_back(TcpFrom(client, kVip, static_cast<uint16_t>(10000 + i % 50000), kSyn));
+    tun_syns.push_back(TcpFrom(client, kTunVip, static_cast<uint16_t>(10000 + i % 50000), kSyn));
+  }
 
   std::vector<Path> paths = {
       {"floor", floor_fd, {ack}, XDP_TX, 0, {}},
@@ -201,6 +219,8 @@ int Main() {
       {"not_vip_pass", prog->prog_fd(), {Tcp(kNotVip, kHitPort, kAck)}, XDP_PASS, 1.3, {}},
       {"nat_conn_hit", prog->prog_fd(), {Tcp(kNatVip, kHitPort, kAck)}, XDP_TX, 2.5, {}},
       {"nat_reply", prog->prog_fd(), {}, XDP_REDIRECT, 2.5, {}},
+      {"tun_conn_hit", prog->prog_fd(), {Tcp(kTunVip, kHitPort, kAck)}, XDP_TX, 0, {}},
+      {"tun_new_flow", prog->prog_fd(), tun_syns, XDP_TX, 0, {}},
   };
 
   // The established flow: its SYN once, then its ACKs find it. The ACK must
@@ -230,7 +250,17 @@ int Main() {
   reply.dport = kHitPort;
   reply.tcp_flags = kAck;
   paths[5].frames = {Build(reply)};
+  // The tunnel flow likewise: its ACK goes out wrapped (IPIP, 20 bytes more).
+  Path tun_open{"tun_conn_hit (SYN)", prog->prog_fd(), {Tcp(kTunVip, kHitPort, kSyn)}, XDP_TX, 0,
+                {}};
+  RunBatch(tun_open, 1);
+  auto wrapped = Check(dataplane::TestRun(prog->prog_fd(), paths[6].frames[0]), "tun_conn_hit");
+  if (wrapped.verdict != XDP_TX || wrapped.packet.size() != paths[6].frames[0].size() + 20 ||
+      wrapped.packet[23] != 4)
+    Fail("tun_conn_hit: the ACK was not wrapped in IPIP");
   CheckCounters(*prog, paths[1], XLB_STAT_CONN_HIT, XLB_STAT_CONN_MISS);
+  CheckCounters(*prog, paths[6], XLB_STAT_CONN_HIT, XLB_STAT_CONN_MISS);
+  CheckCounters(*prog, paths[7], XLB_STAT_CONN_MISS, XLB_STAT_CONN_HIT);
   CheckCounters(*prog, paths[4], XLB_STAT_CONN_HIT, XLB_STAT_CONN_MISS);
   CheckCounters(*prog, paths[5], XLB_STAT_NAT_REPLY, XLB_STAT_NAT_UNMATCHED);
   CheckCounters(*prog, paths[2], XLB_STAT_CONN_MISS, XLB_STAT_CONN_HIT);

@@ -1,5 +1,6 @@
 #include "tests/packet/sandbox.h"
 
+#include <arpa/inet.h>
 #include <net/if.h>
 #include <sched.h>
 #include <sys/mount.h>
@@ -55,6 +56,22 @@ absl::Status AddSandboxInterfaces(const dataplane::Maps& maps) {
   for (uint32_t ifindex : {1u, if_nametoindex("xlbt0")})
     if (auto st = maps.tx_ports.Update(&ifindex, &ifindex); !st.ok()) return st;
   return dataplane::RecordInterfaceMac(maps, 1, FakeResolver::kDirectorMac);
+}
+
+absl::Status MakeTunnelService(const dataplane::Maps& maps, const model::ServiceKey& key,
+                               const xlb_tunnel& tunnel) {
+  xlb_service_key sk{};
+  for (int i = 0; i < 4; ++i) sk.addr[i] = key.vip.words()[i];
+  sk.port = htons(key.port);
+  sk.proto = static_cast<uint8_t>(key.protocol);
+  sk.family = static_cast<uint8_t>(key.vip.family());
+  xlb_service svc;
+  auto found = maps.services.Lookup(&sk, &svc);
+  if (!found.ok()) return found.status();
+  if (!*found) return absl::NotFoundError("no service " + key.ToString() + " in the map");
+  if (auto st = maps.tunnels.Update(&svc.id, &tunnel); !st.ok()) return st;
+  svc.flags |= XLB_SVC_F_TUNNEL;
+  return maps.services.Update(&sk, &svc);
 }
 
 }  // namespace xlb::testing

@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "dataplane/maps.h"
+#include "model/service.h"
 
 namespace xlb::testing {
 
@@ -24,6 +25,12 @@ void LeaveSandbox(const std::string& bpffs_dir);
 // recorded as FakeResolver::kDirectorMac, the destination of the test
 // frames (lo's own is all zeros), so test runs see the MAC check at work.
 absl::Status AddSandboxInterfaces(const dataplane::Maps& maps);
+
+// Turns the service `key` (made by the service table as a DR one) into a
+// tunnel service wrapping as `tunnel` says, writing the maps directly as the
+// control plane will: tunnels[its id] first, then its XLB_SVC_F_TUNNEL.
+absl::Status MakeTunnelService(const dataplane::Maps& maps, const model::ServiceKey& key,
+                               const xlb_tunnel& tunnel);
 
 }  // namespace xlb::testing
 
