@@ -19,6 +19,7 @@
 #include "flood.h"
 #include "forward.h"
 #include "hash.h"
+#include "icmp.h"
 #include "maps.h"
 #include "parse.h"
 #include "stats.h"
@@ -68,7 +69,8 @@ static __always_inline __u32 csum_pseudo6(const __be32 *src, const __be32 *dst, 
 }
 
 /* Lowers the MSS option of a TCP SYN to t->mss, with its checksum (Linux
- * writes MSS first: found at once in practice). */
+ * writes MSS first: found at once in practice). No MSS option: nothing (the
+ * defaults, 536 / 1220, fit). */
 static __always_inline void tunnel_clamp_mss(struct tcphdr *tcp, void *data_end,
 					     const struct xlb_tunnel *t, struct xlb_trace *tr)
 {
