@@ -28,7 +28,12 @@ std::string Upper(E value) {
 
 // ipvsadm's name of a forwarding method.
 const char* IpvsForward(model::Forward forward) {
-  return forward == model::Forward::kNat ? "Masq" : "Route";
+  switch (forward) {
+    case model::Forward::kNat: return "Masq";
+    case model::Forward::kTunnel: return "Tunnel";
+    case model::Forward::kDr: break;
+  }
+  return "Route";
 }
 
 // "198.51.100.10:80" / "[2001:db8::1]:80" of a service.
@@ -42,6 +47,11 @@ std::string Remote(const RealInfo& r) { return model::FormatEndpoint(r.address, 
 std::string Flags(const ServiceInfo& s) {
   std::string f;
   if (s.persistence > 0) absl::StrAppend(&f, "persistent ", s.persistence);
+  // "tunnel ipip", "tunnel gue:6080"
+  if (const auto& t = s.tunnel.value) {
+    absl::StrAppend(&f, f.empty() ? "" : " ", "tunnel ", model::NameOf(t->encap));
+    if (t->encap == model::Encap::kGue) absl::StrAppend(&f, ":", t->gue_port);
+  }
   return f;
 }
 
