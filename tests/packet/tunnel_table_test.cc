@@ -5,6 +5,7 @@
 // themselves are the data path's tests.
 #include <arpa/inet.h>
 
+#include <cstdlib>
 #include <cstring>
 
 #include "tests/packet/packet_fixture.h"
@@ -111,6 +112,37 @@ TEST_F(TunnelTableTest, RestartedDaemonAdoptsTheSettings) {
   EXPECT_EQ(after[0].service.options, before[0].service.options);
   EXPECT_EQ(after[0].service.options.tunnel.source->ToString(), "192.0.2.128/25");
   ASSERT_TRUE(prog_->Unpin().ok());
+}
+
+// A tunnel's real is routed, not on the link: the resolver gives the
+// gateway's MAC (as for DR) and, for the tunnels entry's defaults, the
+// director's own address toward the real and the egress link's MTU.
+TEST(TunnelPath, ARealBehindAGatewayAgainstTheKernel) {
+  ASSERT_EQ(system("ip neigh replace 198.51.100.80 lladdr 02:00:00:00:00:80 dev xlbt0 "
+                   "nud permanent && ip route add 192.0.2.64/26 via 198.51.100.80"),
+            0);
+  dataplane::NetlinkNexthopResolver resolver;
+  auto nh = resolver.Resolve(Ip("192.0.2.70"));
+  ASSERT_TRUE(nh.ok()) << nh.status();
+  ASSERT_TRUE(nh->has_value());
+  EXPECT_EQ((*nh)->ifindex, static_cast<uint32_t>(Ifindex("xlbt0")));
+  EXPECT_EQ((*nh)->dmac, (Mac{0x02, 0, 0, 0, 0, 0x80})) << "the gateway's MAC";
+  auto path = resolver.TunnelPathTowards(Ip("192.0.2.70"));
+  ASSERT_TRUE(path.ok()) << path.status();
+  ASSERT_TRUE(path->has_value());
+  EXPECT_EQ((*path)->source, Ip("198.51.100.1"));
+  EXPECT_EQ((*path)->mtu, 1500u);
+  ASSERT_EQ(system("ip link set xlbt0 mtu 1400"), 0);
+  path = resolver.TunnelPathTowards(Ip("192.0.2.70"));
+  ASSERT_TRUE(path.ok() && path->has_value());
+  EXPECT_EQ((*path)->mtu, 1400u);
+  // No route: nothing known.
+  path = resolver.TunnelPathTowards(Ip("2001:db8:99::1"));
+  ASSERT_TRUE(path.ok()) << path.status();
+  EXPECT_FALSE(path->has_value());
+  EXPECT_EQ(system("ip link set xlbt0 mtu 1500 && ip route del 192.0.2.64/26 && "
+                   "ip neigh del 198.51.100.80 dev xlbt0"),
+            0);
 }
 
 }  // namespace
