@@ -320,15 +320,15 @@ const std::map<std::string_view, Case>& Cases() {
       {"conns",
        {{"conns", "198.51.100.10:80"},
         xlbctl::View::kConns,
-        "pro  state    fwd   idle     source                         virtual                "
+        "pro  state    fwd    idle     source                         virtual                "
         "        destination\n"
-        "TCP  ACTIVE   dr    1.2      192.0.2.7:40000                198.51.100.10:80       "
+        "TCP  ACTIVE   dr     1.2      192.0.2.7:40000                198.51.100.10:80       "
         "        203.0.113.11:8080\n"
-        "UDP  CLOSING  nat   0.0      [2001:db8::7]:5000             [2001:db8::10]:53      "
+        "UDP  CLOSING  nat    0.0      [2001:db8::7]:5000             [2001:db8::10]:53      "
         "        \n"
-        "TCP  SYN_RECV dr    1.2      192.0.2.7:40001                198.51.100.10:80       "
+        "TCP  SYN_RECV dr     1.2      192.0.2.7:40001                198.51.100.10:80       "
         "        203.0.113.11:8080\n"
-        "TCP  EXPIRED  dr    901.0    192.0.2.7:40002                198.51.100.10:80       "
+        "TCP  EXPIRED  dr     901.0    192.0.2.7:40002                198.51.100.10:80       "
         "        203.0.113.11:8080\n"}},
       {"vrrp",
        {{"vrrp"},
@@ -979,9 +979,9 @@ TEST(ContractTest, ConnsSaysHowManyMore) {
   EXPECT_EQ(answer["total"], 4);
   EXPECT_EQ(answer["remaining"], 3);
   EXPECT_EQ(*xlbctl::Render(xlbctl::View::kConns, answer),
-            "pro  state    fwd   idle     source                         virtual                "
+            "pro  state    fwd    idle     source                         virtual                "
             "        destination\n"
-            "TCP  ACTIVE   dr    1.2      192.0.2.7:40000                198.51.100.10:80       "
+            "TCP  ACTIVE   dr     1.2      192.0.2.7:40000                198.51.100.10:80       "
             "        203.0.113.11:8080\n"
             "... 3 more of 4 (xlbctl conns --limit N shows more)\n");
   auto all = nlohmann::json::parse(Serve(ops, *xlbctl::ParseArgs({"conns", "--limit", "4"})).body);
