@@ -17,6 +17,16 @@ absl::StatusOr<uint32_t> NetlinkNexthopResolver::EgressInterface(const model::Ip
   return route->ifindex;
 }
 
+absl::StatusOr<std::optional<TunnelPath>> NetlinkNexthopResolver::TunnelPathTowards(
+    const model::IpAddress& address) {
+  auto route = netlink::RouteTowards(address);
+  if (!route.ok()) return route.status();
+  if (route->ifindex == 0 || !route->source) return std::nullopt;
+  auto mtu = netlink::InterfaceMtu(route->ifindex);
+  if (!mtu.ok()) return mtu.status();
+  return TunnelPath{*route->source, *mtu};
+}
+
 absl::StatusOr<std::optional<Nexthop>> NetlinkNexthopResolver::Resolve(const model::IpAddress& address) {
   constexpr auto kKeep = std::chrono::seconds(1);
   const auto now = std::chrono::steady_clock::now();

@@ -23,6 +23,15 @@ struct Nexthop {
   bool operator==(const Nexthop&) const = default;
 };
 
+// How encapsulated packets toward a routed real leave: the director's own
+// address toward it (the default outer source) and the egress link's MTU.
+struct TunnelPath {
+  model::IpAddress source;
+  uint32_t mtu = 0;
+
+  bool operator==(const TunnelPath&) const = default;
+};
+
 class NexthopResolver {
  public:
   virtual ~NexthopResolver() = default;
@@ -32,6 +41,11 @@ class NexthopResolver {
   virtual absl::StatusOr<std::optional<Nexthop>> Resolve(const model::IpAddress& address) = 0;
   // The interface the kernel routes `address` out of; 0 when it has no route.
   virtual absl::StatusOr<uint32_t> EgressInterface(const model::IpAddress& address) = 0;
+  // The path of a tunnel toward `address`; nullopt when there is no route
+  // (or the resolver does not know: the default).
+  virtual absl::StatusOr<std::optional<TunnelPath>> TunnelPathTowards(const model::IpAddress&) {
+    return std::nullopt;
+  }
 };
 
 // The protocol (originator) of the neighbour entries xlb makes: `ip neigh
@@ -45,6 +59,8 @@ class NetlinkNexthopResolver : public NexthopResolver {
  public:
   absl::StatusOr<std::optional<Nexthop>> Resolve(const model::IpAddress& address) override;
   absl::StatusOr<uint32_t> EgressInterface(const model::IpAddress& address) override;
+  absl::StatusOr<std::optional<TunnelPath>> TunnelPathTowards(
+      const model::IpAddress& address) override;
 
   // Has the kernel resolve the next hop of each of `reals` (the real, or its
   // gateway, on its egress interface) and keep it resolved: a managed

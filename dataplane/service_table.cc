@@ -46,6 +46,7 @@ xlb_service ToBpfValue(const model::Service& s, uint32_t id, uint32_t gen, uint3
   if (o.scheduler == model::Scheduler::kSourceHash) v.flags |= XLB_SVC_F_SOURCE_HASH;
   if (o.drop_fragments) v.flags |= XLB_SVC_F_DROP_FRAGMENTS;
   if (o.forward == model::Forward::kNat) v.flags |= XLB_SVC_F_NAT;
+  if (o.forward == model::Forward::kTunnel) v.flags |= XLB_SVC_F_TUNNEL;
   if (o.persistence_timeout_s > 0) {
     v.flags |= XLB_SVC_F_PERSIST;
     v.persist_timeout_s = o.persistence_timeout_s;
@@ -61,7 +62,9 @@ xlb_service ToBpfValue(const model::Service& s, uint32_t id, uint32_t gen, uint3
 
 model::ServiceOptions FromBpfValue(const xlb_service& v, const model::ServiceKey& key) {
   model::ServiceOptions o;
-  o.forward = (v.flags & XLB_SVC_F_NAT) ? model::Forward::kNat : model::Forward::kDr;
+  o.forward = (v.flags & XLB_SVC_F_NAT)      ? model::Forward::kNat
+              : (v.flags & XLB_SVC_F_TUNNEL) ? model::Forward::kTunnel
+                                             : model::Forward::kDr;
   o.scheduler = (v.flags & XLB_SVC_F_SOURCE_HASH) ? model::Scheduler::kSourceHash : model::Scheduler::kMaglev;
   o.all_ports = key.port == 0;
   o.table_size = v.table_size;
@@ -78,7 +81,52 @@ model::ServiceOptions FromBpfValue(const xlb_service& v, const model::ServiceKey
   return o;
 }
 
+// A tunnel service's settings from its tunnels entry. What was a default
+// (source, MTU) reads back as the value it was resolved to but for an
+// unmasked source, which reads as the default: the next configuration of
+// the service rewrites the entry when it differs.
+model::TunnelOptions TunnelOptionsOf(const xlb_tunnel& t, const model::ServiceKey& key) {
+  model::TunnelOptions o;
+  o.encap = (t.flags & XLB_TUN_F_GUE) ? model::Encap::kGue : model::Encap::kIpip;
+  if (o.encap == model::Encap::kGue) o.gue_port = ntohs(t.gue_port);
+  o.mss_clamp = t.flags & XLB_TUN_F_MSS_CLAMP;
+  int host_bits = 0;
+  for (uint32_t w : t.src_hostmask) host_bits += std::popcount(w);
+  if (host_bits > 0) {
+    const auto family = key.vip.family();
+    o.source = model::IpPrefix{model::IpAddress::FromWords(family, t.src),
+                               key.vip.max_prefix_len() - host_bits};
+  }
+  o.mtu = t.mtu;
+  return o;
+}
+
 }  // namespace
+
+xlb_tunnel TunnelValueOf(const model::Service& service, const std::optional<TunnelPath>& path) {
+  const model::TunnelOptions& o = service.options.tunnel;
+  const model::Family family = service.key.vip.family();
+  xlb_tunnel t = {};
+  if (o.encap == model::Encap::kGue) {
+    t.flags |= XLB_TUN_F_GUE;
+    t.gue_port = htons(o.gue_port);
+  }
+  if (o.mss_clamp) t.flags |= XLB_TUN_F_MSS_CLAMP;
+  if (o.source) {
+    o.source->address.CopyTo(t.src);
+    uint32_t ones[4] = {~0u, ~0u, ~0u, ~0u};
+    const model::IpAddress all = model::IpAddress::FromWords(family, ones);
+    const model::IpAddress network = all.Masked(o.source->length);
+    for (int i = 0; i < 4; ++i) t.src_hostmask[i] = all.words()[i] & ~network.words()[i];
+  } else if (path && path->source.family() == family) {
+    path->source.CopyTo(t.src);
+  }
+  uint32_t mtu = o.mtu ? o.mtu : path && path->mtu ? path->mtu : 1500;
+  t.mtu = static_cast<uint16_t>(std::min<uint32_t>(mtu, model::kMaxTunnelMtu));
+  t.overhead = model::TunnelOverhead(family, o.encap);
+  t.mss = model::TunnelMss(family, o.encap, t.mtu);
+  return t;
+}
 
 // One Maglev table buffer: its own inner map, memory-mappable, so its slots
 // are written and read in place rather than one map entry at a time.
@@ -126,6 +174,7 @@ struct ServiceTable::Table {
 struct ServiceTable::Entry {
   model::Service service;
   xlb_service value = {};
+  xlb_tunnel tunnel = {};  // what its tunnels entry holds (zeros unless tunnel)
   Table tables[2];
   std::map<RealKey, RealState> reals;
 };
@@ -165,6 +214,11 @@ absl::Status ServiceTable::AdoptAll() {
     if (!*found) continue;  // removed meanwhile
     e->service.key = FromBpfKey(key);
     e->service.options = FromBpfValue(e->value, e->service.key);
+    if (e->value.flags & XLB_SVC_F_TUNNEL) {
+      auto has = maps_->tunnels.Lookup(&e->value.id, &e->tunnel);
+      if (!has.ok()) return has.status();
+      e->service.options.tunnel = TunnelOptionsOf(e->tunnel, e->service.key);
+    }
     for (uint32_t b = 0; b < 2; ++b) {
       uint32_t outer = e->value.id * 2 + b, inner_id = 0;
       auto has = maps_->maglev_tables.Lookup(&outer, &inner_id);
@@ -297,6 +351,29 @@ absl::Status ServiceTable::SyncNat() {
   return nat_real_filter_.Sync(addresses);
 }
 
+// Writes the service's tunnels entry when it changed: before its flag is
+// published (a tunnel service), or zeroes it (any other service; after).
+absl::Status ServiceTable::SyncTunnel(Entry& e) {
+  xlb_tunnel want = {};
+  if (e.service.options.forward == model::Forward::kTunnel) {
+    // The default source is the director's address toward the first real
+    // it has a route to; the default MTU the smallest toward any of them.
+    std::optional<TunnelPath> path;
+    for (const auto& [k, r] : e.reals) {
+      auto p = resolver_->TunnelPathTowards(k.first);
+      if (!p.ok()) return p.status();
+      if (!*p) continue;
+      if (!path) path = **p;
+      else path->mtu = std::min(path->mtu, (*p)->mtu);
+    }
+    want = TunnelValueOf(e.service, path);
+  }
+  if (std::memcmp(&want, &e.tunnel, sizeof(want)) == 0) return absl::OkStatus();
+  if (auto st = maps_->tunnels.Update(&e.value.id, &want); !st.ok()) return st;
+  e.tunnel = want;
+  return absl::OkStatus();
+}
+
 absl::StatusOr<uint32_t> ServiceTable::AllocateRealId() {
   if (free_real_ids_.empty())
     return absl::ResourceExhaustedError(
@@ -418,11 +495,18 @@ absl::Status ServiceTable::Upsert(const model::Service& service) {
       gen = next_gen_++;
       if (auto st = maps_->service_gens.Update(&e.value.id, &gen); !st.ok()) return st;
     }
+    // A tunnel's entry is there before its flag, and goes after it.
+    const bool tunnel = service.options.forward == model::Forward::kTunnel;
+    if (auto st = tunnel ? SyncTunnel(e) : absl::OkStatus(); !st.ok()) {
+      e.service = old;
+      return st;
+    }
     if (auto st = PublishTable(e, ToBpfValue(service, e.value.id, gen, e.value.active_table));
         !st.ok()) {
       e.service = old;
       return st;
     }
+    if (auto st = tunnel ? absl::OkStatus() : SyncTunnel(e); !st.ok()) return st;
     if (auto st = SyncNat(); !st.ok()) return st;
     return UpdateVip(service.key.vip);
   }
@@ -444,6 +528,7 @@ absl::Status ServiceTable::Upsert(const model::Service& service) {
   services_[service.key] = std::move(owned);
   // The VIP is announced to the packet path before its service appears.
   absl::Status st = maps_->service_gens.Update(&id, &gen);
+  if (st.ok()) st = SyncTunnel(e);
   if (st.ok()) st = UpdateVip(service.key.vip);
   const xlb_service_key bkey = ToBpfKey(service.key);
   if (st.ok()) st = maps_->services.Update(&bkey, &e.value);
@@ -470,6 +555,10 @@ absl::Status ServiceTable::Delete(const model::ServiceKey& key) {
     if (auto st = RetireReal(r); !st.ok()) return st;
   for (uint32_t outer : {e.value.id * 2, e.value.id * 2 + 1})
     if (auto st = maps_->maglev_tables.Delete(&outer); !st.ok()) return st;
+  if (e.service.options.forward == model::Forward::kTunnel) {
+    const xlb_tunnel none = {};
+    if (auto st = maps_->tunnels.Update(&id, &none); !st.ok()) return st;
+  }
   free_service_ids_.insert(e.value.id);
   services_.erase(it);
   if (auto st = SyncNat(); !st.ok()) return st;
@@ -526,6 +615,8 @@ absl::Status ServiceTable::SetReals(const model::ServiceKey& key, const std::vec
     r.nexthop = resolved;
     if (auto st = WriteReal(e, r, resolved ? &*resolved : nullptr); !st.ok()) return st;
   }
+  // A tunnel's defaults come from the reals' routes.
+  if (auto st = SyncTunnel(e); !st.ok()) return st;
   // Same reals with the same weights: the table would come out the same.
   bool same = previous.size() == e.reals.size();
   for (auto a = previous.begin(), b = e.reals.begin(); same && a != previous.end(); ++a, ++b)
@@ -548,6 +639,8 @@ absl::Status ServiceTable::RefreshNexthops() {
       r.nexthop = *nh;
       if (auto st = WriteReal(*e, r, r.nexthop ? &*r.nexthop : nullptr); !st.ok()) return st;
     }
+    // A tunnel's default source and MTU follow the routes.
+    if (auto st = SyncTunnel(*e); !st.ok()) return st;
   }
   return absl::OkStatus();
 }

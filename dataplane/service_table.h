@@ -33,6 +33,13 @@ struct ServiceState {
   std::vector<RealState> reals;  // sorted by address, port
 };
 
+// The tunnels entry of a tunnel service (docs/tunnel-design.md): outer
+// source from tunnel_source (host bits from the flow hash), else `path`'s
+// source (one address); MTU from tunnel_mtu, else `path`'s (1500 when not
+// known); the MSS that fits it. `path`: the director's address and the
+// smallest egress MTU toward the service's reals, when known.
+xlb_tunnel TunnelValueOf(const model::Service& service, const std::optional<TunnelPath>& path);
+
 class ServiceTable {
  public:
   // Reads services, reals and Maglev tables back from the maps. `maps` and
@@ -78,6 +85,7 @@ class ServiceTable {
   absl::Status UpdateVip(const model::IpAddress& vip);
   absl::Status RetireReal(const RealState& r);
   absl::Status SyncNat();
+  absl::Status SyncTunnel(Entry& e);
   ServiceState StateOf(const Entry& e) const;
   absl::Status NotFound(const model::ServiceKey& key) const;
 

@@ -31,8 +31,15 @@ struct EnumNames<Protocol> {
 template <>
 struct EnumNames<Forward> {
   static constexpr absl::string_view kWhat = "forward";
-  static constexpr std::array<std::pair<Forward, absl::string_view>, 2> kValues{
-      {{Forward::kDr, "dr"}, {Forward::kNat, "nat"}}};
+  static constexpr std::array<std::pair<Forward, absl::string_view>, 3> kValues{
+      {{Forward::kDr, "dr"}, {Forward::kNat, "nat"}, {Forward::kTunnel, "tunnel"}}};
+};
+
+template <>
+struct EnumNames<Encap> {
+  static constexpr absl::string_view kWhat = "encap";
+  static constexpr std::array<std::pair<Encap, absl::string_view>, 2> kValues{
+      {{Encap::kIpip, "ipip"}, {Encap::kGue, "gue"}}};
 };
 
 template <>

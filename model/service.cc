@@ -91,6 +91,48 @@ absl::StatusOr<Endpoint> ParseEndpoint(absl::string_view text, absl::string_view
   return Endpoint{*ip, static_cast<uint16_t>(p)};
 }
 
+std::string IpPrefix::ToString() const {
+  return absl::StrCat(address.ToString(), "/", length);
+}
+
+absl::StatusOr<IpPrefix> ParseIpPrefix(absl::string_view text) {
+  auto bad = [&](absl::string_view why) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "'", text, "' ", why,
+        " (expected ADDRESS/LENGTH, e.g. 192.0.2.128/25 or 2001:db8:ff::/112)"));
+  };
+  const size_t slash = text.find('/');
+  auto ip = IpAddress::Parse(text.substr(0, slash));
+  if (!ip.ok()) return bad("is not a prefix");
+  IpPrefix prefix{*ip, ip->max_prefix_len()};
+  if (slash != absl::string_view::npos) {
+    const absl::string_view len = text.substr(slash + 1);
+    uint32_t n = 0;
+    if (len.empty() || !std::all_of(len.begin(), len.end(), absl::ascii_isdigit) ||
+        !absl::SimpleAtoi(len, &n) || n > static_cast<uint32_t>(ip->max_prefix_len()))
+      return bad(absl::StrCat("has a bad length (0..", ip->max_prefix_len(), ")"));
+    prefix.length = static_cast<int>(n);
+  }
+  if (ip->Masked(prefix.length) != *ip)
+    return bad(absl::StrCat("has host bits set (the prefix is ",
+                            ip->Masked(prefix.length).ToString(), "/", prefix.length, ")"));
+  return prefix;
+}
+
+uint8_t TunnelOverhead(Family family, Encap encap) {
+  const uint8_t ip = family == Family::kV4 ? 20 : 40;
+  return encap == Encap::kGue ? ip + 8 : ip;
+}
+
+uint16_t TunnelMss(Family family, Encap encap, uint16_t mtu) {
+  const int headers = TunnelOverhead(family, encap) + (family == Family::kV4 ? 40 : 60);
+  return mtu > headers ? static_cast<uint16_t>(mtu - headers) : 0;
+}
+
+uint32_t MinTunnelMtu(Family family, Encap encap) {
+  return (family == Family::kV4 ? 576 : 1280) + TunnelOverhead(family, encap);
+}
+
 absl::StatusOr<RealSpec> ParseRealSpec(absl::string_view text) {
   auto bad = [&](absl::string_view why) {
     return absl::InvalidArgumentError(
@@ -135,6 +177,21 @@ absl::Status ValidateService(const Service& s) {
                             s.key.vip.max_prefix_len()));
   if (o.tcp_timeout_s == 0 || o.tcp_fin_timeout_s == 0 || o.udp_timeout_s == 0)
     return bad("connection timeouts must be at least 1 s");
+  const TunnelOptions& t = o.tunnel;
+  if (o.forward != Forward::kTunnel) {
+    if (t != TunnelOptions{}) return bad("tunnel settings are only for forward tunnel");
+    return absl::OkStatus();
+  }
+  if (t.gue_port == 0) return bad("gue port 0 (expected 1..65535)");
+  if (t.encap != Encap::kGue && t.gue_port != kDefaultGuePort)
+    return bad("a gue port is only for encap gue");
+  if (t.source && t.source->address.family() != s.key.vip.family())
+    return bad(absl::StrCat("tunnel source ", t.source->ToString(), " is not of the VIP's family"));
+  if (t.source && t.source->address.Masked(t.source->length) != t.source->address)
+    return bad(absl::StrCat("tunnel source ", t.source->ToString(), " has host bits set"));
+  const uint32_t min_mtu = MinTunnelMtu(s.key.vip.family(), t.encap);
+  if (t.mtu != 0 && (t.mtu < min_mtu || t.mtu > kMaxTunnelMtu))
+    return bad(absl::StrCat("tunnel mtu ", t.mtu, " is not in ", min_mtu, "..", kMaxTunnelMtu));
   return absl::OkStatus();
 }
 
@@ -154,9 +211,10 @@ absl::Status ValidateReals(const Service& s, const std::vector<RealSpec>& reals)
     // Direct routing leaves the packet as the client sent it: the real gets
     // the VIP's port. NAT may map it, except for an all-ports service.
     if (r.port != 0 && r.port != s.key.port) {
-      if (s.options.forward == Forward::kDr)
-        return bad(absl::StrCat("direct routing cannot change the port to ", r.port,
-                                " (use forward nat)"));
+      // Neither does a tunnel: the inner packet is the client's.
+      if (s.options.forward != Forward::kNat)
+        return bad(absl::StrCat(s.options.forward == Forward::kDr ? "direct routing" : "a tunnel",
+                                " cannot change the port to ", r.port, " (use forward nat)"));
       if (s.options.all_ports)
         return bad("an all-ports service keeps the client's port: give the real no port");
     }

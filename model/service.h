@@ -5,6 +5,7 @@
 
 #include <compare>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include "absl/strings/string_view.h"
 #include <vector>
@@ -21,7 +22,48 @@ enum class Scheduler : uint8_t { kMaglev, kSourceHash };
 // Direct routing (IPVS -g): only the Ethernet addresses change, the real has
 // the VIP on its loopback. NAT (IPVS -m): the destination becomes the real's
 // address and port, and the real's replies come back through the director.
-enum class Forward : uint8_t { kDr, kNat };
+// Tunnel (IPVS -i): the packet is encapsulated to the real, which may sit
+// anywhere in the routed network and answers the client directly.
+enum class Forward : uint8_t { kDr, kNat, kTunnel };
+// How a tunnel service encapsulates: IP in IP (4in4, 6in6), or GUE variant 1
+// (UDP straight before the inner IP header), which NICs spread by UDP port.
+enum class Encap : uint8_t { kIpip, kGue };
+
+inline constexpr uint16_t kDefaultGuePort = 6080;  // Katran's
+inline constexpr uint32_t kMaxTunnelMtu = 9216;
+
+// An address prefix, "192.0.2.128/25" or "2001:db8:ff::/112".
+struct IpPrefix {
+  IpAddress address;  // host bits zero
+  int length = 0;
+
+  auto operator<=>(const IpPrefix&) const = default;
+  std::string ToString() const;
+};
+// "ADDRESS/LENGTH" (a bare address: the whole address) with no host bits set.
+absl::StatusOr<IpPrefix> ParseIpPrefix(absl::string_view text);
+
+// The settings of a tunnel service (docs/tunnel-design.md); the defaults
+// for any other service.
+struct TunnelOptions {
+  Encap encap = Encap::kIpip;
+  uint16_t gue_port = kDefaultGuePort;  // outer UDP destination port, GUE only
+  // Outer source: this prefix, its host bits from the flow's hash, so that a
+  // real's NIC spreads flows over its queues. Unset: the director's own
+  // address toward the reals (one source).
+  std::optional<IpPrefix> source;
+  uint16_t mtu = 0;  // largest outer packet; 0: the egress link's MTU toward the reals
+  bool mss_clamp = true;  // a SYN's MSS lowered to fit the encapsulation
+
+  bool operator==(const TunnelOptions&) const = default;
+};
+
+// Bytes the encapsulation adds: 20/40 (IPIP v4/v6), 28/48 (GUE).
+uint8_t TunnelOverhead(Family family, Encap encap);
+// The MSS that fits `mtu` once encapsulated (less IP and TCP headers).
+uint16_t TunnelMss(Family family, Encap encap, uint16_t mtu);
+// The smallest tunnel_mtu accepted: the family's minimum MTU plus overhead.
+uint32_t MinTunnelMtu(Family family, Encap encap);
 
 struct ServiceKey {
   IpAddress vip;
@@ -48,6 +90,7 @@ struct ServiceOptions {
   uint32_t tcp_timeout_s = 900;        // IPVS defaults
   uint32_t tcp_fin_timeout_s = 120;
   uint32_t udp_timeout_s = 300;
+  TunnelOptions tunnel;  // forward tunnel only
 
   bool operator==(const ServiceOptions&) const = default;
 };

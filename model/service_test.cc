@@ -60,6 +60,42 @@ TEST(ValidateServiceTest, RejectsBadOptions) {
   EXPECT_TRUE(ValidateService(s).ok());
 }
 
+// The data plane's own checks of a tunnel service (the config's parser
+// names the key first; these hold for any other caller).
+TEST(ValidateServiceTest, Tunnel) {
+  auto says = [](const Service& s) { return std::string(ValidateService(s).message()); };
+  Service s = Svc("198.51.100.10:80/tcp");
+  s.options.tunnel.mtu = 1500;
+  EXPECT_NE(says(s).find("tunnel settings are only for forward tunnel"), std::string::npos);
+  s.options.forward = Forward::kTunnel;
+  EXPECT_TRUE(ValidateService(s).ok());
+  s.options.tunnel.mtu = 595;
+  EXPECT_NE(says(s).find("tunnel mtu 595 is not in 596..9216"), std::string::npos);
+  s.options.tunnel.mtu = 0;  // the egress link's
+  s.options.tunnel.gue_port = 7000;
+  EXPECT_NE(says(s).find("a gue port is only for encap gue"), std::string::npos);
+  s.options.tunnel.encap = Encap::kGue;
+  EXPECT_TRUE(ValidateService(s).ok());
+  s.options.tunnel.gue_port = 0;
+  EXPECT_NE(says(s).find("gue port 0"), std::string::npos);
+  s.options.tunnel.gue_port = kDefaultGuePort;
+  s.options.tunnel.source = *ParseIpPrefix("2001:db8:ff::/112");
+  EXPECT_NE(says(s).find("is not of the VIP's family"), std::string::npos);
+  s.options.tunnel.source = IpPrefix{*IpAddress::Parse("192.0.2.130"), 25};
+  EXPECT_NE(says(s).find("has host bits set"), std::string::npos);
+  // A real keeps the VIP's port, as for direct routing.
+  s.options.tunnel.source.reset();
+  EXPECT_NE(ValidateReals(s, {{*IpAddress::Parse("203.0.113.1"), 8080}}).message().find(
+                "a tunnel cannot change the port to 8080"),
+            std::string::npos);
+  EXPECT_EQ(TunnelMss(Family::kV4, Encap::kIpip, 1500), 1440);
+  EXPECT_EQ(TunnelMss(Family::kV6, Encap::kGue, 1500), 1392);
+  EXPECT_EQ(MinTunnelMtu(Family::kV6, Encap::kIpip), 1320u);
+  EXPECT_EQ(ParseIpPrefix("192.0.2.0/24")->ToString(), "192.0.2.0/24");
+  EXPECT_FALSE(ParseIpPrefix("192.0.2.0/").ok());
+  EXPECT_FALSE(ParseIpPrefix("192.0.2.0/-1").ok());
+}
+
 TEST(ValidateRealsTest, RejectsBadReals) {
   Service s = Svc("198.51.100.10:80/tcp");
   EXPECT_TRUE(ValidateReals(s, {{Ip("203.0.113.1"), 0, 1}, {Ip("203.0.113.2"), 80, 0}}).ok());

@@ -40,6 +40,7 @@ struct Connection {
   bool established = false;  // TCP: the client's ACK seen (else half-open)
   bool expired = false;  // idle past its timeout: the packet path no longer uses it
   bool nat = false;      // a NAT flow (else direct routing)
+  bool tunnel = false;   // a tunnel flow (encapsulated to its real)
   double idle_s = 0;     // since the entry was last refreshed (~0.25 s steps)
 };
 

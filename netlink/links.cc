@@ -38,6 +38,7 @@ Link ParseLink(const nlmsghdr* nlh) {
   link.flags = ifi->ifi_flags;
   link.type = ifi->ifi_type;
   link.mac = attrs.Mac(IFLA_ADDRESS);
+  link.mtu = attrs.U32(IFLA_MTU).value_or(0);
   return link;
 }
 
@@ -48,6 +49,13 @@ absl::StatusOr<MacAddress> InterfaceMac(uint32_t ifindex) {
   if (link->type != ARPHRD_ETHER || !link->mac)
     return absl::FailedPreconditionError(absl::StrCat(link->name, " is not Ethernet"));
   return *link->mac;
+}
+
+absl::StatusOr<uint32_t> InterfaceMtu(uint32_t ifindex) {
+  if (ifindex == 0) return absl::InvalidArgumentError("MTU of interface 0");
+  auto link = GetLink(ifindex, "", absl::StrCat("MTU of interface ", ifindex));
+  if (!link.ok()) return link.status();
+  return link->mtu;
 }
 
 bool LinkUp(absl::string_view ifname) {

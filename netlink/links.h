@@ -22,6 +22,7 @@ struct Link {
   uint32_t flags = 0;  // IFF_*
   uint16_t type = 0;   // ARPHRD_*
   std::optional<MacAddress> mac;
+  uint32_t mtu = 0;  // IFLA_MTU; 0 when not said
 
   bool operator==(const Link&) const = default;
 };
@@ -29,6 +30,9 @@ struct Link {
 // The MAC address of interface `ifindex`; an error when there is no such
 // interface or it is not Ethernet.
 absl::StatusOr<MacAddress> InterfaceMac(uint32_t ifindex);
+
+// The MTU of interface `ifindex`.
+absl::StatusOr<uint32_t> InterfaceMtu(uint32_t ifindex);
 
 // Administratively up and with carrier (IFF_UP and IFF_RUNNING); false for
 // an interface that does not exist.

@@ -128,12 +128,23 @@ TEST(ParseRoute, TheGatewayOrTheAddressItself) {
   via.PutHeader<rtmsg>()->rtm_family = AF_INET;
   via.PutU32(RTA_OIF, 5);
   via.PutAddress(RTA_GATEWAY, Ip("198.51.100.254"));
-  EXPECT_EQ(ParseRoute(via.nlh(), Ip("192.0.2.9")), (Route{5, Ip("198.51.100.254")}));
+  EXPECT_EQ(ParseRoute(via.nlh(), Ip("192.0.2.9")),
+            (Route{5, Ip("198.51.100.254"), std::nullopt}));
 
   Message on_link(RTM_NEWROUTE, 0);
   on_link.PutHeader<rtmsg>()->rtm_family = AF_INET6;
   on_link.PutU32(RTA_OIF, 6);
-  EXPECT_EQ(ParseRoute(on_link.nlh(), Ip("2001:db8::9")), (Route{6, Ip("2001:db8::9")}));
+  EXPECT_EQ(ParseRoute(on_link.nlh(), Ip("2001:db8::9")),
+            (Route{6, Ip("2001:db8::9"), std::nullopt}));
+
+  // The source the kernel chose: a tunnel's default outer source.
+  Message with_source(RTM_NEWROUTE, 0);
+  with_source.PutHeader<rtmsg>()->rtm_family = AF_INET;
+  with_source.PutU32(RTA_OIF, 5);
+  with_source.PutAddress(RTA_GATEWAY, Ip("198.51.100.254"));
+  with_source.PutAddress(RTA_PREFSRC, Ip("198.51.100.1"));
+  EXPECT_EQ(ParseRoute(with_source.nlh(), Ip("192.0.2.9")),
+            (Route{5, Ip("198.51.100.254"), Ip("198.51.100.1")}));
 }
 
 TEST(ParseLink, NameStateTypeAndMac) {
@@ -145,8 +156,9 @@ TEST(ParseLink, NameStateTypeAndMac) {
   m.PutString(IFLA_IFNAME, "veth9");
   const uint8_t mac[6] = {2, 0, 0, 0, 0, 9};
   m.Put(IFLA_ADDRESS, mac, sizeof(mac));
-  EXPECT_EQ(ParseLink(m.nlh()),
-            (Link{9, "veth9", IFF_UP | IFF_RUNNING, ARPHRD_ETHER, MacAddress{2, 0, 0, 0, 0, 9}}));
+  m.PutU32(IFLA_MTU, 1600);
+  EXPECT_EQ(ParseLink(m.nlh()), (Link{9, "veth9", IFF_UP | IFF_RUNNING, ARPHRD_ETHER,
+                                      MacAddress{2, 0, 0, 0, 0, 9}, 1600}));
 }
 
 // One datagram of answers, as the kernel sends them to port kPort.

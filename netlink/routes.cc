@@ -13,6 +13,7 @@ Route ParseRoute(const nlmsghdr* nlh, const model::IpAddress& address) {
   Route route;
   route.ifindex = attrs.U32(RTA_OIF).value_or(0);
   route.next_hop = attrs.Address(RTA_GATEWAY, address.family()).value_or(address);
+  route.source = attrs.Address(RTA_PREFSRC, address.family());
   return route;
 }
 
@@ -31,7 +32,7 @@ absl::StatusOr<Route> RouteTowards(const model::IpAddress& address) {
       },
       absl::StrCat("route lookup toward ", address.ToString()));
   // No route: ENETUNREACH, EHOSTUNREACH (unreachable), ENOENT and the like.
-  if (absl::IsNotFound(st) || absl::IsUnavailable(st)) return Route{0, address};
+  if (absl::IsNotFound(st) || absl::IsUnavailable(st)) return Route{0, address, std::nullopt};
   if (!st.ok()) return st;
   return route;
 }

@@ -5,6 +5,7 @@
 #include <linux/netlink.h>
 
 #include <cstdint>
+#include <optional>
 
 #include "absl/status/statusor.h"
 #include "model/address.h"
@@ -16,6 +17,9 @@ namespace xlb::netlink {
 struct Route {
   uint32_t ifindex = 0;
   model::IpAddress next_hop;
+  // The source the kernel would choose (RTA_PREFSRC): the director's own
+  // address toward `address`.
+  std::optional<model::IpAddress> source;
 
   bool operator==(const Route&) const = default;
 };

@@ -67,6 +67,11 @@ YAML::Node ServiceEntryOf(const ServiceAddRequest& r) {
   if (r.timeouts) entry["timeouts"] = YamlOf(*r.timeouts);
   if (r.health) entry["health"] = YamlOf(*r.health);
   if (r.on_down) entry["on_down"] = std::string(model::NameOf(*r.on_down));
+  if (r.encap) entry["encap"] = std::string(model::NameOf(*r.encap));
+  if (r.gue_port) entry["gue_port"] = std::to_string(*r.gue_port);
+  if (r.tunnel_source) entry["tunnel_source"] = *r.tunnel_source;
+  if (r.tunnel_mtu) entry["tunnel_mtu"] = std::to_string(*r.tunnel_mtu);
+  if (r.mss_clamp) entry["mss_clamp"] = *r.mss_clamp ? "true" : "false";
   return entry;
 }
 

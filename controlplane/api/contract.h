@@ -235,6 +235,12 @@ struct ServiceAddRequest {
   std::optional<json> timeouts;         // the config's timeouts: map
   std::optional<json> health;           // the config's health: map
   std::optional<config::OnDown> on_down;
+  // forward tunnel's keys, as in the config (encap, gue_port, ...).
+  std::optional<model::Encap> encap;
+  std::optional<uint32_t> gue_port;
+  std::optional<std::string> tunnel_source;  // "192.0.2.128/25"
+  std::optional<uint32_t> tunnel_mtu;
+  std::optional<bool> mss_clamp;
 
   bool operator==(const ServiceAddRequest&) const = default;
 };
@@ -348,6 +354,16 @@ struct RealInfo {
   uint64_t inactive_connections = 0;
 };
 
+// A tunnel service's settings as configured: source "" and mtu 0 are the
+// defaults (the director's address and the egress link's MTU toward the reals).
+struct TunnelInfo {
+  model::Encap encap = model::Encap::kIpip;
+  uint16_t gue_port = 0;
+  std::string source;
+  uint16_t mtu = 0;
+  bool mss_clamp = true;
+};
+
 struct ServiceInfo {
   std::string name;
   model::ServiceKey service;
@@ -360,6 +376,7 @@ struct ServiceInfo {
   uint32_t table_size = 0;
   config::HealthType check = config::HealthType::kNone;
   config::OnDown on_down = config::OnDown::kKeep;  // what a real's failed check does to its flows
+  Nullable<TunnelInfo> tunnel;  // null unless forward tunnel
   model::TrafficCounters counters;
   std::string error;  // what could not be applied ("" = all was)
   std::vector<RealInfo> reals;
@@ -539,7 +556,9 @@ XLB_JSON_FIELDS(ServiceAddRequest, field("service", s.service); field("name", s.
                 field("persistence", s.persistence); field("netmask", s.netmask);
                 field("table_size", s.table_size); field("drop_fragments", s.drop_fragments);
                 field("timeouts", s.timeouts); field("health", s.health);
-                field("on_down", s.on_down));
+                field("on_down", s.on_down); field("encap", s.encap);
+                field("gue_port", s.gue_port); field("tunnel_source", s.tunnel_source);
+                field("tunnel_mtu", s.tunnel_mtu); field("mss_clamp", s.mss_clamp));
 XLB_JSON_FIELDS(ServiceDelRequest, field("service", s.service));
 XLB_JSON_FIELDS(RealAddRequest, field("service", s.service); field("real", s.real);
                 field("weight", s.weight));
@@ -576,11 +595,13 @@ XLB_JSON_FIELDS(RealInfo, field("address", s.address); field("port", s.port);
                 field("local_errors", s.local_errors); field("counters", s.counters);
                 field("active_connections", s.active_connections);
                 field("inactive_connections", s.inactive_connections));
+XLB_JSON_FIELDS(TunnelInfo, field("encap", s.encap); field("gue_port", s.gue_port);
+                field("source", s.source); field("mtu", s.mtu); field("mss_clamp", s.mss_clamp));
 XLB_JSON_FIELDS(ServiceInfo, field("name", s.name); field("service", s.service);
                 field("vip", s.vip); field("port", s.port); field("protocol", s.protocol);
                 field("forward", s.forward); field("scheduler", s.scheduler);
                 field("persistence", s.persistence); field("table_size", s.table_size);
-                field("check", s.check); field("on_down", s.on_down);
+                field("check", s.check); field("on_down", s.on_down); field("tunnel", s.tunnel);
                 field("counters", s.counters); field("error", s.error); field("reals", s.reals));
 XLB_JSON_FIELDS(XdpAttachInfo, field("interface", s.interface); field("attach", s.attach));
 XLB_JSON_FIELDS(StatusInfo, field("version", s.version); field("config_file", s.config_file);
@@ -742,6 +763,8 @@ template <>
 struct adl_serializer<xlb::model::Forward> : NamedEnumSerializer<xlb::model::Forward> {};
 template <>
 struct adl_serializer<xlb::model::Scheduler> : NamedEnumSerializer<xlb::model::Scheduler> {};
+template <>
+struct adl_serializer<xlb::model::Encap> : NamedEnumSerializer<xlb::model::Encap> {};
 template <>
 struct adl_serializer<xlb::config::HealthType> : NamedEnumSerializer<xlb::config::HealthType> {};
 template <>

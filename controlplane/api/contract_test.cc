@@ -78,7 +78,17 @@ class FakeOperations : public Operations {
     v6.spec = *model::ParseRealSpec("[2001:db8::11]:5353");
     v6.port = 5353;
     dns.reals = {v6};
-    services = {web, dns};
+    ServiceView tun;
+    tun.config.name = "tun";
+    tun.config.service.key = Key("198.51.100.30:443/tcp");
+    tun.config.service.options.forward = model::Forward::kTunnel;
+    tun.config.service.options.tunnel.encap = model::Encap::kGue;
+    tun.config.service.options.tunnel.source = *model::ParseIpPrefix("192.0.2.128/25");
+    RealView far;
+    far.spec = *model::ParseRealSpec("198.51.100.99");
+    far.port = 443;
+    tun.reals = {far};
+    services = {web, dns, tun};
 
     model::Connection active;
     active.protocol = model::Protocol::kTcp;
@@ -303,19 +313,22 @@ const std::map<std::string_view, Case>& Cases() {
         "UDP  [2001:db8::10]:53              source-hash  persistent 300   dns\n"
         "  !! not applied, retrying: the real table is full\n"
         "  -> [2001:db8::11]:5353            Masq    1      0         0          0          "
+        "none\n"
+        "TCP  198.51.100.30:443              maglev       tunnel gue:6080  tun\n"
+        "  -> 198.51.100.99:443              Tunnel  1      0         0          0          "
         "none\n"}},
       {"conns",
        {{"conns", "198.51.100.10:80"},
         xlbctl::View::kConns,
-        "pro  state    fwd   idle     source                         virtual                "
+        "pro  state    fwd    idle     source                         virtual                "
         "        destination\n"
-        "TCP  ACTIVE   dr    1.2      192.0.2.7:40000                198.51.100.10:80       "
+        "TCP  ACTIVE   dr     1.2      192.0.2.7:40000                198.51.100.10:80       "
         "        203.0.113.11:8080\n"
-        "UDP  CLOSING  nat   0.0      [2001:db8::7]:5000             [2001:db8::10]:53      "
+        "UDP  CLOSING  nat    0.0      [2001:db8::7]:5000             [2001:db8::10]:53      "
         "        \n"
-        "TCP  SYN_RECV dr    1.2      192.0.2.7:40001                198.51.100.10:80       "
+        "TCP  SYN_RECV dr     1.2      192.0.2.7:40001                198.51.100.10:80       "
         "        203.0.113.11:8080\n"
-        "TCP  EXPIRED  dr    901.0    192.0.2.7:40002                198.51.100.10:80       "
+        "TCP  EXPIRED  dr     901.0    192.0.2.7:40002                198.51.100.10:80       "
         "        203.0.113.11:8080\n"}},
       {"vrrp",
        {{"vrrp"},
@@ -463,7 +476,9 @@ TEST(ContractTest, OtherViewsOfTheServices) {
             "  -> 203.0.113.11:8080                      12          600          90000\n"
             "  -> 203.0.113.12:80                         8          400          60000\n"
             "UDP  [2001:db8::10]:53                       0            0              0\n"
-            "  -> [2001:db8::11]:5353                     0            0              0\n");
+            "  -> [2001:db8::11]:5353                     0            0              0\n"
+            "TCP  198.51.100.30:443                       0            0              0\n"
+            "  -> 198.51.100.99:443                       0            0              0\n");
   EXPECT_EQ(*xlbctl::Render(xlbctl::View::kHealth, before),
             "Service                      Real                           Check  State  Since     "
             "            LocalErr  Last result\n"
@@ -472,6 +487,8 @@ TEST(ContractTest, OtherViewsOfTheServices) {
             "198.51.100.10:80/tcp         203.0.113.12:80                http   down   "
             "2025-12-03T00:00:09Z  3         connection refused\n"
             "[2001:db8::10]:53/udp        [2001:db8::11]:5353            none   none           "
+            "              0         \n"
+            "198.51.100.30:443/tcp        198.51.100.99:443              none   none           "
             "              0         \n");
   ops.services[0].counters.packets += 500;
   ops.services[0].reals[1].counters.bytes += 3000;
@@ -483,7 +500,9 @@ TEST(ContractTest, OtherViewsOfTheServices) {
             "  -> 203.0.113.11:8080                       0            0              0\n"
             "  -> 203.0.113.12:80                         0            0           1500\n"
             "UDP  [2001:db8::10]:53                       0            0              0\n"
-            "  -> [2001:db8::11]:5353                     0            0              0\n");
+            "  -> [2001:db8::11]:5353                     0            0              0\n"
+            "TCP  198.51.100.30:443                       0            0              0\n"
+            "  -> 198.51.100.99:443                       0            0              0\n");
 }
 
 // ---- The metrics listener's status page (status_page.h) --------------------
@@ -661,7 +680,9 @@ TEST(ContractTest, AnswerKeysArePinned) {
        "[].reals[].counters.bytes [].reals[].counters.new_flows [].reals[].counters.packets "
        "[].reals[].effective_weight [].reals[].health [].reals[].health_detail "
        "[].reals[].inactive_connections [].reals[].local_errors [].reals[].port "
-       "[].reals[].since [].reals[].weight [].scheduler [].service [].table_size [].vip"},
+       "[].reals[].since [].reals[].weight [].scheduler [].service [].table_size [].tunnel "
+       "[].tunnel.encap [].tunnel.gue_port [].tunnel.mss_clamp [].tunnel.mtu [].tunnel.source "
+       "[].vip"},
       {"conns",
        ".connections .connections[].client .connections[].forward .connections[].idle_s "
        ".connections[].protocol .connections[].real .connections[].state "
@@ -813,6 +834,13 @@ TEST(ContractTest, RequestsRoundTrip) {
                               .timeouts = nlohmann::json{{"tcp", "15m"}, {"udp", "1m"}},
                               .health = nlohmann::json{{"type", "http"}, {"expect", {200, 204}}},
                               .on_down = config::OnDown::kShutdown});
+  RoundTrip(ServiceAddRequest{.service = Key("198.51.100.20:443/tcp"),
+                              .forward = model::Forward::kTunnel,
+                              .encap = model::Encap::kGue,
+                              .gue_port = 7000,
+                              .tunnel_source = "192.0.2.128/25",
+                              .tunnel_mtu = 1500,
+                              .mss_clamp = false});
   RoundTrip(ServiceDelRequest{Key("198.51.100.20:443/tcp")});
   RoundTrip(RealAddRequest{Key("198.51.100.20:443/tcp"), {Ip("2001:db8::1"), 8443}, 7});
   RoundTrip(RealAddRequest{Key("198.51.100.20:443/tcp"), {Ip("203.0.113.1"), 0}, std::nullopt});
@@ -856,7 +884,7 @@ TEST(ContractTest, BadRequests) {
       {{"POST", "/v1/service/add", {}, R"({"service": "198.51.100.1:80", "name": 3})"}, 400,
        "bad request body: [json.exception.type_error.302] type must be string, but is number"},
       {{"POST", "/v1/service/add", {}, R"({"service": "198.51.100.1:80", "forward": "tun"})"}, 400,
-       "forward is dr or nat, not 'tun'"},
+       "forward is dr, nat or tunnel, not 'tun'"},
       {{"POST", "/v1/service/add", {}, R"({"service": "198.51.100.1:80", "scheduler": "rr"})"}, 400,
        "scheduler is maglev or source-hash, not 'rr'"},
       {{"POST", "/v1/service/add", {}, R"({"service": "198.51.100.1:80", "persistence": -1})"}, 400,
@@ -951,9 +979,9 @@ TEST(ContractTest, ConnsSaysHowManyMore) {
   EXPECT_EQ(answer["total"], 4);
   EXPECT_EQ(answer["remaining"], 3);
   EXPECT_EQ(*xlbctl::Render(xlbctl::View::kConns, answer),
-            "pro  state    fwd   idle     source                         virtual                "
+            "pro  state    fwd    idle     source                         virtual                "
             "        destination\n"
-            "TCP  ACTIVE   dr    1.2      192.0.2.7:40000                198.51.100.10:80       "
+            "TCP  ACTIVE   dr     1.2      192.0.2.7:40000                198.51.100.10:80       "
             "        203.0.113.11:8080\n"
             "... 3 more of 4 (xlbctl conns --limit N shows more)\n");
   auto all = nlohmann::json::parse(Serve(ops, *xlbctl::ParseArgs({"conns", "--limit", "4"})).body);

@@ -58,9 +58,19 @@ ServiceInfo ServiceOf(const ServiceView& v) {
                   .table_size = s.options.table_size,
                   .check = v.config.health.type,
                   .on_down = v.config.on_down,
+                  .tunnel = {},
                   .counters = v.counters,
                   .error = v.error,
                   .reals = {}};
+  if (s.options.forward == model::Forward::kTunnel) {
+    const model::TunnelOptions& t = s.options.tunnel;
+    const bool gue = t.encap == model::Encap::kGue;
+    out.tunnel.value = TunnelInfo{.encap = t.encap,
+                                  .gue_port = gue ? t.gue_port : uint16_t{0},
+                                  .source = t.source ? t.source->ToString() : "",
+                                  .mtu = t.mtu,
+                                  .mss_clamp = t.mss_clamp};
+  }
   for (const auto& r : v.reals) out.reals.push_back(RealOf(r));
   return out;
 }
@@ -113,7 +123,9 @@ ConnectionInfo ConnectionOf(const model::Connection& c) {
           .virtual_address = model::FormatEndpoint(c.vip, c.vip_port),
           .real = c.real ? model::FormatEndpoint(*c.real, c.real_port) : "",
           .state = model::StateOf(c),
-          .forward = c.nat ? model::Forward::kNat : model::Forward::kDr,
+          .forward = c.nat      ? model::Forward::kNat
+                     : c.tunnel ? model::Forward::kTunnel
+                                : model::Forward::kDr,
           .idle_s = c.idle_s};
 }
 

@@ -411,6 +411,122 @@ TEST(ParseConfigErrors, OnDown) {
   EXPECT_TRUE(Fails(Svc("    on_down: [shutdown]\n"), "xlb.yaml:6: services[0].on_down:"));
 }
 
+// ---- forward: tunnel ----
+
+TEST(ParseConfig, Tunnel) {
+  // Defaults: ipip, port 6080 (unused), no prefix (the director's address),
+  // MTU from the egress link (0), MSS clamped.
+  Config c = Parses(Svc("    forward: tunnel\n"));
+  const model::ServiceOptions& o = c.services.at(0).service.options;
+  EXPECT_EQ(o.forward, Forward::kTunnel);
+  EXPECT_EQ(o.tunnel, model::TunnelOptions{});
+  EXPECT_EQ(o.tunnel.encap, model::Encap::kIpip);
+  EXPECT_EQ(o.tunnel.gue_port, 6080);
+  EXPECT_FALSE(o.tunnel.source.has_value());
+  EXPECT_EQ(o.tunnel.mtu, 0);
+  EXPECT_TRUE(o.tunnel.mss_clamp);
+  ExpectRoundTrip(c);
+  EXPECT_NE(ToYaml(c).find("    forward: tunnel\n    encap: ipip\n"), std::string::npos)
+      << ToYaml(c);
+
+  c = Parses(Svc("    forward: tunnel\n    encap: gue\n    gue_port: 7000\n"
+                 "    tunnel_source: 192.0.2.128/25\n    tunnel_mtu: 1500\n    mss_clamp: false\n"
+                 "    reals:\n      - {address: 198.51.100.99}\n"
+                 "      - {address: 203.0.113.1, port: 80}\n"));
+  const model::TunnelOptions& t = c.services.at(0).service.options.tunnel;
+  EXPECT_EQ(t.encap, model::Encap::kGue);
+  EXPECT_EQ(t.gue_port, 7000);
+  ASSERT_TRUE(t.source.has_value());
+  EXPECT_EQ(t.source->ToString(), "192.0.2.128/25");
+  EXPECT_EQ(t.mtu, 1500);
+  EXPECT_FALSE(t.mss_clamp);
+  ExpectRoundTrip(c);
+  const std::string yaml = ToYaml(c);
+  for (const char* line : {"    encap: gue\n", "    gue_port: 7000\n",
+                           "    tunnel_source: 192.0.2.128/25\n", "    tunnel_mtu: 1500\n",
+                           "    mss_clamp: false\n"})
+    EXPECT_NE(yaml.find(line), std::string::npos) << line << yaml;
+
+  c = Parses("interfaces: [eth0]\nservices:\n  - name: v6\n    vip: 2001:db8::10\n    port: 80\n"
+             "    forward: tunnel\n    encap: gue\n    tunnel_source: 2001:db8:ff::/112\n"
+             "    tunnel_mtu: 1328\n    reals:\n      - {address: 2001:db8:2::1}\n");
+  EXPECT_EQ(c.services.at(0).service.options.tunnel.source->ToString(), "2001:db8:ff::/112");
+  ExpectRoundTrip(c);
+  // A single address is a prefix of one.
+  EXPECT_EQ(Parses(Svc("    forward: tunnel\n    tunnel_source: 192.0.2.7\n"))
+                .services.at(0).service.options.tunnel.source->ToString(),
+            "192.0.2.7/32");
+  // Nothing tunnel-specific is written for other services.
+  EXPECT_EQ(ToYaml(Parses(Svc())).find("encap"), std::string::npos);
+}
+
+TEST(ServiceWarnings, IpipWithoutASourcePrefix) {
+  EXPECT_TRUE(ServiceWarnings(Parses(Svc())).empty());
+  EXPECT_TRUE(ServiceWarnings(Parses(Svc("    forward: tunnel\n    encap: gue\n"))).empty());
+  EXPECT_TRUE(
+      ServiceWarnings(Parses(Svc("    forward: tunnel\n    tunnel_source: 192.0.2.0/24\n")))
+          .empty());
+  const std::vector<std::string> w = ServiceWarnings(Parses(Svc("    forward: tunnel\n")));
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_NE(w[0].find("service web (198.51.100.20:80/tcp): encap ipip without tunnel_source"),
+            std::string::npos)
+      << w[0];
+}
+
+TEST(ParseConfigErrors, Tunnel) {
+  // Every tunnel key without forward: tunnel, named with its line.
+  for (const std::string key : {"encap: gue", "gue_port: 6080", "tunnel_source: 192.0.2.0/24",
+                                "tunnel_mtu: 1500", "mss_clamp: false"})
+    EXPECT_TRUE(Fails(Svc("    " + key + "\n"),
+                      "xlb.yaml:6: services[0]." + key.substr(0, key.find(':')) +
+                          ": only for forward: tunnel (forward is dr)"));
+  EXPECT_TRUE(Fails(Svc("    forward: nat\n    tunnel_mtu: 1500\n"),
+                    "xlb.yaml:7: services[0].tunnel_mtu: only for forward: tunnel (forward is "
+                    "nat)"));
+  const std::string tun = "    forward: tunnel\n";
+  EXPECT_TRUE(Fails(Svc(tun + "    encap: gre\n"),
+                    "xlb.yaml:7: services[0].encap: 'gre' is not one of: ipip, gue"));
+  EXPECT_TRUE(Fails(Svc(tun + "    gue_port: 6081\n"),
+                    "xlb.yaml:7: services[0].gue_port: only for encap: gue (encap is ipip)"));
+  EXPECT_TRUE(Fails(Svc(tun + "    encap: gue\n    gue_port: 0\n"),
+                    "xlb.yaml:8: services[0].gue_port: 0 is out of range (expected 1..65535)"));
+  EXPECT_TRUE(Fails(Svc(tun + "    encap: gue\n    gue_port: 65536\n"),
+                    "xlb.yaml:8: services[0].gue_port: 65536 is out of range"));
+  EXPECT_TRUE(Fails(Svc(tun + "    tunnel_source: 2001:db8:ff::/112\n"),
+                    "xlb.yaml:7: services[0].tunnel_source: '2001:db8:ff::/112' is IPv6 but the "
+                    "VIP is IPv4 (expected the VIP's family)"));
+  EXPECT_TRUE(Fails(Svc(tun + "    tunnel_source: 192.0.2.130/25\n"),
+                    "xlb.yaml:7: services[0].tunnel_source: '192.0.2.130/25' has host bits set "
+                    "(the prefix is 192.0.2.128/25)"));
+  EXPECT_TRUE(Fails(Svc(tun + "    tunnel_source: 192.0.2.0/33\n"),
+                    "xlb.yaml:7: services[0].tunnel_source: '192.0.2.0/33' has a bad length"));
+  EXPECT_TRUE(Fails(Svc(tun + "    tunnel_source: example.com/24\n"),
+                    "xlb.yaml:7: services[0].tunnel_source: 'example.com/24' is not a prefix"));
+  // 576 + 20 (IPv4, ipip), 576 + 28 (gue), 1280 + 40 (IPv6); at most 9216.
+  EXPECT_TRUE(Fails(Svc(tun + "    tunnel_mtu: 595\n"),
+                    "xlb.yaml:7: services[0].tunnel_mtu: 595 is out of range "
+                    "(expected 596..9216)"));
+  Parses(Svc(tun + "    tunnel_mtu: 596\n"));
+  EXPECT_TRUE(Fails(Svc(tun + "    encap: gue\n    tunnel_mtu: 600\n"),
+                    "xlb.yaml:8: services[0].tunnel_mtu: 600 is out of range "
+                    "(expected 604..9216)"));
+  EXPECT_TRUE(Fails(Svc(tun + "    tunnel_mtu: 9217\n"),
+                    "xlb.yaml:7: services[0].tunnel_mtu: 9217 is out of range"));
+  EXPECT_TRUE(Fails("interfaces: [eth0]\nservices:\n  - name: v6\n    vip: 2001:db8::10\n"
+                    "    port: 80\n    forward: tunnel\n    tunnel_mtu: 1319\n",
+                    "xlb.yaml:7: services[0].tunnel_mtu: 1319 is out of range "
+                    "(expected 1320..9216)"));
+  EXPECT_TRUE(Fails(Svc(tun + "    mss_clamp: maybe\n"), "xlb.yaml:7: services[0].mss_clamp:"));
+  // The packet is the client's: no other port on the real, as for DR.
+  EXPECT_TRUE(Fails(Svc(tun + "    reals:\n      - {address: 203.0.113.1, port: 8080}\n"),
+                    "xlb.yaml:8: services[0].reals[0]: real 203.0.113.1:8080 of service "
+                    "198.51.100.20:80/tcp: a tunnel cannot change the port to 8080 (use forward "
+                    "nat)"));
+  // No 4in6 or 6in4.
+  EXPECT_TRUE(Fails(Svc(tun + "    reals:\n      - {address: 2001:db8::1}\n"),
+                    "xlb.yaml:8: services[0].reals[0]: ", {"an IPv6 real for an IPv4 VIP"}));
+}
+
 // ---- health checks ----
 
 TEST(ParseConfig, HealthSource) {

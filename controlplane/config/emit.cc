@@ -76,6 +76,14 @@ void EmitService(YAML::Emitter& out, const ServiceConfig& sc) {
   out << YAML::Key << "protocol" << YAML::Value
       << std::string(model::NameOf(key.protocol));
   out << YAML::Key << "forward" << YAML::Value << std::string(model::NameOf(o.forward));
+  if (o.forward == model::Forward::kTunnel) {
+    const model::TunnelOptions& t = o.tunnel;
+    out << YAML::Key << "encap" << YAML::Value << std::string(model::NameOf(t.encap));
+    if (t.encap == model::Encap::kGue) out << YAML::Key << "gue_port" << YAML::Value << t.gue_port;
+    if (t.source) out << YAML::Key << "tunnel_source" << YAML::Value << t.source->ToString();
+    if (t.mtu != 0) out << YAML::Key << "tunnel_mtu" << YAML::Value << t.mtu;
+    if (!t.mss_clamp) out << YAML::Key << "mss_clamp" << YAML::Value << false;
+  }
   out << YAML::Key << "scheduler" << YAML::Value
       << std::string(model::NameOf(o.scheduler));
   if (o.persistence_timeout_s != 0 || o.persistence_netmask != -1) {

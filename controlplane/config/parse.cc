@@ -31,6 +31,21 @@
 
 namespace xlb::config {
 
+std::vector<std::string> ServiceWarnings(const Config& config) {
+  std::vector<std::string> out;
+  for (const ServiceConfig& sc : config.services) {
+    const model::ServiceOptions& o = sc.service.options;
+    if (o.forward == model::Forward::kTunnel && o.tunnel.encap == model::Encap::kIpip &&
+        !o.tunnel.source)
+      out.push_back(absl::StrCat(
+          "service ", sc.name, " (", sc.service.key.ToString(),
+          "): encap ipip without tunnel_source: every packet leaves from one address, and the "
+          "reals' NICs hash IPIP on its outer addresses only, so each real takes all flows on "
+          "one queue (set tunnel_source to a prefix routed to the directors, or use encap gue)"));
+  }
+  return out;
+}
+
 bool IsServiceName(absl::string_view name) {
   return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
     return absl::ascii_isalnum(c) || c == '_' || c == '.' || c == '-';
@@ -186,6 +201,7 @@ class Parser {
   TablesConfig ParseTables(const Field& f) const;
   ServiceConfig ParseService(const Field& f) const;
   void ParsePersistence(const Field& f, model::Service& s) const;
+  void ParseTunnel(const Map& m, model::Service& s) const;
   void ParseTimeouts(const Field& f, model::ServiceOptions& o) const;
   std::vector<RealSpec> ParseReals(const Field& f, const model::Service& s) const;
   HealthCheck ParseHealth(const Field& f, const model::Service& s) const;
@@ -442,7 +458,8 @@ ApiConfig Parser::ParseApi(const Field& f) const {
 
 ServiceConfig Parser::ParseService(const Field& f) const {
   Map m = ReadMap(f, {"name", "vip", "port", "protocol", "forward", "scheduler", "persistence",
-                      "table_size", "drop_fragments", "timeouts", "reals", "health", "on_down"});
+                      "table_size", "drop_fragments", "timeouts", "reals", "health", "on_down",
+                      "encap", "gue_port", "tunnel_source", "tunnel_mtu", "mss_clamp"});
   ServiceConfig sc;
   sc.name = Name(m);
 
@@ -476,6 +493,7 @@ ServiceConfig Parser::ParseService(const Field& f) const {
   }
   if (const Field* d = m.Get("drop_fragments")) s.options.drop_fragments = Bool(*d);
   if (const Field* t = m.Get("timeouts")) ParseTimeouts(*t, s.options);
+  ParseTunnel(m, s);
   // Backstop: the data plane's own checks, in case they know more than ours.
   if (absl::Status st = model::ValidateService(s); !st.ok())
     Fail(m.line, f.path, std::string(st.message()));
@@ -492,6 +510,35 @@ void Parser::ParsePersistence(const Field& f, model::Service& s) const {
   if (const Field* n = m.Get("netmask"))
     s.options.persistence_netmask =
         static_cast<int>(Number(*n, 0, static_cast<uint64_t>(s.key.vip.max_prefix_len())));
+}
+
+const char* FamilyName(const IpAddress& a) { return a.is_v4() ? "IPv4" : "IPv6"; }
+
+void Parser::ParseTunnel(const Map& m, model::Service& s) const {
+  model::TunnelOptions& t = s.options.tunnel;
+  for (const char* key : {"encap", "gue_port", "tunnel_source", "tunnel_mtu", "mss_clamp"})
+    if (const Field* f = m.Get(key); f && s.options.forward != Forward::kTunnel)
+      Fail(*f, absl::StrCat("only for forward: tunnel (forward is ", NameOf(s.options.forward),
+                            ")"));
+  if (const Field* e = m.Get("encap")) t.encap = Named<model::Encap>(*e);
+  if (const Field* p = m.Get("gue_port")) {
+    if (t.encap != model::Encap::kGue)
+      Fail(*p, absl::StrCat("only for encap: gue (encap is ", NameOf(t.encap), ")"));
+    t.gue_port = static_cast<uint16_t>(Number(*p, 1, 65535));
+  }
+  if (const Field* src = m.Get("tunnel_source")) {
+    const std::string text = Scalar(*src, "a prefix, e.g. 192.0.2.128/25 or 2001:db8:ff::/112");
+    auto prefix = model::ParseIpPrefix(text);
+    if (!prefix.ok()) Fail(*src, std::string(prefix.status().message()));
+    if (prefix->address.family() != s.key.vip.family())
+      Fail(*src, absl::StrCat("'", text, "' is ", FamilyName(prefix->address), " but the VIP is ",
+                              FamilyName(s.key.vip), " (expected the VIP's family)"));
+    t.source = *prefix;
+  }
+  if (const Field* mtu = m.Get("tunnel_mtu"))
+    t.mtu = static_cast<uint16_t>(
+        Number(*mtu, model::MinTunnelMtu(s.key.vip.family(), t.encap), model::kMaxTunnelMtu));
+  if (const Field* c = m.Get("mss_clamp")) t.mss_clamp = Bool(*c);
 }
 
 void Parser::ParseTimeouts(const Field& f, model::ServiceOptions& o) const {
@@ -682,7 +729,6 @@ void Parser::ParseTls(const Map& m, TlsCheck& tls) const {
 
 // ---- vrrp ----
 
-const char* FamilyName(const IpAddress& a) { return a.is_v4() ? "IPv4" : "IPv6"; }
 
 std::vector<VrrpInstance> Parser::ParseVrrp(const Field& f, const Config& config) const {
   std::vector<VrrpInstance> instances;

@@ -60,6 +60,11 @@ absl::StatusOr<Duration> ParseDuration(absl::string_view text);
 // be written back (ToYaml) as U+FFFD.
 absl::Status CheckUtf8(absl::string_view text, const std::string& file_name);
 
+// What a valid configuration should still change, one line each, e.g. a
+// tunnel service with encap ipip and no tunnel_source: one outer source, and
+// NICs hash IPIP on the outer addresses only (docs/tunnel-design.md).
+std::vector<std::string> ServiceWarnings(const Config& config);
+
 // Letters, digits, '_', '.' and '-', at least one: a service name.
 bool IsServiceName(absl::string_view name);
 

@@ -949,6 +949,11 @@ void Importer::ImportVirtualServer(const Statement& vs) {
   const Statement* granularity = nullptr;
   std::string skip;
   int skip_line = 0;
+  struct TunnelSetting {
+    std::string keyword, value;
+    int line;
+  };
+  std::vector<TunnelSetting> tunnel_settings;  // read once lb_kind is known
   ForEach(vs.block, [&](const Statement& s) {
     const std::string& k = s.keyword;
     if (k == "lb_algo" || k == "lvs_sched") {
@@ -967,8 +972,17 @@ void Importer::ImportVirtualServer(const Statement& vs) {
       } else if (kind == "DR") {
         service.options.forward = Forward::kDr;
       } else if (kind == "TUN") {
-        skip = "lb_kind TUN: xlb forwards by direct routing or NAT, not through tunnels";
-        skip_line = s.line;
+        service.options.forward = Forward::kTunnel;  // encap ipip unless tun_type says
+        // keepalived also takes the tunnel inline: TUN type gue port 6080 [nocsum].
+        for (size_t i = 1; i < s.args.size(); ++i) {
+          const std::string& word = s.args[i];
+          if ((word == "type" || word == "port") && i + 1 < s.args.size()) {
+            const char* keyword = word == "type" ? "tun_type" : "tun_port";
+            tunnel_settings.push_back({keyword, s.args[++i], s.line});
+          } else {
+            tunnel_settings.push_back({"tun_flags", word, s.line});
+          }
+        }
       } else {
         Fail(s.line, absl::StrCat(k, ": '", s.args[0], "' is not NAT, DR or TUN"));
       }
@@ -984,6 +998,8 @@ void Importer::ImportVirtualServer(const Statement& vs) {
       } else {
         Fail(s.line, absl::StrCat("protocol: '", s.args[0], "' is not TCP, UDP or SCTP"));
       }
+    } else if (k == "tun_type" || k == "tun_port" || k == "tun_flags") {
+      tunnel_settings.push_back({k, Arg(s, 0, k == "tun_port" ? "a port" : "a value"), s.line});
     } else if (k == "persistence_timeout") {
       persistence = s.args.empty() ? kKeepalivedPersistenceTimeoutS
                                    : Integer(s, 0, 0, std::numeric_limits<uint32_t>::max());
@@ -997,10 +1013,55 @@ void Importer::ImportVirtualServer(const Statement& vs) {
       NotCarried(s);
     }
   });
+  // keepalived's tunnel types: ipip and gue map to xlb's encap; gre, and
+  // checksum flags xlb does not send (it sends no GUE checksum over IPv4,
+  // computes it over IPv6), have no equivalent.
+  std::optional<int64_t> tun_port;
+  int tun_port_line = 0;
+  for (const TunnelSetting& t : tunnel_settings) {
+    if (service.options.forward != Forward::kTunnel) {
+      Note(t.line, absl::StrCat(t.keyword, " ", t.value, ": only for lb_kind TUN; ignored"));
+      continue;
+    }
+    const std::string value = absl::AsciiStrToLower(t.value);
+    if (t.keyword == "tun_type") {
+      if (value == "ipip") {
+        service.options.tunnel.encap = model::Encap::kIpip;
+      } else if (value == "gue") {
+        service.options.tunnel.encap = model::Encap::kGue;
+      } else if (value == "gre") {
+        skip = "tun_type gre: xlb encapsulates in IPIP or GUE, not GRE";
+        skip_line = t.line;
+      } else {
+        Fail(t.line, absl::StrCat("tun_type: '", t.value, "' is not ipip, gue or gre"));
+      }
+    } else if (t.keyword == "tun_port") {
+      int64_t port = 0;
+      if (!IsInteger(t.value) || !absl::SimpleAtoi(t.value, &port) || port < 1 || port > 65535)
+        Fail(t.line, absl::StrCat("tun_port: '", t.value, "' is not a port (1..65535)"));
+      tun_port = port;
+      tun_port_line = t.line;
+    } else if (value != "nocsum") {
+      skip = absl::StrCat("tun_flags ", t.value, ": xlb sends GUE without a checksum over IPv4 "
+                          "and with a full one over IPv6, never remote checksum offload");
+      skip_line = t.line;
+    }
+  }
+  if (tun_port) {
+    if (service.options.tunnel.encap == model::Encap::kGue)
+      service.options.tunnel.gue_port = static_cast<uint16_t>(*tun_port);
+    else
+      Note(tun_port_line, absl::StrCat("tun_port ", *tun_port, ": only for tun_type gue; ignored"));
+  }
   if (!skip.empty()) {
     Note(skip_line, absl::StrCat(what, ": not carried over: ", skip));
     return;
   }
+  if (service.options.forward == Forward::kTunnel && !service.options.tunnel.source &&
+      service.options.tunnel.encap == model::Encap::kIpip)
+    Note(vs.line, absl::StrCat(what, ": lb_kind TUN is forward: tunnel, encap: ipip; consider "
+                                     "tunnel_source (a prefix routed to the directors) so that "
+                                     "the reals' NICs spread flows over their queues"));
 
   if (persistence && *persistence > 0) {
     service.options.persistence_timeout_s = static_cast<uint32_t>(*persistence);
@@ -1096,11 +1157,14 @@ PendingReal Importer::ReadReal(const Statement& rs, const model::Service& servic
   const uint16_t port = rs.args.size() > 1 ? static_cast<uint16_t>(Integer(rs, 1, 0, 65535)) : 0;
   // keepalived checks the real's port, else the service's.
   const uint16_t check_port = port ? port : service.key.port;
-  if (service.options.all_ports || forward == Forward::kDr) {
-    // Direct routing (and an all-ports service) keeps the client's port;
-    // IPVS ignores the real's port there too.
+  if (service.options.all_ports || forward != Forward::kNat) {
+    // Direct routing, a tunnel (and an all-ports service) keep the client's
+    // port; IPVS ignores the real's port there too.
     if (port != 0 && port != service.key.port)
-      Note(rs.line, absl::StrCat(Words(rs), ": ", service.options.all_ports ? "an all-ports service" : "direct routing",
+      Note(rs.line, absl::StrCat(Words(rs), ": ",
+                                 service.options.all_ports ? "an all-ports service"
+                                 : forward == Forward::kDr ? "direct routing"
+                                                           : "a tunnel",
                                  " keeps the client's port (IPVS ignores this port too); the "
                                  "check still goes to ",
                                  port));
@@ -1114,7 +1178,8 @@ PendingReal Importer::ReadReal(const Statement& rs, const model::Service& servic
       p.real.weight = static_cast<uint32_t>(Integer(s, 0, 0, model::kMaxWeight));
     } else if (k == "lvs_method") {
       const std::string m = absl::AsciiStrToUpper(Arg(s, 0, "NAT, DR or TUN"));
-      if (m != (forward == Forward::kDr ? "DR" : "NAT"))
+      const char* kind = forward == Forward::kDr ? "DR" : forward == Forward::kNat ? "NAT" : "TUN";
+      if (m != kind)
         Note(s.line, absl::StrCat(Words(s), ": xlb forwards to every real of a service the "
                                             "same way: ",
                                   model::NameOf(forward)));

@@ -490,12 +490,15 @@ TEST(KeepalivedNotes, InstancesThatCannotBeCarriedOver) {
 TEST(KeepalivedNotes, ServicesThatCannotBeCarriedOver) {
   KeepalivedImport r = Import(
       "virtual_server fwmark 1 {\n  lb_kind DR\n}\n"                               // 1-3
-      "virtual_server 198.51.100.10 80 {\n  lb_kind TUN\n}\n"                       // 4-6
-      "virtual_server 198.51.100.10 5060 {\n  protocol SCTP\n}\n");                 // 7-9
+      "virtual_server 198.51.100.10 80 {\n  lb_kind TUN\n  tun_type gre\n}\n"    // 4-7
+      "virtual_server 198.51.100.10 5060 {\n  protocol SCTP\n}\n"                  // 8-10
+      "virtual_server 198.51.100.10 81 {\n  lb_kind TUN\n  tun_type gue\n"         // 11-13
+      "  tun_flags csum\n}\n");                                                     // 14-15
   EXPECT_TRUE(r.config.services.empty());
   EXPECT_TRUE(HasNote(r.notes, 1, {"virtual_server fwmark 1", "firewall mark"}));
-  EXPECT_TRUE(HasNote(r.notes, 5, {"lb_kind TUN"}));
-  EXPECT_TRUE(HasNote(r.notes, 8, {"SCTP"}));
+  EXPECT_TRUE(HasNote(r.notes, 6, {"tun_type gre", "not GRE"}));
+  EXPECT_TRUE(HasNote(r.notes, 9, {"SCTP"}));
+  EXPECT_TRUE(HasNote(r.notes, 14, {"tun_flags csum"}));
 }
 
 TEST(KeepalivedServices, KeepalivedDefaults) {
@@ -586,6 +589,46 @@ TEST(KeepalivedServices, SslGetIsAnHttpsCheckWithoutVerification) {
   EXPECT_FALSE(h.tls.verify);
   EXPECT_TRUE(HasNote(r.notes, 4, {"SSL_GET", "verify: false", "ca_file"}));
   EXPECT_FALSE(NoteMentions(r.notes, "stands in"));
+}
+
+// lb_kind TUN is forward: tunnel: ipip by default, GUE with tun_type gue
+// and tun_port (or keepalived's inline form); the real's port is the VIP's.
+TEST(KeepalivedServices, TunnelsAreCarriedOver) {
+  KeepalivedImport r = Import(
+      "virtual_server 198.51.100.10 443 {\n  lb_kind TUN\n"                        // 1-2
+      "  real_server 198.51.100.77 8443 {\n    TCP_CHECK {\n    }\n  }\n}\n"        // 3-7
+      "virtual_server 198.51.100.10 80 {\n  lb_kind TUN\n  tun_type gue\n"        // 8-10
+      "  tun_port 7000\n  tun_flags nocsum\n"                                      // 11-12
+      "  real_server 198.51.100.77 80 {\n    lvs_method TUN\n  }\n}\n"             // 13-16
+      "virtual_server 2001:db8::10 53 {\n  protocol UDP\n"                         // 17-18
+      "  lb_kind TUN type gue port 6081\n"                                         // 19
+      "  real_server 2001:db8:2::1 53 {\n  }\n}\n"                                 // 20-22
+      "virtual_server 198.51.100.10 22 {\n  lb_kind DR\n  tun_type gue\n}\n");  // 23-26
+  ASSERT_EQ(r.config.services.size(), 4u);
+  const model::ServiceOptions& ipip = r.config.services[0].service.options;
+  EXPECT_EQ(ipip.forward, Forward::kTunnel);
+  EXPECT_EQ(ipip.tunnel, model::TunnelOptions{});  // ipip, every default
+  EXPECT_EQ(r.config.services[0].reals, (std::vector<RealSpec>{{Ip("198.51.100.77"), 0, 1}}));
+  EXPECT_EQ(r.config.services[0].health.port, 8443);
+  EXPECT_TRUE(HasNote(r.notes, 3, {"a tunnel keeps the client's port"}));
+  EXPECT_TRUE(HasNote(r.notes, 1, {"tunnel_source"}));
+  const model::TunnelOptions& gue = r.config.services[1].service.options.tunnel;
+  EXPECT_EQ(r.config.services[1].service.options.forward, Forward::kTunnel);
+  EXPECT_EQ(gue.encap, model::Encap::kGue);
+  EXPECT_EQ(gue.gue_port, 7000);
+  EXPECT_FALSE(NoteMentions(r.notes, "lvs_method TUN"));  // the service's own kind
+  const model::TunnelOptions& inline_gue = r.config.services[2].service.options.tunnel;
+  EXPECT_EQ(inline_gue.encap, model::Encap::kGue);
+  EXPECT_EQ(inline_gue.gue_port, 6081);
+  EXPECT_EQ(r.config.services[3].service.options.forward, Forward::kDr);
+  EXPECT_TRUE(HasNote(r.notes, 25, {"tun_type gue", "only for lb_kind TUN"}));
+  // What the import writes is a config xlb reads back the same.
+  const std::string yaml = config::ToYaml(r.config);
+  EXPECT_NE(yaml.find("forward: tunnel\n    encap: gue\n    gue_port: 7000\n"), std::string::npos)
+      << yaml;
+  auto again = config::ParseConfig(yaml, "imported.yaml");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->services[1].service.options, r.config.services[1].service.options);
 }
 
 TEST(KeepalivedServices, DirectRoutingKeepsTheClientsPort) {

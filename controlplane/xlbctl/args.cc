@@ -56,7 +56,18 @@ struct ServiceField {
 const std::vector<ServiceField>& ServiceFields() {
   static const std::vector<ServiceField> fields = {
       {{"--name", "NAME", "its name (default: from the protocol, VIP and port)"}, "name"},
-      {{"--forward", "dr|nat", "direct routing (default) or NAT"}, "forward"},
+      {{"--forward", "dr|nat|tunnel", "direct routing (default), NAT, or encapsulated to "
+                                      "routed reals"},
+       "forward"},
+      {{"--encap", "ipip|gue", "tunnel: IP in IP (default) or GUE over UDP"}, "encap"},
+      {{"--gue-port", "PORT", "tunnel gue: the outer UDP port (default 6080)"}, "gue_port"},
+      {{"--tunnel-source", "PREFIX", "tunnel: outer sources, e.g. 192.0.2.128/25 (default the "
+                                     "director's address toward the reals)"},
+       "tunnel_source"},
+      {{"--tunnel-mtu", "BYTES", "tunnel: largest outer packet (default the egress link's MTU)"},
+       "tunnel_mtu"},
+      {{"--mss-clamp", "true|false", "tunnel: lower a SYN's MSS to fit (default true)"},
+       "mss_clamp"},
       {{"--scheduler", "maglev|source-hash", "how reals are chosen (default maglev)"}, "scheduler"},
       {{"--persistence", "DURATION", "a client sticks to its real this long (e.g. 300s; a bare "
                                      "number is seconds)"},
@@ -173,6 +184,12 @@ absl::Status ServiceAdd(Command& c) {
   if (given.contains("table_size")) request.table_size = o.table_size;
   if (given.contains("drop_fragments")) request.drop_fragments = o.drop_fragments;
   if (given.contains("on_down")) request.on_down = service->on_down;
+  if (given.contains("encap")) request.encap = o.tunnel.encap;
+  if (given.contains("gue_port")) request.gue_port = o.tunnel.gue_port;
+  if (given.contains("tunnel_source") && o.tunnel.source)
+    request.tunnel_source = o.tunnel.source->ToString();
+  if (given.contains("tunnel_mtu")) request.tunnel_mtu = o.tunnel.mtu;
+  if (given.contains("mss_clamp")) request.mss_clamp = o.tunnel.mss_clamp;
   const YAML::Node& read = entry;  // (a const node: [] makes no key)
   if (read["timeouts"]) request.timeouts = JsonOf(read["timeouts"]);
   if (read["health"]) request.health = JsonOf(read["health"]);

@@ -186,6 +186,17 @@ TEST(ArgsTest, ServiceAddBody) {
   EXPECT_EQ(c.body["scheduler"], "source-hash");
   EXPECT_EQ(c.body["persistence"], 300);
   EXPECT_EQ(c.body["name"], "pg");
+  Command tun = Parse({"service", "add", "198.51.100.10:443", "--forward", "tunnel", "--encap",
+                       "gue", "--gue-port", "7000", "--tunnel-source", "192.0.2.128/25",
+                       "--tunnel-mtu", "1500", "--mss-clamp", "false"});
+  EXPECT_EQ(tun.body["forward"], "tunnel");
+  EXPECT_EQ(tun.body["encap"], "gue");
+  EXPECT_EQ(tun.body["gue_port"], 7000);
+  EXPECT_EQ(tun.body["tunnel_source"], "192.0.2.128/25");
+  EXPECT_EQ(tun.body["tunnel_mtu"], 1500);
+  EXPECT_EQ(tun.body["mss_clamp"], false);
+  EXPECT_FALSE(Parse({"service", "add", "198.51.100.10:443", "--forward", "tunnel"})
+                   .body.contains("encap"));
   EXPECT_EQ(Parse({"service", "del", "[2001:db8::10]:53/udp"}).body["service"],
             "[2001:db8::10]:53/udp");
 }
@@ -237,7 +248,18 @@ TEST(ArgsTest, OneLineErrors) {
       {{"service", "add", "198.51.100.10"}, "no port"},
       {{"service", "add", "198.51.100.10:80/sctp"}, "unknown protocol 'sctp'"},
       {{"service", "add", "198.51.100.10:80", "--forward", "tun"},
-       "--forward: 'tun' is not one of: dr, nat"},
+       "--forward: 'tun' is not one of: dr, nat, tunnel"},
+      {{"service", "add", "198.51.100.10:80", "--encap", "gue"},
+       "--encap: only for forward: tunnel (forward is dr)"},
+      {{"service", "add", "198.51.100.10:80", "--forward", "tunnel", "--gue-port", "7000"},
+       "--gue-port: only for encap: gue (encap is ipip)"},
+      {{"service", "add", "198.51.100.10:80", "--forward", "tunnel", "--tunnel-source",
+        "2001:db8::/64"},
+       "--tunnel-source: '2001:db8::/64' is IPv6 but the VIP is IPv4"},
+      {{"service", "add", "198.51.100.10:80", "--forward", "tunnel", "--tunnel-mtu", "100"},
+       "--tunnel-mtu: 100 is out of range (expected 596..9216)"},
+      {{"service", "add", "198.51.100.10:80", "--forward", "tunnel", "--mss-clamp", "no way"},
+       "--mss-clamp:"},
       {{"service", "add", "198.51.100.10:80", "--persistence", "long"},
        "--persistence: 'long' is not a duration"},
       {{"service", "add", "198.51.100.10:80", "--persistence"}, "needs a value"},

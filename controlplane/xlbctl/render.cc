@@ -28,7 +28,12 @@ std::string Upper(E value) {
 
 // ipvsadm's name of a forwarding method.
 const char* IpvsForward(model::Forward forward) {
-  return forward == model::Forward::kNat ? "Masq" : "Route";
+  switch (forward) {
+    case model::Forward::kNat: return "Masq";
+    case model::Forward::kTunnel: return "Tunnel";
+    case model::Forward::kDr: break;
+  }
+  return "Route";
 }
 
 // "198.51.100.10:80" / "[2001:db8::1]:80" of a service.
@@ -42,6 +47,11 @@ std::string Remote(const RealInfo& r) { return model::FormatEndpoint(r.address, 
 std::string Flags(const ServiceInfo& s) {
   std::string f;
   if (s.persistence > 0) absl::StrAppend(&f, "persistent ", s.persistence);
+  // "tunnel ipip", "tunnel gue:6080"
+  if (const auto& t = s.tunnel.value) {
+    absl::StrAppend(&f, f.empty() ? "" : " ", "tunnel ", model::NameOf(t->encap));
+    if (t->encap == model::Encap::kGue) absl::StrAppend(&f, ":", t->gue_port);
+  }
   return f;
 }
 
@@ -127,10 +137,11 @@ std::string Status(const StatusInfo& s) {
 }
 
 std::string Conns(const api::ConnsAnswer& answer) {
-  std::string out = absl::StrFormat("%-4s %-8s %-5s %-8s %-30s %-30s %s\n", "pro", "state", "fwd",
+  // fwd: dr, nat or tunnel.
+  std::string out = absl::StrFormat("%-4s %-8s %-6s %-8s %-30s %-30s %s\n", "pro", "state", "fwd",
                                     "idle", "source", "virtual", "destination");
   for (const auto& c : answer.connections)
-    absl::StrAppend(&out, absl::StrFormat("%-4s %-8s %-5s %-8.1f %-30s %-30s %s\n",
+    absl::StrAppend(&out, absl::StrFormat("%-4s %-8s %-6s %-8.1f %-30s %-30s %s\n",
                                           Upper(c.protocol), Upper(c.state),
                                           model::NameOf(c.forward), c.idle_s, c.client,
                                           c.virtual_address, c.real));

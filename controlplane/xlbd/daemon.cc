@@ -279,6 +279,7 @@ absl::Status Daemon::Adopt(const config::Config& cfg) {
       LOG(WARNING) << w;
   }
   for (const std::string& w : bgp::ConfigWarnings(cfg)) LOG(WARNING) << w;
+  for (const std::string& w : config::ServiceWarnings(cfg)) LOG(WARNING) << w;
   if (!(file_config_.api == cfg.api) && ready_)
     LOG(WARNING) << "api settings changed in " << options_.config_path
                  << "; they take effect when xlbd restarts";

@@ -197,6 +197,8 @@ int main(int argc, char** argv) {
               << "\n";
     for (const std::string& w : xlb::bgp::ConfigWarnings(*cfg))
       std::cerr << FLAGS_check_config << ": warning: " << w << "\n";
+    for (const std::string& w : xlb::config::ServiceWarnings(*cfg))
+      std::cerr << FLAGS_check_config << ": warning: " << w << "\n";
     if (cfg->bgp && access(xlb::bgp::VtyshOptions{}.binary.c_str(), X_OK) != 0)
       std::cerr << FLAGS_check_config << ": warning: bgp: " << xlb::bgp::VtyshOptions{}.binary
                 << " is missing: xlbd drives FRR's bgpd with it (install frr)\n";

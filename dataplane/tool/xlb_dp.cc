@@ -30,7 +30,7 @@ constexpr char kUsage[] = R"(usage: xlb-dp [--pin-dir DIR] COMMAND ...
                                    load the program (adopting pinned maps) and attach it
   detach IFNAME...                 detach xlb's program
   unpin                            remove the pinned maps
-  service add VIP:PORT[/tcp|udp] [--forward dr|nat] [--scheduler maglev|source-hash] [--persistence SECONDS]
+  service add VIP:PORT[/tcp|udp] [--forward dr|nat|tunnel] [--scheduler maglev|source-hash] [--persistence SECONDS]
                                  [--netmask PREFIX] [--table-size PRIME] [--drop-fragments]
                                  [--tcp-timeout S] [--tcp-fin-timeout S] [--udp-timeout S]
   service del VIP:PORT[/proto]
