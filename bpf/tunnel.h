@@ -121,8 +121,8 @@ static __always_inline void tunnel_clamp_mss(struct tcphdr *tcp, void *data_end,
 	}
 }
 
-/* What the packet path hands xlb_tunnel_forward: scalars only, as a global
- * function takes (it is verified once, not once per way of reaching it). */
+/* What the packet path (xlb_xdp) hands the wrapping program (xlb_tunnel)
+ * across the tail call, in tunnel_scratch: the tail call keeps only ctx. */
 struct tunnel_args {
 	struct xlb_flow_key flow; /* the client's flow (an ICMP error's: the one it quotes) */
 	__u32 service_id;
@@ -134,6 +134,24 @@ struct tunnel_args {
 	__u8 new_flow;            /* for the service's and real's counters */
 	__u32 bytes;              /* the frame's length as it came in */
 };
+
+/* Neither is pinned (dataplane/program.cc lists them as the program's own):
+ * slot 0 of tunnel_progs holds xlb_tunnel, filled by the loader; the
+ * scratch is per CPU, written just before the tail call on the same CPU
+ * (XDP runs to its end there), so one entry serves. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} tunnel_progs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tunnel_args);
+} tunnel_scratch SEC(".maps");
 
 /* Replaces the frame (too big to be wrapped) by ICMP frag-needed (IPv4) or
  * packet-too-big (IPv6) from the VIP to the client, quoting its start and
@@ -228,15 +246,12 @@ static __always_inline int tunnel_too_big(struct xdp_md *ctx, const struct tunne
 }
 
 /* Wraps the frame for real a->real_id of tunnel service a->service_id and
- * sends it to the real's next hop; counts the traffic as the DR path does. A
- * global function: the verifier checks it once, on its own, rather than once
- * for each state the packet path reaches it in (flows and ICMP errors, hits
- * and misses, traces), and its stack frame is not added to the packet
- * path's (xlb_xdp calls one after the other). */
-__noinline int xlb_tunnel_forward(struct xdp_md *ctx, const struct tunnel_args *a)
+ * sends it to the real's next hop; counts the traffic as the DR path does.
+ * Runs in its own program (xlb_tunnel, reached by a tail call), with a stack
+ * and a verification of its own: inlined into the packet path the two
+ * together passed BPF's 512 bytes of stack and its instruction limit. */
+static __always_inline int xlb_tunnel_forward(struct xdp_md *ctx, const struct tunnel_args *a)
 {
-	if (!a)
-		return XDP_DROP;
 	struct xlb_trace *tr = trace_moved(ctx, a->was_trace);
 	trace_flag(tr, XLB_TRACE_F_TUNNEL);
 	__u32 service_id = a->service_id, real_id = a->real_id;

@@ -37,33 +37,48 @@ static __always_inline int handle_fragment(const struct packet *p)
 	return XDP_PASS;
 }
 
-/* Not an XDP verdict: the packet goes to its real wrapped, by
- * xlb_tunnel_forward with the tunnel_args filled in (see xlb_xdp). */
-#define XLB_TO_TUNNEL 0x7f
-
-/* Sends a packet of a flow to its real as it is (direct routing, or NAT
- * rewritten before), or for a tunnel flow fills *a and says XLB_TO_TUNNEL. */
-static __always_inline int to_real(struct xdp_md *ctx, struct packet *p,
-				   const struct xlb_flow_key *flow, const struct xlb_real *real,
-				   __u32 real_id, __u32 conn_flags, __u32 service_id,
-				   struct tunnel_args *a, __u32 bytes, int new_flow)
+/* A tunnel flow's packet: its arguments into tunnel_scratch, then on to
+ * xlb_tunnel (bpf/tunnel.h) by a tail call, which does not come back. The
+ * DR and NAT paths pay nothing for tunnels but the flag's test. */
+static __always_inline int to_tunnel(struct xdp_md *ctx, const struct packet *p,
+				     const struct xlb_flow_key *flow, __u32 real_id,
+				     __u32 service_id, __u32 bytes, int new_flow)
 {
-	if (!(conn_flags & XLB_CONN_F_TUNNEL))
-		return forward_to_real(ctx, p->trace, flow, real);
-	a->flow = *flow;
-	a->service_id = service_id;
-	a->real_id = real_id;
-	a->l3_off = p->l3 - (void *)(long)ctx->data;
-	a->proto = p->flow.proto;
-	a->tcp_flags = p->tcp_flags;
-	a->was_trace = p->trace != NULL;
-	a->new_flow = new_flow;
-	a->bytes = bytes;
-	return XLB_TO_TUNNEL;
+	__u32 zero = 0;
+	struct tunnel_args *a = bpf_map_lookup_elem(&tunnel_scratch, &zero);
+	if (a) {
+		a->flow = *flow;
+		a->service_id = service_id;
+		a->real_id = real_id;
+		a->l3_off = p->l3 - (void *)(long)ctx->data;
+		a->proto = p->flow.proto;
+		a->tcp_flags = p->tcp_flags;
+		a->was_trace = p->trace != NULL;
+		a->new_flow = new_flow;
+		a->bytes = bytes;
+		bpf_tail_call(ctx, &tunnel_progs, XLB_TUNNEL_PROG_SLOT);
+	}
+	/* Slot empty: the loader did not fill it (or this program outlived
+	 * the loader that did, which empties it on exit). */
+	count_global(p->trace, XLB_STAT_TUN_ENCAP_FAILED);
+	count_global(p->trace, XLB_STAT_DROPPED);
+	return XDP_DROP;
 }
 
-static __always_inline int handle_icmp(struct xdp_md *ctx, struct packet *p,
-				       void *data_end, struct tunnel_args *a)
+/* Sends a packet of a flow to its real as it is (direct routing, or NAT
+ * rewritten before), or wrapped for a tunnel flow. */
+static __always_inline int to_real(struct xdp_md *ctx, const struct packet *p,
+				   const struct xlb_flow_key *flow, const struct xlb_real *real,
+				   __u32 real_id, __u32 conn_flags, __u32 service_id,
+				   __u32 bytes, int new_flow)
+{
+	if (conn_flags & XLB_CONN_F_TUNNEL)
+		return to_tunnel(ctx, p, flow, real_id, service_id, bytes, new_flow);
+	return forward_to_real(ctx, p->trace, flow, real);
+}
+
+static __always_inline int handle_icmp(struct xdp_md *ctx, const struct packet *p,
+				       void *data_end)
 {
 	struct packet quoted = {};
 	quoted.trace = p->trace;
@@ -92,14 +107,13 @@ static __always_inline int handle_icmp(struct xdp_md *ctx, struct packet *p,
 		p->trace->real_id = real_id;
 	/* A tunnel flow's real gets it wrapped: it needs it for its own PMTU
 	 * discovery as a DR real does. */
-	int verdict = to_real(ctx, p, &quoted.flow, real, real_id, conn_flags, service_id, a, 0, 0);
-	if (verdict != XDP_PASS && verdict != XLB_TO_TUNNEL) /* that one counts it itself */
+	int verdict = to_real(ctx, p, &quoted.flow, real, real_id, conn_flags, service_id, 0, 0);
+	if (verdict != XDP_PASS && !(conn_flags & XLB_CONN_F_TUNNEL)) /* xlb_tunnel counts it */
 		count_global(p->trace, XLB_STAT_ICMP_FORWARDED);
 	return verdict;
 }
 
-static __always_inline int handle_flow(struct xdp_md *ctx, struct packet *p, __u64 bytes,
-				       struct tunnel_args *a)
+static __always_inline int handle_flow(struct xdp_md *ctx, struct packet *p, __u64 bytes)
 {
 	struct xlb_trace *tr = p->trace;
 	__u64 now = bpf_ktime_get_coarse_ns();
@@ -176,7 +190,7 @@ static __always_inline int handle_flow(struct xdp_md *ctx, struct packet *p, __u
 			nat_keep_reply(p, entry, real, rport);
 		nat_rewrite(p, (void *)(long)ctx->data_end, 1, real->addr, rport);
 	}
-	int verdict = to_real(ctx, p, &p->flow, real, real_id, conn_flags, service_id, a, bytes,
+	int verdict = to_real(ctx, p, &p->flow, real, real_id, conn_flags, service_id, bytes,
 			      new_flow);
 	if ((verdict == XDP_TX || verdict == XDP_REDIRECT) && !p->trace) {
 		count_traffic(&service_stats, service_id, bytes, new_flow);
@@ -254,12 +268,9 @@ static __always_inline int not_forwarded(const struct packet *p, int parsed, voi
 	return pass_up(p->trace);
 }
 
-/* Everything but wrapping a tunnel flow's packet, which is left to the
- * caller (XLB_TO_TUNNEL, with *a filled in). */
-__noinline int xlb_packet(struct xdp_md *ctx, struct tunnel_args *a)
+SEC("xdp")
+int xlb_xdp(struct xdp_md *ctx)
 {
-	if (!a)
-		return XDP_DROP;
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct packet p = {};
@@ -291,23 +302,22 @@ __noinline int xlb_packet(struct xdp_md *ctx, struct tunnel_args *a)
 	case PARSE_FRAGMENT:
 		return handle_fragment(&p);
 	case PARSE_ICMP:
-		return handle_icmp(ctx, &p, data_end, a);
+		return handle_icmp(ctx, &p, data_end);
 	}
-	return handle_flow(ctx, &p, data_end - data, a);
+	return handle_flow(ctx, &p, data_end - data);
 }
 
-/* Two global functions, each verified once and each with its own stack
- * frame beside the other's: the packet path (xlb_packet) and a tunnel flow's
- * wrapping (bpf/tunnel.h). Called one from the other, their frames would
- * add up past the 512 bytes BPF allows. */
+/* A tunnel flow's packet, from xlb_xdp by a tail call (slot 0 of
+ * tunnel_progs): its arguments are in tunnel_scratch, its trace (if it is
+ * one) still in the frame's metadata. */
 SEC("xdp")
-int xlb_xdp(struct xdp_md *ctx)
+int xlb_tunnel(struct xdp_md *ctx)
 {
-	struct tunnel_args a;
-	int verdict = xlb_packet(ctx, &a);
-	if (verdict == XLB_TO_TUNNEL)
-		return xlb_tunnel_forward(ctx, &a);
-	return verdict;
+	__u32 zero = 0;
+	struct tunnel_args *a = bpf_map_lookup_elem(&tunnel_scratch, &zero);
+	if (!a)
+		return XDP_DROP;
+	return xlb_tunnel_forward(ctx, a);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

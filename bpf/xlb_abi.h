@@ -164,6 +164,10 @@ struct xlb_tunnel {
 	__u8 pad;
 };
 
+/* The slot of the (unpinned) prog array tunnel_progs that the loader fills
+ * with the wrapping program xlb_tunnel, tail-called by xlb_xdp. */
+#define XLB_TUNNEL_PROG_SLOT 0
+
 /* ---- connection table and persistence ---------------------------------- */
 
 /* A flow as the client sends it: client -> VIP. */

@@ -151,18 +151,35 @@ absl::Status RemoveComponent(unsigned ifindex, const std::string& ifname, uint32
 }
 
 // The skeleton's maps are the pinned ones (XLB_MAPS, bpf/maps.h) and these,
-// which each program starts afresh: flood_windows (bpf/flood.h) and the
+// which each program starts afresh: flood_windows (bpf/flood.h), the
+// tunnel tail call's prog array and scratch (bpf/tunnel.h) and the
 // constants (.rodata). A map added to the program outside XLB_MAPS fails
 // this until it is listed here (not pinned) or moved into XLB_MAPS.
 struct SkeletonMaps {
 #define XLB_SKELETON_MAP(name, ...) decltype(std::declval<xlb_bpf&>().maps.name) name;
   XLB_MAPS(XLB_SKELETON_MAP, XLB_SKELETON_MAP)
   XLB_SKELETON_MAP(flood_windows)
+  XLB_SKELETON_MAP(tunnel_progs)
+  XLB_SKELETON_MAP(tunnel_scratch)
   XLB_SKELETON_MAP(rodata)
 #undef XLB_SKELETON_MAP
 };
 static_assert(sizeof(SkeletonMaps) == sizeof(std::declval<xlb_bpf&>().maps),
               "the skeleton has a map that is neither in XLB_MAPS nor listed as not pinned");
+
+// Slot XLB_TUNNEL_PROG_SLOT of tunnel_progs <- xlb_tunnel, which xlb_xdp
+// tail-calls for a tunnel flow (empty: such packets are dropped and counted
+// tunnel_encap_failed). The copy libxdp loads shares this map (every map is
+// shared, AttachThroughLibxdp), so it reaches the same program. The kernel
+// empties a prog array when its last descriptor is closed: an attached
+// program that outlives its loader drops tunnel flows until xlbd restarts.
+absl::Status FillTunnelSlot(xlb_bpf* skel) {
+  const uint32_t slot = XLB_TUNNEL_PROG_SLOT;
+  const int prog = bpf_program__fd(skel->progs.xlb_tunnel);
+  if (bpf_map_update_elem(bpf_map__fd(skel->maps.tunnel_progs), &slot, &prog, BPF_ANY) != 0)
+    return absl::ErrnoToStatus(errno, "put xlb_tunnel into the tail call map tunnel_progs");
+  return absl::OkStatus();
+}
 
 // The object's map `name`, one of Maps::kNames (all in the object, as above).
 struct bpf_map* ObjectMap(xlb_bpf* skel, const char* name) {
@@ -317,6 +334,7 @@ absl::StatusOr<std::unique_ptr<Program>> Program::Load(const ProgramOptions& opt
   }
   if (int err = xlb_bpf__load(p->skel_); err != 0)
     return absl::ErrnoToStatus(-err, "load the xlb XDP program");
+  if (auto st = FillTunnelSlot(p->skel_); !st.ok()) return st;
   auto st = p->maps_.ForEach([&](const char* name, MapFd& slot) {
     const int map_fd = bpf_map__fd(ObjectMap(p->skel_, name));
     if (!options.pin_dir.empty()) {
