@@ -6,6 +6,8 @@
 // service table as DR ones, then turned into tunnel services by writing the
 // maps directly (the control plane's side is another change).
 #include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <unistd.h>
 #include <sched.h>
 
 #include <set>
@@ -316,6 +318,40 @@ TEST_F(TunnelTest, UnwrittenTunnelEntryIsDropped) {
   uint64_t failed = Global(XLB_STAT_TUN_ENCAP_FAILED), dropped = Global(XLB_STAT_DROPPED);
   auto r = Run(Build(Tcp("198.51.100.2", "192.0.2.10", 40000, 80)));
   EXPECT_EQ(VerdictName(r.verdict), std::string("XDP_DROP"));
+  EXPECT_EQ(Global(XLB_STAT_TUN_ENCAP_FAILED), failed + 1);
+  EXPECT_EQ(Global(XLB_STAT_DROPPED), dropped + 1);
+}
+
+// The loader fills the tail call's slot (Program::Load): emptied, a tunnel
+// flow's packet is dropped and counted, never sent unwrapped.
+TEST_F(TunnelTest, EmptyTailCallSlotIsDroppedAndCounted) {
+  AddService("192.0.2.10:80/tcp", {"203.0.113.1"});
+  MakeTunnel("192.0.2.10:80/tcp", {});
+  auto frame = Build(Tcp("198.51.100.2", "192.0.2.10", 40000, 80));
+  ASSERT_EQ(VerdictName(Run(frame).verdict), std::string("XDP_TX"));  // the slot is filled
+  bpf_prog_info info{};
+  uint32_t map_ids[64] = {};
+  info.nr_map_ids = 64;
+  info.map_ids = reinterpret_cast<uint64_t>(map_ids);
+  uint32_t len = sizeof(info);
+  ASSERT_EQ(bpf_obj_get_info_by_fd(prog_->prog_fd(), &info, &len), 0);
+  int progs = -1;
+  for (uint32_t i = 0; i < info.nr_map_ids && i < 64 && progs < 0; ++i) {
+    int fd = bpf_map_get_fd_by_id(map_ids[i]);
+    bpf_map_info m{};
+    uint32_t mlen = sizeof(m);
+    if (fd >= 0 && bpf_obj_get_info_by_fd(fd, &m, &mlen) == 0 &&
+        std::string(m.name) == "tunnel_progs")
+      progs = fd;
+    else if (fd >= 0)
+      close(fd);
+  }
+  ASSERT_GE(progs, 0) << "xlb_xdp uses no map tunnel_progs";
+  const uint32_t slot = XLB_TUNNEL_PROG_SLOT;
+  ASSERT_EQ(bpf_map_delete_elem(progs, &slot), 0);
+  close(progs);
+  uint64_t failed = Global(XLB_STAT_TUN_ENCAP_FAILED), dropped = Global(XLB_STAT_DROPPED);
+  EXPECT_EQ(VerdictName(Run(frame).verdict), std::string("XDP_DROP"));
   EXPECT_EQ(Global(XLB_STAT_TUN_ENCAP_FAILED), failed + 1);
   EXPECT_EQ(Global(XLB_STAT_DROPPED), dropped + 1);
 }
