@@ -41,8 +41,8 @@ std::string L4(const Frame& f) {
   if (f.proto == kTcp) {
     Put16(l4, f.sport);
     Put16(l4, f.dport);
-    Put32(l4, 1000);                // seq
-    Put32(l4, f.tcp_flags & kAck ? 2000 : 0);
+    Put32(l4, f.tcp_seq);
+    Put32(l4, f.tcp_flags & kAck ? f.tcp_ack : 0);
     l4.push_back(static_cast<char>(5 << 4));
     l4.push_back(static_cast<char>(f.tcp_flags));
     Put16(l4, 65535);               // window

@@ -22,7 +22,8 @@ constexpr char kUsage[] = R"(usage:
   xlb-decap status [--json] [--pin-dir DIR]
 Decapsulates IPIP and GUE packets sent to this host's --local addresses
 (default: IFACE's addresses) for the VIPs given, and passes everything else
-untouched. Default GUE port 6080; default pin dir /sys/fs/bpf/xlb-decap.
+untouched. Default GUE port 6080; default pin dir /sys/fs/bpf/xlb-decap
+(--pin-dir may also come before the command).
 )";
 
 int Usage(const std::string& why) {
@@ -79,13 +80,19 @@ int PrintStatus(const Status& s, const std::string& pin_dir, bool json) {
 
 int Main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
+  std::string pin_dir = kDefaultPinDir;
+  // --pin-dir may also come before the command.
+  while (args.size() >= 2 && args[0] == "--pin-dir") {
+    if (args[1].empty()) return Usage("--pin-dir wants a directory");
+    pin_dir = args[1];
+    args.erase(args.begin(), args.begin() + 2);
+  }
   if (args.empty()) return Usage("no command");
   const std::string command = args[0];
   if (command == "--help" || command == "-h" || command == "help") {
     std::cout << kUsage;
     return 0;
   }
-  std::string pin_dir = kDefaultPinDir;
   std::string ifname;
   bool json = false;
   AttachOptions attach;
