@@ -138,6 +138,8 @@ const std::vector<Case>& Decapsulating() {
        "ipip_v6"},
       {"ipip_v4_in_v6", [] { return Ipip(Inner(kVip4), kReal6); }, [] { return Inner(kVip4); },
        "ipip_v4"},
+      {"ipip_v6_in_v4", [] { return Ipip(Inner(kVip6), kReal4); }, [] { return Inner(kVip6); },
+       "ipip_v6"},
       {"ipip_v4_outer_options",
        [] {
          Frame f = Ipip(Inner(kVip4), kReal4);
