@@ -474,12 +474,7 @@ absl::Status DetachXlb(const std::string& ifname, const Maps* maps) {
     if (name != kProgName)
       return absl::FailedPreconditionError(
           absl::StrCat(ifname, " has XDP program ", current->id, " that is not xlb's; left as is"));
-    int old_fd = bpf_prog_get_fd_by_id(current->id);
-    if (old_fd < 0) return absl::ErrnoToStatus(errno, "open the attached xlb program");
-    LIBBPF_OPTS(bpf_xdp_attach_opts, opts, .old_prog_fd = old_fd);
-    int err = bpf_xdp_detach(*ifindex, current->mode_flag | XDP_FLAGS_REPLACE, &opts);
-    close(old_fd);
-    if (err != 0) return absl::ErrnoToStatus(-err, absl::StrCat("detach XDP from ", ifname));
+    if (auto st = DetachAttached(*ifindex, ifname, *current); !st.ok()) return st;
   }
   if (maps) {
     uint32_t key = *ifindex;

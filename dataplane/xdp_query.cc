@@ -39,6 +39,17 @@ absl::StatusOr<Attached> QueryAttached(unsigned ifindex, const std::string& ifna
   return Attached{};
 }
 
+absl::Status DetachAttached(unsigned ifindex, const std::string& ifname, const Attached& current) {
+  int old_fd = bpf_prog_get_fd_by_id(current.id);
+  if (old_fd < 0)
+    return absl::ErrnoToStatus(errno, absl::StrCat("open XDP program ", current.id, " of ", ifname));
+  LIBBPF_OPTS(bpf_xdp_attach_opts, opts, .old_prog_fd = old_fd);
+  int err = bpf_xdp_detach(ifindex, current.mode_flag | XDP_FLAGS_REPLACE, &opts);
+  close(old_fd);
+  if (err != 0) return absl::ErrnoToStatus(-err, absl::StrCat("detach XDP from ", ifname));
+  return absl::OkStatus();
+}
+
 const char* ModeName(uint32_t mode_flag) {
   return mode_flag == XDP_FLAGS_SKB_MODE ? "generic" : "native";
 }

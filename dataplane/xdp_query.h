@@ -1,12 +1,13 @@
-// What XDP program an interface has: the questions every loader asks before
-// attaching or detaching (xlb's, dataplane/program.cc, and xlb-decap's,
-// decap/decap.cc).
+// What XDP program an interface has, and removing it: what every loader
+// does before attaching and when detaching (xlb's, dataplane/program.cc, and
+// xlb-decap's, decap/decap.cc).
 #ifndef XLB_DATAPLANE_XDP_QUERY_H_
 #define XLB_DATAPLANE_XDP_QUERY_H_
 
 #include <cstdint>
 #include <string>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
 namespace xlb::dataplane {
@@ -24,6 +25,10 @@ struct Attached {
 };
 
 absl::StatusOr<Attached> QueryAttached(unsigned ifindex, const std::string& ifname);
+
+// Detaches `current`, the program QueryAttached found on the interface,
+// only if it is still the one there (XDP_FLAGS_REPLACE).
+absl::Status DetachAttached(unsigned ifindex, const std::string& ifname, const Attached& current);
 
 // "generic" for XDP_FLAGS_SKB_MODE, else "native".
 const char* ModeName(uint32_t mode_flag);

@@ -214,6 +214,14 @@ absl::StatusOr<std::string> Attach(const AttachOptions& options) {
   const std::string& ifname = options.ifname;
   if (options.config.vips.empty())
     return absl::InvalidArgumentError("no VIP: give at least one --vip ADDR");
+  // Checked before any map is written: a full map halfway would leave a
+  // configuration that is neither the old nor the new one.
+  if (options.config.vips.size() > XLB_DECAP_MAX_VIPS)
+    return absl::InvalidArgumentError(absl::StrCat(options.config.vips.size(),
+                                                   " VIPs: at most ", XLB_DECAP_MAX_VIPS));
+  if (options.config.locals.size() > XLB_DECAP_MAX_LOCALS)
+    return absl::InvalidArgumentError(absl::StrCat(
+        options.config.locals.size(), " --local addresses: at most ", XLB_DECAP_MAX_LOCALS));
   auto ifindex = dataplane::IfIndex(ifname);
   if (!ifindex.ok()) return ifindex.status();
   auto current = dataplane::QueryAttached(*ifindex, ifname);
@@ -231,6 +239,10 @@ absl::StatusOr<std::string> Attach(const AttachOptions& options) {
     if (own->empty())
       return absl::FailedPreconditionError(absl::StrCat(
           ifname, " has no address for tunnelled packets to arrive at; give --local ADDR"));
+    if (own->size() > XLB_DECAP_MAX_LOCALS)
+      return absl::FailedPreconditionError(absl::StrCat(
+          ifname, " has ", own->size(), " addresses, more than the ", XLB_DECAP_MAX_LOCALS,
+          " xlb-decap takes; give the ones tunnels end at with --local ADDR"));
     config.locals = *own;
   }
   std::string addresses = absl::StrCat(
@@ -319,12 +331,7 @@ absl::Status Detach(const std::string& ifname, const std::string& pin_dir) {
     return absl::FailedPreconditionError(absl::StrCat(
         "the xlb-decap on ", ifname, " (program ", current->id, ") is not the one pinned in ",
         pin_dir, "; give its --pin-dir"));
-  int old_fd = bpf_prog_get_fd_by_id(current->id);
-  if (old_fd < 0) return absl::ErrnoToStatus(errno, "open the attached xlb-decap program");
-  LIBBPF_OPTS(bpf_xdp_attach_opts, opts, .old_prog_fd = old_fd);
-  int err = bpf_xdp_detach(*ifindex, current->mode_flag | XDP_FLAGS_REPLACE, &opts);
-  close(old_fd);
-  if (err != 0) return absl::ErrnoToStatus(-err, absl::StrCat("detach xlb-decap from ", ifname));
+  if (auto st = dataplane::DetachAttached(*ifindex, ifname, *current); !st.ok()) return st;
   if (pinned.ok() && AttachedInterfaces((*pinned)->prog_id()).empty()) {
     pinned->reset();
     return RemovePins(pin_dir);

@@ -143,6 +143,7 @@ int Main(int argc, char** argv) {
     attach.ifname = ifname;
     attach.pin_dir = pin_dir;
     auto done = Attach(attach);
+    if (absl::IsInvalidArgument(done.status())) return Usage(std::string(done.status().message()));
     if (!done.ok()) return Fail(done.status());
     std::cout << *done << "\n";
     return 0;

@@ -97,39 +97,27 @@ static __always_inline int in_set(void *set, const struct xlb_flow_key *flow, in
 	return bpf_map_lookup_elem(set, &key) != NULL;
 }
 
-/* Replaces everything between the Ethernet header (with its tag, if any)
- * and the inner packet by nothing: the Ethernet header moves forward by
- * `strip` bytes, its type becomes the inner packet's. */
-static __always_inline int strip_outer(struct xdp_md *ctx, __u32 eth_len, __u32 strip,
+/* Replaces everything between the Ethernet header and the inner packet by
+ * nothing: the Ethernet header (`eth_len` bytes: 14, 18 with a tag; a
+ * constant where inlined, so that the copies have a fixed size) moves
+ * forward by `strip` bytes, and its type becomes the inner packet's. */
+static __always_inline int strip_outer(struct xdp_md *ctx, const __u32 eth_len, __u32 strip,
 				       __be16 inner_type)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	__u8 eth[18];
-	if (eth_len == 18) {
-		if (data + 18 > data_end)
-			return -1;
-		__builtin_memcpy(eth, data, 18);
-		*(__be16 *)(eth + 16) = inner_type;
-	} else {
-		if (data + 14 > data_end)
-			return -1;
-		__builtin_memcpy(eth, data, 14);
-		*(__be16 *)(eth + 12) = inner_type;
-	}
+	if (data + eth_len > data_end)
+		return -1;
+	__builtin_memcpy(eth, data, eth_len);
+	*(__be16 *)(eth + eth_len - 2) = inner_type;
 	if (bpf_xdp_adjust_head(ctx, (int)strip))
 		return -1;
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
-	if (eth_len == 18) {
-		if (data + 18 > data_end)
-			return -1;
-		__builtin_memcpy(data, eth, 18);
-	} else {
-		if (data + 14 > data_end)
-			return -1;
-		__builtin_memcpy(data, eth, 14);
-	}
+	if (data + eth_len > data_end)
+		return -1;
+	__builtin_memcpy(data, eth, eth_len);
 	return 0;
 }
 
@@ -203,7 +191,7 @@ int xlb_decap(struct xdp_md *ctx)
 	__u32 eth_len = outer.l3 - data;
 	__u32 strip = inner - outer.l3;
 	__be16 type = bpf_htons(inner_proto == IPPROTO_IPIP_ ? ETH_P_IP : ETH_P_IPV6);
-	if (strip_outer(ctx, eth_len, strip, type))
+	if (eth_len == 18 ? strip_outer(ctx, 18, strip, type) : strip_outer(ctx, 14, strip, type))
 		return count(XLB_DECAP_MALFORMED, XDP_DROP);
 	__u32 counter = gue ? (inner_proto == IPPROTO_IPIP_ ? XLB_DECAP_GUE_V4 : XLB_DECAP_GUE_V6)
 			    : (inner_proto == IPPROTO_IPIP_ ? XLB_DECAP_IPIP_V4 : XLB_DECAP_IPIP_V6);
