@@ -130,8 +130,29 @@ Frame WithVlan(Frame f) {
   return f;
 }
 
+// `f` with its IPv4 TOS / IPv6 traffic class set to `tos`.
+Frame Tos(Frame f, uint8_t tos) {
+  f.tos = tos;
+  return f;
+}
+
+// DSCP 40 with ECN Not-ECT, ECT(0), ECT(1), CE.
+constexpr uint8_t kNotEct = 0xa0, kEct0 = 0xa2, kEct1 = 0xa1, kCe = 0xa3;
+
 const std::vector<Case>& Decapsulating() {
   static const std::vector<Case> cases = {
+      // RFC 6040: CE on the outer header marks an ECN-capable inner one (the
+      // inner IPv4 checksum, computed by the builder from scratch, follows).
+      {"ipip_v4_ce_carried_in", [] { return Tos(Ipip(Tos(Inner(kVip4), kEct0), kReal4), 0x03); },
+       [] { return Tos(Inner(kVip4), kCe); }, "ipip_v4"},
+      {"gue_v6_ce_carried_in", [] { return Tos(Gue(Tos(Inner(kVip6), kEct1), kReal6), 0x03); },
+       [] { return Tos(Inner(kVip6), kCe); }, "gue_v6"},
+      {"ipip_v4_ce_not_ect_inner_unchanged",
+       [] { return Tos(Ipip(Tos(Inner(kVip4), kNotEct), kReal4), 0x03); },
+       [] { return Tos(Inner(kVip4), kNotEct); }, "ipip_v4"},
+      {"ipip_v6_ect_outer_inner_unchanged",
+       [] { return Tos(Ipip(Tos(Inner(kVip6), kEct1), kReal6), 0x02); },
+       [] { return Tos(Inner(kVip6), kEct1); }, "ipip_v6"},
       {"ipip_v4_in_v4", [] { return Ipip(Inner(kVip4), kReal4); }, [] { return Inner(kVip4); },
        "ipip_v4"},
       {"ipip_v6_in_v6", [] { return Ipip(Inner(kVip6), kReal6); }, [] { return Inner(kVip6); },

@@ -36,12 +36,14 @@
  * clamps the MSS so that there are none), IPv6 outer headers with extension
  * headers before the tunnelled one. An IPv4 outer header with options is
  * decapsulated: the whole outer header goes, its options concern the outer
- * hop only. The inner packet is not changed (TTL / hop limit included).
+ * hop only. The inner packet is not changed (TTL / hop limit included),
+ * but for a congestion mark, see carry_ce.
  * The outer UDP checksum is not checked (the inner packet carries its own,
  * which the kernel checks), as Katran's decapsulator does. */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 #include "parse.h"
+#include "csum.h"
 #include "decap_abi.h"
 
 #define IPPROTO_IPIP_ 4
@@ -121,6 +123,39 @@ static __always_inline int strip_outer(struct xdp_md *ctx, const __u32 eth_len, 
 	return 0;
 }
 
+#define ECN_MASK 3
+#define ECN_CE 3
+
+/* The ECN field of an IPv4 or IPv6 header (parse checked its length). */
+static __always_inline __u8 ecn_of(const struct packet *p)
+{
+	const __u8 *h = p->l3;
+	return p->flow.family == XLB_DECAP_FAMILY_V4 ? h[1] & ECN_MASK : (h[1] >> 4) & ECN_MASK;
+}
+
+/* RFC 6040: congestion met on the way to the real (CE in the outer header)
+ * is carried into the inner header when that one is ECN-capable, as the
+ * kernel's tunnels do; the only change to the inner packet. A Not-ECT inner
+ * packet stays as it is (RFC 6040 would drop it; the director copies the
+ * inner ECN field to the outer header, so it does not happen with xlb). */
+static __always_inline void carry_ce(const struct packet *outer, struct packet *in)
+{
+	if (ecn_of(outer) != ECN_CE)
+		return;
+	__u8 ecn = ecn_of(in);
+	if (ecn == 0 || ecn == ECN_CE)
+		return;
+	__u8 *h = in->l3;
+	if (in->flow.family == XLB_DECAP_FAMILY_V6) {
+		h[1] |= ECN_CE << 4;
+		return;
+	}
+	struct iphdr *ip = in->l3;
+	__u16 old = *(__u16 *)h;
+	h[1] |= ECN_CE;
+	ip->check = csum_apply(ip->check, csum_delta(&old, h, 1));
+}
+
 SEC("xdp")
 int xlb_decap(struct xdp_md *ctx)
 {
@@ -188,6 +223,7 @@ int xlb_decap(struct xdp_md *ctx)
 	if (!in_set(&vips, &in.flow, 1))
 		return count(XLB_DECAP_NOT_VIP, XDP_PASS);
 
+	carry_ce(&outer, &in);
 	__u32 eth_len = outer.l3 - data;
 	__u32 strip = inner - outer.l3;
 	__be16 type = bpf_htons(inner_proto == IPPROTO_IPIP_ ? ETH_P_IP : ETH_P_IPV6);
