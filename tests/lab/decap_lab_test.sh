@@ -10,7 +10,7 @@
 # Also: no answer without xlb-decap (this kernel has no ipip/fou), none for a
 # VIP not given; usage errors change nothing; another program is not
 # replaced; --gue-port on a second attach; status and its counters; detach
-# leaves no program, no pins.
+# leaves no program, no pins; generic mode with --local.
 set -euo pipefail
 BUILD=$(cd "${1:?usage: decap_lab_test.sh BUILD_DIR}" && pwd)
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -152,5 +152,19 @@ check "detach" decap detach "$IFR"
 check "after detach: no XDP program on $IFR, no pins" not_attached
 check "after detach: the real does not answer IPIP again" no_answer ipip 4
 check "detach twice: says it is not attached" fails_with 1 "not attached to $IFR" decap detach "$IFR"
+
+# Generic (skb) mode, with the outer destination given.
+check "attach in generic mode with --local" \
+  decap attach "$IFR" --vip "$VIP4" --local "$REAL4" --xdp-mode generic
+check "status: generic mode, the --local address only" bash -c "
+  out=\$(ip netns exec '$R' '$BUILD/decap/xlb-decap' status --pin-dir '$PIN')
+  grep -qx 'interfaces: $IFR (generic)' <<<\"\$out\" && grep -qx 'outer destinations: $REAL4' <<<\"\$out\""
+check "generic mode: a whole TCP exchange over IPIP" exchanged ipip 4
+check "generic mode: GUE too" exchanged gue 4
+check "asking for native mode over it is refused" \
+  fails_with 1 "attached to $IFR in generic XDP mode; detach it first" \
+  decap attach "$IFR" --vip "$VIP4" --xdp-mode native
+check "detach (generic)" decap detach "$IFR"
+check "after detach: no XDP program, no pins" not_attached
 
 lab_checks_done decap
