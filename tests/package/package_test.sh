@@ -62,8 +62,9 @@ check "meson install: programs, example config, man pages" files_present "$mroot
   "$mandir/man8/xlbd.8" "$mandir/man8/xlbctl.8" "$mandir/man8/xlb-decap.8" "$mandir/man5/xlb.yaml.5"
 check "meson install: the unit runs $sbindir/xlbd with $sysconfdir/xlb/xlb.yaml" \
   unit_paths "$munit" "$sbindir" "$sysconfdir"
-check "meson install: completion for xlbctl, xlbd, xlb-pktgen" \
-  files_present / "$mcompletions/xlbctl" "$mcompletions/xlbd" "$mcompletions/xlb-pktgen"
+check "meson install: completion for xlbctl, xlbd, xlb-pktgen, xlb-decap" \
+  files_present / "$mcompletions/xlbctl" "$mcompletions/xlbd" "$mcompletions/xlb-pktgen" \
+  "$mcompletions/xlb-decap"
 echo "# the director's own settings" >>"$mroot$sysconfdir/xlb/xlb.yaml"
 meson install -C "$build" --no-rebuild --quiet --destdir "$mroot" >"$scratch/install.log" 2>&1 ||
   { cat "$scratch/install.log"; exit 1; }
@@ -93,7 +94,7 @@ if [[ ${XLB_PACKAGE_TEST_DEB:-1} != 0 ]]; then
     /usr/share/man/man8/xlbd.8.gz /usr/share/man/man8/xlbctl.8.gz /usr/share/man/man8/xlb-decap.8.gz \
     /usr/share/man/man5/xlb.yaml.5.gz \
     /usr/share/bash-completion/completions/xlbctl /usr/share/bash-completion/completions/xlbd \
-    /usr/share/bash-completion/completions/xlb-pktgen
+    /usr/share/bash-completion/completions/xlb-pktgen /usr/share/bash-completion/completions/xlb-decap
   in_unit_dir() { [[ $1 == /lib/systemd/system/xlbd.service || $1 == /usr/lib/systemd/system/xlbd.service ]]; }
   check "package: the unit is in systemd's unit directory" in_unit_dir "${unit#"$root"}"
   check "package: the unit runs /usr/sbin/xlbd with /etc/xlb/xlb.yaml" unit_paths "$unit" /usr/sbin /etc
@@ -273,9 +274,20 @@ completes_flags() {
   return $rc
 }
 check "completion offers every xlbd flag" completes_flags
-check "completion is linked for xlbd and xlb-pktgen" \
+completes_decap() {
+  local w rc=0
+  for w in attach detach status; do completes "$w" xlb-decap || rc=1; done
+  while read -r w; do CUR=- completes "$w" xlb-decap attach eth0 || rc=1; done \
+    < <("$decap" --help | sed -n '/^  xlb-decap attach/,/^  xlb-decap detach/p' | options_of)
+  CUR=- completes --json xlb-decap status || rc=1
+  CUR=g completes generic xlb-decap attach eth0 --xdp-mode || rc=1
+  return $rc
+}
+check "completion offers xlb-decap's commands and attach's options" completes_decap
+check "completion is linked for xlbd, xlb-pktgen and xlb-decap" \
   test "$(readlink "$(dirname "$completion")/xlbd")" = xlbctl -a \
-  "$(readlink "$(dirname "$completion")/xlb-pktgen")" = xlbctl
+  "$(readlink "$(dirname "$completion")/xlb-pktgen")" = xlbctl -a \
+  "$(readlink "$(dirname "$completion")/xlb-decap")" = xlbctl
 
 echo "  took $((SECONDS - started)) s"
 lab_checks_done package
