@@ -88,14 +88,14 @@ static __always_inline int count(__u32 counter, int verdict)
 	return verdict;
 }
 
-static __always_inline int in_set(void *set, const struct xlb_flow_key *flow, int dst)
+/* Whether the destination of `flow` is in `set` (vips or locals). */
+static __always_inline int dst_in(void *set, const struct xlb_flow_key *flow)
 {
 	struct xlb_decap_addr key = {.family = flow->family};
-	const __be32 *a = dst ? flow->dst : flow->src;
-	key.addr[0] = a[0];
-	key.addr[1] = a[1];
-	key.addr[2] = a[2];
-	key.addr[3] = a[3];
+	key.addr[0] = flow->dst[0];
+	key.addr[1] = flow->dst[1];
+	key.addr[2] = flow->dst[2];
+	key.addr[3] = flow->dst[3];
 	return bpf_map_lookup_elem(set, &key) != NULL;
 }
 
@@ -169,7 +169,7 @@ int xlb_decap(struct xdp_md *ctx)
 		return count(XLB_DECAP_MALFORMED, XDP_PASS);
 	if (!outer.flow.family || r == PARSE_FRAGMENT || r == PARSE_ICMP)
 		return count(XLB_DECAP_PASSED, XDP_PASS);
-	if (!in_set(&locals, &outer.flow, 1))
+	if (!dst_in(&locals, &outer.flow))
 		return count(XLB_DECAP_PASSED, XDP_PASS);
 
 	void *inner = outer.l4;
@@ -220,7 +220,7 @@ int xlb_decap(struct xdp_md *ctx)
 	__u32 inner_hlen = in.l4 - inner;
 	if (inner_hlen > room || in.l4_len > room - inner_hlen)
 		return count(XLB_DECAP_MALFORMED, XDP_DROP);
-	if (!in_set(&vips, &in.flow, 1))
+	if (!dst_in(&vips, &in.flow))
 		return count(XLB_DECAP_NOT_VIP, XDP_PASS);
 
 	carry_ce(&outer, &in);
