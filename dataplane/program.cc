@@ -26,6 +26,7 @@
 #include "absl/strings/str_cat.h"
 #include "bpf/xlb.skel.h"
 #include "dataplane/interface_macs.h"
+#include "dataplane/prog_array_pins.h"
 #include "dataplane/xdp_query.h"
 #include "netlink/links.h"
 #include "glog/logging.h"
@@ -131,18 +132,30 @@ struct SkeletonMaps {
 static_assert(sizeof(SkeletonMaps) == sizeof(std::declval<xlb_bpf&>().maps),
               "the skeleton has a map that is neither in XLB_MAPS nor listed as not pinned");
 
+// The prog array of the tunnel tail call, pinned per load (prog_array_pins.h).
+constexpr char kTunnelProgs[] = "tunnel_progs";
+
 // Slot XLB_TUNNEL_PROG_SLOT of tunnel_progs <- xlb_tunnel, which xlb_xdp
 // tail-calls for a tunnel flow (empty: such packets are dropped and counted
 // tunnel_encap_failed). The copy libxdp loads shares this map (every map is
-// shared, AttachThroughLibxdp), so it reaches the same program. The kernel
-// empties a prog array when its last descriptor is closed: an attached
-// program that outlives its loader drops tunnel flows until xlbd restarts.
+// shared, AttachThroughLibxdp), so it reaches the same program. Pinned (in
+// Load) so that the kernel does not empty it when xlbd exits and leaves the
+// program attached.
 absl::Status FillTunnelSlot(xlb_bpf* skel) {
   const uint32_t slot = XLB_TUNNEL_PROG_SLOT;
   const int prog = bpf_program__fd(skel->progs.xlb_tunnel);
   if (bpf_map_update_elem(bpf_map__fd(skel->maps.tunnel_progs), &slot, &prog, BPF_ANY) != 0)
     return absl::ErrnoToStatus(errno, "put xlb_tunnel into the tail call map tunnel_progs");
   return absl::OkStatus();
+}
+
+// Unpins the tail call arrays of instances that no longer run anywhere (the
+// one this instance replaced, once it is off every interface). A failure
+// leaves a pin, and with it an unused array, behind: logged, not fatal.
+void ForgetReplacedTunnelProgs(const std::string& pin_dir) {
+  if (pin_dir.empty()) return;
+  if (auto st = ForgetProgArrays(pin_dir, kTunnelProgs, /*all=*/false); !st.ok())
+    LOG(WARNING) << "could not remove the pins of replaced tunnel_progs arrays: " << st;
 }
 
 // The object's map `name`, one of Maps::kNames (all in the object, as above).
@@ -299,6 +312,13 @@ absl::StatusOr<std::unique_ptr<Program>> Program::Load(const ProgramOptions& opt
   if (int err = xlb_bpf__load(p->skel_); err != 0)
     return absl::ErrnoToStatus(-err, "load the xlb XDP program");
   if (auto st = FillTunnelSlot(p->skel_); !st.ok()) return st;
+  if (!options.pin_dir.empty()) {
+    if (auto st = PinProgArray(bpf_map__fd(p->skel_->maps.tunnel_progs), options.pin_dir,
+                               kTunnelProgs);
+        !st.ok())
+      return st;
+    ForgetReplacedTunnelProgs(options.pin_dir);  // those of instances long gone
+  }
   auto st = p->maps_.ForEach([&](const char* name, MapFd& slot) {
     const int map_fd = bpf_map__fd(ObjectMap(p->skel_, name));
     if (!options.pin_dir.empty()) {
@@ -368,6 +388,7 @@ absl::Status Program::Attach(const std::string& ifname, AttachMode mode, AttachV
   if (auto st = maps_.tx_ports.Update(&key, &value); !st.ok()) return st;
   if (auto st = RecordInterfaceMac(maps_, *ifindex, *mac); !st.ok()) return st;
   attached_[ifname] = *done;
+  ForgetReplacedTunnelProgs(pin_dir_);
   return absl::OkStatus();
 }
 
@@ -505,6 +526,7 @@ absl::Status DetachXlb(const std::string& ifname, const Maps* maps) {
 absl::Status Program::Detach(const std::string& ifname) {
   if (auto st = DetachXlb(ifname, &maps_); !st.ok()) return st;
   attached_.erase(ifname);
+  ForgetReplacedTunnelProgs(pin_dir_);
   return absl::OkStatus();
 }
 
@@ -517,6 +539,7 @@ absl::Status UnpinMaps(const std::string& pin_dir) {
     if (unlink(path.c_str()) != 0 && errno != ENOENT)
       return absl::ErrnoToStatus(errno, absl::StrCat("unpin ", path));
   }
+  if (auto st = ForgetProgArrays(pin_dir, kTunnelProgs, /*all=*/true); !st.ok()) return st;
   rmdir(pin_dir.c_str());  // only if empty; other files are not ours
   return absl::OkStatus();
 }

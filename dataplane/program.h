@@ -88,7 +88,8 @@ class Program {
   // Detaches whichever xlb program is attached to `ifname`.
   absl::Status Detach(const std::string& ifname);
 
-  // Removes the pins (the maps live on while a program uses them).
+  // Removes the pins (the maps live on while a program uses them, but the
+  // tail call's prog array empties once unpinned: detach first).
   absl::Status Unpin();
 
  private:
@@ -122,7 +123,8 @@ absl::Status EnsureBpffsDir(const std::string& dir);
 absl::Status CheckAttachable(const std::string& ifname, AttachMode mode);
 
 // Removes xlb's pins from `pin_dir` (the maps live on while a program uses
-// them); maps that are not pinned there are no error.
+// them; the tail call's prog arrays empty: detach first); maps that are not
+// pinned there are no error.
 absl::Status UnpinMaps(const std::string& pin_dir);
 
 // Removes the XDP program from `ifname` if it is xlb's (attached directly,
