@@ -95,7 +95,7 @@ done
 G=$C  # the generator's namespace
 REALS=("$R1" "$R2" "$R3")
 DR_VIP=192.0.2.10 NAT_VIP=192.0.2.20
-TUN_SOURCE=192.0.2.128/25 GUE_PORT=6080  # the tunnel variants' outer source prefix, GUE's port
+TUN_SOURCE=192.0.2.128/25 GUE_PORT=6080  # the tunnel variants' outer source prefix; xlb's default GUE port
 declare -A GROWTH=([tun]=20 [gue]=28)     # bytes the encapsulation adds (outer IPv4, + UDP)
 # 128 source addresses, none of them the director's own (the kernel drops
 # a packet from a local address), times flows/128 source ports.
@@ -141,7 +141,7 @@ build_lab() {
 
 FLOOR_PID= XLB_PID=
 # xlb_attach: loads xlb and attaches it to the director's four links, with
-# an xlb-dp that stays (--hold) until xlb_detach: a tunnel service's packets
+# an xlb-dp that stays (--hold) until forwarder_off: a tunnel service's packets
 # are wrapped by a tail call whose slot the kernel empties once no process
 # holds the program (docs/tunnel-design.md). Every xlb variant runs so.
 xlb_attach() {
