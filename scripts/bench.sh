@@ -19,8 +19,9 @@
 #       (scripts/bench/failover_active_active.sh).
 #   scripts/bench.sh throughput [--json] [--runs N] [--seconds S] [--proto udp|tcp] [--flows N]
 #                               [--syn-flood-rate N]
-#       packets/s delivered by xlb DR, xlb NAT, the floor forwarder (XDP
-#       redirect only) and the kernel (nftables DNAT) on the same veth path,
+#       packets/s delivered by xlb DR, xlb NAT, xlb tunnel (IPIP and GUE), the
+#       floor forwarder (XDP redirect only) and the kernel (nftables DNAT) on
+#       the same veth path,
 #       generator (xlb-pktgen) -> director -> three sinks
 #       (scripts/bench/throughput.sh).
 #   scripts/bench.sh connections [--json] [--runs N] [--count N] [--parallel K]
@@ -64,7 +65,8 @@ benchmarks:
             options: --json  --advert MS (default 100)  --flood-seconds S (default 60; 0: none)
                      --flood-rate PPS (default 0: as fast as it goes)
                      --realtime-priority N (xlbd's flag; 0: none)
-  throughput  packets/s of xlb DR, xlb NAT, the floor and nftables DNAT (xlb-pktgen, sinks)
+  throughput  packets/s of xlb DR, NAT, tunnel (IPIP, GUE), the floor and nftables DNAT
+            (xlb-pktgen, sinks; about 1.5 min)
             options: --json  --runs N (default 3)  --seconds S (default 3)  --proto udp|tcp
                      --flows N (default 65536)  --syn-flood-rate N (xlb's; 0: no limit)
   connections  new TCP connections/s: xlb DR vs HAProxy (TCP mode) vs the client straight to a real
