@@ -63,7 +63,7 @@ absl::StatusOr<std::set<uint32_t>> MapsInUse() {
 absl::Status PinProgArray(int map_fd, const std::string& pin_dir, const std::string& name) {
   auto id = MapId(map_fd);
   if (!id.ok()) return id.status();
-  const std::string path = absl::StrCat(pin_dir, "/", name, ".", *id);
+  const std::string path = absl::StrCat(pin_dir, "/", name, "_", *id);
   if (bpf_obj_pin(map_fd, path.c_str()) != 0)
     return absl::ErrnoToStatus(errno, absl::StrCat("pin ", name, " at ", path));
   return absl::OkStatus();
@@ -77,7 +77,7 @@ absl::Status ForgetProgArrays(const std::string& pin_dir, const std::string& nam
     if (!in_use.ok()) return in_use.status();
     used = std::move(*in_use);
   }
-  const std::string prefix = name + ".";
+  const std::string prefix = name + "_";  // bpffs refuses dots in names
   std::error_code ec;
   std::vector<fs::path> unused;
   for (const auto& entry : fs::directory_iterator(pin_dir, ec)) {

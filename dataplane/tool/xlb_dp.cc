@@ -2,10 +2,8 @@
 // demo and debugging: load and attach the XDP program, define services and
 // reals, read counters and the connection table. Every call is a new process
 // that adopts the pinned maps, as a restarted daemon would.
-#include <signal.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -28,10 +26,8 @@ namespace xlb::dataplane {
 namespace {
 
 constexpr char kUsage[] = R"(usage: xlb-dp [--pin-dir DIR] COMMAND ...
-  attach IFNAME... [--generic] [--syn-flood-rate N] [--hold]
-                                   load the program (adopting pinned maps) and attach it;
-                                   --hold: then stay until SIGINT/SIGTERM, which tunnel
-                                   services need (see below)
+  attach IFNAME... [--generic] [--syn-flood-rate N]
+                                   load the program (adopting pinned maps) and attach it
   detach IFNAME...                 detach xlb's program
   unpin                            remove the pinned maps
   service add VIP:PORT[/tcp|udp] [--forward dr|nat|tunnel] [--scheduler maglev|source-hash] [--persistence SECONDS]
@@ -44,9 +40,6 @@ constexpr char kUsage[] = R"(usage: xlb-dp [--pin-dir DIR] COMMAND ...
   stats                            global counters
   conns [--limit N]                connection-table entries
 VIP:PORT may be VIP:* for an all-ports service. Default pin dir: /sys/fs/bpf/xlb.
-A tunnel service's packets are wrapped by a program the kernel forgets once no
-process holds the loaded program: without a running `attach --hold` (or xlbd)
-they are dropped (counted tunnel_encap_failed).
 )";
 
 struct Args {
@@ -86,13 +79,10 @@ absl::Status Attach(Session& s, Args& a) {
   AttachMode mode = AttachMode::kNative;
   ProgramOptions o;
   o.pin_dir = s.pin_dir;
-  bool hold = false;
   while (!a.empty()) {
     std::string w = a.next();
     if (w == "--generic") {
       mode = AttachMode::kGeneric;
-    } else if (w == "--hold") {
-      hold = true;
     } else if (w == "--syn-flood-rate") {
       auto n = Number(w, a.next());
       if (!n.ok()) return n.status();
@@ -110,18 +100,6 @@ absl::Status Attach(Session& s, Args& a) {
     if (auto st = (*prog)->Attach(i, mode); !st.ok()) return st;
     std::cout << "attached to " << i << "\n";
   }
-  if (!hold) return absl::OkStatus();
-  // The tail-call slot that wraps tunnel flows (bpf/tunnel.h) is emptied by
-  // the kernel when the last process holding the program exits: hold it.
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGINT);
-  sigaddset(&stop, SIGTERM);
-  if (sigprocmask(SIG_BLOCK, &stop, nullptr) != 0)
-    return absl::ErrnoToStatus(errno, "block SIGINT/SIGTERM");
-  std::cout << "holding the program until SIGINT or SIGTERM" << std::endl;
-  int sig = 0;
-  sigwait(&stop, &sig);
   return absl::OkStatus();
 }
 

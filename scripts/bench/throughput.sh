@@ -139,17 +139,12 @@ build_lab() {
   netns_mount_bpf "$LAB_PINS"  # unmounted by netns_down
 }
 
-FLOOR_PID= XLB_PID=
-# xlb_attach: loads xlb and attaches it to the director's four links, with
-# an xlb-dp that stays (--hold) until forwarder_off: a tunnel service's packets
-# are wrapped by a tail call whose slot the kernel empties once no process
-# holds the program (docs/tunnel-design.md). Every xlb variant runs so.
+FLOOR_PID=
+# xlb_attach: loads xlb and attaches it to the director's four links; xlb-dp
+# exits and the program stays, its maps pinned (the tunnel tail call's prog
+# array too: a tunnel variant's delivery proves that pin works).
 xlb_attach() {
-  netns_start "$D" "$LAB_BUILD/dataplane/tool/xlb-dp" --pin-dir "$LAB_PINS" attach d0 d1 d2 d3 \
-    --hold ${syn_flood_rate:+--syn-flood-rate "$syn_flood_rate"} >"$LAB_RUN/xlb-dp.out" 2>&1
-  XLB_PID=$NETNS_LAST_PID
-  netns_wait_for 10 "xlb-dp attach --hold" grep -q holding "$LAB_RUN/xlb-dp.out" ||
-    { cat "$LAB_RUN/xlb-dp.out" >&2; exit 1; }
+  lab_dp attach d0 d1 d2 d3 ${syn_flood_rate:+--syn-flood-rate "$syn_flood_rate"}
 }
 declare -A XLB_STATS  # xlb's counters at the end of the last run of each xlb variant
 forwarder_on() {  # forwarder_on floor|dr|nat|tun|gue|kernel
@@ -206,7 +201,6 @@ forwarder_off() {
     dr | nat | tun | gue)
       XLB_STATS[$1]=$(lab_dp stats)
       lab_dp detach d0 d1 d2 d3 >&2
-      netns_stop "$XLB_PID"
       lab_dp unpin
       ;;
     kernel)
