@@ -41,8 +41,8 @@ std::string L4(const Frame& f) {
   if (f.proto == kTcp) {
     Put16(l4, f.sport);
     Put16(l4, f.dport);
-    Put32(l4, 1000);                // seq
-    Put32(l4, f.tcp_flags & kAck ? 2000 : 0);
+    Put32(l4, f.tcp_seq);
+    Put32(l4, f.tcp_flags & kAck ? f.tcp_ack : 0);
     l4.push_back(static_cast<char>((5 + f.tcp_options.size() / 4) << 4));
     l4.push_back(static_cast<char>(f.tcp_flags));
     Put16(l4, 65535);               // window
@@ -106,7 +106,7 @@ std::string IpPart(const Frame& f) {
     ext = hbh + ext;
     next = 0;
   }
-  Put32(ip, 0x60000000 | static_cast<uint32_t>(f.tos) << 20);
+  Put32(ip, 0x60000000 | (uint32_t{f.tos} << 20));
   Put16(ip, static_cast<uint16_t>(ext.size() + l4.size()));
   ip.push_back(static_cast<char>(next));
   ip.push_back(static_cast<char>(f.ttl));

@@ -30,8 +30,10 @@ struct Frame {
   uint8_t proto = kTcp;
   uint16_t sport = 40000, dport = 80;
   uint8_t tcp_flags = kSyn;
+  uint32_t tcp_seq = 1000;
+  uint32_t tcp_ack = 2000;          // written when tcp_flags has kAck, else 0
   uint8_t ttl = 64;                 // IPv4 TTL / IPv6 hop limit
-  uint8_t tos = 0;                  // IPv4 TOS / IPv6 traffic class (DSCP and ECN)
+  uint8_t tos = 0;                  // IPv4 TOS / IPv6 traffic class: DSCP << 2 | ECN
   uint16_t ipv4_id = 0x1234;
   std::string ipv4_options;         // multiple of 4 bytes, at most 40
   uint16_t ipv4_frag = 0;           // flags (MF 0x2000) | offset, host order

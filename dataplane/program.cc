@@ -26,6 +26,7 @@
 #include "absl/strings/str_cat.h"
 #include "bpf/xlb.skel.h"
 #include "dataplane/interface_macs.h"
+#include "dataplane/xdp_query.h"
 #include "netlink/links.h"
 #include "glog/logging.h"
 
@@ -41,43 +42,6 @@ constexpr char kDispatcherName[] = "xdp_dispatcher";
 bool OnBpffs(const std::string& path) {
   struct statfs st;
   return statfs(path.c_str(), &st) == 0 && st.f_type == kBpffsMagic;
-}
-
-absl::StatusOr<unsigned> IfIndex(const std::string& ifname) {
-  unsigned ifindex = if_nametoindex(ifname.c_str());
-  if (ifindex == 0) return absl::NotFoundError(absl::StrCat("no interface named '", ifname, "'"));
-  return ifindex;
-}
-
-// The name of program `id`, or "" if it is gone.
-std::string ProgName(uint32_t id) {
-  int fd = bpf_prog_get_fd_by_id(id);
-  if (fd < 0) return "";
-  bpf_prog_info info = {};
-  uint32_t len = sizeof(info);
-  std::string name;
-  if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0) name = info.name;
-  close(fd);
-  return name;
-}
-
-struct Attached {
-  uint32_t id = 0;
-  uint32_t mode_flag = 0;  // XDP_FLAGS_DRV_MODE or XDP_FLAGS_SKB_MODE
-};
-
-absl::StatusOr<Attached> QueryAttached(unsigned ifindex, const std::string& ifname) {
-  LIBBPF_OPTS(bpf_xdp_query_opts, q);
-  if (bpf_xdp_query(ifindex, 0, &q) != 0)
-    return absl::ErrnoToStatus(errno, absl::StrCat("query XDP program of ", ifname));
-  if (q.drv_prog_id) return Attached{q.drv_prog_id, XDP_FLAGS_DRV_MODE};
-  if (q.skb_prog_id) return Attached{q.skb_prog_id, XDP_FLAGS_SKB_MODE};
-  if (q.hw_prog_id) return Attached{q.hw_prog_id, XDP_FLAGS_HW_MODE};
-  return Attached{};
-}
-
-const char* ModeName(uint32_t mode_flag) {
-  return mode_flag == XDP_FLAGS_SKB_MODE ? "generic" : "native";
 }
 
 // A program in one XDP mode is not replaced by one in the other: the mode
@@ -528,12 +492,7 @@ absl::Status DetachXlb(const std::string& ifname, const Maps* maps) {
     if (name != kProgName)
       return absl::FailedPreconditionError(
           absl::StrCat(ifname, " has XDP program ", current->id, " that is not xlb's; left as is"));
-    int old_fd = bpf_prog_get_fd_by_id(current->id);
-    if (old_fd < 0) return absl::ErrnoToStatus(errno, "open the attached xlb program");
-    LIBBPF_OPTS(bpf_xdp_attach_opts, opts, .old_prog_fd = old_fd);
-    int err = bpf_xdp_detach(*ifindex, current->mode_flag | XDP_FLAGS_REPLACE, &opts);
-    close(old_fd);
-    if (err != 0) return absl::ErrnoToStatus(-err, absl::StrCat("detach XDP from ", ifname));
+    if (auto st = DetachAttached(*ifindex, ifname, *current); !st.ok()) return st;
   }
   if (maps) {
     uint32_t key = *ifindex;

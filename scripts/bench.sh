@@ -94,90 +94,55 @@ need_root() {
   exit 1
 }
 
-# build_target TARGET: builds one ninja target of the existing build directory.
-build_target() {
+# build_targets TARGET...: builds ninja targets of the existing build directory.
+build_targets() {
   if [[ ! -d $build ]]; then
     echo "bench.sh: no build directory at $build; run scripts/setup.sh first" >&2
     exit 1
   fi
-  ninja -C "$build" "$1" >&2
+  ninja -C "$build" "$@" >&2
 }
+
+# Each benchmark: the targets it needs built, and what runs it: a program of
+# the build (bin:PATH), or a scenario script of scripts/bench/ given the
+# build directory first (script:NAME).
+lab=(controlplane/xlbd controlplane/xlbctl tests/lab/xlb-lab-server tests/lab/xlb-lab-client
+  bpf/pass.bpf.o)
+declare -A NEEDS=(
+  [program]="tests/bench/program_bench"
+  [control]="tests/bench/control_bench controlplane/xlbd controlplane/xlbctl"
+  [failover]="${lab[*]}"
+  [throughput]="pktgen/xlb-pktgen tests/bench/floor_forwarder dataplane/tool/xlb-dp bpf/pass.bpf.o"
+  [failover-active-active]="${lab[*]} pktgen/xlb-pktgen"
+  [connections]="tests/lab/xlb-lab-client tests/lab/xlb-lab-server dataplane/tool/xlb-dp bpf/pass.bpf.o"
+  [chaos]="${lab[*]} pktgen/xlb-pktgen dataplane/tool/xlb-dp"
+  [ecmp]="${lab[*]}"
+)
+declare -A RUNNER=(
+  [program]=bin:tests/bench/program_bench
+  [control]=bin:tests/bench/control_bench
+  [failover]=script:failover.sh
+  [throughput]=script:throughput.sh
+  [failover-active-active]=script:failover_active_active.sh
+  [connections]=script:connections.sh
+  [chaos]=script:chaos.sh
+  [ecmp]=script:ecmp.sh
+)
 
 [[ $# -ge 1 ]] || usage
 case "$1" in
-  -h | --help | help)
-    usage 0
-    ;;
-  program)
-    need_root "$@"
-    shift
-    build_target tests/bench/program_bench
-    exec "$build/tests/bench/program_bench" "$@"
-    ;;
-  control)
-    need_root "$@"
-    shift
-    for target in tests/bench/control_bench controlplane/xlbd controlplane/xlbctl; do
-      build_target "$target"
-    done
-    exec "$build/tests/bench/control_bench" "$@"
-    ;;
-  failover)
-    need_root "$@"
-    shift
-    for target in controlplane/xlbd controlplane/xlbctl tests/lab/xlb-lab-server \
-      tests/lab/xlb-lab-client bpf/pass.bpf.o; do
-      build_target "$target"
-    done
-    exec "$root/scripts/bench/failover.sh" "$build" "$@"
-    ;;
-  throughput)
-    need_root "$@"
-    shift
-    for target in pktgen/xlb-pktgen tests/bench/floor_forwarder dataplane/tool/xlb-dp \
-      bpf/pass.bpf.o; do
-      build_target "$target"
-    done
-    exec "$root/scripts/bench/throughput.sh" "$build" "$@"
-    ;;
-  failover-active-active)
-    need_root "$@"
-    shift
-    for target in controlplane/xlbd controlplane/xlbctl tests/lab/xlb-lab-server \
-      tests/lab/xlb-lab-client bpf/pass.bpf.o pktgen/xlb-pktgen; do
-      build_target "$target"
-    done
-    exec "$root/scripts/bench/failover_active_active.sh" "$build" "$@"
-    ;;
-  connections)
-    need_root "$@"
-    shift
-    for target in tests/lab/xlb-lab-client tests/lab/xlb-lab-server dataplane/tool/xlb-dp \
-      bpf/pass.bpf.o; do
-      build_target "$target"
-    done
-    exec "$root/scripts/bench/connections.sh" "$build" "$@"
-    ;;
-  chaos)
-    need_root "$@"
-    shift
-    for target in controlplane/xlbd controlplane/xlbctl tests/lab/xlb-lab-server \
-      tests/lab/xlb-lab-client bpf/pass.bpf.o pktgen/xlb-pktgen dataplane/tool/xlb-dp; do
-      build_target "$target"
-    done
-    exec "$root/scripts/bench/chaos.sh" "$build" "$@"
-    ;;
-  ecmp)
-    need_root "$@"
-    shift
-    for target in controlplane/xlbd controlplane/xlbctl tests/lab/xlb-lab-server \
-      tests/lab/xlb-lab-client bpf/pass.bpf.o; do
-      build_target "$target"
-    done
-    exec "$root/scripts/bench/ecmp.sh" "$build" "$@"
-    ;;
-  *)
-    echo "bench.sh: unknown benchmark '$1'" >&2
-    usage
-    ;;
+  -h | --help | help) usage 0 ;;
+esac
+if [[ -z ${RUNNER[$1]:-} ]]; then
+  echo "bench.sh: unknown benchmark '$1'" >&2
+  usage
+fi
+need_root "$@"
+benchmark=$1
+shift
+# shellcheck disable=SC2086  # a list of target names, split on purpose
+build_targets ${NEEDS[$benchmark]}
+case ${RUNNER[$benchmark]} in
+  bin:*) exec "$build/${RUNNER[$benchmark]#bin:}" "$@" ;;
+  script:*) exec "$root/scripts/bench/${RUNNER[$benchmark]#script:}" "$build" "$@" ;;
 esac

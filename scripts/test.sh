@@ -22,15 +22,24 @@ if [[ $# -eq 0 ]]; then
     --suite unit --suite packet --suite fuzz || rc=$?
   logs+=("$XLB_ASAN_BUILD/meson-logs/testlog.json")
 fi
-# One plain closing line, counted from meson's own logs.
+# Closing lines counted from meson's own logs: each failure again with the
+# end of its output (CI shows only the tail of a long run), then the count.
 python3 - "${logs[@]}" <<'PY'
 import json, sys
-ok = bad = 0
+ok, failed = 0, []
 for log in sys.argv[1:]:
     for line in open(log):
-        r = json.loads(line)["result"]
-        if r in ("OK", "EXPECTEDFAIL"): ok += 1
-        else: bad += 1
-print(f"tests: {ok} passed, {bad} failed")
+        t = json.loads(line)
+        if t["result"] in ("OK", "EXPECTEDFAIL"):
+            ok += 1
+        else:
+            failed.append((log, t))
+for log, t in failed:
+    print(f"--- FAILED {t['name']} ({t['result']}, {t['duration']:.0f} s) in {log}")
+    tail = (t.get("stdout") or "").splitlines()[-40:]
+    print("\n".join("  " + l for l in tail))
+for log, t in failed:
+    print(f"failed: {t['name']} ({t['result']})")
+print(f"tests: {ok} passed, {len(failed)} failed")
 PY
 exit $rc

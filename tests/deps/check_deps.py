@@ -27,6 +27,8 @@ RULES = {
     "netlink": ["model"],
     "dataplane": ["bpf", "model", "netlink"],
     "pktgen": ["bpf", "model", "netlink", "dataplane"],
+    # xlb-decap, the reals' decapsulator: its own program and loader.
+    "decap": ["bpf", "model", "netlink", "dataplane"],
     "controlplane/config": ["model"],
     "controlplane/health": ["model", "controlplane/config"],
     "controlplane/vrrp": ["model", "netlink", "controlplane/config", "controlplane/health"],
@@ -44,7 +46,7 @@ RULES = {
                           "controlplane/bgp", "controlplane/reconcile"],
 }
 ANYTHING = ("tests",)  # tests, fuzz targets, benchmarks
-SOURCE_DIRS = ("bpf", "model", "netlink", "dataplane", "pktgen", "controlplane")
+SOURCE_DIRS = ("bpf", "model", "netlink", "dataplane", "pktgen", "decap", "controlplane")
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
 # Symbols a library must not need when it stays off the data plane (libbpf, libxdp, xlb::dataplane).
 FORBIDDEN_SYMBOL = re.compile(r"^(bpf_|libbpf_|btf__|bpf_object__|bpf_map__|bpf_program__|xdp_|libxdp_)"

@@ -58,12 +58,13 @@ meson install -C "$build" --no-rebuild --quiet --destdir "$mroot" >"$scratch/ins
 munit=$(find_one "$mroot" systemd/system/xlbd.service)
 mcompletions=$(dirname "$(find_one "$mroot" bash-completion/completions/xlbctl)")
 check "meson install: programs, example config, man pages" files_present "$mroot" \
-  "$sbindir/xlbd" "$bindir/xlbctl" "$bindir/xlb-pktgen" "$sysconfdir/xlb/xlb.yaml" \
-  "$mandir/man8/xlbd.8" "$mandir/man8/xlbctl.8" "$mandir/man5/xlb.yaml.5"
+  "$sbindir/xlbd" "$bindir/xlbctl" "$bindir/xlb-pktgen" "$sbindir/xlb-decap" "$sysconfdir/xlb/xlb.yaml" \
+  "$mandir/man8/xlbd.8" "$mandir/man8/xlbctl.8" "$mandir/man8/xlb-decap.8" "$mandir/man5/xlb.yaml.5"
 check "meson install: the unit runs $sbindir/xlbd with $sysconfdir/xlb/xlb.yaml" \
   unit_paths "$munit" "$sbindir" "$sysconfdir"
-check "meson install: completion for xlbctl, xlbd, xlb-pktgen" \
-  files_present / "$mcompletions/xlbctl" "$mcompletions/xlbd" "$mcompletions/xlb-pktgen"
+check "meson install: completion for xlbctl, xlbd, xlb-pktgen, xlb-decap" \
+  files_present / "$mcompletions/xlbctl" "$mcompletions/xlbd" "$mcompletions/xlb-pktgen" \
+  "$mcompletions/xlb-decap"
 echo "# the director's own settings" >>"$mroot$sysconfdir/xlb/xlb.yaml"
 meson install -C "$build" --no-rebuild --quiet --destdir "$mroot" >"$scratch/install.log" 2>&1 ||
   { cat "$scratch/install.log"; exit 1; }
@@ -73,6 +74,7 @@ check "meson install again: keeps the xlb.yaml already there" \
 # What the checks below read: the Debian package's files when it is built,
 # else meson's.
 root=$mroot xlbd=$mroot$sbindir/xlbd xlbctl=$mroot$bindir/xlbctl config=$mroot$sysconfdir/xlb/xlb.yaml
+decap=$mroot$sbindir/xlb-decap
 man8=$mroot$mandir/man8 man5=$mroot$mandir/man5 completion=$mcompletions/xlbctl
 cp "$src/config/xlb.yaml" "$config"  # the example, not the edited copy
 
@@ -88,10 +90,11 @@ if [[ ${XLB_PACKAGE_TEST_DEB:-1} != 0 ]]; then
   dpkg-deb -e "$deb" "$scratch/control"
   unit=$(find_one "$root" systemd/system/xlbd.service)
   check "package: programs, example config, man pages, completion" files_present "$root" \
-    /usr/sbin/xlbd /usr/bin/xlbctl /usr/bin/xlb-pktgen /etc/xlb/xlb.yaml \
-    /usr/share/man/man8/xlbd.8.gz /usr/share/man/man8/xlbctl.8.gz /usr/share/man/man5/xlb.yaml.5.gz \
+    /usr/sbin/xlbd /usr/bin/xlbctl /usr/bin/xlb-pktgen /usr/sbin/xlb-decap /etc/xlb/xlb.yaml \
+    /usr/share/man/man8/xlbd.8.gz /usr/share/man/man8/xlbctl.8.gz /usr/share/man/man8/xlb-decap.8.gz \
+    /usr/share/man/man5/xlb.yaml.5.gz \
     /usr/share/bash-completion/completions/xlbctl /usr/share/bash-completion/completions/xlbd \
-    /usr/share/bash-completion/completions/xlb-pktgen
+    /usr/share/bash-completion/completions/xlb-pktgen /usr/share/bash-completion/completions/xlb-decap
   in_unit_dir() { [[ $1 == /lib/systemd/system/xlbd.service || $1 == /usr/lib/systemd/system/xlbd.service ]]; }
   check "package: the unit is in systemd's unit directory" in_unit_dir "${unit#"$root"}"
   check "package: the unit runs /usr/sbin/xlbd with /etc/xlb/xlb.yaml" unit_paths "$unit" /usr/sbin /etc
@@ -116,6 +119,7 @@ if [[ ${XLB_PACKAGE_TEST_DEB:-1} != 0 ]]; then
     no_test_tools "$depends"
   check "package: version $version, meson's" test "$(dpkg-deb -f "$deb" Version)" = "$version"
   xlbd=$root/usr/sbin/xlbd xlbctl=$root/usr/bin/xlbctl config=$root/etc/xlb/xlb.yaml
+  decap=$root/usr/sbin/xlb-decap
   man8=$scratch/man man5=$scratch/man completion=$root/usr/share/bash-completion/completions/xlbctl
   mkdir "$man8"
   for page in "$root"/usr/share/man/man8/*.gz "$root"/usr/share/man/man5/*.gz; do
@@ -170,6 +174,10 @@ check "xlbctl --help lists commands and options (the parse above works)" \
 check "xlbctl.8 has every command of xlbctl --help" missing_from "$scratch/xlbctl.txt" "${verbs[@]}"
 check "xlbctl.8 has every option of xlbctl --help" missing_from "$scratch/xlbctl.txt" "${xlbctl_options[@]}"
 check "xlbd.8 has every flag of xlbd --help" missing_from "$scratch/xlbd.txt" "${xlbd_flags[@]}"
+plain "$man8/xlb-decap.8" >"$scratch/xlb-decap.txt"
+mapfile -t decap_words < <("$decap" --help | options_of; "$decap" --help | sed -n 's/^  xlb-decap \([a-z]*\).*/\1/p')
+check "xlb-decap.8 has every command and option of xlb-decap --help" \
+  missing_from "$scratch/xlb-decap.txt" "${decap_words[@]}"
 dashed_help() {  # xlbd --help: its flags as users type them, --check-config
   grep -q '^  --check-config' "$scratch/xlbd.help" || { echo "  no --check-config"; return 1; }
   ! grep -E '^  --[a-z-]*_' "$scratch/xlbd.help"
@@ -221,7 +229,7 @@ renders_clean() {  # renders_clean PAGE: man prints no warning
   [[ -z $warnings ]] || { echo "$warnings" | head -5; return 1; }
 }
 if command -v man >/dev/null; then
-  for page in "$man8/xlbd.8" "$man8/xlbctl.8" "$man5/xlb.yaml.5"; do
+  for page in "$man8/xlbd.8" "$man8/xlbctl.8" "$man8/xlb-decap.8" "$man5/xlb.yaml.5"; do
     check "$(basename "$page") renders without warnings" renders_clean "$page"
   done
 fi
@@ -266,9 +274,20 @@ completes_flags() {
   return $rc
 }
 check "completion offers every xlbd flag" completes_flags
-check "completion is linked for xlbd and xlb-pktgen" \
+completes_decap() {
+  local w rc=0
+  for w in attach detach status; do completes "$w" xlb-decap || rc=1; done
+  while read -r w; do CUR=- completes "$w" xlb-decap attach eth0 || rc=1; done \
+    < <("$decap" --help | sed -n '/^  xlb-decap attach/,/^  xlb-decap detach/p' | options_of)
+  CUR=- completes --json xlb-decap status || rc=1
+  CUR=g completes generic xlb-decap attach eth0 --xdp-mode || rc=1
+  return $rc
+}
+check "completion offers xlb-decap's commands and attach's options" completes_decap
+check "completion is linked for xlbd, xlb-pktgen and xlb-decap" \
   test "$(readlink "$(dirname "$completion")/xlbd")" = xlbctl -a \
-  "$(readlink "$(dirname "$completion")/xlb-pktgen")" = xlbctl
+  "$(readlink "$(dirname "$completion")/xlb-pktgen")" = xlbctl -a \
+  "$(readlink "$(dirname "$completion")/xlb-decap")" = xlbctl
 
 echo "  took $((SECONDS - started)) s"
 lab_checks_done package
