@@ -35,6 +35,16 @@ lab_init() {  # lab_init BUILD_DIR
 
 lab_log() { printf '[%s] %s\n' "$(date +%T)" "$*"; }
 
+# lab_real_vips NS: the direct-routing VIPs on NS's lo, as a real of DR or
+# tunnel forwarding has them; never answered for in ARP on eth0, never used
+# as a source there.
+lab_real_vips() {
+  ip -n "$1" addr add "$LAB_VIP4/32" dev lo
+  ip -n "$1" addr add "$LAB_VIP6/128" dev lo
+  ip netns exec "$1" sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2 \
+    net.ipv4.conf.eth0.arp_ignore=1 net.ipv4.conf.eth0.arp_announce=2
+}
+
 lab_up() {
   for ns in "$C" "$D" "$S" "$R1" "$R2" "$R3"; do netns_add "$ns"; done
   # client <-> director
@@ -52,11 +62,7 @@ lab_up() {
   local i=1
   for r in "$R1" "$R2" "$R3"; do
     netns_attach "$r" "$S" "s$i" "203.0.113.1$i/24" "2001:db8:2::1$i/64"
-    ip -n "$r" addr add "$LAB_VIP4/32" dev lo
-    ip -n "$r" addr add "$LAB_VIP6/128" dev lo
-    # The VIP is on lo: never answer ARP for it, never use it as a source.
-    ip netns exec "$r" sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2 \
-      net.ipv4.conf.eth0.arp_ignore=1 net.ipv4.conf.eth0.arp_announce=2
+    lab_real_vips "$r"
     i=$((i + 1))
   done
   ip -n "$S" link set br0 up
