@@ -217,13 +217,13 @@ void TunnelProber::OnReadable() {
 
 void TunnelProber::OnReply(std::string_view packet) {
   std::optional<EchoPacket> reply = ParseEchoReply(packet);
-  if (!reply || reply->id != id_) {
-    ++ignored_;
-    return;
-  }
-  auto it = pending_.find(reply->sequence);
+  auto it = reply ? pending_.find(reply->sequence) : pending_.end();
+  // Unreadable, another address, id or payload, or a probe already over.
   if (it == pending_.end() || *reply != it->second.reply) {
-    ++ignored_;  // another address, payload, or a probe already over
+    ++ignored_;
+    LOG_EVERY_N(INFO, 100) << "health through the tunnel: ignored a packet that answers no probe"
+                           << (reply ? " from " + reply->source.ToString() : std::string())
+                           << " (" << ignored_ << " so far, logged every 100th)";
     return;
   }
   const Pending& p = it->second;
