@@ -4,11 +4,16 @@
 // and receiving through a real tunnel: tests/lab/tunnel_health_test.sh.
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
+#include <arpa/inet.h>
+#include <net/if.h>
 #include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstring>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -62,6 +67,21 @@ std::string Reply(const EchoPacket& request) {
   Set16(p, icmp + 2, 0);
   std::string body = p.substr(icmp);
   Set16(p, icmp + 2, static_cast<uint16_t>(~Folded(body, v4 ? 0 : Pseudo6(p))));
+  return p;
+}
+
+IpAddress AddressAt4(const std::string& s, size_t i) {
+  uint32_t word = 0;
+  std::memcpy(&word, s.data() + i, 4);
+  const uint32_t words[4] = {word, 0, 0, 0};
+  return IpAddress::FromWords(model::Family::kV4, words);
+}
+
+// The IPv4 header checksum redone (the ICMP part left as it is).
+std::string Fix4Header(std::string p) {
+  const size_t ihl = (At(p, 0) & 0xf) * 4u;
+  Set16(p, 10, 0);
+  Set16(p, 10, static_cast<uint16_t>(~Folded(p.substr(0, ihl))));
   return p;
 }
 
@@ -285,79 +305,21 @@ TEST(TunnelEcho, FilterKeepsOurRepliesOnly) {
   EXPECT_FALSE(keeps({""}));
 }
 
-// ---- the prober without the right to open its sockets ----
+// ---- the prober, in a child process of its own ----
 
-// In a child that entered a user namespace of its own (so it lacks
-// CAP_NET_RAW over this network namespace, root or not), a probe fails at
-// once, naming the socket and EPERM, and the loop goes on.
-TEST(TunnelProber, WithoutCapNetRawTheProbeFailsWithTheReason) {
+// Runs `body` in a forked child that first entered a new user namespace
+// (and, with `own_netns`, a new network namespace: then it has CAP_NET_RAW
+// there and nothing it sends leaves it); returns what `body` returned.
+std::string InChild(bool own_netns, const std::function<std::string()>& body) {
   int fds[2];
-  ASSERT_EQ(pipe(fds), 0);
+  if (pipe(fds) != 0) return "pipe failed";
   const pid_t pid = fork();
-  ASSERT_GE(pid, 0);
+  if (pid < 0) return "fork failed";
   if (pid == 0) {
     close(fds[0]);
-    std::string out;
-    if (unshare(CLONE_NEWUSER) != 0 && geteuid() == 0) {
-      out = "unshare failed";
-    } else {
-      asio::io_context io;
-      auto prober = TunnelProber::Create(io);
-      std::optional<ProbeResult> result;
-      prober->Probe(TunnelTarget{Ip("198.51.100.10")}, Ip("192.0.2.20"), Ip("192.0.2.1"),
-                    Duration(200), [&](ProbeResult r) { result = std::move(r); });
-      io.run_for(std::chrono::seconds(2));
-      out = !result ? "no result"
-                    : absl::StrCat("ok=", result->ok, " local=", result->local_error, " ",
-                                   result->detail);
-    }
-    (void)!write(fds[1], out.data(), out.size());
-    _exit(0);
-  }
-  close(fds[1]);
-  std::string got;
-  char buf[512];
-  for (ssize_t n; (n = read(fds[0], buf, sizeof(buf))) > 0;) got.append(buf, n);
-  close(fds[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  EXPECT_EQ(got,
-            "ok=0 local=0 tunnel ipip: socket(AF_PACKET): Operation not permitted");
-}
-
-// A monitor with a through-tunnel real whose probe cannot be made: the real
-// goes down after `fall` checks with both results in the detail, and the
-// monitor goes on checking (the daemon keeps running).
-TEST(TunnelProber, MonitorMarksTheRealDownWhenTheProbeFails) {
-  int fds[2];
-  ASSERT_EQ(pipe(fds), 0);
-  const pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    close(fds[0]);
-    std::string out;
-    if (unshare(CLONE_NEWUSER) != 0 && geteuid() == 0) {
-      out = "unshare failed";
-    } else {
-      asio::io_context io;
-      std::vector<std::string> changes;
-      Monitor monitor(io, [&](const std::string& id, bool up, const std::string& detail) {
-        changes.push_back(id + (up ? " up: " : " down: ") + detail);
-      });
-      config::HealthCheck check;
-      check.type = config::HealthType::kExec;
-      check.command = "true";
-      check.interval = Duration(50);
-      check.timeout = Duration(40);
-      check.fall = 2;
-      check.through_tunnel = true;
-      monitor.Set("r", check, Ip("192.0.2.20"), 80, Ip("192.0.2.1"), true,
-                  TunnelTarget{Ip("198.51.100.10"), model::Encap::kGue, 6080});
-      io.run_for(std::chrono::seconds(1));
-      const auto snapshot = monitor.Snapshot();
-      out = changes.empty() ? "no change" : changes[0];
-      if (!snapshot.empty() && snapshot[0].checks < 3) out += " (fewer than 3 checks)";
-    }
+    std::string out = unshare(CLONE_NEWUSER | (own_netns ? CLONE_NEWNET : 0)) != 0
+                          ? std::string("unshare: ") + std::strerror(errno)
+                          : body();
     (void)!write(fds[1], out.data(), out.size());
     _exit(0);
   }
@@ -367,11 +329,201 @@ TEST(TunnelProber, MonitorMarksTheRealDownWhenTheProbeFails) {
   for (ssize_t n; (n = read(fds[0], buf, sizeof(buf))) > 0;) got.append(buf, n);
   close(fds[0]);
   waitpid(pid, nullptr, 0);
+  return got;
+}
+
+std::string Describe(const std::optional<ProbeResult>& r) {
+  if (!r) return "no result";
+  return absl::StrCat("ok=", r->ok, " local=", r->local_error, " ", r->detail);
+}
+
+// Without CAP_NET_RAW over the network namespace (a user namespace of its
+// own, root or not), a probe fails at once, naming the socket and EPERM.
+TEST(TunnelProber, WithoutCapNetRawTheProbeFailsWithTheReason) {
+  EXPECT_EQ(InChild(false, [] {
+              asio::io_context io;
+              auto prober = TunnelProber::Create(io);
+              std::optional<ProbeResult> result;
+              prober->Probe(TunnelTarget{Ip("198.51.100.10")}, Ip("192.0.2.20"), Ip("192.0.2.1"),
+                            Duration(200), [&](ProbeResult r) { result = std::move(r); });
+              io.run_for(std::chrono::seconds(2));
+              return Describe(result);
+            }),
+            "ok=0 local=0 tunnel ipip: socket(AF_PACKET): Operation not permitted");
+}
+
+// A monitor with a through-tunnel real whose probe cannot be made: the real
+// goes down after `fall` checks with both results in the detail, and the
+// monitor goes on checking (the daemon keeps running).
+TEST(TunnelProber, MonitorMarksTheRealDownWhenTheProbeFails) {
+  const std::string got = InChild(false, [] {
+    asio::io_context io;
+    std::vector<std::string> changes;
+    Monitor monitor(io, [&](const std::string& id, bool up, const std::string& detail) {
+      changes.push_back(id + (up ? " up: " : " down: ") + detail);
+    });
+    config::HealthCheck check;
+    check.type = config::HealthType::kExec;
+    check.command = "true";
+    check.interval = Duration(50);
+    check.timeout = Duration(40);
+    check.fall = 2;
+    check.through_tunnel = true;
+    monitor.Set("r", check, Ip("192.0.2.20"), 80, Ip("192.0.2.1"), true,
+                TunnelTarget{Ip("198.51.100.10"), model::Encap::kGue, 6080});
+    io.run_for(std::chrono::seconds(1));
+    const auto snapshot = monitor.Snapshot();
+    std::string out = changes.empty() ? "no change" : changes[0];
+    if (snapshot.empty() || snapshot[0].checks < 3) out += " (fewer than 3 checks)";
+    return out;
+  });
   // The exec check's own detail first (in the user namespace it may not
   // even start), then the tunnel probe's, which decides.
   EXPECT_EQ(got.rfind("r down: ", 0), 0u) << got;
   EXPECT_TRUE(got.ends_with("; tunnel gue:6080: socket(AF_PACKET): Operation not permitted"))
       << got;
+}
+
+// ---- the whole exchange, over loopback in a network namespace of its own ----
+
+constexpr char kDirector[] = "192.0.2.1", kReal[] = "192.0.2.20", kVip[] = "198.51.100.10";
+
+// lo up with kDirector and kReal on it (ioctl: no netlink library here).
+std::string LoopbackUp() {
+  const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return "socket";
+  ifreq ifr{};
+  std::strcpy(ifr.ifr_name, "lo");
+  std::string error;
+  if (ioctl(fd, SIOCGIFFLAGS, &ifr) != 0) error = "SIOCGIFFLAGS";
+  ifr.ifr_flags |= IFF_UP;
+  if (error.empty() && ioctl(fd, SIOCSIFFLAGS, &ifr) != 0) error = "SIOCSIFFLAGS";
+  const std::pair<const char*, const char*> addresses[] = {{"lo", kDirector}, {"lo:1", kReal}};
+  for (const auto& [name, address] : addresses) {
+    ifreq a{};
+    std::strcpy(a.ifr_name, name);
+    auto* in = reinterpret_cast<sockaddr_in*>(&a.ifr_addr);
+    in->sin_family = AF_INET;
+    inet_pton(AF_INET, address, &in->sin_addr);
+    if (error.empty() && ioctl(fd, SIOCSIFADDR, &a) != 0) error = std::string("SIOCSIFADDR ") + name;
+  }
+  close(fd);
+  return error.empty() ? "" : error + ": " + std::strerror(errno);
+}
+
+// Plays the real's side: calls `start` (which sends the probe) and waits,
+// running the loop, for the probe's encapsulated echo on lo; returns the
+// echo request inside it.
+std::optional<EchoPacket> CatchProbe(asio::io_context& io, bool gue,
+                                     const std::function<void()>& start) {
+  const int sniff = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, htons(ETH_P_IP));
+  if (sniff < 0) return std::nullopt;
+  start();  // once the sniffer listens
+  std::optional<EchoPacket> request;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (!request && std::chrono::steady_clock::now() < deadline) {
+    io.run_for(std::chrono::milliseconds(5));
+    char buf[512];
+    for (ssize_t n; !request && (n = recv(sniff, buf, sizeof(buf), 0)) > 0;) {
+      const std::string p(buf, static_cast<size_t>(n));
+      // Outer IPv4 to the real, protocol 4 (IPIP) or UDP to 6080 (GUE).
+      const size_t inner = gue ? 28 : 20;
+      if (p.size() < inner + 28 || p.substr(16, 4) != Ip(kReal).bytes() ||
+          At(p, 9) != (gue ? 17 : 4) || (gue && Be16(p, 22) != 6080) || At(p, inner + 20) != 8)
+        continue;
+      request = EchoPacket{AddressAt4(p, inner + 12), AddressAt4(p, inner + 16),
+                           Be16(p, inner + 24), Be16(p, inner + 26), p.substr(inner + 28)};
+    }
+  }
+  close(sniff);
+  return request;
+}
+
+// Sends whole IPv4 packets (IP_HDRINCL) to the director; "" or the error.
+std::string SendToDirector(const std::vector<std::string>& packets) {
+  const int raw = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+  if (raw < 0) return std::string("socket: ") + std::strerror(errno);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  inet_pton(AF_INET, kDirector, &to.sin_addr);
+  std::string error;
+  for (const std::string& packet : packets)
+    if (error.empty() && sendto(raw, packet.data(), packet.size(), 0,
+                                reinterpret_cast<sockaddr*>(&to), sizeof(to)) < 0)
+      error = std::string("sendto: ") + std::strerror(errno);
+  close(raw);
+  return error;
+}
+
+// Runs the loop until `done` or 2 s.
+void RunUntil(asio::io_context& io, const std::function<bool()>& done) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (!done() && std::chrono::steady_clock::now() < deadline)
+    io.run_for(std::chrono::milliseconds(5));
+}
+
+// Hostile and wrong replies first: another source (the real's own address),
+// another payload, a later sequence, cut after the id, an ICMP error. The
+// four that pass the filter are read and ignored, the probe still waits;
+// then the right one answers it.
+TEST(TunnelProber, TakesTheExactReplyOnlyOverLoopback) {
+  for (bool gue : {false, true}) {
+    SCOPED_TRACE(gue ? "gue" : "ipip");
+    const std::string got = InChild(true, [gue] {
+      if (std::string e = LoopbackUp(); !e.empty()) return "lo: " + e;
+      asio::io_context io;
+      auto prober = TunnelProber::Create(io);
+      std::optional<ProbeResult> result;
+      TunnelTarget target{Ip(kVip), gue ? model::Encap::kGue : model::Encap::kIpip, 6080};
+      std::optional<EchoPacket> request = CatchProbe(io, gue, [&] {
+        prober->Probe(target, Ip(kReal), Ip(kDirector), Duration(1500),
+                      [&](ProbeResult r) { result = std::move(r); });
+      });
+      if (!request) return std::string("no encapsulated echo seen on lo");
+      std::vector<EchoPacket> wrong(3, ReplyTo(*request));
+      wrong[0].source = Ip(kReal);
+      wrong[1].payload.back() ^= 1;
+      wrong[2].sequence += 1;
+      std::vector<std::string> packets;
+      for (const EchoPacket& w : wrong) packets.push_back(Reply(ReplyTo(w)));
+      std::string cut = Reply(*request);
+      cut.resize(20 + 6);  // up to the id
+      Set16(cut, 2, static_cast<uint16_t>(cut.size()));
+      packets.push_back(Fix4Header(cut));
+      std::string icmp_error = Reply(*request);
+      icmp_error[20] = 3;  // destination unreachable
+      packets.push_back(Fix4(icmp_error));
+      if (std::string e = SendToDirector(packets); !e.empty()) return e;
+      RunUntil(io, [&] { return prober->ignored() >= 4 || result.has_value(); });
+      std::string out = absl::StrCat("after the wrong ones: ", Describe(result), ", ignored ",
+                                     prober->ignored(), "; ");
+      if (std::string e = SendToDirector({Reply(*request)}); !e.empty()) return e;
+      RunUntil(io, [&] { return result.has_value(); });
+      return absl::StrCat(out, Describe(result), ", ignored ", prober->ignored());
+    });
+    EXPECT_TRUE(got.starts_with(absl::StrCat("after the wrong ones: no result, ignored 4; ok=1 "
+                                             "local=0 tunnel ",
+                                             gue ? "gue:6080" : "ipip", ": echo reply from ",
+                                             kVip, " in ")))
+        << got;
+    EXPECT_TRUE(got.ends_with(", ignored 4")) << got;
+  }
+}
+
+// Nobody answers (the real's stack has no tunnel): failed at the timeout.
+TEST(TunnelProber, NoReplyFailsAtTheTimeout) {
+  const std::string got = InChild(true, [] {
+    if (std::string e = LoopbackUp(); !e.empty()) return "lo: " + e;
+    asio::io_context io;
+    auto prober = TunnelProber::Create(io);
+    std::optional<ProbeResult> result;
+    prober->Probe(TunnelTarget{Ip(kVip)}, Ip(kReal), Ip(kDirector), Duration(200),
+                  [&](ProbeResult r) { result = std::move(r); });
+    io.run_for(std::chrono::seconds(1));
+    return Describe(result);
+  });
+  EXPECT_EQ(got, absl::StrCat("ok=0 local=0 tunnel ipip: no echo reply from ", kVip,
+                              " within 200ms"));
 }
 
 }  // namespace
