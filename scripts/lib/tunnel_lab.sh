@@ -72,6 +72,9 @@ tunnel_lab_up() {
     lab_real_vips "$ns"
     i=$((i + 1))
   done
+  # The director does not forward (a namespace inherits the host's IPv4
+  # setting): tunnel flows leave by xlbd's resolved next hop, not the kernel.
+  ip netns exec "$D" sysctl -qw net.ipv4.ip_forward=0 net.ipv6.conf.all.forwarding=0
   # The router forwards; the answers from a VIP it has no route for must
   # pass its reverse-path filter.
   ip netns exec "$RT" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 \

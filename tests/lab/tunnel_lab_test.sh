@@ -71,6 +71,25 @@ for variant in "ipip 4 80 ipip_v4" "gue 4 8080 gue_v4" "ipip 6 80 ipip_v6" "gue 
   done
 done
 
+# The answers reach the client from the router, not the director: the
+# source MAC of a UDP answer from the VIP is the router's.
+mac_of() { ip -n "$1" -j link show dev eth0 | jq -r '.[0].address'; }
+answer_mac() {
+  local out
+  netns_start "$C" timeout 10 tcpdump -i eth0 -nn -e -l -c 1 "udp and src host $LAB_VIP4" \
+    >"$LAB_RUN/answer.out" 2>"$LAB_RUN/answer.err"
+  local pid=$NETNS_LAST_PID
+  netns_wait_for 5 "tcpdump listening" grep -q 'listening on' "$LAB_RUN/answer.err"
+  lab_client connect --udp --target "$LAB_VIP4:80" --count 1 >/dev/null 2>&1 || true
+  netns_wait_for 5 "an answer captured" grep -q . "$LAB_RUN/answer.out"
+  netns_stop "$pid"
+  awk '{print $2}' "$LAB_RUN/answer.out"
+}
+router_mac=$(mac_of "$RT")
+seen_mac=$(answer_mac)
+check "(1) answers come through the router ($seen_mac; router $router_mac, director $(mac_of "$D"))" \
+  test "$seen_mac" = "$router_mac"
+
 # (2) MSS clamp: the client offers 1460 (IPv4) / 1440 (IPv6) on its 1500
 # link; the real sees tunnel_mtu 1500 less the tunnel's overhead (20 IPIP,
 # 28 GUE; 40, 48 over IPv6) less 40 / 60 bytes of IP and TCP headers.
