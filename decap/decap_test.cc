@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "controlplane/health/tunnel_echo.h"
 #include "dataplane/frame_builder.h"
 #include "dataplane/test_run.h"
 #include "decap/decap.h"
@@ -275,6 +276,35 @@ TEST_F(DecapTest, DecapsulatesOursByteForByte) {
     const size_t l3 = outer.vlan ? 18 : 14;
     ASSERT_GT(r.packet.size(), l3 + 9);
     EXPECT_EQ(static_cast<uint8_t>(r.packet[l3 + (inner.daddr.is_v4() ? 8 : 7)]), 17);
+  }
+}
+
+// xlbd's through-tunnel health probe (controlplane/health/tunnel_echo.h):
+// an ICMP / ICMPv6 echo request from the director to the VIP, in IPIP,
+// 6in6 or GUE, is decapsulated like any packet for a VIP (the real's stack
+// then answers it from the VIP), byte for byte as xlbd builds it.
+TEST_F(DecapTest, DecapsulatesTheHealthProbesEcho) {
+  for (const char* vip : {kVip4, kVip6}) {
+    const bool v4 = Ip(vip).is_v4();
+    const std::string echo = health::BuildEchoRequest(
+        {Ip(v4 ? kDirector4 : kDirector6), Ip(vip), 0x1234, 1, "xlb tunnel check"});
+    const Frame tcp = Inner(vip);  // only for the helpers' addresses and protocol
+    Frame ipip = Ipip(tcp, v4 ? kReal4 : kReal6);
+    ipip.raw_l4 = echo;
+    Frame gue = Gue(tcp, v4 ? kReal4 : kReal6);
+    gue.l4_payload = echo;
+    for (const Frame& outer : {ipip, gue}) {
+      SCOPED_TRACE(std::string(vip) + (outer.proto == kUdp ? " gue" : " ipip"));
+      std::string moved;
+      auto r = Run(Build(outer), &moved);
+      EXPECT_STREQ(dataplane::XdpVerdictName(r.verdict), "XDP_PASS");
+      // The outer frame's MAC addresses, the inner packet's type, the echo.
+      EXPECT_EQ(r.packet, Build(outer).substr(0, 12) + (v4 ? std::string("\x08\x00", 2)
+                                                            : std::string("\x86\xdd", 2)) +
+                              echo);
+      EXPECT_EQ(moved, std::string(outer.proto == kUdp ? "gue_" : "ipip_") + (v4 ? "v4" : "v6") +
+                           "+1");
+    }
   }
 }
 

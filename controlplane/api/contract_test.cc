@@ -914,7 +914,7 @@ TEST(ContractTest, BadRequests) {
       {{"POST", "/v1/service/add", {}, R"({"service": "198.51.100.1:80", "health": 5})"}, 400,
        "health: is a single value (expected a map with keys: type, port, path, expect, body, "
        "ca_file, server_name, client_cert, client_key, verify, command, source, interval, "
-       "timeout, rise, fall)"},
+       "timeout, rise, fall, through_tunnel)"},
       {{"POST", "/v1/real/add", {}, R"({"service": "198.51.100.1:80"})"}, 400,
        R"(missing string field "real")"},
       {{"POST", "/v1/real/add", {}, R"({"service": "198.51.100.1:80", "real": "203.0.113.1@3"})"},

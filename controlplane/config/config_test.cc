@@ -527,6 +527,35 @@ TEST(ParseConfigErrors, Tunnel) {
                     "xlb.yaml:8: services[0].reals[0]: ", {"an IPv6 real for an IPv4 VIP"}));
 }
 
+// health: {through_tunnel: true}: a tunnel service's check, written back when set.
+TEST(ParseConfig, HealthThroughTunnel) {
+  Config c = Parses(Svc("    forward: tunnel\n    encap: gue\n"
+                        "    health: {type: tcp, through_tunnel: true}\n"));
+  EXPECT_TRUE(c.services.at(0).health.through_tunnel);
+  ExpectRoundTrip(c);
+  EXPECT_NE(ToYaml(c).find("      through_tunnel: true\n"), std::string::npos) << ToYaml(c);
+  c = Parses(Svc("    forward: tunnel\n    health: {type: exec, command: 'true', "
+                 "through_tunnel: false}\n"));
+  EXPECT_FALSE(c.services.at(0).health.through_tunnel);
+  EXPECT_EQ(ToYaml(c).find("through_tunnel"), std::string::npos) << ToYaml(c);
+  EXPECT_FALSE(Parses(Svc("    forward: tunnel\n    health: {type: tcp}\n"))
+                   .services.at(0).health.through_tunnel);
+}
+
+TEST(ParseConfigErrors, HealthThroughTunnel) {
+  EXPECT_TRUE(Fails(Svc("    health:\n      type: tcp\n      through_tunnel: true\n"),
+                    "xlb.yaml:8: services[0].health.through_tunnel: only for forward: tunnel "
+                    "(forward is dr)"));
+  EXPECT_TRUE(Fails(Svc("    forward: nat\n    health: {type: http, through_tunnel: true}\n"),
+                    "xlb.yaml:7: services[0].health.through_tunnel: only for forward: tunnel "
+                    "(forward is nat)"));
+  // Beside a check, not instead of one.
+  EXPECT_TRUE(Fails(Svc("    forward: tunnel\n    health: {through_tunnel: true}\n"),
+                    "xlb.yaml:7: services[0].health.through_tunnel: only for a health check"));
+  EXPECT_TRUE(Fails(Svc("    forward: tunnel\n    health: {type: tcp, through_tunnel: yes please}\n"),
+                    "xlb.yaml:7: services[0].health.through_tunnel:"));
+}
+
 // ---- health checks ----
 
 TEST(ParseConfig, HealthSource) {

@@ -58,6 +58,7 @@ void EmitHealth(YAML::Emitter& out, const HealthCheck& h) {
   out << YAML::Key << "timeout" << YAML::Value << FormatDuration(h.timeout);
   out << YAML::Key << "rise" << YAML::Value << h.rise;
   out << YAML::Key << "fall" << YAML::Value << h.fall;
+  if (h.through_tunnel) out << YAML::Key << "through_tunnel" << YAML::Value << true;
   out << YAML::EndMap;
 }
 

@@ -63,6 +63,10 @@ struct HealthCheck {
   Duration timeout = Duration(500);
   int rise = 2;                   // successes in a row that bring a real up
   int fall = 2;                   // failures in a row that take it down
+  // forward: tunnel only: a second probe, an ICMP echo to the VIP sent
+  // encapsulated as the service's packets are (health/tunnel_probe.h), runs
+  // beside the check; the real is up only while both pass.
+  bool through_tunnel = false;
 
   bool operator==(const HealthCheck&) const = default;
 };

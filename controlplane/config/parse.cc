@@ -575,7 +575,7 @@ std::vector<RealSpec> Parser::ParseReals(const Field& f, const model::Service& s
 HealthCheck Parser::ParseHealth(const Field& f, const model::Service& s) const {
   Map m = ReadMap(f, {"type", "port", "path", "expect", "body", "ca_file", "server_name",
                       "client_cert", "client_key", "verify", "command", "source", "interval",
-                      "timeout", "rise", "fall"});
+                      "timeout", "rise", "fall", "through_tunnel"});
   HealthCheck h;
   if (const Field* t = m.Get("type"))
     h.type = Named<HealthType>(*t);
@@ -658,6 +658,12 @@ HealthCheck Parser::ParseHealth(const Field& f, const model::Service& s) const {
   }
   if (const Field* r = m.Get("rise")) h.rise = static_cast<int>(Number(*r, 1, 100));
   if (const Field* r = m.Get("fall")) h.fall = static_cast<int>(Number(*r, 1, 100));
+  if (const Field* t = m.Get("through_tunnel")) {
+    if (s.options.forward != Forward::kTunnel)
+      Fail(*t, absl::StrCat("only for forward: tunnel (forward is ", NameOf(s.options.forward),
+                            ")"));
+    h.through_tunnel = Bool(*t);
+  }
   return h;
 }
 

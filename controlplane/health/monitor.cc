@@ -26,6 +26,18 @@ std::chrono::microseconds Spread(const std::string& id, Duration interval) {
   return std::chrono::microseconds(Fnv1a(id) % static_cast<uint64_t>(span));
 }
 
+// The check's and the tunnel probe's results as one: a failure of either
+// decides; else a probe not made for a local reason makes the pair say
+// nothing; else ok. The detail holds both.
+ProbeResult BothPass(const ProbeResult& check, const ProbeResult& tunnel) {
+  const bool failed = (!check.ok && !check.local_error) || (!tunnel.ok && !tunnel.local_error);
+  ProbeResult r;
+  r.local_error = !failed && (check.local_error || tunnel.local_error);
+  r.ok = !failed && !r.local_error;
+  r.detail = check.detail + "; " + tunnel.detail;
+  return r;
+}
+
 }  // namespace
 
 struct Monitor::Real {
@@ -45,6 +57,7 @@ struct Monitor::Real {
   const model::IpAddress address;
   const uint16_t real_port;
   ProbeSource source;
+  std::optional<TunnelTarget> tunnel;  // with check.through_tunnel
   HealthState state;
   bool last_ok = true;
   std::string last_detail;
@@ -68,11 +81,15 @@ Monitor::~Monitor() = default;
 
 void Monitor::Set(const std::string& id, const config::HealthCheck& check,
                   const model::IpAddress& address, uint16_t real_port,
-                  const ProbeSource& source, bool initially_up) {
+                  const ProbeSource& source, bool initially_up,
+                  const std::optional<TunnelTarget>& tunnel) {
+  const std::optional<TunnelTarget> wanted_tunnel =
+      check.through_tunnel && check.type != config::HealthType::kNone ? tunnel : std::nullopt;
   std::shared_ptr<Real> old;
   if (auto it = reals_.find(id); it != reals_.end()) {
     Real& r = *it->second;
-    if (r.check == check && r.address == address && r.real_port == real_port) {
+    if (r.check == check && r.address == address && r.real_port == real_port &&
+        r.tunnel == wanted_tunnel) {
       r.source = source;
       return;
     }
@@ -84,6 +101,7 @@ void Monitor::Set(const std::string& id, const config::HealthCheck& check,
   auto real = std::make_shared<Real>(io_, id, check, address, real_port,
                                      none || (old == nullptr ? initially_up : old->state.up()));
   real->source = source;
+  real->tunnel = wanted_tunnel;
   bool came_up = false;
   if (old != nullptr) {
     real->checks = old->checks;
@@ -107,12 +125,25 @@ void Monitor::Set(const std::string& id, const config::HealthCheck& check,
   }
   // Replacing the old Real drops the only strong reference to it: its timer
   // is cancelled and its probe in flight, if any, will be ignored.
+  CountTunnel(real, +1);  // first: a prober kept through the swap stays open
+  if (old != nullptr) CountTunnel(old, -1);
   reals_[id] = real;
   if (!none) Schedule(real);
   if (came_up) on_change_(id, true, "no health check");
 }
 
-void Monitor::Remove(const std::string& id) { reals_.erase(id); }
+void Monitor::Remove(const std::string& id) {
+  auto it = reals_.find(id);
+  if (it == reals_.end()) return;
+  CountTunnel(it->second, -1);
+  reals_.erase(it);
+}
+
+void Monitor::CountTunnel(const std::shared_ptr<Real>& real, int delta) {
+  if (!real->tunnel) return;
+  tunnel_reals_ += delta;
+  if (tunnel_reals_ == 0) tunnel_prober_.reset();  // closes the packet socket
+}
 
 std::optional<bool> Monitor::Up(const std::string& id) const {
   auto it = reals_.find(id);
@@ -165,13 +196,30 @@ void Monitor::StartProbe(const std::shared_ptr<Real>& real) {
   // Measured from this start, not from the end of the probe.
   real->timer.expires_after(real->check.interval);
   ArmTimer(real);
+  auto done = [this, weak = std::weak_ptr<Real>(real)](ProbeResult result) {
+    std::shared_ptr<Real> r = weak.lock();
+    if (r == nullptr) return;  // removed or restarted meanwhile
+    OnResult(r, std::move(result));
+  };
+  if (!real->tunnel) {
+    Probe(io_, real->check, real->address, real->real_port, std::move(done), real->source);
+    return;
+  }
+  // Both at once; the later one to finish reports the pair.
+  struct Pair {
+    std::optional<ProbeResult> check, tunnel;
+  };
+  auto pair = std::make_shared<Pair>();
+  auto one = [pair, done](bool is_tunnel, ProbeResult result) {
+    (is_tunnel ? pair->tunnel : pair->check) = std::move(result);
+    if (pair->check && pair->tunnel) done(BothPass(*pair->check, *pair->tunnel));
+  };
+  if (tunnel_prober_ == nullptr) tunnel_prober_ = TunnelProber::Create(io_);
   Probe(io_, real->check, real->address, real->real_port,
-        [this, weak = std::weak_ptr<Real>(real)](ProbeResult result) {
-          std::shared_ptr<Real> r = weak.lock();
-          if (r == nullptr) return;  // removed or restarted meanwhile
-          OnResult(r, std::move(result));
-        },
-        real->source);
+        [one](ProbeResult r) { one(false, std::move(r)); }, real->source);
+  tunnel_prober_->Probe(*real->tunnel, real->address, real->check.source ? real->check.source
+                                                                         : real->source,
+                        real->check.timeout, [one](ProbeResult r) { one(true, std::move(r)); });
 }
 
 void Monitor::OnResult(const std::shared_ptr<Real>& real, ProbeResult result) {

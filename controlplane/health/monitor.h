@@ -28,6 +28,7 @@
 #include "controlplane/config/model.h"
 #include "controlplane/health/checker.h"
 #include "controlplane/health/state.h"
+#include "controlplane/health/tunnel_probe.h"
 #include "model/address.h"
 
 namespace xlb::health {
@@ -77,10 +78,14 @@ class Monitor {
   // the real is up; if that brings a down real up, on_change is called from
   // within Set. `source`: where tcp and http probes leave from unless the
   // check says (ProbeSource); a change of it alone applies from the next
-  // probe on and restarts nothing.
+  // probe on and restarts nothing. `tunnel` (with check.through_tunnel): the
+  // through-tunnel probe (tunnel_probe.h) runs beside each check, from the
+  // same source, and a check passes only if both do; a change of it restarts
+  // the real's checking as a new check does.
   void Set(const std::string& id, const config::HealthCheck& check,
            const model::IpAddress& address, uint16_t real_port,
-           const ProbeSource& source = std::nullopt, bool initially_up = true);
+           const ProbeSource& source = std::nullopt, bool initially_up = true,
+           const std::optional<TunnelTarget>& tunnel = std::nullopt);
   // Stops checking it: no callback about it after this returns, even from a
   // probe still in flight.
   void Remove(const std::string& id);
@@ -99,6 +104,7 @@ class Monitor {
   void OnTimer(const std::shared_ptr<Real>& real);
   void StartProbe(const std::shared_ptr<Real>& real);
   void OnResult(const std::shared_ptr<Real>& real, ProbeResult result);
+  void CountTunnel(const std::shared_ptr<Real>& real, int delta);
 
   asio::io_context& io_;
   TransitionCallback on_change_;
@@ -107,6 +113,10 @@ class Monitor {
   // Real from here (Remove, Set with a new check, ~Monitor) is enough to
   // silence everything still pending for it.
   std::map<std::string, std::shared_ptr<Real>> reals_;
+  // While some real has a tunnel probe: the packet socket stays open only
+  // then (its filter runs on every packet the host receives).
+  std::shared_ptr<TunnelProber> tunnel_prober_;
+  size_t tunnel_reals_ = 0;
 };
 
 }  // namespace xlb::health

@@ -4,6 +4,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "model/inet_checksum.h"
 
 namespace xlb::vrrp {
 namespace {
@@ -19,32 +20,12 @@ void PutBe16(std::string& s, size_t i, uint16_t v) {
   s[i + 1] = static_cast<char>(v & 0xff);
 }
 
-// RFC 1071 one's-complement sum, unfolded; odd trailing byte padded with 0.
-uint32_t Sum(absl::string_view s, uint32_t sum = 0) {
-  size_t i = 0;
-  for (; i + 1 < s.size(); i += 2) sum += Be16(s, i);
-  if (i < s.size()) sum += static_cast<uint32_t>(At(s, i)) << 8;
-  return sum;
-}
-
-uint16_t Fold(uint32_t sum) {
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  return static_cast<uint16_t>(sum);
-}
-
-// v3 only: the IPv4 (RFC 768 style) or IPv6 (RFC 8200 8.1) pseudo-header.
-uint32_t PseudoHeaderSum(const IpAddress& src, const IpAddress& dst, size_t length) {
-  uint32_t sum = Sum(src.bytes()) + Sum(dst.bytes()) + kIpProtoVrrp;
-  // IPv6 has a 32-bit length; the message never exceeds 16 bits anyway.
-  sum += static_cast<uint32_t>(length & 0xffff) + static_cast<uint32_t>(length >> 16);
-  return sum;
-}
-
 // The checksum field's value (zero the field before calling), or the result
-// of verifying (0 means valid) when the field is filled in.
+// of verifying (0 means valid) when the field is filled in; v3 covers the
+// pseudo-header too.
 uint16_t Checksum(int version, absl::string_view message, const IpAddress& src, const IpAddress& dst) {
-  uint32_t sum = version == 3 ? PseudoHeaderSum(src, dst, message.size()) : 0;
-  return static_cast<uint16_t>(~Fold(Sum(message, sum)));
+  return model::InetChecksum(
+      std::string_view(message.data(), message.size()), version == 3 ? model::PseudoHeaderSum(src, dst, kIpProtoVrrp, message.size()) : 0);
 }
 
 IpAddress AddressAt(absl::string_view s, size_t i, Family family) {
@@ -136,7 +117,7 @@ DecodeResult DecodeIpv4Packet(absl::string_view p) {
   const size_t total = Be16(p, 2);
   if (total < ihl) return Fail(DecodeError::kBadIpHeader, ip);
   if (p.size() < total) return Fail(DecodeError::kTooShort, ip);
-  if (Fold(Sum(p.substr(0, ihl))) != 0xffff) return Fail(DecodeError::kBadIpHeader, ip);
+  if (model::InetChecksum(std::string_view(p.data(), ihl)) != 0) return Fail(DecodeError::kBadIpHeader, ip);
   // The kernel hands raw sockets reassembled packets; a fragment here is
   // not something we can decode.
   if ((Be16(p, 6) & 0x3fff) != 0) return Fail(DecodeError::kBadIpHeader, ip);
@@ -237,7 +218,7 @@ absl::StatusOr<std::string> EncodeIpv4Packet(const Advert& a, const IpAddress& s
   p[9] = static_cast<char>(kIpProtoVrrp);
   p.replace(12, 4, src.bytes());
   p.replace(16, 4, dst.bytes());
-  PutBe16(p, 10, static_cast<uint16_t>(~Fold(Sum(p))));
+  PutBe16(p, 10, model::InetChecksum(p));
   return p + *message;
 }
 

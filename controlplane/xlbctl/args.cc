@@ -107,6 +107,9 @@ const std::vector<ServiceField>& ServiceFields() {
       {{"--health-rise", "N", "successes in a row that bring a real up (default 2)"},
        "health.rise"},
       {{"--health-fall", "N", "failures in a row that take it down (default 2)"}, "health.fall"},
+      {{"--health-through-tunnel", "true|false", "tunnel: an echo to the VIP through the tunnel "
+                                                 "must pass too (default false)"},
+       "health.through_tunnel"},
   };
   return fields;
 }

@@ -188,8 +188,10 @@ TEST(ArgsTest, ServiceAddBody) {
   EXPECT_EQ(c.body["name"], "pg");
   Command tun = Parse({"service", "add", "198.51.100.10:443", "--forward", "tunnel", "--encap",
                        "gue", "--gue-port", "7000", "--tunnel-source", "192.0.2.128/25",
-                       "--tunnel-mtu", "1500", "--mss-clamp", "false"});
+                       "--tunnel-mtu", "1500", "--mss-clamp", "false", "--health-type", "tcp",
+                       "--health-through-tunnel", "true"});
   EXPECT_EQ(tun.body["forward"], "tunnel");
+  EXPECT_EQ(tun.body["health"]["through_tunnel"], "true");
   EXPECT_EQ(tun.body["encap"], "gue");
   EXPECT_EQ(tun.body["gue_port"], 7000);
   EXPECT_EQ(tun.body["tunnel_source"], "192.0.2.128/25");
@@ -260,6 +262,9 @@ TEST(ArgsTest, OneLineErrors) {
        "--tunnel-mtu: 100 is out of range (expected 596..9216)"},
       {{"service", "add", "198.51.100.10:80", "--forward", "tunnel", "--mss-clamp", "no way"},
        "--mss-clamp:"},
+      {{"service", "add", "198.51.100.10:80", "--health-type", "tcp", "--health-through-tunnel",
+        "true"},
+       "--health-through-tunnel: only for forward: tunnel (forward is dr)"},
       {{"service", "add", "198.51.100.10:80", "--persistence", "long"},
        "--persistence: 'long' is not a duration"},
       {{"service", "add", "198.51.100.10:80", "--persistence"}, "needs a value"},

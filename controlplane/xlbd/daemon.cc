@@ -352,7 +352,13 @@ void Daemon::SyncHealth() {
   };
   std::set<std::string> ids;
   for (const auto& s : services_) {
-    const bool probes_connect = config::ConnectsToReal(s.health.type);
+    // The through-tunnel probe leaves from the same address as tcp/http ones.
+    const bool probes_connect =
+        config::ConnectsToReal(s.health.type) || s.health.through_tunnel;
+    std::optional<health::TunnelTarget> tunnel;
+    if (s.health.through_tunnel && s.service.options.forward == model::Forward::kTunnel)
+      tunnel = health::TunnelTarget{s.service.key.vip, s.service.options.tunnel.encap,
+                                    s.service.options.tunnel.gue_port};
     for (const auto& r : s.reals) {
       std::string id = HealthId(s.service.key, r);
       ids.insert(id);
@@ -372,7 +378,7 @@ void Daemon::SyncHealth() {
       }
             // A new id starts as down_ says (RecallHealth); the monitor then decides.
       monitor_->Set(id, s.health, r.address, EffectivePort(s.service.key, r), source,
-                    /*initially_up=*/!down_[id]);
+                    /*initially_up=*/!down_[id], tunnel);
       down_[id] = !monitor_->Up(id).value_or(true);
     }
   }
