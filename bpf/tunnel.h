@@ -153,6 +153,14 @@ struct {
 	__type(value, struct tunnel_args);
 } tunnel_scratch SEC(".maps");
 
+/* A tunnel flow's packet that cannot be wrapped: dropped and counted. */
+static __always_inline int tunnel_encap_failed(struct xlb_trace *tr)
+{
+	count_global(tr, XLB_STAT_TUN_ENCAP_FAILED);
+	count_global(tr, XLB_STAT_DROPPED);
+	return XDP_DROP;
+}
+
 /* Replaces the frame (too big to be wrapped) by ICMP frag-needed (IPv4) or
  * packet-too-big (IPv6) from the VIP to the client, quoting its start and
  * advertising the largest inner packet the tunnel takes; back out of the
@@ -179,10 +187,7 @@ static __always_inline int tunnel_too_big(struct xdp_md *ctx, const struct tunne
 	int trim = (int)(l2_len + quote) - (int)(data_end - data);
 	__u32 grow = (v6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr)) + sizeof(struct icmp_hdr);
 	if (bpf_xdp_adjust_tail(ctx, trim) || bpf_xdp_adjust_head(ctx, -(int)grow)) {
-		tr = trace_moved(ctx, a->was_trace);
-		count_global(tr, XLB_STAT_TUN_ENCAP_FAILED);
-		count_global(tr, XLB_STAT_DROPPED);
-		return XDP_DROP;
+		return tunnel_encap_failed(trace_moved(ctx, a->was_trace));
 	}
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
@@ -260,9 +265,7 @@ static __always_inline int xlb_tunnel_forward(struct xdp_md *ctx, const struct t
 	/* overhead 0: the entry was never written (the control plane writes
 	 * it before it flags the service). */
 	if (!t || !real || t->overhead == 0 || real->family != a->flow.family) {
-		count_global(tr, XLB_STAT_TUN_ENCAP_FAILED);
-		count_global(tr, XLB_STAT_DROPPED);
-		return XDP_DROP;
+		return tunnel_encap_failed(tr);
 	}
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -317,10 +320,7 @@ static __always_inline int xlb_tunnel_forward(struct xdp_md *ctx, const struct t
 	__be32 hash_be = bpf_htonl(hash);
 	if (bpf_xdp_adjust_head(ctx, -(int)overhead)) {
 		/* Not enough headroom: test_run and every driver reserve 256. */
-		tr = trace_moved(ctx, a->was_trace);
-		count_global(tr, XLB_STAT_TUN_ENCAP_FAILED);
-		count_global(tr, XLB_STAT_DROPPED);
-		return XDP_DROP;
+		return tunnel_encap_failed(trace_moved(ctx, a->was_trace));
 	}
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;

@@ -58,11 +58,9 @@ static __always_inline int to_tunnel(struct xdp_md *ctx, const struct packet *p,
 		a->bytes = bytes;
 		bpf_tail_call(ctx, &tunnel_progs, XLB_TUNNEL_PROG_SLOT);
 	}
-	/* Slot empty: the loader did not fill it (or this program outlived
-	 * the loader that did, which empties it on exit). */
-	count_global(p->trace, XLB_STAT_TUN_ENCAP_FAILED);
-	count_global(p->trace, XLB_STAT_DROPPED);
-	return XDP_DROP;
+	/* Slot empty: the loader did not fill it (or its pin was removed
+	 * while this program runs: dataplane/prog_array_pins.h). */
+	return tunnel_encap_failed(p->trace);
 }
 
 /* Sends a packet of a flow to its real as it is (direct routing, or NAT

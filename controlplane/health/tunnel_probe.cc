@@ -20,6 +20,7 @@
 #include "controlplane/health/tunnel_echo.h"
 #include "glog/logging.h"
 #include "model/names.h"
+#include "model/unique_fd.h"
 
 namespace xlb::health {
 namespace {
@@ -29,22 +30,6 @@ using model::IpAddress;
 constexpr char kPayloadTag[] = "xlb tunnel check";  // 16 bytes, readable in a capture
 constexpr int kMaxReadsPerWakeup = 64;               // the loop's other work goes on
 constexpr size_t kReadSize = 512;                    // the filter's snap length
-
-// A descriptor closed when it goes out of scope.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  int release() { return std::exchange(fd_, -1); }
-
- private:
-  int fd_;
-};
 
 union SockAddr {
   sockaddr sa;
@@ -86,7 +71,7 @@ ProbeResult Failed(int err, std::string what) {
 // The address the kernel would send from toward `real` (a UDP socket's
 // connect chooses it without sending anything).
 std::optional<IpAddress> KernelSource(const IpAddress& real, int* err) {
-  Fd fd(socket(real.is_v4() ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  model::UniqueFd fd(socket(real.is_v4() ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0));
   SockAddr to;
   const socklen_t len = Fill(to, real, 9);
   SockAddr local;
@@ -113,7 +98,7 @@ std::string SendEncapsulated(const TunnelTarget& t, const IpAddress& real,
       gue ? absl::StrCat("socket(", real.is_v4() ? "AF_INET" : "AF_INET6", ", SOCK_DGRAM)")
           : real.is_v4() ? "socket(AF_INET, SOCK_RAW, IPPROTO_IPIP)"
                          : "socket(AF_INET6, SOCK_RAW, IPPROTO_IPV6)";
-  Fd fd(socket(family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, protocol));
+  model::UniqueFd fd(socket(family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, protocol));
   if (fd.get() < 0) {
     *err = errno;
     return what;
@@ -173,7 +158,7 @@ std::string TunnelProber::OpenReceiver() {
   if (receiver_) return "";
   // Protocol 0 receives nothing until bound: the filter is in place first,
   // so that no packet of another kind is ever queued.
-  Fd fd(socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  model::UniqueFd fd(socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (fd.get() < 0) return absl::StrCat("socket(AF_PACKET): ", std::strerror(errno));
   std::vector<sock_filter> code = EchoReplyFilter(id_);
   sock_fprog prog{static_cast<unsigned short>(code.size()), code.data()};

@@ -15,6 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "controlplane/vrrp/io.h"
+#include "model/unique_fd.h"
 #include "netlink/links.h"
 
 namespace xlb::vrrp {
@@ -22,24 +23,10 @@ namespace {
 
 using model::IpAddress;
 
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
 absl::Status SendGarp(const std::string& ifname, int ifindex, const MacAddress& mac,
                       const IpAddress& vip, int count) {
   const std::string what = absl::StrCat("gratuitous ARP for ", vip.ToString(), " on ", ifname);
-  Fd fd(socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, htons(ETH_P_ARP)));
+  model::UniqueFd fd(socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, htons(ETH_P_ARP)));
   if (fd.get() < 0) return absl::ErrnoToStatus(errno, what + ": socket");
   sockaddr_ll to = {};
   to.sll_family = AF_PACKET;
@@ -60,7 +47,7 @@ absl::Status SendNa(const std::string& ifname, int ifindex, const MacAddress& ma
                     const IpAddress& vip, int count) {
   const std::string what =
       absl::StrCat("neighbour advertisement for ", vip.ToString(), " on ", ifname);
-  Fd fd(socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMPV6));
+  model::UniqueFd fd(socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMPV6));
   if (fd.get() < 0) return absl::ErrnoToStatus(errno, what + ": socket");
   if (setsockopt(fd.get(), SOL_SOCKET, SO_BINDTODEVICE, ifname.c_str(), ifname.size()) != 0)
     return absl::ErrnoToStatus(errno, what + ": SO_BINDTODEVICE");
