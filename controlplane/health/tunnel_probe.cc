@@ -84,10 +84,11 @@ std::optional<IpAddress> KernelSource(const IpAddress& real, int* err) {
   return AddressOf(local);
 }
 
-// Sends `inner` through the tunnel to `real`; "" or, with *err, what failed.
+// Sends `inner` through the tunnel to `real`; "" or, with *err, what failed
+// (*local: a failure that says nothing about the real, whatever the errno).
 std::string SendEncapsulated(const TunnelTarget& t, const IpAddress& real,
                              const std::optional<IpAddress>& bind_to, const std::string& inner,
-                             int* err) {
+                             int* err, bool* local) {
   const int family = real.is_v4() ? AF_INET : AF_INET6;
   const bool gue = t.encap == model::Encap::kGue;
   // IPIP / 6in6: a raw socket of protocol 4 / 41 sends its data behind an
@@ -101,6 +102,7 @@ std::string SendEncapsulated(const TunnelTarget& t, const IpAddress& real,
   model::UniqueFd fd(socket(family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, protocol));
   if (fd.get() < 0) {
     *err = errno;
+    *local = true;  // this director's socket: nothing about the real
     return what;
   }
   SockAddr addr;
@@ -240,8 +242,10 @@ void TunnelProber::Probe(const TunnelTarget& target, const IpAddress& real,
     });
   };
   if (std::string error = OpenReceiver(); !error.empty()) {
-    // EPERM (no CAP_NET_RAW) and the like: a failure that names its cause.
-    return fail_now(ProbeResult{false, false, error});
+    // EPERM (no CAP_NET_RAW) and the like say nothing about the real: a
+    // director that cannot probe must not take its reals out (every one of
+    // them at once) but say why, as for the other local errors.
+    return fail_now(ProbeResult{false, true, error + " (local error, state kept)"});
   }
   int err = 0;
   std::optional<IpAddress> from = source;
@@ -258,8 +262,13 @@ void TunnelProber::Probe(const TunnelTarget& target, const IpAddress& real,
 
   EchoPacket request{*from, target.vip, id_, sequence, kPayloadTag + cookie_};
   const std::string inner = BuildEchoRequest(request);
-  if (std::string what = SendEncapsulated(target, real, source, inner, &err); !what.empty())
-    return fail_now(Failed(err, what));
+  bool local = false;
+  if (std::string what = SendEncapsulated(target, real, source, inner, &err, &local);
+      !what.empty()) {
+    ProbeResult r = Failed(err, what);
+    if (local && !r.local_error) r = {false, true, r.detail + " (local error, state kept)"};
+    return fail_now(std::move(r));
+  }
 
   Pending& p = pending_[sequence];
   p.reply = ReplyTo(request);
