@@ -67,21 +67,36 @@ static __always_inline void nat_rewrite(struct packet *p, void *data_end, int to
 }
 
 /* The key of a NAT flow's reply entry: real -> client. */
-static __always_inline void nat_reply_key(struct xlb_flow_key *key, const struct packet *p,
+static __always_inline void nat_reply_key(struct xlb_flow_key *key, const struct xlb_flow_key *flow,
 					  const struct xlb_real *real, __be16 rport)
 {
 	key->src[0] = real->addr[0];
 	key->src[1] = real->addr[1];
 	key->src[2] = real->addr[2];
 	key->src[3] = real->addr[3];
-	key->dst[0] = p->flow.src[0];
-	key->dst[1] = p->flow.src[1];
-	key->dst[2] = p->flow.src[2];
-	key->dst[3] = p->flow.src[3];
+	key->dst[0] = flow->src[0];
+	key->dst[1] = flow->src[1];
+	key->dst[2] = flow->src[2];
+	key->dst[3] = flow->src[3];
 	key->sport = rport;
-	key->dport = p->flow.sport;
-	key->proto = p->flow.proto;
-	key->family = p->flow.family;
+	key->dport = flow->sport;
+	key->proto = flow->proto;
+	key->family = flow->family;
+}
+
+/* The reply entry of the NAT flow `flow` recorded as `fwd`: its state, and
+ * the VIP and port replies must come from; no next hop yet. */
+static __always_inline void nat_reply_fill(struct xlb_nat_reply *reply,
+					   const struct xlb_flow_key *flow,
+					   const struct xlb_conn *fwd)
+{
+	reply->conn = *fwd;
+	reply->conn.flags = fwd->flags & XLB_CONN_F_CLOSING;
+	reply->vport = flow->dport;
+	reply->vip[0] = flow->dst[0];
+	reply->vip[1] = flow->dst[1];
+	reply->vip[2] = flow->dst[2];
+	reply->vip[3] = flow->dst[3];
 }
 
 /* The reply entry of a NAT flow, carrying the VIP. */
@@ -91,13 +106,7 @@ static __always_inline void nat_insert_reply(const struct packet *p, const struc
 	if (p->trace)
 		return; /* a trace writes nothing (bpf/trace.h) */
 	struct xlb_nat_reply reply = {};
-	reply.conn = *fwd;
-	reply.conn.flags = fwd->flags & XLB_CONN_F_CLOSING;
-	reply.vport = p->flow.dport;
-	reply.vip[0] = p->flow.dst[0];
-	reply.vip[1] = p->flow.dst[1];
-	reply.vip[2] = p->flow.dst[2];
-	reply.vip[3] = p->flow.dst[3];
+	nat_reply_fill(&reply, &p->flow, fwd);
 	if (bpf_map_update_elem(&nat_replies, key, &reply, BPF_ANY) != 0)
 		count_global(p->trace, XLB_STAT_NAT_REPLY_INSERT_FAILED);
 }
@@ -109,7 +118,7 @@ static __always_inline void nat_keep_reply(const struct packet *p, const struct 
 					   const struct xlb_real *real, __be16 rport)
 {
 	struct xlb_flow_key key = {};
-	nat_reply_key(&key, p, real, rport);
+	nat_reply_key(&key, &p->flow, real, rport);
 	if (bpf_map_lookup_elem(&nat_replies, &key))
 		return;
 	nat_insert_reply(p, fwd, &key);

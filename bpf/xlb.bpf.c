@@ -15,6 +15,8 @@
 #include "flood.h"
 #include "trace.h"
 #include "tunnel.h"
+/* sync: applying peers' flows (its own block) */
+#include "sync_apply.h"
 
 static __always_inline int pass_up(struct xlb_trace *tr)
 {
@@ -158,7 +160,7 @@ static __always_inline int handle_flow(struct xdp_md *ctx, struct packet *p, __u
 				count_global(tr, XLB_STAT_CONN_INSERT_FAILED);
 			if (conn.flags & XLB_CONN_F_NAT) {
 				struct xlb_flow_key rkey = {};
-				nat_reply_key(&rkey, p, real, real->port ? real->port : p->flow.dport);
+				nat_reply_key(&rkey, &p->flow, real, real->port ? real->port : p->flow.dport);
 				nat_insert_reply(p, &conn, &rkey);
 			}
 			conn_flags = conn.flags;

@@ -356,4 +356,51 @@ struct xlb_trace {
 /* XDP metadata is at most 32 bytes, a multiple of 4, and every global stat
  * has a bit in `reasons`: bpf/trace.h checks both at compile time. */
 
+/* ---- sync: applying peers' flows (sync_apply, docs/sync-design.md) ----- */
+
+/* A peer director's flow, translated by xlbd to this director's ids
+ * (dataplane/sync_applier.h), for the syscall program sync_apply
+ * (bpf/sync_apply.h), which reads a batch of them from its .bss. */
+#define XLB_SYNC_APPLY_MAX 139 /* records of a 9000-byte datagram */
+
+enum xlb_sync_apply_result {
+	XLB_SYNC_NONE = 0,         /* reply_result of a flow that is not NAT */
+	XLB_SYNC_INSERTED,         /* no entry here: made (or replaced a dead one) */
+	XLB_SYNC_REFRESHED,        /* same real, the copy newer: last_seen/flags updated */
+	XLB_SYNC_REPLACED,         /* a peer's older copy for another real: replaced */
+	XLB_SYNC_KEPT_OWN,         /* a live entry this director made: kept */
+	XLB_SYNC_KEPT_NEWER,       /* a live entry at least as new: kept */
+	XLB_SYNC_STALE,            /* service or real no longer the translated one */
+	XLB_SYNC_NO_ROOM,          /* the table refused the insert */
+	XLB_SYNC_RESULT__COUNT,
+};
+
+/* Marks an entry made from a peer's record (conn_table and nat_replies):
+ * a live one is replaced by a newer copy; one without it is this
+ * director's own and never is. */
+#define XLB_CONN_F_SYNCED (1 << 4)
+
+struct xlb_sync_apply_entry {  /* 72 bytes */
+	struct xlb_flow_key flow;  /* client -> VIP */
+	__u32 service_id;          /* this director's ids and generations */
+	__u32 service_gen;
+	__u32 real_id;
+	__u32 real_gen;
+	__be16 svc_port;           /* the service's port (0: all-ports service) */
+	__u16 flags;               /* XLB_CONN_F_CLOSING | XLB_CONN_F_ESTABLISHED */
+	__u32 age_ms;              /* now - last_seen at the sender */
+	__u8 result;               /* out: enum xlb_sync_apply_result, conn_table */
+	__u8 reply_result;         /* out: ... nat_replies (NAT flows; else NONE) */
+	__u8 pad[6];
+};
+
+struct xlb_sync_apply_batch {
+	__u32 count;               /* entries to apply, <= XLB_SYNC_APPLY_MAX */
+	__u32 pad;
+	/* CLOCK_MONOTONIC_COARSE (the data path's bpf_ktime_get_coarse_ns),
+	 * read by xlbd: a syscall program cannot read that clock itself. */
+	__u64 now_ns;
+	struct xlb_sync_apply_entry e[XLB_SYNC_APPLY_MAX];
+};
+
 #endif /* XLB_ABI_H */

@@ -117,8 +117,8 @@ absl::Status RemoveComponent(unsigned ifindex, const std::string& ifname, uint32
 
 // The skeleton's maps are the pinned ones (XLB_MAPS, bpf/maps.h) and these,
 // which each program starts afresh: flood_windows (bpf/flood.h), the
-// tunnel tail call's prog array and scratch (bpf/tunnel.h) and the
-// constants (.rodata). A map added to the program outside XLB_MAPS fails
+// tunnel tail call's prog array and scratch (bpf/tunnel.h), the
+// constants (.rodata) and sync_apply's batch (.bss). A map added to the program outside XLB_MAPS fails
 // this until it is listed here (not pinned) or moved into XLB_MAPS.
 struct SkeletonMaps {
 #define XLB_SKELETON_MAP(name, ...) decltype(std::declval<xlb_bpf&>().maps.name) name;
@@ -127,6 +127,7 @@ struct SkeletonMaps {
   XLB_SKELETON_MAP(tunnel_progs)
   XLB_SKELETON_MAP(tunnel_scratch)
   XLB_SKELETON_MAP(rodata)
+  XLB_SKELETON_MAP(bss)  // sync_apply's batch (bpf/sync_apply.h), written through its mmap
 #undef XLB_SKELETON_MAP
 };
 static_assert(sizeof(SkeletonMaps) == sizeof(std::declval<xlb_bpf&>().maps),
@@ -342,6 +343,10 @@ Program::~Program() {
 }
 
 int Program::prog_fd() const { return bpf_program__fd(skel_->progs.xlb_xdp); }
+
+int Program::sync_apply_fd() const { return bpf_program__fd(skel_->progs.sync_apply); }
+
+xlb_sync_apply_batch* Program::sync_apply_batch() { return &skel_->bss->xlb_sync_batch; }
 
 std::string Attachment::Name() const {
   if (dispatcher) return generic ? "libxdp-dispatcher-generic" : "libxdp-dispatcher";

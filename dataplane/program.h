@@ -65,6 +65,10 @@ class Program {
 
   Maps& maps() { return maps_; }
   int prog_fd() const;
+  // The syscall program that applies peers' flows, and its batch (the
+  // mmapped .bss of this instance): dataplane/sync_applier.h.
+  int sync_apply_fd() const;
+  xlb_sync_apply_batch* sync_apply_batch();
   // The key that makes a test run of this instance a trace (bpf/trace.h):
   // random per load, never 0.
   uint32_t trace_key() const { return trace_key_; }

@@ -672,6 +672,20 @@ absl::StatusOr<ServiceState> ServiceTable::Get(const model::ServiceKey& key) con
   return StateOf(*it->second);
 }
 
+FlowIds ServiceTable::FlowIdsOf(const model::ServiceKey& key, const model::IpAddress& real,
+                                uint16_t real_port) const {
+  FlowIds ids;
+  auto it = services_.find(key);
+  if (it == services_.end()) return ids;
+  ids.service_id = it->second->value.id;
+  ids.service_gen = it->second->value.gen;
+  auto r = it->second->reals.find(RealKey{real, real_port});
+  if (r == it->second->reals.end()) return ids;
+  ids.real_id = r->second.id;
+  ids.real_gen = r->second.gen;
+  return ids;
+}
+
 absl::Status ServiceTable::NotFound(const model::ServiceKey& key) const {
   return absl::NotFoundError(absl::StrCat("no service ", key.ToString()));
 }

@@ -33,6 +33,15 @@ struct ServiceState {
   std::vector<RealState> reals;  // sorted by address, port
 };
 
+// The ids and generations a flow of a service to one of its reals carries
+// in the maps now (what conn_table entries hold); 0 ids: not configured.
+struct FlowIds {
+  uint32_t service_id = 0;  // 0: no such service
+  uint32_t service_gen = 0;
+  uint32_t real_id = 0;     // 0: the service has no such real (a retired one is not)
+  uint32_t real_gen = 0;
+};
+
 // The tunnels entry of a tunnel service (docs/tunnel-design.md): outer
 // source from tunnel_source (host bits from the flow hash), else `path`'s
 // source (one address); MTU from tunnel_mtu, else `path`'s (1500 when not
@@ -68,6 +77,10 @@ class ServiceTable {
                                  const std::set<uint32_t>* interfaces = nullptr) const;
 
   std::vector<ServiceState> List() const;
+  // Read-only, for flows named by address (a peer director's, sync): the
+  // real is (address, port it receives on: model::EffectivePort).
+  FlowIds FlowIdsOf(const model::ServiceKey& key, const model::IpAddress& real,
+                    uint16_t real_port) const;
   absl::StatusOr<ServiceState> Get(const model::ServiceKey& key) const;
 
   ~ServiceTable();
