@@ -412,6 +412,9 @@ absl::StatusOr<Attachment> Program::AttachThroughLibxdp(unsigned ifindex, const 
   if (!component) return absl::ErrnoToStatus(errno, "open the xlb BPF object for libxdp");
   absl::Cleanup destroy = [component] { xlb_bpf__destroy(component); };
   SetConstants(component);
+  // Peers' flows are applied through this instance's sync_apply (and its
+  // .bss): the copy need not verify its own.
+  bpf_program__set_autoload(component->progs.sync_apply, false);
   // Every map is this instance's (flood windows included): one state,
   // whichever instance runs.
   struct bpf_map* m;
