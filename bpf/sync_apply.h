@@ -52,11 +52,16 @@ static __always_inline __u8 sync_written(long err, __u8 done)
 	return err == -17 /* EEXIST */ ? XLB_SYNC_KEPT_OWN : XLB_SYNC_NO_ROOM;
 }
 
+/* *replaced_real: the real of the live copy a REPLACED entry replaced. */
 static __always_inline __u8 sync_apply_conn(const struct xlb_flow_key *flow,
-					    const struct xlb_conn *copy, __u64 now)
+					    const struct xlb_conn *copy, __u64 now,
+					    __u32 *replaced_real)
 {
 	struct xlb_conn *cur = bpf_map_lookup_elem(&conn_table, flow);
-	switch (sync_decide(cur, copy, now)) {
+	int action = sync_decide(cur, copy, now);
+	if (action == SYNC_OVERWRITE && cur && conn_alive(cur, now))
+		*replaced_real = cur->real_id;
+	switch (action) {
 	case SYNC_INSERT:
 		return sync_written(bpf_map_update_elem(&conn_table, flow, copy, BPF_NOEXIST),
 				    XLB_SYNC_INSERTED);
@@ -104,6 +109,18 @@ static __always_inline __u8 sync_apply_reply(const struct xlb_flow_key *flow,
 	return XLB_SYNC_KEPT_NEWER;
 }
 
+static __always_inline void sync_forget_reply(const struct xlb_flow_key *flow, __u32 real_id)
+{
+	struct xlb_real *old = bpf_map_lookup_elem(&reals, &real_id);
+	if (!old)
+		return;
+	struct xlb_flow_key key = {};
+	nat_reply_key(&key, flow, old, old->port ? old->port : flow->dport);
+	struct xlb_nat_reply *reply = bpf_map_lookup_elem(&nat_replies, &key);
+	if (reply && (reply->conn.flags & XLB_CONN_F_SYNCED))
+		bpf_map_delete_elem(&nat_replies, &key);
+}
+
 static long sync_apply_one(__u64 index, void *unused)
 {
 	__u32 i = index;
@@ -139,7 +156,12 @@ static long sync_apply_one(__u64 index, void *unused)
 	copy.flags = (e->flags & (XLB_CONN_F_CLOSING | XLB_CONN_F_ESTABLISHED)) |
 		     conn_forward_flags(svc) | XLB_CONN_F_SYNCED;
 	copy.last_seen_ns = now > age ? now - age : 0;
-	e->result = sync_apply_conn(&e->flow, &copy, now);
+	__u32 replaced_real = 0;
+	e->result = sync_apply_conn(&e->flow, &copy, now, &replaced_real);
+	/* The replaced copy's reply half (keyed by its real) goes with it, so
+	 * that its real's packets are no longer taken for replies. */
+	if ((copy.flags & XLB_CONN_F_NAT) && e->result == XLB_SYNC_REPLACED)
+		sync_forget_reply(&e->flow, replaced_real);
 	/* The reply half only with its forward half: a kept entry's own reply
 	 * half (another real's, perhaps) is the data path's to keep. */
 	if ((copy.flags & XLB_CONN_F_NAT) &&

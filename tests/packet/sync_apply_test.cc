@@ -71,6 +71,21 @@ class SyncApplyTest : public PacketTest {
     return c;
   }
 
+  // Whether nat_replies holds the reply half real:8080 -> client:cport.
+  bool HasReply(const char* real, uint16_t cport) {
+    xlb_flow_key k = {};
+    k.src[0] = Ip(real).words()[0];
+    k.dst[0] = Ip(kClient).words()[0];
+    k.sport = htons(8080);
+    k.dport = htons(cport);
+    k.proto = kTcp;
+    k.family = XLB_FAMILY_V4;
+    xlb_nat_reply r = {};
+    auto has = prog_->maps().nat_replies.Lookup(&k, &r);
+    EXPECT_TRUE(has.ok()) << has.status();
+    return has.ok() && *has;
+  }
+
   std::unique_ptr<SyncApplier> applier_;
 };
 
@@ -98,6 +113,18 @@ TEST_F(SyncApplyTest, CopyReplacedByNewerCopy) {
   EXPECT_EQ(Apply(Flow(kDr, 42100, "203.0.113.1", 80, 20000)).first, XLB_SYNC_INSERTED);
   EXPECT_EQ(Apply(Flow(kDr, 42100, "203.0.113.2", 80, 0)).first, XLB_SYNC_REPLACED);
   EXPECT_EQ(SentTo(Build(Packet("192.0.2.30", 42100))), 2);
+}
+
+// A NAT copy replaced by a newer one for another real takes its reply half
+// along: the old real's packets are not replies of this flow any more.
+TEST_F(SyncApplyTest, NatCopyReplacedWithItsReplyHalf) {
+  EXPECT_EQ(Apply(Flow(kNat, 42150, "203.0.113.21", 8080, 20000)),
+            (std::pair<int, int>{XLB_SYNC_INSERTED, XLB_SYNC_INSERTED}));
+  EXPECT_TRUE(HasReply("203.0.113.21", 42150));
+  EXPECT_EQ(Apply(Flow(kNat, 42150, "203.0.113.22", 8080, 0)),
+            (std::pair<int, int>{XLB_SYNC_REPLACED, XLB_SYNC_INSERTED}));
+  EXPECT_FALSE(HasReply("203.0.113.21", 42150));
+  EXPECT_TRUE(HasReply("203.0.113.22", 42150));
 }
 
 TEST_F(SyncApplyTest, SameRealNewerCopyRefreshesInPlace) {
