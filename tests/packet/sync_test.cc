@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "dataplane/trace.h"
 #include "tests/packet/packet_fixture.h"
 
 namespace xlb::testing {
@@ -216,6 +217,29 @@ TEST_F(SyncTest, FullRingIsCountedAndForwardingGoesOn) {
   EXPECT_EQ(sent + full, static_cast<uint64_t>(kFlows));
   ReadEvents(sent);
   EXPECT_EQ(events_.size(), sent) << "what the ring took is readable";
+}
+
+// A trace (xlbctl trace) writes nothing, events included: of a new flow
+// (SYN) and of a FIN on an open one.
+TEST_F(SyncTest, TraceEmitsNothing) {
+  LoadSync(true, false);
+  Run(Build(Tcp("198.51.100.2", kDrVip, 40000, 80)));
+  ReadEvents(1);
+  ASSERT_EQ(events_.size(), 1u);
+  dataplane::TraceRequest r;
+  r.client = Ip("198.51.100.2");
+  r.client_port = 40001;
+  r.vip = Ip(kDrVip);
+  r.vip_port = 80;
+  r.syn = true;
+  r.interface_mac = kDirectorMac;
+  auto t = dataplane::Trace(*prog_, r);
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_TRUE(t->record.flags & XLB_TRACE_F_WOULD_RECORD);
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_GE(ring_buffer__consume(ring_), 0);
+  EXPECT_EQ(events_.size(), 1u) << "the trace's flow sent an event";
+  EXPECT_EQ(Global(XLB_STAT_SYNC_EVENTS), 1u);
 }
 
 // An upgrade over the pins of an xlb from before sync (no flow_events, two
