@@ -15,14 +15,16 @@
  *
  * MAP(name, type, max entries, flags, key, value): a map of values;
  * MAP_OF_MAPS(name, type, max entries, flags, key, inner map template): a map
- * of maps, written with an inner map's fd and read as its id. */
+ * of maps, written with an inner map's fd and read as its id;
+ * MAP_RING(name, bytes): a BPF ring buffer (no key or value), read by the
+ * control plane with libbpf's ring_buffer. */
 #ifndef XLB_BPF_MAPS_H
 #define XLB_BPF_MAPS_H
 
 #include <linux/bpf.h>
 #include "xlb_abi.h"
 
-#define XLB_MAPS(MAP, MAP_OF_MAPS)                                                          \
+#define XLB_MAPS(MAP, MAP_OF_MAPS, MAP_RING)                                             \
 	MAP(services, BPF_MAP_TYPE_HASH, XLB_MAX_SERVICES, BPF_F_NO_PREALLOC,              \
 	    struct xlb_service_key, struct xlb_service)                                    \
 	/* service id -> generation of the service holding that id (0: none). */           \
@@ -62,7 +64,11 @@
 	MAP(service_stats, BPF_MAP_TYPE_PERCPU_ARRAY, XLB_MAX_SERVICES, 0,                 \
 	    __u32, struct xlb_counters)                                                    \
 	MAP(real_stats, BPF_MAP_TYPE_PERCPU_ARRAY, XLB_MAX_REALS, 0,                       \
-	    __u32, struct xlb_counters)
+	    __u32, struct xlb_counters)                                                    \
+	/* Flow events for the peers (bpf/sync.h), records of struct */                   \
+	/* xlb_flow_event_batch. Pinned: a restarted xlbd reads what was written */       \
+	/* meanwhile. Its size is the loader's (ProgramOptions::sync_ring_bytes). */       \
+	MAP_RING(flow_events, XLB_SYNC_RING_DEFAULT)
 
 #ifdef __bpf__
 #include <bpf/bpf_helpers.h>
@@ -86,6 +92,11 @@ struct maglev_table {
 		__type(key, key_);                                      \
 		__type(value, value_);                                  \
 	} name_ SEC(".maps");
+#define XLB_DEFINE_MAP_RING(name_, bytes_)         \
+	struct {                                   \
+		__uint(type, BPF_MAP_TYPE_RINGBUF); \
+		__uint(max_entries, bytes_);        \
+	} name_ SEC(".maps");
 #define XLB_DEFINE_MAP_OF_MAPS(name_, type_, max_entries_, flags_, key_, inner_) \
 	struct {                                                                 \
 		__uint(type, type_);                                             \
@@ -95,10 +106,11 @@ struct maglev_table {
 		__array(values, inner_);                                         \
 	} name_ SEC(".maps");
 
-XLB_MAPS(XLB_DEFINE_MAP, XLB_DEFINE_MAP_OF_MAPS)
+XLB_MAPS(XLB_DEFINE_MAP, XLB_DEFINE_MAP_OF_MAPS, XLB_DEFINE_MAP_RING)
 
 #undef XLB_DEFINE_MAP
 #undef XLB_DEFINE_MAP_OF_MAPS
+#undef XLB_DEFINE_MAP_RING
 #endif /* __bpf__ */
 
 #endif /* XLB_BPF_MAPS_H */

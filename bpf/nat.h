@@ -99,6 +99,26 @@ static __always_inline void nat_reply_fill(struct xlb_nat_reply *reply,
 	reply->vip[3] = flow->dst[3];
 }
 
+/* The flow (client -> VIP) of a NAT reply entry, keyed by `rkey` (real ->
+ * client): nat_reply_key backwards. */
+static __always_inline void nat_forward_key(struct xlb_flow_key *key,
+					     const struct xlb_flow_key *rkey,
+					     const struct xlb_nat_reply *reply)
+{
+	key->src[0] = rkey->dst[0];
+	key->src[1] = rkey->dst[1];
+	key->src[2] = rkey->dst[2];
+	key->src[3] = rkey->dst[3];
+	key->dst[0] = reply->vip[0];
+	key->dst[1] = reply->vip[1];
+	key->dst[2] = reply->vip[2];
+	key->dst[3] = reply->vip[3];
+	key->sport = rkey->dport;
+	key->dport = reply->vport;
+	key->proto = rkey->proto;
+	key->family = rkey->family;
+}
+
 /* The reply entry of a NAT flow, carrying the VIP. */
 static __always_inline void nat_insert_reply(const struct packet *p, const struct xlb_conn *fwd,
 					     const struct xlb_flow_key *key)

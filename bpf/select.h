@@ -8,6 +8,7 @@
 #include "hash.h"
 #include "parse.h"
 #include "stats.h"
+#include "sync.h"
 
 #define NSEC_PER_SEC 1000000000ull
 /* Refresh a shared entry's timestamp at most this often: writing it on every
@@ -86,17 +87,21 @@ static __always_inline __u32 conn_established(__u8 tcp_flags)
 	return (tcp_flags & (XLB_TCP_SYN | XLB_TCP_ACK)) == XLB_TCP_ACK ? XLB_CONN_F_ESTABLISHED : 0;
 }
 
-static __always_inline void conn_touch(struct xlb_conn *conn, __u8 tcp_flags, __u64 now)
+/* True at the entry's first FIN or RST (the peers hear of it: bpf/sync.h). */
+static __always_inline int conn_touch(struct xlb_conn *conn, __u8 tcp_flags, __u64 now)
 {
 	/* Written once per flow, on its first ACK. */
 	if (!(conn->flags & XLB_CONN_F_ESTABLISHED) && conn_established(tcp_flags))
 		conn->flags |= XLB_CONN_F_ESTABLISHED;
 	if (tcp_flags & (XLB_TCP_FIN | XLB_TCP_RST)) {
+		int first = !(conn->flags & XLB_CONN_F_CLOSING);
 		conn->flags |= XLB_CONN_F_CLOSING;
 		conn->last_seen_ns = now;
+		return first;
 	} else if (now - conn->last_seen_ns > XLB_TOUCH_NS) {
 		conn->last_seen_ns = now;
 	}
+	return 0;
 }
 
 /* Connection-table hit: the real the flow already uses, or NULL when the
@@ -112,8 +117,8 @@ static __always_inline struct xlb_real *conn_lookup(const struct packet *p, __u6
 	struct xlb_real *real = valid_real(conn->real_id, conn->real_gen, conn->service_id, 0);
 	if (!real)
 		return NULL;
-	if (!p->trace)
-		conn_touch(conn, p->tcp_flags, now);
+	if (!p->trace && conn_touch(conn, p->tcp_flags, now))
+		sync_emit(XLB_FLOW_EV_CLOSING, &p->flow, conn);
 	*real_id = conn->real_id;
 	*service_id = conn->service_id;
 	*conn_flags = conn->flags;

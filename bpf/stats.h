@@ -18,6 +18,14 @@ static __always_inline void count_global(struct xlb_trace *tr, __u32 reason)
 		*v += 1;
 }
 
+/* Adds n to a global counter (not for traces: events they never make). */
+static __always_inline void count_global_by(__u32 reason, __u64 n)
+{
+	__u64 *v = bpf_map_lookup_elem(&global_stats, &reason);
+	if (v)
+		*v += n;
+}
+
 static __always_inline void count_traffic(void *map, __u32 id, __u64 bytes, int new_flow)
 {
 	struct xlb_counters *c = bpf_map_lookup_elem(map, &id);

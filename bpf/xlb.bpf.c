@@ -158,6 +158,8 @@ static __always_inline int handle_flow(struct xdp_md *ctx, struct packet *p, __u
 				tr->flags |= XLB_TRACE_F_WOULD_RECORD;
 			else if (bpf_map_update_elem(&conn_table, &p->flow, &conn, BPF_ANY) != 0)
 				count_global(tr, XLB_STAT_CONN_INSERT_FAILED);
+			else
+				sync_emit(XLB_FLOW_EV_NEW, &p->flow, &conn);
 			if (conn.flags & XLB_CONN_F_NAT) {
 				struct xlb_flow_key rkey = {};
 				nat_reply_key(&rkey, &p->flow, real, real->port ? real->port : p->flow.dport);
@@ -215,8 +217,12 @@ static __always_inline int handle_nat_reply(struct xdp_md *ctx, struct packet *p
 		p->trace->flags |= XLB_TRACE_F_NAT_REPLY | XLB_TRACE_F_SERVICE;
 		p->trace->service_id = reply->conn.service_id;
 		p->trace->real_id = reply->conn.real_id;
-	} else {
-		conn_touch(&reply->conn, p->tcp_flags, now);
+	} else if (conn_touch(&reply->conn, p->tcp_flags, now) && xlb_sync_mode != XLB_SYNC_OFF) {
+		/* The real closed first: the event names the flow as the
+		 * client sends it (client -> VIP), as the peers key it. */
+		struct xlb_flow_key fwd = {};
+		nat_forward_key(&fwd, &p->flow, reply);
+		sync_emit(XLB_FLOW_EV_CLOSING, &fwd, &reply->conn);
 	}
 	nat_rewrite(p, (void *)(long)ctx->data_end, 0, reply->vip, reply->vport);
 	count_global(p->trace, XLB_STAT_NAT_REPLY);

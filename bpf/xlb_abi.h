@@ -317,7 +317,49 @@ enum xlb_global_stat {
 	XLB_STAT_TUN_TOO_BIG_DROPPED, /* ... IPv4 without DF (or ICMP): dropped */
 	XLB_STAT_TUN_MSS_CLAMPED, /* a SYN's MSS option lowered to the tunnel's mss */
 	XLB_STAT_TUN_ENCAP_FAILED, /* no tunnels entry, family mismatch or no headroom: dropped */
+	/* Flow-state sync (bpf/sync.h): flow events the ring flow_events took; */
+	XLB_STAT_SYNC_EVENTS,
+	XLB_STAT_SYNC_RING_FULL,  /* ... did not take (full: nobody reads it): dropped */
 	XLB_STAT__COUNT,
+};
+
+/* ---- flow-state sync (docs/sync-design.md) ----------------------------- */
+
+/* What the data path tells the control plane about its flows, for the peers
+ * (bpf/sync.h). Set in .rodata at load (dataplane::ProgramOptions): off, the
+ * program pays one constant test that the verifier removes. */
+enum xlb_sync_mode {
+	XLB_SYNC_OFF = 0,
+	XLB_SYNC_PER_FLOW = 1, /* one ring record per event (no BPF_F_TIMER_CPU_PIN) */
+	XLB_SYNC_BATCHED = 2,  /* per-CPU batches, partial ones sent by a 1 ms timer */
+};
+
+#define XLB_FLOW_EVENT_BATCH 16
+#define XLB_SYNC_RING_DEFAULT (4u << 20) /* bytes of flow_events: ~0.6 s at 100k flows/s */
+
+enum xlb_flow_event_type {
+	XLB_FLOW_EV_NEW = 1,     /* a connection-table entry made (DR, NAT, tunnel) */
+	XLB_FLOW_EV_CLOSING = 2, /* the first FIN or RST an entry saw */
+};
+
+/* 64 bytes. A NAT flow's reply half is not sent: it follows from the flow
+ * and the real (nat_reply_key, bpf/nat.h). */
+struct xlb_flow_event {
+	struct xlb_flow_key flow; /* client -> VIP */
+	__u32 service_id;
+	__u32 real_id;
+	__u32 real_gen;
+	__u16 type;               /* enum xlb_flow_event_type */
+	__u16 conn_flags;         /* enum xlb_conn_flags of the entry */
+	__u64 last_seen_ns;       /* the entry's, bpf_ktime_get_coarse_ns() */
+};
+
+/* One record of the ring flow_events: `count` events of one CPU (1 with
+ * XLB_SYNC_PER_FLOW), the record only as long as they are. */
+struct xlb_flow_event_batch {
+	__u32 count;
+	__u32 cpu;
+	struct xlb_flow_event ev[XLB_FLOW_EVENT_BATCH];
 };
 
 /* ---- trace (xlbctl trace) ---------------------------------------------- */

@@ -157,6 +157,13 @@ class MapOfMaps : public MapFd {
   absl::Status Delete(const K* key) const { return DeleteRaw(key); }
 };
 
+// A BPF ring buffer: no keys or values; read with libbpf's ring_buffer on
+// its fd.
+class RingMap : public MapFd {
+ public:
+  using MapFd::MapFd;
+};
+
 // The handle for a map of `type`: per-CPU maps are summed, others read as is.
 template <bpf_map_type type, typename K, typename V>
 using MapOf = std::conditional_t<type == BPF_MAP_TYPE_PERCPU_ARRAY ||
@@ -168,13 +175,15 @@ using MapOf = std::conditional_t<type == BPF_MAP_TYPE_PERCPU_ARRAY ||
 struct Maps {
 #define XLB_MAP_FIELD(name, type, max_entries, flags, K, V) MapOf<type, K, V> name;
 #define XLB_MAP_OF_MAPS_FIELD(name, type, max_entries, flags, K, inner) MapOfMaps<K> name;
-  XLB_MAPS(XLB_MAP_FIELD, XLB_MAP_OF_MAPS_FIELD)
+#define XLB_MAP_RING_FIELD(name, bytes) RingMap name;
+  XLB_MAPS(XLB_MAP_FIELD, XLB_MAP_OF_MAPS_FIELD, XLB_MAP_RING_FIELD)
 #undef XLB_MAP_FIELD
 #undef XLB_MAP_OF_MAPS_FIELD
+#undef XLB_MAP_RING_FIELD
 
   // The names, as in bpf/maps.h; also the pin file names.
 #define XLB_MAP_NAME(name, ...) #name,
-  static constexpr const char* kNames[] = {XLB_MAPS(XLB_MAP_NAME, XLB_MAP_NAME)};
+  static constexpr const char* kNames[] = {XLB_MAPS(XLB_MAP_NAME, XLB_MAP_NAME, XLB_MAP_NAME)};
 #undef XLB_MAP_NAME
 
   // Calls visit(name, map) for every map until one returns an error, `map`
@@ -184,7 +193,7 @@ struct Maps {
     absl::Status status;
 #define XLB_VISIT_MAP(name, ...) \
   if (status.ok()) status = visit(#name, name);
-    XLB_MAPS(XLB_VISIT_MAP, XLB_VISIT_MAP)
+    XLB_MAPS(XLB_VISIT_MAP, XLB_VISIT_MAP, XLB_VISIT_MAP)
 #undef XLB_VISIT_MAP
     return status;
   }

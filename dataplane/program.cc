@@ -9,6 +9,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 #include <xdp/libxdp.h>
 
@@ -117,13 +118,16 @@ absl::Status RemoveComponent(unsigned ifindex, const std::string& ifname, uint32
 
 // The skeleton's maps are the pinned ones (XLB_MAPS, bpf/maps.h) and these,
 // which each program starts afresh: flood_windows (bpf/flood.h), the
+// per-CPU batches of flow events and their timers (bpf/sync.h), the
 // tunnel tail call's prog array and scratch (bpf/tunnel.h), the
-// constants (.rodata) and sync_apply's batch (.bss). A map added to the program outside XLB_MAPS fails
-// this until it is listed here (not pinned) or moved into XLB_MAPS.
+// constants (.rodata) and sync_apply's batch (.bss). A map added to the
+// program outside XLB_MAPS fails this until it is listed here (not pinned)
+// or moved into XLB_MAPS.
 struct SkeletonMaps {
 #define XLB_SKELETON_MAP(name, ...) decltype(std::declval<xlb_bpf&>().maps.name) name;
-  XLB_MAPS(XLB_SKELETON_MAP, XLB_SKELETON_MAP)
+  XLB_MAPS(XLB_SKELETON_MAP, XLB_SKELETON_MAP, XLB_SKELETON_MAP)
   XLB_SKELETON_MAP(flood_windows)
+  XLB_SKELETON_MAP(sync_stages)
   XLB_SKELETON_MAP(tunnel_progs)
   XLB_SKELETON_MAP(tunnel_scratch)
   XLB_SKELETON_MAP(rodata)
@@ -174,6 +178,11 @@ bool IsCounterMap(const std::string& name) {
   return name == "global_stats" || name == "service_stats" || name == "real_stats";
 }
 
+// The ring of flow events holds no forwarding state either: one pinned with
+// another size (sync.ring_bytes changed) is replaced, losing the events not
+// read yet, which the peers' next refresh repairs.
+bool IsEventRing(const std::string& name) { return name == "flow_events"; }
+
 // A connection map pinned with another entry layout (an xlb from before the
 // NAT reply halves moved out of conn_table, whose entries were 80 bytes)
 // cannot be read with this layout: it is replaced by an empty map. Flows are
@@ -204,8 +213,10 @@ absl::Status ReusePinned(struct bpf_map* m, const std::string& pin_dir, bool* re
   auto mismatch = [&](const char* field, uint64_t pinned, uint64_t wanted) {
     const std::string differs = absl::StrCat("pinned map ", path, " has ", field, " ", pinned,
                                              " but this xlb wants ", wanted);
-    if (IsCounterMap(name)) {
-      LOG(WARNING) << differs << "; replacing it (these counters restart from zero)";
+    if (IsCounterMap(name) || IsEventRing(name)) {
+      LOG(WARNING) << differs
+                   << (IsEventRing(name) ? "; replacing it (flow events not yet read are lost)"
+                                         : "; replacing it (these counters restart from zero)");
       *replace = true;
       return absl::OkStatus();
     }
@@ -280,6 +291,24 @@ absl::Status EnsureBpffsDir(const std::string& dir) {
 void Program::SetConstants(struct xlb_bpf* skel) const {
   skel->rodata->xlb_flood_rate = options_.flood_rate;
   skel->rodata->xlb_trace_key = trace_key_;
+  skel->rodata->xlb_sync_mode = static_cast<uint32_t>(sync_mode_);
+}
+
+const char* SyncModeName(SyncMode mode) {
+  switch (mode) {
+    case SyncMode::kOff: return "off";
+    case SyncMode::kPerFlow: return "per-flow";
+    case SyncMode::kBatched: return "batched";
+  }
+  return "unknown";
+}
+
+bool KernelHasTimerCpuPin() {
+  struct utsname u;
+  if (uname(&u) != 0) return false;
+  int major = 0, minor = 0;
+  if (sscanf(u.release, "%d.%d", &major, &minor) != 2) return false;
+  return major > 6 || (major == 6 && minor >= 7);
 }
 
 absl::StatusOr<std::unique_ptr<Program>> Program::Load(const ProgramOptions& options) {
@@ -295,6 +324,17 @@ absl::StatusOr<std::unique_ptr<Program>> Program::Load(const ProgramOptions& opt
   bpf_map__set_max_entries(p->skel_->maps.conn_table, options.conn_table_size);
   bpf_map__set_max_entries(p->skel_->maps.nat_replies, options.nat_reply_table_size);
   bpf_map__set_max_entries(p->skel_->maps.persist_table, options.persist_table_size);
+  bpf_map__set_max_entries(p->skel_->maps.flow_events, options.sync_ring_bytes);
+  bpf_map__set_max_entries(p->skel_->maps.sync_stages, PossibleCpus());
+  if (options.sync_events) {
+    p->sync_mode_ = options.sync_per_flow || !KernelHasTimerCpuPin() ? SyncMode::kPerFlow
+                                                                     : SyncMode::kBatched;
+    LOG(INFO) << "flow events for sync: " << SyncModeName(p->sync_mode_)
+              << (p->sync_mode_ == SyncMode::kPerFlow && !options.sync_per_flow
+                      ? " (this kernel has no BPF_F_TIMER_CPU_PIN, Linux 6.7: one ring record "
+                        "per flow, which costs more)"
+                      : "");
+  }
   // Random, so that no other metadata is taken for a trace by accident.
   while (p->trace_key_ == 0) {
     if (getrandom(&p->trace_key_, sizeof(p->trace_key_), 0) != sizeof(p->trace_key_))

@@ -30,7 +30,24 @@ struct ProgramOptions {
   // (direct routing: forwarded without one; NAT: dropped), bpf/flood.h; 0: no
   // limit.
   uint32_t flood_rate = XLB_FLOOD_RATE_DEFAULT;
+  // Flow events for the other directors (bpf/sync.h, docs/sync-design.md):
+  // off, the program emits none and pays nothing for them. On, batched
+  // where the kernel has BPF_F_TIMER_CPU_PIN (6.7), else one ring record per
+  // event; `sync_per_flow` forces the latter (tests, benches).
+  bool sync_events = false;
+  bool sync_per_flow = false;
+  // Bytes of the ring flow_events: a power of two, a multiple of the page
+  // size. A pin of another size is replaced (events not yet read are lost).
+  uint32_t sync_ring_bytes = XLB_SYNC_RING_DEFAULT;
 };
+
+// How the loaded program emits flow events (ProgramOptions::sync_events).
+enum class SyncMode { kOff = XLB_SYNC_OFF, kPerFlow = XLB_SYNC_PER_FLOW, kBatched = XLB_SYNC_BATCHED };
+// "off", "per-flow" or "batched": what the log says.
+const char* SyncModeName(SyncMode mode);
+// Whether this kernel has BPF_F_TIMER_CPU_PIN (Linux 6.7), which the batched
+// flush needs.
+bool KernelHasTimerCpuPin();
 
 enum class AttachMode {
   kNative,          // driver mode; an error where the driver has none
@@ -72,6 +89,7 @@ class Program {
   // The key that makes a test run of this instance a trace (bpf/trace.h):
   // random per load, never 0.
   uint32_t trace_key() const { return trace_key_; }
+  SyncMode sync_mode() const { return sync_mode_; }
 
   // Attaches this instance to `ifname`, atomically replacing an xlb program
   // already there (traffic is not interrupted); refuses to replace a program
@@ -113,6 +131,7 @@ class Program {
   std::map<std::string, Attachment> attached_;
   bool no_dispatcher_ = false;  // libxdp could not load its dispatcher: attach directly
   uint32_t trace_key_ = 0;
+  SyncMode sync_mode_ = SyncMode::kOff;
 };
 
 // Makes sure `dir` exists on a bpf filesystem; mounts bpffs on /sys/fs/bpf

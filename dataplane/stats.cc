@@ -32,6 +32,8 @@ absl::string_view GlobalStatName(int stat) {
     case XLB_STAT_TUN_TOO_BIG_DROPPED: return "tunnel_too_big_dropped";
     case XLB_STAT_TUN_MSS_CLAMPED: return "tunnel_mss_clamped";
     case XLB_STAT_TUN_ENCAP_FAILED: return "tunnel_encap_failed";
+    case XLB_STAT_SYNC_EVENTS: return "sync_events";
+    case XLB_STAT_SYNC_RING_FULL: return "sync_ring_full";
     case XLB_STAT__COUNT: break;
   }
   return "unknown";

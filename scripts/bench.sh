@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs one of xlb's benchmarks (DESIGN.md, "Measuring").
 #
-#   scripts/bench.sh program [--json] [--batches N] [--calls N]
+#   scripts/bench.sh program [--json] [--batches N] [--calls N] [--sync_per_flow]
 #       ns/packet of the XDP program's paths under BPF_PROG_TEST_RUN,
 #       beside the floor (swap MACs, XDP_TX) measured in the same run.
 #   scripts/bench.sh control [--json] [--trials N] [--starts N]
@@ -55,7 +55,7 @@ usage: scripts/bench.sh BENCHMARK [OPTIONS]
 
 benchmarks:
   program   ns/packet of each XDP program path vs. the floor (BPF_PROG_TEST_RUN)
-            options: --json  --batches N  --calls N
+            options: --json  --batches N  --calls N  --sync_per_flow
   control   xlbctl real set --weight -> map change; xlbd start -> 100x100 config in the maps
             options: --json  --trials N  --starts N
   failover  VRRP failover (kill, graceful) of xlbd and keepalived, 20 ms and 100 ms adverts

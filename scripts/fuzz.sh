@@ -3,7 +3,7 @@
 # for longer than the test suite does, keeping what it finds for next time.
 #
 #   scripts/fuzz.sh TARGET [SECONDS] [-- LIBFUZZER_ARGS...]
-#       TARGET: vrrp_packet, config, keepalived or http_head. SECONDS
+#       TARGET: vrrp_packet, config, keepalived, http_head or sync_wire. SECONDS
 #       defaults to 60. Builds build-asan/tests/fuzz/fuzz_TARGET, runs it from
 #       its seeds (those of its meson test) and from the corpus in
 #       $XLB_FUZZ_DIR/TARGET (default /tmp/xlb-fuzz/TARGET), which grows.

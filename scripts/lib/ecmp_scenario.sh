@@ -109,9 +109,9 @@ ecmp_sc_kill() {  # ecmp_sc_kill I
 }
 
 ecmp_sc_join() {  # ecmp_sc_join I
-  local start want=$((${#ECMP_LIVE[@]} + 1)) before=$DL_RUN/flows.before.$1 after=$DL_RUN/flows.after.$1
+  local start joined want=$((${#ECMP_LIVE[@]} + 1)) before=$DL_RUN/flows.before.$1 after=$DL_RUN/flows.after.$1
   ecmp_sc_all_flows >"$before"
-  start=$EPOCHREALTIME
+  start=$EPOCHREALTIME joined=$EPOCHREALTIME
   ecmp_add_director "$1"
   ECMP_LIVE+=("$1")
   ECMP_JOIN_MS=-1
@@ -122,7 +122,12 @@ ecmp_sc_join() {  # ecmp_sc_join I
   start=$EPOCHREALTIME
   netns_wait_for 10 "every connection exchanging since the route change" ecmp_sc_settled "$start" || true
   read -r ECMP_ALIVE ECMP_GAP < <(aa_hold_status)
-  ecmp_sc_all_touched "$start" >"$after"
+  # Entries touched since the join began, not since the route changed: a
+  # flow reset by its new real at once (the router moved it the moment its
+  # route grew) touched its new director's entry only then, before the
+  # route change was seen here. Its old director's entry, touched too, is
+  # left out below by its director.
+  ecmp_sc_all_touched "$joined" >"$after"
   # Moved: a flow that reached another director than before since the join
   # started. Changed: a moved flow whose new real differs from the one it
   # had (the removed real's own flows aside).

@@ -37,6 +37,8 @@ RULES = {
     "controlplane/offline": ["model", "controlplane/config"],
     # FRR through vtysh; health/ for the one spawn function.
     "controlplane/bgp": ["model", "controlplane/config", "controlplane/health"],
+    # Flow-state sync's codec, key and replay window; config/ for the secret file.
+    "controlplane/sync": ["model", "controlplane/config"],
     "controlplane/xlbctl": ["model", "controlplane/config", "controlplane/api",
                             "controlplane/vrrp", "controlplane/bgp", "controlplane/offline"],
     # Programs the maps: the data plane is allowed here, and below.

@@ -19,8 +19,13 @@ TEST_F(PacketTest, EachMapHandleHoldsItsMapWithItsTypesSizes) {
       return absl::ErrnoToStatus(errno, std::string("inspect map ") + name);
     EXPECT_EQ(std::string(info.name), name);
     EXPECT_EQ(map.name(), name);
-    EXPECT_EQ(info.key_size, sizeof(typename Handle::Key)) << name;
-    EXPECT_EQ(info.value_size, Handle::kValueSize) << name;
+    if constexpr (std::is_same_v<Handle, dataplane::RingMap>) {
+      EXPECT_EQ(info.type, BPF_MAP_TYPE_RINGBUF) << name;
+      EXPECT_EQ(info.key_size, 0u) << name;
+    } else {
+      EXPECT_EQ(info.key_size, sizeof(typename Handle::Key)) << name;
+      EXPECT_EQ(info.value_size, Handle::kValueSize) << name;
+    }
     ++seen;
     return absl::OkStatus();
   });

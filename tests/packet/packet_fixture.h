@@ -59,7 +59,8 @@ class PacketTest : public ::testing::Test {
  protected:
   void SetUp() override { Load(""); }
 
-  void Load(const std::string& pin_dir, uint32_t flood_rate = XLB_FLOOD_RATE_DEFAULT) {
+  void Load(const std::string& pin_dir, uint32_t flood_rate = XLB_FLOOD_RATE_DEFAULT,
+            std::function<void(dataplane::ProgramOptions&)> tweak = nullptr) {
     table_.reset();
     prog_.reset();
     dataplane::ProgramOptions o;
@@ -68,6 +69,7 @@ class PacketTest : public ::testing::Test {
     o.nat_reply_table_size = 4096;
     o.persist_table_size = 1024;
     o.flood_rate = flood_rate;
+    if (tweak) tweak(o);
     auto p = dataplane::Program::Load(o);
     ASSERT_TRUE(p.ok()) << p.status();
     prog_ = std::move(*p);
