@@ -140,6 +140,14 @@ class TunnelTest : public PacketTest {
     auto st = MakeTunnelService(prog_->maps(), Key(key), tun);
     ASSERT_TRUE(st.ok()) << st;
   }
+
+  // `frame` is dropped, counted once under `stat` and once as dropped.
+  void ExpectDroppedAndCounted(const std::string& frame, int stat) {
+    const uint64_t counted = Global(stat), dropped = Global(XLB_STAT_DROPPED);
+    EXPECT_EQ(VerdictName(Run(frame).verdict), std::string("XDP_DROP"));
+    EXPECT_EQ(Global(stat), counted + 1) << dataplane::GlobalStatName(stat);
+    EXPECT_EQ(Global(XLB_STAT_DROPPED), dropped + 1);
+  }
 };
 
 Tunnel V6(Tunnel t) {
@@ -294,11 +302,8 @@ TEST_F(TunnelTest, NoNextHopIsDroppedNotPassedUp) {
   resolver_.Set("203.0.113.9", std::nullopt, 0);
   AddService("192.0.2.10:80/tcp", {"203.0.113.9"});
   MakeTunnel("192.0.2.10:80/tcp", {});
-  uint64_t no_route = Global(XLB_STAT_NO_ROUTE), dropped = Global(XLB_STAT_DROPPED);
-  auto r = Run(Build(Tcp("198.51.100.2", "192.0.2.10", 40000, 80)));
-  EXPECT_EQ(VerdictName(r.verdict), std::string("XDP_DROP"));
-  EXPECT_EQ(Global(XLB_STAT_NO_ROUTE), no_route + 1);
-  EXPECT_EQ(Global(XLB_STAT_DROPPED), dropped + 1);
+  ExpectDroppedAndCounted(Build(Tcp("198.51.100.2", "192.0.2.10", 40000, 80)),
+                          XLB_STAT_NO_ROUTE);
 }
 
 // A service flagged tunnel whose tunnels entry was never written (zeroed:
@@ -315,11 +320,8 @@ TEST_F(TunnelTest, UnwrittenTunnelEntryIsDropped) {
   ASSERT_TRUE(st.ok()) << st;
   ASSERT_NE(id, 0u);
   ASSERT_TRUE(prog_->maps().tunnels.Update(&id, &tun).ok());
-  uint64_t failed = Global(XLB_STAT_TUN_ENCAP_FAILED), dropped = Global(XLB_STAT_DROPPED);
-  auto r = Run(Build(Tcp("198.51.100.2", "192.0.2.10", 40000, 80)));
-  EXPECT_EQ(VerdictName(r.verdict), std::string("XDP_DROP"));
-  EXPECT_EQ(Global(XLB_STAT_TUN_ENCAP_FAILED), failed + 1);
-  EXPECT_EQ(Global(XLB_STAT_DROPPED), dropped + 1);
+  ExpectDroppedAndCounted(Build(Tcp("198.51.100.2", "192.0.2.10", 40000, 80)),
+                          XLB_STAT_TUN_ENCAP_FAILED);
 }
 
 // The loader fills the tail call's slot (Program::Load): emptied, a tunnel
@@ -350,10 +352,7 @@ TEST_F(TunnelTest, EmptyTailCallSlotIsDroppedAndCounted) {
   const uint32_t slot = XLB_TUNNEL_PROG_SLOT;
   ASSERT_EQ(bpf_map_delete_elem(progs, &slot), 0);
   close(progs);
-  uint64_t failed = Global(XLB_STAT_TUN_ENCAP_FAILED), dropped = Global(XLB_STAT_DROPPED);
-  EXPECT_EQ(VerdictName(Run(frame).verdict), std::string("XDP_DROP"));
-  EXPECT_EQ(Global(XLB_STAT_TUN_ENCAP_FAILED), failed + 1);
-  EXPECT_EQ(Global(XLB_STAT_DROPPED), dropped + 1);
+  ExpectDroppedAndCounted(frame, XLB_STAT_TUN_ENCAP_FAILED);
 }
 
 // ---- truncations ----------------------------------------------------------
