@@ -17,14 +17,13 @@ namespace xlb::dataplane {
 static_assert(sizeof(xlb_flow_key) + sizeof(xlb_conn) == 80,
               "a connection-table element should stay two cache lines (bpf/xlb_abi.h)");
 
-namespace {
-
-// Now on bpf_ktime_get_coarse_ns()'s clock.
 uint64_t CoarseNowNs() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
   return ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
+
+namespace {
 
 // Map entries read once per walk: many flows, few reals and services.
 template <typename V>

@@ -18,6 +18,10 @@
 
 namespace xlb::dataplane {
 
+// Now on the data path's clock (bpf_ktime_get_coarse_ns: CLOCK_MONOTONIC_COARSE),
+// the clock of every last_seen_ns in the connection tables.
+uint64_t CoarseNowNs();
+
 // Up to `limit` entries of the connection table (of `service`'s VIP,
 // protocol and port when given), in table order, and how many matched in
 // all: the walk goes on past the limit to count them.

@@ -6,9 +6,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <ctime>
 
 #include "absl/strings/str_cat.h"
+#include "dataplane/conntrack.h"
 
 namespace xlb::dataplane {
 
@@ -16,10 +16,8 @@ bool SyncApplier::Translate(const SyncFlow& f, xlb_sync_apply_entry* e, FlowIds*
   *ids = table_->FlowIdsOf(f.service, f.real, f.real_port);
   if (ids->service_id == 0 || ids->real_id == 0) return false;
   *e = {};
-  const auto& client = f.client.words();
-  const auto& vip = f.service.vip.words();
-  std::copy(client.begin(), client.end(), e->flow.src);
-  std::copy(vip.begin(), vip.end(), e->flow.dst);
+  f.client.CopyTo(e->flow.src);
+  f.service.vip.CopyTo(e->flow.dst);
   e->flow.sport = htons(f.client_port);
   e->flow.dport = htons(f.vip_port);
   e->flow.proto = static_cast<uint8_t>(f.service.protocol);
@@ -77,9 +75,7 @@ absl::Status SyncApplier::Run(std::vector<xlb_sync_apply_entry>& entries) {
     const size_t n = std::min<size_t>(XLB_SYNC_APPLY_MAX, entries.size() - at);
     std::memcpy(batch->e, &entries[at], n * sizeof(xlb_sync_apply_entry));
     batch->count = static_cast<uint32_t>(n);
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);  // the data path's clock (bpf/select.h)
-    batch->now_ns = static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + ts.tv_nsec;
+    batch->now_ns = CoarseNowNs();
     LIBBPF_OPTS(bpf_test_run_opts, opts);
     if (bpf_prog_test_run_opts(program_->sync_apply_fd(), &opts) != 0)
       return absl::ErrnoToStatus(errno, absl::StrCat("run sync_apply on ", n, " flows"));
