@@ -87,9 +87,13 @@ static __always_inline __u32 conn_established(__u8 tcp_flags)
 	return (tcp_flags & (XLB_TCP_SYN | XLB_TCP_ACK)) == XLB_TCP_ACK ? XLB_CONN_F_ESTABLISHED : 0;
 }
 
-/* True at the entry's first FIN or RST (the peers hear of it: bpf/sync.h). */
+/* True at the entry's first FIN or RST (the peers hear of it: bpf/sync.h).
+ * A copy made from a peer's record becomes this director's own at its first
+ * packet here: from then on no peer's copy replaces it (bpf/sync_apply.h). */
 static __always_inline int conn_touch(struct xlb_conn *conn, __u8 tcp_flags, __u64 now)
 {
+	if (conn->flags & XLB_CONN_F_SYNCED)
+		conn->flags &= ~XLB_CONN_F_SYNCED;
 	/* Written once per flow, on its first ACK. */
 	if (!(conn->flags & XLB_CONN_F_ESTABLISHED) && conn_established(tcp_flags))
 		conn->flags |= XLB_CONN_F_ESTABLISHED;

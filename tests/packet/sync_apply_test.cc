@@ -102,6 +102,16 @@ TEST_F(SyncApplyTest, AppliedFlowIsForwardedToThePeersReal) {
   EXPECT_EQ(applier_->counters().runs, 3u);
 }
 
+// A copy becomes this director's own at its first packet here (it took the
+// flow over): a peer's newer copy for another real no longer replaces it.
+TEST_F(SyncApplyTest, CopyBecomesOwnAtItsFirstPacket) {
+  EXPECT_EQ(Apply(Flow(kDr, 41100, "203.0.113.1", 80, 20000)).first, XLB_SYNC_INSERTED);
+  EXPECT_EQ(SentTo(Build(Packet("192.0.2.30", 41100))), 1);
+  EXPECT_FALSE(Entry("192.0.2.30", 41100).flags & XLB_CONN_F_SYNCED);
+  EXPECT_EQ(Apply(Flow(kDr, 41100, "203.0.113.2", 80, 0)).first, XLB_SYNC_KEPT_OWN);
+  EXPECT_EQ(SentTo(Build(Packet("192.0.2.30", 41100))), 1);
+}
+
 TEST_F(SyncApplyTest, OlderCopyDoesNotReplaceNewer) {
   EXPECT_EQ(Apply(Flow(kDr, 42000, "203.0.113.1", 80, 0)).first, XLB_SYNC_INSERTED);
   EXPECT_EQ(Apply(Flow(kDr, 42000, "203.0.113.2", 80, 10000)).first, XLB_SYNC_KEPT_NEWER);
@@ -195,9 +205,10 @@ TEST_F(SyncApplyTest, NatBothHalvesApplied) {
   EXPECT_EQ(Hex(out.packet), Hex(Build(to_client)));
   EXPECT_EQ(Global(XLB_STAT_NAT_REPLY), replies + 1);
 
-  // The reply half follows the same rule: an older copy leaves it alone.
+  // The flow passed here: it is this director's now, and a peer's copy
+  // leaves both halves alone.
   auto [conn2, reply2] = Apply(Flow(kNat, 43000, "203.0.113.21", 8080, 30000));
-  EXPECT_EQ(conn2, XLB_SYNC_KEPT_NEWER);
+  EXPECT_EQ(conn2, XLB_SYNC_KEPT_OWN);
   EXPECT_EQ(reply2, XLB_SYNC_NONE);  // no reply half without its forward half
   xlb_flow_key other = rkey;
   other.src[0] = Ip("203.0.113.21").words()[0];
