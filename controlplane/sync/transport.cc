@@ -163,10 +163,11 @@ absl::StatusOr<std::unique_ptr<Transport>> Transport::Open(asio::io_context& io,
     if (auto s = SetInt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, 1, "IPV6_V6ONLY"); !s.ok()) return s;
   }
   // FORCE passes net.core.rmem_max with CAP_NET_ADMIN; without it, what the sysctl allows.
-  if (SetInt(fd.get(), SOL_SOCKET, SO_RCVBUFFORCE, kReceiveBufferBytes, "SO_RCVBUFFORCE").ok()) {
-  } else if (auto s = SetInt(fd.get(), SOL_SOCKET, SO_RCVBUF, kReceiveBufferBytes, "SO_RCVBUF");
-             !s.ok()) {
-    return s;
+  if (!SetInt(fd.get(), SOL_SOCKET, SO_RCVBUFFORCE, kReceiveBufferBytes, "SO_RCVBUFFORCE").ok()) {
+    if (auto s = SetInt(fd.get(), SOL_SOCKET, SO_RCVBUF, kReceiveBufferBytes, "SO_RCVBUF");
+        !s.ok()) {
+      return s;
+    }
   }
 
   // Bound to the group when multicast (only its datagrams come in; Linux
@@ -179,10 +180,11 @@ absl::StatusOr<std::unique_ptr<Transport>> Transport::Open(asio::io_context& io,
   sockaddr_storage local{};
   const socklen_t local_len = ToSockaddr(bind_to, o.port, local);
   if (bind(fd.get(), reinterpret_cast<sockaddr*>(&local), local_len) != 0) {
+    const int err = errno;
     return absl::Status(
-        errno == EADDRINUSE ? absl::StatusCode::kAlreadyExists : absl::StatusCode::kInternal,
+        err == EADDRINUSE ? absl::StatusCode::kAlreadyExists : absl::StatusCode::kInternal,
         absl::StrCat("sync: cannot bind ", model::FormatEndpoint(bind_to, o.port), ": ",
-                     std::strerror(errno)));
+                     std::strerror(err)));
   }
   if (multicast) {
     if (absl::Status s = SetUpMulticast(fd.get(), o, o.peers[0]); !s.ok()) return s;
