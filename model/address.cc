@@ -53,6 +53,11 @@ IpAddress IpAddress::Masked(int prefix_len) const {
   return m;
 }
 
+bool IpAddress::is_multicast() const {
+  const uint8_t first = static_cast<uint8_t>(bytes()[0]);
+  return is_v4() ? (first & 0xf0) == 0xe0 : first == 0xff;
+}
+
 std::string FormatEndpoint(const IpAddress& address, uint16_t port) {
   return address.is_v4() ? absl::StrCat(address.ToString(), ":", port)
                          : absl::StrCat("[", address.ToString(), "]:", port);

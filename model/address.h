@@ -32,6 +32,8 @@ class IpAddress {
   // The address masked to its first `prefix_len` bits.
   IpAddress Masked(int prefix_len) const;
   int max_prefix_len() const { return is_v4() ? 32 : 128; }
+  // 224.0.0.0/4 or ff00::/8.
+  bool is_multicast() const;
 
   auto operator<=>(const IpAddress&) const = default;
 

@@ -8,6 +8,18 @@ namespace {
 
 IpAddress Ip(const char* s) { return *IpAddress::Parse(s); }
 
+TEST(IpAddressTest, Multicast) {
+  EXPECT_TRUE(Ip("233.252.0.1").is_multicast());
+  EXPECT_TRUE(Ip("224.0.0.18").is_multicast());
+  EXPECT_TRUE(Ip("239.255.255.255").is_multicast());
+  EXPECT_FALSE(Ip("223.255.255.255").is_multicast());
+  EXPECT_FALSE(Ip("240.0.0.1").is_multicast());
+  EXPECT_FALSE(Ip("192.0.2.12").is_multicast());
+  EXPECT_TRUE(Ip("ff02::12").is_multicast());
+  EXPECT_FALSE(Ip("2001:db8::12").is_multicast());
+  EXPECT_FALSE(Ip("fe80::1").is_multicast());
+}
+
 TEST(ServiceKeyTest, ParsesAndPrints) {
   auto k = ParseServiceKey("198.51.100.10:80/udp");
   ASSERT_TRUE(k.ok()) << k.status();
