@@ -448,7 +448,7 @@ const std::map<std::string_view, Case>& Cases() {
       {"sync",
        {{"sync"},
         xlbctl::View::kSync,
-        "sync: node 1, port 8849, started 2025-12-03T00:00:00Z, batched flow events\n"
+        "sync: node 1, port 8849, started 2025-12-03T00:00:00Z, flow events batched\n"
         "ready: yes, resync done: from 192.0.2.12: 10000 flows in 0.8 s\n"
         "sent: 1200 records in 80 datagrams, last sequence 80\n"
         "Peer                           State Sender Started               Highest    Records  "

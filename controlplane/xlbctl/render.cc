@@ -363,7 +363,7 @@ std::string Sync(const api::SyncInfo& s) {
   // Not configured is a state, not a failure: exit 0, as `xlbctl bgp`.
   if (!s.enabled) return "sync: not configured (xlbd's configuration has no sync: section)\n";
   std::string out = absl::StrCat("sync: node ", s.node_id, ", port ", s.port, ", started ",
-                                 EpochTime(s.epoch), ", ", s.mode, " flow events\n");
+                                 EpochTime(s.epoch), ", flow events ", s.mode, "\n");
   const std::string resync =
       s.resync == "none" ? "no resync"
                          : absl::StrCat("resync ", s.resync,
