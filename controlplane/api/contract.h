@@ -209,6 +209,9 @@ struct BgpDrainRequest {
 struct BgpUndrainRequest {
   bool operator==(const BgpUndrainRequest&) const = default;
 };
+struct SyncRequest {
+  bool operator==(const SyncRequest&) const = default;
+};
 
 // GET /v1/conns?service=VIP:PORT/proto&limit=N: in the query, not a body.
 struct ConnsQuery {
@@ -522,6 +525,39 @@ struct BgpDrained {
   bool drained = false;
 };
 
+// One peer of the sync: section (operations.h's SyncPeerView).
+struct SyncPeerInfo {
+  model::IpAddress address;
+  bool up = false;  // heard within the last 3 s
+  uint32_t sender_id = 0;
+  uint64_t epoch = 0;  // CLOCK_REALTIME ns at the peer's start
+  uint64_t highest_sequence = 0;
+  uint64_t datagrams_received = 0, records_received = 0, gaps = 0, missing = 0;
+  double lag_p50_ms = 0, lag_p99_ms = 0;
+  Nullable<double> last_heard_s;  // seconds ago; null: never heard
+  std::map<std::string, uint64_t> dropped;  // by reason: any may be absent
+};
+
+// GET /v1/sync: flow-state sync at work (operations.h's SyncView). enabled
+// false: no sync: section, every other key empty.
+struct SyncInfo {
+  bool enabled = false;
+  uint32_t node_id = 0;
+  uint64_t epoch = 0;  // CLOCK_REALTIME ns at this xlbd's start
+  uint16_t port = 0;
+  std::string mode;  // "batched" or "per-flow"
+  uint64_t last_sequence_sent = 0, datagrams_sent = 0, records_sent = 0;
+  // By reason, by outcome: maps, any key may be absent.
+  std::map<std::string, uint64_t> dropped;
+  std::map<std::string, uint64_t> applied;        // in conn_table
+  std::map<std::string, uint64_t> applied_reply;  // in nat_replies
+  uint64_t held = 0;
+  bool ready = false;
+  std::string resync;  // "none", "running", "done", "timed out", "failed"
+  std::string resync_detail;
+  std::vector<SyncPeerInfo> peers;
+};
+
 // The status page's document (GET /status.json on the metrics listener,
 // controlplane/api/status_page.h): the answers of /v1/status, /v1/services,
 // /v1/vrrp and /v1/bgp read together, so that rates come from one sample.
@@ -550,6 +586,7 @@ XLB_JSON_FIELDS(VrrpRequest, (void)s, (void)field);
 XLB_JSON_FIELDS(BgpRequest, (void)s, (void)field);
 XLB_JSON_FIELDS(BgpDrainRequest, (void)s, (void)field);
 XLB_JSON_FIELDS(BgpUndrainRequest, (void)s, (void)field);
+XLB_JSON_FIELDS(SyncRequest, (void)s, (void)field);
 XLB_JSON_FIELDS(ConfigReloadRequest, (void)s, (void)field);
 XLB_JSON_FIELDS(ServiceAddRequest, field("service", s.service); field("name", s.name);
                 field("forward", s.forward); field("scheduler", s.scheduler);
@@ -661,6 +698,22 @@ XLB_JSON_FIELDS(BgpInfo, field("configured", s.configured); field("local_as", s.
                 field("withdrawals", s.withdrawals); field("frr_errors", s.frr_errors);
                 field("reconciles", s.reconciles));
 XLB_JSON_FIELDS(BgpDrained, field("ok", s.ok); field("drained", s.drained));
+XLB_JSON_FIELDS(SyncPeerInfo, field("address", s.address); field("up", s.up);
+                field("sender_id", s.sender_id); field("epoch", s.epoch);
+                field("highest_sequence", s.highest_sequence);
+                field("datagrams_received", s.datagrams_received);
+                field("records_received", s.records_received); field("gaps", s.gaps);
+                field("missing", s.missing); field("lag_p50_ms", s.lag_p50_ms);
+                field("lag_p99_ms", s.lag_p99_ms); field("last_heard_s", s.last_heard_s);
+                field("dropped", s.dropped));
+XLB_JSON_FIELDS(SyncInfo, field("enabled", s.enabled); field("node_id", s.node_id);
+                field("epoch", s.epoch); field("port", s.port); field("mode", s.mode);
+                field("last_sequence_sent", s.last_sequence_sent);
+                field("datagrams_sent", s.datagrams_sent); field("records_sent", s.records_sent);
+                field("dropped", s.dropped); field("applied", s.applied);
+                field("applied_reply", s.applied_reply); field("held", s.held);
+                field("ready", s.ready); field("resync", s.resync);
+                field("resync_detail", s.resync_detail); field("peers", s.peers));
 XLB_JSON_FIELDS(StatusPageInfo, field("host", s.host); field("sample_ms", s.sample_ms);
                 field("status", s.status); field("services", s.services);
                 field("vrrp", s.vrrp); field("bgp", s.bgp));
@@ -710,12 +763,13 @@ inline constexpr Endpoint<BgpDrainRequest, BgpDrained> kBgpDrain{
     {"bgp drain", "POST", "/v1/bgp/drain"}};
 inline constexpr Endpoint<BgpUndrainRequest, BgpDrained> kBgpUndrain{
     {"bgp undrain", "POST", "/v1/bgp/undrain"}};
+inline constexpr Endpoint<SyncRequest, SyncInfo> kSync{{"sync", "GET", "/v1/sync"}};
 
 // Every route; the server has a handler for each request type.
 inline constexpr auto kEndpoints = std::make_tuple(kStatus, kServices, kConns, kVrrp, kServiceAdd,
                                                    kServiceDel, kRealAdd, kRealSet, kRealDel,
                                                    kRealFlush, kConfigSave, kConfigReload, kTrace,
-                                                   kBgp, kBgpDrain, kBgpUndrain);
+                                                   kBgp, kBgpDrain, kBgpUndrain, kSync);
 inline constexpr auto kRoutes =
     std::apply([](const auto&... e) { return std::array<RouteSpec, sizeof...(e)>{e.spec...}; },
                kEndpoints);

@@ -166,6 +166,38 @@ class FakeOperations : public Operations {
     bgp.withdrawals = 1;
     bgp.frr_errors = 1;
     bgp.reconciles = 12;
+
+    sync.enabled = true;
+    sync.node_id = 1;
+    sync.epoch = 1764720000'000'000'000;
+    sync.port = 8849;
+    sync.mode = "batched";
+    sync.last_sequence_sent = 80;
+    sync.datagrams_sent = 80;
+    sync.records_sent = 1200;
+    sync.dropped = {{"ring_full", 3}, {"auth_failed", 2}, {"replayed", 0}};
+    sync.applied = {{"inserted", 1000}, {"refreshed", 140}, {"kept_own", 0}, {"stale", 2}};
+    sync.applied_reply = {{"inserted", 20}};
+    sync.held = 5;
+    sync.ready = true;
+    sync.resync = "done";
+    sync.resync_detail = "from 192.0.2.12: 10000 flows in 0.8 s";
+    SyncPeerView heard{.address = Ip("192.0.2.12"),
+                       .up = true,
+                       .sender_id = 2,
+                       .epoch = 1764719990'000'000'000,
+                       .highest_sequence = 77,
+                       .datagrams_received = 77,
+                       .records_received = 1150,
+                       .gaps = 1,
+                       .missing = 0,
+                       .lag_p50_ms = 0.4,
+                       .lag_p99_ms = 2.5,
+                       .last_heard_seconds_ago = 0.25,
+                       .dropped = {{"replayed", 1}, {"rate_limited", 0}}};
+    SyncPeerView silent;  // never heard
+    silent.address = Ip("2001:db8::12");
+    sync.peers = {heard, silent};
   }
 
   StatusView Status() override { return status; }
@@ -223,6 +255,7 @@ class FakeOperations : public Operations {
   absl::Status ReloadConfig() override { return Call("ReloadConfig"); }
   std::vector<vrrp::InstanceStatus> Vrrp() override { return vrrp; }
   BgpView Bgp() override { return bgp; }
+  SyncView Sync() override { return sync; }
   absl::Status SetBgpDrained(bool drained) override {
     // As xlbd without a bgp: section.
     if (!bgp.configured)
@@ -263,6 +296,7 @@ class FakeOperations : public Operations {
   std::vector<model::Connection> connections;
   std::vector<vrrp::InstanceStatus> vrrp;
   BgpView bgp;
+  SyncView sync;
   std::vector<std::string> calls;  // what was asked, one line per call
 };
 
@@ -411,6 +445,22 @@ const std::map<std::string_view, Case>& Cases() {
        {{"bgp", "undrain"},
         xlbctl::View::kBgpDrained,
         "undrained: the VIPs whose services are healthy are announced again\n"}},
+      {"sync",
+       {{"sync"},
+        xlbctl::View::kSync,
+        "sync: node 1, port 8849, started 2025-12-03T00:00:00Z, flow events batched\n"
+        "ready: yes, resync done: from 192.0.2.12: 10000 flows in 0.8 s\n"
+        "sent: 1200 records in 80 datagrams, last sequence 80\n"
+        "Peer                           State Sender Started               Highest    Records  "
+        "  Gaps   Lag p50/p99      Heard\n"
+        "192.0.2.12                     up    2      2025-12-02T23:59:50Z  77         1150     "
+        "  1      0.4/2.5 ms       0.2s ago\n"
+        "    dropped: replayed=1\n"
+        "2001:db8::12                   down  -      -                     0          0        "
+        "  0      -                never\n"
+        "dropped: auth_failed=2 ring_full=3\n"
+        "applied: connections inserted=1000 refreshed=140 stale=2; NAT replies inserted=20; "
+        "held now 5\n"}},
   };
   return *cases;
 }
@@ -721,6 +771,15 @@ TEST(ContractTest, AnswerKeysArePinned) {
        ".vips[].announced .vips[].healthy .vips[].vip .vips[].wanted .withdrawals"},
       {"bgp drain", ".drained .ok"},
       {"bgp undrain", ".drained .ok"},
+      {"sync",
+       ".applied .applied.inserted .applied.kept_own .applied.refreshed .applied.stale "
+       ".applied_reply .applied_reply.inserted .datagrams_sent .dropped .dropped.auth_failed "
+       ".dropped.replayed .dropped.ring_full .enabled .epoch .held .last_sequence_sent .mode "
+       ".node_id .peers .peers[].address .peers[].datagrams_received .peers[].dropped "
+       ".peers[].dropped.rate_limited .peers[].dropped.replayed .peers[].epoch .peers[].gaps "
+       ".peers[].highest_sequence .peers[].lag_p50_ms .peers[].lag_p99_ms "
+       ".peers[].last_heard_s .peers[].missing .peers[].records_received .peers[].sender_id "
+       ".peers[].up .port .ready .records_sent .resync .resync_detail"},
   };
   for (const RouteSpec& route : kRoutes) {
     auto it = Cases().find(route.verb);
@@ -745,7 +804,10 @@ bool IsDropCounter(const std::string& name) {
 template <typename T>
 void EachKeyIsRequired(const nlohmann::json& answer, nlohmann::json& j, const std::string& at) {
   if (j.is_array() && !j.empty()) return EachKeyIsRequired<T>(answer, j[0], at + "[0]");
-  if (!j.is_object() || at == "status.counters") return;  // packets by reason: a map
+  // Counts by reason or outcome: maps, any key may be absent.
+  static const std::set<std::string> kMaps = {"status.counters", "sync.dropped", "sync.applied",
+                                              "sync.applied_reply", "sync.peers[0].dropped"};
+  if (!j.is_object() || kMaps.contains(at)) return;
   std::vector<std::string> keys;
   for (const auto& [k, v] : j.items()) keys.push_back(k);
   for (const std::string& key : keys) {
@@ -817,6 +879,7 @@ TEST(ContractTest, RequestsRoundTrip) {
   RoundTrip(BgpRequest{});
   RoundTrip(BgpDrainRequest{});
   RoundTrip(BgpUndrainRequest{});
+  RoundTrip(SyncRequest{});
   RoundTrip(ServiceAddRequest{Key("[2001:db8::20]:443/udp"), "tls", model::Forward::kNat,
                               model::Scheduler::kSourceHash, 60, 24, 251});
   RoundTrip(ServiceAddRequest{Key("198.51.100.20:*/tcp")});
@@ -993,7 +1056,7 @@ TEST(ContractTest, ConnsSaysHowManyMore) {
 // node_exporter's ipvs collector has them (README maps the names).
 TEST(ContractTest, MetricsNameTheServiceAndCountConnections) {
   FakeOperations ops;
-  const std::string metrics = RenderMetrics(ops.status, ops.services, {}, ops.bgp);
+  const std::string metrics = RenderMetrics(ops.status, ops.services, {}, ops.bgp, ops.sync);
   const std::string real = "service=\"web\",vip=\"198.51.100.10\",port=\"80\",protocol=\"tcp\","
                            "real=\"203.0.113.12\",real_port=\"80\"";
   for (const std::string& line : std::vector<std::string>{
@@ -1011,7 +1074,7 @@ TEST(ContractTest, MetricsNameTheServiceAndCountConnections) {
 TEST(ContractTest, MetricsOfBgp) {
   FakeOperations ops;
   ops.bgp.drained = true;
-  const std::string metrics = RenderMetrics(ops.status, ops.services, {}, ops.bgp);
+  const std::string metrics = RenderMetrics(ops.status, ops.services, {}, ops.bgp, ops.sync);
   for (const std::string& line : std::vector<std::string>{
            "# TYPE xlb_bgp_session_established gauge",
            "xlb_bgp_session_established{neighbor=\"192.0.2.254\"} 1",
@@ -1026,7 +1089,7 @@ TEST(ContractTest, MetricsOfBgp) {
   // No BFD on the IPv6 session: no sample rather than a "down".
   EXPECT_EQ(metrics.find("xlb_bgp_session_bfd_up{neighbor=\"2001:db8::fe\"}"), std::string::npos);
   ops.bgp.drained = false;
-  EXPECT_NE(RenderMetrics(ops.status, ops.services, {}, ops.bgp).find("\nxlb_bgp_drained 0\n"),
+  EXPECT_NE(RenderMetrics(ops.status, ops.services, {}, ops.bgp, ops.sync).find("\nxlb_bgp_drained 0\n"),
             std::string::npos);
 }
 
@@ -1057,12 +1120,86 @@ TEST(ContractTest, BgpNotConfigured) {
     EXPECT_EQ(error->error, "no bgp: section in the configuration");
   }
   EXPECT_TRUE(ops.calls.empty()) << ops.calls[0];
-  const std::string metrics = RenderMetrics(ops.status, ops.services, {}, ops.bgp);
+  const std::string metrics = RenderMetrics(ops.status, ops.services, {}, ops.bgp, ops.sync);
   EXPECT_EQ(metrics.find("xlb_bgp_"), std::string::npos) << metrics;
   const std::string html = RenderStatusPage(json(StatusPageOf(ops)), "n");
   EXPECT_EQ(html.find("<h2>BGP"), std::string::npos);
   EXPECT_NE(html.find("<span data-p=\"/bgp/configured\" hidden data-fixed>false</span>"),
             std::string::npos);
+}
+
+// With a sync: section: what was sent, each peer's records, gaps, state and
+// lag, the drops by reason, the apply outcomes per table, ready and held.
+TEST(ContractTest, MetricsOfSync) {
+  FakeOperations ops;
+  const std::string metrics = RenderMetrics(ops.status, ops.services, {}, ops.bgp, ops.sync);
+  for (const std::string& line : std::vector<std::string>{
+           "# TYPE xlb_sync_records_sent_total counter", "xlb_sync_records_sent_total 1200",
+           "# TYPE xlb_sync_datagrams_sent_total counter", "xlb_sync_datagrams_sent_total 80",
+           "# TYPE xlb_sync_records_received_total counter",
+           "xlb_sync_records_received_total{peer=\"192.0.2.12\"} 1150",
+           "xlb_sync_records_received_total{peer=\"2001:db8::12\"} 0",
+           "# TYPE xlb_sync_dropped_total counter", "xlb_sync_dropped_total{reason=\"ring_full\"} 3",
+           "xlb_sync_dropped_total{reason=\"auth_failed\"} 2",
+           "xlb_sync_dropped_total{reason=\"replayed\"} 0",
+           "# TYPE xlb_sync_applied_total counter",
+           "xlb_sync_applied_total{table=\"conn\",outcome=\"inserted\"} 1000",
+           "xlb_sync_applied_total{table=\"conn\",outcome=\"stale\"} 2",
+           "xlb_sync_applied_total{table=\"nat_reply\",outcome=\"inserted\"} 20",
+           "# TYPE xlb_sync_seq_gaps_total counter",
+           "xlb_sync_seq_gaps_total{peer=\"192.0.2.12\"} 1",
+           "# TYPE xlb_sync_peer_up gauge", "xlb_sync_peer_up{peer=\"192.0.2.12\"} 1",
+           "xlb_sync_peer_up{peer=\"2001:db8::12\"} 0", "# TYPE xlb_sync_lag_seconds gauge",
+           "xlb_sync_lag_seconds{peer=\"192.0.2.12\",quantile=\"0.5\"} 0.0004",
+           "xlb_sync_lag_seconds{peer=\"192.0.2.12\",quantile=\"0.99\"} 0.0025",
+           "# TYPE xlb_sync_ready gauge", "xlb_sync_ready 1", "# TYPE xlb_sync_held gauge",
+           "xlb_sync_held 5"})
+    EXPECT_NE(metrics.find("\n" + line + "\n"), std::string::npos) << line << "\n" << metrics;
+  ops.sync.ready = false;
+  EXPECT_NE(RenderMetrics(ops.status, ops.services, {}, ops.bgp, ops.sync).find("\nxlb_sync_ready 0\n"),
+            std::string::npos);
+}
+
+// Without a sync: section: /v1/sync answers 200 with "enabled": false and
+// the rest empty, xlbctl sync says so (exit 0, as bgp), no sync metrics.
+TEST(ContractTest, SyncNotConfigured) {
+  FakeOperations ops;
+  ops.sync = {};
+  auto command = xlbctl::ParseArgs({"sync"});
+  ASSERT_TRUE(command.ok()) << command.status();
+  HttpResponse r = Serve(ops, *command);
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto answer = nlohmann::json::parse(r.body);
+  EXPECT_EQ(answer["enabled"], false);
+  EXPECT_EQ(answer["peers"], nlohmann::json::array());
+  EXPECT_EQ(answer["dropped"], nlohmann::json::object());
+  EXPECT_EQ(*xlbctl::Render(xlbctl::View::kSync, answer),
+            "sync: not configured (xlbd's configuration has no sync: section)\n");
+  EXPECT_TRUE(ops.calls.empty()) << ops.calls[0];
+  const std::string metrics = RenderMetrics(ops.status, ops.services, {}, ops.bgp, ops.sync);
+  EXPECT_EQ(metrics.find("xlb_sync_"), std::string::npos) << metrics;
+}
+
+// A resync under way holds VRRP and BGP back: xlbctl sync says why.
+TEST(ContractTest, SyncNotReadyDuringResync) {
+  FakeOperations ops;
+  auto printed = [&] {
+    auto text = xlbctl::Render(xlbctl::View::kSync,
+                               json::parse(Route(ops, {"GET", "/v1/sync", {}, ""}).body));
+    EXPECT_TRUE(text.ok()) << text.status();
+    return text.value_or("");
+  };
+  ops.sync.ready = false;
+  ops.sync.resync = "running";
+  ops.sync.resync_detail = "from 192.0.2.12";
+  EXPECT_NE(printed().find("\nready: no (VRRP and BGP wait until the resync ends), resync "
+                           "running: from 192.0.2.12\n"),
+            std::string::npos)
+      << printed();
+  ops.sync.ready = true;
+  ops.sync.resync = "none";
+  ops.sync.resync_detail = "";
+  EXPECT_NE(printed().find("\nready: yes, no resync\n"), std::string::npos) << printed();
 }
 
 }  // namespace

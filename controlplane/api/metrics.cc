@@ -16,9 +16,18 @@ struct Family {
   std::string samples;
 };
 
-void Add(Family& f, const std::string& labels, uint64_t value) {
+void Sample(Family& f, const std::string& labels, const std::string& value) {
   if (labels.empty()) absl::StrAppend(&f.samples, f.name, " ", value, "\n");
   else absl::StrAppend(&f.samples, f.name, "{", labels, "} ", value, "\n");
+}
+
+void Add(Family& f, const std::string& labels, uint64_t value) {
+  Sample(f, labels, absl::StrCat(value));
+}
+
+// A value with a fraction (seconds).
+void AddFraction(Family& f, const std::string& labels, double value) {
+  Sample(f, labels, absl::StrCat(value));
 }
 
 std::string ServiceLabels(const ServiceView& s) {
@@ -30,7 +39,8 @@ std::string ServiceLabels(const ServiceView& s) {
 }  // namespace
 
 std::string RenderMetrics(const StatusView& status, const std::vector<ServiceView>& services,
-                          const std::vector<vrrp::InstanceStatus>& vrrp, const BgpView& bgp) {
+                          const std::vector<vrrp::InstanceStatus>& vrrp, const BgpView& bgp,
+                          const SyncView& sync) {
   Family svc_packets{"xlb_service_packets_total", "counter", "Packets forwarded for the service.", ""};
   Family svc_bytes{"xlb_service_bytes_total", "counter", "Bytes forwarded for the service.", ""};
   Family svc_conns{"xlb_service_new_connections_total", "counter",
@@ -176,6 +186,52 @@ std::string RenderMetrics(const StatusView& status, const std::vector<ServiceVie
     Add(bgp_drained, "", bgp.drained);
   }
 
+  Family sync_records_sent{"xlb_sync_records_sent_total", "counter",
+                           "Flow records sent to the sync peers.", ""};
+  Family sync_datagrams_sent{"xlb_sync_datagrams_sent_total", "counter",
+                             "Sync datagrams sent (records and keepalives).", ""};
+  Family sync_records_received{"xlb_sync_records_received_total", "counter",
+                               "Flow records received from the sync peer and admitted.", ""};
+  Family sync_dropped{"xlb_sync_dropped_total", "counter",
+                      "Sync records or datagrams dropped, by reason (xlbctl sync).", ""};
+  Family sync_applied{"xlb_sync_applied_total", "counter",
+                      "Received flows applied, by their outcome in the table (conn or nat_reply).",
+                      ""};
+  Family sync_gaps{"xlb_sync_seq_gaps_total", "counter",
+                   "Datagrams of the sync peer never received (sequence numbers skipped).", ""};
+  Family sync_peer_up{"xlb_sync_peer_up", "gauge", "1 while the sync peer was heard in the last 3 s.",
+                      ""};
+  Family sync_lag{"xlb_sync_lag_seconds", "gauge",
+                  "A received record's age when sent plus this director's delay applying it, "
+                  "by quantile over the recent records.",
+                  ""};
+  Family sync_ready{"xlb_sync_ready", "gauge",
+                    "1 once the resync ended (done, failed or timed out) or none was needed: VRRP "
+                    "and BGP may take traffic.",
+                    ""};
+  Family sync_held{"xlb_sync_held", "gauge",
+                   "Received records held now for a service or real not known here yet.", ""};
+  if (sync.enabled) {
+    Add(sync_records_sent, "", sync.records_sent);
+    Add(sync_datagrams_sent, "", sync.datagrams_sent);
+    for (const auto& [reason, count] : sync.dropped)
+      Add(sync_dropped, absl::StrCat("reason=\"", reason, "\""), count);
+    for (const auto& [table, counts] : {std::pair{"conn", &sync.applied},
+                                        std::pair{"nat_reply", &sync.applied_reply}})
+      for (const auto& [outcome, count] : *counts)
+        Add(sync_applied, absl::StrCat("table=\"", table, "\",outcome=\"", outcome, "\""), count);
+    for (const auto& p : sync.peers) {
+      const std::string l = absl::StrCat("peer=\"", p.address.ToString(), "\"");
+      Add(sync_records_received, l, p.records_received);
+      Add(sync_gaps, l, p.gaps);
+      Add(sync_peer_up, l, p.up);
+      AddFraction(sync_lag, absl::StrCat(l, ",quantile=\"0.5\""), p.lag_p50_ms / 1000);
+      AddFraction(sync_lag, absl::StrCat(l, ",quantile=\"0.99\""), p.lag_p99_ms / 1000);
+    }
+    Add(sync_ready, "", sync.ready);
+    Add(sync_held, "", sync.held);
+  }
+
   std::string out;
   for (const Family* f : {&svc_packets, &svc_bytes, &svc_conns, &real_packets, &real_bytes,
                           &svc_error, &real_conns, &real_up, &real_local_errors, &real_weight, &real_cfg,
@@ -185,10 +241,13 @@ std::string RenderMetrics(const StatusView& status, const std::vector<ServiceVie
                           &vrrp_priority, &vrrp_sent, &vrrp_received,
                           &vrrp_dropped, &vrrp_changes, &vrrp_late, &bgp_established, &bgp_bfd,
                           &bgp_vip, &bgp_prefixes, &bgp_announcements, &bgp_withdrawals,
-                          &bgp_frr_errors, &bgp_drained}) {
+                          &bgp_frr_errors, &bgp_drained, &sync_records_sent, &sync_datagrams_sent,
+                          &sync_records_received, &sync_dropped, &sync_applied, &sync_gaps,
+                          &sync_peer_up, &sync_lag, &sync_ready, &sync_held}) {
     // The BGP families only with a bgp: section (a scraper sees none at all
     // rather than a drained 0 that means nothing).
     if (!bgp.configured && absl::StartsWith(f->name, "xlb_bgp_")) continue;
+    if (!sync.enabled && absl::StartsWith(f->name, "xlb_sync_")) continue;
     absl::StrAppend(&out, "# HELP ", f->name, " ", f->help, "\n# TYPE ", f->name, " ", f->type,
                     "\n", f->samples);
   }

@@ -5,6 +5,7 @@
 #define XLB_CONTROLPLANE_API_OPERATIONS_H_
 
 #include <chrono>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -86,6 +87,48 @@ struct BgpView {
   uint64_t frr_errors = 0, reconciles = 0;
 };
 
+// One peer of the sync: section, as this director's receiver knows it.
+struct SyncPeerView {
+  model::IpAddress address;
+  bool up = false;          // heard within the last 3 s
+  uint32_t sender_id = 0;   // its sync.node_id (0: not heard yet)
+  uint64_t epoch = 0;       // its current epoch (its start, ns)
+  uint64_t highest_sequence = 0;  // the highest datagram number heard in that epoch
+  uint64_t datagrams_received = 0, records_received = 0;
+  uint64_t gaps = 0;     // numbers that left the replay window unseen: datagrams lost
+  uint64_t missing = 0;  // numbers within the window not seen yet (lost or on their way)
+  double lag_p50_ms = 0, lag_p99_ms = 0;  // a record's age at sending plus our apply delay
+  std::optional<double> last_heard_seconds_ago;  // nullopt: never heard
+  std::map<std::string, uint64_t> dropped;       // of this peer's, by reason
+};
+
+// The sync: section at work (docs/sync-design.md): what this director sends
+// of its flows, what it takes of its peers' and how that went.
+struct SyncView {
+  bool enabled = false;  // the running config has a sync: section
+  uint32_t node_id = 0;
+  uint64_t epoch = 0;    // this xlbd's start (ns), on every datagram it sends
+  uint16_t port = 0;
+  std::string mode;      // "batched" or "per-flow" (the data path's flow events)
+  uint64_t last_sequence_sent = 0, datagrams_sent = 0, records_sent = 0;
+  // Records or datagrams dropped, by reason: ring_full, stale_id, send_failed,
+  // unknown_peer, auth_failed, malformed, replayed, wrong_sender,
+  // rate_limited, unknown_service, unknown_real, hold_full.
+  std::map<std::string, uint64_t> dropped;
+  // Received flows applied, by the outcome in conn_table and nat_replies
+  // (xlb_sync_apply_result: inserted, refreshed, replaced, kept_own,
+  // kept_newer, stale, no_room).
+  std::map<std::string, uint64_t> applied;
+  std::map<std::string, uint64_t> applied_reply;
+  uint64_t held = 0;  // records held now for a service or real not known yet
+  // Resync done, failed or timed out, or none needed: VRRP and BGP may take
+  // traffic.
+  bool ready = false;
+  std::string resync;         // "none", "running", "done", "timed out", "failed"
+  std::string resync_detail;  // e.g. "from 192.0.2.12: 10000 flows in 0.8 s"
+  std::vector<SyncPeerView> peers;  // in the config's order
+};
+
 // Changes a real: its weight, or drained (weight 0).
 struct RealChange {
   model::ServiceKey service;
@@ -133,6 +176,8 @@ class Operations {
   // forwarded; undrain announces them again. Kept across xlbd restarts.
   // FailedPrecondition without a bgp: section.
   virtual absl::Status SetBgpDrained(bool drained) = 0;
+  // The sync: section's state (enabled = false without one).
+  virtual SyncView Sync() = 0;
 };
 
 }  // namespace xlb::api

@@ -210,6 +210,42 @@ absl::StatusOr<BgpDrained> Handle(Operations& ops, const BgpUndrainRequest&) {
   return SetDrained(ops, false);
 }
 
+SyncInfo SyncOf(const SyncView& v) {
+  SyncInfo out{.enabled = v.enabled,
+               .node_id = v.node_id,
+               .epoch = v.epoch,
+               .port = v.port,
+               .mode = v.mode,
+               .last_sequence_sent = v.last_sequence_sent,
+               .datagrams_sent = v.datagrams_sent,
+               .records_sent = v.records_sent,
+               .dropped = v.dropped,
+               .applied = v.applied,
+               .applied_reply = v.applied_reply,
+               .held = v.held,
+               .ready = v.ready,
+               .resync = v.resync,
+               .resync_detail = v.resync_detail,
+               .peers = {}};
+  for (const auto& p : v.peers)
+    out.peers.push_back({.address = p.address,
+                         .up = p.up,
+                         .sender_id = p.sender_id,
+                         .epoch = p.epoch,
+                         .highest_sequence = p.highest_sequence,
+                         .datagrams_received = p.datagrams_received,
+                         .records_received = p.records_received,
+                         .gaps = p.gaps,
+                         .missing = p.missing,
+                         .lag_p50_ms = p.lag_p50_ms,
+                         .lag_p99_ms = p.lag_p99_ms,
+                         .last_heard_s = {p.last_heard_seconds_ago},
+                         .dropped = p.dropped});
+  return out;
+}
+
+absl::StatusOr<SyncInfo> Handle(Operations& ops, const SyncRequest&) { return SyncOf(ops.Sync()); }
+
 absl::StatusOr<Done> Handle(Operations& ops, const ServiceAddRequest& r) {
   // As the config file would have it, exec scripts and PEM files included.
   auto service = ServiceConfigOf(r, RequestFieldName, ops.ScriptUid());

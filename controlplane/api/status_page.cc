@@ -451,7 +451,8 @@ HttpResponse ServeMetricsListener(Operations& ops, const HttpRequest& request) {
   }
   if (request.path == "/metrics") {
     HttpResponse r =
-        PlainText(200, RenderMetrics(ops.Status(), ops.Services(), ops.Vrrp(), ops.Bgp()));
+        PlainText(200, RenderMetrics(ops.Status(), ops.Services(), ops.Vrrp(), ops.Bgp(),
+                                       ops.Sync()));
     r.content_type = "text/plain; version=0.0.4";
     return r;
   }

@@ -316,6 +316,12 @@ absl::Status BgpUndrain(Command& c) {
   return absl::OkStatus();
 }
 
+absl::Status Sync(Command& c) {
+  Ask(c, api::kSync, {});
+  c.view = View::kSync;
+  return absl::OkStatus();
+}
+
 absl::Status Conns(Command& c) {
   api::ConnsQuery query;
   if (const std::string* limit = OptionValue(c, "--limit")) {
@@ -517,6 +523,9 @@ const std::vector<CommandSpec>& Commands() {
        "traffic to the other directors without cutting it; `bgp undrain` announces again.\n"},
       {"bgp undrain", "", "announce the VIPs whose services are healthy again", {}, 0, 0,
        BgpUndrain, nullptr, ""},
+      {"sync", "", "flow-state sync with the other directors: peers, sent, received, drops", {},
+       0, 0, Sync, nullptr,
+       "Without a sync: section in xlbd's configuration it says so (and exits 0).\n"},
       {"trace", "VIP:PORT[/proto] CLIENT:PORT [--syn] [--interface IF]",
        "the real the loaded XDP program picks for a flow (changes nothing)",
        {{"--syn", "", "trace a new connection (default: a TCP ACK, which follows its entry)"},

@@ -18,7 +18,7 @@ namespace xlb::xlbctl {
 
 enum class View {
   kStatus, kList, kListStats, kListRate, kConns, kHealth, kVrrp, kDone, kSaved, kFlushed, kTrace,
-  kBgp, kBgpDrained
+  kBgp, kBgpDrained, kSync
 };
 
 struct CommandSpec;

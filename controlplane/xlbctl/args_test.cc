@@ -176,6 +176,15 @@ TEST(ArgsTest, Vrrp) {
   EXPECT_NE(Error({"vrrp", "show"}).find("unexpected argument 'show'"), std::string::npos);
 }
 
+TEST(ArgsTest, Sync) {
+  Command c = Parse({"sync", "--json"});
+  EXPECT_EQ(c.method, "GET");
+  EXPECT_EQ(c.target, "/v1/sync");
+  EXPECT_EQ(c.view, View::kSync);
+  EXPECT_TRUE(c.json);
+  EXPECT_NE(Error({"sync", "peers"}).find("unexpected argument 'peers'"), std::string::npos);
+}
+
 TEST(ArgsTest, ServiceAddBody) {
   Command c = Parse({"service", "add", "198.51.100.10:5432", "--forward", "nat", "--scheduler",
                      "source-hash", "--persistence", "300", "--name", "pg"});

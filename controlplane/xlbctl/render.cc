@@ -1,6 +1,7 @@
 #include "controlplane/xlbctl/render.h"
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 
 #include "absl/strings/str_cat.h"
@@ -342,6 +343,59 @@ std::string BgpDrained(const api::BgpDrained& d) {
                    : "undrained: the VIPs whose services are healthy are announced again\n";
 }
 
+// " reason=count ..." of the counts that are not 0; " none" when all are.
+std::string NonZero(const std::map<std::string, uint64_t>& counts) {
+  std::string out;
+  for (const auto& [name, count] : counts)
+    if (count != 0) absl::StrAppend(&out, " ", name, "=", count);
+  return out.empty() ? " none" : out;
+}
+
+// A sync epoch (CLOCK_REALTIME ns at a start) as the time it names; "-" for 0.
+std::string EpochTime(uint64_t epoch_ns) {
+  if (epoch_ns == 0) return "-";
+  return api::Iso8601(std::chrono::system_clock::time_point(
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(
+          std::chrono::nanoseconds(epoch_ns))));
+}
+
+std::string Sync(const api::SyncInfo& s) {
+  // Not configured is a state, not a failure: exit 0, as `xlbctl bgp`.
+  if (!s.enabled) return "sync: not configured (xlbd's configuration has no sync: section)\n";
+  std::string out = absl::StrCat("sync: node ", s.node_id, ", port ", s.port, ", started ",
+                                 EpochTime(s.epoch), ", flow events ", s.mode, "\n");
+  const std::string resync =
+      s.resync == "none" ? "no resync"
+                         : absl::StrCat("resync ", s.resync,
+                                        s.resync_detail.empty() ? "" : ": ", s.resync_detail);
+  absl::StrAppend(&out, "ready: ",
+                  s.ready ? "yes" : "no (VRRP and BGP wait until the resync ends)", ", ",
+                  resync, "\n");
+  absl::StrAppend(&out, "sent: ", s.records_sent, " records in ", s.datagrams_sent,
+                  " datagrams, last sequence ", s.last_sequence_sent, "\n");
+  absl::StrAppend(&out, absl::StrFormat("%-30s %-5s %-6s %-21s %-10s %-10s %-6s %-16s %s\n",
+                                        "Peer", "State", "Sender", "Started", "Highest",
+                                        "Records", "Gaps", "Lag p50/p99", "Heard"));
+  for (const auto& p : s.peers) {
+    const bool heard = p.last_heard_s.value.has_value();
+    absl::StrAppend(
+        &out, absl::StrFormat("%-30s %-5s %-6s %-21s %-10d %-10d %-6d %-16s %s\n",
+                              p.address.ToString(), p.up ? "up" : "down",
+                              heard ? absl::StrCat(p.sender_id) : "-", EpochTime(p.epoch),
+                              p.highest_sequence, p.records_received, p.gaps,
+                              heard ? absl::StrFormat("%.1f/%.1f ms", p.lag_p50_ms, p.lag_p99_ms)
+                                    : "-",
+                              heard ? absl::StrFormat("%.1fs ago", *p.last_heard_s.value)
+                                    : "never"));
+    if (const std::string dropped = NonZero(p.dropped); dropped != " none")
+      absl::StrAppend(&out, "    dropped:", dropped, "\n");
+  }
+  absl::StrAppend(&out, "dropped:", NonZero(s.dropped), "\n");
+  absl::StrAppend(&out, "applied: connections", NonZero(s.applied), "; NAT replies",
+                  NonZero(s.applied_reply), "; held now ", s.held, "\n");
+  return out;
+}
+
 // `answer` read through the contract as a T.
 template <typename T>
 absl::StatusOr<T> Read(const json& answer) {
@@ -386,6 +440,7 @@ absl::StatusOr<std::string> Render(View view, const json& answer) {
     case View::kTrace: return Show<api::TraceInfo>(answer, Trace);
     case View::kBgp: return Show<api::BgpInfo>(answer, Bgp);
     case View::kBgpDrained: return Show<api::BgpDrained>(answer, BgpDrained);
+    case View::kSync: return Show<api::SyncInfo>(answer, Sync);
   }
   return "";
 }

@@ -963,6 +963,9 @@ api::BgpView Daemon::Bgp() { return bgp_->View(); }
 
 absl::Status Daemon::SetBgpDrained(bool drained) { return bgp_->SetDrained(drained); }
 
+// Not wired yet: the sender and receiver fill this in (docs/sync-design.md).
+api::SyncView Daemon::Sync() { return {}; }
+
 void Daemon::UpdateBgp() {
   if (bgp_ && bgp_->configured()) bgp_->Update(BgpVerdicts());
 }

@@ -92,6 +92,7 @@ class Daemon : public api::Operations {
   absl::StatusOr<api::TraceInfo> Trace(const api::TraceRequest& request) override;
   api::BgpView Bgp() override;
   absl::Status SetBgpDrained(bool drained) override;
+  api::SyncView Sync() override;
 
  private:
   Daemon(asio::io_context& io, const Options& options);
