@@ -23,6 +23,14 @@ sync::FlowRecord ToRecord(const dataplane::SyncFlow& flow, sync::RecordType type
   return r;
 }
 
+std::optional<sync::RecordType> RecordTypeOf(uint16_t flow_event_type) {
+  switch (flow_event_type) {
+    case XLB_FLOW_EV_NEW: return sync::RecordType::kNew;
+    case XLB_FLOW_EV_CLOSING: return sync::RecordType::kClosing;
+    default: return std::nullopt;
+  }
+}
+
 dataplane::SyncFlow ToSyncFlow(const sync::FlowRecord& record) {
   dataplane::SyncFlow f;
   f.service.vip = record.vip;

@@ -6,6 +6,9 @@
 #ifndef XLB_CONTROLPLANE_XLBD_SYNC_RECORDS_H_
 #define XLB_CONTROLPLANE_XLBD_SYNC_RECORDS_H_
 
+#include <cstdint>
+#include <optional>
+
 #include "controlplane/sync/wire.h"
 #include "dataplane/sync_applier.h"
 
@@ -15,6 +18,10 @@ namespace xlb::xlbd {
 // XLB_CONN_F_CLOSING become kRecordEstablished / kRecordClosing; the others
 // (NAT, TUNNEL, SYNCED) are not sent. The family is the VIP's.
 sync::FlowRecord ToRecord(const dataplane::SyncFlow& flow, sync::RecordType type);
+
+// The record type of a ring event's type (XLB_FLOW_EV_NEW / _CLOSING);
+// nullopt for any other.
+std::optional<sync::RecordType> RecordTypeOf(uint16_t flow_event_type);
 
 // The flow a record names (its type is the caller's business).
 dataplane::SyncFlow ToSyncFlow(const sync::FlowRecord& record);

@@ -91,6 +91,13 @@ TEST(SyncRecords, OnlyEstablishedAndClosingFlagsTravel) {
   EXPECT_EQ(ToSyncFlow(r).flags, uint32_t{XLB_CONN_F_CLOSING});
 }
 
+TEST(SyncRecords, RecordTypeOfRingEvents) {
+  EXPECT_EQ(RecordTypeOf(XLB_FLOW_EV_NEW), sync::RecordType::kNew);
+  EXPECT_EQ(RecordTypeOf(XLB_FLOW_EV_CLOSING), sync::RecordType::kClosing);
+  EXPECT_EQ(RecordTypeOf(0), std::nullopt);
+  EXPECT_EQ(RecordTypeOf(3), std::nullopt);
+}
+
 TEST(SyncRecords, RecordSurvivesTheWire) {
   sync::Key key = sync::Key::FromBytes(std::string(32, 'k')).value();
   sync::Message m;
