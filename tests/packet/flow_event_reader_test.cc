@@ -5,6 +5,9 @@
 // the connection-table entry names (retired reals too, also after a restart
 // that adopts the pins); stale ids are refused. Bounded reading per Consume.
 #include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <linux/bpf.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <thread>
@@ -82,6 +85,45 @@ class FlowEventReaderTest : public PacketTest {
     return dataplane::TranslateFlowEvent(e, *table_, dataplane::CoarseNowNs(), f);
   }
 
+  // Writes one record of `size` bytes whose count field is `count` (the
+  // rest zeros) into flow_events, by a small socket filter program run once:
+  // what the data path never writes, for the reader's checks.
+  void WriteRecord(uint32_t count, uint32_t size) {
+    constexpr int16_t kBuf = -72;  // a 72-byte stack buffer: a record of one event
+    auto insn = [](uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm) {
+      bpf_insn i{};
+      i.code = code;
+      i.dst_reg = dst;
+      i.src_reg = src;
+      i.off = off;
+      i.imm = imm;
+      return i;
+    };
+    std::vector<bpf_insn> insns;
+    for (int16_t off = kBuf; off < 0; off += 8)
+      insns.push_back(insn(BPF_ST | BPF_MEM | BPF_DW, BPF_REG_10, 0, off, 0));
+    insns.push_back(
+        insn(BPF_ST | BPF_MEM | BPF_W, BPF_REG_10, 0, kBuf, static_cast<int32_t>(count)));
+    insns.push_back(insn(BPF_LD | BPF_DW | BPF_IMM, BPF_REG_1, BPF_PSEUDO_MAP_FD, 0,
+                         prog_->maps().flow_events.fd()));
+    insns.push_back(insn(0, 0, 0, 0, 0));  // the second half of the 64-bit load
+    insns.push_back(insn(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_2, BPF_REG_10, 0, 0));
+    insns.push_back(insn(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_2, 0, 0, kBuf));
+    insns.push_back(insn(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_3, 0, 0, static_cast<int32_t>(size)));
+    insns.push_back(insn(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_4, 0, 0, 0));
+    insns.push_back(insn(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_ringbuf_output));
+    insns.push_back(insn(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0));
+    insns.push_back(insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
+    ASSERT_LE(size, 72u);
+    int fd = bpf_prog_load(BPF_PROG_TYPE_SOCKET_FILTER, "xlb_ring_junk", "GPL", insns.data(),
+                           insns.size(), nullptr);
+    ASSERT_GE(fd, 0) << "load the record writer: " << strerror(errno);
+    std::string frame(64, '\0');
+    LIBBPF_OPTS(bpf_test_run_opts, run, .data_in = frame.data(), .data_size_in = 64);
+    EXPECT_EQ(bpf_prog_test_run_opts(fd, &run), 0) << strerror(errno);
+    close(fd);
+  }
+
   std::unique_ptr<FlowEventReader> reader_;
   std::vector<xlb_flow_event> events_;
 };
@@ -147,8 +189,9 @@ TEST_F(FlowEventReaderTest, ConsumeReadsAtMostItsBound) {
   LoadSync(true);
   AddService(kDr, {"203.0.113.1"});
   for (uint16_t i = 0; i < 16; ++i)
-    ASSERT_STREQ(VerdictName(Run(Build(Tcp("198.51.100.2", "192.0.2.10", 20000 + i, 80))).verdict),
-                 "XDP_TX");
+    ASSERT_STREQ(
+        VerdictName(Run(Build(Tcp("198.51.100.2", "192.0.2.10", 20000 + i, 80))).verdict),
+        "XDP_TX");
   auto n = reader_->Consume(10);
   ASSERT_TRUE(n.ok()) << n.status();
   EXPECT_EQ(*n, 10u);
@@ -162,6 +205,26 @@ TEST_F(FlowEventReaderTest, ConsumeReadsAtMostItsBound) {
   for (uint16_t i = 0; i < 16; ++i) EXPECT_EQ(ntohs(events_[i].flow.sport), 20000 + i);
   EXPECT_EQ(reader_->counters().records, 16u);
   EXPECT_EQ(reader_->counters().malformed, 0u);
+}
+
+// Records the data path never writes are counted and skipped, never read
+// past; the reader goes on with the next record.
+TEST_F(FlowEventReaderTest, MalformedRecordsCountedAndSkipped) {
+  LoadSync(true);
+  const uint32_t one = offsetof(xlb_flow_event_batch, ev) + sizeof(xlb_flow_event);  // 72
+  WriteRecord(0, 8);     // no event
+  WriteRecord(2, one);   // two events said, one there
+  WriteRecord(1, 4);     // shorter than its count
+  WriteRecord(17, one);  // more than a batch holds
+  WriteRecord(1, one);   // well-formed (an event of zeros)
+  ASSERT_FALSE(HasFatalFailure());
+  auto n = reader_->Consume();
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_EQ(*n, 1u);
+  EXPECT_EQ(events_.size(), 1u);
+  EXPECT_EQ(reader_->counters().malformed, 4u);
+  EXPECT_EQ(reader_->counters().records, 1u);
+  EXPECT_EQ(reader_->counters().events, 1u);
 }
 
 // A real removed from its service keeps its flows, which are still named by
