@@ -128,6 +128,19 @@ xlb_tunnel TunnelValueOf(const model::Service& service, const std::optional<Tunn
   return t;
 }
 
+void RealIdBook::Assign(uint32_t real_id, uint32_t gen, uint32_t service_id,
+                        const FlowAddresses& where) {
+  by_id_[real_id] = Holder{gen, service_id, where};
+}
+
+std::optional<FlowAddresses> RealIdBook::Find(uint32_t service_id, uint32_t real_id,
+                                              uint32_t real_gen) const {
+  auto it = by_id_.find(real_id);
+  if (it == by_id_.end() || it->second.gen != real_gen || it->second.service_id != service_id)
+    return std::nullopt;
+  return it->second.where;
+}
+
 // One Maglev table buffer: its own inner map, memory-mappable, so its slots
 // are written and read in place rather than one map entry at a time.
 struct ServiceTable::Table {
@@ -253,6 +266,13 @@ absl::Status ServiceTable::AdoptAll() {
       free_real_ids_.push_back(id);
     } else if ((r.flags & XLB_REAL_F_RETIRED) || owner == by_id.end()) {
       retired.push_back(id);
+      // A retired real's flows may still be alive: remember it, when its
+      // service still is (else nothing says which service it was).
+      if (owner != by_id.end())
+        real_ids_.Assign(id, r.gen, r.service_id,
+                         {owner->second->service.key,
+                          model::IpAddress::FromWords(static_cast<model::Family>(r.family), r.addr),
+                          ntohs(r.port)});
     } else {
       RealState s;
       s.spec.address = model::IpAddress::FromWords(static_cast<model::Family>(r.family), r.addr);
@@ -270,6 +290,7 @@ absl::Status ServiceTable::AdoptAll() {
         s.nexthop = nh;
       }
       owner->second->reals[{s.spec.address, port}] = s;
+      real_ids_.Assign(id, r.gen, r.service_id, {owner->second->service.key, s.spec.address, port});
     }
   }
   free_real_ids_.insert(free_real_ids_.end(), retired.begin(), retired.end());
@@ -594,6 +615,7 @@ absl::Status ServiceTable::SetReals(const model::ServiceKey& key, const std::vec
       if (!id.ok()) return id.status();
       r.id = *id;
       r.gen = next_gen_++;
+      real_ids_.Assign(r.id, r.gen, e.value.id, {key, k.first, k.second});
     }
     r.spec = spec;
     next[k] = r;

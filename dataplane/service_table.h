@@ -10,6 +10,7 @@
 #include <optional>
 #include <set>
 #include <tuple>
+#include <unordered_map>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -40,6 +41,41 @@ struct FlowIds {
   uint32_t service_gen = 0;
   uint32_t real_id = 0;     // 0: the service has no such real (a retired one is not)
   uint32_t real_gen = 0;
+};
+
+// What a flow's service and real ids stand for: the service by key, the
+// real by address and the port it receives on (model::EffectivePort).
+struct FlowAddresses {
+  model::ServiceKey service;
+  model::IpAddress real;
+  uint16_t real_port = 0;
+
+  bool operator==(const FlowAddresses&) const = default;
+};
+
+// Which real each real id was given to last, with its generation, kept after
+// the real is retired: its flows live on in the connection table (until the
+// id is reused) and must still be named by address (sync). One entry per id,
+// so bounded by XLB_MAX_REALS; a reused id's new holder replaces the old.
+// Generations are unique across ids (ServiceTable's one counter), so the
+// generation tells the old holder's flows from the new one's.
+class RealIdBook {
+ public:
+  // `real_id` now names `where` (a real of service `service_id`) as `gen`.
+  void Assign(uint32_t real_id, uint32_t gen, uint32_t service_id, const FlowAddresses& where);
+  // What a flow's ids name, or nullopt when the id is unknown, or was
+  // reused since (another generation), or belongs to another service.
+  std::optional<FlowAddresses> Find(uint32_t service_id, uint32_t real_id,
+                                    uint32_t real_gen) const;
+  size_t size() const { return by_id_.size(); }
+
+ private:
+  struct Holder {
+    uint32_t gen = 0;
+    uint32_t service_id = 0;
+    FlowAddresses where;
+  };
+  std::unordered_map<uint32_t, Holder> by_id_;
 };
 
 // The tunnels entry of a tunnel service (docs/tunnel-design.md): outer
@@ -82,6 +118,14 @@ class ServiceTable {
   FlowIds FlowIdsOf(const model::ServiceKey& key, const model::IpAddress& real,
                     uint16_t real_port) const;
   absl::StatusOr<ServiceState> Get(const model::ServiceKey& key) const;
+  // Read-only, for flows named by ids (this director's ring events, sync):
+  // the service and real a connection-table entry's ids stand for, retired
+  // reals included until their id is reused; nullopt when unknown or stale
+  // (the id was reused since: another generation).
+  std::optional<FlowAddresses> AddressesOf(uint32_t service_id, uint32_t real_id,
+                                           uint32_t real_gen) const {
+    return real_ids_.Find(service_id, real_id, real_gen);
+  }
 
   ~ServiceTable();
 
@@ -113,6 +157,7 @@ class ServiceTable {
   // What the nat_reals map holds: every NAT service's reals' endpoints.
   std::set<std::tuple<model::IpAddress, uint16_t, model::Protocol>> nat_reals_;
   uint32_t next_gen_ = 1;
+  RealIdBook real_ids_;
 };
 
 }  // namespace xlb::dataplane

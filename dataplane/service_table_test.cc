@@ -75,5 +75,26 @@ TEST(TunnelValueOf, V6) {
   for (uint32_t w : t.src) EXPECT_EQ(w, 0u);
 }
 
+// What a flow's ids stand for (ServiceTable::AddressesOf; with a loaded
+// program in tests/packet/sync_test.cc).
+TEST(RealIdBook, CurrentRetiredReusedAndUnknown) {
+  RealIdBook book;
+  const FlowAddresses web{*model::ParseServiceKey("198.51.100.10:80"), Ip("192.0.2.21"), 80};
+  const FlowAddresses dns{*model::ParseServiceKey("[2001:db8::10]:53/udp"), Ip("2001:db8::21"),
+                          5353};
+  book.Assign(7, 100, 1, web);
+  // Current, and retired alike: retiring a real does not touch the book
+  // (ServiceTable's retired case is in tests/packet/sync_test.cc).
+  EXPECT_EQ(book.Find(1, 7, 100), web);
+  EXPECT_EQ(book.Find(1, 7, 99), std::nullopt) << "another generation";
+  EXPECT_EQ(book.Find(2, 7, 100), std::nullopt) << "another service";
+  EXPECT_EQ(book.Find(1, 8, 100), std::nullopt) << "unknown id";
+  // Reused for another service's real: the old flows are stale, the new ones found.
+  book.Assign(7, 105, 3, dns);
+  EXPECT_EQ(book.Find(1, 7, 100), std::nullopt);
+  EXPECT_EQ(book.Find(3, 7, 105), dns);
+  EXPECT_EQ(book.size(), 1u) << "one entry per id";
+}
+
 }  // namespace
 }  // namespace xlb::dataplane

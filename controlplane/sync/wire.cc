@@ -154,6 +154,23 @@ DecodeResult Decode(absl::string_view d, const Key& key, size_t max_records) {
   return r;
 }
 
+absl::Status CheckRecord(const FlowRecord& f) {
+  if (!ValidRecordType(static_cast<uint8_t>(f.type)))
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown record type ", static_cast<int>(f.type)));
+  if (!ValidFamily(static_cast<uint8_t>(f.family)))
+    return absl::InvalidArgumentError(absl::StrCat("unknown family ", static_cast<int>(f.family)));
+  if (!ValidProto(f.proto))
+    return absl::InvalidArgumentError(absl::StrCat("protocol ", f.proto, " (expected 6 or 17)"));
+  if ((f.flags & ~kRecordFlagsKnown) != 0)
+    return absl::InvalidArgumentError(absl::StrCat("unknown flags 0x", absl::Hex(f.flags)));
+  if (f.client.family() != f.family || f.vip.family() != f.family || f.real.family() != f.family)
+    return absl::InvalidArgumentError(absl::StrCat(
+        "an address of another family than the record's (client ", f.client.ToString(), ", VIP ",
+        f.vip.ToString(), ", real ", f.real.ToString(), ")"));
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::string> Encode(const Message& m, const Key& key) {
   const Header& h = m.header;
   if (!ValidMessageType(static_cast<uint8_t>(h.type)))
@@ -176,20 +193,8 @@ absl::StatusOr<std::string> Encode(const Message& m, const Key& key) {
   PutBe(d, kOffCount, m.records.size(), 2);
   for (size_t i = 0; i < m.records.size(); ++i) {
     const FlowRecord& f = m.records[i];
-    const auto bad = [i](absl::string_view what) {
-      return absl::InvalidArgumentError(absl::StrCat("record ", i, ": ", what));
-    };
-    if (!ValidRecordType(static_cast<uint8_t>(f.type)))
-      return bad(absl::StrCat("unknown record type ", static_cast<int>(f.type)));
-    if (!ValidFamily(static_cast<uint8_t>(f.family)))
-      return bad(absl::StrCat("unknown family ", static_cast<int>(f.family)));
-    if (!ValidProto(f.proto)) return bad(absl::StrCat("protocol ", f.proto, " (expected 6 or 17)"));
-    if ((f.flags & ~kRecordFlagsKnown) != 0)
-      return bad(absl::StrCat("unknown flags 0x", absl::Hex(f.flags)));
-    if (f.client.family() != f.family || f.vip.family() != f.family || f.real.family() != f.family)
-      return bad(absl::StrCat("an address of another family than the record's (client ",
-                              f.client.ToString(), ", VIP ", f.vip.ToString(), ", real ",
-                              f.real.ToString(), ")"));
+    if (absl::Status ok = CheckRecord(f); !ok.ok())
+      return absl::InvalidArgumentError(absl::StrCat("record ", i, ": ", ok.message()));
     const size_t at = kHeaderLen + i * kRecordLen;
     d[at + kRecType] = static_cast<char>(f.type);
     d[at + kRecFamily] = static_cast<char>(f.family);

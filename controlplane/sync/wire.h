@@ -144,6 +144,10 @@ struct DecodeResult {
 // name the drop. Never fails on any input otherwise.
 DecodeResult Decode(absl::string_view datagram, const Key& key, size_t max_records);
 
+// Whether Encode can carry `record`: a known type, family and protocol,
+// known flags, all three addresses of its family. Says what is wrong.
+absl::Status CheckRecord(const FlowRecord& record);
+
 // Message -> bytes with its tag. Fails, saying which record and what, on
 // what cannot be encoded: more records than kMaxFrameRecords, records in a
 // message type without any, a record whose addresses are not all of its

@@ -45,7 +45,7 @@ RULES = {
     "controlplane/reconcile": ["model", "controlplane/config", "dataplane", "bpf"],
     "controlplane/xlbd": ["model", "netlink", "bpf", "dataplane", "controlplane/config",
                           "controlplane/health", "controlplane/vrrp", "controlplane/api",
-                          "controlplane/bgp", "controlplane/reconcile"],
+                          "controlplane/bgp", "controlplane/reconcile", "controlplane/sync"],
 }
 ANYTHING = ("tests",)  # tests, fuzz targets, benchmarks
 SOURCE_DIRS = ("bpf", "model", "netlink", "dataplane", "pktgen", "decap", "controlplane")
