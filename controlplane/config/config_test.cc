@@ -1984,7 +1984,8 @@ TEST(ParseSyncErrors, KeyFileAndSource) {
                     "xlb.yaml:9: sync.source: 192.0.2.13 is also a peer (line 7)"));
   EXPECT_TRUE(Fails(Sync("  source: \"2001:db8::11\"\n"),
                     "xlb.yaml:9: sync.source: 2001:db8::11 is IPv6 and the peers are IPv4"));
-  EXPECT_TRUE(Fails(Sync("  source: 0.0.0.0\n"), "xlb.yaml:9: sync.source: 0.0.0.0 is unspecified"));
+  EXPECT_TRUE(
+      Fails(Sync("  source: 0.0.0.0\n"), "xlb.yaml:9: sync.source: 0.0.0.0 is unspecified"));
   EXPECT_TRUE(Fails(Sync("  source: 233.252.0.1\n"),
                     "xlb.yaml:9: sync.source: 233.252.0.1 is multicast or reserved"));
 }
@@ -2040,10 +2041,12 @@ TEST(ServiceWarnings, SyncRefreshAgainstTheShortestIdleTimeout) {
 TEST(CheckSyncReload, RingBytesNeedARestart) {
   const Config c = Parses(Sync());
   EXPECT_TRUE(CheckSyncReload(SyncConfig::kDefaultRingBytes, c.sync).ok());
-  EXPECT_TRUE(CheckSyncReload(SyncConfig::kDefaultRingBytes, std::nullopt).ok());  // section removed
+  // The section removed.
+  EXPECT_TRUE(CheckSyncReload(SyncConfig::kDefaultRingBytes, std::nullopt).ok());
   EXPECT_TRUE(CheckSyncReload(1u << 20, std::nullopt).ok());
   // Everything else may change.
-  const Config changed = Parses(Sync("  port: 9000\n  mtu: 9000\n  refresh: 10s\n", "[233.252.0.1]"));
+  const Config changed =
+      Parses(Sync("  port: 9000\n  mtu: 9000\n  refresh: 10s\n", "[233.252.0.1]"));
   EXPECT_TRUE(CheckSyncReload(SyncConfig::kDefaultRingBytes, changed.sync).ok());
   const absl::Status st = CheckSyncReload(1u << 20, c.sync);
   EXPECT_EQ(st.code(), absl::StatusCode::kFailedPrecondition) << st;
@@ -2206,6 +2209,7 @@ TEST(ExampleFiles, Parse) {
   ASSERT_TRUE(sync.sync.has_value());
   EXPECT_EQ(sync.sync->peers, (std::vector<IpAddress>{Ip("192.0.2.12"), Ip("192.0.2.13")}));
   EXPECT_EQ(sync.sync->source, Ip("192.0.2.11"));
+  EXPECT_EQ(sync.sync->node_id, 11u);
   ExpectRoundTrip(sync);
 
   absl::StatusOr<Config> patroni = LoadConfigFile(root + "/config/patroni.yaml");

@@ -1384,7 +1384,8 @@ SyncConfig Parser::ParseSync(const Field& f) const {
         Fail(item, absl::StrCat(peer.ToString(), " is ", why, " (expected another director's "
                                 "address or a multicast group)"));
     if (auto [it, added] = seen.emplace(peer, item.line); !added)
-      Fail(item, absl::StrCat(peer.ToString(), " is listed twice (first at line ", it->second, ")"));
+      Fail(item,
+           absl::StrCat(peer.ToString(), " is listed twice (first at line ", it->second, ")"));
     if (!sync.peers.empty()) {
       const IpAddress& first = sync.peers.front();
       if (peer.is_v4() != first.is_v4())
