@@ -180,7 +180,7 @@ TEST(ParseConfig, SameVipPortOtherProtocolIsAnotherService) {
 TEST(ParseConfigErrors, UnknownKeys) {
   EXPECT_TRUE(Fails("interfaces: [eth0]\nvrrpp: {}\n",
                     "xlb.yaml:2: vrrpp: unknown key (expected one of: interfaces, api, tables, scripts, "
-                    "services, vrrp, bgp)"));
+                    "services, vrrp, bgp, sync)"));
   EXPECT_TRUE(
       Fails("interfaces: [eth0]\napi:\n  socket: /x.sock\n  colour: red\n",
             "xlb.yaml:4: api.colour: unknown key (expected one of: socket, metrics, group, "
@@ -1867,6 +1867,199 @@ TEST(ToYaml, RoundTripsBgp) {
 )")) << yaml;
 }
 
+// ---- sync ----
+
+// Svc() (lines 1-5), then line 6 "sync:", line 7 the peers, line 8 the key
+// file, then `keys` from line 9.
+std::string Sync(const std::string& keys = "",
+                 const std::string& peers = "[192.0.2.12, 192.0.2.13]") {
+  return Svc() + "sync:\n  peers: " + peers + "\n  key_file: /etc/xlb/sync.key\n" + keys;
+}
+
+TEST(ParseSync, Defaults) {
+  EXPECT_FALSE(Parses(Svc()).sync.has_value());
+  Config c = Parses(Sync());
+  ASSERT_TRUE(c.sync.has_value());
+  const SyncConfig& s = *c.sync;
+  EXPECT_EQ(s.peers, (std::vector<IpAddress>{Ip("192.0.2.12"), Ip("192.0.2.13")}));
+  EXPECT_EQ(s.port, 8849);
+  EXPECT_EQ(s.key_file, "/etc/xlb/sync.key");
+  EXPECT_FALSE(s.source.has_value());
+  EXPECT_EQ(s.node_id, 0u);
+  EXPECT_EQ(s.mtu, 1500u);
+  EXPECT_EQ(s.refresh, Duration(60'000));
+  EXPECT_EQ(s.resync_timeout, Duration(10'000));
+  EXPECT_EQ(s.ring_bytes, 4194304u);
+  EXPECT_EQ(s.multicast_ttl, 1);
+  ExpectRoundTrip(c);
+}
+
+TEST(ParseSync, EveryKeyAndTheLimits) {
+  Config c = Parses(Sync("  port: 9000\n  source: 192.0.2.11\n  node_id: 7\n  mtu: 9000\n"
+                         "  refresh: 30s\n  resync_timeout: 1m\n  ring_bytes: 65536\n"));
+  const SyncConfig& s = *c.sync;
+  EXPECT_EQ(s.port, 9000);
+  EXPECT_EQ(s.source, Ip("192.0.2.11"));
+  EXPECT_EQ(s.node_id, 7u);
+  EXPECT_EQ(s.mtu, 9000u);
+  EXPECT_EQ(s.refresh, Duration(30'000));
+  EXPECT_EQ(s.resync_timeout, Duration(60'000));
+  EXPECT_EQ(s.ring_bytes, 65536u);
+  ExpectRoundTrip(c);
+  ExpectRoundTrip(Parses(Sync("  port: 1\n  node_id: 4294967295\n  mtu: 576\n  refresh: 5s\n"
+                              "  resync_timeout: 1s\n  ring_bytes: 268435456\n")));
+  ExpectRoundTrip(Parses(Sync("  port: 65535\n  mtu: 9216\n  refresh: 1h\n  resync_timeout: 5m\n",
+                              "[\"2001:db8::12\"]")));
+  // One multicast group, IPv4 or IPv6, with its TTL.
+  Config group = Parses(Sync("  multicast_ttl: 255\n  source: 192.0.2.11\n", "[233.252.0.1]"));
+  EXPECT_EQ(group.sync->peers, std::vector<IpAddress>{Ip("233.252.0.1")});
+  EXPECT_EQ(group.sync->multicast_ttl, 255);
+  ExpectRoundTrip(group);
+  ExpectRoundTrip(Parses(Sync("  multicast_ttl: 1\n", "[\"ff15::1\"]")));
+  ExpectRoundTrip(
+      Parses(Svc("sync:\n  peers: [192.0.2.12]\n  key_file: '/etc/xlb/sync: #1.key'\n")));
+}
+
+TEST(ParseSyncErrors, Section) {
+  EXPECT_TRUE(Fails(Sync("  zz: 1\n"), "xlb.yaml:9: sync.zz: unknown key (expected one of: "
+                                       "peers, port, key_file, source"));
+  EXPECT_TRUE(Fails(Svc("sync: [1]\n"), "xlb.yaml:6: sync: is a list (expected a map"));
+  EXPECT_TRUE(Fails(Svc("sync:\n"), "xlb.yaml:6: sync.peers: missing (required"));
+  EXPECT_TRUE(Fails(Svc("sync:\n  peers: [192.0.2.12]\n"),
+                    "xlb.yaml:7: sync.key_file: missing (required: an absolute path"));
+  EXPECT_TRUE(Fails(Sync("  port: 8850\n  port: 8851\n"),
+                    "xlb.yaml:10: sync.port: given twice (first at line 9)"));
+}
+
+TEST(ParseSyncErrors, Peers) {
+  EXPECT_TRUE(Fails(Sync("", "[]"), "xlb.yaml:7: sync.peers: is empty (expected a list of the "
+                                    "other directors' addresses"));
+  EXPECT_TRUE(Fails(Sync("", "192.0.2.12"), "xlb.yaml:7: sync.peers: is a single value"));
+  EXPECT_TRUE(Fails(Sync("", "[192.0.2.300]"),
+                    "xlb.yaml:7: sync.peers[0]: '192.0.2.300' is not an IP address"));
+  EXPECT_TRUE(Fails(Sync("", "[192.0.2.12, 192.0.2.12]"),
+                    "xlb.yaml:7: sync.peers[1]: 192.0.2.12 is listed twice (first at line 7)"));
+  EXPECT_TRUE(Fails(Sync("", "[0.0.0.0]"), "xlb.yaml:7: sync.peers[0]: 0.0.0.0 is unspecified"));
+  EXPECT_TRUE(Fails(Sync("", "[127.0.0.1]"),
+                    "xlb.yaml:7: sync.peers[0]: 127.0.0.1 is a loopback address"));
+  EXPECT_TRUE(Fails(Sync("", "[\"fe80::1\"]"), "xlb.yaml:7: sync.peers[0]: fe80::1 is link-local"));
+  // One family.
+  EXPECT_TRUE(Fails(Sync("", "[192.0.2.12, \"2001:db8::13\"]"),
+                    "xlb.yaml:7: sync.peers[1]: 2001:db8::13 is IPv6 and 192.0.2.12 is IPv4 "
+                    "(expected peers of one family)"));
+  // Unicast addresses, or one multicast group: never both, never two groups.
+  const std::string only_group =
+      " is a multicast group, which must be the only peer (expected either unicast addresses "
+      "or one group)";
+  EXPECT_TRUE(Fails(Sync("", "[192.0.2.12, 233.252.0.1]"),
+                    "xlb.yaml:7: sync.peers[1]: 233.252.0.1" + only_group));
+  EXPECT_TRUE(Fails(Sync("", "[233.252.0.1, 192.0.2.12]"),
+                    "xlb.yaml:7: sync.peers[1]: 233.252.0.1" + only_group));
+  EXPECT_TRUE(Fails(Sync("", "[233.252.0.1, 233.252.0.2]"),
+                    "xlb.yaml:7: sync.peers[1]: 233.252.0.2" + only_group));
+  EXPECT_TRUE(Fails(Sync("", "[\"ff15::1\", \"2001:db8::12\"]"),
+                    "xlb.yaml:7: sync.peers[1]: ff15::1" + only_group));
+  // The TTL only with a group.
+  EXPECT_TRUE(Fails(Sync("  multicast_ttl: 2\n"),
+                    "xlb.yaml:9: sync.multicast_ttl: is unused: the peers are unicast"));
+  EXPECT_TRUE(Fails(Sync("  multicast_ttl: 0\n", "[233.252.0.1]"),
+                    "xlb.yaml:9: sync.multicast_ttl: 0 is out of range (expected 1..255)"));
+  EXPECT_TRUE(Fails(Sync("  multicast_ttl: 256\n", "[233.252.0.1]"),
+                    "xlb.yaml:9: sync.multicast_ttl: 256 is out of range (expected 1..255)"));
+}
+
+TEST(ParseSyncErrors, KeyFileAndSource) {
+  const std::string peers = "[192.0.2.12, 192.0.2.13]";
+  auto with_key = [&](const std::string& key) {
+    return Svc() + "sync:\n  peers: " + peers + "\n  key_file: " + key + "\n";
+  };
+  EXPECT_TRUE(Fails(with_key("sync.key"), "xlb.yaml:8: sync.key_file: 'sync.key' is not an "
+                                          "absolute path, e.g. /etc/xlb/sync.key"));
+  EXPECT_TRUE(Fails(with_key("\"\""), "xlb.yaml:8: sync.key_file: '' is not an absolute path"));
+  EXPECT_TRUE(Fails(with_key(""), "xlb.yaml:8: sync.key_file: has no value (expected an "
+                                  "absolute path"));
+  // ParseConfig does not read the key (xlbd does, at start and on reload).
+  EXPECT_TRUE(ParseConfig(with_key("/nonexistent/sync.key"), "xlb.yaml").ok());
+  EXPECT_TRUE(Fails(Sync("  source: 192.0.2.13\n"),
+                    "xlb.yaml:9: sync.source: 192.0.2.13 is also a peer (line 7)"));
+  EXPECT_TRUE(Fails(Sync("  source: \"2001:db8::11\"\n"),
+                    "xlb.yaml:9: sync.source: 2001:db8::11 is IPv6 and the peers are IPv4"));
+  EXPECT_TRUE(
+      Fails(Sync("  source: 0.0.0.0\n"), "xlb.yaml:9: sync.source: 0.0.0.0 is unspecified"));
+  EXPECT_TRUE(Fails(Sync("  source: 233.252.0.1\n"),
+                    "xlb.yaml:9: sync.source: 233.252.0.1 is multicast or reserved"));
+}
+
+TEST(ParseSyncErrors, NumbersAndDurations) {
+  EXPECT_TRUE(Fails(Sync("  port: 0\n"), "xlb.yaml:9: sync.port: 0 is out of range (expected "
+                                         "1..65535)"));
+  EXPECT_TRUE(Fails(Sync("  port: 65536\n"), "xlb.yaml:9: sync.port: 65536 is out of range"));
+  EXPECT_TRUE(Fails(Sync("  node_id: 0\n"), "xlb.yaml:9: sync.node_id: 0 is out of range "
+                                            "(expected 1..4294967295)"));
+  EXPECT_TRUE(Fails(Sync("  node_id: 4294967296\n"), "xlb.yaml:9: sync.node_id: 4294967296 is "
+                                                     "out of range"));
+  EXPECT_TRUE(Fails(Sync("  mtu: 575\n"), "xlb.yaml:9: sync.mtu: 575 is out of range (expected "
+                                          "576..9216)"));
+  EXPECT_TRUE(Fails(Sync("  mtu: 9217\n"), "xlb.yaml:9: sync.mtu: 9217 is out of range"));
+  EXPECT_TRUE(Fails(Sync("  refresh: 4s\n"), "xlb.yaml:9: sync.refresh: 4s is out of range "
+                                             "(expected 5s..1h)"));
+  EXPECT_TRUE(Fails(Sync("  refresh: 61m\n"), "xlb.yaml:9: sync.refresh: 61m is out of range"));
+  EXPECT_TRUE(Fails(Sync("  refresh: 1x\n"), "xlb.yaml:9: sync.refresh: '1x' is not a duration"));
+  EXPECT_TRUE(Fails(Sync("  resync_timeout: 999ms\n"),
+                    "xlb.yaml:9: sync.resync_timeout: 999ms is out of range (expected 1s..5m)"));
+  EXPECT_TRUE(Fails(Sync("  resync_timeout: 301s\n"),
+                    "xlb.yaml:9: sync.resync_timeout: 301s is out of range"));
+  EXPECT_TRUE(Fails(Sync("  ring_bytes: 32768\n"), "xlb.yaml:9: sync.ring_bytes: 32768 is out "
+                                                   "of range (expected 65536..268435456)"));
+  EXPECT_TRUE(Fails(Sync("  ring_bytes: 536870912\n"),
+                    "xlb.yaml:9: sync.ring_bytes: 536870912 is out of range"));
+  EXPECT_TRUE(Fails(Sync("  ring_bytes: 3000000\n"),
+                    "xlb.yaml:9: sync.ring_bytes: 3000000 is not a power of two"));
+}
+
+TEST(ServiceWarnings, SyncRefreshAgainstTheShortestIdleTimeout) {
+  // Defaults: tcp 900s, refresh 60s.
+  EXPECT_TRUE(ServiceWarnings(Parses(Sync())).empty());
+  EXPECT_TRUE(ServiceWarnings(Parses(Sync("  refresh: 5m\n"))).empty());  // 3 x 5m = 900s
+  const std::vector<std::string> w = ServiceWarnings(Parses(Sync("  refresh: 301s\n")));
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_TRUE(absl::StartsWith(w[0], "service web (198.51.100.20:80/tcp): timeouts.tcp 15m is "
+                                     "less than three times sync.refresh (301s)"))
+      << w[0];
+  // A UDP service's own timeout counts (udp 300s: at most 100s).
+  const std::string udp = "    protocol: udp\n    timeouts: {tcp: 1h, udp: 90s}\n";
+  EXPECT_TRUE(ServiceWarnings(Parses(Svc(udp))).empty());  // no sync: no warning
+  std::string with_sync = Svc(udp) + "sync:\n  peers: [192.0.2.12]\n  key_file: /k\n";
+  const std::vector<std::string> u = ServiceWarnings(Parses(with_sync));
+  ASSERT_EQ(u.size(), 1u);
+  EXPECT_TRUE(absl::StrContains(u[0], "timeouts.udp 90s is less than three times sync.refresh "
+                                      "(1m)"))
+      << u[0];
+  EXPECT_TRUE(ServiceWarnings(Parses(with_sync + "  refresh: 30s\n")).empty());
+}
+
+TEST(CheckSyncReload, RingBytesNeedARestart) {
+  const Config c = Parses(Sync());
+  EXPECT_TRUE(CheckSyncReload(SyncConfig::kDefaultRingBytes, c.sync).ok());
+  // The section removed.
+  EXPECT_TRUE(CheckSyncReload(SyncConfig::kDefaultRingBytes, std::nullopt).ok());
+  EXPECT_TRUE(CheckSyncReload(1u << 20, std::nullopt).ok());
+  // Everything else may change.
+  const Config changed =
+      Parses(Sync("  port: 9000\n  mtu: 9000\n  refresh: 10s\n", "[233.252.0.1]"));
+  EXPECT_TRUE(CheckSyncReload(SyncConfig::kDefaultRingBytes, changed.sync).ok());
+  const absl::Status st = CheckSyncReload(1u << 20, c.sync);
+  EXPECT_EQ(st.code(), absl::StatusCode::kFailedPrecondition) << st;
+  EXPECT_TRUE(absl::StartsWith(st.message(), "sync.ring_bytes: 4194304 instead of 1048576: "))
+      << st;
+  EXPECT_TRUE(absl::StrContains(st.message(), "restart xlbd")) << st;
+  // Adding the section with another size than the ring loaded without it.
+  EXPECT_EQ(CheckSyncReload(SyncConfig::kDefaultRingBytes,
+                            Parses(Sync("  ring_bytes: 65536\n")).sync)
+                .code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
 // A neighbour's password file is read when a file is loaded (start, reload,
 // --check-config), and only if nobody but its owner, the user xlbd runs as,
 // could have written it and nobody else can read it.
@@ -1992,13 +2185,19 @@ TEST(ExampleFiles, Parse) {
   ASSERT_EQ(both.vrrp.size(), 2u);
   EXPECT_EQ(both.vrrp[1].version, 2);
   EXPECT_EQ(both.vrrp[1].auth_secret, "pass1234");
-  // So does the commented bgp: section.
-  const size_t bgp_at = text.find("\n# bgp:\n");
-  ASSERT_NE(bgp_at, std::string::npos);
-  std::string with_bgp = text.substr(0, bgp_at + 1);
-  for (absl::string_view line : absl::StrSplit(text.substr(bgp_at + 1), '\n'))
-    absl::StrAppend(&with_bgp, absl::StartsWith(line, "# ") ? line.substr(2) : line, "\n");
-  Config bgp = Parses(with_bgp);
+  // So do the commented bgp: and sync: sections (each up to a blank line).
+  auto uncommented_section = [&](const std::string& name) {
+    const size_t at = text.find("\n# " + name + ":\n");
+    EXPECT_NE(at, std::string::npos) << name;
+    if (at == std::string::npos) return std::string();
+    size_t end = text.find("\n\n", at + 1);
+    end = end == std::string::npos ? text.size() : end + 1;
+    std::string out = text.substr(0, at + 1);
+    for (absl::string_view line : absl::StrSplit(text.substr(at + 1, end - at - 1), '\n'))
+      absl::StrAppend(&out, absl::StartsWith(line, "# ") ? line.substr(2) : line, "\n");
+    return out + text.substr(end);
+  };
+  Config bgp = Parses(uncommented_section("bgp"));
   ASSERT_TRUE(bgp.bgp.has_value());
   EXPECT_EQ(bgp.bgp->asn, 64513u);
   EXPECT_TRUE(bgp.bgp->announce.empty());
@@ -2006,6 +2205,12 @@ TEST(ExampleFiles, Parse) {
   EXPECT_TRUE(bgp.bgp->neighbors[0].bfd);
   EXPECT_EQ(bgp.bgp->neighbors[1].hold_time, Duration(30000));
   ExpectRoundTrip(bgp);
+  Config sync = Parses(uncommented_section("sync"));
+  ASSERT_TRUE(sync.sync.has_value());
+  EXPECT_EQ(sync.sync->peers, (std::vector<IpAddress>{Ip("192.0.2.12"), Ip("192.0.2.13")}));
+  EXPECT_EQ(sync.sync->source, Ip("192.0.2.11"));
+  EXPECT_EQ(sync.sync->node_id, 11u);
+  ExpectRoundTrip(sync);
 
   absl::StatusOr<Config> patroni = LoadConfigFile(root + "/config/patroni.yaml");
   ASSERT_TRUE(patroni.ok()) << patroni.status();

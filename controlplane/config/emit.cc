@@ -241,6 +241,27 @@ void EmitBgp(YAML::Emitter& out, const BgpConfig& bgp) {
   out << YAML::EndMap;
 }
 
+// Every key; source, node_id and multicast_ttl only when they mean something
+// (unset source and node 0 are chosen at run time; the parser refuses a
+// TTL with unicast peers).
+void EmitSync(YAML::Emitter& out, const SyncConfig& sync) {
+  out << YAML::Key << "sync" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "peers" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+  for (const model::IpAddress& peer : sync.peers) out << peer.ToString();
+  out << YAML::EndSeq;
+  out << YAML::Key << "port" << YAML::Value << sync.port;
+  out << YAML::Key << "key_file" << YAML::Value << sync.key_file;
+  if (sync.source) out << YAML::Key << "source" << YAML::Value << sync.source->ToString();
+  if (sync.node_id != 0) out << YAML::Key << "node_id" << YAML::Value << sync.node_id;
+  out << YAML::Key << "mtu" << YAML::Value << sync.mtu;
+  out << YAML::Key << "refresh" << YAML::Value << FormatDuration(sync.refresh);
+  out << YAML::Key << "resync_timeout" << YAML::Value << FormatDuration(sync.resync_timeout);
+  out << YAML::Key << "ring_bytes" << YAML::Value << sync.ring_bytes;
+  if (sync.multicast_ttl != SyncConfig{}.multicast_ttl)
+    out << YAML::Key << "multicast_ttl" << YAML::Value << sync.multicast_ttl;
+  out << YAML::EndMap;
+}
+
 }  // namespace
 
 std::string ToYaml(const Config& config) {
@@ -273,6 +294,7 @@ std::string ToYaml(const Config& config) {
   // Only when there is one: most files have no VRRP.
   if (!config.vrrp.empty()) EmitVrrpSection(out, config.vrrp);
   if (config.bgp) EmitBgp(out, *config.bgp);
+  if (config.sync) EmitSync(out, *config.sync);
   out << YAML::EndMap;
   return absl::StrCat(out.c_str(), "\n");
 }

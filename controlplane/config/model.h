@@ -231,6 +231,37 @@ struct BgpConfig {
   bool operator==(const BgpConfig&) const = default;
 };
 
+// Flow-state sync (issue #16, docs/sync-design.md): this director's flow
+// table sent to its peers over UDP, theirs applied here, so that a flow
+// survives moving to another director. No sync: section: nothing is sent.
+struct SyncConfig {
+  // Bounds of mtu: IPv4's minimum datagram, and a jumbo frame.
+  static constexpr uint32_t kMinMtu = 576;
+  static constexpr uint32_t kMaxMtu = 9216;
+  // Bytes of the data path's ring flow_events (pinned; the kernel wants a
+  // power of two that is a multiple of the page). The default is
+  // XLB_SYNC_RING_DEFAULT (bpf/xlb_abi.h), which config/ cannot include.
+  static constexpr uint32_t kDefaultRingBytes = 4u << 20;
+  static constexpr uint32_t kMinRingBytes = 64u << 10;
+  static constexpr uint32_t kMaxRingBytes = 256u << 20;
+  static constexpr uint16_t kDefaultPort = 8849;  // not IPVS's 8848
+
+  // The other directors: unicast addresses, or exactly one multicast group;
+  // all of one family, at least one, none twice.
+  std::vector<model::IpAddress> peers;
+  uint16_t port = kDefaultPort;                 // UDP, ours and the peers'
+  std::string key_file;                         // absolute path; read by xlbd, not here
+  std::optional<model::IpAddress> source;       // unset: chosen at run time
+  uint32_t node_id = 0;                         // 0: derived at run time
+  uint32_t mtu = 1500;                          // of a datagram, kMinMtu..kMaxMtu
+  Duration refresh{60'000};                     // walker period, 5s..1h
+  Duration resync_timeout{10'000};              // 1s..5m
+  uint32_t ring_bytes = kDefaultRingBytes;      // a restart applies a change
+  int multicast_ttl = 1;                        // 1..255; a multicast group only
+
+  bool operator==(const SyncConfig&) const = default;
+};
+
 struct Config {
   std::vector<std::string> interfaces;  // where the XDP program runs
   ApiConfig api;
@@ -239,6 +270,7 @@ struct Config {
   std::vector<ServiceConfig> services;
   std::vector<VrrpInstance> vrrp;
   std::optional<BgpConfig> bgp;  // no bgp: section: none
+  std::optional<SyncConfig> sync;  // no sync: section: no flow-state sync
 
   bool operator==(const Config&) const = default;
 };

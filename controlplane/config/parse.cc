@@ -42,8 +42,27 @@ std::vector<std::string> ServiceWarnings(const Config& config) {
           "): encap ipip without tunnel_source: every packet leaves from one address, and the "
           "reals' NICs hash IPIP on its outer addresses only, so each real takes all flows on "
           "one queue (set tunnel_source to a prefix routed to the directors, or use encap gue)"));
+    // The peers' copy of an idle flow lives for the service's timeout from
+    // its last refresh: two refreshes may be lost before it expires there.
+    const bool tcp = sc.service.key.protocol == model::Protocol::kTcp;
+    const uint32_t idle_s = tcp ? o.tcp_timeout_s : o.udp_timeout_s;
+    if (config.sync && config.sync->refresh * 3 > std::chrono::seconds(idle_s))
+      out.push_back(absl::StrCat(
+          "service ", sc.name, " (", sc.service.key.ToString(), "): timeouts.",
+          tcp ? "tcp " : "udp ", FormatDuration(std::chrono::seconds(idle_s)),
+          " is less than three times sync.refresh (", FormatDuration(config.sync->refresh),
+          "): the other directors' copy of an idle flow can expire before it is refreshed, and "
+          "the flow then breaks if it moves (lower sync.refresh, or raise the timeout)"));
   }
   return out;
+}
+
+absl::Status CheckSyncReload(uint32_t loaded_ring_bytes, const std::optional<SyncConfig>& next) {
+  if (!next || next->ring_bytes == loaded_ring_bytes) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrCat(
+      "sync.ring_bytes: ", next->ring_bytes, " instead of ", loaded_ring_bytes,
+      ": the data path's ring flow_events is sized when xlbd starts (restart xlbd to resize "
+      "it; the flow events not yet sent are lost then)"));
 }
 
 bool IsServiceName(absl::string_view name) {
@@ -226,6 +245,8 @@ class Parser {
   void CheckBgpTimers(Duration hold, Duration keepalive,
                       std::initializer_list<const Field*> blame) const;
   std::string BgpPassword(const Field& f, const std::string& path) const;
+  SyncConfig ParseSync(const Field& f) const;
+  Duration DurationIn(const Field& f, Duration min, Duration max) const;
 
   // The script of a command (or a notify path) exists and is safe to run.
   void CheckScriptAt(const Field& f, const std::string& command, bool whole_path) const {
@@ -1023,7 +1044,7 @@ TablesConfig Parser::ParseTables(const Field& f) const {
 
 Config Parser::Parse(const YAML::Node& root) {
   Map m = ReadMap(Field{root, "", 1},
-                  {"interfaces", "api", "tables", "scripts", "services", "vrrp", "bgp"});
+                  {"interfaces", "api", "tables", "scripts", "services", "vrrp", "bgp", "sync"});
   Config config;
   config.interfaces =
       ParseInterfaces(Require(m, "interfaces", "a list of interface names, e.g. [eth0]"));
@@ -1060,6 +1081,7 @@ Config Parser::Parse(const YAML::Node& root) {
   if (const Field* v = m.Get("vrrp")) config.vrrp = ParseVrrp(*v, config);
   // After the services, whose VIPs it announces.
   if (const Field* b = m.Get("bgp")) config.bgp = ParseBgp(*b, config);
+  if (const Field* y = m.Get("sync")) config.sync = ParseSync(*y);
   return config;
 }
 
@@ -1326,6 +1348,103 @@ BgpConfig Parser::ParseBgp(const Field& f, const Config& config) const {
                           [](const BgpNeighbor& n) { return n.bfd; }))
     Fail(*bfd, "is unused: no neighbour has bfd: true (set it on the neighbours, or remove this)");
   return bgp;
+}
+
+// ---- sync ----
+
+bool IsMulticast(const IpAddress& a) {
+  const auto first = static_cast<uint8_t>(a.bytes()[0]);
+  return a.is_v4() ? (first & 0xf0) == 224 : first == 0xff;
+}
+
+Duration Parser::DurationIn(const Field& f, Duration min, Duration max) const {
+  const Duration d = DurationOf(f);
+  if (d < min || d > max)
+    Fail(f, absl::StrCat(FormatDuration(d), " is out of range (expected ", FormatDuration(min),
+                         "..", FormatDuration(max), ")"));
+  return d;
+}
+
+SyncConfig Parser::ParseSync(const Field& f) const {
+  Map m = ReadMap(f, {"peers", "port", "key_file", "source", "node_id", "mtu", "refresh",
+                      "resync_timeout", "ring_bytes", "multicast_ttl"});
+  SyncConfig sync;
+  const std::string expected =
+      "a list of the other directors' addresses, or one multicast group, e.g. [192.0.2.12, "
+      "192.0.2.13]";
+  const Field& peers = Require(m, "peers", expected);
+  std::vector<Field> items = ReadList(peers, expected);
+  if (items.empty()) Fail(peers, absl::StrCat("is empty (expected ", expected, ")"));
+  std::map<IpAddress, int> seen;
+  for (const Field& item : items) {
+    const IpAddress peer = Address(item);
+    const bool group = IsMulticast(peer);
+    if (!group)
+      if (const char* why = NotANeighbor(peer))
+        Fail(item, absl::StrCat(peer.ToString(), " is ", why, " (expected another director's "
+                                "address or a multicast group)"));
+    if (auto [it, added] = seen.emplace(peer, item.line); !added)
+      Fail(item,
+           absl::StrCat(peer.ToString(), " is listed twice (first at line ", it->second, ")"));
+    if (!sync.peers.empty()) {
+      const IpAddress& first = sync.peers.front();
+      if (peer.is_v4() != first.is_v4())
+        Fail(item, absl::StrCat(peer.ToString(), " is ", FamilyName(peer), " and ",
+                                first.ToString(), " is ", FamilyName(first),
+                                " (expected peers of one family)"));
+      if (group || IsMulticast(first))
+        Fail(item, absl::StrCat(group ? peer.ToString() : first.ToString(),
+                                " is a multicast group, which must be the only peer (expected "
+                                "either unicast addresses or one group)"));
+    }
+    sync.peers.push_back(peer);
+  }
+  const bool multicast = IsMulticast(sync.peers.front());
+
+  if (const Field* p = m.Get("port")) sync.port = static_cast<uint16_t>(Number(*p, 1, 65535));
+  const std::string key_expected = "an absolute path, e.g. /etc/xlb/sync.key";
+  const Field& key = Require(m, "key_file", key_expected);
+  sync.key_file = Scalar(key, key_expected);
+  if (!absl::StartsWith(sync.key_file, "/"))
+    Fail(key, absl::StrCat("'", sync.key_file, "' is not ", key_expected));
+  if (const Field* s = m.Get("source")) {
+    const IpAddress source = Address(*s);
+    const IpAddress& peer = sync.peers.front();
+    if (source.is_v4() != peer.is_v4())
+      Fail(*s, absl::StrCat(source.ToString(), " is ", FamilyName(source), " and the peers are ",
+                            FamilyName(peer), " (expected this director's ", FamilyName(peer),
+                            " address)"));
+    if (const char* why = NotANeighbor(source))
+      Fail(*s, absl::StrCat(source.ToString(), " is ", why,
+                            " (expected this director's own address)"));
+    if (auto it = seen.find(source); it != seen.end())
+      Fail(*s, absl::StrCat(source.ToString(), " is also a peer (line ", it->second,
+                            "); expected this director's own address, the peers the others'"));
+    sync.source = source;
+  }
+  if (const Field* n = m.Get("node_id"))
+    sync.node_id = static_cast<uint32_t>(Number(*n, 1, std::numeric_limits<uint32_t>::max()));
+  if (const Field* u = m.Get("mtu"))
+    sync.mtu = static_cast<uint32_t>(Number(*u, SyncConfig::kMinMtu, SyncConfig::kMaxMtu));
+  if (const Field* r = m.Get("refresh"))
+    sync.refresh = DurationIn(*r, Duration(5'000), Duration(3'600'000));
+  if (const Field* r = m.Get("resync_timeout"))
+    sync.resync_timeout = DurationIn(*r, Duration(1'000), Duration(300'000));
+  if (const Field* r = m.Get("ring_bytes")) {
+    sync.ring_bytes =
+        static_cast<uint32_t>(Number(*r, SyncConfig::kMinRingBytes, SyncConfig::kMaxRingBytes));
+    if ((sync.ring_bytes & (sync.ring_bytes - 1)) != 0)
+      Fail(*r, absl::StrCat(sync.ring_bytes,
+                            " is not a power of two (the kernel sizes a BPF ring so; expected "
+                            "e.g. 1048576, 4194304, 16777216)"));
+  }
+  if (const Field* t = m.Get("multicast_ttl")) {
+    if (!multicast)
+      Fail(*t, "is unused: the peers are unicast addresses (it sets the hops of datagrams to a "
+               "multicast group; remove it)");
+    sync.multicast_ttl = static_cast<int>(Number(*t, 1, 255));
+  }
+  return sync;
 }
 
 // Where each YAML document of a text starts and its first node is. Only marks:

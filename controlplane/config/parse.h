@@ -62,8 +62,15 @@ absl::Status CheckUtf8(absl::string_view text, const std::string& file_name);
 
 // What a valid configuration should still change, one line each, e.g. a
 // tunnel service with encap ipip and no tunnel_source: one outer source, and
-// NICs hash IPIP on the outer addresses only (docs/tunnel-design.md).
+// NICs hash IPIP on the outer addresses only (docs/tunnel-design.md), or
+// a service whose idle timeout is under three sync.refresh periods.
 std::vector<std::string> ServiceWarnings(const Config& config);
+
+// What a reload may not change in the sync: section: ring_bytes sizes the
+// pinned ring flow_events, made when xlbd starts with `loaded_ring_bytes`
+// (SyncConfig::kDefaultRingBytes without a sync: section then).
+// FailedPrecondition naming the key, else OK (no section: OK).
+absl::Status CheckSyncReload(uint32_t loaded_ring_bytes, const std::optional<SyncConfig>& next);
 
 // Letters, digits, '_', '.' and '-', at least one: a service name.
 bool IsServiceName(absl::string_view name);

@@ -25,6 +25,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "controlplane/config/model.h"
 #include "controlplane/sync/auth.h"
 #include "model/address.h"
 
@@ -39,9 +40,9 @@ inline constexpr size_t kOverheadLen = kHeaderLen + kTagLen;
 // A resync frame over TCP (RESYNC_CHUNK): 64 KiB at most.
 inline constexpr size_t kMaxFrameLen = 65536;
 inline constexpr size_t kMaxFrameRecords = (kMaxFrameLen - kOverheadLen) / kRecordLen;  // 1023
-// The bounds of sync.mtu (docs/sync-design.md "Config").
-inline constexpr size_t kMinMtu = 576;
-inline constexpr size_t kMaxMtu = 9216;
+// The bounds of sync.mtu, which the config checks.
+inline constexpr size_t kMinMtu = config::SyncConfig::kMinMtu;
+inline constexpr size_t kMaxMtu = config::SyncConfig::kMaxMtu;
 
 enum class MessageType : uint8_t {
   kEvents = 1,         // flow records (UDP)

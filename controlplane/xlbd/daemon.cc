@@ -132,9 +132,12 @@ absl::Status Daemon::Init() {
   po.conn_table_size = cfg->tables.connections;
   po.nat_reply_table_size = cfg->tables.nat_replies;
   po.persist_table_size = cfg->tables.persistence;
+  static_assert(config::SyncConfig::kDefaultRingBytes == XLB_SYNC_RING_DEFAULT);
+  po.sync_ring_bytes = cfg->sync ? cfg->sync->ring_bytes : config::SyncConfig::kDefaultRingBytes;
   auto program = dataplane::Program::Load(po);
   if (!program.ok()) return program.status();
   loaded_tables_ = cfg->tables;
+  loaded_sync_ring_bytes_ = po.sync_ring_bytes;
   program_ = std::move(*program);
   // The maps are the record of what the data plane does now: adopting them
   // keeps every flow of a daemon that was killed.
@@ -239,6 +242,7 @@ absl::Status Daemon::Adopt(const config::Config& cfg) {
         << config::kDefaultScriptUser << " (create one, or set scripts: {user: NAME})";
   }
   if (auto st = bgp_->CheckReload(cfg.bgp); !st.ok()) return st;
+  if (auto st = config::CheckSyncReload(loaded_sync_ring_bytes_, cfg.sync); !st.ok()) return st;
   const config::ScriptUser previous_user = health::ScriptUserNow();
   health::SetScriptUser(*script_user);
   if (auto st = SyncInterfaces(cfg.interfaces); !st.ok()) {

@@ -152,6 +152,7 @@ class Daemon : public api::Operations {
   std::chrono::system_clock::time_point started_ = std::chrono::system_clock::now();
   config::Config file_config_;                    // as last read from the file
   config::TablesConfig loaded_tables_;            // the sizes the program was loaded with
+  uint32_t loaded_sync_ring_bytes_ = 0;           // the ring flow_events's, likewise
   std::vector<config::ServiceConfig> services_;   // running: file + runtime changes
   bool runtime_changes_ = false;
   std::vector<std::string> interfaces_;           // attached

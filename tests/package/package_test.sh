@@ -218,7 +218,8 @@ for probe in "|zz_probe: 1" "api|api: {zz_probe: 1}" "tables|tables: {zz_probe: 
   "services.reals|$(service 'reals: [{zz_probe: 1}]')" \
   "services.health|$(service 'health: {zz_probe: 1}')" "vrrp|vrrp: [{zz_probe: 1}]" \
   "bgp|bgp: {zz_probe: 1}" "bgp.bfd|bgp: {asn: 1, router_id: 192.0.2.1, bfd: {zz_probe: 1}}" \
-  "bgp.neighbors|bgp: {asn: 1, router_id: 192.0.2.1, neighbors: [{zz_probe: 1}]}"; do
+  "bgp.neighbors|bgp: {asn: 1, router_id: 192.0.2.1, neighbors: [{zz_probe: 1}]}" \
+  "sync|sync: {zz_probe: 1}"; do
   check "xlb.yaml.5 documents every key the parser accepts in '${probe%%|*}'" \
     config_keys_documented "${probe%%|*}" "${probe#*|}"
 done
