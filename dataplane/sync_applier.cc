@@ -12,6 +12,20 @@
 
 namespace xlb::dataplane {
 
+const char* SyncApplyResultName(int result) {
+  switch (result) {
+    case XLB_SYNC_NONE: return "none";
+    case XLB_SYNC_INSERTED: return "inserted";
+    case XLB_SYNC_REFRESHED: return "refreshed";
+    case XLB_SYNC_REPLACED: return "replaced";
+    case XLB_SYNC_KEPT_OWN: return "kept_own";
+    case XLB_SYNC_KEPT_NEWER: return "kept_newer";
+    case XLB_SYNC_STALE: return "stale";
+    case XLB_SYNC_NO_ROOM: return "no_room";
+  }
+  return "unknown";
+}
+
 bool SyncApplier::Translate(const SyncFlow& f, xlb_sync_apply_entry* e, FlowIds* ids) const {
   *ids = table_->FlowIdsOf(f.service, f.real, f.real_port);
   if (ids->service_id == 0 || ids->real_id == 0) return false;

@@ -44,6 +44,10 @@ struct SyncApplyCounters {
   uint64_t runs = 0;             // sync_apply runs
 };
 
+// "inserted", "refreshed", "replaced", "kept_own", "kept_newer", "stale",
+// "no_room" (and "none" for XLB_SYNC_NONE): counters' labels.
+const char* SyncApplyResultName(int result);
+
 class SyncApplier {
  public:
   using Clock = std::chrono::steady_clock;

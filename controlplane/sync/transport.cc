@@ -134,6 +134,19 @@ absl::Status SetUpMulticast(int fd, const TransportOptions& o, const model::IpAd
 
 }  // namespace
 
+std::optional<model::IpAddress> SourceToward(const model::IpAddress& peer, uint16_t port) {
+  sockaddr_storage ss;
+  const socklen_t len = ToSockaddr(peer, port, ss);
+  model::UniqueFd fd(socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (fd.get() < 0 || connect(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0)
+    return std::nullopt;
+  sockaddr_storage local{};
+  socklen_t local_len = sizeof(local);
+  if (getsockname(fd.get(), reinterpret_cast<sockaddr*>(&local), &local_len) != 0)
+    return std::nullopt;
+  return FromSockaddr(local);
+}
+
 absl::StatusOr<std::unique_ptr<Transport>> Transport::Open(asio::io_context& io,
                                                            const TransportOptions& o) {
   if (o.peers.empty()) return absl::InvalidArgumentError("sync: no peers");

@@ -56,6 +56,10 @@ struct TransportCounters {
   uint64_t truncated = 0;  // longer than kMaxDatagramLen (passed on, refused by the codec)
 };
 
+// The address the kernel sends from toward `peer` (a connected UDP socket;
+// nothing is sent), or none without a route: the default of sync.source.
+std::optional<model::IpAddress> SourceToward(const model::IpAddress& peer, uint16_t port);
+
 class Transport {
  public:
   using Handler =

@@ -134,6 +134,8 @@ absl::Status Daemon::Init() {
   po.persist_table_size = cfg->tables.persistence;
   static_assert(config::SyncConfig::kDefaultRingBytes == XLB_SYNC_RING_DEFAULT);
   po.sync_ring_bytes = cfg->sync ? cfg->sync->ring_bytes : config::SyncConfig::kDefaultRingBytes;
+  // Flow events cost the data path ~5-10 % per new flow: only with sync.
+  po.sync_events = cfg->sync.has_value();
   auto program = dataplane::Program::Load(po);
   if (!program.ok()) return program.status();
   loaded_tables_ = cfg->tables;
@@ -243,6 +245,7 @@ absl::Status Daemon::Adopt(const config::Config& cfg) {
   }
   if (auto st = bgp_->CheckReload(cfg.bgp); !st.ok()) return st;
   if (auto st = config::CheckSyncReload(loaded_sync_ring_bytes_, cfg.sync); !st.ok()) return st;
+  if (auto st = CheckSync(cfg); !st.ok()) return st;
   const config::ScriptUser previous_user = health::ScriptUserNow();
   health::SetScriptUser(*script_user);
   if (auto st = SyncInterfaces(cfg.interfaces); !st.ok()) {
@@ -294,6 +297,7 @@ absl::Status Daemon::Adopt(const config::Config& cfg) {
                  << "); they take effect when xlbd restarts with its pins removed (the tables "
                     "pinned now keep their sizes, and their flows, until then)";
   bgp_->Configure(cfg.bgp, BgpVerdicts());
+  AdoptSync(cfg);
   file_config_ = cfg;
   runtime_changes_ = false;
   return absl::OkStatus();
@@ -663,6 +667,9 @@ void Daemon::Shutdown() {
   const std::chrono::milliseconds withdraw_delay =
       bgp_ ? bgp_->WithdrawForShutdown() : std::chrono::milliseconds(0);
   if (speaker_) speaker_->Shutdown();
+  // The peers taking the VIPs over get the flows of the last moments.
+  if (sync_) sync_->FlushForShutdown();
+  sync_.reset();
   if (withdraw_delay.count() > 0) {
     LOG(INFO) << "bgp: forwarding " << withdraw_delay.count()
               << " ms more while the routers move the traffic away (bgp.withdraw_delay)";
@@ -968,7 +975,41 @@ api::BgpView Daemon::Bgp() { return bgp_->View(); }
 absl::Status Daemon::SetBgpDrained(bool drained) { return bgp_->SetDrained(drained); }
 
 // Not wired yet: the sender and receiver fill this in (docs/sync-design.md).
-api::SyncView Daemon::Sync() { return {}; }
+api::SyncView Daemon::Sync() { return sync_ ? sync_->View() : api::SyncView{}; }
+
+absl::Status Daemon::CheckSync(const config::Config& cfg) {
+  if (!cfg.sync) return absl::OkStatus();
+  // The data path emits flow events only if it was loaded with them.
+  if (program_->sync_mode() == dataplane::SyncMode::kOff)
+    return absl::FailedPreconditionError(
+        "sync: the section was added, but the data path was loaded without flow events; it "
+        "takes effect when xlbd restarts");
+  return SyncLink::LoadKey(*cfg.sync).status();
+}
+
+void Daemon::AdoptSync(const config::Config& cfg) {
+  if (!cfg.sync) {
+    if (sync_) LOG(INFO) << "sync: section removed; the data path records flow events until "
+                            "xlbd restarts (nobody reads them)";
+    sync_.reset();
+    return;
+  }
+  auto key = SyncLink::LoadKey(*cfg.sync);  // checked by CheckSync
+  if (!key.ok()) {
+    LOG(ERROR) << key.status();
+    return;
+  }
+  // An unchanged section with the same key keeps its link (its counters,
+  // the peers' view of its sequence); the key file is read on every reload.
+  if (sync_ && *cfg.sync == sync_->config() && sync_->SameKey(*key)) return;
+  sync_.reset();  // its port is the new link's
+  auto link = SyncLink::Start(io_, *cfg.sync, *key, program_.get(), table_.get());
+  if (!link.ok()) {
+    LOG(ERROR) << link.status() << "; flows are not shared with the peers until a reload fixes it";
+    return;
+  }
+  sync_ = std::move(*link);
+}
 
 void Daemon::UpdateBgp() {
   if (bgp_ && bgp_->configured()) bgp_->Update(BgpVerdicts());

@@ -27,6 +27,7 @@
 #include "controlplane/xlbd/bgp_announcements.h"
 #include "controlplane/xlbd/recent.h"
 #include "controlplane/xlbd/session_cutter.h"
+#include "controlplane/xlbd/sync_link.h"
 #include "dataplane/nexthop.h"
 #include "dataplane/program.h"
 #include "dataplane/service_table.h"
@@ -139,6 +140,10 @@ class Daemon : public api::Operations {
   // UpdateBgp gives them to it.
   std::vector<bgp::ServiceVerdicts> BgpVerdicts() const;
   void UpdateBgp();
+  // The sync: section of a start or reload: checked (the key) before
+  // anything changes, applied (the link started, replaced or stopped) after.
+  absl::Status CheckSync(const config::Config& config);
+  void AdoptSync(const config::Config& config);
   // The data plane's id and generation of `real` of `key`.
   absl::StatusOr<dataplane::RealState> RealInMaps(const model::ServiceKey& key,
                                                   const model::RealSpec& real) const;
@@ -174,6 +179,7 @@ class Daemon : public api::Operations {
   std::map<std::string, std::optional<model::IpAddress>> health_sources_;
   std::unique_ptr<vrrp::SpeakerThread> speaker_;  // VRRP, on a thread of its own
   std::unique_ptr<BgpAnnouncements> bgp_;         // the bgp: section; bgpd driven off the loop
+  std::unique_ptr<SyncLink> sync_;                // the sync: section; none without one
   std::unique_ptr<api::HttpServer> api_, metrics_;
   asio::steady_timer refresh_timer_;
   asio::steady_timer source_timer_;

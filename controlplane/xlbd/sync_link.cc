@@ -1,0 +1,238 @@
+#include "controlplane/xlbd/sync_link.h"
+
+
+#include <ctime>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "controlplane/xlbd/sync_records.h"
+#include "dataplane/conntrack.h"
+#include "dataplane/stats.h"
+#include "glog/logging.h"
+
+namespace xlb::xlbd {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+constexpr char kKeyIdText[] = "xlb sync key id";
+
+uint64_t RealtimeNs() {
+  timespec ts = {};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ull + ts.tv_nsec;
+}
+
+}  // namespace
+
+uint32_t DerivedNodeId(const model::IpAddress& source) {
+  // FNV-1a over the address bytes: stable across restarts, distinct per
+  // director in practice; sync.node_id settles a clash (the receivers count
+  // their own id coming back as "own").
+  uint32_t h = 2166136261u;
+  for (uint8_t b : source.bytes()) h = (h ^ b) * 16777619u;
+  return h == 0 ? 1 : h;
+}
+
+absl::StatusOr<sync::Key> SyncLink::LoadKey(const config::SyncConfig& config) {
+  auto key = sync::Key::LoadFile(config.key_file);
+  if (!key.ok())
+    return absl::Status(key.status().code(), absl::StrCat("sync.key_file: ", key.status().message()));
+  return key;
+}
+
+SyncLink::SyncLink(asio::io_context& io, const config::SyncConfig& config,
+                   dataplane::Program* program, const dataplane::ServiceTable* table)
+    : config_(config), program_(program), table_(table), ring_timer_(io), tick_timer_(io) {}
+
+SyncLink::~SyncLink() = default;
+
+bool SyncLink::SameKey(const sync::Key& key) const {
+  auto id = key.Sign(kKeyIdText);
+  return id.ok() && key_id_.ok() && *id == *key_id_;
+}
+
+absl::StatusOr<std::unique_ptr<SyncLink>> SyncLink::Start(asio::io_context& io,
+                                                         const config::SyncConfig& config,
+                                                         sync::Key key,
+                                                         dataplane::Program* program,
+                                                         const dataplane::ServiceTable* table) {
+  if (config.peers.empty()) return absl::InvalidArgumentError("sync: no peers");
+  std::unique_ptr<SyncLink> link(new SyncLink(io, config, program, table));
+  std::optional<model::IpAddress> source = config.source;
+  if (!source) source = sync::SourceToward(config.peers.front(), config.port);
+  if (config.node_id != 0) {
+    link->node_id_ = config.node_id;
+  } else if (source) {
+    link->node_id_ = DerivedNodeId(*source);
+  } else {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "sync: no route to the peer ", config.peers.front().ToString(),
+        " to choose the address datagrams leave from; set sync.source or sync.node_id"));
+  }
+  for (const auto& peer : config.peers)
+    if (source && peer == *source)
+      return absl::InvalidArgumentError(absl::StrCat(
+          "sync.peers: ", peer.ToString(), " is this director's own address (sync.source)"));
+  link->epoch_ = RealtimeNs();
+  link->key_id_ = key.Sign(kKeyIdText);
+  const model::Family family = config.peers.front().family();
+
+  sync::TransportOptions to;
+  to.source = config.source;  // unset: any address, as the kernel routes
+  to.port = config.port;
+  to.peers = config.peers;
+  to.multicast_ttl = config.multicast_ttl;
+  auto transport = sync::Transport::Open(io, to);
+  if (!transport.ok()) return transport.status();
+  link->transport_ = std::move(*transport);
+
+  SyncLink* self = link.get();
+  link->sender_ = std::make_unique<sync::Sender>(
+      key, link->node_id_, link->epoch_, config.mtu, family,
+      [self](absl::string_view datagram) { self->transport_->Send(datagram); });
+  sync::ReceiverOptions ro;
+  ro.peers = config.peers;
+  ro.own_sender_id = link->node_id_;
+  ro.max_records = sync::MaxRecords(config.mtu, family);
+  link->receiver_ = std::make_unique<sync::Receiver>(key, ro);
+  link->applier_ = std::make_unique<dataplane::SyncApplier>(program, table);
+
+  if (program->sync_mode() != dataplane::SyncMode::kOff) {
+    auto reader = dataplane::FlowEventReader::Open(
+        program->maps().flow_events, [self](const xlb_flow_event& e) { self->OnEvent(e); });
+    if (!reader.ok()) return reader.status();
+    link->reader_ = std::move(*reader);
+  }
+  link->transport_->Start([self](const model::IpAddress& source, absl::string_view datagram) {
+    self->OnDatagram(source, datagram);
+  });
+  link->ScheduleRing();
+  link->ScheduleTick();
+  LOG(INFO) << "sync: node " << link->node_id_ << " on port " << config.port << " to "
+            << config.peers.size() << " peer(s), " << link->sender_->records_per_datagram()
+            << " records per datagram; flow events "
+            << dataplane::SyncModeName(program->sync_mode());
+  return link;
+}
+
+void SyncLink::OnEvent(const xlb_flow_event& event) {
+  auto type = RecordTypeOf(event.type);
+  dataplane::SyncFlow flow;
+  if (!type) {
+    ++bad_event_;
+    return;
+  }
+  switch (dataplane::TranslateFlowEvent(event, *table_, round_now_ns_, &flow)) {
+    case dataplane::FlowEventVerdict::kOk:
+      sender_->Add(ToRecord(flow, *type));
+      return;
+    case dataplane::FlowEventVerdict::kStaleId:
+      ++stale_id_;
+      return;
+    case dataplane::FlowEventVerdict::kBadEvent:
+      ++bad_event_;
+      return;
+  }
+}
+
+void SyncLink::PollRing() {
+  if (reader_) {
+    round_now_ns_ = dataplane::CoarseNowNs();
+    if (auto n = reader_->Consume(); !n.ok()) {
+      LOG_IF(ERROR, ring_errors_++ == 0) << "sync: reading flow_events: " << n.status();
+    }
+  }
+  sender_->Flush();
+}
+
+void SyncLink::ScheduleRing() {
+  ring_timer_.expires_after(kRingPoll);
+  ring_timer_.async_wait([this](std::error_code ec) {
+    if (ec) return;
+    PollRing();
+    ScheduleRing();
+  });
+}
+
+void SyncLink::ScheduleTick() {
+  tick_timer_.expires_after(kTick);
+  tick_timer_.async_wait([this](std::error_code ec) {
+    if (ec) return;
+    sender_->Tick();
+    if (auto st = applier_->RetryHeld(); !st.ok())
+      LOG_IF(ERROR, apply_errors_++ == 0) << "sync: applying held flows: " << st;
+    ScheduleTick();
+  });
+}
+
+void SyncLink::OnDatagram(const model::IpAddress& source, absl::string_view datagram) {
+  sync::ReceiveResult r = receiver_->OnDatagram(source, datagram, SteadyClock::now());
+  if (!r.admitted() || r.records.empty()) return;
+  std::vector<dataplane::SyncFlow> flows;
+  flows.reserve(r.records.size());
+  for (const auto& record : r.records) flows.push_back(ToSyncFlow(record));
+  if (auto st = applier_->Apply(flows); !st.ok())
+    LOG_IF(ERROR, apply_errors_++ == 0) << "sync: applying flows from " << source.ToString() << ": " << st;
+}
+
+void SyncLink::FlushForShutdown() {
+  ring_timer_.cancel();
+  tick_timer_.cancel();
+  PollRing();
+}
+
+api::SyncView SyncLink::View() const {
+  api::SyncView v;
+  v.enabled = true;
+  v.node_id = node_id_;
+  v.epoch = epoch_;
+  v.port = config_.port;
+  v.mode = dataplane::SyncModeName(program_->sync_mode());
+  const sync::SenderCounters& s = sender_->counters();
+  v.last_sequence_sent = s.last_sequence;
+  v.datagrams_sent = s.datagrams_sent;
+  v.records_sent = s.records_sent;
+  uint64_t ring_full = 0;
+  if (auto g = dataplane::ReadGlobalCounters(program_->maps()); g.ok())
+    ring_full = (*g)[XLB_STAT_SYNC_RING_FULL];
+  v.dropped = receiver_->Dropped();
+  const dataplane::SyncApplyCounters& a = applier_->counters();
+  v.dropped["ring_full"] = ring_full;
+  v.dropped["stale_id"] = stale_id_ + bad_event_;
+  v.dropped["send_failed"] = transport_->counters().send_failed + s.encode_errors;
+  v.dropped["unknown_service"] = a.unknown_service;
+  v.dropped["unknown_real"] = a.unknown_real;
+  v.dropped["hold_full"] = a.hold_full;
+  for (int r = XLB_SYNC_INSERTED; r < XLB_SYNC_RESULT__COUNT; ++r) {
+    v.applied[dataplane::SyncApplyResultName(r)] = a.conn[r];
+    v.applied_reply[dataplane::SyncApplyResultName(r)] = a.reply[r];
+  }
+  v.held = applier_->held();
+  // No resync yet (docs/sync-design.md, step 7): a director takes traffic
+  // with what the stream has brought it.
+  v.ready = true;
+  v.resync = "none";
+  const auto now = SteadyClock::now();
+  for (const sync::PeerStatus& p : receiver_->Peers(now)) {
+    api::SyncPeerView pv;
+    pv.address = p.address;
+    pv.up = p.up;
+    pv.sender_id = p.sender_id;
+    pv.epoch = p.epoch;
+    pv.highest_sequence = p.highest_sequence;
+    pv.datagrams_received = p.datagrams;
+    pv.records_received = p.records;
+    pv.gaps = p.gaps;
+    pv.missing = p.missing;
+    pv.lag_p50_ms = p.lag_p50_ms.value_or(0);
+    pv.lag_p99_ms = p.lag_p99_ms.value_or(0);
+    if (p.last_heard)
+      pv.last_heard_seconds_ago = std::chrono::duration<double>(now - *p.last_heard).count();
+    pv.dropped = p.dropped;
+    v.peers.push_back(std::move(pv));
+  }
+  return v;
+}
+
+}  // namespace xlb::xlbd

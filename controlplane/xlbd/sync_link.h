@@ -1,0 +1,98 @@
+// xlbd's end of flow-state sync (issue #16, docs/sync-design.md): the
+// `sync:` section at work. Every 2 ms it reads the flows the data path
+// recorded (ring flow_events), names them by address and sends them to the
+// peers; what the peers send is checked (key, sequence, rate) and applied to
+// this director's tables. All on the daemon's loop: the service table it
+// reads is the loop's.
+//
+// How it fails: a link that cannot keep up loses events (the ring drops and
+// counts them, forwarding goes on); a peer that is down or forged costs
+// nothing but counters; a datagram is applied whole or not at all, and only
+// to services and reals this director has configured itself.
+#ifndef XLB_CONTROLPLANE_XLBD_SYNC_LINK_H_
+#define XLB_CONTROLPLANE_XLBD_SYNC_LINK_H_
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "asio.hpp"
+#include "controlplane/api/operations.h"
+#include "controlplane/config/model.h"
+#include "controlplane/sync/auth.h"
+#include "controlplane/sync/receiver.h"
+#include "controlplane/sync/sender.h"
+#include "controlplane/sync/transport.h"
+#include "dataplane/flow_event_reader.h"
+#include "dataplane/program.h"
+#include "dataplane/service_table.h"
+#include "dataplane/sync_applier.h"
+
+namespace xlb::xlbd {
+
+class SyncLink {
+ public:
+  // How often the ring is read (docs/sync-design.md: every 2 ms, no epoll:
+  // less than half the CPU of a wakeup per record, ~1 ms more lag).
+  static constexpr std::chrono::milliseconds kRingPoll{2};
+  // Keepalives and the retry of held records.
+  static constexpr std::chrono::milliseconds kTick{250};
+
+  // Checks what a start or reload of `config` needs before anything
+  // changes: the key file. The key, or why not ("sync.key_file: ...").
+  static absl::StatusOr<sync::Key> LoadKey(const config::SyncConfig& config);
+
+  // Opens the socket and starts reading the ring and the socket. `program`
+  // and `table` must outlive the link.
+  static absl::StatusOr<std::unique_ptr<SyncLink>> Start(asio::io_context& io,
+                                                         const config::SyncConfig& config,
+                                                         sync::Key key,
+                                                         dataplane::Program* program,
+                                                         const dataplane::ServiceTable* table);
+  ~SyncLink();
+
+  const config::SyncConfig& config() const { return config_; }
+  // Whether `key` is the one this link signs with.
+  bool SameKey(const sync::Key& key) const;
+  // What `xlbctl sync` and the metrics show.
+  api::SyncView View() const;
+  // Stopping: one last read of the ring, sent at once, so the flows of the
+  // director's last moments reach the peers that take them over.
+  void FlushForShutdown();
+
+ private:
+  SyncLink(asio::io_context& io, const config::SyncConfig& config, dataplane::Program* program,
+           const dataplane::ServiceTable* table);
+  void PollRing();
+  void ScheduleRing();
+  void ScheduleTick();
+  void OnDatagram(const model::IpAddress& source, absl::string_view datagram);
+  void OnEvent(const xlb_flow_event& event);
+
+  config::SyncConfig config_;
+  dataplane::Program* program_;
+  const dataplane::ServiceTable* table_;
+  uint32_t node_id_ = 0;
+  absl::StatusOr<sync::Tag> key_id_;  // the key's tag of a fixed text: tells keys apart
+  uint64_t epoch_ = 0;
+  std::unique_ptr<sync::Transport> transport_;
+  std::unique_ptr<sync::Sender> sender_;
+  std::unique_ptr<sync::Receiver> receiver_;
+  std::unique_ptr<dataplane::FlowEventReader> reader_;
+  std::unique_ptr<dataplane::SyncApplier> applier_;
+  asio::steady_timer ring_timer_, tick_timer_;
+  uint64_t round_now_ns_ = 0;   // the data path's clock at this ring round
+  uint64_t stale_id_ = 0;       // events whose ids the table no longer has
+  uint64_t bad_event_ = 0;      // events that name no flow of their service
+  uint64_t apply_errors_ = 0;   // sync_apply runs the kernel refused
+  uint64_t ring_errors_ = 0;    // ring reads that failed
+};
+
+// The node id of a director that did not set sync.node_id: a hash of the
+// address its datagrams leave from (never 0).
+uint32_t DerivedNodeId(const model::IpAddress& source);
+
+}  // namespace xlb::xlbd
+
+#endif  // XLB_CONTROLPLANE_XLBD_SYNC_LINK_H_
