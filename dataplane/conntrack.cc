@@ -78,6 +78,7 @@ absl::StatusOr<model::ConnectionListing> ListConnections(
     c.expired = ClassifyConnection(key.proto, conn, now) == ConnActivity::kExpired;
     c.nat = conn.flags & XLB_CONN_F_NAT;
     c.tunnel = conn.flags & XLB_CONN_F_TUNNEL;
+    c.from_peer = conn.flags & XLB_CONN_F_SYNCED;
     c.idle_s = now > conn.last_seen_ns ? (now - conn.last_seen_ns) / 1e9 : 0;
     auto real = reals.Get(conn.real_id);
     if (!real.ok()) {

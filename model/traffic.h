@@ -41,6 +41,7 @@ struct Connection {
   bool expired = false;  // idle past its timeout: the packet path no longer uses it
   bool nat = false;      // a NAT flow (else direct routing)
   bool tunnel = false;   // a tunnel flow (encapsulated to its real)
+  bool from_peer = false;  // a peer director's copy (sync), no packet of it here yet
   double idle_s = 0;     // since the entry was last refreshed (~0.25 s steps)
 };
 

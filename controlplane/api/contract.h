@@ -420,6 +420,7 @@ struct ConnectionInfo {
   ConnState state = ConnState::kActive;
   model::Forward forward = model::Forward::kDr;
   double idle_s = 0;
+  bool from_peer = false;  // a peer director's copy (sync), no packet of it here yet
 };
 
 // GET /v1/conns: up to the query's limit of entries, and how many more
@@ -651,7 +652,7 @@ XLB_JSON_FIELDS(StatusInfo, field("version", s.version); field("config_file", s.
 XLB_JSON_FIELDS(ConnectionInfo, field("protocol", s.protocol); field("client", s.client);
                 field("virtual", s.virtual_address); field("real", s.real);
                 field("state", s.state); field("forward", s.forward);
-                field("idle_s", s.idle_s));
+                field("idle_s", s.idle_s); field("from_peer", s.from_peer));
 XLB_JSON_FIELDS(ConnsAnswer, field("connections", s.connections); field("total", s.total);
                 field("remaining", s.remaining));
 XLB_JSON_FIELDS(VrrpTrackInfo, field("kind", s.kind); field("target", s.target);

@@ -111,6 +111,7 @@ class FakeOperations : public Operations {
     model::Connection half_open = active;  // SYN only
     half_open.client_port = 40001;
     half_open.established = false;
+    half_open.from_peer = true;  // sync: a peer's record of its SYN
     model::Connection expired = active;
     expired.client_port = 40002;
     expired.expired = true;
@@ -361,7 +362,7 @@ const std::map<std::string_view, Case>& Cases() {
         "UDP  CLOSING  nat    0.0      [2001:db8::7]:5000             [2001:db8::10]:53      "
         "        \n"
         "TCP  SYN_RECV dr     1.2      192.0.2.7:40001                198.51.100.10:80       "
-        "        203.0.113.11:8080\n"
+        "        203.0.113.11:8080  (a peer's copy)\n"
         "TCP  EXPIRED  dr     901.0    192.0.2.7:40002                198.51.100.10:80       "
         "        203.0.113.11:8080\n"}},
       {"vrrp",
@@ -734,7 +735,8 @@ TEST(ContractTest, AnswerKeysArePinned) {
        "[].tunnel.encap [].tunnel.gue_port [].tunnel.mss_clamp [].tunnel.mtu [].tunnel.source "
        "[].vip"},
       {"conns",
-       ".connections .connections[].client .connections[].forward .connections[].idle_s "
+       ".connections .connections[].client .connections[].forward .connections[].from_peer "
+       ".connections[].idle_s "
        ".connections[].protocol .connections[].real .connections[].state "
        ".connections[].virtual .remaining .total"},
       {"vrrp",

@@ -126,7 +126,8 @@ ConnectionInfo ConnectionOf(const model::Connection& c) {
           .forward = c.nat      ? model::Forward::kNat
                      : c.tunnel ? model::Forward::kTunnel
                                 : model::Forward::kDr,
-          .idle_s = c.idle_s};
+          .idle_s = c.idle_s,
+          .from_peer = c.from_peer};
 }
 
 absl::StatusOr<StatusInfo> Handle(Operations& ops, const StatusRequest&) {

@@ -142,10 +142,11 @@ std::string Conns(const api::ConnsAnswer& answer) {
   std::string out = absl::StrFormat("%-4s %-8s %-6s %-8s %-30s %-30s %s\n", "pro", "state", "fwd",
                                     "idle", "source", "virtual", "destination");
   for (const auto& c : answer.connections)
-    absl::StrAppend(&out, absl::StrFormat("%-4s %-8s %-6s %-8.1f %-30s %-30s %s\n",
+    absl::StrAppend(&out, absl::StrFormat("%-4s %-8s %-6s %-8.1f %-30s %-30s %s%s\n",
                                           Upper(c.protocol), Upper(c.state),
                                           model::NameOf(c.forward), c.idle_s, c.client,
-                                          c.virtual_address, c.real));
+                                          c.virtual_address, c.real,
+                                          c.from_peer ? "  (a peer's copy)" : ""));
   // Never a silent cut: the listing stops at --limit.
   if (answer.remaining > 0)
     absl::StrAppend(&out, "... ", answer.remaining, " more of ", answer.total,
