@@ -120,7 +120,9 @@ cost() (
   done
   a1=$(cpu_ticks "$p1") b1=$(cpu_ticks "$p2")
   sync2=$(dl_xlbctl 2 --json sync)
-  say "director 2: $(jq -c '{records: [.peers[].records_received], applied, dropped}' <<<"$sync2")"
+  say "director 2: $(jq -c '{records: [.peers[].records_received], datagrams_lost: [.peers[].gaps], applied, dropped}' <<<"$sync2")"
+  # What director 1 could not send (its ring full, a send refused).
+  say "director 1: $(dl_xlbctl 1 --json sync | jq -c '.dropped | with_entries(select(.value > 0))')"
   # The CPU time spent from the load's start until the last record was
   # applied (the generator's frame building and the drain included), per
   # second of load: what sending and receiving that many flows a second costs.
