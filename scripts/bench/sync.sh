@@ -103,7 +103,7 @@ cost() (
   a0=$(cpu_ticks "$p1") b0=$(cpu_ticks "$p2")
   sleep 2
   a1=$(cpu_ticks "$p1") b1=$(cpu_ticks "$p2")
-  idle="$(((a1 - a0))) $(((b1 - b0)))"
+  idle="$((a1 - a0)) $((b1 - b0))"
   r0=$(records)
   a0=$(cpu_ticks "$p1") b0=$(cpu_ticks "$p2")
   gen=$(ip netns exec "${DL_D[1]}" "$build/dataplane/tool/xlb-dp" synload eth0 "$(dl_vip 1):80" \
