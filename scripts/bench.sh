@@ -40,6 +40,11 @@
 #       90 long-lived connections: a director killed (the time until the
 #       route lost it, connections survived, longest gap), a fourth joining,
 #       a real removed everywhere while a fifth joins (scripts/bench/ecmp.sh).
+#   scripts/bench.sh sync [--json] [--quick] [--rate N] [--seconds S]
+#       flow-state sync between directors (issue #16): NAT and DR connections
+#       surviving the VRRP master's death (with and without sync), ECMP join
+#       with a real drained, and each xlbd's CPU and the lag at 100k new
+#       flows/s (scripts/bench/sync.sh).
 #
 # Needs root (re-runs itself with sudo). Builds the benchmark first; build
 # output goes to stderr, so with --json stdout holds the JSON object only.
@@ -79,6 +84,10 @@ benchmarks:
   ecmp      a router's ECMP route over three directors (FRR + xlbd each), 90 long-lived
             connections: a director killed, one joining, a real removed while one joins
             options: --json
+  sync      flow-state sync: NAT and DR connections surviving the VRRP master's kill -9 (with
+            and without sync), ECMP join + drain, xlbd CPU and lag at 100k new flows/s
+            options: --json  --quick (no without-sync runs, 2 s load)  --rate N (default 100000)
+                     --seconds S (default 3)
 
 Needs root; without it the script re-runs itself with sudo.
 EOF
@@ -119,6 +128,7 @@ declare -A NEEDS=(
   [connections]="tests/lab/xlb-lab-client tests/lab/xlb-lab-server dataplane/tool/xlb-dp bpf/pass.bpf.o"
   [chaos]="${lab[*]} pktgen/xlb-pktgen dataplane/tool/xlb-dp"
   [ecmp]="${lab[*]}"
+  [sync]="${lab[*]} dataplane/tool/xlb-dp"
 )
 declare -A RUNNER=(
   [program]=bin:tests/bench/program_bench
@@ -129,6 +139,7 @@ declare -A RUNNER=(
   [connections]=script:connections.sh
   [chaos]=script:chaos.sh
   [ecmp]=script:ecmp.sh
+  [sync]=script:sync.sh
 )
 
 [[ $# -ge 1 ]] || usage

@@ -14,6 +14,9 @@
 #   sync_sc_add_real ADDR              `xlbctl real add` on both directors
 #   sync_sc_kill_master                director 1 dies; director 2 master
 #   sync_sc_survivors                  connections alive and exchanging
+#   sync_sc_run                        the scenario of MODE, step by step, on
+#                                      a lab that is up: SYNC_SC_SURVIVED
+#                                      (what the test and the bench report)
 #
 # NAT: the reals' replies go back through the director that holds the VIP.
 # The client is in another subnet (203.0.113.9), behind a router (rt,
@@ -146,4 +149,61 @@ sync_sc_survivors() {
   fi
   read -r alive gap < <(aa_hold_status)
   echo "$alive"
+}
+
+# What director 2's NAT table holds: entries of nat_replies.
+sync_sc_nat_replies() {
+  dl_xlbctl 2 --json status | jq '.tables[] | select(.name == "nat_replies") | .entries'
+}
+sync_sc_has_replies() { (($(sync_sc_nat_replies) >= SYNC_SC_CONNS)); }
+
+# How many of director 1's flows Maglev on director 2 now sends to ADDR
+# (`xlbctl trace --syn`: what a new connection would get).
+sync_sc_moved_to() {  # sync_sc_moved_to ADDR
+  local port real moved=0
+  while read -r port; do
+    real=$(dl_xlbctl 2 --json trace "$(dl_vip 1):80" "$DL_CLIENT_ADDR:$port" --syn | jq -r '.real')
+    [[ $real == "$1"* ]] && moved=$((moved + 1))
+  done < <(sync_sc_flows 1)
+  echo "$moved"
+}
+
+# Each step of sync_sc_run goes through $SYNC_SC_STEP DESCRIPTION CMD...:
+# by default a failed step is said on stderr and the scenario goes on (the
+# bench reports the survivors); the lab test sets it to `check`.
+SYNC_SC_STEP=${SYNC_SC_STEP:-sync_sc_step}
+sync_sc_step() { "${@:2}" || echo "sync scenario: FAILED: $1" >&2; }
+
+# The scenario of MODE (see the top): connections through director 1; with
+# sync, director 2 learns them (and, NAT, their reply halves); DR: real3 is
+# added on both 1 s before director 1 dies; then director 1 dies.
+# SYNC_SC_SURVIVED: the connections alive and exchanging after that.
+sync_sc_run() {
+  local n=$SYNC_SC_CONNS state added=198.51.100.23 moved
+  SYNC_SC_SURVIVED=0
+  $SYNC_SC_STEP "$n long-lived $SYNC_SC_MODE connections through director 1" sync_sc_hold
+  if ((SYNC_SC_SYNC)); then
+    $SYNC_SC_STEP "director 2 has an entry for each of them, learnt from director 1" \
+      netns_wait_for 5 "director 2 has the flows" sync_sc_backup_has_flows
+    state=$(dl_xlbctl 2 --json sync)
+    echo "director 2: $(jq -c '{records: [.peers[].records_received], applied, dropped}' <<<"$state")"
+    $SYNC_SC_STEP "director 2 counts no forged, replayed or malformed datagram" \
+      test "$(jq '[.dropped.auth_failed, .dropped.replayed, .dropped.malformed] | add' <<<"$state")" = 0
+    if [[ $SYNC_SC_MODE == nat ]]; then
+      $SYNC_SC_STEP "director 2 holds their NAT reply halves too" \
+        netns_wait_for 5 "reply halves" sync_sc_has_replies
+      echo "director 2: $(sync_sc_nat_replies) NAT reply entries"
+    fi
+  fi
+  if [[ $SYNC_SC_MODE == dr ]]; then
+    sync_sc_add_real "$added"
+    # The scenario: the reals change 1 s before the master dies.
+    sleep 1
+    moved=$(sync_sc_moved_to "$added")
+    echo "Maglev on director 2 now picks real3 for $moved of the $n flows"
+    $SYNC_SC_STEP "the added real changes the choice for some of the flows (else this proves nothing)" \
+      test "$moved" -gt 0
+  fi
+  $SYNC_SC_STEP "director 1 dies; director 2 takes the VIP" sync_sc_kill_master
+  SYNC_SC_SURVIVED=$(sync_sc_survivors)
 }
