@@ -85,6 +85,8 @@ lab_start_xlbd
 check "the API socket is root-only (mode 600)" test "$(stat -c %a "$SOCK")" = 600
 check "(0) the default route's gateway is kept resolved for NAT replies" \
   netns_wait_for 3 "a managed entry for 198.51.100.254" managed_entries 198.51.100.254
+check "(0) the log says which routers it keeps resolved" netns_wait_for 3 "the log line" \
+  grep -q "NAT replies: keeping the routers toward clients resolved: 198.51.100.254 dev d0$" "$XLBD_LOG"
 ip -n "$D" -6 route add default nexthop via 2001:db8:1::fe dev d0 nexthop via 2001:db8:1::fd dev d0
 check "(0) each path of an ECMP route added later is kept resolved too" \
   netns_wait_for 12 "managed entries for the IPv6 routers" managed_entries 2001:db8:1::fe 2001:db8:1::fd
