@@ -65,7 +65,8 @@ absl::StatusOr<std::optional<Nexthop>> NetlinkNexthopResolver::Ask(const model::
   return nh;
 }
 
-absl::StatusOr<size_t> NetlinkNexthopResolver::KeepResolved(const std::vector<model::IpAddress>& reals) {
+absl::StatusOr<size_t> NetlinkNexthopResolver::KeepResolved(
+    const std::vector<model::IpAddress>& reals, const std::vector<netlink::Gateway>& gateways) {
   // The next hops wanted: (egress interface, the real or its gateway).
   std::set<std::pair<uint32_t, model::IpAddress>> wanted;
   for (const model::IpAddress& real : std::set<model::IpAddress>(reals.begin(), reals.end())) {
@@ -74,6 +75,7 @@ absl::StatusOr<size_t> NetlinkNexthopResolver::KeepResolved(const std::vector<mo
     if (route->ifindex == 0) continue;  // no route: nothing to resolve
     wanted.insert({route->ifindex, route->next_hop});
   }
+  for (const netlink::Gateway& g : gateways) wanted.insert({g.ifindex, g.address});
   auto entries = netlink::ListNeighbours();
   if (!entries.ok()) return entries.status();
 

@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "model/address.h"
+#include "netlink/routes.h"
 
 namespace xlb::dataplane {
 
@@ -69,7 +70,10 @@ class NetlinkNexthopResolver : public NexthopResolver {
   // entry, so it stays REACHABLE without traffic through the stack. Removes
   // the entries xlb made that no real needs any more; leaves static entries
   // and those of other programs alone. Returns how many entries it made.
-  absl::StatusOr<size_t> KeepResolved(const std::vector<model::IpAddress>& reals);
+  // `gateways` (routers toward NAT clients) are kept resolved the same way,
+  // as they are: on their interface, without a route lookup.
+  absl::StatusOr<size_t> KeepResolved(const std::vector<model::IpAddress>& reals,
+                                      const std::vector<netlink::Gateway>& gateways = {});
 
  private:
   absl::StatusOr<std::optional<Nexthop>> Ask(const model::IpAddress& address);

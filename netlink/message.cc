@@ -22,16 +22,27 @@ void Message::PutAddress(uint16_t type, const model::IpAddress& address) {
   Put(type, bytes.data(), bytes.size());
 }
 
+int Attributes::Store(const nlattr* attr, void* data) {
+  auto* table = static_cast<decltype(table_)*>(data);
+  const uint16_t type = mnl_attr_get_type(attr);
+  if (type < table->size()) (*table)[type] = attr;
+  return MNL_CB_OK;
+}
+
 Attributes::Attributes(const nlmsghdr* nlh, size_t header_size) {
-  mnl_attr_parse(
-      nlh, header_size,
-      [](const nlattr* attr, void* data) {
-        auto* table = static_cast<decltype(table_)*>(data);
-        const uint16_t type = mnl_attr_get_type(attr);
-        if (type < table->size()) (*table)[type] = attr;
-        return MNL_CB_OK;
-      },
-      &table_);
+  mnl_attr_parse(nlh, header_size, &Attributes::Store, &table_);
+}
+
+Attributes Attributes::Nested(const void* payload, size_t len) {
+  Attributes attrs;
+  mnl_attr_parse_payload(payload, len, &Attributes::Store, &attrs.table_);
+  return attrs;
+}
+
+absl::string_view Attributes::Payload(uint16_t type) const {
+  const nlattr* a = get(type);
+  if (a == nullptr) return {};
+  return {static_cast<const char*>(mnl_attr_get_payload(a)), mnl_attr_get_payload_len(a)};
 }
 
 std::optional<uint8_t> Attributes::U8(uint16_t type) const {

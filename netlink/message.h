@@ -57,6 +57,8 @@ class Message {
 class Attributes {
  public:
   Attributes(const nlmsghdr* nlh, size_t header_size);
+  // Nested attributes: the `len` bytes at `payload` (e.g. an rtnexthop's).
+  static Attributes Nested(const void* payload, size_t len);
 
   bool has(uint16_t type) const { return get(type) != nullptr; }
   std::optional<uint8_t> U8(uint16_t type) const;
@@ -67,8 +69,12 @@ class Attributes {
   std::optional<model::IpAddress> AnyAddress(uint16_t type) const;
   std::optional<MacAddress> Mac(uint16_t type) const;  // exactly 6 bytes
   std::string String(uint16_t type) const;              // up to its NUL
+  // The raw payload (e.g. RTA_MULTIPATH's rtnexthops); empty when absent.
+  absl::string_view Payload(uint16_t type) const;
 
  private:
+  Attributes() = default;
+  static int Store(const nlattr* attr, void* table);  // an mnl_attr_cb_t
   const nlattr* get(uint16_t type) const { return type < table_.size() ? table_[type] : nullptr; }
   // Past every RTA_, NDA_, IFA_ and IFLA_ type this code reads.
   std::array<const nlattr*, 128> table_{};

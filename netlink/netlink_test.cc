@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -145,6 +146,96 @@ TEST(ParseRoute, TheGatewayOrTheAddressItself) {
   with_source.PutAddress(RTA_PREFSRC, Ip("198.51.100.1"));
   EXPECT_EQ(ParseRoute(with_source.nlh(), Ip("192.0.2.9")),
             (Route{5, Ip("198.51.100.254"), Ip("198.51.100.1")}));
+}
+
+// A route of a dump: unicast, in `table` (RTA_TABLE as the kernel sends it).
+void PutRoute(Message& m, uint8_t family, uint32_t table, uint8_t type = RTN_UNICAST) {
+  auto* rtm = m.PutHeader<rtmsg>();
+  rtm->rtm_family = family;
+  rtm->rtm_table = table < 256 ? table : RT_TABLE_COMPAT;
+  rtm->rtm_type = type;
+  m.PutU32(RTA_TABLE, table);
+}
+
+TEST(ParseGateways, TheGatewayOfASinglePathRoute) {
+  Message v4(RTM_NEWROUTE, 0);
+  PutRoute(v4, AF_INET, RT_TABLE_MAIN);
+  v4.PutU32(RTA_OIF, 5);
+  v4.PutAddress(RTA_GATEWAY, Ip("198.51.100.254"));
+  EXPECT_EQ(ParseGateways(v4.nlh()), (std::vector<Gateway>{{5, Ip("198.51.100.254")}}));
+
+  Message v6(RTM_NEWROUTE, 0);
+  PutRoute(v6, AF_INET6, RT_TABLE_MAIN);
+  v6.PutAddress(RTA_DST, Ip("2001:db8:5::"));
+  v6.PutU32(RTA_OIF, 6);
+  v6.PutAddress(RTA_GATEWAY, Ip("fe80::1"));
+  EXPECT_EQ(ParseGateways(v6.nlh()), (std::vector<Gateway>{{6, Ip("fe80::1")}}));
+}
+
+TEST(ParseGateways, EachPathOfAMultipathRoute) {
+  Message m(RTM_NEWROUTE, 0);
+  PutRoute(m, AF_INET, RT_TABLE_MAIN);
+  // Two paths with a gateway, then one on the link (none), as ip route's
+  // "nexthop via 198.51.100.253 dev if5 nexthop via 203.0.113.253 dev if7
+  // nexthop dev if8".
+  struct Path {
+    uint32_t ifindex;
+    std::optional<IpAddress> gateway;
+  };
+  std::vector<char> paths;
+  for (const Path& p : {Path{5, Ip("198.51.100.253")}, Path{7, Ip("203.0.113.253")},
+                        Path{8, std::nullopt}}) {
+    const size_t attr_len = p.gateway ? MNL_ALIGN(sizeof(nlattr) + 4) : 0;
+    std::vector<char> one(RTNH_LENGTH(attr_len));
+    auto* rtnh = reinterpret_cast<rtnexthop*>(one.data());
+    rtnh->rtnh_len = one.size();
+    rtnh->rtnh_ifindex = p.ifindex;
+    if (p.gateway) {
+      auto* attr = reinterpret_cast<nlattr*>(one.data() + RTNH_LENGTH(0));
+      attr->nla_type = RTA_GATEWAY;
+      attr->nla_len = sizeof(nlattr) + 4;
+      std::memcpy(attr + 1, p.gateway->bytes().data(), 4);
+    }
+    paths.insert(paths.end(), one.begin(), one.end());
+  }
+  m.Put(RTA_MULTIPATH, paths.data(), paths.size());
+  EXPECT_EQ(ParseGateways(m.nlh()),
+            (std::vector<Gateway>{{5, Ip("198.51.100.253")}, {7, Ip("203.0.113.253")}}));
+
+  // A path whose length runs past the attribute ends the list, read no further.
+  Message cut(RTM_NEWROUTE, 0);
+  PutRoute(cut, AF_INET, RT_TABLE_MAIN);
+  reinterpret_cast<rtnexthop*>(paths.data())->rtnh_len = paths.size() + 8;
+  cut.Put(RTA_MULTIPATH, paths.data(), paths.size());
+  EXPECT_EQ(ParseGateways(cut.nlh()), std::vector<Gateway>{});
+}
+
+TEST(ParseGateways, NoneForARouteOnTheLinkOfAnotherTableOrNotUnicast) {
+  Message on_link(RTM_NEWROUTE, 0);
+  PutRoute(on_link, AF_INET, RT_TABLE_MAIN);
+  on_link.PutAddress(RTA_DST, Ip("198.51.100.0"));
+  on_link.PutU32(RTA_OIF, 5);
+  EXPECT_EQ(ParseGateways(on_link.nlh()), std::vector<Gateway>{});
+
+  for (const uint32_t table : {uint32_t{RT_TABLE_LOCAL}, uint32_t{100}, uint32_t{1000}}) {
+    Message other(RTM_NEWROUTE, 0);
+    PutRoute(other, AF_INET, table);
+    other.PutU32(RTA_OIF, 5);
+    other.PutAddress(RTA_GATEWAY, Ip("198.51.100.254"));
+    EXPECT_EQ(ParseGateways(other.nlh()), std::vector<Gateway>{}) << "table " << table;
+  }
+
+  Message blackhole(RTM_NEWROUTE, 0);
+  PutRoute(blackhole, AF_INET, RT_TABLE_MAIN, RTN_BLACKHOLE);
+  blackhole.PutU32(RTA_OIF, 5);
+  blackhole.PutAddress(RTA_GATEWAY, Ip("198.51.100.254"));
+  EXPECT_EQ(ParseGateways(blackhole.nlh()), std::vector<Gateway>{});
+
+  Message wrong_family(RTM_NEWROUTE, 0);
+  PutRoute(wrong_family, AF_INET6, RT_TABLE_MAIN);
+  wrong_family.PutU32(RTA_OIF, 5);
+  wrong_family.PutAddress(RTA_GATEWAY, Ip("198.51.100.254"));
+  EXPECT_EQ(ParseGateways(wrong_family.nlh()), std::vector<Gateway>{}) << "4 bytes in an IPv6 route";
 }
 
 TEST(ParseLink, NameStateTypeAndMac) {

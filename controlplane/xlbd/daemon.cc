@@ -510,12 +510,46 @@ absl::Status Daemon::Mutate(
   return absl::OkStatus();
 }
 
+std::set<netlink::Gateway> Daemon::NatGateways() {
+  // Bounded: a director's routers, not a full table's worth of next hops.
+  constexpr size_t kMaxGateways = 64;
+  const bool nat = std::any_of(services_.begin(), services_.end(), [](const auto& s) {
+    return s.service.options.forward == model::Forward::kNat;
+  });
+  if (!nat) return {};
+  std::set<uint32_t> attached;
+  for (const auto& i : interfaces_)
+    if (const uint32_t ifindex = if_nametoindex(i.c_str()); ifindex != 0) attached.insert(ifindex);
+  auto gateways = netlink::MainTableGateways();
+  if (!gateways.ok()) {
+    // Once; the entries made before are kept. Forwarding is unaffected, but
+    // a new VRRP master may drop NAT replies until its routers are resolved.
+    LOG_IF(WARNING, !std::exchange(gateways_failed_, true))
+        << "finding the routers toward NAT clients: " << gateways.status()
+        << "; their neighbour entries are not kept resolved";
+    return kept_gateways_;
+  }
+  gateways_failed_ = false;
+  std::set<netlink::Gateway> out;
+  for (const netlink::Gateway& g : *gateways) {
+    if (!attached.contains(g.ifindex)) continue;
+    if (out.size() == kMaxGateways) {
+      LOG_FIRST_N(WARNING, 1) << "more than " << kMaxGateways
+                              << " routers toward NAT clients: only the first are kept resolved";
+      break;
+    }
+    out.insert(g);
+  }
+  return out;
+}
+
 void Daemon::KeepNexthopsResolved(bool always) {
   std::set<model::IpAddress> reals;
   for (const auto& s : services_)
     for (const auto& r : s.reals) reals.insert(r.address);
-  if (!always && reals == kept_resolved_) return;
-  auto made = resolver_.KeepResolved({reals.begin(), reals.end()});
+  std::set<netlink::Gateway> gateways = NatGateways();
+  if (!always && reals == kept_resolved_ && gateways == kept_gateways_) return;
+  auto made = resolver_.KeepResolved({reals.begin(), reals.end()}, {gateways.begin(), gateways.end()});
   if (!made.ok()) {
     // Once, not every refresh (e.g. a kernel before 5.16 refuses managed entries).
     LOG_IF(WARNING, !keep_resolved_failed_)
@@ -526,6 +560,14 @@ void Daemon::KeepNexthopsResolved(bool always) {
   }
   keep_resolved_failed_ = false;
   kept_resolved_ = std::move(reals);
+  if (gateways != kept_gateways_) {
+    std::vector<std::string> names;
+    for (const netlink::Gateway& g : gateways)
+      names.push_back(absl::StrCat(g.address.ToString(), " dev ", netlink::InterfaceName(g.ifindex)));
+    LOG(INFO) << "NAT replies: keeping the routers toward clients resolved: "
+              << (names.empty() ? "none" : absl::StrJoin(names, ", "));
+  }
+  kept_gateways_ = std::move(gateways);
   if (*made > 0) VLOG(1) << *made << " managed neighbour entries made for the reals' next hops";
 }
 
@@ -615,7 +657,9 @@ void Daemon::ScheduleNexthopRefresh(std::chrono::milliseconds retry) {
   refresh_timer_.expires_after(unknown ? retry : std::chrono::milliseconds(kNexthopRefresh));
   refresh_timer_.async_wait([this, unknown, retry](std::error_code ec) {
     if (ec) return;
-    if (!unknown) KeepNexthopsResolved(/*always=*/true);  // routes may have changed
+    // Routes may have changed: the reals' (always, when all are known) and
+    // the NAT routers' (a route dump, at most every few seconds).
+    KeepNexthopsResolved(/*always=*/!unknown);
     if (auto st = table_->RefreshNexthops(); !st.ok()) LOG(WARNING) << "next hop refresh: " << st;
     ScheduleNexthopRefresh(unknown ? std::min<std::chrono::milliseconds>(retry * 2, kNexthopRefresh)
                                    : kNexthopRetryFirst);

@@ -122,8 +122,14 @@ class Daemon : public api::Operations {
   absl::Status Mutate(const std::string& what,
                       const std::function<absl::Status(std::vector<config::ServiceConfig>&)>& change);
   // Has the kernel keep every real's next hop resolved (managed neighbour
-  // entries, dataplane/nexthop.h); when the reals changed, or `always`.
+  // entries, dataplane/nexthop.h), and with a NAT service the routers toward
+  // the clients too (NatGateways); when either changed, or `always`.
   void KeepNexthopsResolved(bool always);
+  // With a NAT service: the gateways of the main table's routes out of the
+  // attached interfaces. A NAT reply leaves from a VIP, which is local on a
+  // VRRP master: without its router's MAC the kernel drops it as a martian
+  // and never resolves that router, so it must be resolved beforehand.
+  std::set<netlink::Gateway> NatGateways();
   // Starting: waits, bounded (kNexthopWaitAtStart), until every real's next
   // hop is resolved and written, so that no connection meets a director that
   // cannot forward it yet; logs the reals still unresolved.
@@ -172,7 +178,9 @@ class Daemon : public api::Operations {
       std::chrono::seconds(1)};
   Recent<std::vector<model::TableStats>> table_stats_{std::chrono::seconds(1)};
   std::set<model::IpAddress> kept_resolved_;  // reals given to KeepResolved last
+  std::set<netlink::Gateway> kept_gateways_;      // and the routers toward NAT clients
   bool keep_resolved_failed_ = false;             // its last call failed (logged once)
+  bool gateways_failed_ = false;                  // the last route dump failed (logged once)
   std::vector<config::VrrpInstance> vrrp_;        // running: whose addresses are VIPs too
   // Health id -> the source its probes leave from (nullopt: none of the
   // director's own was found), as last logged.

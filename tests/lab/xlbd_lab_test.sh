@@ -60,11 +60,40 @@ real_health() {  # real_health SERVICE_NAME REAL: up/down/none
 packets() { xlbctl --json list | jq '[.[].counters.packets] | add'; }
 is_health() { [[ $(real_health "$1" "$2") == "$3" ]]; }
 
+# (0) NAT replies leave from the VIP, a local address on a VRRP master: the
+# kernel cannot resolve their router for them, so xlbd keeps the routers of
+# the routes out of its interfaces resolved (managed entries, proto 177).
+# A default route via the client side (nothing answers there: the entry is
+# kept, resolved or not); an IPv6 ECMP one added while xlbd runs.
+ip -n "$D" route add default via 198.51.100.254 dev d0
+xlb_entries() { ip -n "$D" -d neigh show proto 177 dev d0; }
+managed_entries() {  # managed_entries ADDRESS...: xlb's managed entry for each, on d0
+  local entries a
+  entries=$(xlb_entries)
+  for a in "$@"; do grep -q "^$a .*managed" <<<"$entries" || return 1; done
+}
+no_entries() {  # no_entries ADDRESS...: xlb has an entry for none of them
+  local entries a
+  entries=$(xlb_entries)
+  for a in "$@"; do ! grep -q "^$a " <<<"$entries" || return 1; done
+}
+
 lab_role 1 primary
 write_config
 lab_start_xlbd
 
 check "the API socket is root-only (mode 600)" test "$(stat -c %a "$SOCK")" = 600
+check "(0) the default route's gateway is kept resolved for NAT replies" \
+  netns_wait_for 3 "a managed entry for 198.51.100.254" managed_entries 198.51.100.254
+check "(0) the log says which routers it keeps resolved" netns_wait_for 3 "the log line" \
+  grep -q "NAT replies: keeping the routers toward clients resolved: 198.51.100.254 dev d0$" "$XLBD_LOG"
+ip -n "$D" -6 route add default nexthop via 2001:db8:1::fe dev d0 nexthop via 2001:db8:1::fd dev d0
+check "(0) each path of an ECMP route added later is kept resolved too" \
+  netns_wait_for 12 "managed entries for the IPv6 routers" managed_entries 2001:db8:1::fe 2001:db8:1::fd
+ip -n "$D" route del default
+ip -n "$D" -6 route del default
+check "(0) a router no route goes through any more is let go" \
+  netns_wait_for 12 "no entries for the routers" no_entries 198.51.100.254 2001:db8:1::fe 2001:db8:1::fd
 
 # (1) Traffic through the VIPs.
 out=$(lab_client connect --target "$LAB_VIP4:80" --count 300 || true)

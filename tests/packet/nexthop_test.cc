@@ -1,6 +1,8 @@
 // NetlinkNexthopResolver::KeepResolved against the sandbox's kernel (see
 // sandbox.h: xlbt0 is 198.51.100.1/24; nothing answers ARP behind it but the
 // client's permanent entry).
+#include <net/if.h>
+
 #include <cstdio>
 #include <string>
 
@@ -36,12 +38,15 @@ TEST(KeepResolved, MakesManagedEntriesOfItsOwnAndRemovesThemWhenNoRealNeedsThem)
             0);
   dataplane::NetlinkNexthopResolver resolver;
   // A real on the link, one behind a gateway, one with a static entry, one
-  // without a route, one over IPv6.
+  // without a route, one over IPv6; a router toward NAT clients, as it is.
+  const netlink::Gateway router{if_nametoindex("xlbt0"), Ip("198.51.100.76")};
   auto made = resolver.KeepResolved(
       {Ip("198.51.100.77"), Ip("192.0.2.200"), Ip("198.51.100.78"), Ip("2001:db8:99::1"),
-       Ip("2001:db8:1::77")});
+       Ip("2001:db8:1::77")},
+      {router});
   ASSERT_TRUE(made.ok()) << made.status();
-  EXPECT_EQ(*made, 3u);
+  EXPECT_EQ(*made, 4u);
+  EXPECT_TRUE(Has(Neigh("198.51.100.76"), "managed")) << "the router's entry";
   EXPECT_TRUE(Has(Neigh("2001:db8:1::77"), "managed")) << Neigh("2001:db8:1::77");
   EXPECT_TRUE(Has(Neigh("198.51.100.77"), "managed")) << Neigh("198.51.100.77");
   EXPECT_TRUE(Has(Neigh("198.51.100.77"), "proto 177")) << Neigh("198.51.100.77");
@@ -65,6 +70,7 @@ TEST(KeepResolved, MakesManagedEntriesOfItsOwnAndRemovesThemWhenNoRealNeedsThem)
   ASSERT_TRUE(made.ok()) << made.status();
   EXPECT_EQ(Neigh("198.51.100.77"), "");
   EXPECT_EQ(Neigh("198.51.100.79"), "");
+  EXPECT_EQ(Neigh("198.51.100.76"), "") << "a router no longer wanted";
   EXPECT_EQ(Neigh("2001:db8:1::77"), "");
   EXPECT_TRUE(Has(Neigh("198.51.100.78"), "PERMANENT"));
   EXPECT_TRUE(Has(Neigh("198.51.100.2"), "PERMANENT")) << "the client's entry";
