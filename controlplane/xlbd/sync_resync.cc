@@ -279,7 +279,10 @@ struct ResyncClient::State : std::enable_shared_from_this<ResyncClient::State> {
     socket.close(ignored);
     overall.cancel();
     connect_deadline.cancel();
-    (state == "done" ? LOG(INFO) : LOG(WARNING)) << "sync: resync " << (state == "done" ? "" : state + ": ") << detail;
+    // "sync: resync from P: N flows in S s", "sync: resync timed out after
+    // ...", "sync: resync failed: no peer answered (...)".
+    (state == "done" ? LOG(INFO) : LOG(WARNING))
+        << "sync: resync " << (state == "failed" ? "failed: " : "") << detail;
     if (alive && on_done) on_done();
   }
 
