@@ -10,7 +10,9 @@
 #     every flow, its connection table holds them, and its log says so
 #     before its VRRP instance leaves INIT;
 #   - hostile: a TCP connection to the resync port from an address that is
-#     no peer (the client's) is closed at once and counted.
+#     no peer (the client's) is closed at once and counted;
+#   - director 2 restarts with director 1 dead: its resync times out, and a
+#     reload meanwhile is what its VRRP starts with.
 # Usage: sync_resync_test.sh BUILD_DIR
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -79,4 +81,32 @@ closed_at_once() {
 }
 check "a TCP connection from a non-peer is closed at once, unanswered" closed_at_once
 check "and counted (resync_not_peer $before -> $(not_peer))" test "$(not_peer)" -gt "$before"
+
+# Director 2 restarts while its peer is dead (kill -9, link down): nobody
+# answers its connect, so its resync times out (resync_timeout 2 s here),
+# and VRRP starts with what a reload meanwhile set (priority 100 -> 120).
+dl_kill_director 1
+netns_stop "${DL_XLBD[2]}"
+offset=$(wc -l <"$log2")
+dl_start_xlbd 2 "$(sync_sc_yaml 2)
+  resync_timeout: 2s"
+state=$(resync_state 2)
+sed -i 's/priority: 100$/priority: 120/' "$DL_RUN/d2/xlb.yaml"
+kill -HUP "${DL_XLBD[2]}"
+netns_wait_for 10 "director 2's resync ended again" resync_ended 2
+netns_wait_for 5 "director 2's VRRP started again" \
+  bash -c "tail -n +$((offset + 1)) '$log2' | grep -q 'vip1.*INIT -> '"
+tail -n +$((offset + 1)) "$log2" >"$DL_RUN/d2/restart.log"
+grep -E 'sync: resync|reloaded|INIT -> ' "$DL_RUN/d2/restart.log" | sed 's/^[^]]*\] /  /'
+check "the resync was running when the reload came (it was $state)" test "$state" = running
+check "director 2, its peer dead, times out and says so" grep -q \
+  'sync: resync timed out after 2 s (0 applied); taking traffic anyway' "$DL_RUN/d2/restart.log"
+check "xlbctl sync on director 2 says timed out" test "$(resync_state 2)" = "timed out"
+reload_line=$(line_of "$DL_RUN/d2/restart.log" 'reloaded ')
+timeout_line=$(line_of "$DL_RUN/d2/restart.log" 'sync: resync timed out')
+vrrp_line=$(line_of "$DL_RUN/d2/restart.log" 'vip1.*INIT -> ')
+check "the reload came during the resync, VRRP started after it" \
+  test "${reload_line:-999999}" -lt "${timeout_line:-0}" -a "${timeout_line:-999999}" -lt "$vrrp_line"
+check "VRRP started with the reloaded priority" grep -q 'vip1.*INIT -> .*priority 120' \
+  "$DL_RUN/d2/restart.log"
 lab_checks_done "lab sync_resync"
