@@ -299,6 +299,7 @@ absl::Status Daemon::Adopt(const config::Config& cfg) {
                  << ", persistence " << cfg.tables.persistence
                  << "); they take effect when xlbd restarts with its pins removed (the tables "
                     "pinned now keep their sizes, and their flows, until then)";
+  bgp_->SetSyncReady(sync_gate_open_);  // judges no VIP before the resync ended
   bgp_->Configure(cfg.bgp, BgpVerdicts());
   AdoptSync(cfg);
   file_config_ = cfg;
@@ -994,7 +995,7 @@ void Daemon::OpenSyncGate() {
   if (std::exchange(sync_gate_open_, true)) return;
   LOG(INFO) << "sync: ready; VRRP instances start and BGP announces by health from now on";
   if (auto st = speaker_->Configure(vrrp_); !st.ok()) LOG(ERROR) << "vrrp: " << st;
-  UpdateBgp();
+  bgp_->SetSyncReady(true);
 }
 
 void Daemon::AdoptSync(const config::Config& cfg) {
@@ -1046,11 +1047,9 @@ std::vector<bgp::ServiceVerdicts> Daemon::BgpVerdicts() const {
       const bool down = d != down_.end() && d->second;
       auto h = health.find(id);
       const bool unchecked = h == health.end() || h->second.type == config::HealthType::kNone;
-      // Before sync is ready no VIP is judged: none is announced anew, one
-      // announced before a restart stays (bgp::JudgeVips's keep rule).
       v.reals.push_back({.takes_traffic = !down && r.weight > 0,
-                         .passed = sync_gate_open_ && (unchecked || h->second.passes > 0),
-                         .judged = sync_gate_open_ && (unchecked || down || h->second.checks > 0)});
+                         .passed = unchecked || h->second.passes > 0,
+                         .judged = unchecked || down || h->second.checks > 0});
     }
     services.push_back(std::move(v));
   }
