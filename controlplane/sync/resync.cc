@@ -69,10 +69,9 @@ absl::StatusOr<uint64_t> CheckResyncRequest(absl::string_view message, const Key
   DecodeResult r = Decode(message, key, 0);
   if (!r.ok()) return absl::InvalidArgumentError(absl::StrCat("resync request: ", r.Describe()));
   if (r.message.header.type != MessageType::kResyncRequest)
-    return absl::InvalidArgumentError(absl::StrCat(
-        "resync request: message type ", static_cast<int>(r.message.header.type)));
-  if (r.message.header.sequence == 0)
-    return absl::InvalidArgumentError("resync request: nonce 0");
+    return absl::InvalidArgumentError(
+        absl::StrCat("resync request: message type ", static_cast<int>(r.message.header.type)));
+  if (r.message.header.sequence == 0) return absl::InvalidArgumentError("resync request: nonce 0");
   return r.message.header.sequence;
 }
 

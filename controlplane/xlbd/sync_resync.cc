@@ -20,10 +20,10 @@ using SteadyClock = std::chrono::steady_clock;
 
 asio::ip::address ToAsio(const model::IpAddress& a) { return asio::ip::make_address(a.ToString()); }
 
-std::optional<model::IpAddress> FromAsio(const asio::ip::address& a) {
-  auto parsed = model::IpAddress::Parse(a.is_v6() && a.to_v6().is_v4_mapped()
-                                            ? asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6()).to_string()
-                                            : a.to_string());
+std::optional<model::IpAddress> FromAsio(asio::ip::address a) {
+  if (a.is_v6() && a.to_v6().is_v4_mapped())
+    a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
+  auto parsed = model::IpAddress::Parse(a.to_string());
   if (!parsed.ok()) return std::nullopt;
   return *parsed;
 }
@@ -52,7 +52,9 @@ struct ResyncServer::Shared {
 
 struct ResyncServer::Session : std::enable_shared_from_this<ResyncServer::Session> {
   Session(std::shared_ptr<Shared> s, tcp::socket sock, std::string who)
-      : shared(std::move(s)), socket(std::move(sock)), deadline(socket.get_executor()),
+      : shared(std::move(s)),
+        socket(std::move(sock)),
+        deadline(socket.get_executor()),
         peer(std::move(who)) {}
 
   std::shared_ptr<Shared> shared;
@@ -89,31 +91,31 @@ struct ResyncServer::Session : std::enable_shared_from_this<ResyncServer::Sessio
   }
 
   void ReadRequest() {
-    socket.async_read_some(asio::buffer(buffer), [self = shared_from_this()](
-                                                     std::error_code ec, size_t n) {
-      if (self->closed || !self->shared->alive) return;
-      if (ec) {
-        ++self->shared->counters.bad_request;
-        self->Close();
-        return;
-      }
-      if (auto st = self->reader.Append(absl::string_view(self->buffer.data(), n)); !st.ok()) {
-        self->Refuse(st);
-        return;
-      }
-      auto message = self->reader.Next();
-      if (!message) {
-        self->ReadRequest();
-        return;
-      }
-      auto nonce = sync::CheckResyncRequest(*message, self->shared->key);
-      if (!nonce.ok()) {
-        self->Refuse(nonce.status());
-        return;
-      }
-      self->nonce = *nonce;
-      self->Serve();
-    });
+    socket.async_read_some(
+        asio::buffer(buffer), [self = shared_from_this()](std::error_code ec, size_t n) {
+          if (self->closed || !self->shared->alive) return;
+          if (ec) {
+            ++self->shared->counters.bad_request;
+            self->Close();
+            return;
+          }
+          if (auto st = self->reader.Append(absl::string_view(self->buffer.data(), n)); !st.ok()) {
+            self->Refuse(st);
+            return;
+          }
+          auto message = self->reader.Next();
+          if (!message) {
+            self->ReadRequest();
+            return;
+          }
+          auto nonce = sync::CheckResyncRequest(*message, self->shared->key);
+          if (!nonce.ok()) {
+            self->Refuse(nonce.status());
+            return;
+          }
+          self->nonce = *nonce;
+          self->Serve();
+        });
   }
 
   void Refuse(const absl::Status& why) {
@@ -138,8 +140,9 @@ struct ResyncServer::Session : std::enable_shared_from_this<ResyncServer::Sessio
     absl::StatusOr<std::string> next =
         next_chunk < chunks
             ? sync::ResyncChunk(shared->key, shared->node_id, nonce, records, next_chunk)
-        : next_chunk == chunks ? sync::ResyncDone(shared->key, shared->node_id, nonce, records.size())
-                               : absl::StatusOr<std::string>(std::string());
+        : next_chunk == chunks
+            ? sync::ResyncDone(shared->key, shared->node_id, nonce, records.size())
+            : absl::StatusOr<std::string>(std::string());
     if (!next.ok()) {
       LOG(ERROR) << "sync: resync for " << peer << ": " << next.status();
       Close();
@@ -155,17 +158,17 @@ struct ResyncServer::Session : std::enable_shared_from_this<ResyncServer::Sessio
     ++next_chunk;
     frame = std::move(*next);
     Arm();
-    asio::async_write(socket, asio::buffer(frame), [self = shared_from_this()](std::error_code ec,
-                                                                              size_t) {
-      if (self->closed || !self->shared->alive) return;
-      if (ec) {
-        ++self->shared->counters.dropped;
-        LOG(WARNING) << "sync: resync for " << self->peer << " dropped: " << ec.message();
-        self->Close();
-        return;
-      }
-      self->WriteNext();  // one frame per turn of the loop
-    });
+    asio::async_write(
+        socket, asio::buffer(frame), [self = shared_from_this()](std::error_code ec, size_t) {
+          if (self->closed || !self->shared->alive) return;
+          if (ec) {
+            ++self->shared->counters.dropped;
+            LOG(WARNING) << "sync: resync for " << self->peer << " dropped: " << ec.message();
+            self->Close();
+            return;
+          }
+          self->WriteNext();  // one frame per turn of the loop
+        });
   }
 };
 
@@ -178,7 +181,8 @@ void OnAccepted(const std::shared_ptr<ResyncServer::Shared>& shared, tcp::socket
   const tcp::endpoint remote = socket.remote_endpoint(ec);
   std::optional<model::IpAddress> from = ec ? std::nullopt : FromAsio(remote.address());
   const std::string who = from ? from->ToString() : "an unknown address";
-  if (!from || std::find(shared->peers.begin(), shared->peers.end(), *from) == shared->peers.end()) {
+  if (!from ||
+      std::find(shared->peers.begin(), shared->peers.end(), *from) == shared->peers.end()) {
     ++shared->counters.not_peer;
     LOG_EVERY_N(WARNING, 100) << "sync: resync connection from " << who
                               << " closed: not in sync.peers (" << google::COUNTER << " so far)";
@@ -223,7 +227,8 @@ absl::StatusOr<std::unique_ptr<ResyncServer>> ResyncServer::Start(
   std::error_code ec;
   shared->acceptor.open(local.protocol(), ec);
   if (!ec) shared->acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec && local.protocol() == tcp::v6()) shared->acceptor.set_option(asio::ip::v6_only(true), ec);
+  if (!ec && local.protocol() == tcp::v6())
+    shared->acceptor.set_option(asio::ip::v6_only(true), ec);
   if (!ec) shared->acceptor.bind(local, ec);
   if (!ec) shared->acceptor.listen(4, ec);
   if (ec)
@@ -372,10 +377,10 @@ struct ResyncClient::State : std::enable_shared_from_this<ResyncClient::State> {
                                           self->from_peer, " came"));
             return;
           }
-          self->Finish("done", absl::StrCat("from ", self->peers[self->peer_index].ToString(),
-                                            ": ", self->from_peer, " flows in ",
-                                            absl::StrFormat("%.2f", SecondsSince(self->start)),
-                                            " s"));
+          self->Finish(
+              "done",
+              absl::StrCat("from ", self->peers[self->peer_index].ToString(), ": ", self->from_peer,
+                           " flows in ", absl::StrFormat("%.2f", SecondsSince(self->start)), " s"));
           return;
         }
         self->from_peer += m->records.size();
@@ -388,13 +393,10 @@ struct ResyncClient::State : std::enable_shared_from_this<ResyncClient::State> {
   }
 };
 
-std::unique_ptr<ResyncClient> ResyncClient::Start(asio::io_context& io,
-                                                  const std::vector<model::IpAddress>& peers,
-                                                  uint16_t port,
-                                                  const std::optional<model::IpAddress>& source,
-                                                  sync::Key key, uint32_t node_id,
-                                                  std::chrono::milliseconds timeout,
-                                                  OnRecords on_records, OnDone on_done) {
+std::unique_ptr<ResyncClient> ResyncClient::Start(
+    asio::io_context& io, const std::vector<model::IpAddress>& peers, uint16_t port,
+    const std::optional<model::IpAddress>& source, sync::Key key, uint32_t node_id,
+    std::chrono::milliseconds timeout, OnRecords on_records, OnDone on_done) {
   auto state = std::make_shared<State>(io, std::move(key));
   state->node_id = node_id;
   state->port = port;
@@ -418,9 +420,10 @@ std::unique_ptr<ResyncClient> ResyncClient::Start(asio::io_context& io,
   state->overall.expires_after(timeout);
   state->overall.async_wait([state](std::error_code ec) {
     if (ec || !state->alive) return;
-    state->Finish("timed out",
-                  absl::StrCat("timed out after ", absl::StrFormat("%g", state->timeout.count() / 1000.0),
-                               " s (", state->applied, " applied); taking traffic anyway"));
+    state->Finish(
+        "timed out",
+        absl::StrCat("timed out after ", absl::StrFormat("%g", state->timeout.count() / 1000.0),
+                     " s (", state->applied, " applied); taking traffic anyway"));
   });
   asio::post(io, [state] { state->TryPeer(); });
   return client;

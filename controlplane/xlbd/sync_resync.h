@@ -42,8 +42,8 @@ class ResyncServer {
   // or while busy is closed at once (the client tries its next peer).
   static absl::StatusOr<std::unique_ptr<ResyncServer>> Start(
       asio::io_context& io, const std::optional<model::IpAddress>& source, model::Family family,
-      uint16_t port, const std::vector<model::IpAddress>& peers, sync::Key key,
-      uint32_t node_id, Snapshot snapshot);
+      uint16_t port, const std::vector<model::IpAddress>& peers, sync::Key key, uint32_t node_id,
+      Snapshot snapshot);
   ~ResyncServer();
 
   const ResyncServerCounters& counters() const;
@@ -68,13 +68,10 @@ class ResyncClient {
   // each chunk as it arrives and `on_done` once, when done, failed or timed
   // out after `timeout` in all. Both from the loop, never after the
   // client is destroyed.
-  static std::unique_ptr<ResyncClient> Start(asio::io_context& io,
-                                             const std::vector<model::IpAddress>& peers,
-                                             uint16_t port,
-                                             const std::optional<model::IpAddress>& source,
-                                             sync::Key key, uint32_t node_id,
-                                             std::chrono::milliseconds timeout,
-                                             OnRecords on_records, OnDone on_done);
+  static std::unique_ptr<ResyncClient> Start(
+      asio::io_context& io, const std::vector<model::IpAddress>& peers, uint16_t port,
+      const std::optional<model::IpAddress>& source, sync::Key key, uint32_t node_id,
+      std::chrono::milliseconds timeout, OnRecords on_records, OnDone on_done);
   ~ResyncClient();
 
   // "running", "done", "timed out", "failed" or "none".

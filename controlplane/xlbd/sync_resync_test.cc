@@ -49,7 +49,9 @@ struct Asker {
            milliseconds timeout = milliseconds(5000)) {
     client = ResyncClient::Start(
         io, peers, port, std::nullopt, std::move(key), 7, timeout,
-        [this](const std::vector<sync::FlowRecord>& r) { got.insert(got.end(), r.begin(), r.end()); },
+        [this](const std::vector<sync::FlowRecord>& r) {
+          got.insert(got.end(), r.begin(), r.end());
+        },
         [this] { done = true; });
     for (int i = 0; i < 1000 && !done; ++i) io.run_for(milliseconds(10));
   }
