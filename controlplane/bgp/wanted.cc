@@ -16,7 +16,7 @@ int Seconds(config::Duration d) {
 }  // namespace
 
 std::vector<VipVerdict> JudgeVips(const config::BgpConfig& bgp,
-                                  const std::vector<ServiceVerdicts>& services) {
+                                  const std::vector<ServiceVerdicts>& services, bool sync_ready) {
   std::map<model::IpAddress, VipVerdict> vips;
   if (!bgp.announce.empty()) {
     for (const model::IpAddress& vip : bgp.announce) vips[vip] = VipVerdict{vip, false, true};
@@ -34,6 +34,7 @@ std::vector<VipVerdict> JudgeVips(const config::BgpConfig& bgp,
   std::vector<VipVerdict> out;
   for (auto& [vip, v] : vips) {
     v.judged |= v.healthy;
+    if (!sync_ready) v.healthy = v.judged = false;
     out.push_back(v);
   }
   return out;

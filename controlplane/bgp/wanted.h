@@ -38,9 +38,13 @@ struct VipVerdict {
 };
 
 // The VIPs of the bgp: section (its announce: list, or every service's VIP,
-// in address order), each judged from the services that have it.
+// in address order), each judged from the services that have it. Until
+// `sync_ready` (a starting director's resync of the flows has ended: issue
+// #16) no VIP is judged: none is announced anew, one announced before a
+// restart stays.
 std::vector<VipVerdict> JudgeVips(const config::BgpConfig& bgp,
-                                  const std::vector<ServiceVerdicts>& services);
+                                  const std::vector<ServiceVerdicts>& services,
+                                  bool sync_ready = true);
 
 // The state of bgpd xlbd wants: AS, router id, neighbours from the section;
 // every VIP owned, the healthy ones announced, the unjudged ones kept.

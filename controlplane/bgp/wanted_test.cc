@@ -57,6 +57,15 @@ TEST(JudgeVips, OneHealthyRealOfOneServiceAnnouncesTheVip) {
             "203.0.113.13 healthy; 2001:db8:100::1 withdrawn; ");
 }
 
+TEST(JudgeVips, NothingJudgedUntilSyncIsReady) {
+  const std::vector<ServiceVerdicts> services = {{Ip("203.0.113.10"), {kHealthy}},
+                                                 {Ip("203.0.113.11"), {kDown}}};
+  EXPECT_EQ(Verdicts(JudgeVips(Section(), services, false)),
+            "203.0.113.10 kept; 203.0.113.11 kept; ");
+  EXPECT_EQ(Verdicts(JudgeVips(Section(), services, true)),
+            "203.0.113.10 healthy; 203.0.113.11 withdrawn; ");
+}
+
 TEST(JudgeVips, AnnounceListLimitsAndKeepsServicelessVips) {
   config::BgpConfig b = Section();
   b.announce = {Ip("203.0.113.11"), Ip("203.0.113.20")};

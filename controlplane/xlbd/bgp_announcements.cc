@@ -92,11 +92,17 @@ void BgpAnnouncements::Update(const std::vector<bgp::ServiceVerdicts>& services)
   Apply();
 }
 
+void BgpAnnouncements::SetSyncReady(bool ready) {
+  if (ready == sync_ready_) return;
+  sync_ready_ = ready;
+  Apply();
+}
+
 void BgpAnnouncements::Apply() {
   if (!announcer_) return;
   bgp::Desired desired;
   if (bgp_) {
-    verdicts_ = bgp::JudgeVips(*bgp_, services_);
+    verdicts_ = bgp::JudgeVips(*bgp_, services_, sync_ready_);
     desired = bgp::MakeDesired(*bgp_, verdicts_);
   } else {
     verdicts_.clear();

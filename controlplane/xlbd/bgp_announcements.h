@@ -39,6 +39,9 @@ class BgpAnnouncements {
   // The services' verdicts changed (health, weights, services): announce
   // and withdraw accordingly. Cheap when nothing changed.
   void Update(const std::vector<bgp::ServiceVerdicts>& services);
+  // False while the resync of the flows at start runs (sync: section): no
+  // VIP is judged meanwhile (bgp::JudgeVips). True by default.
+  void SetSyncReady(bool ready);
   // Drain or undrain, remembered in the drain file first: an error (the file
   // cannot be written) changes nothing.
   absl::Status SetDrained(bool drained);
@@ -62,6 +65,7 @@ class BgpAnnouncements {
   std::vector<bgp::VipVerdict> verdicts_;
   std::optional<bgp::Desired> applied_;  // the last given to the announcer
   bool drained_ = false;
+  bool sync_ready_ = true;
   std::unique_ptr<bgp::Announcer> announcer_;  // since the first section
 };
 

@@ -107,5 +107,19 @@ TEST_F(BgpAnnouncementsTest, ViewJudgesTheVips) {
   EXPECT_FALSE(v.vips[0].wanted);
 }
 
+TEST_F(BgpAnnouncementsTest, NoVipWantedWhileSyncIsNotReady) {
+  BgpAnnouncements a(dir_ + "/bgp-drained", NoFrr());
+  const auto vip = *model::IpAddress::Parse("203.0.113.10");
+  a.SetSyncReady(false);
+  a.Configure(Section(), {{vip, {{.takes_traffic = true, .passed = true, .judged = true}}}});
+  api::BgpView v = a.View();
+  ASSERT_EQ(v.vips.size(), 1u);
+  EXPECT_FALSE(v.vips[0].wanted);  // not announced before: kept so
+  a.SetSyncReady(true);
+  v = a.View();
+  EXPECT_TRUE(v.vips[0].healthy);
+  EXPECT_TRUE(v.vips[0].wanted);
+}
+
 }  // namespace
 }  // namespace xlb::xlbd

@@ -265,7 +265,10 @@ absl::Status Daemon::Adopt(const config::Config& cfg) {
   if (st.ok() && !ready_) AwaitNexthops();  // starting: before VRRP and the API
   // VRRP last: its instances track the services just written. Configure
   // changes nothing when it fails, so only the services roll back.
-  if (st.ok()) st = speaker_->Configure(cfg.vrrp);
+  // With a sync: section, not before the resync at start ended (a reload
+  // meanwhile only updates vrrp_, which OpenSyncGate configures).
+  if (!cfg.sync) sync_gate_open_ = true;
+  if (st.ok() && sync_gate_open_) st = speaker_->Configure(cfg.vrrp);
   if (!st.ok() && !ready_) {
     // A start that failed past its preflight: what is written stays (never
     // a rollback to no services, which would stop every flow).
@@ -296,6 +299,7 @@ absl::Status Daemon::Adopt(const config::Config& cfg) {
                  << ", persistence " << cfg.tables.persistence
                  << "); they take effect when xlbd restarts with its pins removed (the tables "
                     "pinned now keep their sizes, and their flows, until then)";
+  bgp_->SetSyncReady(sync_gate_open_);  // judges no VIP before the resync ended
   bgp_->Configure(cfg.bgp, BgpVerdicts());
   AdoptSync(cfg);
   file_config_ = cfg;
@@ -1031,6 +1035,13 @@ absl::Status Daemon::CheckSync(const config::Config& cfg) {
   return SyncLink::LoadKey(*cfg.sync).status();
 }
 
+void Daemon::OpenSyncGate() {
+  if (std::exchange(sync_gate_open_, true)) return;
+  LOG(INFO) << "sync: ready; VRRP instances start and BGP announces by health from now on";
+  if (auto st = speaker_->Configure(vrrp_); !st.ok()) LOG(ERROR) << "vrrp: " << st;
+  bgp_->SetSyncReady(true);
+}
+
 void Daemon::AdoptSync(const config::Config& cfg) {
   if (!cfg.sync) {
     if (sync_) LOG(INFO) << "sync: section removed; the data path records flow events until "
@@ -1041,15 +1052,23 @@ void Daemon::AdoptSync(const config::Config& cfg) {
   auto key = SyncLink::LoadKey(*cfg.sync);  // checked by CheckSync
   if (!key.ok()) {
     LOG(ERROR) << key.status();
+    OpenSyncGate();
     return;
   }
   // An unchanged section with the same key keeps its link (its counters,
   // the peers' view of its sequence); the key file is read on every reload.
   if (sync_ && *cfg.sync == sync_->config() && sync_->SameKey(*key)) return;
   sync_.reset();  // its port is the new link's
-  auto link = SyncLink::Start(io_, *cfg.sync, *key, program_.get(), table_.get());
+  // Starting (the gate still closed): ask the peers for their flows first.
+  const bool resync = !sync_gate_open_;
+  if (resync)
+    LOG(INFO) << "sync: VRRP and BGP wait for the resync (at most "
+              << cfg.sync->resync_timeout.count() / 1000.0 << " s)";
+  auto link = SyncLink::Start(io_, *cfg.sync, *key, program_.get(), table_.get(), resync,
+                              [this] { OpenSyncGate(); });
   if (!link.ok()) {
     LOG(ERROR) << link.status() << "; flows are not shared with the peers until a reload fixes it";
+    OpenSyncGate();
     return;
   }
   sync_ = std::move(*link);

@@ -150,6 +150,9 @@ class Daemon : public api::Operations {
   // anything changes, applied (the link started, replaced or stopped) after.
   absl::Status CheckSync(const config::Config& config);
   void AdoptSync(const config::Config& config);
+  // The resync at start ended (or there is none): VRRP instances start, BGP
+  // may announce (docs/sync-design.md "Gates").
+  void OpenSyncGate();
   // The data plane's id and generation of `real` of `key`.
   absl::StatusOr<dataplane::RealState> RealInMaps(const model::ServiceKey& key,
                                                   const model::RealSpec& real) const;
@@ -188,6 +191,9 @@ class Daemon : public api::Operations {
   std::unique_ptr<vrrp::SpeakerThread> speaker_;  // VRRP, on a thread of its own
   std::unique_ptr<BgpAnnouncements> bgp_;         // the bgp: section; bgpd driven off the loop
   std::unique_ptr<SyncLink> sync_;                // the sync: section; none without one
+  // False from a start with a sync: section until its resync ended: VRRP
+  // is not configured and BGP judges no VIP meanwhile.
+  bool sync_gate_open_ = false;
   std::unique_ptr<api::HttpServer> api_, metrics_;
   asio::steady_timer refresh_timer_;
   asio::steady_timer source_timer_;

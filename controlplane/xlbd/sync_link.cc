@@ -56,7 +56,9 @@ absl::StatusOr<std::unique_ptr<SyncLink>> SyncLink::Start(asio::io_context& io,
                                                          const config::SyncConfig& config,
                                                          sync::Key key,
                                                          dataplane::Program* program,
-                                                         const dataplane::ServiceTable* table) {
+                                                         const dataplane::ServiceTable* table,
+                                                         bool resync,
+                                                         std::function<void()> on_ready) {
   if (config.peers.empty()) return absl::InvalidArgumentError("sync: no peers");
   std::unique_ptr<SyncLink> link(new SyncLink(io, config, program, table));
   std::optional<model::IpAddress> source = config.source;
@@ -104,9 +106,21 @@ absl::StatusOr<std::unique_ptr<SyncLink>> SyncLink::Start(asio::io_context& io,
     if (!reader.ok()) return reader.status();
     link->reader_ = std::move(*reader);
   }
+  auto server = ResyncServer::Start(io, config.source, family, config.port, config.peers, key,
+                                   link->node_id_, [self] { return self->Snapshot(); });
+  if (!server.ok()) return server.status();
+  link->resync_server_ = std::move(*server);
   link->transport_->Start([self](const model::IpAddress& source, absl::string_view datagram) {
     self->OnDatagram(source, datagram);
   });
+  if (resync)
+    link->resync_ = ResyncClient::Start(
+        io, config.peers, config.port, config.source, key, link->node_id_,
+        config.resync_timeout,
+        [self](const std::vector<sync::FlowRecord>& records) {
+          self->ApplyRecords(records, "a resync");
+        },
+        std::move(on_ready));
   link->ScheduleRing();
   link->ScheduleTick();
   LOG(INFO) << "sync: node " << link->node_id_ << " on port " << config.port << " to "
@@ -169,11 +183,33 @@ void SyncLink::ScheduleTick() {
 void SyncLink::OnDatagram(const model::IpAddress& source, absl::string_view datagram) {
   sync::ReceiveResult r = receiver_->OnDatagram(source, datagram, SteadyClock::now());
   if (!r.admitted() || r.records.empty()) return;
+  ApplyRecords(r.records, source.ToString());
+}
+
+void SyncLink::ApplyRecords(const std::vector<sync::FlowRecord>& records, absl::string_view from) {
   std::vector<dataplane::SyncFlow> flows;
-  flows.reserve(r.records.size());
-  for (const auto& record : r.records) flows.push_back(ToSyncFlow(record));
+  flows.reserve(records.size());
+  for (const auto& record : records) flows.push_back(ToSyncFlow(record));
   if (auto st = applier_->Apply(flows); !st.ok())
-    LOG_IF(ERROR, apply_errors_++ == 0) << "sync: applying flows from " << source.ToString() << ": " << st;
+    LOG_IF(ERROR, apply_errors_++ == 0) << "sync: applying flows from " << from << ": " << st;
+}
+
+absl::StatusOr<std::vector<sync::FlowRecord>> SyncLink::Snapshot() {
+  // One batched walk (lookup_batch: 0.2 s for a full default table here);
+  // the frames then go out one per turn of the loop.
+  std::vector<sync::FlowRecord> out;
+  const uint64_t now = dataplane::CoarseNowNs();
+  auto st = program_->maps().conn_table.ForEachEntry([&](const xlb_flow_key& key,
+                                                         const xlb_conn& conn) {
+    if (dataplane::ClassifyConnection(key.proto, conn, now) == dataplane::ConnActivity::kExpired)
+      return true;
+    dataplane::SyncFlow flow;
+    if (dataplane::TranslateConn(key, conn, *table_, now, &flow) == dataplane::FlowEventVerdict::kOk)
+      out.push_back(ToRecord(flow, sync::RecordType::kRefresh));
+    return true;
+  });
+  if (!st.ok()) return st;
+  return out;
 }
 
 void SyncLink::FlushForShutdown() {
@@ -209,10 +245,14 @@ api::SyncView SyncLink::View() const {
     v.applied_reply[dataplane::SyncApplyResultName(r)] = a.reply[r];
   }
   v.held = applier_->held();
-  // No resync yet (docs/sync-design.md, step 7): a director takes traffic
-  // with what the stream has brought it.
-  v.ready = true;
-  v.resync = "none";
+  v.ready = ready();
+  v.resync = resync_ ? resync_->state() : "none";
+  v.resync_detail = resync_ ? resync_->detail() : "";
+  const ResyncServerCounters& rs = resync_server_->counters();
+  v.dropped["resync_not_peer"] = rs.not_peer;
+  v.dropped["resync_busy"] = rs.busy;
+  v.dropped["resync_bad_request"] = rs.bad_request;
+  v.dropped["resync_client_dropped"] = rs.dropped;
   const auto now = SteadyClock::now();
   for (const sync::PeerStatus& p : receiver_->Peers(now)) {
     api::SyncPeerView pv;

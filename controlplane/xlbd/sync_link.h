@@ -24,6 +24,7 @@
 #include "controlplane/sync/receiver.h"
 #include "controlplane/sync/sender.h"
 #include "controlplane/sync/transport.h"
+#include "controlplane/xlbd/sync_resync.h"
 #include "dataplane/flow_event_reader.h"
 #include "dataplane/program.h"
 #include "dataplane/service_table.h"
@@ -43,16 +44,23 @@ class SyncLink {
   // changes: the key file. The key, or why not ("sync.key_file: ...").
   static absl::StatusOr<sync::Key> LoadKey(const config::SyncConfig& config);
 
-  // Opens the socket and starts reading the ring and the socket. `program`
-  // and `table` must outlive the link.
+  // Opens the socket and starts reading the ring and the socket, and serves
+  // resyncs on TCP sync.port. With `resync` (xlbd starting), asks the peers
+  // for their flows first and calls `on_ready` (from the loop, once) when
+  // that ended, however; without, it is ready at once and `on_ready` is not
+  // called. `program` and `table` must outlive the link.
   static absl::StatusOr<std::unique_ptr<SyncLink>> Start(asio::io_context& io,
                                                          const config::SyncConfig& config,
                                                          sync::Key key,
                                                          dataplane::Program* program,
-                                                         const dataplane::ServiceTable* table);
+                                                         const dataplane::ServiceTable* table,
+                                                         bool resync = false,
+                                                         std::function<void()> on_ready = {});
   ~SyncLink();
 
   const config::SyncConfig& config() const { return config_; }
+  // False while the resync at start runs: VRRP and BGP wait for it.
+  bool ready() const { return !resync_ || resync_->finished(); }
   // Whether `key` is the one this link signs with.
   bool SameKey(const sync::Key& key) const;
   // What `xlbctl sync` and the metrics show.
@@ -69,6 +77,10 @@ class SyncLink {
   void ScheduleTick();
   void OnDatagram(const model::IpAddress& source, absl::string_view datagram);
   void OnEvent(const xlb_flow_event& event);
+  // Every live entry of the connection table (own or a peer's copy), named
+  // by address, for a peer's resync.
+  absl::StatusOr<std::vector<sync::FlowRecord>> Snapshot();
+  void ApplyRecords(const std::vector<sync::FlowRecord>& records, absl::string_view from);
 
   config::SyncConfig config_;
   dataplane::Program* program_;
@@ -81,6 +93,8 @@ class SyncLink {
   std::unique_ptr<sync::Receiver> receiver_;
   std::unique_ptr<dataplane::FlowEventReader> reader_;
   std::unique_ptr<dataplane::SyncApplier> applier_;
+  std::unique_ptr<ResyncServer> resync_server_;
+  std::unique_ptr<ResyncClient> resync_;  // none: no resync was asked for
   asio::steady_timer ring_timer_, tick_timer_;
   uint64_t round_now_ns_ = 0;   // the data path's clock at this ring round
   uint64_t stale_id_ = 0;       // events whose ids the table no longer has

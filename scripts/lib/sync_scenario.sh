@@ -8,6 +8,9 @@
 #                                      on both directors, 0: none (today's
 #                                      behaviour, for the comparison)
 #   sync_sc_up                         the lab; both xlbd; director 1 master
+#   sync_sc_lab, sync_sc_start I       the same in steps: the lab, then
+#                                      director I's xlbd (so that one can
+#                                      start after the flows exist)
 #   sync_sc_hold                       SYNC_SC_CONNS connections, exchanging
 #   sync_sc_backup_has_flows           director 2's table holds every one of
 #                                      them (learnt from director 1)
@@ -76,6 +79,18 @@ EOF
 }
 
 sync_sc_up() {
+  local i
+  sync_sc_lab
+  for ((i = 1; i <= DL_N; i++)); do sync_sc_start "$i"; done
+  netns_wait_for 10 "director 1 master of $(dl_vip 1)" dl_has_addr 1 "$(dl_vip 1)"
+  if ((SYNC_SC_SYNC)); then
+    netns_wait_for 10 "sync peers up" sync_sc_peers_up
+  fi
+}
+
+sync_sc_start() { dl_start_xlbd "$1" "$(sync_sc_yaml "$1")"; }  # sync_sc_start I
+
+sync_sc_lab() {
   local i j
   dl_up 1
   # Every director reads the same key (32 bytes or more, mode 0600).
@@ -96,11 +111,6 @@ sync_sc_up() {
     for j in 1 2 3; do
       ip -n "${DL_R[j]}" route add 203.0.113.0/24 via "$SYNC_SC_GATEWAY"
     done
-  fi
-  for ((i = 1; i <= DL_N; i++)); do dl_start_xlbd "$i" "$(sync_sc_yaml "$i")"; done
-  netns_wait_for 10 "director 1 master of $(dl_vip 1)" dl_has_addr 1 "$(dl_vip 1)"
-  if ((SYNC_SC_SYNC)); then
-    netns_wait_for 10 "sync peers up" sync_sc_peers_up
   fi
 }
 
