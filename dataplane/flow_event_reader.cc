@@ -68,10 +68,20 @@ absl::StatusOr<size_t> FlowEventReader::Consume(size_t max_records) {
 
 FlowEventVerdict TranslateFlowEvent(const xlb_flow_event& event, const ServiceTable& table,
                                     uint64_t now_ns, SyncFlow* out) {
-  std::optional<FlowAddresses> where =
-      table.AddressesOf(event.service_id, event.real_id, event.real_gen);
+  xlb_conn conn{};
+  conn.service_id = event.service_id;
+  conn.real_id = event.real_id;
+  conn.real_gen = event.real_gen;
+  conn.flags = event.conn_flags;
+  conn.last_seen_ns = event.last_seen_ns;
+  return TranslateConn(event.flow, conn, table, now_ns, out);
+}
+
+FlowEventVerdict TranslateConn(const xlb_flow_key& k, const xlb_conn& conn,
+                               const ServiceTable& table, uint64_t now_ns, SyncFlow* out) {
+  std::optional<FlowAddresses> where = table.AddressesOf(conn.service_id, conn.real_id,
+                                                         conn.real_gen);
   if (!where) return FlowEventVerdict::kStaleId;
-  const xlb_flow_key& k = event.flow;
   const model::ServiceKey& service = where->service;
   // The flow must be one of its service's: a retired real adopted after a
   // restart may name a service id that was given to another service since.
@@ -87,9 +97,9 @@ FlowEventVerdict TranslateFlowEvent(const xlb_flow_event& event, const ServiceTa
   f.vip_port = ntohs(k.dport);
   f.real = where->real;
   f.real_port = where->real_port;
-  f.flags = event.conn_flags;  // what SyncFlow does not carry is ignored downstream
-  f.age_ms = now_ns > event.last_seen_ns
-                 ? static_cast<uint32_t>(std::min<uint64_t>((now_ns - event.last_seen_ns) / 1000000,
+  f.flags = conn.flags;  // what SyncFlow does not carry is ignored downstream
+  f.age_ms = now_ns > conn.last_seen_ns
+                 ? static_cast<uint32_t>(std::min<uint64_t>((now_ns - conn.last_seen_ns) / 1000000,
                                                             UINT32_MAX))
                  : 0;
   *out = f;

@@ -18,6 +18,7 @@ BUILD=${1:?usage: sync_vrrp_test.sh BUILD_DIR nat|dr}
 MODE=${2:?usage: sync_vrrp_test.sh BUILD_DIR nat|dr}
 [[ $MODE == nat || $MODE == dr ]] || { echo "unknown scenario '$MODE' (want nat or dr)" >&2; exit 2; }
 
+SYNC_SC_REFRESH=5s  # the refresh walk within the test's time (default 60s)
 sync_sc_init "$BUILD" "$MODE" 1
 trap 'aa_stop_holds; netns_down' EXIT
 sync_sc_up
@@ -37,6 +38,8 @@ if [[ $MODE == nat ]]; then
   check "director 2 holds their NAT reply halves too" netns_wait_for 5 "reply halves" has_replies
   echo "director 2: $(nat_replies) NAT reply entries"
 else
+  check "director 2 shows them active (director 1's refresh walk, every ${SYNC_SC_REFRESH})" \
+    netns_wait_for 15 "the flows active on director 2" sync_sc_backup_flows_active
   sync_sc_add_real 198.51.100.23
   # The scenario: the reals change 1 s before the master dies.
   sleep 1
