@@ -66,12 +66,21 @@ absl::StatusOr<size_t> FlowEventReader::Consume(size_t max_records) {
   return delivered_;
 }
 
-namespace {
+FlowEventVerdict TranslateFlowEvent(const xlb_flow_event& event, const ServiceTable& table,
+                                    uint64_t now_ns, SyncFlow* out) {
+  xlb_conn conn{};
+  conn.service_id = event.service_id;
+  conn.real_id = event.real_id;
+  conn.real_gen = event.real_gen;
+  conn.flags = event.conn_flags;
+  conn.last_seen_ns = event.last_seen_ns;
+  return TranslateConn(event.flow, conn, table, now_ns, out);
+}
 
-FlowEventVerdict Translate(const xlb_flow_key& k, uint32_t service_id, uint32_t real_id,
-                           uint32_t real_gen, uint32_t conn_flags, uint64_t last_seen_ns,
-                           const ServiceTable& table, uint64_t now_ns, SyncFlow* out) {
-  std::optional<FlowAddresses> where = table.AddressesOf(service_id, real_id, real_gen);
+FlowEventVerdict TranslateConn(const xlb_flow_key& k, const xlb_conn& conn,
+                               const ServiceTable& table, uint64_t now_ns, SyncFlow* out) {
+  std::optional<FlowAddresses> where = table.AddressesOf(conn.service_id, conn.real_id,
+                                                         conn.real_gen);
   if (!where) return FlowEventVerdict::kStaleId;
   const model::ServiceKey& service = where->service;
   // The flow must be one of its service's: a retired real adopted after a
@@ -88,27 +97,13 @@ FlowEventVerdict Translate(const xlb_flow_key& k, uint32_t service_id, uint32_t 
   f.vip_port = ntohs(k.dport);
   f.real = where->real;
   f.real_port = where->real_port;
-  f.flags = conn_flags;  // what SyncFlow does not carry is ignored downstream
-  f.age_ms = now_ns > last_seen_ns
-                 ? static_cast<uint32_t>(std::min<uint64_t>((now_ns - last_seen_ns) / 1000000,
+  f.flags = conn.flags;  // what SyncFlow does not carry is ignored downstream
+  f.age_ms = now_ns > conn.last_seen_ns
+                 ? static_cast<uint32_t>(std::min<uint64_t>((now_ns - conn.last_seen_ns) / 1000000,
                                                             UINT32_MAX))
                  : 0;
   *out = f;
   return FlowEventVerdict::kOk;
-}
-
-}  // namespace
-
-FlowEventVerdict TranslateFlowEvent(const xlb_flow_event& event, const ServiceTable& table,
-                                    uint64_t now_ns, SyncFlow* out) {
-  return Translate(event.flow, event.service_id, event.real_id, event.real_gen,
-                   event.conn_flags, event.last_seen_ns, table, now_ns, out);
-}
-
-FlowEventVerdict TranslateConn(const xlb_flow_key& key, const xlb_conn& conn,
-                               const ServiceTable& table, uint64_t now_ns, SyncFlow* out) {
-  return Translate(key, conn.service_id, conn.real_id, conn.real_gen, conn.flags,
-                   conn.last_seen_ns, table, now_ns, out);
 }
 
 }  // namespace xlb::dataplane

@@ -74,8 +74,8 @@ enum class FlowEventVerdict : uint8_t {
 // last_seen is later). event.type is the caller's (xlbd's RecordTypeOf).
 FlowEventVerdict TranslateFlowEvent(const xlb_flow_event& event, const ServiceTable& table,
                                     uint64_t now_ns, SyncFlow* out);
-// The same for a connection-table entry (the resync's walk): one rule for
-// both, so a flow is named alike by the stream and by the bulk copy.
+// The same for connection-table entry `conn` of flow `key` (the refresh
+// walk's): its service_id, real_id, real_gen, flags and last_seen_ns count.
 FlowEventVerdict TranslateConn(const xlb_flow_key& key, const xlb_conn& conn,
                                const ServiceTable& table, uint64_t now_ns, SyncFlow* out);
 

@@ -84,28 +84,68 @@ class Map : public MapFd {
     return DeleteAllRaw(keys.data(), keys.size(), sizeof(K));
   }
   absl::StatusOr<bool> NextKey(const K* key, K* next) const { return NextKeyRaw(key, next); }
+  // One batch of a walk (BatchCursor's): see MapFd::LookupBatchRaw.
+  absl::StatusOr<bool> LookupBatch(uint32_t* in, uint32_t* out, K* keys, V* values,
+                                   uint32_t* count) const {
+    return LookupBatchRaw(in, out, keys, values, count);
+  }
 
   // Calls visit(key, value) for each entry until it returns false, reading
   // keys and values in batches: one system call per few thousand entries,
   // where walking the keys one at a time (two calls an entry) took half a
   // second on a full connection table, with xlbd's loop waiting.
   template <typename Visit>
-  absl::Status ForEachEntry(Visit visit) const {
-    constexpr uint32_t kBatch = 4096;
-    std::vector<K> keys(kBatch);
-    std::vector<V> values(kBatch);
-    uint32_t position = 0;  // a hash map's: a bucket index
-    for (bool first = true;; first = false) {
-      uint32_t count = kBatch;
-      auto more = LookupBatchRaw(first ? nullptr : &position, &position, keys.data(),
-                                 values.data(), &count);
-      if (!more.ok()) return more.status();
-      for (uint32_t i = 0; i < count; ++i)
-        if (!visit(keys[i], values[i])) return absl::OkStatus();
-      if (!*more) return absl::OkStatus();
-    }
-  }
+  absl::Status ForEachEntry(Visit visit) const;
 };
+
+// A walk of a map in batches that can pause between two and go on later:
+// ForEachEntry's walk, and the sync refresh walk's (a batch per turn of
+// xlbd's loop). A hash map's position is a bucket index, so entries added or
+// removed meanwhile do not derail it (each is seen at most once; one added
+// behind the cursor is not seen). The map must outlive it.
+template <typename K, typename V>
+class BatchCursor {
+ public:
+  static constexpr uint32_t kBatch = 4096;
+  explicit BatchCursor(const Map<K, V>& map, uint32_t batch = kBatch)
+      : map_(map), keys_(batch), values_(batch) {}
+
+  // Reads the next batch and calls visit(key, value) for its entries until
+  // one returns false. True while the walk goes on: false once the batch
+  // read was the map's last, or visit stopped it.
+  template <typename Visit>
+  absl::StatusOr<bool> Next(Visit&& visit) {
+    if (done_) return false;
+    uint32_t count = static_cast<uint32_t>(keys_.size());
+    auto more = map_.LookupBatch(started_ ? &position_ : nullptr, &position_, keys_.data(),
+                                 values_.data(), &count);
+    if (!more.ok()) return more.status();
+    started_ = true;
+    done_ = !*more;
+    for (uint32_t i = 0; i < count; ++i)
+      if (!visit(keys_[i], values_[i])) done_ = true;
+    return !done_;
+  }
+  bool done() const { return done_; }
+
+ private:
+  const Map<K, V>& map_;
+  std::vector<K> keys_;
+  std::vector<V> values_;
+  uint32_t position_ = 0;
+  bool started_ = false, done_ = false;
+};
+
+template <typename K, typename V>
+template <typename Visit>
+absl::Status Map<K, V>::ForEachEntry(Visit visit) const {
+  BatchCursor<K, V> cursor(*this);
+  while (true) {
+    auto more = cursor.Next(visit);
+    if (!more.ok()) return more.status();
+    if (!*more) return absl::OkStatus();
+  }
+}
 
 // A per-CPU map: one V per CPU and key, read summed over the CPUs. It has no
 // Lookup or Update: a single V would be too small a buffer.

@@ -548,6 +548,9 @@ struct SyncInfo {
   uint16_t port = 0;
   std::string mode;  // "batched" or "per-flow"
   uint64_t last_sequence_sent = 0, datagrams_sent = 0, records_sent = 0;
+  // The refresh walk: passes finished, REFRESH records sent, last pass (s).
+  uint64_t refresh_passes = 0, refresh_records = 0;
+  double last_refresh_seconds = 0;
   // By reason, by outcome: maps, any key may be absent.
   std::map<std::string, uint64_t> dropped;
   std::map<std::string, uint64_t> applied;        // in conn_table
@@ -711,6 +714,9 @@ XLB_JSON_FIELDS(SyncInfo, field("enabled", s.enabled); field("node_id", s.node_i
                 field("epoch", s.epoch); field("port", s.port); field("mode", s.mode);
                 field("last_sequence_sent", s.last_sequence_sent);
                 field("datagrams_sent", s.datagrams_sent); field("records_sent", s.records_sent);
+                field("refresh_passes", s.refresh_passes);
+                field("refresh_records", s.refresh_records);
+                field("last_refresh_s", s.last_refresh_seconds);
                 field("dropped", s.dropped); field("applied", s.applied);
                 field("applied_reply", s.applied_reply); field("held", s.held);
                 field("ready", s.ready); field("resync", s.resync);

@@ -176,6 +176,9 @@ class FakeOperations : public Operations {
     sync.last_sequence_sent = 80;
     sync.datagrams_sent = 80;
     sync.records_sent = 1200;
+    sync.refresh_passes = 3;
+    sync.refresh_records = 150;
+    sync.last_refresh_seconds = 0.5;
     sync.dropped = {{"ring_full", 3}, {"auth_failed", 2}, {"replayed", 0}};
     sync.applied = {{"inserted", 1000}, {"refreshed", 140}, {"kept_own", 0}, {"stale", 2}};
     sync.applied_reply = {{"inserted", 20}};
@@ -452,6 +455,7 @@ const std::map<std::string_view, Case>& Cases() {
         "sync: node 1, port 8849, started 2025-12-03T00:00:00Z, flow events batched\n"
         "ready: yes, resync done: from 192.0.2.12: 10000 flows in 0.8 s\n"
         "sent: 1200 records in 80 datagrams, last sequence 80\n"
+        "refresh: 150 records in 3 passes, last pass 0.5 s\n"
         "Peer                           State Sender Started               Highest    Records  "
         "  Gaps   Lag p50/p99      Heard\n"
         "192.0.2.12                     up    2      2025-12-02T23:59:50Z  77         1150     "
@@ -776,12 +780,14 @@ TEST(ContractTest, AnswerKeysArePinned) {
       {"sync",
        ".applied .applied.inserted .applied.kept_own .applied.refreshed .applied.stale "
        ".applied_reply .applied_reply.inserted .datagrams_sent .dropped .dropped.auth_failed "
-       ".dropped.replayed .dropped.ring_full .enabled .epoch .held .last_sequence_sent .mode "
+       ".dropped.replayed .dropped.ring_full .enabled .epoch .held .last_refresh_s "
+       ".last_sequence_sent .mode "
        ".node_id .peers .peers[].address .peers[].datagrams_received .peers[].dropped "
        ".peers[].dropped.rate_limited .peers[].dropped.replayed .peers[].epoch .peers[].gaps "
        ".peers[].highest_sequence .peers[].lag_p50_ms .peers[].lag_p99_ms "
        ".peers[].last_heard_s .peers[].missing .peers[].records_received .peers[].sender_id "
-       ".peers[].up .port .ready .records_sent .resync .resync_detail"},
+       ".peers[].up .port .ready .records_sent .refresh_passes .refresh_records .resync "
+       ".resync_detail"},
   };
   for (const RouteSpec& route : kRoutes) {
     auto it = Cases().find(route.verb);
@@ -1138,6 +1144,7 @@ TEST(ContractTest, MetricsOfSync) {
   for (const std::string& line : std::vector<std::string>{
            "# TYPE xlb_sync_records_sent_total counter", "xlb_sync_records_sent_total 1200",
            "# TYPE xlb_sync_datagrams_sent_total counter", "xlb_sync_datagrams_sent_total 80",
+           "# TYPE xlb_sync_refresh_records_total counter", "xlb_sync_refresh_records_total 150",
            "# TYPE xlb_sync_records_received_total counter",
            "xlb_sync_records_received_total{peer=\"192.0.2.12\"} 1150",
            "xlb_sync_records_received_total{peer=\"2001:db8::12\"} 0",

@@ -188,6 +188,8 @@ std::string RenderMetrics(const StatusView& status, const std::vector<ServiceVie
 
   Family sync_records_sent{"xlb_sync_records_sent_total", "counter",
                            "Flow records sent to the sync peers.", ""};
+  Family sync_refresh_records{"xlb_sync_refresh_records_total", "counter",
+                              "Flow records the refresh walk sent (in records_sent too).", ""};
   Family sync_datagrams_sent{"xlb_sync_datagrams_sent_total", "counter",
                              "Sync datagrams sent (records and keepalives).", ""};
   Family sync_records_received{"xlb_sync_records_received_total", "counter",
@@ -214,6 +216,7 @@ std::string RenderMetrics(const StatusView& status, const std::vector<ServiceVie
   if (sync.enabled) {
     Add(sync_records_sent, "", sync.records_sent);
     Add(sync_datagrams_sent, "", sync.datagrams_sent);
+    Add(sync_refresh_records, "", sync.refresh_records);
     for (const auto& [reason, count] : sync.dropped)
       Add(sync_dropped, absl::StrCat("reason=\"", reason, "\""), count);
     for (const auto& [table, counts] : {std::pair{"conn", &sync.applied},
@@ -241,7 +244,7 @@ std::string RenderMetrics(const StatusView& status, const std::vector<ServiceVie
                           &vrrp_priority, &vrrp_sent, &vrrp_received,
                           &vrrp_dropped, &vrrp_changes, &vrrp_late, &bgp_established, &bgp_bfd,
                           &bgp_vip, &bgp_prefixes, &bgp_announcements, &bgp_withdrawals,
-                          &bgp_frr_errors, &bgp_drained, &sync_records_sent, &sync_datagrams_sent,
+                          &bgp_frr_errors, &bgp_drained, &sync_records_sent, &sync_refresh_records, &sync_datagrams_sent,
                           &sync_records_received, &sync_dropped, &sync_applied, &sync_gaps,
                           &sync_peer_up, &sync_lag, &sync_ready, &sync_held}) {
     // The BGP families only with a bgp: section (a scraper sees none at all

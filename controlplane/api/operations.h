@@ -111,6 +111,10 @@ struct SyncView {
   uint16_t port = 0;
   std::string mode;      // "batched" or "per-flow" (the data path's flow events)
   uint64_t last_sequence_sent = 0, datagrams_sent = 0, records_sent = 0;
+  // The refresh walk: passes finished, REFRESH records sent (in records_sent
+  // too), and how long the last whole pass took.
+  uint64_t refresh_passes = 0, refresh_records = 0;
+  double last_refresh_seconds = 0;
   // Records or datagrams dropped, by reason: ring_full, stale_id, send_failed,
   // unknown_peer, auth_failed, malformed, replayed, wrong_sender,
   // rate_limited, unknown_service, unknown_real, hold_full.

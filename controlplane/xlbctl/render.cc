@@ -374,6 +374,8 @@ std::string Sync(const api::SyncInfo& s) {
                   resync, "\n");
   absl::StrAppend(&out, "sent: ", s.records_sent, " records in ", s.datagrams_sent,
                   " datagrams, last sequence ", s.last_sequence_sent, "\n");
+  absl::StrAppend(&out, "refresh: ", s.refresh_records, " records in ", s.refresh_passes,
+                  " passes", absl::StrFormat(", last pass %.1f s", s.last_refresh_seconds), "\n");
   absl::StrAppend(&out, absl::StrFormat("%-30s %-5s %-6s %-21s %-10s %-10s %-6s %-16s %s\n",
                                         "Peer", "State", "Sender", "Started", "Highest",
                                         "Records", "Gaps", "Lag p50/p99", "Heard"));

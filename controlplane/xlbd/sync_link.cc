@@ -13,8 +13,6 @@
 namespace xlb::xlbd {
 namespace {
 
-using SteadyClock = std::chrono::steady_clock;
-
 constexpr char kKeyIdText[] = "xlb sync key id";
 
 uint64_t RealtimeNs() {
@@ -43,7 +41,14 @@ absl::StatusOr<sync::Key> SyncLink::LoadKey(const config::SyncConfig& config) {
 
 SyncLink::SyncLink(asio::io_context& io, const config::SyncConfig& config,
                    dataplane::Program* program, const dataplane::ServiceTable* table)
-    : config_(config), program_(program), table_(table), ring_timer_(io), tick_timer_(io) {}
+    : config_(config),
+      program_(program),
+      table_(table),
+      ring_timer_(io),
+      tick_timer_(io),
+      refresh_timer_(io),
+      walker_(std::make_unique<dataplane::ConnWalker>(program->maps().conn_table)),
+      refresh_started_(SteadyClock::now()) {}
 
 SyncLink::~SyncLink() = default;
 
@@ -123,6 +128,7 @@ absl::StatusOr<std::unique_ptr<SyncLink>> SyncLink::Start(asio::io_context& io,
         std::move(on_ready));
   link->ScheduleRing();
   link->ScheduleTick();
+  link->ScheduleRefresh();
   LOG(INFO) << "sync: node " << link->node_id_ << " on port " << config.port << " to "
             << config.peers.size() << " peer(s), " << link->sender_->records_per_datagram()
             << " records per datagram; flow events "
@@ -180,6 +186,63 @@ void SyncLink::ScheduleTick() {
   });
 }
 
+void SyncLink::ScheduleRefresh() {
+  refresh_timer_.expires_at(refresh_started_ + config_.refresh);
+  refresh_timer_.async_wait([this](std::error_code ec) {
+    if (ec) return;
+    refresh_started_ = SteadyClock::now();
+    walker_->StartPass(dataplane::CoarseNowNs());
+    RefreshStep();
+  });
+}
+
+void SyncLink::RefreshStep() {
+  // Read a batch (4 096 entries, a few ms) only once the last one is sent.
+  if (refresh_sent_ == refresh_pending_.size()) {
+    refresh_pending_.clear();
+    refresh_sent_ = 0;
+    while (walker_->passing() && refresh_pending_.empty()) {
+      auto more = walker_->Step([this](const xlb_flow_key& key, const xlb_conn& conn) {
+        refresh_pending_.emplace_back(key, conn);
+      });
+      if (!more.ok()) {
+        LOG_IF(ERROR, refresh_errors_++ == 0) << "sync: refresh walk of conn_table: " << more.status();
+        break;
+      }
+    }
+  }
+  constexpr size_t kSlice = kRefreshRecordsPerSecond * kRefreshSlice.count() / 1000;
+  const uint64_t now_ns = dataplane::CoarseNowNs();
+  for (size_t end = std::min(refresh_pending_.size(), refresh_sent_ + kSlice);
+       refresh_sent_ < end; ++refresh_sent_) {
+    const auto& [key, conn] = refresh_pending_[refresh_sent_];
+    dataplane::SyncFlow flow;
+    switch (dataplane::TranslateConn(key, conn, *table_, now_ns, &flow)) {
+      case dataplane::FlowEventVerdict::kOk:
+        sender_->Add(ToRecord(flow, sync::RecordType::kRefresh));
+        ++refresh_records_;
+        break;
+      case dataplane::FlowEventVerdict::kStaleId:
+        ++stale_id_;
+        break;
+      case dataplane::FlowEventVerdict::kBadEvent:
+        ++bad_event_;
+        break;
+    }
+  }
+  if (refresh_sent_ < refresh_pending_.size() || walker_->passing()) {
+    refresh_timer_.expires_after(kRefreshSlice);
+    refresh_timer_.async_wait([this](std::error_code ec) {
+      if (!ec) RefreshStep();
+    });
+    return;
+  }
+  ++refresh_passes_;
+  last_refresh_seconds_ =
+      std::chrono::duration<double>(SteadyClock::now() - refresh_started_).count();
+  ScheduleRefresh();
+}
+
 void SyncLink::OnDatagram(const model::IpAddress& source, absl::string_view datagram) {
   sync::ReceiveResult r = receiver_->OnDatagram(source, datagram, SteadyClock::now());
   if (!r.admitted() || r.records.empty()) return;
@@ -215,6 +278,7 @@ absl::StatusOr<std::vector<sync::FlowRecord>> SyncLink::Snapshot() {
 void SyncLink::FlushForShutdown() {
   ring_timer_.cancel();
   tick_timer_.cancel();
+  refresh_timer_.cancel();
   PollRing();
 }
 
@@ -229,6 +293,9 @@ api::SyncView SyncLink::View() const {
   v.last_sequence_sent = s.last_sequence;
   v.datagrams_sent = s.datagrams_sent;
   v.records_sent = s.records_sent;
+  v.refresh_passes = refresh_passes_;
+  v.refresh_records = refresh_records_;
+  v.last_refresh_seconds = last_refresh_seconds_;
   uint64_t ring_full = 0;
   if (auto g = dataplane::ReadGlobalCounters(program_->maps()); g.ok())
     ring_full = (*g)[XLB_STAT_SYNC_RING_FULL];

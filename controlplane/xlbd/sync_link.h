@@ -15,6 +15,8 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "asio.hpp"
@@ -25,6 +27,7 @@
 #include "controlplane/sync/sender.h"
 #include "controlplane/sync/transport.h"
 #include "controlplane/xlbd/sync_resync.h"
+#include "dataplane/conn_walker.h"
 #include "dataplane/flow_event_reader.h"
 #include "dataplane/program.h"
 #include "dataplane/service_table.h"
@@ -34,11 +37,16 @@ namespace xlb::xlbd {
 
 class SyncLink {
  public:
+  using SteadyClock = std::chrono::steady_clock;
   // How often the ring is read (docs/sync-design.md: every 2 ms, no epoll:
   // less than half the CPU of a wakeup per record, ~1 ms more lag).
   static constexpr std::chrono::milliseconds kRingPoll{2};
   // Keepalives and the retry of held records.
   static constexpr std::chrono::milliseconds kTick{250};
+  // The refresh walk's pace: records per second, sent a slice per kRefreshSlice
+  // (500 records per 10 ms), a batch of the table read when the last is sent.
+  static constexpr uint64_t kRefreshRecordsPerSecond = 50'000;
+  static constexpr std::chrono::milliseconds kRefreshSlice{10};
 
   // Checks what a start or reload of `config` needs before anything
   // changes: the key file. The key, or why not ("sync.key_file: ...").
@@ -81,6 +89,10 @@ class SyncLink {
   // by address, for a peer's resync.
   absl::StatusOr<std::vector<sync::FlowRecord>> Snapshot();
   void ApplyRecords(const std::vector<sync::FlowRecord>& records, absl::string_view from);
+  // The refresh walk (docs/sync-design.md "Walker"): a pass every
+  // sync.refresh from the previous pass's start, never two at once.
+  void ScheduleRefresh();
+  void RefreshStep();
 
   config::SyncConfig config_;
   dataplane::Program* program_;
@@ -95,12 +107,19 @@ class SyncLink {
   std::unique_ptr<dataplane::SyncApplier> applier_;
   std::unique_ptr<ResyncServer> resync_server_;
   std::unique_ptr<ResyncClient> resync_;  // none: no resync was asked for
-  asio::steady_timer ring_timer_, tick_timer_;
+  asio::steady_timer ring_timer_, tick_timer_, refresh_timer_;
+  std::unique_ptr<dataplane::ConnWalker> walker_;
+  std::vector<std::pair<xlb_flow_key, xlb_conn>> refresh_pending_;  // read, not sent yet
+  size_t refresh_sent_ = 0;                    // of refresh_pending_
+  SteadyClock::time_point refresh_started_;    // this or the last pass's start
+  uint64_t refresh_passes_ = 0, refresh_records_ = 0;
+  double last_refresh_seconds_ = 0;            // the last whole pass's duration
   uint64_t round_now_ns_ = 0;   // the data path's clock at this ring round
   uint64_t stale_id_ = 0;       // events whose ids the table no longer has
   uint64_t bad_event_ = 0;      // events that name no flow of their service
   uint64_t apply_errors_ = 0;   // sync_apply runs the kernel refused
   uint64_t ring_errors_ = 0;    // ring reads that failed
+  uint64_t refresh_errors_ = 0; // refresh batches that could not be read
 };
 
 // The node id of a director that did not set sync.node_id: a hash of the

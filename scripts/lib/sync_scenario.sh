@@ -14,6 +14,9 @@
 #   sync_sc_hold                       SYNC_SC_CONNS connections, exchanging
 #   sync_sc_backup_has_flows           director 2's table holds every one of
 #                                      them (learnt from director 1)
+#   sync_sc_backup_flows_active        ... and shows them "active" (the
+#                                      refresh walk's records; SYNC_SC_REFRESH
+#                                      sets sync.refresh, e.g. 5s)
 #   sync_sc_add_real ADDR              `xlbctl real add` on both directors
 #   sync_sc_kill_master                director 1 dies; director 2 master
 #   sync_sc_survivors                  connections alive and exchanging
@@ -75,6 +78,9 @@ sync:
   peers: [$(dl_director_addr "$other")]
   key_file: $DL_RUN/sync.key
 EOF
+    # The refresh walk's period (5s at least), when a test needs it sooner
+    # than the default 60s.
+    [[ -z ${SYNC_SC_REFRESH:-} ]] || echo "  refresh: $SYNC_SC_REFRESH"
   fi
 }
 
@@ -132,6 +138,15 @@ sync_sc_flows() {
       | .client | sub(".*:"; "")' | sort -u
 }
 sync_sc_flow_count() { sync_sc_flows "$1" | wc -l; }
+# Whether director 2 shows director 1's flows as "active" (established):
+# only the refresh walk's records bring that, NEW records leave at the SYN.
+sync_sc_backup_flows_active() {
+  local have
+  have=$(comm -12 <(sync_sc_flows 1) <(dl_xlbctl 2 --json conns --limit 100000 |
+    jq -r '.connections[] | select(.state == "active") | .client | sub(".*:"; "")' | sort -u) |
+    wc -l)
+  ((have >= SYNC_SC_CONNS))
+}
 sync_sc_backup_has_flows() {
   local have
   have=$(comm -12 <(sync_sc_flows 1) <(sync_sc_flows 2) | wc -l)
@@ -206,6 +221,10 @@ sync_sc_run() {
     fi
   fi
   if [[ $SYNC_SC_MODE == dr ]]; then
+    if ((SYNC_SC_SYNC)) && [[ -n ${SYNC_SC_REFRESH:-} ]]; then
+      $SYNC_SC_STEP "director 2 shows them active (director 1's refresh walk, every $SYNC_SC_REFRESH)" \
+        netns_wait_for 15 "the flows active on director 2" sync_sc_backup_flows_active
+    fi
     sync_sc_add_real "$added"
     # The scenario: the reals change 1 s before the master dies.
     sleep 1

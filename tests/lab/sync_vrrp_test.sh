@@ -18,6 +18,7 @@ BUILD=${1:?usage: sync_vrrp_test.sh BUILD_DIR nat|dr}
 MODE=${2:?usage: sync_vrrp_test.sh BUILD_DIR nat|dr}
 [[ $MODE == nat || $MODE == dr ]] || { echo "unknown scenario '$MODE' (want nat or dr)" >&2; exit 2; }
 
+SYNC_SC_REFRESH=5s  # the refresh walk brings the copies their ESTABLISHED state
 sync_sc_init "$BUILD" "$MODE" 1
 trap 'aa_stop_holds; netns_down' EXIT
 sync_sc_up
