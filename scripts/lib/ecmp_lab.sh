@@ -43,6 +43,12 @@
 #   ecmp_vtysh NAME ARGS...           vtysh on an FRR instance (rt, d1...);
 #                                     ecmp_frr_dir NAME its directory (frr.log)
 #
+# ECMP_SYNC=1 (default 0: none) gives every director a sync: section (flow
+# state shared, issue #16): its peers are directors 1..ECMP_SYNC_DIRECTORS
+# (default 4) but itself, those not started yet being peers that are down,
+# so a director that joins later is a peer from the start; one key, 48
+# random bytes in the run directory (mode 0600), for all.
+#
 # FRR runs one instance per namespace (-N PREFIX-NAME), started by frr.sh:
 # its config, pid files, vty and zserv sockets in /var/run/frr/PREFIX-NAME;
 # bfdd starts after bgpd is connected to zebra, or bgpd never registers its
@@ -56,6 +62,8 @@ ECMP_AS_DIRECTORS=64513
 ECMP_ROUTER_ADDR=198.51.100.254
 ECMP_CLIENT_ADDR=192.0.2.10
 DL_VIP_NET=203.0.113
+ECMP_SYNC=${ECMP_SYNC:-0}
+ECMP_SYNC_DIRECTORS=${ECMP_SYNC_DIRECTORS:-4}
 declare -A ECMP_FRR_PIDS  # NAME -> "zebra bgpd bfdd" PIDs
 
 ecmp_init() {  # ecmp_init BUILD_DIR [DIRECTORS]
@@ -89,6 +97,7 @@ ecmp_up() {
   for ((i = 1; i <= DL_N; i++)); do dl_add_director "$i"; done
   dl_add_reals 1
   for j in 1 2 3; do ip -n "${DL_R[j]}" route add default via "$ECMP_ROUTER_ADDR"; done
+  if ((ECMP_SYNC)); then (umask 077 && head -c 48 /dev/urandom >"$DL_RUN/sync.key"); fi
   ecmp_start_router
 }
 
@@ -140,7 +149,14 @@ ecmp_start_director() {
 }
 ecmp_start_xlbd() {  # I [BGP_YAML]: director I's xlbd (again), its bgp: section BGP_YAML
   dl_start_xlbd "$1" "$(dl_services_yaml 1)
-${2-$(ecmp_bgp_yaml "$1")}" --state-dir "$DL_RUN/d$1"
+${2-$(ecmp_bgp_yaml "$1")}
+$(ecmp_sync_yaml "$1")" --state-dir "$DL_RUN/d$1"
+}
+ecmp_sync_yaml() {  # I: director I's sync: section (nothing unless ECMP_SYNC=1)
+  local i peers=()
+  ((ECMP_SYNC)) || return 0
+  for ((i = 1; i <= ECMP_SYNC_DIRECTORS; i++)); do ((i == $1)) || peers+=("$(dl_director_addr "$i")"); done
+  printf 'sync:\n  peers: [%s]\n  key_file: %s\n' "$(IFS=,; echo "${peers[*]}" | sed 's/,/, /g')" "$DL_RUN/sync.key"
 }
 ecmp_bgp_yaml() {  # I: director I's bgp: section
   cat <<EOF
